@@ -1,0 +1,1 @@
+"""The ``playball`` command line."""

@@ -1,0 +1,1 @@
+"""playball_codegen."""

@@ -1,0 +1,72 @@
+"""Every address and tunable of the system, read once from the environment.
+
+Variables carry the ``PLAYBALL_`` prefix (``PLAYBALL_KAFKA_BOOTSTRAP``), except
+``DATABASE_URL`` which keeps its conventional name. An address that is set points at
+an existing component; the dev stack then does not start its own.
+"""
+
+from pathlib import Path
+
+from pydantic import AliasChoices, Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_KAFKA_PORT = 19092
+DEFAULT_REGISTRY_PORT = 18081
+DEFAULT_POSTGRES_PORT = 15432
+
+
+def _default_home() -> Path:
+    return Path.home() / ".local" / "share" / "playball"
+
+
+def _default_cache() -> Path:
+    return Path.home() / ".cache" / "playball"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="PLAYBALL_", extra="ignore", frozen=True)
+
+    kafka_bootstrap: str | None = Field(
+        default=None,
+        description="host:port list of an existing Kafka; unset = the dev stack's broker",
+    )
+    schema_registry_url: str | None = Field(
+        default=None,
+        description="URL of an existing Confluent-compatible registry; unset = the stack's",
+    )
+    database_url: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("DATABASE_URL", "PLAYBALL_DATABASE_URL"),
+        description="SQLAlchemy URL of an existing PostgreSQL; unset = the stack's cluster",
+    )
+
+    home: Path = Field(default_factory=_default_home, description="stack data and pid files")
+    cache_dir: Path = Field(default_factory=_default_cache, description="verified downloads")
+
+    kafka_port: int = DEFAULT_KAFKA_PORT
+    registry_port: int = DEFAULT_REGISTRY_PORT
+    postgres_port: int = DEFAULT_POSTGRES_PORT
+    kafka_heap: str = "512m"
+    registry_heap: str = "384m"
+
+    @field_validator("kafka_port", "registry_port", "postgres_port")
+    @classmethod
+    def _port_in_range(cls, port: int) -> int:
+        if not 1024 <= port <= 65535:
+            msg = f"port {port} is outside 1024-65535"
+            raise ValueError(msg)
+        return port
+
+    @property
+    def effective_kafka_bootstrap(self) -> str:
+        return self.kafka_bootstrap or f"127.0.0.1:{self.kafka_port}"
+
+    @property
+    def effective_registry_url(self) -> str:
+        return self.schema_registry_url or f"http://127.0.0.1:{self.registry_port}/apis/ccompat/v7"
+
+    @property
+    def effective_database_url(self) -> str:
+        return self.database_url or (
+            f"postgresql+psycopg://playball:playball@127.0.0.1:{self.postgres_port}/playball"
+        )

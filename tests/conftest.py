@@ -1,0 +1,54 @@
+"""Session-wide fixtures: one real stack (Kafka, registry, PostgreSQL) shared by all tests.
+
+Tests that need a component take its fixture (``registry_url``, ``kafka_bootstrap``,
+``database_url``); the first such request brings the stack up once per session through
+``playball_stack``. Addresses given in the environment (``PLAYBALL_*``, ``DATABASE_URL``)
+are used as they are and nothing is started for them.
+"""
+
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from playball_events.settings import Settings
+
+
+@pytest.fixture(scope="session")
+def settings() -> Settings:
+    return Settings()
+
+
+@pytest.fixture(scope="session")
+def stack(settings: Settings) -> Iterator[Settings]:
+    """The running stack's settings; starts what the environment does not point at."""
+    from playball_stack.api import ensure_up  # noqa: PLC0415 - only stack tests need it
+
+    ensure_up(settings)
+    yield settings
+
+
+@pytest.fixture(scope="session")
+def registry_url(settings: Settings, request: pytest.FixtureRequest) -> str:
+    if settings.schema_registry_url is None:
+        request.getfixturevalue("stack")
+    return settings.effective_registry_url
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap(settings: Settings, request: pytest.FixtureRequest) -> str:
+    if settings.kafka_bootstrap is None:
+        request.getfixturevalue("stack")
+    return settings.effective_kafka_bootstrap
+
+
+@pytest.fixture(scope="session")
+def database_url(settings: Settings, request: pytest.FixtureRequest) -> str:
+    if settings.database_url is None:
+        request.getfixturevalue("stack")
+    return settings.effective_database_url
+
+
+@pytest.fixture
+def unique_name() -> str:
+    """A fresh name for a topic or subject, so tests sharing one stack never collide."""
+    return f"t{uuid.uuid4().hex[:12]}"
