@@ -5,6 +5,7 @@ Variables carry the ``PLAYBALL_`` prefix (``PLAYBALL_KAFKA_BOOTSTRAP``), except
 an existing component; the dev stack then does not start its own.
 """
 
+import os
 from pathlib import Path
 
 from pydantic import AliasChoices, Field, field_validator
@@ -16,6 +17,10 @@ DEFAULT_POSTGRES_PORT = 15432
 
 
 def _default_home() -> Path:
+    # PostgreSQL runs as the `postgres` user when we are root, and that user cannot
+    # enter /root; a root-run stack therefore keeps its data under /var/lib.
+    if os.geteuid() == 0:
+        return Path("/var/lib/playball")
     return Path.home() / ".local" / "share" / "playball"
 
 

@@ -1,0 +1,218 @@
+"""Apache Kafka in KRaft mode, run straight from Maven Central's jars.
+
+The distribution's shell scripts only wrap two main classes, so we call them directly:
+``kafka.tools.StorageTool format`` once per node, then ``kafka.Kafka <properties>``.
+Every node is a combined broker+controller with a static voter list, which is the
+simplest layout that works identically for one node and for the 3-node fault cluster.
+"""
+
+import base64
+import subprocess
+import uuid
+from pathlib import Path
+
+from playball_stack.artifacts import ensure_kafka_jars
+from playball_stack.components.base import Component, Progress
+from playball_stack.errors import StackError
+from playball_stack.health_kafka import broker_ids
+from playball_stack.java import Java, find_java
+from playball_stack.maven import Maven
+from playball_stack.ports import is_listening
+from playball_stack.processes import ManagedProcess
+
+KAFKA_JAVA_MIN = 17
+
+_LOG4J2 = """status = warn
+appender.out.type = Console
+appender.out.name = OUT
+appender.out.layout.type = PatternLayout
+appender.out.layout.pattern = [%d] %p %m (%c)%n
+rootLogger.level = INFO
+rootLogger.appenderRef.out.ref = OUT
+logger.state.name = state.change.logger
+logger.state.level = WARN
+logger.request.name = kafka.request.logger
+logger.request.level = WARN
+"""
+
+
+def new_cluster_id() -> str:
+    """A Kafka cluster id: base64url of a random uuid, never starting with '-'."""
+    while True:
+        text = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        if not text.startswith("-"):  # the storage tool would read it as an option
+            return text
+
+
+def client_port(base_port: int, node_id: int) -> int:
+    return base_port + 2 * (node_id - 1)
+
+
+def controller_port(base_port: int, node_id: int) -> int:
+    return client_port(base_port, node_id) + 1
+
+
+def bootstrap_servers(base_port: int, brokers: int) -> str:
+    return ",".join(f"127.0.0.1:{client_port(base_port, n)}" for n in range(1, brokers + 1))
+
+
+class KafkaCluster:
+    """State shared by the nodes: cluster id, node count, verified jars, Java."""
+
+    def __init__(self, home: Path, cache_dir: Path, brokers: int, base_port: int, heap: str):
+        self.root = home / "kafka"
+        self.cache_dir = cache_dir
+        self.brokers = brokers
+        self.base_port = base_port
+        self.heap = heap
+        self._jars: Path | None = None
+        self._java: Java | None = None
+
+    def prepare(self, progress: Progress) -> tuple[Path, Java]:
+        if self._jars is None or self._java is None:
+            self._java = find_java(KAFKA_JAVA_MIN, "Kafka")
+            self._jars = ensure_kafka_jars(self.cache_dir, Maven(self.cache_dir), progress)
+            self.root.mkdir(parents=True, exist_ok=True)
+            recorded = self.root / "brokers"
+            if recorded.is_file() and int(recorded.read_text()) != self.brokers:
+                msg = (
+                    f"the stack's Kafka was created with {recorded.read_text().strip()} "
+                    f"broker(s), not {self.brokers}; run `playball stack reset` to recreate it"
+                )
+                raise StackError(msg)
+            recorded.write_text(f"{self.brokers}\n")
+        return self._jars, self._java
+
+    @property
+    def cluster_id(self) -> str:
+        path = self.root / "cluster.id"
+        if not path.is_file():
+            path.write_text(new_cluster_id() + "\n")
+        return path.read_text().strip()
+
+    @property
+    def bootstrap(self) -> str:
+        return bootstrap_servers(self.base_port, self.brokers)
+
+    def voters(self) -> str:
+        return ",".join(
+            f"{n}@127.0.0.1:{controller_port(self.base_port, n)}"
+            for n in range(1, self.brokers + 1)
+        )
+
+
+class KafkaNode(Component):
+    def __init__(self, cluster: KafkaCluster, node_id: int) -> None:
+        self.cluster = cluster
+        self.node_id = node_id
+        self.name = "kafka" if cluster.brokers == 1 else f"kafka-{node_id}"
+        self.dir = cluster.root / f"node-{node_id}"
+        self.process = ManagedProcess(
+            name=self.name,
+            pid_file=self.dir / "kafka.pid",
+            log_file=self.dir / "server.log",
+            marker=str(self.dir / "server.properties"),
+        )
+
+    @property
+    def port(self) -> int:
+        return client_port(self.cluster.base_port, self.node_id)
+
+    def address(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def ports(self) -> tuple[int, ...]:
+        return (self.port, controller_port(self.cluster.base_port, self.node_id))
+
+    def log_file(self) -> Path:
+        return self.process.log_file
+
+    def _properties(self) -> str:
+        brokers = self.cluster.brokers
+        controller = controller_port(self.cluster.base_port, self.node_id)
+        lines = {
+            "process.roles": "broker,controller",
+            "node.id": str(self.node_id),
+            "controller.quorum.voters": self.cluster.voters(),
+            "listeners": f"PLAINTEXT://127.0.0.1:{self.port},CONTROLLER://127.0.0.1:{controller}",
+            "advertised.listeners": f"PLAINTEXT://127.0.0.1:{self.port}",
+            "controller.listener.names": "CONTROLLER",
+            "inter.broker.listener.name": "PLAINTEXT",
+            "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+            "log.dirs": str(self.dir / "data"),
+            "num.partitions": "3",
+            "default.replication.factor": str(brokers),
+            "offsets.topic.replication.factor": str(min(3, brokers)),
+            "transaction.state.log.replication.factor": str(min(3, brokers)),
+            "transaction.state.log.min.isr": str(min(2, brokers)),
+            "share.coordinator.state.topic.replication.factor": str(min(3, brokers)),
+            "share.coordinator.state.topic.min.isr": str(min(2, brokers)),
+            # tests start consumers on a fresh group constantly; waiting 3 s for more
+            # members to join only slows them down
+            "group.initial.rebalance.delay.ms": "0",
+        }
+        return "".join(f"{key}={value}\n" for key, value in lines.items())
+
+    def prepare(self, progress: Progress) -> None:
+        jars, java = self.cluster.prepare(progress)
+        self.dir.mkdir(parents=True, exist_ok=True)
+        properties = self.dir / "server.properties"
+        properties.write_text(self._properties())
+        (self.dir / "log4j2.properties").write_text(_LOG4J2)
+        if (self.dir / "data" / "meta.properties").is_file():
+            return
+        progress(f"formatting {self.name} storage")
+        result = subprocess.run(
+            [
+                str(java.executable),
+                "-cp",
+                f"{jars}/*",
+                f"-Dlog4j2.configurationFile={self.dir / 'log4j2.properties'}",
+                "kafka.tools.StorageTool",
+                "format",
+                "-t",
+                self.cluster.cluster_id,
+                "-c",
+                str(properties),
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if result.returncode != 0:
+            msg = f"{self.name}: storage format failed:\n{(result.stdout + result.stderr)[-2000:]}"
+            raise StackError(msg)
+
+    def launch(self) -> None:
+        jars, java = self.cluster.prepare(lambda _message: None)
+        self.process.start(
+            [
+                str(java.executable),
+                f"-Xmx{self.cluster.heap}",
+                "-Xms128m",
+                "-XX:+UseG1GC",
+                "-XX:MaxGCPauseMillis=20",
+                "-Djava.awt.headless=true",
+                f"-Dlog4j2.configurationFile={self.dir / 'log4j2.properties'}",
+                "-cp",
+                f"{jars}/*",
+                "kafka.Kafka",
+                str(self.dir / "server.properties"),
+            ],
+            cwd=self.dir,
+        )
+
+    def healthy(self) -> bool:
+        if not is_listening(self.port):
+            return False
+        ids = broker_ids(self.address())
+        return ids is not None and self.node_id in ids
+
+    def pid(self) -> int | None:
+        return self.process.pid()
+
+    def stop(self) -> None:
+        self.process.stop(timeout=60.0)
+
+    def kill(self) -> None:
+        self.process.kill()

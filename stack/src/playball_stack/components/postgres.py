@@ -1,0 +1,182 @@
+"""PostgreSQL from the machine's own binaries, in a data directory of the stack's.
+
+PostgreSQL refuses to run as root, and sessions and CI run as root: then every server
+binary runs as the ``postgres`` system user that Debian's package creates, on a data
+directory that user owns. Debian keeps initdb/pg_ctl outside PATH, in
+/usr/lib/postgresql/<version>/bin, so we look there first.
+"""
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import psycopg
+
+from playball_stack.components.base import Component, Progress
+from playball_stack.errors import StackError, ToolMissingError
+from playball_stack.processes import is_running
+
+PG_LIB = Path("/usr/lib/postgresql")
+USER = "playball"
+PASSWORD = "playball"  # noqa: S105 - dev stack on loopback; trust auth, documented
+DATABASES = ("playball", "playball_registry")
+
+
+def find_pg_bin(pg_lib: Path = PG_LIB) -> Path | None:
+    versions = sorted(
+        (p for p in pg_lib.glob("*/bin") if (p / "initdb").is_file()),
+        key=lambda p: int(p.parent.name) if p.parent.name.isdigit() else 0,
+    )
+    if versions:
+        return versions[-1]
+    on_path = shutil.which("initdb")
+    return Path(on_path).parent if on_path else None
+
+
+def install_postgres(progress: Progress) -> Path:
+    """Install Debian's postgresql package (the stack runs as root in CI and sessions)."""
+    apt = shutil.which("apt-get")
+    if apt is None or os.geteuid() != 0:
+        msg = (
+            "PostgreSQL server binaries (initdb, pg_ctl) were not found. Install PostgreSQL "
+            "(Debian: apt-get install postgresql) or set DATABASE_URL to an existing server"
+        )
+        raise ToolMissingError(msg)
+    progress("PostgreSQL binaries missing: installing Debian package 'postgresql' (apt-get)")
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    for args in (["update", "-qq"], ["install", "-y", "-qq", "postgresql"]):
+        result = subprocess.run([apt, *args], capture_output=True, text=True, env=env, check=False)
+        if result.returncode != 0:
+            msg = f"apt-get {' '.join(args)} failed:\n{result.stderr[-2000:]}"
+            raise ToolMissingError(msg)
+    found = find_pg_bin()
+    if found is None:
+        msg = "apt-get installed postgresql but initdb is still not found"
+        raise ToolMissingError(msg)
+    return found
+
+
+class Postgres(Component):
+    name = "postgres"
+
+    def __init__(self, home: Path, port: int) -> None:
+        self.root = home / "postgres"
+        self.data = self.root / "data"
+        self.port = port
+        self._bin: Path | None = None
+
+    def address(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def ports(self) -> tuple[int, ...]:
+        return (self.port,)
+
+    def log_file(self) -> Path:
+        return self.root / "postgres.log"
+
+    def _as_owner(self, argv: list[str]) -> list[str]:
+        if os.geteuid() == 0:
+            return ["runuser", "-u", "postgres", "--", *argv]
+        return argv
+
+    def _binary(self, name: str) -> str:
+        if self._bin is None:
+            self._bin = find_pg_bin()
+        if self._bin is None:
+            msg = "PostgreSQL binaries not found; run `playball stack up` to install them"
+            raise ToolMissingError(msg)
+        return str(self._bin / name)
+
+    def prepare(self, progress: Progress) -> None:
+        self._bin = find_pg_bin() or install_postgres(progress)
+        self.root.mkdir(parents=True, exist_ok=True)
+        if os.geteuid() == 0:
+            # the postgres user must reach its data dir through every parent
+            for parent in [self.root, *self.root.parents]:
+                if parent == Path("/"):
+                    break
+                parent.chmod(parent.stat().st_mode | 0o011)
+            shutil.chown(self.root, "postgres", "postgres")
+        if (self.data / "PG_VERSION").is_file():
+            return
+        progress("initialising the PostgreSQL cluster")
+        argv = [
+            self._binary("initdb"),
+            "-D",
+            str(self.data),
+            "-U",
+            USER,
+            "--auth=trust",
+            "-E",
+            "UTF8",
+            "--locale=C",
+        ]
+        result = subprocess.run(self._as_owner(argv), capture_output=True, text=True, check=False)
+        if result.returncode != 0:
+            msg = f"initdb failed:\n{result.stdout[-1500:]}{result.stderr[-1500:]}"
+            raise StackError(msg)
+
+    def launch(self) -> None:
+        options = (
+            f"-p {self.port} -c listen_addresses=127.0.0.1 "
+            f"-c unix_socket_directories={self.root} -c max_connections=200"
+        )
+        argv = [
+            self._binary("pg_ctl"),
+            "start",
+            "-D",
+            str(self.data),
+            "-l",
+            str(self.log_file()),
+            "-o",
+            options,
+        ]
+        result = subprocess.run(self._as_owner(argv), capture_output=True, text=True, check=False)
+        if result.returncode != 0:
+            msg = f"pg_ctl start failed:\n{result.stdout[-1500:]}{result.stderr[-1500:]}"
+            raise StackError(msg)
+
+    def _connect(self, dbname: str) -> psycopg.Connection[tuple[object, ...]]:
+        return psycopg.connect(
+            host="127.0.0.1",
+            port=self.port,
+            user=USER,
+            password=PASSWORD,
+            dbname=dbname,
+            connect_timeout=2,
+            autocommit=True,
+        )
+
+    def healthy(self) -> bool:
+        try:
+            with self._connect("postgres") as conn:
+                conn.execute("SELECT 1")
+        except psycopg.Error:
+            return False
+        return True
+
+    def after_healthy(self) -> None:
+        with self._connect("postgres") as conn:
+            existing = {row[0] for row in conn.execute("SELECT datname FROM pg_database")}
+            for name in DATABASES:
+                if name not in existing:
+                    conn.execute(f'CREATE DATABASE "{name}"')
+
+    def pid(self) -> int | None:
+        try:
+            pid = int((self.data / "postmaster.pid").read_text().splitlines()[0])
+        except (OSError, ValueError, IndexError):
+            return None
+        return pid if is_running(pid) else None
+
+    def stop(self) -> None:
+        if self.pid() is None:
+            return
+        argv = [self._binary("pg_ctl"), "stop", "-D", str(self.data), "-m", "fast", "-w"]
+        subprocess.run(self._as_owner(argv), capture_output=True, text=True, check=False)
+
+    def kill(self) -> None:
+        pid = self.pid()
+        if pid is not None:
+            os.kill(pid, 9)

@@ -1,0 +1,119 @@
+"""Apicurio Registry 3 with its Confluent-compatible API, stored durably in PostgreSQL.
+
+Durable storage matters: a registry that forgets schemas on restart hands out new ids
+and makes every message already in Kafka undecodable. The global BACKWARD rule matters
+too: with no rule configured Apicurio enforces nothing on registration while its check
+endpoint assumes BACKWARD, so the two would disagree.
+"""
+
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import httpx
+
+from playball_stack.artifacts import ensure_registry_app, load_pins
+from playball_stack.components.base import Component, Progress
+from playball_stack.java import Java, find_java
+from playball_stack.maven import Maven
+from playball_stack.processes import ManagedProcess
+
+CCOMPAT_PATH = "/apis/ccompat/v7"
+
+
+def jdbc_from_sqlalchemy_url(url: str, database: str) -> tuple[str, str, str]:
+    """(jdbc url, user, password) for ``database`` on the server a SQLAlchemy URL names."""
+    parts = urlsplit(url)
+    host = parts.hostname or "127.0.0.1"
+    port = parts.port or 5432
+    return (
+        f"jdbc:postgresql://{host}:{port}/{database}",
+        parts.username or "",
+        parts.password or "",
+    )
+
+
+class Registry(Component):
+    name = "registry"
+
+    def __init__(
+        self, home: Path, cache_dir: Path, port: int, heap: str, database_url: str
+    ) -> None:
+        self.dir = home / "registry"
+        self.cache_dir = cache_dir
+        self.port = port
+        self.heap = heap
+        self.database_url = database_url
+        self.process = ManagedProcess(
+            name=self.name,
+            pid_file=self.dir / "registry.pid",
+            log_file=self.dir / "registry.log",
+            marker=f"-Dplayball.home={self.dir}",
+        )
+        self._app: Path | None = None
+        self._java: Java | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}{CCOMPAT_PATH}"
+
+    def address(self) -> str:
+        return self.url
+
+    def ports(self) -> tuple[int, ...]:
+        return (self.port, self.port + 1)
+
+    def log_file(self) -> Path:
+        return self.process.log_file
+
+    def prepare(self, progress: Progress) -> None:
+        pins = load_pins().registry
+        self._java = find_java(pins.java_min, f"Apicurio Registry {pins.version}")
+        self._app = ensure_registry_app(self.cache_dir, Maven(self.cache_dir), progress)
+        self.dir.mkdir(parents=True, exist_ok=True)
+
+    def launch(self) -> None:
+        if self._app is None or self._java is None:
+            self.prepare(lambda _message: None)
+        assert self._app is not None
+        assert self._java is not None
+        jdbc_url, user, password = jdbc_from_sqlalchemy_url(self.database_url, "playball_registry")
+        self.process.start(
+            [
+                str(self._java.executable),
+                f"-Xmx{self.heap}",
+                "-XX:+UseSerialGC",
+                f"-Dplayball.home={self.dir}",
+                "-Dquarkus.http.host=127.0.0.1",
+                f"-Dquarkus.http.port={self.port}",
+                # the management interface would otherwise listen on 0.0.0.0:9000
+                "-Dquarkus.management.host=127.0.0.1",
+                f"-Dquarkus.management.port={self.port + 1}",
+                "-Dapicurio.rules.global.compatibility=BACKWARD",
+                "-jar",
+                "quarkus-run.jar",
+            ],
+            cwd=self._app,
+            env={
+                "APICURIO_STORAGE_KIND": "sql",
+                "APICURIO_STORAGE_SQL_KIND": "postgresql",
+                "APICURIO_DATASOURCE_URL": jdbc_url,
+                "APICURIO_DATASOURCE_USERNAME": user,
+                "APICURIO_DATASOURCE_PASSWORD": password,
+            },
+        )
+
+    def healthy(self) -> bool:
+        try:
+            response = httpx.get(f"{self.url}/subjects", timeout=2.0)
+        except httpx.HTTPError:
+            return False
+        return response.status_code == 200
+
+    def pid(self) -> int | None:
+        return self.process.pid()
+
+    def stop(self) -> None:
+        self.process.stop(timeout=30.0)
+
+    def kill(self) -> None:
+        self.process.kill()
