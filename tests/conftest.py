@@ -21,10 +21,10 @@ def settings() -> Settings:
 @pytest.fixture(scope="session")
 def stack(settings: Settings) -> Iterator[Settings]:
     """The running stack's settings; starts what the environment does not point at."""
-    from playball_stack.api import ensure_up  # noqa: PLC0415 - only stack tests need it
+    from playball_stack.api import running_stack  # noqa: PLC0415 - only stack tests need it
 
-    ensure_up(settings)
-    yield settings
+    with running_stack(settings):
+        yield settings
 
 
 @pytest.fixture(scope="session")

@@ -1,5 +1,8 @@
 """Entry points for code (tests, demos) that needs the stack running."""
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from playball_events.settings import Settings
 
 from playball_stack.stack import Stack
@@ -10,3 +13,24 @@ def ensure_up(settings: Settings) -> Stack:
     stack = Stack(settings)
     stack.up()
     return stack
+
+
+@contextmanager
+def running_stack(settings: Settings) -> Iterator[Stack]:
+    """The stack, up for the duration; stops on exit only what this call started.
+
+    A developer's stack that was already running stays running, so a test session never
+    tears down somebody's work, and CI leaves no process behind.
+    """
+    stack = Stack(settings)
+    was_running = {c.name for c in stack.components() if c.pid() is not None}
+    try:
+        stack.up()
+        yield stack
+    finally:
+        if not was_running:
+            stack.down()
+        else:
+            for component in reversed(stack.components()):
+                if component.name not in was_running:
+                    component.stop()

@@ -15,6 +15,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+# Children we started in this interpreter. Holding their Popen objects lets us reap them
+# (no zombies while a test kills and restarts brokers) and keeps Popen from warning
+# that a daemon we meant to leave running "is still running" when it is collected.
+_children: dict[int, "subprocess.Popen[bytes]"] = {}
+
 
 def _cmdline(pid: int) -> str:
     try:
@@ -78,6 +83,7 @@ class ManagedProcess:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
+        _children[process.pid] = process
         self.pid_file.write_text(f"{process.pid}\n")
         return process.pid
 
@@ -100,6 +106,7 @@ class ManagedProcess:
                 while is_running(pid):
                     _reap(pid)
                     time.sleep(0.05)
+            _reap(pid)
         self.pid_file.unlink(missing_ok=True)
 
     def kill(self) -> None:
@@ -109,8 +116,9 @@ class ManagedProcess:
 
 def _reap(pid: int) -> None:
     """Collect the exit status when the process is our own child (started this run)."""
-    with contextlib.suppress(ChildProcessError, OSError):
-        os.waitpid(pid, os.WNOHANG)
+    child = _children.get(pid)
+    if child is not None and child.poll() is not None:
+        del _children[pid]
 
 
 def tail(path: Path, lines: int = 30) -> str:

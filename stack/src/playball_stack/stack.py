@@ -11,6 +11,7 @@ import shutil
 import signal
 import time
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -147,10 +148,13 @@ class Stack:
     def down(self) -> list[int]:
         """Stop what this stack started, keeping its data; returns pids it had to SIGKILL."""
         for phase in reversed(self.phases()):
-            for component in phase:
-                if component.pid() is not None:
-                    self.progress(f"stopping {component.name}")
-                    component.stop()
+            running = [c for c in phase if c.pid() is not None]
+            for component in running:
+                self.progress(f"stopping {component.name}")
+            # Kafka nodes stop together: stopped one by one, the last ones lose their
+            # controller quorum and wait out the whole controlled-shutdown timeout.
+            with ThreadPoolExecutor(max_workers=max(1, len(running))) as pool:
+                list(pool.map(lambda component: component.stop(), running))
         # anything still carrying our home on its command line is an orphan: kill it
         leftovers = pids_with_marker(str(self.home))
         for pid in leftovers:

@@ -29,7 +29,13 @@ def _default_cache() -> Path:
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="PLAYBALL_", extra="ignore", frozen=True)
+    model_config = SettingsConfigDict(
+        env_prefix="PLAYBALL_",
+        extra="ignore",
+        frozen=True,
+        validate_by_name=True,
+        validate_by_alias=True,
+    )
 
     kafka_bootstrap: str | None = Field(
         default=None,

@@ -1,0 +1,61 @@
+"""A 3-node KRaft cluster on loopback: a replication-factor-3 topic survives losing a broker."""
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from confluent_kafka import Producer
+from playball_events.settings import Settings
+from playball_stack.processes import pids_with_marker
+from playball_stack.stack import Stack
+from support.kafka import consume, create_topic
+
+pytestmark = [pytest.mark.stack, pytest.mark.slow, pytest.mark.cluster]
+
+CLUSTER_BASE_PORT = 29092
+
+
+@pytest.fixture(scope="module")
+def cluster(stack: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    home: Path = tmp_path_factory.mktemp("cluster")
+    settings = Settings(
+        home=home,
+        cache_dir=stack.cache_dir,
+        kafka_port=CLUSTER_BASE_PORT,
+        kafka_heap="256m",
+        database_url=stack.effective_database_url,  # only Kafka is started here
+        schema_registry_url=stack.effective_registry_url,
+    )
+    cluster = Stack(settings, brokers=3)
+    try:
+        cluster.up(timeout=180)
+        yield cluster
+    finally:
+        cluster.down()
+        assert pids_with_marker(str(home)) == []
+
+
+def produce(bootstrap: str, topic: str, values: list[bytes]) -> None:
+    producer = Producer({"bootstrap.servers": bootstrap, "acks": "all", "enable.idempotence": True})
+    for value in values:
+        producer.produce(topic, key=value, value=value)
+    assert producer.flush(60) == 0
+
+
+def test_rf3_topic_survives_killing_one_broker(cluster: Stack, unique_name: str) -> None:
+    bootstrap = cluster.kafka_bootstrap
+    create_topic(
+        bootstrap, unique_name, partitions=3, replication=3, config={"min.insync.replicas": "2"}
+    )
+    before = [f"before-{i}".encode() for i in range(50)]
+    produce(bootstrap, unique_name, before)
+
+    victim = cluster.kafka_nodes[0]
+    victim.kill()
+    assert victim.pid() is None
+
+    after = [f"after-{i}".encode() for i in range(50)]
+    produce(bootstrap, unique_name, after)
+
+    values = sorted(value or b"" for _key, value in consume(bootstrap, unique_name, expected=100))
+    assert values == sorted(before + after)

@@ -1,0 +1,132 @@
+"""Stack lifecycle on real processes: durability across down/up, no orphans, clear failures."""
+
+import json
+import shutil
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from confluent_kafka import Producer
+from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
+from playball_events.settings import Settings
+from playball_stack.artifacts import ensure_kafka_jars, load_pins, sha256_of
+from playball_stack.errors import ChecksumError, PortInUseError, ToolMissingError
+from playball_stack.java import find_java
+from playball_stack.maven import Maven
+from playball_stack.ports import is_listening
+from playball_stack.processes import pids_with_marker
+from playball_stack.stack import Stack
+from support.kafka import consume, create_topic
+
+pytestmark = pytest.mark.stack
+
+DURABLE_SCHEMA = {
+    "type": "record",
+    "name": "Durable",
+    "namespace": "playball.test",
+    "fields": [{"name": "id", "type": "long"}],
+}
+
+
+@pytest.mark.slow
+def test_data_survives_down_and_up_and_down_leaves_no_process(
+    stack: Settings, unique_name: str
+) -> None:
+    running = Stack(stack)
+    create_topic(running.kafka_bootstrap, unique_name)
+    producer = Producer({"bootstrap.servers": running.kafka_bootstrap})
+    producer.produce(unique_name, key=b"k", value=b"kept across restarts")
+    assert producer.flush(30) == 0
+    with SchemaRegistryClient({"url": running.registry_url}) as registry:
+        schema_id = registry.register_schema(
+            f"{unique_name}-value", Schema(json.dumps(DURABLE_SCHEMA), "AVRO")
+        )
+
+    running.down()
+
+    assert pids_with_marker(str(stack.home)) == []
+    started_here = running.components()
+    assert started_here, "the session stack should own at least one component"
+    for component in started_here:
+        assert component.pid() is None
+        for port in component.ports():
+            assert not is_listening(port), f"{component.name} still listens on {port}"
+
+    running.up()
+
+    assert consume(running.kafka_bootstrap, unique_name, expected=1) == [
+        (b"k", b"kept across restarts")
+    ]
+    with SchemaRegistryClient({"url": running.registry_url}) as fresh_client:  # no cached ids
+        assert json.loads(fresh_client.get_schema(schema_id).schema_str or "") == DURABLE_SCHEMA
+
+
+def test_missing_java_is_reported_with_what_to_install(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("JAVA_HOME", raising=False)
+    monkeypatch.setenv("PATH", str(tmp_path))  # no java on PATH
+    with pytest.raises(ToolMissingError, match=r"Java 21\+ is needed to run the registry.*JDK"):
+        find_java(21, "the registry", jvm_dirs=[tmp_path])
+
+
+def test_too_old_java_is_named_in_the_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake_home = tmp_path / "jdk8" / "bin"
+    fake_home.mkdir(parents=True)
+    java = fake_home / "java"
+    java.write_text("#!/bin/sh\necho 'openjdk version \"1.8.0_392\"' >&2\n")
+    java.chmod(0o755)
+    monkeypatch.setenv("JAVA_HOME", str(tmp_path / "jdk8"))
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(ToolMissingError, match=r"found only: .*jdk8/bin/java \(8\)"):
+        find_java(17, "Kafka", jvm_dirs=[])
+
+
+@pytest.fixture
+def occupied_port() -> Iterator[int]:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        yield listener.getsockname()[1]
+
+
+def test_port_in_use_is_reported_by_port_and_component(
+    stack: Settings, tmp_path: Path, occupied_port: int
+) -> None:
+    # a second stack whose Kafka would need the occupied port; postgres and the
+    # registry point at the session stack, so only Kafka would be started
+    settings = Settings(
+        home=tmp_path / "home",
+        cache_dir=stack.cache_dir,
+        kafka_port=occupied_port,
+        database_url=stack.effective_database_url,
+        schema_registry_url=stack.effective_registry_url,
+    )
+    with pytest.raises(PortInUseError) as refused:
+        Stack(settings).up(timeout=30)
+    assert refused.value.port == occupied_port
+    assert refused.value.component == "kafka"
+    assert str(occupied_port) in str(refused.value)
+    assert pids_with_marker(str(tmp_path / "home")) == []
+
+
+def test_corrupted_download_is_refused_and_removed(stack: Settings, tmp_path: Path) -> None:
+    pins = load_pins().kafka
+    cached = stack.cache_dir / f"kafka-{pins.version}" / "libs"
+    copy = tmp_path / f"kafka-{pins.version}" / "libs"
+    shutil.copytree(cached, copy)
+    victim = copy / f"kafka-clients-{pins.version}.jar"
+    content = bytearray(victim.read_bytes())
+    content[len(content) // 2] ^= 0xFF  # one byte altered
+    victim.write_bytes(bytes(content))
+
+    with pytest.raises(ChecksumError, match=victim.name) as refused:
+        ensure_kafka_jars(tmp_path, Maven(tmp_path), progress=lambda _message: None)
+
+    assert not victim.exists()
+    assert pins.jars[victim.name] in str(refused.value)
+    untouched = copy / f"kafka_2.13-{pins.version}.jar"
+    assert sha256_of(untouched) == pins.jars[untouched.name]

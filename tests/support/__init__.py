@@ -1,0 +1,1 @@
+"""Helpers shared by the tests (not fixtures: plain functions with deadlines)."""

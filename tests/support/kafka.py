@@ -1,0 +1,46 @@
+"""Kafka helpers for tests: create a topic, read a topic back with a deadline."""
+
+import time
+import uuid
+
+from confluent_kafka import Consumer
+from confluent_kafka.admin import AdminClient
+from confluent_kafka.cimpl import NewTopic
+
+
+def create_topic(
+    bootstrap: str,
+    topic: str,
+    partitions: int = 1,
+    replication: int = 1,
+    config: dict[str, str] | None = None,
+) -> None:
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    futures = admin.create_topics([NewTopic(topic, partitions, replication, config=config or {})])
+    futures[topic].result(timeout=30)
+
+
+def consume(
+    bootstrap: str, topic: str, expected: int, timeout: float = 60.0
+) -> list[tuple[bytes | None, bytes | None]]:
+    """Read ``topic`` from the beginning until ``expected`` messages arrived or time is up."""
+    consumer = Consumer(
+        {
+            "bootstrap.servers": bootstrap,
+            "group.id": f"test-{uuid.uuid4().hex}",
+            "auto.offset.reset": "earliest",
+            "enable.auto.commit": False,
+        }
+    )
+    consumer.subscribe([topic])
+    received: list[tuple[bytes | None, bytes | None]] = []
+    deadline = time.monotonic() + timeout
+    try:
+        while len(received) < expected and time.monotonic() < deadline:
+            message = consumer.poll(0.5)
+            if message is None or message.error():
+                continue
+            received.append((message.key(), message.value()))
+    finally:
+        consumer.close()
+    return received
