@@ -111,3 +111,19 @@ def _print_status(stack: Stack) -> bool:
         table.add_row(row.name, row.address, pid, health)
     Console().print(table)
     return all_healthy
+
+
+@app.command()
+def smoke() -> None:
+    """Prove the running stack: register a schema, produce and consume an Avro event."""
+    from playball_stack.smoke_kafka import run_smoke  # noqa: PLC0415 - loads Kafka client
+
+    stack = _stack()
+    try:
+        result = run_smoke(stack.kafka_bootstrap, stack.registry_url)
+    except StackError as exc:
+        raise _fail(exc) from exc
+    console.log(
+        f"smoke ok: UserRegistered schema id {result.schema_id}, event produced and consumed "
+        f"back at partition {result.partition} offset {result.offset} in {result.seconds:.2f} s"
+    )
