@@ -1,5 +1,307 @@
-"""`playball schemas` sub-commands."""
+"""`playball schemas` sub-commands: compat, check, register, status.
+
+Exit codes everywhere: 0 compatible, 1 incompatible (or rejected), 2 invalid input or usage
+(bad schema, unknown level, unreadable git ref, unreachable registry).
+"""
+
+import json
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, replace
+from pathlib import Path
+from typing import Annotated, NoReturn, TypeVar
 
 import typer
+from playball_events.manifest import MANIFEST_NAME, default_schema_dir
+from playball_events.settings import Settings
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+from rich.text import Text
 
-app = typer.Typer(help="schemas commands", no_args_is_help=True)
+from playball_schemagate.contracts import check_git, check_registry, load_contracts
+from playball_schemagate.errors import GateInputError
+from playball_schemagate.gate import SubjectReport, evaluate
+from playball_schemagate.history_git import resolve_baseline
+from playball_schemagate.levels import parse_level
+from playball_schemagate.registration import (
+    Registration,
+    RegistryRejectedError,
+    SubjectStatus,
+    register_all,
+)
+from playball_schemagate.registration import status as subject_statuses
+from playball_schemagate.registry import RegistryClient
+from playball_schemagate.report import (
+    OutputFormat,
+    all_passed,
+    render_github,
+    render_human,
+    reports_json,
+)
+from playball_schemagate.sources import load_file_version
+
+app = typer.Typer(
+    help="Schema compatibility gate and registry workflow for the Avro contracts.",
+    no_args_is_help=True,
+)
+
+EXIT_OK, EXIT_INCOMPATIBLE, EXIT_INVALID = 0, 1, 2
+T = TypeVar("T")
+
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
+GithubFlag = Annotated[bool, typer.Option("--github", help="Print GitHub workflow annotations.")]
+StrictFlag = Annotated[
+    bool, typer.Option("--strict", help="Fail on warnings too (logical types, docs...).")
+]
+
+PLAIN_FILE_ADVICE = (
+    "a subject's history is never rewritten: publish the change as a new major version "
+    "(new record namespace, subject and topic, e.g. ...v2) and declare it in "
+    "schemas/breaking-changes.toml; see docs/schema-evolution.md"
+)
+
+
+def _fail(message: str) -> NoReturn:
+    Console(stderr=True, soft_wrap=True).print(
+        Text("error: ", style="bold red") + Text(message), highlight=False
+    )
+    raise typer.Exit(EXIT_INVALID)
+
+
+def _output_format(json_output: bool, github: bool) -> OutputFormat:
+    if json_output and github:
+        _fail("--json and --github are exclusive")
+    if json_output:
+        return OutputFormat.JSON
+    return OutputFormat.GITHUB if github else OutputFormat.HUMAN
+
+
+def _emit(
+    reports: Sequence[SubjectReport],
+    fmt: OutputFormat,
+    *,
+    strict: bool,
+    json_extra: Mapping[str, object] | None = None,
+) -> int:
+    """Print the reports in ``fmt``; the exit code they call for."""
+    if fmt is OutputFormat.JSON:
+        payload = {**reports_json(reports, strict=strict), **(json_extra or {})}
+        sys.stdout.write(json.dumps(payload, indent=2) + "\n")
+    elif fmt is OutputFormat.GITHUB:
+        sys.stdout.write(render_github(reports, strict=strict) + "\n")
+    else:
+        render_human(reports, Console(soft_wrap=True), strict=strict)
+    return EXIT_OK if all_passed(reports, strict=strict) else EXIT_INCOMPATIBLE
+
+
+def _guarded(action: Callable[[], T]) -> T:
+    """Run ``action``; bad input of any kind becomes a message on stderr and exit 2."""
+    try:
+        return action()
+    except GateInputError as exc:
+        _fail(str(exc))
+
+
+@app.command()
+def compat(
+    files: Annotated[
+        list[Path],
+        typer.Argument(
+            help="OLDEST.avsc ... NEWEST.avsc: the history oldest first, the candidate last."
+        ),
+    ],
+    level: Annotated[
+        str, typer.Option("--level", "-l", help="BACKWARD, FULL_TRANSITIVE, NONE, ...")
+    ],
+    json_output: JsonFlag = False,
+    github: GithubFlag = False,
+    strict: StrictFlag = False,
+) -> None:
+    """Check the last .avsc against the ones before it, at a compatibility level."""
+    fmt = _output_format(json_output, github)
+    try:
+        compat_level = parse_level(level)
+    except ValueError as exc:
+        _fail(str(exc))
+    versions = _guarded(lambda: [load_file_version(path) for path in files])
+    candidate, history = versions[-1], versions[:-1]
+    report = evaluate(
+        subject=candidate.label,
+        level=compat_level,
+        candidate=candidate,
+        history=history,
+        baseline="files",
+    )
+    report = replace(report, advice=PLAIN_FILE_ADVICE)
+    raise typer.Exit(_emit([report], fmt, strict=strict))
+
+
+# -- manifest-level commands -------------------------------------------------------------
+
+SchemasOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--schemas",
+        help="Directory holding manifest.toml (default: ./schemas, else the checkout's).",
+    ),
+]
+RegistryUrlOption = Annotated[
+    str | None,
+    typer.Option(
+        "--registry-url",
+        help="Confluent-compatible registry API (default: PLAYBALL_SCHEMA_REGISTRY_URL or the "
+        "stack's).",
+    ),
+]
+
+
+def _schema_dir(option: Path | None) -> Path:
+    if option is not None:
+        return option
+    local = Path("schemas")
+    return local if (local / MANIFEST_NAME).is_file() else default_schema_dir()
+
+
+def _registry(url: str | None) -> RegistryClient:
+    return RegistryClient(url or Settings().effective_registry_url)
+
+
+@app.command()
+def check(
+    *,
+    against: Annotated[
+        str | None,
+        typer.Option(
+            "--against",
+            help="Git ref whose history is the baseline (default: merge-base with main).",
+        ),
+    ] = None,
+    registry: Annotated[
+        bool,
+        typer.Option("--registry", help="Also check against the versions in the registry."),
+    ] = False,
+    schemas: SchemasOption = None,
+    registry_url: RegistryUrlOption = None,
+    json_output: JsonFlag = False,
+    github: GithubFlag = False,
+    strict: StrictFlag = False,
+) -> None:
+    """Check every manifest schema against git history (and the registry) at its level."""
+    fmt = _output_format(json_output, github)
+
+    def run() -> list[SubjectReport]:
+        contracts = load_contracts(_schema_dir(schemas))
+        baseline = resolve_baseline(contracts.manifest.schema_dir, against)
+        reports = check_git(contracts, baseline)
+        if not registry:
+            return reports
+        with _registry(registry_url) as client:
+            client.ping()
+            from_registry = check_registry(contracts, client)
+        # One subject after the other: its git report, then its registry report.
+        return [report for pair in zip(reports, from_registry, strict=True) for report in pair]
+
+    raise typer.Exit(_emit(_guarded(run), fmt, strict=strict))
+
+
+@app.command()
+def register(
+    *,
+    schemas: SchemasOption = None,
+    registry_url: RegistryUrlOption = None,
+    json_output: JsonFlag = False,
+    github: GithubFlag = False,
+    strict: StrictFlag = False,
+) -> None:
+    """Register every manifest schema under its subject and set the subject's level.
+
+    Idempotent. Gates every subject against the registered versions first and registers
+    nothing if one fails.
+    """
+    fmt = _output_format(json_output, github)
+
+    def run() -> tuple[list[SubjectReport], list[Registration]]:
+        contracts = load_contracts(_schema_dir(schemas))
+        with _registry(registry_url) as client:
+            return register_all(contracts, client, strict=strict)
+
+    try:
+        reports, done = _guarded(run)
+    except RegistryRejectedError as exc:
+        _print_registrations(exc.done, fmt)
+        Console(stderr=True, soft_wrap=True).print(Text(f"refused: {exc}", style="bold red"))
+        raise typer.Exit(EXIT_INCOMPATIBLE) from exc
+    registered = {"registered": [asdict(registration) for registration in done]}
+    code = _emit(reports, fmt, strict=strict, json_extra=registered)
+    _print_registrations(done, fmt)
+    if code != EXIT_OK and fmt is not OutputFormat.JSON:
+        sys.stdout.write("nothing registered: the gate rejected the schemas above\n")
+    raise typer.Exit(code)
+
+
+def _print_registrations(done: Sequence[Registration], fmt: OutputFormat) -> None:
+    if fmt is OutputFormat.JSON:
+        return
+    for registration in done:
+        what = "registered" if registration.created else "unchanged "
+        Console(soft_wrap=True).print(
+            f"{what} {registration.subject} version {registration.version} id {registration.id}",
+            highlight=False,
+            markup=False,
+        )
+
+
+@app.command()
+def status(
+    *,
+    schemas: SchemasOption = None,
+    registry_url: RegistryUrlOption = None,
+    json_output: JsonFlag = False,
+) -> None:
+    """A table: subject, local hash, registered version and id, level, compatible?"""
+
+    def run() -> list[SubjectStatus]:
+        contracts = load_contracts(_schema_dir(schemas))
+        with _registry(registry_url) as client:
+            return subject_statuses(contracts, client)
+
+    rows = _guarded(run)
+    if json_output:
+        sys.stdout.write(json.dumps([_status_json(row) for row in rows], indent=2) + "\n")
+        raise typer.Exit(EXIT_OK)
+    table = Table(title="schema subjects")
+    for column in ("subject", "local hash", "local registered", "latest", "level", "compatible"):
+        table.add_column(column)
+    for row in rows:
+        table.add_row(*_status_cells(row))
+    # Off a terminal (CI logs) rich would squeeze the table into 80 columns.
+    Console(width=None if sys.stdout.isatty() else 200).print(table)
+
+
+def _status_json(row: SubjectStatus) -> dict[str, object]:
+    return {
+        "subject": row.subject,
+        "local_hash": row.local_hash,
+        "registered_as": asdict(row.registered_as) if row.registered_as else None,
+        "latest": asdict(row.latest) if row.latest else None,
+        "manifest_level": row.manifest_level.value,
+        "registry_level": row.registry_level.value if row.registry_level else None,
+        "compatible": row.report.passed(),
+        "findings": len(row.report.findings),
+    }
+
+
+def _status_cells(row: SubjectStatus) -> tuple[str, ...]:
+    registered = (
+        f"v{row.registered_as.version} (id {row.registered_as.id})" if row.registered_as else "no"
+    )
+    latest = f"v{row.latest.version} (id {row.latest.id})" if row.latest else "-"
+    level = row.manifest_level.value
+    if row.registry_level is not None and row.registry_level is not row.manifest_level:
+        level += f" (registry: {row.registry_level.value})"
+    if row.report.passed():
+        compatible = "yes" if row.latest else "yes (nothing registered)"
+    else:
+        compatible = f"NO ({len(row.report.errors)} error(s))"
+    return (escape(row.subject), row.local_hash, registered, latest, level, compatible)

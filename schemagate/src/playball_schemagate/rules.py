@@ -1,0 +1,42 @@
+"""Stable rule ids of the gate: what each finding is, independent of wording.
+
+The first six are Java Avro's ``SchemaIncompatibilityType`` (the registries' verdicts);
+``READER_FIELD_MISSING_DEFAULT`` is Java's ``READER_FIELD_MISSING_DEFAULT_VALUE``. The
+others are checks the registries do not make: warnings, failures only with ``--strict``.
+"""
+
+from enum import StrEnum
+
+
+class Rule(StrEnum):
+    # Schema resolution (Java's SchemaCompatibility): errors.
+    READER_FIELD_MISSING_DEFAULT = "READER_FIELD_MISSING_DEFAULT"
+    TYPE_MISMATCH = "TYPE_MISMATCH"
+    NAME_MISMATCH = "NAME_MISMATCH"
+    FIXED_SIZE_MISMATCH = "FIXED_SIZE_MISMATCH"
+    MISSING_ENUM_SYMBOLS = "MISSING_ENUM_SYMBOLS"
+    MISSING_UNION_BRANCH = "MISSING_UNION_BRANCH"
+    # Java throws instead of answering; the registries reject the schema.
+    AMBIGUOUS_FIELD_ALIAS = "AMBIGUOUS_FIELD_ALIAS"
+    # Beyond the registries: warnings.
+    LOGICAL_TYPE_CHANGED = "LOGICAL_TYPE_CHANGED"
+    DECIMAL_PRECISION_CHANGED = "DECIMAL_PRECISION_CHANGED"
+    DECIMAL_SCALE_CHANGED = "DECIMAL_SCALE_CHANGED"
+    NAMESPACE_CHANGED = "NAMESPACE_CHANGED"
+    ENUM_DEFAULT_REMOVED = "ENUM_DEFAULT_REMOVED"
+    FIELD_MISSING_DOC = "FIELD_MISSING_DOC"
+    # The manifest's major-version bookkeeping (breaking-changes.toml): errors.
+    UNDECLARED_MAJOR_VERSION = "UNDECLARED_MAJOR_VERSION"
+
+
+RESOLUTION_RULES = frozenset(
+    {
+        Rule.READER_FIELD_MISSING_DEFAULT,
+        Rule.TYPE_MISMATCH,
+        Rule.NAME_MISMATCH,
+        Rule.FIXED_SIZE_MISMATCH,
+        Rule.MISSING_ENUM_SYMBOLS,
+        Rule.MISSING_UNION_BRANCH,
+        Rule.AMBIGUOUS_FIELD_ALIAS,
+    }
+)
