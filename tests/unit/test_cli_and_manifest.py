@@ -1,0 +1,76 @@
+"""The workspace's glue: the composed CLI and the contracts manifest."""
+
+from pathlib import Path
+
+import pytest
+from playball_cli.main import build_app
+from playball_events.manifest import (
+    CompatibilityLevel,
+    ManifestError,
+    default_schema_dir,
+    load_manifest,
+    topic_record_subject,
+)
+from typer.testing import CliRunner
+
+
+def test_playball_command_offers_every_packages_sub_commands() -> None:
+    result = CliRunner().invoke(build_app(), ["--help"])
+    assert result.exit_code == 0
+    for sub_command in ("stack", "codegen", "schemas"):
+        assert sub_command in result.output
+
+
+def test_manifest_subjects_follow_the_topic_record_name_strategy() -> None:
+    manifest = load_manifest(default_schema_dir())
+    assert {entry.record_full_name for entry in manifest.schemas} == {
+        "playball.auth.v1.UserRegistered",
+        "playball.auth.v1.UserUpdated",
+        "playball.auth.v1.UserDeleted",
+    }
+    for entry in manifest.schemas:
+        assert entry.subject == topic_record_subject(entry.topic, entry.record_full_name)
+    # one topic keyed by user id keeps each user's events in order
+    assert len({entry.topic for entry in manifest.schemas}) == 1
+    assert {entry.compatibility for entry in manifest.schemas} == {
+        CompatibilityLevel.FULL_TRANSITIVE
+    }
+
+
+def write_manifest(directory: Path, body: str) -> Path:
+    (directory / "A.avsc").write_text('{"type": "record", "name": "A", "fields": []}')
+    path = directory / "manifest.toml"
+    path.write_text(body)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (
+            "[[schema]]\nfile = 'A.avsc'\ntopic = 't'\nsubject = 's'\ncompatibility = 'SIDEWAYS'\n",
+            r"unknown compatibility 'SIDEWAYS' \(allowed: BACKWARD",
+        ),
+        (
+            "[[schema]]\nfile = 'B.avsc'\ntopic = 't'\nsubject = 's'\ncompatibility = 'FULL'\n",
+            r"schema file 'B.avsc' does not exist",
+        ),
+        (
+            "[[schema]]\nfile = 'A.avsc'\nsubject = 's'\ncompatibility = 'FULL'\n",
+            r"\[\[schema\]\] #1: 'topic' must be a non-empty string",
+        ),
+        (
+            "[[schema]]\nfile = 'A.avsc'\ntopic = 't'\nsubject = 's'\ncompatibility = 'FULL'\n" * 2,
+            r"subject 's' is listed twice",
+        ),
+        ("schema = [\n", r"invalid TOML"),
+        ("", r"no \[\[schema\]\] entries"),
+    ],
+)
+def test_bad_manifest_is_refused_naming_file_entry_and_reason(
+    tmp_path: Path, body: str, message: str
+) -> None:
+    path = write_manifest(tmp_path, body)
+    with pytest.raises(ManifestError, match=message) as refused:
+        load_manifest(tmp_path)
+    assert str(path) in str(refused.value)
