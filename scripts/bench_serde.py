@@ -22,10 +22,10 @@ from typing import Any
 
 import fastavro
 from confluent_kafka.schema_registry import topic_record_subject_name_strategy
-from confluent_kafka.schema_registry.avro import AvroDeserializer, AvroSerializer
 from confluent_kafka.schema_registry._sync.mock_schema_registry_client import (
     MockSchemaRegistryClient,
 )
+from confluent_kafka.schema_registry.avro import AvroDeserializer, AvroSerializer
 from confluent_kafka.schema_registry.schema_registry_client import Schema
 from confluent_kafka.serialization import MessageField, SerializationContext
 from playball_events.contracts import UserRegistered
@@ -66,7 +66,8 @@ def _confluent(event: UserRegistered) -> tuple[Callable[[], bytes], Callable[[],
     schema = json.dumps(UserRegistered.avro_schema())
     client = MockSchemaRegistryClient({"url": "mock://bench"})
     client.register_schema(SUBJECT, Schema(schema, "AVRO"))
-    conf = {"auto.register.schemas": False, "subject.name.strategy": topic_record_subject_name_strategy}
+    strategy = topic_record_subject_name_strategy
+    conf = {"auto.register.schemas": False, "subject.name.strategy": strategy}
     serializer = AvroSerializer(client, schema, lambda r, _c: r.to_avro(), conf=conf)
     deserializer = AvroDeserializer(
         client,
@@ -108,8 +109,10 @@ def main() -> None:
         name: [_per_call_us(f, args.number, args.repeat) for f in pair]
         for name, pair in rows.items()
     }
-    print("UserRegistered, µs per record (best of "
-          f"{args.repeat} x {args.number}); registry clients are in-memory fakes, ids cached")
+    print(
+        "UserRegistered, µs per record (best of "
+        f"{args.repeat} x {args.number}); registry clients are in-memory fakes, ids cached"
+    )
     print(f"{'':44} {'encode':>8} {'decode':>8}")
     for name, (encode, decode) in results.items():
         print(f"{name:44} {encode:8.2f} {decode:8.2f}")

@@ -1,0 +1,173 @@
+"""Validation of field defaults against their types, and their Python values.
+
+Avro writes defaults in JSON: bytes and fixed as strings of code points 0-255, logical
+types in their underlying encoding, a union's default for its first branch.
+"""
+
+import datetime as dt
+import decimal
+import uuid
+from typing import Any
+
+from playball_codegen.model import (
+    Array,
+    AvroType,
+    EnumDef,
+    FixedDef,
+    Logical,
+    Map,
+    NamedRef,
+    Primitive,
+    RecordDef,
+    SchemaSet,
+    Union,
+)
+
+INT_RANGE = (-(2**31), 2**31 - 1)
+LONG_RANGE = (-(2**63), 2**63 - 1)
+EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+MICROS_PER_DAY = 86_400_000_000
+
+
+class DefaultError(ValueError):
+    """A default does not match its type; the message says where and why."""
+
+
+def _where(path: str) -> str:
+    return f" at {path}" if path else ""
+
+
+def _expect(condition: bool, path: str, expected: str, value: Any) -> None:
+    if not condition:
+        msg = f"expected {expected}, got {value!r}{_where(path)}"
+        raise DefaultError(msg)
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _check_int(value: Any, bounds: tuple[int, int], what: str, path: str) -> int:
+    _expect(_is_int(value) and bounds[0] <= value <= bounds[1], path, what, value)
+    result: int = value
+    return result
+
+
+def json_bytes(value: Any, path: str) -> bytes:
+    _expect(isinstance(value, str), path, "a string of code points 0-255", value)
+    try:
+        return str(value).encode("latin-1")
+    except UnicodeEncodeError as exc:
+        msg = f"bytes default has a code point above 255{_where(path)}"
+        raise DefaultError(msg) from exc
+
+
+def decimal_value(raw: bytes, scale: int) -> decimal.Decimal:
+    unscaled = int.from_bytes(raw, "big", signed=True)
+    return decimal.Decimal(unscaled).scaleb(-scale)
+
+
+def logical_value(avro_type: Logical, value: Any, path: str) -> Any:
+    """The Python value of a logical type's JSON default (validated)."""
+    kind = avro_type.logical
+    if kind == "uuid":
+        _expect(isinstance(value, str), path, "a UUID string", value)
+        try:
+            return uuid.UUID(value)
+        except ValueError as exc:
+            msg = f"expected a UUID string, got {value!r}{_where(path)}"
+            raise DefaultError(msg) from exc
+    if kind == "decimal":
+        number = decimal_value(json_bytes(value, path), avro_type.scale)
+        if len(number.as_tuple().digits) > avro_type.precision:
+            msg = f"decimal default {number} exceeds precision {avro_type.precision}{_where(path)}"
+            raise DefaultError(msg)
+        return number
+    if kind == "date":
+        days = _check_int(value, INT_RANGE, "an int (days since 1970-01-01)", path)
+        return _convert(lambda: EPOCH.date() + dt.timedelta(days=days), value, path)
+    if kind in ("time-millis", "time-micros"):
+        unit = 1000 if kind == "time-millis" else 1
+        bounds = (0, MICROS_PER_DAY // unit - 1)
+        count = _check_int(value, bounds, f"a time of day in {kind[5:]}", path)
+        micros = count * unit
+        return dt.time(
+            micros // 3_600_000_000,
+            micros // 60_000_000 % 60,
+            micros // 1_000_000 % 60,
+            micros % 1_000_000,
+        )
+    count = _check_int(value, LONG_RANGE, "a long", path)
+    unit = 1000 if kind.endswith("millis") else 1
+    if kind.startswith("local-"):
+        naive = EPOCH.replace(tzinfo=None)
+        return _convert(lambda: naive + dt.timedelta(microseconds=count * unit), value, path)
+    return _convert(lambda: EPOCH + dt.timedelta(microseconds=count * unit), value, path)
+
+
+def _convert(make: Any, value: Any, path: str) -> Any:
+    try:
+        return make()
+    except OverflowError as exc:
+        msg = f"{value!r} is outside the range Python dates can hold{_where(path)}"
+        raise DefaultError(msg) from exc
+
+
+def check_default(  # noqa: PLR0912 - one case per Avro type
+    avro_type: AvroType, value: Any, schema_set: SchemaSet, path: str = ""
+) -> None:
+    match avro_type:
+        case Primitive("null"):
+            _expect(value is None, path, "null", value)
+        case Primitive("boolean"):
+            _expect(isinstance(value, bool), path, "a boolean", value)
+        case Primitive("int"):
+            _check_int(value, INT_RANGE, "an int (32-bit)", path)
+        case Primitive("long"):
+            _check_int(value, LONG_RANGE, "a long (64-bit)", path)
+        case Primitive("float" | "double"):
+            _expect(_is_int(value) or isinstance(value, float), path, "a number", value)
+        case Primitive("bytes"):
+            json_bytes(value, path)
+        case Primitive("string"):
+            _expect(isinstance(value, str), path, "a string", value)
+        case Logical():
+            logical_value(avro_type, value, path)
+        case Array(items):
+            _expect(isinstance(value, list), path, "an array", value)
+            for index, item in enumerate(value):
+                check_default(items, item, schema_set, f"{path}[{index}]")
+        case Map(values):
+            _expect(isinstance(value, dict), path, "an object (map)", value)
+            for key, item in value.items():
+                check_default(values, item, schema_set, f"{path}[{key!r}]")
+        case Union(branches):
+            check_default(branches[0], value, schema_set, path)
+        case NamedRef(full):
+            _check_named(schema_set.named[full], value, schema_set, path)
+
+
+def _check_named(definition: Any, value: Any, schema_set: SchemaSet, path: str) -> None:
+    if isinstance(definition, EnumDef):
+        _expect(value in definition.symbols, path, f"a symbol of {definition.full_name}", value)
+    elif isinstance(definition, FixedDef):
+        raw = json_bytes(value, path)
+        if len(raw) != definition.size:
+            msg = f"fixed {definition.full_name} needs {definition.size} bytes, got {len(raw)}"
+            raise DefaultError(msg + _where(path))
+        if definition.decimal is not None:
+            logical_value(definition.decimal, value, path)
+    elif isinstance(definition, RecordDef):
+        _expect(isinstance(value, dict), path, f"an object ({definition.full_name})", value)
+        names = {field.name for field in definition.fields}
+        for key in value:
+            if key not in names:
+                msg = f"{definition.full_name} has no field {key!r}{_where(path)}"
+                raise DefaultError(msg)
+        for field in definition.fields:
+            field_path = f"{path}.{field.name}"
+            if field.name in value:
+                check_default(field.type, value[field.name], schema_set, field_path)
+            elif not field.has_default:
+                msg = f"missing field {field.name!r} (it has no default){_where(field_path)}"
+                raise DefaultError(msg)

@@ -1,0 +1,335 @@
+"""Python source for the record and enum classes of a schema set."""
+
+import re
+import textwrap
+from dataclasses import dataclass
+from typing import Any
+
+from playball_codegen.defaults import decimal_value, json_bytes, logical_value
+from playball_codegen.model import (
+    Array,
+    AvroType,
+    EnumDef,
+    Field,
+    FixedDef,
+    Logical,
+    Map,
+    NamedRef,
+    Primitive,
+    RecordDef,
+    Union,
+)
+from playball_codegen.pyliteral import json_literal, py_str, python_value
+from playball_codegen.pynames import attribute_names, member_names
+from playball_codegen.typemap import TypeMapper
+
+DOC_WIDTH = 88
+STDLIB_ALIASES = {
+    "_abc": "import collections.abc as _abc",
+    "_dc": "import dataclasses as _dc",
+    "_dt": "import datetime as _dt",
+    "_decimal": "import decimal as _decimal",
+    "_enum": "import enum as _enum",
+    "_t": "import typing as _t",
+    "_uuid": "import uuid as _uuid",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class RecordView:
+    """A record with the Python names chosen for it and its fields."""
+
+    definition: RecordDef
+    class_name: str
+    codec_name: str
+    attributes: tuple[str, ...]
+    schema: dict[str, Any]
+    wire_fields: tuple[str, ...]  # converted by the class on the binary fast path
+
+
+def codec_constant(class_name: str) -> str:
+    snake = re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", class_name).upper()
+    return f"_{snake}_CODEC"
+
+
+def docstring(text: str, indent: str) -> list[str]:
+    text = text.replace("\\", "\\\\").replace('"""', '\\"\\"\\"')
+    if text.endswith('"'):
+        text = text[:-1] + '\\"'
+    paragraphs = text.strip().split("\n")
+    lines: list[str] = []
+    for paragraph in paragraphs:
+        wrapped = textwrap.wrap(paragraph, DOC_WIDTH - len(indent)) or [""]
+        lines.extend(wrapped)
+    if len(lines) == 1:
+        return [f'{indent}"""{lines[0]}"""']
+    body = [f"{indent}{line}" if line else "" for line in lines[1:]]
+    return [f'{indent}"""{lines[0]}', *body, f'{indent}"""']
+
+
+class Renderer:
+    def __init__(self, mapper: TypeMapper, records: list[RecordView], enums: list[EnumDef]):
+        self.mapper = mapper
+        self.records = records
+        self.enums = enums
+        self.views = {view.definition.full_name: view for view in records}
+        self.members = {enum.full_name: member_names(enum.symbols) for enum in enums}
+
+    # -- defaults ----------------------------------------------------------------------
+
+    def default(  # noqa: PLR0911 - one case per Avro type
+        self, avro_type: AvroType, value: Any
+    ) -> tuple[str, bool]:
+        """Source of a default value and whether it is mutable (needs a factory)."""
+        match avro_type:
+            case Primitive("float" | "double"):
+                return repr(float(value)), False
+            case Primitive("bytes"):
+                return repr(json_bytes(value, "")), False
+            case Primitive():
+                return python_value(value), False
+            case Logical():
+                return python_value(logical_value(avro_type, value, "")), False
+            case Array(items):
+                parts = [self.default(items, item)[0] for item in value]
+                return "[" + ", ".join(parts) + "]", True
+            case Map(values):
+                parts = [f"{py_str(k)}: {self.default(values, v)[0]}" for k, v in value.items()]
+                return "{" + ", ".join(parts) + "}", True
+            case Union(branches):
+                return self.default(branches[0], value)
+            case NamedRef(full):
+                return self._named_default(full, value)
+        raise AssertionError(avro_type)  # pragma: no cover
+
+    def _named_default(self, full: str, value: Any) -> tuple[str, bool]:
+        definition = self.mapper.schema_set.named[full]
+        if isinstance(definition, EnumDef):
+            member = self.members[full][definition.symbols.index(value)]
+            return f"{self.mapper.class_names[full]}.{member}", False
+        if isinstance(definition, FixedDef):
+            raw = json_bytes(value, "")
+            if definition.decimal is not None:
+                return python_value(decimal_value(raw, definition.decimal.scale)), False
+            return repr(raw), False
+        view = self.views[full]
+        args = []
+        for field, attribute in zip(definition.fields, view.attributes, strict=True):
+            if field.name in value:
+                args.append(f"{attribute}={self.default(field.type, value[field.name])[0]}")
+        return f"{view.class_name}({', '.join(args)})", True
+
+    def field_line(self, field: Field, attribute: str) -> str:
+        annotation = self.mapper.annotation(field.type)
+        if not field.has_default:
+            return f"    {attribute}: {annotation}"
+        source, mutable = self.default(field.type, field.default)
+        if not mutable and "(" not in source:
+            return f"    {attribute}: {annotation} = {source}"
+        if source in ("[]", "{}"):
+            factory = "list" if source == "[]" else "dict"
+        else:
+            factory = f"lambda: {source}"
+        return f"    {attribute}: {annotation} = _dc.field(default_factory={factory})"
+
+    # -- classes -----------------------------------------------------------------------
+
+    def enum_class(self, enum: EnumDef) -> str:
+        name = self.mapper.class_names[enum.full_name]
+        about = f"Avro enum ``{enum.full_name}`` ({enum.origin.source.name})."
+        if enum.default is not None:
+            about += f" Readers map unknown symbols to ``{enum.default}``."
+        doc = f"{enum.doc}\n\n{about}" if enum.doc else about
+        lines = [f"class {name}(_enum.Enum):", *docstring(doc, "    "), ""]
+        for member, symbol in zip(self.members[enum.full_name], enum.symbols, strict=True):
+            lines.append(f"    {member} = {symbol!r}")
+        return "\n".join(lines) + "\n"
+
+    def record_class(self, view: RecordView) -> str:
+        record = view.definition
+        about = f"Avro record ``{record.full_name}`` ({record.origin.source.name})."
+        doc = f"{record.doc}\n\n{about}" if record.doc else about
+        lines = [
+            "@_dc.dataclass(frozen=True, slots=True, kw_only=True)",
+            f"class {view.class_name}:",
+            *docstring(doc, "    "),
+            "",
+        ]
+        for field, attribute in zip(record.fields, view.attributes, strict=True):
+            lines.append(self.field_line(field, attribute))
+            if field.doc:
+                lines.extend(docstring(field.doc, "    "))
+        lines += self._post_init(view)
+        lines += self._methods(view)
+        return "\n".join(lines) + "\n"
+
+    def _post_init(self, view: RecordView) -> list[str]:
+        body: list[str] = []
+        for index, (field, attribute) in enumerate(
+            zip(view.definition.fields, view.attributes, strict=True)
+        ):
+            where = f"{view.class_name}.{attribute}"
+            body += self.mapper.checks(field.type, f"self.{attribute}", where, 0, f"f{index}_")
+        if not body:
+            return []
+        return ["", "    def __post_init__(self) -> None:", *(f"        {b}" for b in body)]
+
+    def _methods(self, view: RecordView) -> list[str]:
+        codec = view.codec_name
+        fields = list(zip(view.definition.fields, view.attributes, strict=True))
+        to_items = [
+            f"            {field.name!r}: {self.mapper.to_avro(field.type, f'self.{attr}')},"
+            for field, attr in fields
+        ]
+        return [
+            "",
+            "    @classmethod",
+            "    def avro_schema(cls) -> dict[str, _t.Any]:",
+            '        """The Avro schema of this class, as JSON-able data (a fresh copy)."""',
+            f"        return {codec}.schema_copy()",
+            "",
+            "    def to_avro(self) -> dict[str, _t.Any]:",
+            '        """This record in the dict form fastavro writes."""',
+            "        return {",
+            *to_items,
+            "        }",
+            "",
+            "    @classmethod",
+            "    def from_avro(cls, data: _abc.Mapping[str, _t.Any]) -> _t.Self:",
+            '        """A record from the dict form fastavro reads (``return_named_type``)."""',
+            *self._from_avro_body(fields),
+            *self._binary_methods(view, fields),
+        ]
+
+    def _binary_methods(self, view: RecordView, fields: list[tuple[Field, str]]) -> list[str]:
+        codec = view.codec_name
+        if view.wire_fields:
+            wire_items = [
+                f"            {field.name!r}: {self.mapper.to_wire(field.type, f'self.{attr}')},"
+                for field, attr in fields
+            ]
+            encode = [
+                "        return " + codec + ".encode(",
+                "            {",
+                *wire_items,
+                "            }",
+                "        )",
+            ]
+            build = "cls._from_wire"
+            from_wire = [
+                "",
+                "    @classmethod",
+                "    def _from_wire(cls, data: _abc.Mapping[str, _t.Any]) -> _t.Self:",
+                '        """A record from its fast-path form (logical fields as primitives)."""',
+                "        return cls(",
+                *(
+                    f"            {attr}={self.mapper.from_wire(f.type, f'data[{f.name!r}]')},"
+                    for f, attr in fields
+                ),
+                "        )",
+            ]
+        else:
+            encode = [f"        return {codec}.encode(self.to_avro())"]
+            build = "cls.from_avro"
+            from_wire = []
+        return [
+            "",
+            "    def to_avro_bytes(self) -> bytes:",
+            '        """Schemaless Avro binary of this record, with this class\'s schema."""',
+            *encode,
+            *from_wire,
+            "",
+            "    @classmethod",
+            "    def from_avro_bytes(",
+            "        cls, data: bytes, writer_schema: _abc.Mapping[str, _t.Any] | None = None",
+            "    ) -> _t.Self:",
+            '        """Read schemaless Avro binary, written with ``writer_schema`` if given."""',
+            "        if writer_schema is None:",
+            f"            return {build}({codec}.decode(data))",
+            "        return cls.avro_decoder(writer_schema)(data)",
+            "",
+            "    @classmethod",
+            "    def avro_decoder(",
+            "        cls, writer_schema: _abc.Mapping[str, _t.Any] | None = None",
+            "    ) -> _abc.Callable[[bytes], _t.Self]:",
+            '        """A reader of bytes written with ``writer_schema`` (or this schema)."""',
+            f"        resolve = {codec}.resolver(writer_schema)",
+            "        if resolve is not None:",
+            "            from_avro = cls.from_avro",
+            "            return lambda data: from_avro(resolve(data))",
+            f"        read, build = {codec}.decode, {build}",
+            "        return lambda data: build(read(data))",
+        ]
+
+    def _from_avro_body(self, fields: list[tuple[Field, str]]) -> list[str]:
+        required = [(f, a) for f, a in fields if not f.has_default]
+        optional = [(f, a) for f, a in fields if f.has_default]
+        args = [
+            f"{attr}={self.mapper.from_avro(field.type, f'data[{field.name!r}]')}"
+            for field, attr in required
+        ]
+        if not fields:
+            return [
+                "        _ = data  # a record without fields reads nothing",
+                "        return cls()",
+            ]
+        if not optional:
+            return ["        return cls(", *(f"            {arg}," for arg in args), "        )"]
+        lines = ["        kwargs: dict[str, _t.Any] = {"]
+        lines += [
+            f"            {attr!r}: {self.mapper.from_avro(field.type, f'data[{field.name!r}]')},"
+            for field, attr in required
+        ]
+        lines.append("        }")
+        # Absent (or MISSING, when a writer lacked the field): the class default applies.
+        for field, attr in optional:
+            lines += [
+                f"        value = data.get({field.name!r}, _runtime.MISSING)",
+                "        if value is not _runtime.MISSING:",
+                f"            kwargs[{attr!r}] = {self.mapper.from_avro(field.type, 'value')}",
+            ]
+        lines.append("        return cls(**kwargs)")
+        return lines
+
+    # -- module ------------------------------------------------------------------------
+
+    def module(self, header: str, package: str) -> str:
+        parts = [self.enum_class(enum) for enum in self.enums]
+        parts += [self.record_class(view) for view in self.records]
+        parts += [helper.source for helper in self.mapper.helpers.values()]
+        codecs = [
+            f"{view.codec_name} = _runtime.RecordCodec({json_literal(view.schema)}"
+            + (f", {view.wire_fields!r})" if view.wire_fields else ")")
+            for view in self.records
+        ]
+        body = "\n\n".join(parts)
+        if codecs:
+            body += "\n\n# Each schema is parsed once, when the module is imported.\n"
+            body += "\n".join(codecs) + "\n"
+        imports = [line for alias, line in STDLIB_ALIASES.items() if f"{alias}." in body]
+        uses_runtime = "_runtime." in body
+        head = [
+            header,
+            '"""Record and enum classes generated from Avro schemas; see the package docs."""',
+            "",
+            "from __future__ import annotations",
+            "",
+            *sorted(imports),
+        ]
+        if uses_runtime:
+            head += ["", f"from {package} import _runtime"]
+        return "\n".join(head) + "\n\n\n" + body
+
+
+def record_views(
+    mapper: TypeMapper, records: list[RecordDef], schemas: dict[str, dict[str, Any]]
+) -> list[RecordView]:
+    taken = set(mapper.class_names.values())
+    views = []
+    for record in records:
+        name = mapper.class_names[record.full_name]
+        attributes = tuple(attribute_names((f.name for f in record.fields), taken))
+        schema = schemas[record.full_name]
+        wire = tuple(mapper.wire_fields(record))
+        views.append(RecordView(record, name, codec_constant(name), attributes, schema, wire))
+    return views

@@ -1,0 +1,81 @@
+"""The self-contained JSON schema of each named type.
+
+For a type defined at the top of a file this is the file's JSON unchanged. Named types
+from elsewhere (another file, or outside the definition's subtree) are inlined at
+their first use and referenced by name afterwards, as an Avro parser requires, so the
+result parses on its own and registers under the same canonical form as the source.
+"""
+
+import copy
+from typing import Any
+
+from playball_codegen.model import NamedDef, SchemaSet
+from playball_codegen.names import full_name, is_primitive, namespace_of, reference_candidates
+from playball_codegen.parser import NAMED_KINDS
+
+
+def standalone_schema(definition: NamedDef, schema_set: SchemaSet) -> dict[str, Any]:
+    builder = _Builder(schema_set)
+    return builder.definition(definition, output_namespace="")
+
+
+class _Builder:
+    def __init__(self, schema_set: SchemaSet) -> None:
+        self._set = schema_set
+        self._defined: set[str] = set()
+
+    def definition(self, definition: NamedDef, output_namespace: str) -> dict[str, Any]:
+        """The definition's node, made to resolve to its own full name where it lands."""
+        self._defined.add(definition.full_name)
+        node = dict(definition.node)
+        name = node["name"]
+        own_namespace = namespace_of(definition.full_name)
+        if "." not in name and "namespace" not in node and own_namespace != output_namespace:
+            node = _with_namespace(node, own_namespace)
+        if node["type"] in ("record", "error"):
+            fields = []
+            for field in node["fields"]:
+                copied = dict(field)
+                copied["type"] = self.type(field["type"], own_namespace)
+                fields.append(copied)
+            node["fields"] = fields
+        return node
+
+    def type(self, node: Any, namespace: str) -> Any:  # noqa: PLR0911 - one case per form
+        if isinstance(node, str):
+            return node if is_primitive(node) else self.reference(node, namespace)
+        if isinstance(node, list):
+            return [self.type(branch, namespace) for branch in node]
+        if not isinstance(node, dict):
+            return copy.deepcopy(node)
+        kind = node.get("type")
+        if isinstance(kind, dict | list):
+            return {**node, "type": self.type(kind, namespace)}
+        if kind in NAMED_KINDS:
+            full = full_name(node["name"], node.get("namespace", namespace) or "")
+            if full in self._defined:
+                return full  # defined earlier in this output: a reference is enough
+            return self.definition(self._set.named[full], namespace)
+        if kind == "array":
+            return {**node, "items": self.type(node["items"], namespace)}
+        if kind == "map":
+            return {**node, "values": self.type(node["values"], namespace)}
+        if isinstance(kind, str) and not is_primitive(kind):
+            return self.reference(kind, namespace)
+        return copy.deepcopy(node)
+
+    def reference(self, ref: str, namespace: str) -> Any:
+        full = next(c for c in reference_candidates(ref, namespace) if c in self._set.named)
+        if full in self._defined:
+            return ref
+        return self.definition(self._set.named[full], namespace)
+
+
+def _with_namespace(node: dict[str, Any], namespace: str) -> dict[str, Any]:
+    """Insert ``namespace`` right after ``name``, where people expect to read it."""
+    result: dict[str, Any] = {}
+    for key, value in node.items():
+        result[key] = value
+        if key == "name":
+            result["namespace"] = namespace
+    return result

@@ -1,0 +1,159 @@
+"""Confluent wire format for generated record classes: magic byte 0, schema id, Avro body.
+
+Subjects follow the manifest's TopicRecordNameStrategy (``<topic>-<record full name>``),
+so one topic carries several record types. Schema ids are looked up once per class and
+writer schemas fetched once per id; nothing is registered unless asked to, because
+registration belongs to the schema workflow (``playball schemas register``).
+"""
+
+import json
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, Generic, Protocol, Self, TypeVar
+
+from fastavro.read import SchemaResolutionError
+
+from playball_events.manifest import topic_record_subject
+from playball_events.serde_errors import (
+    IncompatibleWriterSchemaError,
+    MalformedBodyError,
+    SchemaNotRegisteredError,
+    SerdeError,
+    TruncatedMessageError,
+    UnexpectedRecordTypeError,
+    UnknownMagicByteError,
+)
+from playball_events.serde_registry import SchemaRegistry
+
+MAGIC_BYTE = 0
+HEADER_SIZE = 5
+
+
+class AvroRecord(Protocol):
+    """What the serde needs of a generated class."""
+
+    @classmethod
+    def avro_schema(cls) -> dict[str, Any]: ...
+
+    def to_avro_bytes(self) -> bytes: ...
+
+    @classmethod
+    def avro_decoder(
+        cls, writer_schema: Mapping[str, Any] | None = None
+    ) -> Callable[[bytes], Self]: ...
+
+
+R = TypeVar("R", bound=AvroRecord)
+
+
+def full_name(schema: Mapping[str, Any]) -> str:
+    name: str = schema["name"]
+    namespace = schema.get("namespace")
+    return name if "." in name or not namespace else f"{namespace}.{name}"
+
+
+def _aliases(schema: Mapping[str, Any]) -> list[str]:
+    namespace = schema.get("namespace")
+    return [
+        alias if "." in alias or not namespace else f"{namespace}.{alias}"
+        for alias in schema.get("aliases", [])
+    ]
+
+
+def header(schema_id: int) -> bytes:
+    return bytes([MAGIC_BYTE]) + schema_id.to_bytes(4, "big")
+
+
+class RecordSerializer:
+    """Serializes generated records for one topic."""
+
+    def __init__(self, registry: SchemaRegistry, topic: str, *, auto_register: bool = False):
+        self._registry = registry
+        self._topic = topic
+        self._auto_register = auto_register
+        self._headers: dict[type[AvroRecord], bytes] = {}
+
+    def subject(self, record_class: type[AvroRecord]) -> str:
+        return topic_record_subject(self._topic, full_name(record_class.avro_schema()))
+
+    def schema_id(self, record_class: type[AvroRecord]) -> int:
+        return int.from_bytes(self._header(record_class)[1:], "big")
+
+    def _header(self, record_class: type[AvroRecord]) -> bytes:
+        found = self._headers.get(record_class)
+        if found is None:
+            subject = self.subject(record_class)
+            schema = json.dumps(record_class.avro_schema())
+            schema_id = self._registry.lookup(subject, schema)
+            if schema_id is None and self._auto_register:
+                schema_id = self._registry.register(subject, schema)
+            if schema_id is None:
+                msg = (
+                    f"schema of {record_class.__name__} is not registered under subject "
+                    f"{subject!r}; register it with the schema workflow (auto-register is off)"
+                )
+                raise SchemaNotRegisteredError(msg)
+            found = self._headers[record_class] = header(schema_id)
+        return found
+
+    def serialize(self, record: AvroRecord) -> bytes:
+        found = self._headers.get(type(record))
+        return (found or self._header(type(record))) + record.to_avro_bytes()
+
+
+class RecordDeserializer(Generic[R]):
+    """Deserializes messages of a topic carrying the given record classes.
+
+    The class is chosen by the writer schema's full name (or a reader alias), and the
+    writer's version is resolved into it with Avro's rules.
+    """
+
+    def __init__(self, registry: SchemaRegistry, reader_classes: Iterable[type[R]]):
+        self._registry = registry
+        self._classes: dict[str, type[R]] = {}
+        for cls in reader_classes:
+            schema = cls.avro_schema()
+            for name in (full_name(schema), *_aliases(schema)):
+                self._classes[name] = cls
+        self._decoders: dict[int, Callable[[bytes], R]] = {}
+
+    def _decoder(self, schema_id: int) -> Callable[[bytes], R]:
+        text = self._registry.schema_by_id(schema_id)
+        try:
+            writer = json.loads(text)
+            name = full_name(writer)
+        except (ValueError, KeyError, TypeError) as exc:
+            msg = f"schema id {schema_id} is not an Avro record schema: {exc}"
+            raise UnexpectedRecordTypeError(msg) from exc
+        cls = self._classes.get(name)
+        if cls is None:
+            known = ", ".join(sorted(self._classes))
+            msg = f"schema id {schema_id} writes {name!r}; this deserializer reads {known}"
+            raise UnexpectedRecordTypeError(msg)
+        try:
+            decoder = cls.avro_decoder(writer)
+        except Exception as exc:
+            msg = f"schema id {schema_id} ({name}) does not parse: {exc}"
+            raise IncompatibleWriterSchemaError(msg) from exc
+        self._decoders[schema_id] = decoder
+        return decoder
+
+    def deserialize(self, data: bytes) -> R:
+        if len(data) < HEADER_SIZE:
+            msg = f"message of {len(data)} bytes is shorter than the {HEADER_SIZE}-byte header"
+            raise TruncatedMessageError(msg)
+        if data[0] != MAGIC_BYTE:
+            msg = f"unknown magic byte {data[0]} (Confluent wire format starts with 0)"
+            raise UnknownMagicByteError(msg)
+        schema_id = int.from_bytes(data[1:HEADER_SIZE], "big")
+        decoder = self._decoders.get(schema_id) or self._decoder(schema_id)
+        try:
+            return decoder(data[HEADER_SIZE:])
+        except SerdeError:
+            raise
+        except SchemaResolutionError as exc:
+            msg = f"schema id {schema_id} cannot be read as the reader class: {exc}"
+            raise IncompatibleWriterSchemaError(msg) from exc
+        except Exception as exc:
+            reason = f"{type(exc).__name__}: {exc}"
+            msg = f"body of {len(data) - HEADER_SIZE} bytes (schema id {schema_id}): {reason}"
+            raise MalformedBodyError(msg) from exc

@@ -1,0 +1,106 @@
+"""Interoperability with confluent-kafka's AvroSerializer/AvroDeserializer on a real registry."""
+
+import datetime as dt
+import json
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from confluent_kafka.schema_registry import (
+    SchemaRegistryClient,
+    topic_record_subject_name_strategy,
+)
+from confluent_kafka.schema_registry.avro import AvroDeserializer, AvroSerializer
+from confluent_kafka.serialization import MessageField, SerializationContext
+from playball_events.contracts import UserDeleted, UserRegistered
+from playball_events.serde import RecordDeserializer, RecordSerializer
+from playball_events.serde_errors import SchemaNotRegisteredError
+from playball_events.serde_registry import HttpSchemaRegistry
+
+pytestmark = pytest.mark.stack
+
+
+@pytest.fixture
+def registry(registry_url: str) -> Iterator[HttpSchemaRegistry]:
+    registry = HttpSchemaRegistry(registry_url)
+    yield registry
+    registry.close()
+
+
+@pytest.fixture
+def client(registry_url: str) -> Iterator[SchemaRegistryClient]:
+    with SchemaRegistryClient({"url": registry_url}) as client:
+        yield client
+
+
+@pytest.fixture
+def topic(registry: HttpSchemaRegistry, unique_name: str) -> str:
+    """A fresh topic whose subjects hold the current schemas (the schema workflow's job)."""
+    serializer = RecordSerializer(registry, unique_name)
+    for cls in (UserRegistered, UserDeleted):
+        registry.register(serializer.subject(cls), json.dumps(cls.avro_schema()))
+    return unique_name
+
+
+def _event() -> UserRegistered:
+    return UserRegistered(
+        event_id=uuid.uuid4(),
+        occurred_at=dt.datetime.now(dt.UTC),
+        user_id=uuid.uuid4(),
+        user_version=1,
+        username="grace",
+        display_name="Grace Hopper",
+    )
+
+
+def _confluent_serializer(client: SchemaRegistryClient, cls: Any) -> AvroSerializer:
+    serializer: AvroSerializer = AvroSerializer(
+        client,
+        json.dumps(cls.avro_schema()),
+        lambda record, _ctx: record.to_avro(),
+        conf={
+            "auto.register.schemas": False,
+            "subject.name.strategy": topic_record_subject_name_strategy,
+        },
+    )
+    return serializer
+
+
+def _confluent_deserializer(client: SchemaRegistryClient, cls: Any) -> AvroDeserializer:
+    deserializer: AvroDeserializer = AvroDeserializer(
+        client,
+        from_dict=lambda data, _ctx: cls.from_avro(data),
+        conf={"subject.name.strategy": topic_record_subject_name_strategy},
+    )
+    return deserializer
+
+
+def test_ours_to_confluent_and_back(
+    registry: HttpSchemaRegistry, topic: str, client: SchemaRegistryClient
+) -> None:
+    context = SerializationContext(topic, MessageField.VALUE)
+    event = _event()
+
+    ours = RecordSerializer(registry, topic).serialize(event)
+    theirs = _confluent_serializer(client, UserRegistered)(event, context)
+
+    assert ours == theirs  # same id, same body
+    assert _confluent_deserializer(client, UserRegistered)(ours, context) == event
+    assert RecordDeserializer(registry, [UserRegistered, UserDeleted]).deserialize(theirs) == event
+
+
+def test_schema_id_matches_the_registered_subject(
+    registry: HttpSchemaRegistry, topic: str, client: SchemaRegistryClient
+) -> None:
+    subject = f"{topic}-playball.auth.v1.UserDeleted"
+    expected = client.get_latest_version(subject).schema_id
+    assert RecordSerializer(registry, topic).schema_id(UserDeleted) == expected
+
+
+def test_unregistered_subject_is_not_auto_registered(
+    registry: HttpSchemaRegistry, unique_name: str
+) -> None:
+    with pytest.raises(SchemaNotRegisteredError, match=unique_name):
+        RecordSerializer(registry, unique_name).serialize(_event())
+    assert registry.lookup(f"{unique_name}-playball.auth.v1.UserRegistered", "{}") is None
