@@ -84,8 +84,13 @@ def _confluent(event: UserRegistered) -> tuple[Callable[[], bytes], Callable[[],
 
 
 def _fastavro(event: UserRegistered) -> tuple[Callable[[], bytes], Callable[[], object]]:
-    parsed = fastavro.parse_schema(UserRegistered.avro_schema())
-    prepared: dict[str, Any] = event.to_avro()
+    return _fastavro_pair(UserRegistered.avro_schema(), event.to_avro())
+
+
+def _fastavro_pair(
+    schema: dict[str, Any], prepared: dict[str, Any]
+) -> tuple[Callable[[], bytes], Callable[[], object]]:
+    parsed = fastavro.parse_schema(schema)
 
     def encode() -> bytes:
         buffer = io.BytesIO()
@@ -103,21 +108,13 @@ def _fastavro_primitives(
     for field in schema["fields"]:  # drop the logical types: plain string / long
         if isinstance(field["type"], dict):
             field["type"] = field["type"]["type"]
-    parsed = fastavro.parse_schema(schema)
     prepared = {
         **event.to_avro(),
         "event_id": str(event.event_id),
         "user_id": str(event.user_id),
         "occurred_at": int(event.occurred_at.timestamp() * 1_000_000),
     }
-
-    def encode() -> bytes:
-        buffer = io.BytesIO()
-        fastavro.schemaless_writer(buffer, parsed, prepared)
-        return buffer.getvalue()
-
-    body = encode()
-    return encode, lambda: fastavro.schemaless_reader(io.BytesIO(body), parsed, None)
+    return _fastavro_pair(schema, prepared)
 
 
 def main() -> None:
