@@ -6,6 +6,7 @@ from typing import Annotated
 
 import typer
 from playball_events.settings import Settings
+from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
@@ -23,7 +24,22 @@ def _stack(brokers: int | None = None) -> Stack:
     def report(message: str) -> None:
         console.log(message)
 
-    return Stack(Settings(), brokers=brokers, progress=report)
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        # one line per bad setting, naming the variable instead of a pydantic traceback
+        console.print("[bold red]error:[/] invalid stack settings in the environment:")
+        for error in exc.errors():
+            name = str(error["loc"][0]) if error["loc"] else "?"
+            if name.isupper():  # reported under the variable's own name (DATABASE_URL)
+                variable = name
+            else:
+                variable = "DATABASE_URL" if name == "database_url" else f"PLAYBALL_{name.upper()}"
+            console.print(
+                f"  {variable}: {error['msg']}", markup=False, highlight=False, soft_wrap=True
+            )
+        raise typer.Exit(code=2) from exc
+    return Stack(settings, brokers=brokers, progress=report)
 
 
 def _fail(exc: StackError) -> typer.Exit:
@@ -57,7 +73,10 @@ def up(
 def down() -> None:
     """Stop what `up` started (data is kept for the next `up`)."""
     stack = _stack()
-    killed = stack.down()
+    try:
+        killed = stack.down()
+    except StackError as exc:
+        raise _fail(exc) from exc
     if killed:
         console.log(f"had to kill leftover processes: {killed}")
     console.log("stack down")
@@ -74,14 +93,29 @@ def status() -> None:
 @app.command()
 def logs(
     component: Annotated[str | None, typer.Argument(help="one component (default: all)")] = None,
-    lines: Annotated[int, typer.Option("--lines", "-n")] = 40,
+    lines: Annotated[int, typer.Option("--lines", "-n", min=1)] = 40,
 ) -> None:
     """The last lines of each component's log."""
     stack = _stack()
     files: dict[str, Path] = stack.logs()
     if component is not None:
         if component not in files:
-            console.print(f"[red]no component {component!r}[/]; choose from {', '.join(files)}")
+            external = {
+                "postgres": stack.postgres is None,
+                "registry": stack.registry is None,
+                "kafka": stack.kafka is None,
+            }
+            if external.get(component, False):
+                reason = "is external (its address is set), so its logs are its owner's"
+            else:
+                reason = "is not a component of this stack"
+            choices = ", ".join(files) or "none: every component is external"
+            console.print(
+                f"error: {component!r} {reason}; choose from {choices}",
+                markup=False,
+                highlight=False,
+                soft_wrap=True,
+            )
             raise typer.Exit(code=2)
         files = {component: files[component]}
     for name, path in files.items():

@@ -8,12 +8,15 @@ still carries the marker we started it with (a path inside the stack's home).
 
 import contextlib
 import os
+import re
 import signal
 import subprocess
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+from playball_stack.errors import StackError
 
 # Children we started in this interpreter. Holding their Popen objects lets us reap them
 # (no zombies while a test kills and restarts brokers) and keeps Popen from warning
@@ -21,12 +24,26 @@ from pathlib import Path
 _children: dict[int, "subprocess.Popen[bytes]"] = {}
 
 
-def _cmdline(pid: int) -> str:
+def _argv(pid: int) -> list[str]:
     try:
         raw = Path(f"/proc/{pid}/cmdline").read_bytes()
     except OSError:
-        return ""
-    return raw.replace(b"\0", b" ").decode(errors="replace")
+        return []
+    return raw.decode(errors="replace").split("\0")
+
+
+def carries_marker(pid: int, marker: str) -> bool:
+    """True when one of ``pid``'s arguments is ``marker``, or names it or a path under it.
+
+    Whole path components only: ``/srv/pb`` matches ``/srv/pb/kafka``, ``-Dx=/srv/pb/kafka``
+    and ``/srv/pb/a:/srv/pb/b``, never ``/srv/pb2`` (another stack's home) nor ``/x/srv/pb``.
+    """
+    under = marker.rstrip("/") + "/"
+    for arg in _argv(pid):
+        for token in (arg, *re.split(r"[=:]", arg)):
+            if token == marker or token.startswith(under):
+                return True
+    return False
 
 
 def is_running(pid: int) -> bool:
@@ -44,14 +61,21 @@ def is_running(pid: int) -> bool:
     return state != "Z"
 
 
-def pids_with_marker(marker: str) -> list[int]:
-    """Every live process whose command line contains ``marker``."""
+def pids_with_marker(marker: str, programs: Collection[str] | None = None) -> list[int]:
+    """Every live process whose command line carries ``marker`` (see :func:`carries_marker`).
+
+    With ``programs``, only processes whose executable has one of those names: a server we
+    started, not a user's ``tail -f`` on one of its logs.
+    """
     found = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit() or int(entry.name) == os.getpid():
             continue
-        if marker in _cmdline(int(entry.name)) and is_running(int(entry.name)):
-            found.append(int(entry.name))
+        pid = int(entry.name)
+        if programs is not None and Path(next(iter(_argv(pid)), "")).name not in programs:
+            continue
+        if carries_marker(pid, marker) and is_running(pid):
+            found.append(pid)
     return sorted(found)
 
 
@@ -60,14 +84,14 @@ class ManagedProcess:
     name: str
     pid_file: Path
     log_file: Path
-    marker: str  # a string every process of ours carries on its command line
+    marker: str  # an argument (or path) every process of ours carries on its command line
 
     def pid(self) -> int | None:
         try:
             pid = int(self.pid_file.read_text().strip())
         except (OSError, ValueError):
             return None
-        if is_running(pid) and self.marker in _cmdline(pid):
+        if is_running(pid) and carries_marker(pid, self.marker):
             return pid
         return None
 
@@ -94,24 +118,46 @@ class ManagedProcess:
     def stop(self, timeout: float = 30.0, sig: signal.Signals = signal.SIGTERM) -> None:
         pid = self.pid()
         if pid is not None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(pid, sig)
-            deadline = time.monotonic() + timeout
-            while is_running(pid) and time.monotonic() < deadline:
-                _reap(pid)
-                time.sleep(0.1)
-            if is_running(pid):
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(pid, signal.SIGKILL)
-                while is_running(pid):
-                    _reap(pid)
-                    time.sleep(0.05)
-            _reap(pid)
+            _signal_group(pid, sig)
+            if not _wait_gone(pid, timeout):
+                _signal_group(pid, signal.SIGKILL)
+                if not _wait_gone(pid, _KILL_GRACE):
+                    msg = (
+                        f"{self.name} (pid {pid}) survived SIGKILL for {_KILL_GRACE:.0f} s "
+                        "(stuck in the kernel?); its pid file is kept, check `ps -o stat "
+                        f"-p {pid}` and run `playball stack down` again"
+                    )
+                    raise StackError(msg)
         self.pid_file.unlink(missing_ok=True)
 
     def kill(self) -> None:
         """SIGKILL, as a fault test does: no shutdown hooks, no flush."""
         self.stop(timeout=0.0, sig=signal.SIGKILL)
+
+
+_KILL_GRACE = 10.0
+
+
+def _signal_group(pid: int, sig: signal.Signals) -> None:
+    """Signal the process group ``pid`` leads (we start every process as a group leader);
+    a process that somehow is not a group leader is signalled on its own."""
+    try:
+        os.killpg(pid, sig)
+    except ProcessLookupError:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, sig)
+
+
+def _wait_gone(pid: int, timeout: float) -> bool:
+    """Poll (reaping our own children) until ``pid`` is gone; False if still there at timeout."""
+    deadline = time.monotonic() + timeout
+    while True:
+        _reap(pid)
+        if not is_running(pid):
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.05)
 
 
 def _reap(pid: int) -> None:
@@ -122,6 +168,8 @@ def _reap(pid: int) -> None:
 
 
 def tail(path: Path, lines: int = 30) -> str:
+    if lines <= 0:  # content[-0:] would be the whole file
+        return ""
     try:
         content = path.read_text(encoding="utf-8", errors="replace")
     except OSError:

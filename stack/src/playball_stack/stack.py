@@ -3,7 +3,8 @@
 Start order follows dependencies: PostgreSQL first (the registry stores its schemas
 there), then the registry and Kafka together (two slow JVMs starting side by side).
 Anything the settings point elsewhere (``DATABASE_URL``, ``PLAYBALL_KAFKA_BOOTSTRAP``,
-``PLAYBALL_SCHEMA_REGISTRY_URL``) is external: not started, not stopped, only probed.
+``PLAYBALL_SCHEMA_REGISTRY_URL``) is external: not started, not stopped, only probed
+(by ``status``).
 """
 
 import os
@@ -15,6 +16,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
+import psycopg
 from playball_events.settings import Settings
 
 from playball_stack.components.base import Component, Progress
@@ -22,6 +25,7 @@ from playball_stack.components.kafka import KafkaCluster, KafkaNode
 from playball_stack.components.postgres import Postgres
 from playball_stack.components.registry import Registry
 from playball_stack.errors import ComponentFailedError, PortInUseError
+from playball_stack.health_kafka import broker_ids
 from playball_stack.ports import holder_of, is_listening
 from playball_stack.processes import is_running, pids_with_marker, tail
 
@@ -121,7 +125,7 @@ class Stack:
         for component in to_launch:
             for port in component.ports():
                 if is_listening(port):
-                    raise PortInUseError(port, component.name, holder_of(port))
+                    raise PortInUseError(port, component.name, self._holder(port))
         for component in to_launch:
             self.progress(f"starting {component.name}")
             component.launch()
@@ -131,7 +135,9 @@ class Stack:
                 if component.healthy():
                     self.progress(f"{component.name} is up at {component.address()}")
                     waiting.remove(component)
-                elif component in to_launch and component.exited():
+                elif component.exited():
+                    # launched now or found running (half-started by an earlier `up`):
+                    # either way its process is gone and waiting longer cannot help
                     raise ComponentFailedError(
                         component.name, "exited while starting", tail(component.log_file())
                     )
@@ -145,6 +151,12 @@ class Stack:
         for component in phase:
             component.after_healthy()
 
+    def _holder(self, port: int) -> str | None:
+        holder = holder_of(port)
+        if holder is not None and any(holder.endswith(f" pid {pid}") for pid in self._leftovers()):
+            return f"{holder}, a leftover of this stack: `playball stack down` stops it"
+        return holder
+
     def down(self) -> list[int]:
         """Stop what this stack started, keeping its data; returns pids it had to SIGKILL."""
         for phase in reversed(self.phases()):
@@ -155,12 +167,21 @@ class Stack:
             # controller quorum and wait out the whole controlled-shutdown timeout.
             with ThreadPoolExecutor(max_workers=max(1, len(running))) as pool:
                 list(pool.map(lambda component: component.stop(), running))
-        # anything still carrying our home on its command line is an orphan: kill it
-        leftovers = pids_with_marker(str(self.home))
+        # a server still naming one of our directories is an orphan (a crashed `down`,
+        # a pid file lost with a reset): kill it so nothing holds ports or data
+        leftovers = self._leftovers()
         for pid in leftovers:
             self.progress(f"killing leftover process {pid}")
             _kill(pid)
         return leftovers
+
+    def _leftovers(self) -> list[int]:
+        found: set[int] = set()
+        for component in self.components():
+            found.update(
+                pids_with_marker(str(component.runtime_dir()), programs={component.program})
+            )
+        return sorted(found)
 
     def reset(self) -> None:
         self.down()
@@ -173,28 +194,57 @@ class Stack:
             for c in self.components()
         ]
         if self.postgres is None:
-            rows.insert(0, _external("postgres", _redact(self.settings.effective_database_url)))
+            url = self.settings.effective_database_url
+            rows.insert(0, _external("postgres", _redact(url), _database_answers(url)))
         if self.registry is None:
-            rows.append(_external("registry", self.settings.effective_registry_url))
+            url = self.settings.effective_registry_url
+            rows.append(_external("registry", url, _registry_answers(url)))
         if self.kafka is None:
-            rows.append(_external("kafka", self.settings.effective_kafka_bootstrap))
+            bootstrap = self.settings.effective_kafka_bootstrap
+            rows.append(_external("kafka", bootstrap, broker_ids(bootstrap) is not None))
         return rows
 
     def logs(self) -> dict[str, Path]:
         return {c.name: c.log_file() for c in self.components()}
 
 
-def _external(name: str, address: str) -> ComponentStatus:
-    # external components are not probed here: their owners monitor them
-    return ComponentStatus(name, address, None, healthy=True, external=True)
+def _external(name: str, address: str, healthy: bool) -> ComponentStatus:
+    # not started or stopped by us, but probed like our own: status must not say "yes"
+    # for a server nobody can reach
+    return ComponentStatus(name, address, None, healthy=healthy, external=True)
+
+
+def _registry_answers(url: str) -> bool:
+    try:
+        return httpx.get(f"{url.rstrip('/')}/subjects", timeout=3.0).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def _database_answers(url: str) -> bool:
+    """A PostgreSQL SQLAlchemy URL answers a query; other databases are not probed."""
+    scheme, sep, rest = url.partition("://")
+    if not sep or scheme.split("+")[0] not in {"postgresql", "postgres"}:
+        return True
+    try:
+        with psycopg.connect(f"postgresql://{rest}", connect_timeout=3) as conn:
+            conn.execute("SELECT 1")
+    except psycopg.Error:
+        return False
+    return True
 
 
 def _redact(url: str) -> str:
-    head, sep, rest = url.rpartition("@")
-    if not sep:
+    """``url`` with everything before its last ``@`` but the scheme replaced by ``***``.
+
+    The last ``@``: a password may carry an unencoded ``@``, and showing too little beats
+    showing part of a password.
+    """
+    head, at, rest = url.rpartition("@")
+    if not at:
         return url
-    scheme, _, _credentials = head.partition("://")
-    return f"{scheme}://***@{rest}"
+    scheme, has_scheme, _credentials = head.partition("://")
+    return f"{scheme}://***@{rest}" if has_scheme else f"***@{rest}"
 
 
 def _kill(pid: int) -> None:

@@ -9,6 +9,11 @@ Progress = Callable[[str], None]
 
 class Component(ABC):
     name: str
+    program: str  # executable name of its server process ("java", "postgres")
+
+    @abstractmethod
+    def runtime_dir(self) -> Path:
+        """The directory its server process names on its command line (finds leftovers)."""
 
     @abstractmethod
     def address(self) -> str: ...

@@ -74,10 +74,11 @@ class KafkaCluster:
             self._jars = ensure_kafka_jars(self.cache_dir, Maven(self.cache_dir), progress)
             self.root.mkdir(parents=True, exist_ok=True)
             recorded = self.root / "brokers"
-            if recorded.is_file() and int(recorded.read_text()) != self.brokers:
+            created = recorded.read_text().strip() if recorded.is_file() else str(self.brokers)
+            if created != str(self.brokers):  # text, so a corrupt file is reported, not raised
                 msg = (
-                    f"the stack's Kafka was created with {recorded.read_text().strip()} "
-                    f"broker(s), not {self.brokers}; run `playball stack reset` to recreate it"
+                    f"the stack's Kafka was created with {created!r} broker(s) ({recorded}), "
+                    f"not {self.brokers}; run `playball stack reset` to recreate it"
                 )
                 raise StackError(msg)
             recorded.write_text(f"{self.brokers}\n")
@@ -102,6 +103,8 @@ class KafkaCluster:
 
 
 class KafkaNode(Component):
+    program = "java"
+
     def __init__(self, cluster: KafkaCluster, node_id: int) -> None:
         self.cluster = cluster
         self.node_id = node_id
@@ -126,6 +129,9 @@ class KafkaNode(Component):
 
     def log_file(self) -> Path:
         return self.process.log_file
+
+    def runtime_dir(self) -> Path:
+        return self.dir
 
     def _properties(self) -> str:
         brokers = self.cluster.brokers

@@ -6,16 +6,19 @@ directory that user owns. Debian keeps initdb/pg_ctl outside PATH, in
 /usr/lib/postgresql/<version>/bin, so we look there first.
 """
 
+import contextlib
 import os
+import shlex
 import shutil
+import signal
 import subprocess
 from pathlib import Path
 
 import psycopg
 
 from playball_stack.components.base import Component, Progress
-from playball_stack.errors import StackError, ToolMissingError
-from playball_stack.processes import is_running
+from playball_stack.errors import ComponentFailedError, StackError, ToolMissingError
+from playball_stack.processes import carries_marker, is_running, tail
 
 PG_LIB = Path("/usr/lib/postgresql")
 USER = "playball"
@@ -59,6 +62,10 @@ def install_postgres(progress: Progress) -> Path:
 
 class Postgres(Component):
     name = "postgres"
+    program = "postgres"
+
+    def runtime_dir(self) -> Path:
+        return self.data
 
     def __init__(self, home: Path, port: int) -> None:
         self.root = home / "postgres"
@@ -120,7 +127,7 @@ class Postgres(Component):
     def launch(self) -> None:
         options = (
             f"-p {self.port} -c listen_addresses=127.0.0.1 "
-            f"-c unix_socket_directories={self.root} -c max_connections=200"
+            f"-c unix_socket_directories={shlex.quote(str(self.root))} -c max_connections=200"
         )
         argv = [
             self._binary("pg_ctl"),
@@ -134,8 +141,9 @@ class Postgres(Component):
         ]
         result = subprocess.run(self._as_owner(argv), capture_output=True, text=True, check=False)
         if result.returncode != 0:
-            msg = f"pg_ctl start failed:\n{result.stdout[-1500:]}{result.stderr[-1500:]}"
-            raise StackError(msg)
+            # pg_ctl only says "could not start server"; the reason is in the server log
+            reason = f"pg_ctl start failed: {(result.stdout + result.stderr).strip()[-1500:]}"
+            raise ComponentFailedError(self.name, reason, tail(self.log_file()))
 
     def _connect(self, dbname: str) -> psycopg.Connection[tuple[object, ...]]:
         return psycopg.connect(
@@ -168,7 +176,9 @@ class Postgres(Component):
             pid = int((self.data / "postmaster.pid").read_text().splitlines()[0])
         except (OSError, ValueError, IndexError):
             return None
-        return pid if is_running(pid) else None
+        # a stale postmaster.pid (after a crash or reboot) may name a pid since reused by
+        # an unrelated process: ours is the postmaster started on our data directory
+        return pid if is_running(pid) and carries_marker(pid, str(self.data)) else None
 
     def stop(self) -> None:
         if self.pid() is None:
@@ -179,4 +189,5 @@ class Postgres(Component):
     def kill(self) -> None:
         pid = self.pid()
         if pid is not None:
-            os.kill(pid, 9)
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)

@@ -7,7 +7,7 @@ endpoint assumes BACKWARD, so the two would disagree.
 """
 
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 import httpx
 
@@ -21,19 +21,26 @@ CCOMPAT_PATH = "/apis/ccompat/v7"
 
 
 def jdbc_from_sqlalchemy_url(url: str, database: str) -> tuple[str, str, str]:
-    """(jdbc url, user, password) for ``database`` on the server a SQLAlchemy URL names."""
+    """(jdbc url, user, password) for ``database`` on the server a SQLAlchemy URL names.
+
+    User and password come percent-decoded (SQLAlchemy URLs encode ``@``, ``:``, ``/`` in
+    them); an IPv6 host keeps its brackets, which JDBC needs as much as a URL does.
+    """
     parts = urlsplit(url)
     host = parts.hostname or "127.0.0.1"
+    if ":" in host:
+        host = f"[{host}]"
     port = parts.port or 5432
     return (
         f"jdbc:postgresql://{host}:{port}/{database}",
-        parts.username or "",
-        parts.password or "",
+        unquote(parts.username or ""),
+        unquote(parts.password or ""),
     )
 
 
 class Registry(Component):
     name = "registry"
+    program = "java"
 
     def __init__(
         self, home: Path, cache_dir: Path, port: int, heap: str, database_url: str
@@ -64,6 +71,9 @@ class Registry(Component):
 
     def log_file(self) -> Path:
         return self.process.log_file
+
+    def runtime_dir(self) -> Path:
+        return self.dir
 
     def prepare(self, progress: Progress) -> None:
         pins = load_pins().registry
@@ -104,7 +114,8 @@ class Registry(Component):
 
     def healthy(self) -> bool:
         try:
-            response = httpx.get(f"{self.url}/subjects", timeout=2.0)
+            # loopback: never through an HTTP(S)_PROXY the environment may set
+            response = httpx.get(f"{self.url}/subjects", timeout=2.0, trust_env=False)
         except httpx.HTTPError:
             return False
         return response.status_code == 200
