@@ -407,7 +407,7 @@ def test_managed_process_start_then_stop_leaves_nothing_running(tmp_path: Path) 
     process, argv = _sleeper(tmp_path, marker)
     (tmp_path / "run").mkdir()
 
-    pid = process.start(argv, cwd=tmp_path)
+    pid = process.start(argv)
 
     assert process.pid() == pid
     assert not process.exited_early()
@@ -429,7 +429,7 @@ def test_managed_process_start_then_stop_leaves_nothing_running(tmp_path: Path) 
 def test_managed_process_kill(tmp_path: Path) -> None:
     process, argv = _sleeper(tmp_path, tmp_path / "home" / "sleeper.conf")
     (tmp_path / "run").mkdir()
-    pid = process.start(argv, cwd=tmp_path)
+    pid = process.start(argv)
 
     process.kill()
 
@@ -441,7 +441,7 @@ def test_sweep_marker_matches_whole_path_components(tmp_path: Path) -> None:
     # another stack whose home merely starts with the same characters is not ours
     process, argv = _sleeper(tmp_path, tmp_path / "home2" / "sleeper.conf")
     (tmp_path / "run").mkdir()
-    pid = process.start(argv, cwd=tmp_path)
+    pid = process.start(argv)
     try:
         assert carries_marker(pid, str(tmp_path / "home2"))
         assert carries_marker(pid, str(tmp_path))

@@ -10,18 +10,12 @@ import contextlib
 import os
 import re
 import signal
-import subprocess
 import time
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from playball_stack.errors import StackError
-
-# Children we started in this interpreter. Holding their Popen objects lets us reap them
-# (no zombies while a test kills and restarts brokers) and keeps Popen from warning
-# that a daemon we meant to leave running "is still running" when it is collected.
-_children: dict[int, "subprocess.Popen[bytes]"] = {}
 
 
 def _argv(pid: int) -> list[str]:
@@ -95,21 +89,32 @@ class ManagedProcess:
             return pid
         return None
 
-    def start(self, argv: Sequence[str], cwd: Path, env: Mapping[str, str] | None = None) -> int:
+    def start(self, argv: Sequence[str], env: Mapping[str, str] | None = None) -> int:
+        """Spawn ``argv`` in a new session, output appended to the log; returns its pid.
+
+        ``posix_spawn`` rather than ``subprocess.Popen``: these servers are meant to outlive
+        the interpreter that started them (``stack up`` returns while they run), and a Popen
+        handle would complain at exit that its child "is still running". Paths in ``argv``
+        must be absolute: the child keeps our working directory.
+        """
         self.log_file.parent.mkdir(parents=True, exist_ok=True)
-        with self.log_file.open("ab") as log:
-            process = subprocess.Popen(
+        log = os.open(self.log_file, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        try:
+            pid = os.posix_spawnp(
+                argv[0],
                 list(argv),
-                cwd=cwd,
-                env={**os.environ, **(env or {})},
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
+                {**os.environ, **(env or {})},
+                file_actions=[
+                    (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
+                    (os.POSIX_SPAWN_DUP2, log, 1),
+                    (os.POSIX_SPAWN_DUP2, log, 2),
+                ],
+                setsid=True,
             )
-        _children[process.pid] = process
-        self.pid_file.write_text(f"{process.pid}\n")
-        return process.pid
+        finally:
+            os.close(log)
+        self.pid_file.write_text(f"{pid}\n")
+        return pid
 
     def exited_early(self) -> bool:
         """True when the pid file names a process that is gone (it crashed on start)."""
@@ -161,10 +166,9 @@ def _wait_gone(pid: int, timeout: float) -> bool:
 
 
 def _reap(pid: int) -> None:
-    """Collect the exit status when the process is our own child (started this run)."""
-    child = _children.get(pid)
-    if child is not None and child.poll() is not None:
-        del _children[pid]
+    """Collect the exit status when ``pid`` is our own child, so it leaves no zombie."""
+    with contextlib.suppress(ChildProcessError):
+        os.waitpid(pid, os.WNOHANG)
 
 
 def tail(path: Path, lines: int = 30) -> str:

@@ -198,6 +198,7 @@ class KafkaNode(Component):
                 "-Xms128m",
                 "-XX:+UseG1GC",
                 "-XX:MaxGCPauseMillis=20",
+                f"-XX:ErrorFile={self.dir}/hs_err_pid%p.log",
                 "-Djava.awt.headless=true",
                 f"-Dlog4j2.configurationFile={self.dir / 'log4j2.properties'}",
                 "-cp",
@@ -205,7 +206,6 @@ class KafkaNode(Component):
                 "kafka.Kafka",
                 str(self.dir / "server.properties"),
             ],
-            cwd=self.dir,
         )
 
     def healthy(self) -> bool:

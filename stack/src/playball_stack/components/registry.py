@@ -99,10 +99,10 @@ class Registry(Component):
                 "-Dquarkus.management.host=127.0.0.1",
                 f"-Dquarkus.management.port={self.port + 1}",
                 "-Dapicurio.rules.global.compatibility=BACKWARD",
+                f"-XX:ErrorFile={self.dir}/hs_err_pid%p.log",
                 "-jar",
-                "quarkus-run.jar",
+                str(self._app / "quarkus-run.jar"),
             ],
-            cwd=self._app,
             env={
                 "APICURIO_STORAGE_KIND": "sql",
                 "APICURIO_STORAGE_SQL_KIND": "postgresql",
