@@ -48,7 +48,7 @@ class Repo:
         self.schemas.mkdir(parents=True)
         self.git("init", "-q", "-b", branch)
 
-    def git(self, *args: str) -> str:
+    def git(self, *args: str, check_ok: bool = True) -> str:
         env = {
             **os.environ,
             "GIT_AUTHOR_NAME": "t",
@@ -64,7 +64,7 @@ class Repo:
             env=env,
             check=False,
         )
-        assert done.returncode == 0, done.stderr
+        assert done.returncode == 0 or not check_ok, done.stderr
         return done.stdout
 
     def write(self, name: str, text: str) -> None:
@@ -136,7 +136,7 @@ def test_without_main_the_baseline_is_head(tmp_path: Path) -> None:
     repo.write("UserRegistered.avsc", without_display_name(USER_REGISTERED))
     result = repo.check("--json")
     assert result.exit_code == 1
-    assert "no main branch" in json.loads(result.stdout)["subjects"][0]["baseline"]
+    assert "no merge-base with main" in json.loads(result.stdout)["subjects"][0]["baseline"]
 
 
 def test_no_history_means_no_baseline_and_a_pass(tmp_path: Path) -> None:
@@ -146,6 +146,121 @@ def test_no_history_means_no_baseline_and_a_pass(tmp_path: Path) -> None:
     result = repo.check()
     assert result.exit_code == 0
     assert "no baseline" in result.stdout
+
+
+def clone(source: Repo, target: Path, *options: str) -> Repo:
+    """``git clone`` of ``source`` (file:// so that --depth is honoured)."""
+    source.git("clone", "-q", *options, f"file://{source.root}", str(target))
+    cloned = Repo.__new__(Repo)
+    cloned.root, cloned.schemas = target, target / "schemas"
+    return cloned
+
+
+def test_a_clean_clone_on_main_compares_with_heads_history(tmp_path: Path) -> None:
+    # The CI case on a push to main: main is checked out and HEAD == main, so the
+    # merge-base is HEAD and the working tree is checked against HEAD's whole history.
+    origin = user_repo(tmp_path)
+    origin.write("UserRegistered.avsc", with_email(USER_REGISTERED))
+    origin.commit("v2: email")
+    ci = clone(origin, tmp_path / "ci")
+    assert ci.git("rev-parse", "--abbrev-ref", "HEAD").strip() == "main"
+    unchanged = ci.check("--json")
+    assert unchanged.exit_code == 0, unchanged.output
+    report = json.loads(unchanged.stdout)["subjects"][0]
+    head = ci.git("rev-parse", "HEAD").strip()
+    assert report["baseline"] == f"git merge-base of HEAD and main ({head[:7]})"
+    assert len(report["compared"]) == 2
+    assert report["notes"] == []
+    ci.write("UserRegistered.avsc", without_display_name(with_email(USER_REGISTERED)))
+    assert ci.check().exit_code == 1
+
+
+def test_a_clone_without_a_local_main_uses_origin_main(tmp_path: Path) -> None:
+    origin = user_repo(tmp_path)
+    ci = clone(origin, tmp_path / "ci")
+    ci.git("checkout", "-q", "-b", "feature")
+    ci.git("branch", "-q", "-D", "main")
+    ci.write("UserRegistered.avsc", without_display_name(USER_REGISTERED))
+    result = ci.check("--json")
+    assert result.exit_code == 1
+    baseline = json.loads(result.stdout)["subjects"][0]["baseline"]
+    assert baseline.startswith("git merge-base of HEAD and origin/main")
+
+
+def test_a_shallow_clone_checks_what_it_has_and_says_so(tmp_path: Path) -> None:
+    origin = user_repo(tmp_path)
+    origin.write("UserRegistered.avsc", with_email(USER_REGISTERED))
+    origin.commit("v2: email")
+    shallow = clone(origin, tmp_path / "shallow", "--depth", "1")
+    result = shallow.check("--json")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)["subjects"][0]
+    assert len(report["compared"]) == 1  # v1 is beyond the shallow boundary
+    assert any(note.startswith("shallow clone:") for note in report["notes"])
+    human = shallow.check()
+    assert "shallow clone" in human.stdout and "fetch-depth: 0" in human.stdout
+    github = shallow.check("--github")
+    assert any(
+        line.startswith("::notice title=") and "shallow clone" in line
+        for line in github.stdout.splitlines()
+    )
+
+
+def test_a_checkout_without_git_passes_with_a_note(tmp_path: Path) -> None:
+    plain = tmp_path / "plain" / "schemas"
+    plain.mkdir(parents=True)
+    (plain / "manifest.toml").write_text(
+        manifest(("U.avsc", "test.users.v1", SUBJECT, "FULL")), encoding="utf-8"
+    )
+    (plain / "U.avsc").write_text(USER_REGISTERED, encoding="utf-8")
+    result = runner.invoke(app, ["check", "--schemas", str(plain), "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)["subjects"][0]
+    assert report["baseline"].startswith("git no baseline (")
+    assert "not a git repository" in report["baseline"]
+    assert report["compared"] == []
+    against = runner.invoke(app, ["check", "--schemas", str(plain), "--against", "main"])
+    assert against.exit_code == 2
+    assert "--against main:" in against.stderr and "not a git repository" in against.stderr
+
+
+def test_git_not_installed_degrades_unless_a_ref_is_asked_for(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo = user_repo(tmp_path)
+    monkeypatch.setenv("PATH", str(tmp_path / "no-binaries-here"))
+    result = repo.check("--json")
+    assert result.exit_code == 0, result.output
+    assert "git is not installed" in json.loads(result.stdout)["subjects"][0]["baseline"]
+    against = repo.check("--against", "HEAD")
+    assert against.exit_code == 2
+    assert "--against HEAD: git is not installed" in against.stderr
+
+
+def test_a_version_made_by_a_merge_is_the_latest(tmp_path: Path) -> None:
+    # A conflict resolved in the merge commit makes a version no other commit has; git log
+    # does not list a merge's files, yet that version is what BACKWARD compares with.
+    repo = user_repo(tmp_path, level="BACKWARD")
+    x = '    {"name": "x", "type": "int", "default": 0, "doc": "x"},\n'
+    y = '    {"name": "y", "type": "int", "default": 0, "doc": "y"},\n'
+    anchor = '    {"name": "username"'
+    repo.git("checkout", "-q", "-b", "side")
+    repo.write("UserRegistered.avsc", USER_REGISTERED.replace(anchor, x + anchor))
+    repo.commit("side: x")
+    repo.git("checkout", "-q", "main")
+    repo.write("UserRegistered.avsc", USER_REGISTERED.replace(anchor, y + anchor))
+    repo.commit("main: y")
+    repo.git("merge", "-q", "side", "-m", "merge", check_ok=False)
+    merged = USER_REGISTERED.replace(anchor, x.replace('"int"', '"long"') + y + anchor)
+    repo.write("UserRegistered.avsc", merged)
+    repo.commit("merge side, x becomes long")
+    # long -> int is not BACKWARD: caught only if the merge's own version is the latest.
+    narrowed = merged.replace('"x", "type": "long"', '"x", "type": "int"')
+    repo.write("UserRegistered.avsc", narrowed)
+    result = repo.check("--json")
+    assert result.exit_code == 1, result.output
+    (finding,) = findings(result)
+    assert (finding["rule"], finding["path"]) == ("TYPE_MISMATCH", "fields[x].type")
 
 
 def test_an_unreadable_ref_is_exit_2(tmp_path: Path) -> None:
@@ -277,3 +392,12 @@ def test_an_invalid_declaration_is_exit_2(tmp_path: Path, declaration: str, mess
 def test_the_repositorys_own_breaking_changes_file_is_valid_and_empty() -> None:
     assert load_declarations(REPO_SCHEMAS) == []
     assert "[[break]]" in (REPO_SCHEMAS / "breaking-changes.toml").read_text(encoding="utf-8")
+
+
+def test_an_unknown_level_in_the_manifest_is_exit_2_naming_the_manifest(tmp_path: Path) -> None:
+    repo = user_repo(tmp_path)
+    repo.write("manifest.toml", manifest(("UserRegistered.avsc", "t.v1", SUBJECT, "SIDEWAYS")))
+    result = repo.check()
+    assert result.exit_code == 2
+    assert "manifest.toml" in result.stderr
+    assert "SIDEWAYS" in result.stderr

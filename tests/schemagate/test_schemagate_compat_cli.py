@@ -111,11 +111,14 @@ def test_human_output_names_rule_path_place_direction_and_fix(history: dict[str,
 def test_github_output_is_workflow_annotations(history: dict[str, Path]) -> None:
     result = run("--level", "FORWARD", history["v2"], history["v3"], "--github")
     assert result.exit_code == 1
-    (annotation,) = [line for line in result.stdout.splitlines() if line.startswith("::")]
+    (annotation,) = [line for line in result.stdout.splitlines() if line.startswith("::error")]
     new_text = history["v3"].read_text(encoding="utf-8")
     line, col = position_of(new_text, '"fields": [', 10).split(":")
     assert annotation.startswith(f"::error file={history['v3']},line={line},col={col},")
     assert "title=READER_FIELD_MISSING_DEFAULT fields[display_name]::" in annotation
+    # How to make the change as an intentional break, where the run summary shows it.
+    (advice,) = [line for line in result.stdout.splitlines() if line.startswith("::notice")]
+    assert "new major version" in advice and "breaking-changes.toml" in advice
 
 
 def test_backward_only_allows_removing_the_field(history: dict[str, Path]) -> None:

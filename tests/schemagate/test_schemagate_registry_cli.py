@@ -86,6 +86,26 @@ def test_register_is_idempotent_and_sets_each_subjects_level(contracts: Contract
     assert contracts.versions(contracts.deleted) == [1]
 
 
+def test_register_updates_a_subject_configured_with_another_level(contracts: Contracts) -> None:
+    assert contracts.run("register").exit_code == 0
+    with RegistryClient(contracts.url) as client:
+        client.set_level(contracts.registered, CompatibilityLevel.NONE)
+        client.set_level(contracts.deleted, CompatibilityLevel.FORWARD_TRANSITIVE)
+    status = {row["subject"]: row for row in json.loads(contracts.run("status", "--json").stdout)}
+    assert status[contracts.registered]["registry_level"] == "NONE"
+    drift = contracts.run("check", "--registry", "--json")
+    notes = [n for s in json.loads(drift.stdout)["subjects"] for n in s["notes"]]
+    assert any("the registry holds level NONE" in note for note in notes)
+    # Nothing new to register: the levels are still brought back to the manifest's.
+    again = contracts.run("register", "--json")
+    assert again.exit_code == 0, again.output
+    assert {r["created"] for r in json.loads(again.stdout)["registered"]} == {False}
+    with RegistryClient(contracts.url) as client:
+        assert client.level(contracts.registered) is CompatibilityLevel.FULL_TRANSITIVE
+        assert client.level(contracts.deleted) is CompatibilityLevel.BACKWARD
+    assert contracts.versions(contracts.registered) == [1]
+
+
 def test_register_adds_a_compatible_version(contracts: Contracts) -> None:
     assert contracts.run("register").exit_code == 0
     anchor = '    {"name": "username"'
@@ -172,4 +192,9 @@ def test_an_unreachable_registry_is_exit_2(tmp_path: Path, unique_name: str) -> 
         assert "schema registry at http://127.0.0.1:9/apis/ccompat/v7 is unreachable" in (
             result.stderr
         )
-    assert contracts.run("check", "--registry").exit_code == 2
+    checked = contracts.run("check", "--registry")
+    assert checked.exit_code == 2
+    assert "schema registry at http://127.0.0.1:9/apis/ccompat/v7 is unreachable" in (
+        checked.stderr
+    )
+    assert checked.stdout == ""  # no half report before the error

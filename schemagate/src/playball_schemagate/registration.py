@@ -51,10 +51,14 @@ def register_all(
     reports = check_registry(contracts, client, manifest_rules=True)
     if not all(report.passed(strict=strict) for report in reports):
         return reports, []
+    # Levels first, for every subject: a registry refusing a level (permissions, a level it
+    # does not know) then stops us before anything is registered. A subject configured with
+    # another level is brought back to the manifest's here.
+    for entry in contracts.entries():
+        client.set_level(entry.subject, entry.compatibility)
     done: list[Registration] = []
     for entry in contracts.entries():
         text = minified(contracts.candidates[entry.subject].document.text)
-        client.set_level(entry.subject, entry.compatibility)
         existing = client.lookup(entry.subject, text)
         if existing is not None:
             done.append(Registration(entry.subject, existing.id, existing.version, created=False))

@@ -152,10 +152,19 @@ def _annotation(report: SubjectReport, finding: Finding, *, strict: bool) -> str
     return f"::{level} {','.join(props)}::{_escape_data(message)}"
 
 
+def _notice(report: SubjectReport, note: str) -> str:
+    # Notes say what the check could not see (no baseline, shallow clone): visible in the
+    # run's summary, not only in its log.
+    return f"::notice title={_escape_property(report.subject)}::{_escape_data(note)}"
+
+
 def render_github(reports: Sequence[SubjectReport], *, strict: bool) -> str:
     lines: list[str] = []
     for report in reports:
+        lines.extend(_notice(report, note) for note in report.notes)
         lines.extend(_annotation(report, finding, strict=strict) for finding in report.findings)
+        if report.advice and report.errors:
+            lines.append(_notice(report, f"intentional break? {report.advice}"))
         status = "PASS" if report.passed(strict=strict) else "FAIL"
         lines.append(f"{status} {report.subject} ({report.level.value}, against {report.baseline})")
     return "\n".join(lines)
