@@ -95,3 +95,15 @@ def test_generate_repairs_drift_and_removes_leftovers(tmp_path: Path) -> None:
     code, output = _check(root / "schemas")
     assert code == 0, output
     assert not (package / "leftover.py").exists()
+
+
+def test_schemas_without_named_types_give_an_empty_importable_package(tmp_path: Path) -> None:
+    schemas = tmp_path / "schemas"
+    schemas.mkdir()
+    (schemas / "Name.avsc").write_text('"string"')
+    _generate(schemas, tmp_path / "out", "bare")
+
+    init = (tmp_path / "out" / "bare" / "__init__.py").read_text()
+    namespace: dict[str, object] = {}
+    exec(compile(init, "__init__.py", "exec"), namespace)  # no import from records
+    assert namespace["__all__"] == []

@@ -3,7 +3,10 @@
 import datetime as dt
 import uuid
 from types import ModuleType
+from typing import Any
 
+import fastavro
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -73,3 +76,32 @@ def test_v2_bytes_read_by_v1_class_drop_new_fields(
     assert old.status is v1.Status.ACTIVE  # unknown symbol -> the enum's default
     assert old.nickname is None  # v2 dropped it: v1's default applies
     assert old.address == v1.Address(city="Rome")
+
+
+def test_schemas_are_parsed_once_not_per_call(
+    evolution: Versions, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    v1, v2 = evolution
+    old = v1.Profile(
+        id_=uuid.uuid4(), name="a", status=v1.Status.ACTIVE, score=1, address=v1.Address(city="x")
+    )
+    data, writer = old.to_avro_bytes(), v1.Profile.avro_schema()
+    v2.Profile.from_avro_bytes(data, writer_schema=writer)  # the first read may parse
+    parses: list[object] = []
+    real = fastavro.parse_schema
+
+    def counting(schema: Any, *args: Any, **kwargs: Any) -> Any:
+        parses.append(schema)
+        return real(schema, *args, **kwargs)
+
+    monkeypatch.setattr(fastavro, "parse_schema", counting)
+    for _ in range(3):
+        assert v1.Profile.from_avro_bytes(old.to_avro_bytes()) == old
+        assert v2.Profile.from_avro_bytes(data, writer_schema=writer).name == "a"
+        assert v2.Profile.from_avro_bytes(data, writer_schema=dict(writer)).name == "a"
+    assert parses == []
+    # A writer schema not seen before is parsed once, then its resolver is reused.
+    other = {**writer, "doc": "same fields, new doc"}
+    for _ in range(3):
+        v2.Profile.from_avro_bytes(data, writer_schema=other)
+    assert len(parses) == 1

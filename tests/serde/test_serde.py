@@ -144,10 +144,13 @@ def test_truncated_body_is_a_malformed_body_error(registry: CountingRegistry) ->
 def test_record_type_not_read_here_is_refused(registry: CountingRegistry) -> None:
     data = RecordSerializer(registry, TOPIC).serialize(deleted())
     only_registered = RecordDeserializer(registry, [UserRegistered])
-    with pytest.raises(
-        UnexpectedRecordTypeError, match=r"writes 'playball\.auth\.v1\.UserDeleted'"
-    ):
-        only_registered.deserialize(data)
+    registry.calls.clear()
+    for _ in range(3):
+        with pytest.raises(
+            UnexpectedRecordTypeError, match=r"writes 'playball\.auth\.v1\.UserDeleted'"
+        ):
+            only_registered.deserialize(data)
+    assert registry.calls == {"schema_by_id": 1}  # the writer schema is fetched once
 
 
 def test_incompatible_writer_schema_is_refused(registry: CountingRegistry) -> None:

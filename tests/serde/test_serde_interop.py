@@ -13,7 +13,8 @@ from confluent_kafka.schema_registry import (
 )
 from confluent_kafka.schema_registry.avro import AvroDeserializer, AvroSerializer
 from confluent_kafka.serialization import MessageField, SerializationContext
-from playball_events.contracts import UserDeleted, UserRegistered
+from playball_events.contracts import UserDeleted, UserRegistered, UserUpdated
+from playball_events.manifest import default_schema_dir
 from playball_events.serde import RecordDeserializer, RecordSerializer
 from playball_events.serde_errors import SchemaNotRegisteredError
 from playball_events.serde_registry import HttpSchemaRegistry
@@ -104,3 +105,20 @@ def test_unregistered_subject_is_not_auto_registered(
     with pytest.raises(SchemaNotRegisteredError, match=unique_name):
         RecordSerializer(registry, unique_name).serialize(_event())
     assert registry.lookup(f"{unique_name}-playball.auth.v1.UserRegistered", "{}") is None
+
+
+@pytest.mark.parametrize("cls", [UserRegistered, UserUpdated, UserDeleted])
+def test_avro_schema_registers_as_the_schema_file_no_new_version(
+    registry: HttpSchemaRegistry, client: SchemaRegistryClient, unique_name: str, cls: Any
+) -> None:
+    # The schema workflow registers the file's text; services look up avro_schema().
+    name = cls.avro_schema()["name"]
+    file_text = (default_schema_dir() / f"{name}.avsc").read_text(encoding="utf-8")
+    assert cls.avro_schema() == json.loads(file_text)
+    serializer = RecordSerializer(registry, unique_name)
+    subject = serializer.subject(cls)
+    first = registry.register(subject, file_text)
+
+    assert serializer.schema_id(cls) == first
+    assert registry.register(subject, json.dumps(cls.avro_schema())) == first
+    assert client.get_versions(subject) == [1]

@@ -87,11 +87,14 @@ def _class_names(schema_set: SchemaSet) -> dict[str, str]:
 
 
 def _init_module(header: str, package: str, exported: list[str]) -> str:
+    doc = '"""Typed Avro contracts: one frozen dataclass per record, one Enum per enum."""'
+    if not exported:  # schemas of unnamed types only (a bare "string"): nothing to import
+        return f"{header}\n{doc}\n\n__all__: list[str] = []\n"
     names = "\n".join(f'    "{name}",' for name in exported)
     imported = "".join(f"\n    {name}," for name in exported)
     return (
-        f'{header}\n"""Typed Avro contracts: one frozen dataclass per record, one Enum per enum."""'
-        f"\n\nfrom {package}.records import ({imported}\n)\n\n__all__ = [\n{names}\n]\n"
+        f"{header}\n{doc}\n\nfrom {package}.records import ({imported}\n)\n\n"
+        f"__all__ = [\n{names}\n]\n"
     )
 
 

@@ -10,6 +10,7 @@ import decimal as _decimal
 import functools
 import io
 import json
+import threading
 from collections.abc import Callable, Mapping
 from typing import Any, Final
 
@@ -207,6 +208,7 @@ class RecordCodec:
 
     __slots__ = (
         "_decoders",
+        "_lock",
         "_reader_for_resolution",
         "_tag_named",
         "canonical_form",
@@ -225,6 +227,8 @@ class RecordCodec:
         self._tag_named = _has_named_union(schema)
         self._reader_for_resolution: Any = None
         self._decoders: dict[str, Callable[[bytes], Any] | None] = {}
+        # Taken on a cache miss only: threads sharing a class parse each writer schema once.
+        self._lock = threading.Lock()
 
     def schema_copy(self) -> dict[str, Any]:
         return copy.deepcopy(self.schema)
@@ -248,9 +252,14 @@ class RecordCodec:
         if writer_schema is None:
             return None
         key = canonical_json(writer_schema)
-        if key not in self._decoders:
-            self._decoders[key] = self._make_resolver(writer_schema)
-        return self._decoders[key]
+        try:
+            return self._decoders[key]
+        except KeyError:
+            pass
+        with self._lock:
+            if key not in self._decoders:
+                self._decoders[key] = self._make_resolver(writer_schema)
+            return self._decoders[key]
 
     def _make_resolver(self, writer_schema: Mapping[str, Any]) -> Callable[[bytes], Any] | None:
         parsed_writer = fastavro.parse_schema(copy.deepcopy(dict(writer_schema)))

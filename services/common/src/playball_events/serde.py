@@ -7,6 +7,7 @@ registration belongs to the schema workflow (``playball schemas register``).
 """
 
 import json
+import threading
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Generic, Protocol, Self, TypeVar
 
@@ -71,6 +72,9 @@ class RecordSerializer:
         self._topic = topic
         self._auto_register = auto_register
         self._headers: dict[type[AvroRecord], bytes] = {}
+        # Held only on a cache miss, so concurrent first uses (the outbox relay serializes
+        # from worker threads) ask the registry once; hits read the dict without it.
+        self._lock = threading.Lock()
 
     def subject(self, record_class: type[AvroRecord]) -> str:
         return topic_record_subject(self._topic, full_name(record_class.avro_schema()))
@@ -79,21 +83,25 @@ class RecordSerializer:
         return int.from_bytes(self._header(record_class)[1:], "big")
 
     def _header(self, record_class: type[AvroRecord]) -> bytes:
-        found = self._headers.get(record_class)
-        if found is None:
-            subject = self.subject(record_class)
-            schema = json.dumps(record_class.avro_schema())
-            schema_id = self._registry.lookup(subject, schema)
-            if schema_id is None and self._auto_register:
-                schema_id = self._registry.register(subject, schema)
-            if schema_id is None:
-                msg = (
-                    f"schema of {record_class.__name__} is not registered under subject "
-                    f"{subject!r}; register it with the schema workflow (auto-register is off)"
-                )
-                raise SchemaNotRegisteredError(msg)
-            found = self._headers[record_class] = header(schema_id)
+        with self._lock:
+            found = self._headers.get(record_class)
+            if found is None:
+                found = self._headers[record_class] = self._fetch_header(record_class)
         return found
+
+    def _fetch_header(self, record_class: type[AvroRecord]) -> bytes:
+        subject = self.subject(record_class)
+        schema = json.dumps(record_class.avro_schema())
+        schema_id = self._registry.lookup(subject, schema)
+        if schema_id is None and self._auto_register:
+            schema_id = self._registry.register(subject, schema)
+        if schema_id is None:
+            msg = (
+                f"schema of {record_class.__name__} is not registered under subject "
+                f"{subject!r}; register it with the schema workflow (auto-register is off)"
+            )
+            raise SchemaNotRegisteredError(msg)
+        return header(schema_id)
 
     def serialize(self, record: AvroRecord) -> bytes:
         found = self._headers.get(type(record))
@@ -115,9 +123,22 @@ class RecordDeserializer(Generic[R]):
             for name in (full_name(schema), *_aliases(schema)):
                 self._classes[name] = cls
         self._decoders: dict[int, Callable[[bytes], R]] = {}
+        # Writer schemas by id, kept even when no reader class takes them, so a stream of
+        # records of a foreign type fails on every message without asking the registry again.
+        self._writers: dict[int, str] = {}
+        self._lock = threading.Lock()  # on a cache miss only: one fetch per id across threads
 
     def _decoder(self, schema_id: int) -> Callable[[bytes], R]:
-        text = self._registry.schema_by_id(schema_id)
+        with self._lock:
+            found = self._decoders.get(schema_id)
+            if found is None:
+                found = self._decoders[schema_id] = self._make_decoder(schema_id)
+        return found
+
+    def _make_decoder(self, schema_id: int) -> Callable[[bytes], R]:
+        text = self._writers.get(schema_id)
+        if text is None:
+            text = self._writers[schema_id] = self._registry.schema_by_id(schema_id)
         try:
             writer = json.loads(text)
             name = full_name(writer)
@@ -134,7 +155,6 @@ class RecordDeserializer(Generic[R]):
         except Exception as exc:
             msg = f"schema id {schema_id} ({name}) does not parse: {exc}"
             raise IncompatibleWriterSchemaError(msg) from exc
-        self._decoders[schema_id] = decoder
         return decoder
 
     def deserialize(self, data: bytes) -> R:

@@ -6,6 +6,8 @@ tests and benchmarks.
 """
 
 import json
+import threading
+import urllib.parse
 from typing import Any, Protocol
 
 import httpx
@@ -31,14 +33,30 @@ class SchemaRegistry(Protocol):
 
 
 class HttpSchemaRegistry:
-    def __init__(self, url: str, *, timeout: float = 10.0) -> None:
+    """Confluent REST API client; every failure is a :class:`RegistryError` with the reason.
+
+    ``httpx.Client`` is thread-safe, so one instance may serve several threads (the outbox
+    relay serializes from a worker thread). ``transport`` replaces the network in tests.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        timeout: float = 10.0,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
         self._url = url.rstrip("/")
-        self._client = httpx.Client(timeout=timeout, headers={"Accept": CONTENT_TYPE})
+        self._client = httpx.Client(
+            timeout=timeout, headers={"Accept": CONTENT_TYPE}, transport=transport
+        )
 
     def close(self) -> None:
         self._client.close()
 
     def _request(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+        """The JSON answer, or None for the registry's own "not found" (40401/40402/40403)."""
+        where = f"schema registry at {self._url}: {method} {path}"
         try:
             response = self._client.request(
                 method,
@@ -47,33 +65,56 @@ class HttpSchemaRegistry:
                 headers={"Content-Type": CONTENT_TYPE},
             )
         except httpx.HTTPError as exc:
-            msg = f"schema registry at {self._url} unreachable: {exc}"
+            msg = f"{where}: unreachable: {type(exc).__name__}: {exc}"
             raise RegistryError(msg) from exc
-        if response.status_code == 404:
+        try:
+            answer = response.json()
+        except ValueError:
+            answer = None
+        # A 404 without a registry error code is a wrong URL (a missing /apis/ccompat/v7,
+        # a proxy), not an unregistered schema: saying "not registered" would mislead.
+        if response.status_code == 404 and _error_code(answer) in NOT_FOUND_CODES:
             return None
-        if response.is_error:
-            msg = f"schema registry {method} {path}: HTTP {response.status_code}: {response.text}"
+        if response.is_error or answer is None:
+            text = response.text[:500] or "(empty body)"
+            msg = f"{where}: HTTP {response.status_code}: {text}"
             raise RegistryError(msg)
-        return response.json()
+        return answer
+
+    def _field(self, answer: Any, key: str, what: str) -> Any:
+        if not isinstance(answer, dict) or key not in answer:
+            msg = f"schema registry at {self._url}: {what}: unexpected answer {answer!r:.200}"
+            raise RegistryError(msg)
+        return answer[key]
 
     def lookup(self, subject: str, schema: str) -> int | None:
-        found = self._request("POST", f"/subjects/{subject}", {"schema": schema})
-        return None if found is None else int(found["id"])
+        found = self._request("POST", f"/subjects/{_quote(subject)}", {"schema": schema})
+        return None if found is None else int(self._field(found, "id", f"lookup {subject}"))
 
     def register(self, subject: str, schema: str) -> int:
-        created = self._request("POST", f"/subjects/{subject}/versions", {"schema": schema})
+        path = f"/subjects/{_quote(subject)}/versions"
+        created = self._request("POST", path, {"schema": schema})
         if created is None:
             msg = f"schema registry refused to register under {subject!r} (404)"
             raise RegistryError(msg)
-        return int(created["id"])
+        return int(self._field(created, "id", f"register {subject}"))
 
     def schema_by_id(self, schema_id: int) -> str:
         found = self._request("GET", f"/schemas/ids/{schema_id}")
         if found is None:
             msg = f"schema id {schema_id} is not in the registry at {self._url}"
             raise UnknownSchemaIdError(msg)
-        schema: str = found["schema"]
+        schema: str = self._field(found, "schema", f"schema id {schema_id}")
         return schema
+
+
+def _error_code(answer: Any) -> Any:
+    return answer.get("error_code") if isinstance(answer, dict) else None
+
+
+def _quote(subject: str) -> str:
+    # Subjects are topic names plus record names; quote anything a path cannot hold.
+    return urllib.parse.quote(subject, safe="")
 
 
 class InMemorySchemaRegistry:
@@ -82,6 +123,7 @@ class InMemorySchemaRegistry:
     def __init__(self) -> None:
         self._by_id: dict[int, str] = {}
         self._subjects: dict[tuple[str, str], int] = {}
+        self._lock = threading.Lock()  # register is check-then-set; threads may share this
 
     @staticmethod
     def _key(schema: str) -> str:
@@ -92,12 +134,13 @@ class InMemorySchemaRegistry:
 
     def register(self, subject: str, schema: str) -> int:
         key = (subject, self._key(schema))
-        if key not in self._subjects:
-            known = [i for i, text in self._by_id.items() if self._key(text) == key[1]]
-            schema_id = known[0] if known else len(self._by_id) + 1
-            self._by_id[schema_id] = schema
-            self._subjects[key] = schema_id
-        return self._subjects[key]
+        with self._lock:
+            if key not in self._subjects:
+                known = [i for i, text in self._by_id.items() if self._key(text) == key[1]]
+                schema_id = known[0] if known else len(self._by_id) + 1
+                self._by_id[schema_id] = schema
+                self._subjects[key] = schema_id
+            return self._subjects[key]
 
     def schema_by_id(self, schema_id: int) -> str:
         try:

@@ -1,0 +1,124 @@
+"""The HTTP registry client turns every failure into a RegistryError with the reason.
+
+The registry is replaced by ``httpx.MockTransport`` (answers chosen per test) or, for
+"unreachable", by a local port nothing listens on.
+"""
+
+import datetime as dt
+import json
+import socket
+import uuid
+from collections.abc import Callable
+
+import httpx
+import pytest
+from playball_events.contracts import UserRegistered
+from playball_events.serde import RecordDeserializer, RecordSerializer
+from playball_events.serde_errors import (
+    RegistryError,
+    SchemaNotRegisteredError,
+    UnknownSchemaIdError,
+)
+from playball_events.serde_registry import HttpSchemaRegistry
+
+URL = "http://registry.test/apis/ccompat/v7"
+TOPIC = "playball.auth.user-events.v1"
+
+
+def _registry(handler: Callable[[httpx.Request], httpx.Response]) -> HttpSchemaRegistry:
+    return HttpSchemaRegistry(URL, transport=httpx.MockTransport(handler))
+
+
+def _answer(status: int, body: object = None, text: str | None = None) -> httpx.Response:
+    if text is not None:
+        return httpx.Response(status, text=text)
+    return httpx.Response(status, json=body)
+
+
+def _event() -> UserRegistered:
+    return UserRegistered(
+        event_id=uuid.uuid4(),
+        occurred_at=dt.datetime.now(dt.UTC),
+        user_id=uuid.uuid4(),
+        user_version=1,
+        username="ada",
+        display_name="Ada",
+    )
+
+
+def _closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port  # closed again: connecting is refused
+
+
+def test_unreachable_registry_is_a_registry_error() -> None:
+    registry = HttpSchemaRegistry(f"http://127.0.0.1:{_closed_port()}", timeout=5)
+    with pytest.raises(RegistryError, match=r"unreachable: ConnectError"):
+        registry.lookup("s", '"string"')
+    with pytest.raises(RegistryError, match="unreachable"):
+        RecordSerializer(registry, TOPIC).serialize(_event())
+    with pytest.raises(RegistryError, match="unreachable"):
+        RecordDeserializer(registry, [UserRegistered]).deserialize(b"\x00\x00\x00\x00\x07body")
+    registry.close()
+
+
+@pytest.mark.parametrize(
+    ("response", "reason"),
+    [
+        (_answer(500, text="boom"), "HTTP 500: boom"),
+        (_answer(503, text=""), r"HTTP 503: \(empty body\)"),
+        (_answer(502, {"error_code": 50201, "message": "backend"}), "HTTP 502: .*backend"),
+        # A 404 without a registry error code means a wrong URL, not "not registered".
+        (_answer(404, text="<html>no such path</html>"), "HTTP 404: <html>no such path"),
+        (_answer(200, text="<html>a proxy login page</html>"), "HTTP 200: <html>a proxy"),
+        (_answer(200, {"unexpected": 1}), r"unexpected answer \{'unexpected': 1\}"),
+        (_answer(200, [1, 2]), r"unexpected answer \[1, 2\]"),
+    ],
+)
+def test_error_answers_are_registry_errors_with_the_reason(
+    response: httpx.Response, reason: str
+) -> None:
+    registry = _registry(lambda _request: response)
+    with pytest.raises(RegistryError, match=reason):
+        registry.lookup("s", '"string"')
+    with pytest.raises(RegistryError, match=reason):
+        registry.schema_by_id(7)
+    with pytest.raises(RegistryError, match=reason):
+        registry.register("s", '"string"')
+
+
+def test_registry_not_found_codes_mean_not_registered_or_unknown_id() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/schemas/ids/7"):
+            return _answer(404, {"error_code": 40403, "message": "Schema 7 not found."})
+        return _answer(404, {"error_code": 40401, "message": "Subject not found."})
+
+    registry = _registry(handler)
+    assert registry.lookup("s", '"string"') is None
+    with pytest.raises(SchemaNotRegisteredError, match="auto-register is off"):
+        RecordSerializer(registry, TOPIC).serialize(_event())
+    with pytest.raises(UnknownSchemaIdError, match="schema id 7 is not in the registry"):
+        RecordDeserializer(registry, [UserRegistered]).deserialize(b"\x00\x00\x00\x00\x07")
+
+
+def test_requests_follow_the_confluent_api() -> None:
+    seen: list[tuple[str, str, object]] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        body = json.loads(request.content) if request.content else None
+        seen.append((request.method, request.url.raw_path.decode(), body))
+        if request.method == "GET":
+            return _answer(200, {"schema": '"string"'})
+        return _answer(200, {"id": 42})
+
+    registry = _registry(handler)
+    assert registry.lookup("a topic/x-R", '"string"') == 42
+    assert registry.register("t-R", '"long"') == 42
+    assert registry.schema_by_id(42) == '"string"'
+    assert seen == [
+        ("POST", "/apis/ccompat/v7/subjects/a%20topic%2Fx-R", {"schema": '"string"'}),
+        ("POST", "/apis/ccompat/v7/subjects/t-R/versions", {"schema": '"long"'}),
+        ("GET", "/apis/ccompat/v7/schemas/ids/42", None),
+    ]
