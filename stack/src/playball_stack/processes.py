@@ -114,6 +114,7 @@ class ManagedProcess:
         finally:
             os.close(log)
         self.pid_file.write_text(f"{pid}\n")
+        _wait_for_exec(pid, self.marker)
         return pid
 
     def exited_early(self) -> bool:
@@ -141,6 +142,19 @@ class ManagedProcess:
 
 
 _KILL_GRACE = 10.0
+_EXEC_GRACE = 10.0
+
+
+def _wait_for_exec(pid: int, marker: str) -> None:
+    """Wait until the new process shows its own command line (or has died).
+
+    posix_spawn returns once the child is inside execve, but the kernel publishes the new
+    argv in /proc/<pid>/cmdline a moment later; until then the process would not look like
+    ours and a fast caller would take it for one that crashed on start.
+    """
+    deadline = time.monotonic() + _EXEC_GRACE
+    while not carries_marker(pid, marker) and is_running(pid) and time.monotonic() < deadline:
+        time.sleep(0.005)
 
 
 def _signal_group(pid: int, sig: signal.Signals) -> None:
