@@ -1,9 +1,7 @@
 """The wire-format serde against an in-memory registry: caching, routing, resolution, errors."""
 
-import datetime as dt
 import io
 import json
-import uuid
 from typing import Any
 
 import fastavro
@@ -21,31 +19,12 @@ from playball_events.serde_errors import (
     UnknownMagicByteError,
     UnknownSchemaIdError,
 )
+from support.events import deleted, registered
 
 from serde.registries import CountingRegistry
 
 TOPIC = "playball.auth.user-events.v1"
 EVENTS = (UserRegistered, UserUpdated, UserDeleted)
-
-
-def registered(user_version: int = 1) -> UserRegistered:
-    return UserRegistered(
-        event_id=uuid.uuid4(),
-        occurred_at=dt.datetime.now(dt.UTC),
-        user_id=uuid.uuid4(),
-        user_version=user_version,
-        username="ada",
-        display_name="Ada",
-    )
-
-
-def deleted() -> UserDeleted:
-    return UserDeleted(
-        event_id=uuid.uuid4(),
-        occurred_at=dt.datetime.now(dt.UTC),
-        user_id=uuid.uuid4(),
-        user_version=3,
-    )
 
 
 @pytest.fixture

@@ -1,8 +1,6 @@
 """Interoperability with confluent-kafka's AvroSerializer/AvroDeserializer on a real registry."""
 
-import datetime as dt
 import json
-import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -18,6 +16,7 @@ from playball_events.manifest import default_schema_dir
 from playball_events.serde import RecordDeserializer, RecordSerializer
 from playball_events.serde_errors import SchemaNotRegisteredError
 from playball_events.serde_registry import HttpSchemaRegistry
+from support.events import registered
 
 pytestmark = pytest.mark.stack
 
@@ -42,17 +41,6 @@ def topic(registry: HttpSchemaRegistry, unique_name: str) -> str:
     for cls in (UserRegistered, UserDeleted):
         registry.register(serializer.subject(cls), json.dumps(cls.avro_schema()))
     return unique_name
-
-
-def _event() -> UserRegistered:
-    return UserRegistered(
-        event_id=uuid.uuid4(),
-        occurred_at=dt.datetime.now(dt.UTC),
-        user_id=uuid.uuid4(),
-        user_version=1,
-        username="grace",
-        display_name="Grace Hopper",
-    )
 
 
 def _confluent_serializer(client: SchemaRegistryClient, cls: Any) -> AvroSerializer:
@@ -81,7 +69,7 @@ def test_ours_to_confluent_and_back(
     registry: HttpSchemaRegistry, topic: str, client: SchemaRegistryClient
 ) -> None:
     context = SerializationContext(topic, MessageField.VALUE)
-    event = _event()
+    event = registered()
 
     ours = RecordSerializer(registry, topic).serialize(event)
     theirs = _confluent_serializer(client, UserRegistered)(event, context)
@@ -103,7 +91,7 @@ def test_unregistered_subject_is_not_auto_registered(
     registry: HttpSchemaRegistry, unique_name: str
 ) -> None:
     with pytest.raises(SchemaNotRegisteredError, match=unique_name):
-        RecordSerializer(registry, unique_name).serialize(_event())
+        RecordSerializer(registry, unique_name).serialize(registered())
     assert registry.lookup(f"{unique_name}-playball.auth.v1.UserRegistered", "{}") is None
 
 

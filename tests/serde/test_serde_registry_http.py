@@ -4,10 +4,8 @@ The registry is replaced by ``httpx.MockTransport`` (answers chosen per test) or
 "unreachable", by a local port nothing listens on.
 """
 
-import datetime as dt
 import json
 import socket
-import uuid
 from collections.abc import Callable
 
 import httpx
@@ -20,6 +18,7 @@ from playball_events.serde_errors import (
     UnknownSchemaIdError,
 )
 from playball_events.serde_registry import HttpSchemaRegistry
+from support.events import registered
 
 URL = "http://registry.test/apis/ccompat/v7"
 TOPIC = "playball.auth.user-events.v1"
@@ -35,17 +34,6 @@ def _answer(status: int, body: object = None, text: str | None = None) -> httpx.
     return httpx.Response(status, json=body)
 
 
-def _event() -> UserRegistered:
-    return UserRegistered(
-        event_id=uuid.uuid4(),
-        occurred_at=dt.datetime.now(dt.UTC),
-        user_id=uuid.uuid4(),
-        user_version=1,
-        username="ada",
-        display_name="Ada",
-    )
-
-
 def _closed_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -58,7 +46,7 @@ def test_unreachable_registry_is_a_registry_error() -> None:
     with pytest.raises(RegistryError, match=r"unreachable: ConnectError"):
         registry.lookup("s", '"string"')
     with pytest.raises(RegistryError, match="unreachable"):
-        RecordSerializer(registry, TOPIC).serialize(_event())
+        RecordSerializer(registry, TOPIC).serialize(registered())
     with pytest.raises(RegistryError, match="unreachable"):
         RecordDeserializer(registry, [UserRegistered]).deserialize(b"\x00\x00\x00\x00\x07body")
     registry.close()
@@ -98,7 +86,7 @@ def test_registry_not_found_codes_mean_not_registered_or_unknown_id() -> None:
     registry = _registry(handler)
     assert registry.lookup("s", '"string"') is None
     with pytest.raises(SchemaNotRegisteredError, match="auto-register is off"):
-        RecordSerializer(registry, TOPIC).serialize(_event())
+        RecordSerializer(registry, TOPIC).serialize(registered())
     with pytest.raises(UnknownSchemaIdError, match="schema id 7 is not in the registry"):
         RecordDeserializer(registry, [UserRegistered]).deserialize(b"\x00\x00\x00\x00\x07")
 

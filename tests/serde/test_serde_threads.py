@@ -6,17 +6,16 @@ on several threads at once. The registry double hands the GIL around inside each
 locks these tests see several lookups. With them, exactly one.
 """
 
-import datetime as dt
 import json
 import os
 import threading
-import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
 from playball_events.contracts import UserDeleted, UserRegistered, records
 from playball_events.serde import RecordDeserializer, RecordSerializer
+from support.events import registered
 
 from serde.registries import CountingRegistry
 
@@ -61,17 +60,6 @@ def _on_threads(call: Callable[[], T]) -> list[T]:
         return [future.result() for future in futures]
 
 
-def _event() -> UserRegistered:
-    return UserRegistered(
-        event_id=uuid.uuid4(),
-        occurred_at=dt.datetime.now(dt.UTC),
-        user_id=uuid.uuid4(),
-        user_version=1,
-        username="ada",
-        display_name="Ada",
-    )
-
-
 def _registered() -> YieldingRegistry:
     registry = YieldingRegistry()
     serializer = RecordSerializer(registry, TOPIC)
@@ -84,7 +72,7 @@ def _registered() -> YieldingRegistry:
 def test_concurrent_first_serializations_look_the_id_up_once() -> None:
     registry = _registered()
     serializer = RecordSerializer(registry, TOPIC)
-    event = _event()
+    event = registered()
 
     results = _on_threads(lambda: serializer.serialize(event))
 
@@ -94,7 +82,7 @@ def test_concurrent_first_serializations_look_the_id_up_once() -> None:
 
 def test_concurrent_first_deserializations_fetch_the_schema_once() -> None:
     registry = _registered()
-    event = _event()
+    event = registered()
     data = RecordSerializer(registry, TOPIC).serialize(event)
     deserializer: RecordDeserializer[UserRegistered | UserDeleted] = RecordDeserializer(
         registry, [UserRegistered, UserDeleted]
@@ -116,6 +104,6 @@ def test_concurrent_resolution_of_a_new_writer_schema_builds_one_resolver() -> N
 
     assert resolvers[0] is not None
     assert all(resolver is resolvers[0] for resolver in resolvers)
-    event = _event()
+    event = registered()
     body = event.to_avro_bytes() + b"\x04fr"  # the writer's extra field: locale="fr"
     assert UserRegistered.from_avro_bytes(body, writer_schema=writer) == event
