@@ -6,11 +6,24 @@ Tests that need a component take its fixture (``registry_url``, ``kafka_bootstra
 are used as they are and nothing is started for them.
 """
 
+import os
 import uuid
 from collections.abc import Iterator
 
 import pytest
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 from playball_events.settings import Settings
+
+# No per-example deadline: this 2-core machine runs JVMs beside the tests, and a slow
+# example is not a wrong one. CI derandomizes so a red build reproduces on rerun.
+hypothesis_settings.register_profile(
+    "playball", deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+hypothesis_settings.register_profile(
+    "ci", parent=hypothesis_settings.get_profile("playball"), derandomize=True, database=None
+)
+hypothesis_settings.load_profile("ci" if os.environ.get("CI") == "true" else "playball")
 
 
 @pytest.fixture(scope="session")
