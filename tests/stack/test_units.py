@@ -37,6 +37,7 @@ from playball_stack.processes import (
     tail,
 )
 from playball_stack.stack import (
+    HOME_MARKER,
     Stack,
     _database_answers,
     _redact,
@@ -651,6 +652,7 @@ def all_external(clean_env: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     precious = clean_env / "kafka" / "precious"
     precious.parent.mkdir(parents=True)
     precious.write_text("keep me")
+    (clean_env / HOME_MARKER).touch()  # as `stack up` leaves it
     return precious
 
 
@@ -665,6 +667,17 @@ def test_reset_yes_deletes_the_home(all_external: Path, clean_env: Path) -> None
     result = CliRunner().invoke(app, ["reset", "--yes"])
     assert result.exit_code == 0, result.output
     assert not clean_env.exists()
+
+
+def test_reset_refuses_a_directory_that_is_not_a_stack_home(
+    all_external: Path, clean_env: Path
+) -> None:
+    # PLAYBALL_HOME pointed at the wrong place: nothing there may be deleted
+    (clean_env / HOME_MARKER).unlink()
+    result = CliRunner().invoke(app, ["reset", "--yes"])
+    assert result.exit_code == 1
+    assert "not a playball stack home" in " ".join(result.output.split())  # rich wraps lines
+    assert all_external.read_text() == "keep me"
 
 
 def test_leftover_search_ignores_other_programs_naming_the_same_directory(tmp_path: Path) -> None:

@@ -131,7 +131,10 @@ def reset(
     stack = _stack()
     if not yes and not typer.confirm(f"delete all stack data under {stack.home}?"):
         raise typer.Exit(code=1)
-    stack.reset()
+    try:
+        stack.reset()
+    except StackError as exc:
+        raise _fail(exc) from exc
     console.log(f"stack data under {stack.home} deleted")
 
 

@@ -10,6 +10,7 @@ import contextlib
 import os
 import re
 import signal
+import subprocess
 import time
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
@@ -183,6 +184,17 @@ def _reap(pid: int) -> None:
     """Collect the exit status when ``pid`` is our own child, so it leaves no zombie."""
     with contextlib.suppress(ChildProcessError):
         os.waitpid(pid, os.WNOHANG)
+
+
+def run_tool(argv: Sequence[str], timeout: float) -> "subprocess.CompletedProcess[str]":
+    """Run a short-lived tool (initdb, pg_ctl, Kafka's storage format) with a deadline."""
+    try:
+        return subprocess.run(
+            list(argv), capture_output=True, text=True, check=False, timeout=timeout
+        )
+    except subprocess.TimeoutExpired as exc:
+        msg = f"`{' '.join(argv)}` did not finish within {timeout:.0f} s"
+        raise StackError(msg) from exc
 
 
 def tail(path: Path, lines: int = 30) -> str:

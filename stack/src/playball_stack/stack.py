@@ -24,12 +24,14 @@ from playball_stack.components.base import Component, Progress
 from playball_stack.components.kafka import KafkaCluster, KafkaNode
 from playball_stack.components.postgres import Postgres
 from playball_stack.components.registry import Registry
-from playball_stack.errors import ComponentFailedError, PortInUseError
+from playball_stack.errors import ComponentFailedError, PortInUseError, StackError
 from playball_stack.health_kafka import broker_ids
 from playball_stack.ports import holder_of, is_listening
 from playball_stack.processes import is_running, pids_with_marker, tail
 
 DEFAULT_TIMEOUT = 240.0
+# written into the home by `up`; `reset` deletes only a directory that carries it
+HOME_MARKER = ".playball-stack"
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +116,7 @@ class Stack:
     def up(self, timeout: float = DEFAULT_TIMEOUT) -> None:
         """Start whatever is not running and wait until every component answers."""
         self.home.mkdir(parents=True, exist_ok=True)
+        (self.home / HOME_MARKER).touch()
         for component in self.components():
             component.prepare(self.progress)
         deadline = time.monotonic() + timeout
@@ -142,9 +145,10 @@ class Stack:
                         component.name, "exited while starting", tail(component.log_file())
                     )
             if waiting and time.monotonic() > deadline:
-                stuck = waiting[0]
+                stuck, *others = waiting
+                also = f" (nor were: {', '.join(c.name for c in others)})" if others else ""
                 raise ComponentFailedError(
-                    stuck.name, "not healthy before the deadline", tail(stuck.log_file())
+                    stuck.name, f"not healthy before the deadline{also}", tail(stuck.log_file())
                 )
             if waiting:
                 time.sleep(0.25)
@@ -184,9 +188,17 @@ class Stack:
         return sorted(found)
 
     def reset(self) -> None:
+        """Stop the stack and delete its home; refuses a directory that is not one."""
         self.down()
-        if self.home.exists():
-            shutil.rmtree(self.home)
+        if not self.home.exists():
+            return
+        if not (self.home / HOME_MARKER).is_file() and any(self.home.iterdir()):
+            msg = (
+                f"{self.home} is not a playball stack home (no {HOME_MARKER} in it); "
+                "refusing to delete it. Check PLAYBALL_HOME"
+            )
+            raise StackError(msg)
+        shutil.rmtree(self.home)
 
     def status(self) -> list[ComponentStatus]:
         rows = [

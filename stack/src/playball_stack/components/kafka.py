@@ -7,7 +7,6 @@ simplest layout that works identically for one node and for the 3-node fault clu
 """
 
 import base64
-import subprocess
 import uuid
 from pathlib import Path
 
@@ -18,7 +17,7 @@ from playball_stack.health_kafka import broker_ids
 from playball_stack.java import Java, find_java
 from playball_stack.maven import Maven
 from playball_stack.ports import is_listening
-from playball_stack.processes import ManagedProcess
+from playball_stack.processes import ManagedProcess, run_tool
 
 KAFKA_JAVA_MIN = 17
 
@@ -168,7 +167,7 @@ class KafkaNode(Component):
         if (self.dir / "data" / "meta.properties").is_file():
             return
         progress(f"formatting {self.name} storage")
-        result = subprocess.run(
+        result = run_tool(
             [
                 str(java.executable),
                 "-cp",
@@ -181,9 +180,7 @@ class KafkaNode(Component):
                 "-c",
                 str(properties),
             ],
-            capture_output=True,
-            text=True,
-            check=False,
+            timeout=120,  # a JVM formatting a few empty files; a hang is a failure
         )
         if result.returncode != 0:
             msg = f"{self.name}: storage format failed:\n{(result.stdout + result.stderr)[-2000:]}"

@@ -18,12 +18,14 @@ import psycopg
 
 from playball_stack.components.base import Component, Progress
 from playball_stack.errors import ComponentFailedError, StackError, ToolMissingError
-from playball_stack.processes import carries_marker, is_running, tail
+from playball_stack.processes import carries_marker, is_running, run_tool, tail
 
 PG_LIB = Path("/usr/lib/postgresql")
 USER = "playball"
 PASSWORD = "playball"  # noqa: S105 - dev stack on loopback; trust auth, documented
-DATABASES = ("playball", "playball_registry")
+DATABASES = ("playball",)  # the services' database; the registry creates its own
+# initdb and pg_ctl finish in seconds; a hang (full disk, stuck NFS) must not hang `up`
+TOOL_TIMEOUT = 120.0
 
 
 def find_pg_bin(pg_lib: Path = PG_LIB) -> Path | None:
@@ -119,7 +121,7 @@ class Postgres(Component):
             "UTF8",
             "--locale=C",
         ]
-        result = subprocess.run(self._as_owner(argv), capture_output=True, text=True, check=False)
+        result = run_tool(self._as_owner(argv), TOOL_TIMEOUT)
         if result.returncode != 0:
             msg = f"initdb failed:\n{result.stdout[-1500:]}{result.stderr[-1500:]}"
             raise StackError(msg)
@@ -139,7 +141,7 @@ class Postgres(Component):
             "-o",
             options,
         ]
-        result = subprocess.run(self._as_owner(argv), capture_output=True, text=True, check=False)
+        result = run_tool(self._as_owner(argv), TOOL_TIMEOUT)
         if result.returncode != 0:
             # pg_ctl only says "could not start server"; the reason is in the server log
             reason = f"pg_ctl start failed: {(result.stdout + result.stderr).strip()[-1500:]}"
@@ -184,7 +186,7 @@ class Postgres(Component):
         if self.pid() is None:
             return
         argv = [self._binary("pg_ctl"), "stop", "-D", str(self.data), "-m", "fast", "-w"]
-        subprocess.run(self._as_owner(argv), capture_output=True, text=True, check=False)
+        run_tool(self._as_owner(argv), TOOL_TIMEOUT)
 
     def kill(self) -> None:
         pid = self.pid()

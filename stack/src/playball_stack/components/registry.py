@@ -10,9 +10,12 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 import httpx
+import psycopg
+from psycopg import sql
 
 from playball_stack.artifacts import ensure_registry_app, load_pins
 from playball_stack.components.base import Component, Progress
+from playball_stack.errors import StackError
 from playball_stack.java import Java, find_java
 from playball_stack.maven import Maven
 from playball_stack.processes import ManagedProcess
@@ -36,6 +39,38 @@ def jdbc_from_sqlalchemy_url(url: str, database: str) -> tuple[str, str, str]:
         unquote(parts.username or ""),
         unquote(parts.password or ""),
     )
+
+
+REGISTRY_DATABASE = "playball_registry"
+
+
+def ensure_database(sqlalchemy_url: str, database: str) -> None:
+    """Create ``database`` on the server the URL names, unless it exists.
+
+    The registry keeps its tables in a database of its own: its table names (``groups``,
+    ``artifacts``...) would collide with the services' in a shared one.
+    """
+    parts = urlsplit(sqlalchemy_url)
+    try:
+        with psycopg.connect(
+            host=parts.hostname or "127.0.0.1",
+            port=parts.port or 5432,
+            user=unquote(parts.username or ""),
+            password=unquote(parts.password or ""),
+            dbname="postgres",
+            connect_timeout=5,
+            autocommit=True,
+        ) as conn:
+            exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (database,))
+            if exists.fetchone() is None:
+                conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(database)))
+    except psycopg.Error as exc:
+        msg = (
+            f"cannot prepare the registry's database {database!r} on "
+            f"{parts.hostname}:{parts.port or 5432}: {exc}. Create it there yourself, or "
+            "point PLAYBALL_SCHEMA_REGISTRY_URL at an existing registry"
+        )
+        raise StackError(msg) from exc
 
 
 class Registry(Component):
@@ -86,7 +121,8 @@ class Registry(Component):
             self.prepare(lambda _message: None)
         assert self._app is not None
         assert self._java is not None
-        jdbc_url, user, password = jdbc_from_sqlalchemy_url(self.database_url, "playball_registry")
+        ensure_database(self.database_url, REGISTRY_DATABASE)
+        jdbc_url, user, password = jdbc_from_sqlalchemy_url(self.database_url, REGISTRY_DATABASE)
         self.process.start(
             [
                 str(self._java.executable),
