@@ -168,12 +168,32 @@ def _signal_group(pid: int, sig: signal.Signals) -> None:
             os.kill(pid, sig)
 
 
+def _group_members(pgid: int) -> list[int]:
+    """Live (non-zombie) processes in process group ``pgid``."""
+    members = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        state, pgrp = fields[0], int(fields[2])
+        if pgrp == pgid and state != "Z":
+            members.append(int(entry.name))
+    return members
+
+
 def _wait_gone(pid: int, timeout: float) -> bool:
-    """Poll (reaping our own children) until ``pid`` is gone; False if still there at timeout."""
+    """Poll until ``pid`` and everything in its process group are gone (False at timeout).
+
+    Waiting for the leader alone is not enough: a child that got the same signal may
+    still be on its way out, and "stopped" must mean nothing of ours is left.
+    """
     deadline = time.monotonic() + timeout
     while True:
         _reap(pid)
-        if not is_running(pid):
+        if not is_running(pid) and not _group_members(pid):
             return True
         if time.monotonic() >= deadline:
             return False

@@ -192,7 +192,7 @@ class Stack:
         self.down()
         if not self.home.exists():
             return
-        if not (self.home / HOME_MARKER).is_file() and any(self.home.iterdir()):
+        if not _looks_like_stack_home(self.home):
             msg = (
                 f"{self.home} is not a playball stack home (no {HOME_MARKER} in it); "
                 "refusing to delete it. Check PLAYBALL_HOME"
@@ -218,6 +218,16 @@ class Stack:
 
     def logs(self) -> dict[str, Path]:
         return {c.name: c.log_file() for c in self.components()}
+
+
+def _looks_like_stack_home(home: Path) -> bool:
+    # homes made before the marker existed are recognised by what only a stack writes
+    return (
+        (home / HOME_MARKER).is_file()
+        or (home / "kafka" / "cluster.id").is_file()
+        or (home / "postgres" / "data" / "PG_VERSION").is_file()
+        or not any(home.iterdir())
+    )
 
 
 def _external(name: str, address: str, healthy: bool) -> ComponentStatus:
