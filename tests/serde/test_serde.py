@@ -11,6 +11,7 @@ from playball_events.manifest import default_schema_dir, load_manifest
 from playball_events.serde import RecordDeserializer, RecordSerializer
 from playball_events.serde_errors import (
     IncompatibleWriterSchemaError,
+    InvalidRecordError,
     MalformedBodyError,
     SchemaNotRegisteredError,
     SerdeError,
@@ -142,3 +143,11 @@ def test_incompatible_writer_schema_is_refused(registry: CountingRegistry) -> No
     body = buffer.getvalue()
     with pytest.raises(IncompatibleWriterSchemaError, match="username"):
         RecordDeserializer(registry, EVENTS).deserialize(_message(schema_id, body))
+
+
+def test_a_value_the_schema_cannot_encode_is_an_invalid_record_error(
+    registry: CountingRegistry,
+) -> None:
+    too_big = registered(user_version=2**70)  # Avro long is 64 bits
+    with pytest.raises(InvalidRecordError, match=r"UserRegistered cannot be encoded"):
+        RecordSerializer(registry, TOPIC).serialize(too_big)

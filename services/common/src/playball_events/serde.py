@@ -16,6 +16,7 @@ from fastavro.read import SchemaResolutionError
 from playball_events.manifest import topic_record_subject
 from playball_events.serde_errors import (
     IncompatibleWriterSchemaError,
+    InvalidRecordError,
     MalformedBodyError,
     SchemaNotRegisteredError,
     SerdeError,
@@ -105,7 +106,12 @@ class RecordSerializer:
 
     def serialize(self, record: AvroRecord) -> bytes:
         found = self._headers.get(type(record))
-        return (found or self._header(type(record))) + record.to_avro_bytes()
+        try:
+            body = record.to_avro_bytes()
+        except (ValueError, TypeError, OverflowError) as exc:
+            msg = f"{type(record).__name__} cannot be encoded with its schema: {exc}"
+            raise InvalidRecordError(msg) from exc
+        return (found or self._header(type(record))) + body
 
 
 class RecordDeserializer(Generic[R]):

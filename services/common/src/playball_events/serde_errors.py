@@ -35,3 +35,7 @@ class SchemaNotRegisteredError(SerdeError):
 
 class RegistryError(SerdeError):
     """The schema registry refused a request or could not be reached."""
+
+
+class InvalidRecordError(SerdeError):
+    """A record holds a value its schema cannot encode (an int beyond 64 bits, say)."""
