@@ -1,1 +1,1 @@
-"""playball_codegen."""
+"""Typed Python dataclasses generated from Avro schemas (`playball codegen`)."""

@@ -1,1 +1,1 @@
-"""playball_schemagate."""
+"""The schema compatibility gate and registry workflow (`playball schemas`)."""

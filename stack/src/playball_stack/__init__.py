@@ -1,1 +1,1 @@
-"""playball_stack."""
+"""The local dev stack: Kafka (KRaft), Apicurio Registry and PostgreSQL, without Docker."""

@@ -1,1 +1,1 @@
-"""playball_events."""
+"""Event plumbing both services run: generated contracts, serde, manifest, settings."""
