@@ -26,7 +26,7 @@ from playball_stack.components.kafka import (
     new_cluster_id,
 )
 from playball_stack.components.postgres import Postgres
-from playball_stack.components.registry import jdbc_from_sqlalchemy_url
+from playball_stack.components.registry import jdbc_from_sqlalchemy_url, registry_answers
 from playball_stack.errors import ChecksumError, ComponentFailedError, PortInUseError
 from playball_stack.ports import holder_of, is_listening
 from playball_stack.processes import (
@@ -41,7 +41,6 @@ from playball_stack.stack import (
     Stack,
     _database_answers,
     _redact,
-    _registry_answers,
     recorded_brokers,
 )
 from pydantic import ValidationError
@@ -358,8 +357,8 @@ def registry_stub() -> Iterator[str]:
 
 
 def test_external_registry_probe(registry_stub: str, bound_not_listening: int) -> None:
-    assert _registry_answers(registry_stub)
-    assert not _registry_answers(f"http://127.0.0.1:{bound_not_listening}/apis/ccompat/v7")
+    assert registry_answers(registry_stub)
+    assert not registry_answers(f"http://127.0.0.1:{bound_not_listening}/apis/ccompat/v7")
 
 
 def test_external_database_probe_fails_on_a_dead_port(bound_not_listening: int) -> None:

@@ -8,13 +8,6 @@ from playball_events.settings import Settings
 from playball_stack.stack import Stack
 
 
-def ensure_up(settings: Settings) -> Stack:
-    """Start what is not running yet (idempotent) and return the running stack."""
-    stack = Stack(settings)
-    stack.up()
-    return stack
-
-
 @contextmanager
 def running_stack(settings: Settings) -> Iterator[Stack]:
     """The stack, up for the duration; stops on exit only what this call started.

@@ -168,6 +168,13 @@ def _signal_group(pid: int, sig: signal.Signals) -> None:
             os.kill(pid, sig)
 
 
+def kill_and_wait(pid: int) -> None:
+    """SIGKILL one process (a leftover we did not start this run) and wait until it is gone."""
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGKILL)
+    _wait_gone(pid, _KILL_GRACE)
+
+
 def _group_members(pgid: int) -> list[int]:
     """Live (non-zombie) processes in process group ``pgid``."""
     members = []

@@ -7,27 +7,24 @@ Anything the settings point elsewhere (``DATABASE_URL``, ``PLAYBALL_KAFKA_BOOTST
 (by ``status``).
 """
 
-import os
 import shutil
-import signal
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 import psycopg
 from playball_events.settings import Settings
 
 from playball_stack.components.base import Component, Progress
 from playball_stack.components.kafka import KafkaCluster, KafkaNode
 from playball_stack.components.postgres import Postgres
-from playball_stack.components.registry import Registry
+from playball_stack.components.registry import Registry, registry_answers
 from playball_stack.errors import ComponentFailedError, PortInUseError, StackError
 from playball_stack.health_kafka import broker_ids
 from playball_stack.ports import holder_of, is_listening
-from playball_stack.processes import is_running, pids_with_marker, tail
+from playball_stack.processes import kill_and_wait, pids_with_marker, tail
 
 DEFAULT_TIMEOUT = 240.0
 # written into the home by `up`; `reset` deletes only a directory that carries it
@@ -94,14 +91,6 @@ class Stack:
 
     def components(self) -> list[Component]:
         return [component for phase in self.phases() for component in phase]
-
-    def component(self, name: str) -> Component:
-        for component in self.components():
-            if component.name == name:
-                return component
-        names = ", ".join(c.name for c in self.components())
-        msg = f"no component {name!r} in this stack (components: {names})"
-        raise KeyError(msg)
 
     @property
     def kafka_bootstrap(self) -> str:
@@ -176,7 +165,7 @@ class Stack:
         leftovers = self._leftovers()
         for pid in leftovers:
             self.progress(f"killing leftover process {pid}")
-            _kill(pid)
+            kill_and_wait(pid)
         return leftovers
 
     def _leftovers(self) -> list[int]:
@@ -210,7 +199,7 @@ class Stack:
             rows.insert(0, _external("postgres", _redact(url), _database_answers(url)))
         if self.registry is None:
             url = self.settings.effective_registry_url
-            rows.append(_external("registry", url, _registry_answers(url)))
+            rows.append(_external("registry", url, registry_answers(url)))
         if self.kafka is None:
             bootstrap = self.settings.effective_kafka_bootstrap
             rows.append(_external("kafka", bootstrap, broker_ids(bootstrap) is not None))
@@ -234,13 +223,6 @@ def _external(name: str, address: str, healthy: bool) -> ComponentStatus:
     # not started or stopped by us, but probed like our own: status must not say "yes"
     # for a server nobody can reach
     return ComponentStatus(name, address, None, healthy=healthy, external=True)
-
-
-def _registry_answers(url: str) -> bool:
-    try:
-        return httpx.get(f"{url.rstrip('/')}/subjects", timeout=3.0).status_code == 200
-    except httpx.HTTPError:
-        return False
 
 
 def _database_answers(url: str) -> bool:
@@ -267,13 +249,3 @@ def _redact(url: str) -> str:
         return url
     scheme, has_scheme, _credentials = head.partition("://")
     return f"{scheme}://***@{rest}" if has_scheme else f"***@{rest}"
-
-
-def _kill(pid: int) -> None:
-    try:
-        os.kill(pid, signal.SIGKILL)
-    except ProcessLookupError:
-        return
-    deadline = time.monotonic() + 10
-    while is_running(pid) and time.monotonic() < deadline:
-        time.sleep(0.05)

@@ -59,13 +59,6 @@ class Manifest:
     def schema_dir(self) -> Path:
         return self.path.parent
 
-    def by_subject(self, subject: str) -> SchemaEntry:
-        for entry in self.schemas:
-            if entry.subject == subject:
-                return entry
-        msg = f"{self.path}: no schema with subject {subject!r}"
-        raise ManifestError(msg)
-
 
 def topic_record_subject(topic: str, record_full_name: str) -> str:
     """Subject under Confluent's TopicRecordNameStrategy, as the serializers use it."""

@@ -13,8 +13,10 @@ import shutil
 import signal
 import subprocess
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 import psycopg
+from psycopg import sql
 
 from playball_stack.components.base import Component, Progress
 from playball_stack.errors import ComponentFailedError, StackError, ToolMissingError
@@ -60,6 +62,30 @@ def install_postgres(progress: Progress) -> Path:
         msg = "apt-get installed postgresql but initdb is still not found"
         raise ToolMissingError(msg)
     return found
+
+
+def ensure_database(sqlalchemy_url: str, database: str, hint: str = "") -> None:
+    """Create ``database`` on the PostgreSQL server a SQLAlchemy URL names, unless it exists."""
+    parts = urlsplit(sqlalchemy_url)
+    try:
+        with psycopg.connect(
+            host=parts.hostname or "127.0.0.1",
+            port=parts.port or 5432,
+            user=unquote(parts.username or ""),
+            password=unquote(parts.password or ""),
+            dbname="postgres",
+            connect_timeout=5,
+            autocommit=True,
+        ) as conn:
+            exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (database,))
+            if exists.fetchone() is None:
+                conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(database)))
+    except psycopg.Error as exc:
+        msg = (
+            f"cannot prepare database {database!r} on {parts.hostname}:{parts.port or 5432}: "
+            f"{exc}. Create it there yourself{', ' + hint if hint else ''}"
+        )
+        raise StackError(msg) from exc
 
 
 class Postgres(Component):
@@ -166,12 +192,13 @@ class Postgres(Component):
             return False
         return True
 
+    @property
+    def url(self) -> str:
+        return f"postgresql://{USER}:{PASSWORD}@127.0.0.1:{self.port}/postgres"
+
     def after_healthy(self) -> None:
-        with self._connect("postgres") as conn:
-            existing = {row[0] for row in conn.execute("SELECT datname FROM pg_database")}
-            for name in DATABASES:
-                if name not in existing:
-                    conn.execute(f'CREATE DATABASE "{name}"')
+        for name in DATABASES:
+            ensure_database(self.url, name)
 
     def pid(self) -> int | None:
         try:

@@ -10,12 +10,10 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 import httpx
-import psycopg
-from psycopg import sql
 
 from playball_stack.artifacts import ensure_registry_app, load_pins
 from playball_stack.components.base import Component, Progress
-from playball_stack.errors import StackError
+from playball_stack.components.postgres import ensure_database
 from playball_stack.java import Java, find_java
 from playball_stack.maven import Maven
 from playball_stack.processes import ManagedProcess
@@ -44,33 +42,13 @@ def jdbc_from_sqlalchemy_url(url: str, database: str) -> tuple[str, str, str]:
 REGISTRY_DATABASE = "playball_registry"
 
 
-def ensure_database(sqlalchemy_url: str, database: str) -> None:
-    """Create ``database`` on the server the URL names, unless it exists.
-
-    The registry keeps its tables in a database of its own: its table names (``groups``,
-    ``artifacts``...) would collide with the services' in a shared one.
-    """
-    parts = urlsplit(sqlalchemy_url)
+def registry_answers(url: str, *, via_proxy: bool = True, timeout: float = 3.0) -> bool:
+    """The registry at ``url`` (its Confluent API root) lists its subjects."""
     try:
-        with psycopg.connect(
-            host=parts.hostname or "127.0.0.1",
-            port=parts.port or 5432,
-            user=unquote(parts.username or ""),
-            password=unquote(parts.password or ""),
-            dbname="postgres",
-            connect_timeout=5,
-            autocommit=True,
-        ) as conn:
-            exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (database,))
-            if exists.fetchone() is None:
-                conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(database)))
-    except psycopg.Error as exc:
-        msg = (
-            f"cannot prepare the registry's database {database!r} on "
-            f"{parts.hostname}:{parts.port or 5432}: {exc}. Create it there yourself, or "
-            "point PLAYBALL_SCHEMA_REGISTRY_URL at an existing registry"
-        )
-        raise StackError(msg) from exc
+        response = httpx.get(f"{url.rstrip('/')}/subjects", timeout=timeout, trust_env=via_proxy)
+    except httpx.HTTPError:
+        return False
+    return response.status_code == 200
 
 
 class Registry(Component):
@@ -121,7 +99,13 @@ class Registry(Component):
             self.prepare(lambda _message: None)
         assert self._app is not None
         assert self._java is not None
-        ensure_database(self.database_url, REGISTRY_DATABASE)
+        # its own database: its table names (`groups`, `artifacts`...) would collide with
+        # the services' in a shared one
+        ensure_database(
+            self.database_url,
+            REGISTRY_DATABASE,
+            hint="or point PLAYBALL_SCHEMA_REGISTRY_URL at an existing registry",
+        )
         jdbc_url, user, password = jdbc_from_sqlalchemy_url(self.database_url, REGISTRY_DATABASE)
         self.process.start(
             [
@@ -149,12 +133,8 @@ class Registry(Component):
         )
 
     def healthy(self) -> bool:
-        try:
-            # loopback: never through an HTTP(S)_PROXY the environment may set
-            response = httpx.get(f"{self.url}/subjects", timeout=2.0, trust_env=False)
-        except httpx.HTTPError:
-            return False
-        return response.status_code == 200
+        # loopback: never through an HTTP(S)_PROXY the environment may set
+        return registry_answers(self.url, via_proxy=False, timeout=2.0)
 
     def pid(self) -> int | None:
         return self.process.pid()
