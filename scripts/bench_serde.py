@@ -2,7 +2,7 @@
 
 Run: uv run python scripts/bench_serde.py [--number N] [--repeat R]
 
-Both registry clients are in-memory fakes (ours: InMemorySchemaRegistry; confluent's:
+Both registry clients are in-memory fakes (ours: InMemoryRegistry; confluent's:
 MockSchemaRegistryClient). Each serde looks the schema up once and caches the id and the
 writer schema, so what is timed is serialization, not the network.
 
@@ -31,9 +31,9 @@ from confluent_kafka.schema_registry._sync.mock_schema_registry_client import (
 from confluent_kafka.schema_registry.avro import AvroDeserializer, AvroSerializer
 from confluent_kafka.schema_registry.schema_registry_client import Schema
 from confluent_kafka.serialization import MessageField, SerializationContext
+from playball_core.registry import InMemoryRegistry
 from playball_events.contracts import UserRegistered
 from playball_events.serde import RecordDeserializer, RecordSerializer
-from playball_events.serde_registry import InMemorySchemaRegistry
 
 TOPIC = "playball.auth.user-events.v1"
 SUBJECT = f"{TOPIC}-playball.auth.v1.UserRegistered"
@@ -56,7 +56,7 @@ def _per_call_us(call: Callable[[], object], number: int, repeat: int) -> float:
 
 
 def _ours(event: UserRegistered) -> tuple[Callable[[], bytes], Callable[[], object]]:
-    registry = InMemorySchemaRegistry()
+    registry = InMemoryRegistry()
     registry.register(SUBJECT, json.dumps(UserRegistered.avro_schema()))
     serializer = RecordSerializer(registry, TOPIC)
     deserializer = RecordDeserializer(registry, [UserRegistered])

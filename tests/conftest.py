@@ -13,7 +13,7 @@ from collections.abc import Iterator
 import pytest
 from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
-from playball_events.settings import Settings
+from playball_stack.settings import StackSettings
 
 # No per-example deadline: this 2-core machine runs JVMs beside the tests, and a slow
 # example is not a wrong one. CI derandomizes so a red build reproduces on rerun.
@@ -27,12 +27,12 @@ hypothesis_settings.load_profile("ci" if os.environ.get("CI") == "true" else "pl
 
 
 @pytest.fixture(scope="session")
-def settings() -> Settings:
-    return Settings()
+def settings() -> StackSettings:
+    return StackSettings()
 
 
 @pytest.fixture(scope="session")
-def stack(settings: Settings) -> Iterator[Settings]:
+def stack(settings: StackSettings) -> Iterator[StackSettings]:
     """The running stack's settings; starts what the environment does not point at."""
     from playball_stack.api import running_stack  # noqa: PLC0415 - only stack tests need it
 
@@ -41,21 +41,21 @@ def stack(settings: Settings) -> Iterator[Settings]:
 
 
 @pytest.fixture(scope="session")
-def registry_url(settings: Settings, request: pytest.FixtureRequest) -> str:
+def registry_url(settings: StackSettings, request: pytest.FixtureRequest) -> str:
     if settings.schema_registry_url is None:
         request.getfixturevalue("stack")
     return settings.effective_registry_url
 
 
 @pytest.fixture(scope="session")
-def kafka_bootstrap(settings: Settings, request: pytest.FixtureRequest) -> str:
+def kafka_bootstrap(settings: StackSettings, request: pytest.FixtureRequest) -> str:
     if settings.kafka_bootstrap is None:
         request.getfixturevalue("stack")
     return settings.effective_kafka_bootstrap
 
 
 @pytest.fixture(scope="session")
-def database_url(settings: Settings, request: pytest.FixtureRequest) -> str:
+def database_url(settings: StackSettings, request: pytest.FixtureRequest) -> str:
     if settings.database_url is None:
         request.getfixturevalue("stack")
     return settings.effective_database_url

@@ -179,7 +179,7 @@ def test_invalid_schema_is_reported_and_nothing_is_written(
         app, ["generate", str(schema_dir), "--out", str(out), "--package", "pkg"]
     )
 
-    assert result.exit_code == 1
+    assert result.exit_code == 2  # bad input
     assert f"{schema_dir / bad_file}: {json_path}: " in result.output
     assert reason in result.output
     assert "Traceback" not in result.output

@@ -22,11 +22,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from playball_events.manifest import CompatibilityLevel
+from playball_core.manifest import CompatibilityLevel
+from playball_core.registry import IncompatibleSchemaError, RegistryClient, minified
 from playball_schemagate.gate import compare
 from playball_schemagate.model import SchemaVersion, SourceRef
 from playball_schemagate.parser import parse_schema
-from playball_schemagate.registry import IncompatibleSchemaError, RegistryClient, minified
 from playball_schemagate.rules import RESOLUTION_RULES
 
 Schema = dict[str, Any] | list[Any] | str

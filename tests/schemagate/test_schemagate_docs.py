@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 import typer
-from playball_events.settings import Settings
+from playball_events.settings import RuntimeSettings as Settings
 from playball_schemagate.cli import app
 from typer.core import TyperGroup, TyperOption
 from typer.testing import CliRunner

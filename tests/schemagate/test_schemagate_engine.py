@@ -5,7 +5,7 @@ from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from playball_events.manifest import CompatibilityLevel
+from playball_core.manifest import CompatibilityLevel
 from playball_schemagate.compat import check_reader_writer
 from playball_schemagate.findings import Direction, Finding, Severity
 from playball_schemagate.gate import compare

@@ -4,7 +4,7 @@ import json
 from typing import Any
 
 import pytest
-from playball_events.manifest import CompatibilityLevel
+from playball_core.manifest import CompatibilityLevel
 from playball_schemagate.gate import compare
 from playball_schemagate.model import SchemaVersion, SourceRef
 from playball_schemagate.parser import parse_schema

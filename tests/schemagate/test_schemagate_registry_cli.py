@@ -5,9 +5,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playball_events.manifest import CompatibilityLevel
+from playball_core.manifest import CompatibilityLevel
+from playball_core.registry import RegistryClient
 from playball_schemagate.cli import app
-from playball_schemagate.registry import RegistryClient
 from typer.testing import CliRunner
 
 REPO_SCHEMAS = Path(__file__).resolve().parents[2] / "schemas"
@@ -184,16 +184,16 @@ def test_an_invalid_schema_registers_nothing(contracts: Contracts) -> None:
     assert contracts.versions(contracts.registered) == []
 
 
-def test_an_unreachable_registry_is_exit_2(tmp_path: Path, unique_name: str) -> None:
+def test_an_unreachable_registry_is_exit_3(tmp_path: Path, unique_name: str) -> None:
     contracts = Contracts(tmp_path, unique_name, "http://127.0.0.1:9/apis/ccompat/v7")
     for command in ("register", "status"):
         result = contracts.run(command)
-        assert result.exit_code == 2
+        assert result.exit_code == 3
         assert "schema registry at http://127.0.0.1:9/apis/ccompat/v7 is unreachable" in (
             result.stderr
         )
     checked = contracts.run("check", "--registry")
-    assert checked.exit_code == 2
+    assert checked.exit_code == 3
     assert "schema registry at http://127.0.0.1:9/apis/ccompat/v7 is unreachable" in (
         checked.stderr
     )

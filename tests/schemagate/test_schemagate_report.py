@@ -2,7 +2,7 @@
 
 import re
 
-from playball_events.manifest import CompatibilityLevel
+from playball_core.manifest import CompatibilityLevel
 from playball_schemagate.findings import Direction, Finding, Location, Severity
 from playball_schemagate.gate import SubjectReport
 from playball_schemagate.jsonpos import Position

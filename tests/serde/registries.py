@@ -2,15 +2,15 @@
 
 from collections import Counter
 
-from playball_events.serde_registry import InMemorySchemaRegistry
+from playball_core.registry import InMemoryRegistry, RegisteredSchema
 
 
-class CountingRegistry(InMemorySchemaRegistry):
+class CountingRegistry(InMemoryRegistry):
     def __init__(self) -> None:
         super().__init__()
         self.calls: Counter[str] = Counter()
 
-    def lookup(self, subject: str, schema: str) -> int | None:
+    def lookup(self, subject: str, schema: str) -> RegisteredSchema | None:
         self.calls["lookup"] += 1
         return super().lookup(subject, schema)
 

@@ -6,8 +6,9 @@ from typing import Any
 
 import fastavro
 import pytest
+from playball_core.manifest import load_manifest
+from playball_core.registry import UnknownSchemaIdError
 from playball_events.contracts import UserDeleted, UserRegistered, UserUpdated
-from playball_events.manifest import default_schema_dir, load_manifest
 from playball_events.serde import RecordDeserializer, RecordSerializer
 from playball_events.serde_errors import (
     IncompatibleWriterSchemaError,
@@ -18,9 +19,9 @@ from playball_events.serde_errors import (
     TruncatedMessageError,
     UnexpectedRecordTypeError,
     UnknownMagicByteError,
-    UnknownSchemaIdError,
 )
 from support.events import deleted, registered
+from support.paths import SCHEMA_DIR
 
 from serde.registries import CountingRegistry
 
@@ -40,7 +41,7 @@ def registry() -> CountingRegistry:
 
 def test_subjects_are_the_manifests() -> None:
     serializer = RecordSerializer(CountingRegistry(), TOPIC)
-    manifest = load_manifest(default_schema_dir())
+    manifest = load_manifest(SCHEMA_DIR)
     assert sorted(serializer.subject(cls) for cls in EVENTS) == sorted(
         entry.subject for entry in manifest.schemas
     )

@@ -11,19 +11,19 @@ from confluent_kafka.schema_registry import (
 )
 from confluent_kafka.schema_registry.avro import AvroDeserializer, AvroSerializer
 from confluent_kafka.serialization import MessageField, SerializationContext
+from playball_core.registry import RegistryClient
 from playball_events.contracts import UserDeleted, UserRegistered, UserUpdated
-from playball_events.manifest import default_schema_dir
 from playball_events.serde import RecordDeserializer, RecordSerializer
 from playball_events.serde_errors import SchemaNotRegisteredError
-from playball_events.serde_registry import HttpSchemaRegistry
 from support.events import registered
+from support.paths import SCHEMA_DIR
 
 pytestmark = pytest.mark.stack
 
 
 @pytest.fixture
-def registry(registry_url: str) -> Iterator[HttpSchemaRegistry]:
-    registry = HttpSchemaRegistry(registry_url)
+def registry(registry_url: str) -> Iterator[RegistryClient]:
+    registry = RegistryClient(registry_url)
     yield registry
     registry.close()
 
@@ -35,7 +35,7 @@ def client(registry_url: str) -> Iterator[SchemaRegistryClient]:
 
 
 @pytest.fixture
-def topic(registry: HttpSchemaRegistry, unique_name: str) -> str:
+def topic(registry: RegistryClient, unique_name: str) -> str:
     """A fresh topic whose subjects hold the current schemas (the schema workflow's job)."""
     serializer = RecordSerializer(registry, unique_name)
     for cls in (UserRegistered, UserDeleted):
@@ -66,7 +66,7 @@ def _confluent_deserializer(client: SchemaRegistryClient, cls: Any) -> AvroDeser
 
 
 def test_ours_to_confluent_and_back(
-    registry: HttpSchemaRegistry, topic: str, client: SchemaRegistryClient
+    registry: RegistryClient, topic: str, client: SchemaRegistryClient
 ) -> None:
     context = SerializationContext(topic, MessageField.VALUE)
     event = registered()
@@ -80,7 +80,7 @@ def test_ours_to_confluent_and_back(
 
 
 def test_schema_id_matches_the_registered_subject(
-    registry: HttpSchemaRegistry, topic: str, client: SchemaRegistryClient
+    registry: RegistryClient, topic: str, client: SchemaRegistryClient
 ) -> None:
     subject = f"{topic}-playball.auth.v1.UserDeleted"
     expected = client.get_latest_version(subject).schema_id
@@ -88,7 +88,7 @@ def test_schema_id_matches_the_registered_subject(
 
 
 def test_unregistered_subject_is_not_auto_registered(
-    registry: HttpSchemaRegistry, unique_name: str
+    registry: RegistryClient, unique_name: str
 ) -> None:
     with pytest.raises(SchemaNotRegisteredError, match=unique_name):
         RecordSerializer(registry, unique_name).serialize(registered())
@@ -97,11 +97,11 @@ def test_unregistered_subject_is_not_auto_registered(
 
 @pytest.mark.parametrize("cls", [UserRegistered, UserUpdated, UserDeleted])
 def test_avro_schema_registers_as_the_schema_file_no_new_version(
-    registry: HttpSchemaRegistry, client: SchemaRegistryClient, unique_name: str, cls: Any
+    registry: RegistryClient, client: SchemaRegistryClient, unique_name: str, cls: Any
 ) -> None:
     # The schema workflow registers the file's text; services look up avro_schema().
     name = cls.avro_schema()["name"]
-    file_text = (default_schema_dir() / f"{name}.avsc").read_text(encoding="utf-8")
+    file_text = (SCHEMA_DIR / f"{name}.avsc").read_text(encoding="utf-8")
     assert cls.avro_schema() == json.loads(file_text)
     serializer = RecordSerializer(registry, unique_name)
     subject = serializer.subject(cls)

@@ -10,22 +10,18 @@ from collections.abc import Callable
 
 import httpx
 import pytest
+from playball_core.registry import RegistryClient, RegistryError, UnknownSchemaIdError
 from playball_events.contracts import UserRegistered
 from playball_events.serde import RecordDeserializer, RecordSerializer
-from playball_events.serde_errors import (
-    RegistryError,
-    SchemaNotRegisteredError,
-    UnknownSchemaIdError,
-)
-from playball_events.serde_registry import HttpSchemaRegistry
+from playball_events.serde_errors import SchemaNotRegisteredError
 from support.events import registered
 
 URL = "http://registry.test/apis/ccompat/v7"
 TOPIC = "playball.auth.user-events.v1"
 
 
-def _registry(handler: Callable[[httpx.Request], httpx.Response]) -> HttpSchemaRegistry:
-    return HttpSchemaRegistry(URL, transport=httpx.MockTransport(handler))
+def _registry(handler: Callable[[httpx.Request], httpx.Response]) -> RegistryClient:
+    return RegistryClient(URL, transport=httpx.MockTransport(handler))
 
 
 def _answer(status: int, body: object = None, text: str | None = None) -> httpx.Response:
@@ -42,8 +38,8 @@ def _closed_port() -> int:
 
 
 def test_unreachable_registry_is_a_registry_error() -> None:
-    registry = HttpSchemaRegistry(f"http://127.0.0.1:{_closed_port()}", timeout=5)
-    with pytest.raises(RegistryError, match=r"unreachable: ConnectError"):
+    registry = RegistryClient(f"http://127.0.0.1:{_closed_port()}", timeout=5)
+    with pytest.raises(RegistryError, match=r"unreachable .*ConnectError"):
         registry.lookup("s", '"string"')
     with pytest.raises(RegistryError, match="unreachable"):
         RecordSerializer(registry, TOPIC).serialize(registered())
@@ -99,14 +95,24 @@ def test_requests_follow_the_confluent_api() -> None:
         seen.append((request.method, request.url.raw_path.decode(), body))
         if request.method == "GET":
             return _answer(200, {"schema": '"string"'})
-        return _answer(200, {"id": 42})
+        return _answer(200, {"id": 42, "version": 3})
 
     registry = _registry(handler)
-    assert registry.lookup("a topic/x-R", '"string"') == 42
+    found = registry.lookup("a topic/x-R", '"string"')
+    assert found is not None
+    assert (found.id, found.version) == (42, 3)
     assert registry.register("t-R", '"long"') == 42
     assert registry.schema_by_id(42) == '"string"'
     assert seen == [
-        ("POST", "/apis/ccompat/v7/subjects/a%20topic%2Fx-R", {"schema": '"string"'}),
-        ("POST", "/apis/ccompat/v7/subjects/t-R/versions", {"schema": '"long"'}),
+        (
+            "POST",
+            "/apis/ccompat/v7/subjects/a%20topic%2Fx-R",
+            {"schema": '"string"', "schemaType": "AVRO"},
+        ),
+        (
+            "POST",
+            "/apis/ccompat/v7/subjects/t-R/versions",
+            {"schema": '"long"', "schemaType": "AVRO"},
+        ),
         ("GET", "/apis/ccompat/v7/schemas/ids/42", None),
     ]

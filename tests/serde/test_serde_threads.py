@@ -13,6 +13,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
+from playball_core.registry import RegisteredSchema
 from playball_events.contracts import UserDeleted, UserRegistered, records
 from playball_events.serde import RecordDeserializer, RecordSerializer
 from support.events import registered
@@ -36,7 +37,7 @@ class YieldingRegistry(CountingRegistry):
         for _ in range(200):
             os.sched_yield()
 
-    def lookup(self, subject: str, schema: str) -> int | None:
+    def lookup(self, subject: str, schema: str) -> RegisteredSchema | None:
         self._let_others_run()
         with self._count_lock:
             return super().lookup(subject, schema)

@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 from confluent_kafka import Producer
-from playball_events.settings import Settings
 from playball_stack.processes import pids_with_marker
+from playball_stack.settings import StackSettings
 from playball_stack.stack import Stack
 from support.kafka import consume, create_topic
 
@@ -16,9 +16,9 @@ CLUSTER_BASE_PORT = 29092
 
 
 @pytest.fixture(scope="module")
-def cluster(stack: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+def cluster(stack: StackSettings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     home: Path = tmp_path_factory.mktemp("cluster")
-    settings = Settings(
+    settings = StackSettings(
         home=home,
         cache_dir=stack.cache_dir,
         kafka_port=CLUSTER_BASE_PORT,

@@ -9,13 +9,13 @@ from pathlib import Path
 import pytest
 from confluent_kafka import Producer
 from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
-from playball_events.settings import Settings
 from playball_stack.artifacts import ensure_kafka_jars, load_pins, sha256_of
 from playball_stack.errors import ChecksumError, PortInUseError, ToolMissingError
 from playball_stack.java import find_java
 from playball_stack.maven import Maven
 from playball_stack.ports import is_listening
 from playball_stack.processes import pids_with_marker
+from playball_stack.settings import StackSettings
 from playball_stack.stack import Stack
 from support.kafka import consume, create_topic
 
@@ -31,7 +31,7 @@ DURABLE_SCHEMA = {
 
 @pytest.mark.slow
 def test_data_survives_down_and_up_and_down_leaves_no_process(
-    stack: Settings, unique_name: str
+    stack: StackSettings, unique_name: str
 ) -> None:
     running = Stack(stack)
     create_topic(running.kafka_bootstrap, unique_name)
@@ -94,11 +94,11 @@ def occupied_port() -> Iterator[int]:
 
 
 def test_port_in_use_is_reported_by_port_and_component(
-    stack: Settings, tmp_path: Path, occupied_port: int
+    stack: StackSettings, tmp_path: Path, occupied_port: int
 ) -> None:
     # a second stack whose Kafka would need the occupied port; postgres and the
     # registry point at the session stack, so only Kafka would be started
-    settings = Settings(
+    settings = StackSettings(
         home=tmp_path / "home",
         cache_dir=stack.cache_dir,
         kafka_port=occupied_port,
@@ -113,7 +113,7 @@ def test_port_in_use_is_reported_by_port_and_component(
     assert pids_with_marker(str(tmp_path / "home")) == []
 
 
-def test_corrupted_download_is_refused_and_removed(stack: Settings, tmp_path: Path) -> None:
+def test_corrupted_download_is_refused_and_removed(stack: StackSettings, tmp_path: Path) -> None:
     pins = load_pins().kafka
     cached = stack.cache_dir / f"kafka-{pins.version}" / "libs"
     copy = tmp_path / f"kafka-{pins.version}" / "libs"

@@ -13,7 +13,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from playball_events.settings import Settings
 from playball_stack.artifacts import load_pins, sha256_of, verify_or_delete
 from playball_stack.cli import app
 from playball_stack.components.base import Component, Progress
@@ -36,6 +35,7 @@ from playball_stack.processes import (
     pids_with_marker,
     tail,
 )
+from playball_stack.settings import StackSettings
 from playball_stack.stack import (
     HOME_MARKER,
     Stack,
@@ -285,7 +285,7 @@ def test_port_out_of_range_is_a_clear_error(
 ) -> None:
     monkeypatch.setenv(variable, value)
     with pytest.raises(ValidationError, match=rf"port {value} is outside 1024-65535"):
-        Settings()
+        StackSettings()
 
 
 def test_database_url_from_the_environment_makes_postgres_external(
@@ -293,7 +293,7 @@ def test_database_url_from_the_environment_makes_postgres_external(
 ) -> None:
     url = "postgresql+psycopg://app:pw@db.example:5432/app"
     monkeypatch.setenv("DATABASE_URL", url)
-    settings = Settings()
+    settings = StackSettings()
     assert settings.database_url == url
     assert settings.home == clean_env
 
@@ -311,7 +311,7 @@ def test_a_fully_external_stack_owns_no_component(
     monkeypatch.setenv("DATABASE_URL", "postgresql://u:pw@127.0.0.1:1/db")
     monkeypatch.setenv("PLAYBALL_KAFKA_BOOTSTRAP", "127.0.0.1:1")
     monkeypatch.setenv("PLAYBALL_SCHEMA_REGISTRY_URL", "http://127.0.0.1:1")
-    stack = Stack(Settings())
+    stack = Stack(StackSettings())
     assert stack.components() == []
     assert stack.logs() == {}
     assert stack.kafka_bootstrap == "127.0.0.1:1"
@@ -321,7 +321,7 @@ def test_a_fully_external_stack_owns_no_component(
 def test_three_recorded_brokers_give_three_nodes(clean_env: Path) -> None:
     (clean_env / "kafka").mkdir(parents=True)
     (clean_env / "kafka" / "brokers").write_text("3\n")
-    stack = Stack(Settings(kafka_port=29092))
+    stack = Stack(StackSettings(kafka_port=29092))
     assert [n.name for n in stack.kafka_nodes] == ["kafka-1", "kafka-2", "kafka-3"]
     assert stack.kafka_bootstrap == bootstrap_servers(29092, 3)
 
@@ -375,7 +375,7 @@ def test_status_probes_external_components_instead_of_assuming_health(
     monkeypatch.setenv("PLAYBALL_KAFKA_BOOTSTRAP", dead)
     monkeypatch.setenv("PLAYBALL_SCHEMA_REGISTRY_URL", registry_stub)
 
-    rows = {row.name: row for row in Stack(Settings()).status()}
+    rows = {row.name: row for row in Stack(StackSettings()).status()}
 
     assert set(rows) == {"postgres", "registry", "kafka"}
     assert all(row.external and row.pid is None for row in rows.values())
@@ -563,7 +563,7 @@ def external_stack(clean_env: Path, monkeypatch: pytest.MonkeyPatch) -> Stack:
     monkeypatch.setenv("DATABASE_URL", "postgresql://u:pw@127.0.0.1:1/db")
     monkeypatch.setenv("PLAYBALL_KAFKA_BOOTSTRAP", "127.0.0.1:1")
     monkeypatch.setenv("PLAYBALL_SCHEMA_REGISTRY_URL", "http://127.0.0.1:1")
-    return Stack(Settings())
+    return Stack(StackSettings())
 
 
 def test_busy_port_is_refused_before_anything_launches(

@@ -4,13 +4,13 @@ from pathlib import Path
 
 import pytest
 from playball_cli.main import build_app
-from playball_events.manifest import (
+from playball_core.manifest import (
     CompatibilityLevel,
     ManifestError,
-    default_schema_dir,
     load_manifest,
     topic_record_subject,
 )
+from support.paths import SCHEMA_DIR
 from typer.testing import CliRunner
 
 
@@ -22,7 +22,7 @@ def test_playball_command_offers_every_packages_sub_commands() -> None:
 
 
 def test_manifest_subjects_follow_the_topic_record_name_strategy() -> None:
-    manifest = load_manifest(default_schema_dir())
+    manifest = load_manifest(SCHEMA_DIR)
     assert {entry.record_full_name for entry in manifest.schemas} == {
         "playball.auth.v1.UserRegistered",
         "playball.auth.v1.UserUpdated",
@@ -37,6 +37,9 @@ def test_manifest_subjects_follow_the_topic_record_name_strategy() -> None:
     }
 
 
+ENTRY_A = "[[schema]]\nfile = 'A.avsc'\ntopic = 't'\nsubject = 't-A'\ncompatibility = 'FULL'\n"
+
+
 def write_manifest(directory: Path, body: str) -> Path:
     (directory / "A.avsc").write_text('{"type": "record", "name": "A", "fields": []}')
     path = directory / "manifest.toml"
@@ -48,20 +51,24 @@ def write_manifest(directory: Path, body: str) -> Path:
     ("body", "message"),
     [
         (
-            "[[schema]]\nfile = 'A.avsc'\ntopic = 't'\nsubject = 's'\ncompatibility = 'SIDEWAYS'\n",
+            ENTRY_A.replace("'FULL'", "'SIDEWAYS'"),
             r"unknown compatibility 'SIDEWAYS' \(allowed: BACKWARD",
         ),
         (
-            "[[schema]]\nfile = 'B.avsc'\ntopic = 't'\nsubject = 's'\ncompatibility = 'FULL'\n",
+            "[[schema]]\nfile = 'B.avsc'\ntopic = 't'\nsubject = 't-A'\ncompatibility = 'FULL'\n",
             r"schema file 'B.avsc' does not exist",
         ),
         (
-            "[[schema]]\nfile = 'A.avsc'\nsubject = 's'\ncompatibility = 'FULL'\n",
+            "[[schema]]\nfile = 'A.avsc'\nsubject = 't-A'\ncompatibility = 'FULL'\n",
             r"\[\[schema\]\] #1: 'topic' must be a non-empty string",
         ),
         (
-            "[[schema]]\nfile = 'A.avsc'\ntopic = 't'\nsubject = 's'\ncompatibility = 'FULL'\n" * 2,
-            r"subject 's' is listed twice",
+            ENTRY_A * 2,
+            r"subject 't-A' is listed twice",
+        ),
+        (
+            "[[schema]]\nfile = 'A.avsc'\ntopic = 't'\nsubject = 'A'\ncompatibility = 'FULL'\n",
+            r"subject 'A' does not follow the TopicRecordNameStrategy .* it is 't-A'",
         ),
         ("schema = [\n", r"invalid TOML"),
         ("", r"no \[\[schema\]\] entries"),

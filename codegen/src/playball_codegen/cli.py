@@ -1,59 +1,97 @@
-"""`playball codegen` sub-commands."""
+"""`playball codegen` sub-commands.
+
+Exit codes: 0 done (or up to date), 1 generated files are stale, 2 bad input (an invalid
+schema, a bad manifest, a bad option).
+"""
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
-from playball_events.manifest import ManifestError, default_schema_dir, load_manifest
 
-from playball_codegen.errors import CodegenError
-from playball_codegen.generate import plan, stale_files, write
+app = typer.Typer(
+    help="Generate typed Python classes from Avro schemas.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
 
-app = typer.Typer(help="Generate typed Python classes from Avro schemas.", no_args_is_help=True)
+EXIT_STALE, EXIT_INVALID = 1, 2
+
+SchemasOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--schemas",
+        help="schema directory with manifest.toml (default: found from the current directory)",
+    ),
+]
+
+
+def _fail(message: str) -> NoReturn:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(EXIT_INVALID)
+
+
+def _manifest_target(schemas: Path | None) -> tuple[Path, Path, str]:
+    """Schema dir, out dir and package of the manifest's [codegen] table."""
+    from playball_core.manifest import ManifestError, load_manifest, resolve_schema_dir  # noqa: PLC0415
+
+    try:
+        manifest = load_manifest(resolve_schema_dir(schemas))
+    except ManifestError as exc:
+        _fail(str(exc))
+    if manifest.codegen is None:
+        _fail(f"{manifest.path}: no [codegen] table; pass SCHEMA_DIR --out DIR --package NAME")
+    return manifest.schema_dir, manifest.codegen.out, manifest.codegen.package
 
 
 @app.command()
 def generate(
-    schema_dir: Annotated[Path, typer.Argument(help="directory of .avsc files")],
-    out: Annotated[Path, typer.Option("--out", help="directory that receives the package")],
-    package: Annotated[str, typer.Option("--package", help="dotted package name")],
+    schema_dir: Annotated[
+        Path | None,
+        typer.Argument(help="directory of .avsc files (default: the manifest's [codegen])"),
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="directory that receives the package")
+    ] = None,
+    package: Annotated[str | None, typer.Option("--package", help="dotted package name")] = None,
+    schemas: SchemasOption = None,
 ) -> None:
-    """Generate the package PACKAGE under OUT from every .avsc file in SCHEMA_DIR."""
+    """Generate PACKAGE under OUT from every .avsc in SCHEMA_DIR; no arguments: the manifest's."""
+    from playball_codegen.errors import CodegenError  # noqa: PLC0415
+    from playball_codegen.generate import plan, write  # noqa: PLC0415
+
+    explicit = (schema_dir, out, package)
+    if all(value is None for value in explicit):
+        schema_dir, out, package = _manifest_target(schemas)
+    elif any(value is None for value in explicit):
+        _fail("give SCHEMA_DIR, --out and --package together, or none of them")
+    assert schema_dir is not None and out is not None and package is not None
     try:
         result = plan(schema_dir, out, package)
     except CodegenError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(1) from exc
+        _fail(str(exc))
     for path in write(result):
         typer.echo(f"wrote {path}")
 
 
 @app.command()
-def check(
-    schemas: Annotated[
-        Path | None,
-        typer.Option("--schemas", help="schema directory with manifest.toml (default: schemas/)"),
-    ] = None,
-) -> None:
-    """Fail when the generated classes named by the manifest's \\[codegen] table are stale."""
-    schema_dir = schemas if schemas is not None else default_schema_dir()
+def check(schemas: SchemasOption = None) -> None:
+    """Fail when the generated classes named by the manifest's [codegen] table are stale."""
+    from playball_codegen.errors import CodegenError  # noqa: PLC0415
+    from playball_codegen.generate import plan, regenerate_command, stale_files  # noqa: PLC0415
+
+    schema_dir, out, package = _manifest_target(schemas)
     try:
-        manifest = load_manifest(schema_dir)
-        if manifest.codegen is None:
-            typer.echo(f"error: {manifest.path}: no [codegen] table", err=True)
-            raise typer.Exit(1)
-        result = plan(manifest.schema_dir, manifest.codegen.out, manifest.codegen.package)
-    except (CodegenError, ManifestError) as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(1) from exc
+        result = plan(schema_dir, out, package)
+    except CodegenError as exc:
+        _fail(str(exc))
     problems = stale_files(result)
     for path, why in problems:
         typer.echo(f"stale: {path}: {why}", err=True)
     if problems:
-        typer.echo(
-            f"{len(problems)} generated file(s) out of date; run `playball codegen generate "
-            f"{manifest.schema_dir.name} --out <out> --package {manifest.codegen.package}`",
-            err=True,
-        )
-        raise typer.Exit(1)
-    typer.echo(f"{result.package_dir.name}: up to date with {manifest.schema_dir.name}/")
+        command = regenerate_command(package, manifest=True)
+        if schemas is not None:
+            command += f" --schemas {schemas}"
+        typer.echo(f"{len(problems)} generated file(s) out of date; run `{command}`", err=True)
+        raise typer.Exit(EXIT_STALE)
+    typer.echo(f"{result.package_dir.name}: up to date with {schema_dir.name}/")

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from playball_events.manifest import Manifest, SchemaEntry, topic_record_subject
+from playball_core.manifest import Manifest, SchemaEntry, topic_record_subject
 
 from playball_schemagate.errors import GateInputError
 

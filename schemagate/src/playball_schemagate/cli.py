@@ -1,10 +1,11 @@
 """`playball schemas` sub-commands: compat, check, register, status.
 
 Exit codes everywhere: 0 compatible, 1 incompatible (or rejected), 2 invalid input or usage
-(bad schema, unknown level, unreadable git ref, unreachable registry).
+(bad schema, unknown level, unreadable git ref), 3 the registry is unreachable.
 """
 
 import json
+import os
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, replace
@@ -12,8 +13,9 @@ from pathlib import Path
 from typing import Annotated, NoReturn, TypeVar
 
 import typer
-from playball_events.manifest import MANIFEST_NAME, default_schema_dir
-from playball_events.settings import Settings
+from playball_core.addresses import DEFAULT_REGISTRY_URL
+from playball_core.manifest import ManifestError, resolve_schema_dir
+from playball_core.registry import RegistryClient, RegistryError, RegistryUnreachableError
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
@@ -31,7 +33,6 @@ from playball_schemagate.registration import (
     register_all,
 )
 from playball_schemagate.registration import status as subject_statuses
-from playball_schemagate.registry import RegistryClient
 from playball_schemagate.report import (
     OutputFormat,
     all_passed,
@@ -46,7 +47,8 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 
-EXIT_OK, EXIT_INCOMPATIBLE, EXIT_INVALID = 0, 1, 2
+REGISTRY_URL_VARIABLE = "PLAYBALL_SCHEMA_REGISTRY_URL"
+EXIT_OK, EXIT_INCOMPATIBLE, EXIT_INVALID, EXIT_UNREACHABLE = 0, 1, 2, 3
 T = TypeVar("T")
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
@@ -62,11 +64,11 @@ PLAIN_FILE_ADVICE = (
 )
 
 
-def _fail(message: str) -> NoReturn:
+def _fail(message: str, code: int = EXIT_INVALID) -> NoReturn:
     Console(stderr=True, soft_wrap=True).print(
         Text("error: ", style="bold red") + Text(message), highlight=False
     )
-    raise typer.Exit(EXIT_INVALID)
+    raise typer.Exit(code)
 
 
 def _output_format(json_output: bool, github: bool) -> OutputFormat:
@@ -99,7 +101,11 @@ def _guarded(action: Callable[[], T]) -> T:
     """Run ``action``; bad input of any kind becomes a message on stderr and exit 2."""
     try:
         return action()
-    except GateInputError as exc:
+    except (GateInputError, ManifestError) as exc:
+        _fail(str(exc))
+    except RegistryUnreachableError as exc:
+        _fail(str(exc), EXIT_UNREACHABLE)
+    except RegistryError as exc:
         _fail(str(exc))
 
 
@@ -157,14 +163,13 @@ RegistryUrlOption = Annotated[
 
 
 def _schema_dir(option: Path | None) -> Path:
-    if option is not None:
-        return option
-    local = Path("schemas")
-    return local if (local / MANIFEST_NAME).is_file() else default_schema_dir()
+    return resolve_schema_dir(option)
 
 
 def _registry(url: str | None) -> RegistryClient:
-    return RegistryClient(url or Settings().effective_registry_url)
+    # The runtime's variable and default, read directly: the gate is a tool and does not
+    # install the runtime library.
+    return RegistryClient(url or os.environ.get(REGISTRY_URL_VARIABLE) or DEFAULT_REGISTRY_URL)
 
 
 @app.command()

@@ -3,7 +3,9 @@
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from playball_events.manifest import Manifest, ManifestError, SchemaEntry, load_manifest
+from playball_core.manifest import Manifest, ManifestError, SchemaEntry, load_manifest
+from playball_core.registry import RegistryClient
+from playball_core.registry.port import history
 
 from playball_schemagate.breaking import (
     load_declarations,
@@ -18,7 +20,6 @@ from playball_schemagate.hints import hint_for
 from playball_schemagate.history_git import GitBaseline, file_history
 from playball_schemagate.model import SchemaVersion, SourceRef
 from playball_schemagate.parser import parse_schema
-from playball_schemagate.registry import RegistryClient
 from playball_schemagate.rules import Rule
 from playball_schemagate.sources import load_file_version
 
@@ -98,7 +99,7 @@ def check_git(contracts: Contracts, baseline: GitBaseline) -> list[SubjectReport
 
 def registry_history(client: RegistryClient, subject: str) -> list[SchemaVersion]:
     versions = []
-    for registered in client.history(subject):
+    for registered in history(client, subject):
         label = f"v{registered.version}"
         source = SourceRef(label=f"registry {subject} {label} (id {registered.id})")
         versions.append(
@@ -126,7 +127,7 @@ def check_registry(
             level=entry.compatibility,
             candidate=contracts.candidates[entry.subject],
             history=history,
-            baseline=f"registry {client.url}",
+            baseline=f"registry {client.base_url}",
             notes=notes,
         )
         report = _with_manifest_rules(report, entry, contracts)

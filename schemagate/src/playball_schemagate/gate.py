@@ -3,7 +3,7 @@
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from playball_events.manifest import CompatibilityLevel
+from playball_core.manifest import CompatibilityLevel
 
 from playball_schemagate.compat import Incompatibility, check_reader_writer
 from playball_schemagate.findings import Direction, Finding, Location, Severity

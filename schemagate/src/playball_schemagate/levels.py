@@ -9,7 +9,7 @@ every version.
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from playball_events.manifest import CompatibilityLevel
+from playball_core.manifest import CompatibilityLevel
 
 from playball_schemagate.findings import Direction
 from playball_schemagate.model import SchemaVersion

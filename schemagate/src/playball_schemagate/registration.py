@@ -8,16 +8,16 @@ is harmless: a schema already registered is looked up, not registered again.
 import hashlib
 from dataclasses import dataclass
 
-from playball_events.manifest import CompatibilityLevel
-
-from playball_schemagate.contracts import Contracts, check_registry
-from playball_schemagate.gate import SubjectReport
-from playball_schemagate.registry import (
+from playball_core.manifest import CompatibilityLevel
+from playball_core.registry import (
     IncompatibleSchemaError,
     RegisteredSchema,
     RegistryClient,
     minified,
 )
+
+from playball_schemagate.contracts import Contracts, check_registry
+from playball_schemagate.gate import SubjectReport
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,13 +3,12 @@
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from playball_events.settings import Settings
-
+from playball_stack.settings import StackSettings
 from playball_stack.stack import Stack
 
 
 @contextmanager
-def running_stack(settings: Settings) -> Iterator[Stack]:
+def running_stack(settings: StackSettings) -> Iterator[Stack]:
     """The stack, up for the duration; stops on exit only what this call started.
 
     A developer's stack that was already running stays running, so a test session never

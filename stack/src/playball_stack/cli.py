@@ -5,13 +5,14 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from playball_events.settings import Settings
+from playball_events.settings import variable_name
 from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
 from playball_stack.errors import ComponentFailedError, StackError
 from playball_stack.processes import tail
+from playball_stack.settings import StackSettings
 from playball_stack.stack import Stack
 
 app = typer.Typer(
@@ -25,16 +26,13 @@ def _stack(brokers: int | None = None) -> Stack:
         console.log(message)
 
     try:
-        settings = Settings()
+        settings = StackSettings()
     except ValidationError as exc:
         # one line per bad setting, naming the variable instead of a pydantic traceback
         console.print("[bold red]error:[/] invalid stack settings in the environment:")
         for error in exc.errors():
-            name = str(error["loc"][0]) if error["loc"] else "?"
-            if name.isupper():  # reported under the variable's own name (DATABASE_URL)
-                variable = name
-            else:
-                variable = "DATABASE_URL" if name == "database_url" else f"PLAYBALL_{name.upper()}"
+            field = str(error["loc"][0]) if error["loc"] else "?"
+            variable = variable_name(StackSettings, field)
             console.print(
                 f"  {variable}: {error['msg']}", markup=False, highlight=False, soft_wrap=True
             )

@@ -14,9 +14,9 @@ from datetime import UTC, datetime
 from confluent_kafka import Consumer, KafkaError, KafkaException, Producer
 from confluent_kafka.admin import AdminClient
 from confluent_kafka.cimpl import NewTopic
+from playball_core.registry import RegistryClient
 from playball_events.contracts import UserRegistered
 from playball_events.serde import RecordDeserializer, RecordSerializer
-from playball_events.serde_registry import HttpSchemaRegistry
 
 from playball_stack.errors import StackError
 
@@ -74,7 +74,7 @@ def run_smoke(bootstrap: str, registry_url: str, timeout: float = 60.0) -> Smoke
         username="smoke",
         display_name="Smoke Test",
     )
-    registry = HttpSchemaRegistry(registry_url)
+    registry = RegistryClient(registry_url)
     try:
         # the smoke topic's subject is registered here; real subjects only ever are by
         # `playball schemas register`

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
-from playball_events.settings import Settings
 
 from playball_stack.components.base import Component, Progress
 from playball_stack.components.kafka import KafkaCluster, KafkaNode
@@ -25,6 +24,7 @@ from playball_stack.errors import ComponentFailedError, PortInUseError, StackErr
 from playball_stack.health_kafka import broker_ids
 from playball_stack.ports import holder_of, is_listening
 from playball_stack.processes import kill_and_wait, pids_with_marker, tail
+from playball_stack.settings import StackSettings
 
 DEFAULT_TIMEOUT = 240.0
 # written into the home by `up`; `reset` deletes only a directory that carries it
@@ -53,7 +53,7 @@ def _quiet(_message: str) -> None:
 
 class Stack:
     def __init__(
-        self, settings: Settings, brokers: int | None = None, progress: Progress = _quiet
+        self, settings: StackSettings, brokers: int | None = None, progress: Progress = _quiet
     ) -> None:
         self.settings = settings
         self.home = settings.home

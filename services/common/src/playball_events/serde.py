@@ -12,8 +12,10 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Generic, Protocol, Self, TypeVar
 
 from fastavro.read import SchemaResolutionError
+from playball_core.avro.names import alias_full_names, schema_full_name
+from playball_core.manifest import topic_record_subject
+from playball_core.registry import SchemaRegistry
 
-from playball_events.manifest import topic_record_subject
 from playball_events.serde_errors import (
     IncompatibleWriterSchemaError,
     InvalidRecordError,
@@ -24,7 +26,6 @@ from playball_events.serde_errors import (
     UnexpectedRecordTypeError,
     UnknownMagicByteError,
 )
-from playball_events.serde_registry import SchemaRegistry
 
 MAGIC_BYTE = 0
 HEADER_SIZE = 5
@@ -47,20 +48,6 @@ class AvroRecord(Protocol):
 R = TypeVar("R", bound=AvroRecord)
 
 
-def full_name(schema: Mapping[str, Any]) -> str:
-    name: str = schema["name"]
-    namespace = schema.get("namespace")
-    return name if "." in name or not namespace else f"{namespace}.{name}"
-
-
-def _aliases(schema: Mapping[str, Any]) -> list[str]:
-    namespace = schema.get("namespace")
-    return [
-        alias if "." in alias or not namespace else f"{namespace}.{alias}"
-        for alias in schema.get("aliases", [])
-    ]
-
-
 def header(schema_id: int) -> bytes:
     return bytes([MAGIC_BYTE]) + schema_id.to_bytes(4, "big")
 
@@ -78,7 +65,7 @@ class RecordSerializer:
         self._lock = threading.Lock()
 
     def subject(self, record_class: type[AvroRecord]) -> str:
-        return topic_record_subject(self._topic, full_name(record_class.avro_schema()))
+        return topic_record_subject(self._topic, schema_full_name(record_class.avro_schema()))
 
     def schema_id(self, record_class: type[AvroRecord]) -> int:
         return int.from_bytes(self._header(record_class)[1:], "big")
@@ -93,7 +80,8 @@ class RecordSerializer:
     def _fetch_header(self, record_class: type[AvroRecord]) -> bytes:
         subject = self.subject(record_class)
         schema = json.dumps(record_class.avro_schema())
-        schema_id = self._registry.lookup(subject, schema)
+        found = self._registry.lookup(subject, schema)
+        schema_id = None if found is None else found.id
         if schema_id is None and self._auto_register:
             schema_id = self._registry.register(subject, schema)
         if schema_id is None:
@@ -126,7 +114,7 @@ class RecordDeserializer(Generic[R]):
         self._classes: dict[str, type[R]] = {}
         for cls in reader_classes:
             schema = cls.avro_schema()
-            for name in (full_name(schema), *_aliases(schema)):
+            for name in (schema_full_name(schema), *alias_full_names(schema)):
                 self._classes[name] = cls
         self._decoders: dict[int, Callable[[bytes], R]] = {}
         # Writer schemas by id, kept even when no reader class takes them, so a stream of
@@ -147,7 +135,7 @@ class RecordDeserializer(Generic[R]):
             text = self._writers[schema_id] = self._registry.schema_by_id(schema_id)
         try:
             writer = json.loads(text)
-            name = full_name(writer)
+            name = schema_full_name(writer)
         except (ValueError, KeyError, TypeError) as exc:
             msg = f"schema id {schema_id} is not an Avro record schema: {exc}"
             raise UnexpectedRecordTypeError(msg) from exc

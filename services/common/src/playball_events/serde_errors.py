@@ -1,4 +1,10 @@
-"""Why a message could not be serialized or deserialized; every error carries its reason."""
+"""Why a message could not be serialized or deserialized; every error carries its reason.
+
+Registry failures are :mod:`playball_core.registry`'s errors, raised as they are: an
+unknown schema id (:class:`~playball_core.registry.UnknownSchemaIdError`) is a bad
+message, an unreachable registry (:class:`~playball_core.registry.RegistryUnreachableError`)
+is worth a retry, and callers tell them apart by type.
+"""
 
 
 class SerdeError(Exception):
@@ -11,10 +17,6 @@ class TruncatedMessageError(SerdeError):
 
 class UnknownMagicByteError(SerdeError):
     """The first byte is not 0: not Confluent wire format (or a format we do not read)."""
-
-
-class UnknownSchemaIdError(SerdeError):
-    """The registry has no schema with the id the message carries."""
 
 
 class UnexpectedRecordTypeError(SerdeError):
@@ -31,10 +33,6 @@ class MalformedBodyError(SerdeError):
 
 class SchemaNotRegisteredError(SerdeError):
     """The record's schema is not registered under its subject and auto-registration is off."""
-
-
-class RegistryError(SerdeError):
-    """The schema registry refused a request or could not be reached."""
 
 
 class InvalidRecordError(SerdeError):

@@ -1,83 +1,85 @@
-"""Every address and tunable of the system, read once from the environment.
+"""The addresses a running service needs, read once from the environment.
 
 Variables carry the ``PLAYBALL_`` prefix (``PLAYBALL_KAFKA_BOOTSTRAP``), except
-``DATABASE_URL`` which keeps its conventional name. An address that is set points at
-an existing component; the dev stack then does not start its own.
+``DATABASE_URL``, which keeps its conventional name. Unset, each defaults to the local
+stack's address (:mod:`playball_core.addresses`). Services derive their own settings
+classes from :class:`RuntimeSettings` and load them with :func:`load_settings`, which turns
+a bad value into :class:`SettingsError` naming the variable.
 """
 
-import os
-from pathlib import Path
+from typing import TypeVar
+from urllib.parse import urlsplit, urlunsplit
 
-from pydantic import AliasChoices, Field, field_validator
+from playball_core.addresses import (
+    DEFAULT_DATABASE_URL,
+    DEFAULT_KAFKA_BOOTSTRAP,
+    DEFAULT_REGISTRY_URL,
+)
+from pydantic import AliasChoices, Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-DEFAULT_KAFKA_PORT = 19092
-DEFAULT_REGISTRY_PORT = 18081
-DEFAULT_POSTGRES_PORT = 15432
+ENV_PREFIX = "PLAYBALL_"
 
 
-def _default_home() -> Path:
-    # PostgreSQL runs as the `postgres` user when we are root, and that user cannot
-    # enter /root; a root-run stack therefore keeps its data under /var/lib.
-    if os.geteuid() == 0:
-        return Path("/var/lib/playball")
-    return Path.home() / ".local" / "share" / "playball"
-
-
-def _default_cache() -> Path:
-    return Path.home() / ".cache" / "playball"
-
-
-class Settings(BaseSettings):
+class RuntimeSettings(BaseSettings):
     model_config = SettingsConfigDict(
-        env_prefix="PLAYBALL_",
+        env_prefix=ENV_PREFIX,
         extra="ignore",
         frozen=True,
         validate_by_name=True,
         validate_by_alias=True,
     )
 
-    kafka_bootstrap: str | None = Field(
-        default=None,
-        description="host:port list of an existing Kafka; unset = the dev stack's broker",
+    kafka_bootstrap: str = Field(
+        default=DEFAULT_KAFKA_BOOTSTRAP, description="host:port list of the Kafka brokers"
     )
-    schema_registry_url: str | None = Field(
-        default=None,
-        description="URL of an existing Confluent-compatible registry; unset = the stack's",
+    schema_registry_url: str = Field(
+        default=DEFAULT_REGISTRY_URL, description="Confluent-compatible schema registry API"
     )
-    database_url: str | None = Field(
-        default=None,
+    database_url: str = Field(
+        default=DEFAULT_DATABASE_URL,
         validation_alias=AliasChoices("DATABASE_URL", "PLAYBALL_DATABASE_URL"),
-        description="SQLAlchemy URL of an existing PostgreSQL; unset = the stack's cluster",
+        description="SQLAlchemy URL of the PostgreSQL server the services' databases live on",
     )
 
-    home: Path = Field(default_factory=_default_home, description="stack data and pid files")
-    cache_dir: Path = Field(default_factory=_default_cache, description="verified downloads")
+    def database_url_for(self, database: str) -> str:
+        """``database_url`` with its database name replaced: a service's own database."""
+        return with_database(self.database_url, database)
 
-    kafka_port: int = DEFAULT_KAFKA_PORT
-    registry_port: int = DEFAULT_REGISTRY_PORT
-    postgres_port: int = DEFAULT_POSTGRES_PORT
-    kafka_heap: str = "512m"
-    registry_heap: str = "384m"
 
-    @field_validator("kafka_port", "registry_port", "postgres_port")
-    @classmethod
-    def _port_in_range(cls, port: int) -> int:
-        if not 1024 <= port <= 65535:
-            msg = f"port {port} is outside 1024-65535"
-            raise ValueError(msg)
-        return port
+def with_database(url: str, database: str) -> str:
+    """A SQLAlchemy URL on the same server, naming another database."""
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path=f"/{database}"))
 
-    @property
-    def effective_kafka_bootstrap(self) -> str:
-        return self.kafka_bootstrap or f"127.0.0.1:{self.kafka_port}"
 
-    @property
-    def effective_registry_url(self) -> str:
-        return self.schema_registry_url or f"http://127.0.0.1:{self.registry_port}/apis/ccompat/v7"
+class SettingsError(ValueError):
+    """One or more ``PLAYBALL_*`` variables hold bad values; the message names each."""
 
-    @property
-    def effective_database_url(self) -> str:
-        return self.database_url or (
-            f"postgresql+psycopg://playball:playball@127.0.0.1:{self.postgres_port}/playball"
-        )
+
+S = TypeVar("S", bound=BaseSettings)
+
+
+def variable_name(settings_class: type[BaseSettings], field: str) -> str:
+    """The environment variable a settings field is read from."""
+    info = settings_class.model_fields.get(field)
+    alias = info.validation_alias if info is not None else None
+    if isinstance(alias, AliasChoices) and isinstance(alias.choices[0], str):
+        return alias.choices[0]
+    if field.isupper():  # already reported under the variable's own name
+        return field
+    prefix = settings_class.model_config.get("env_prefix", "") or ""
+    return f"{prefix}{field}".upper()
+
+
+def load_settings(settings_class: type[S]) -> S:
+    """``settings_class()`` from the environment; bad values become one SettingsError."""
+    try:
+        return settings_class()
+    except ValidationError as exc:
+        lines = []
+        for error in exc.errors():
+            field = str(error["loc"][0]) if error["loc"] else "?"
+            lines.append(f"  {variable_name(settings_class, field)}: {error['msg']}")
+        msg = "invalid settings in the environment:\n" + "\n".join(lines)
+        raise SettingsError(msg) from exc

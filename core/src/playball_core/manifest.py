@@ -1,7 +1,12 @@
 """The contracts manifest (``schemas/manifest.toml``): schema file -> topic, subject, level.
 
-It is the one place that names subjects; the gate, the registry workflow, the codegen
-check and the serializers all read it through :func:`load_manifest`.
+It is the one place that names topics and subjects; the gate, the registry workflow and
+codegen read it through :func:`load_manifest`, and codegen turns it into the typed
+``topics`` module the services import (so no service spells a topic or subject).
+
+Commands find it with :func:`find_schema_dir`: from ``--schemas`` when given, else by
+walking up from the current directory to the repository root, so an installed tool
+works on any checkout.
 """
 
 import json
@@ -11,7 +16,10 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+from playball_core.avro.names import schema_full_name
+
 MANIFEST_NAME = "manifest.toml"
+SCHEMA_DIR_NAME = "schemas"
 
 
 class CompatibilityLevel(StrEnum):
@@ -35,12 +43,7 @@ class SchemaEntry:
     subject: str
     compatibility: CompatibilityLevel
 
-    @property
-    def record_full_name(self) -> str:
-        schema = json.loads(self.file.read_text(encoding="utf-8"))
-        namespace = schema.get("namespace")
-        name: str = schema["name"]
-        return name if "." in name or not namespace else f"{namespace}.{name}"
+    record_full_name: str  # the schema's full Avro name, read from the file
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,12 +109,23 @@ def load_manifest(path: Path) -> Manifest:
             allowed = ", ".join(level.value for level in CompatibilityLevel)
             msg = f"{where}: unknown compatibility {level_name!r} (allowed: {allowed})"
             raise ManifestError(msg) from exc
+        topic = _require_str(table, "topic", where)
+        record = _record_full_name(file, where)
+        expected = topic_record_subject(topic, record)
+        if subject != expected:
+            msg = (
+                f"{where}: subject {subject!r} does not follow the TopicRecordNameStrategy "
+                f"the serializers use; for topic {topic!r} and record {record!r} it is "
+                f"{expected!r}"
+            )
+            raise ManifestError(msg)
         entries.append(
             SchemaEntry(
                 file=file.resolve(),
-                topic=_require_str(table, "topic", where),
+                topic=topic,
                 subject=subject,
                 compatibility=level,
+                record_full_name=record,
             )
         )
     if not entries:
@@ -128,7 +142,36 @@ def load_manifest(path: Path) -> Manifest:
     return Manifest(path=path.resolve(), schemas=tuple(entries), codegen=codegen)
 
 
-def default_schema_dir() -> Path:
-    """``schemas/`` of the checkout this package is installed from (editable installs)."""
-    # services/common/src/playball_events/manifest.py -> repository root is 4 levels up
-    return Path(__file__).resolve().parents[4] / "schemas"
+def _record_full_name(file: Path, where: str) -> str:
+    try:
+        schema = json.loads(file.read_text(encoding="utf-8"))
+        return schema_full_name(schema)
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        msg = f"{where}: {file.name} is not a named Avro schema: {exc}"
+        raise ManifestError(msg) from exc
+
+
+def find_schema_dir(start: Path | None = None) -> Path:
+    """``schemas/`` holding a manifest, from ``start`` (default: cwd) up to the repo root.
+
+    The walk stops at the first directory holding ``.git``, so a manifest outside the
+    checkout is never picked up by accident.
+    """
+    here = (start or Path.cwd()).resolve()
+    for directory in (here, *here.parents):
+        if (directory / MANIFEST_NAME).is_file() and directory.name == SCHEMA_DIR_NAME:
+            return directory
+        if (directory / SCHEMA_DIR_NAME / MANIFEST_NAME).is_file():
+            return directory / SCHEMA_DIR_NAME
+        if (directory / ".git").exists():
+            break
+    msg = (
+        f"no {SCHEMA_DIR_NAME}/{MANIFEST_NAME} in {here} or its parents up to the repository "
+        "root; run the command inside a checkout or pass --schemas DIR"
+    )
+    raise ManifestError(msg)
+
+
+def resolve_schema_dir(schemas: Path | None) -> Path:
+    """The directory a ``--schemas`` option names, or the one found from the cwd."""
+    return schemas if schemas is not None else find_schema_dir()

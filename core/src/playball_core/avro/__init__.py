@@ -1,0 +1,1 @@
+"""The Avro schema rules every tool applies the same way."""

@@ -1,0 +1,29 @@
+"""Why a registry call failed; each message names the registry URL and the subject or id."""
+
+
+class RegistryError(Exception):
+    """Base of every registry failure."""
+
+
+class RegistryUnreachableError(RegistryError):
+    """No answer: connection refused, timeout, DNS. Worth retrying; CLI exit code 3."""
+
+
+class RegistryResponseError(RegistryError):
+    """The registry answered something we cannot use (a wrong URL, a server error)."""
+
+
+class IncompatibleSchemaError(RegistryError):
+    """A registration was refused as incompatible (HTTP 409); ``reasons`` as the registry gave."""
+
+    def __init__(self, message: str, reasons: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.reasons = reasons
+
+
+class InvalidSchemaError(RegistryError):
+    """The registry refused the schema text itself (HTTP 422)."""
+
+
+class UnknownSchemaIdError(RegistryError):
+    """No schema has this id."""
