@@ -3,11 +3,17 @@
 Each installed package that wants a sub-command declares an entry point in the
 ``playball.commands`` group (name -> typer app). Discovering them here keeps this
 package free of imports from every other one, so a service never drags in dev tooling.
+
+Startup budget: every command, ``--help`` included, loads every sub-app module before
+parsing arguments, so those modules import only typer and light modules at import time;
+their heavy dependencies are imported inside the commands (README, "CLI conventions").
 """
 
+import sys
 from importlib.metadata import entry_points
 
 import typer
+from playball_core.exits import exit_code_for
 
 ENTRY_POINT_GROUP = "playball.commands"
 
@@ -17,6 +23,8 @@ def build_app() -> typer.Typer:
         name="playball",
         help="PlayBall event contracts: local stack, schemas, codegen and services.",
         no_args_is_help=True,
+        # plain click help: rich formatting would cost every invocation ~0.1 s
+        rich_markup_mode=None,
         pretty_exceptions_show_locals=False,
     )
     for entry in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
@@ -29,4 +37,13 @@ def build_app() -> typer.Typer:
 
 
 def main() -> None:
-    build_app()()
+    try:
+        build_app()()
+    except Exception as exc:
+        # The safety net for sub-commands: an error whose kind has an exit code (a bad
+        # setting, an unreachable dependency) is a message, never a traceback.
+        code = exit_code_for(exc)
+        if code is None:
+            raise
+        sys.stderr.write(f"error: {exc}\n")
+        sys.exit(code)

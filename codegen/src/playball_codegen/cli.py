@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Annotated, NoReturn
 
 import typer
+from playball_core.exits import ExitCode
 
 app = typer.Typer(
     help="Generate typed Python classes from Avro schemas.",
@@ -15,7 +16,7 @@ app = typer.Typer(
     rich_markup_mode=None,
 )
 
-EXIT_STALE, EXIT_INVALID = 1, 2
+EXIT_STALE, EXIT_INVALID = ExitCode.CHECK_FAILED, ExitCode.BAD_INPUT
 
 SchemasOption = Annotated[
     Path | None,

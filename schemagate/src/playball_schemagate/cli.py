@@ -1,8 +1,15 @@
 """`playball schemas` sub-commands: compat, check, register, status.
 
 Exit codes everywhere: 0 compatible, 1 incompatible (or rejected), 2 invalid input or usage
-(bad schema, unknown level, unreadable git ref), 3 the registry is unreachable.
+(bad schema, unknown level, unreadable git ref, a bad ``PLAYBALL_SCHEMA_REGISTRY_URL``),
+3 the registry is unreachable.
+
+This module is loaded by every ``playball`` invocation: the engine, the registry client
+(httpx) and rich are imported inside the commands (``playball schemas compat`` runs in
+git hooks and must start fast).
 """
+
+from __future__ import annotations
 
 import json
 import os
@@ -10,45 +17,32 @@ import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, replace
 from pathlib import Path
-from typing import Annotated, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Annotated, NoReturn, TypeVar
+from urllib.parse import urlsplit
 
 import typer
-from playball_core.addresses import DEFAULT_REGISTRY_URL
-from playball_core.manifest import ManifestError, resolve_schema_dir
-from playball_core.registry import RegistryClient, RegistryError, RegistryUnreachableError
-from rich.console import Console
-from rich.markup import escape
-from rich.table import Table
-from rich.text import Text
+from playball_core.exits import ExitCode
 
-from playball_schemagate.contracts import check_git, check_registry, load_contracts
-from playball_schemagate.errors import GateInputError
-from playball_schemagate.gate import SubjectReport, evaluate
-from playball_schemagate.history_git import resolve_baseline
-from playball_schemagate.levels import parse_level
-from playball_schemagate.registration import (
-    Registration,
-    RegistryRejectedError,
-    SubjectStatus,
-    register_all,
-)
-from playball_schemagate.registration import status as subject_statuses
-from playball_schemagate.report import (
-    OutputFormat,
-    all_passed,
-    render_github,
-    render_human,
-    reports_json,
-)
-from playball_schemagate.sources import load_file_version
+if TYPE_CHECKING:
+    from playball_core.registry import RegistryClient
+
+    from playball_schemagate.gate import SubjectReport
+    from playball_schemagate.registration import Registration, SubjectStatus
+    from playball_schemagate.report import OutputFormat
 
 app = typer.Typer(
     help="Schema compatibility gate and registry workflow for the Avro contracts.",
     no_args_is_help=True,
+    rich_markup_mode=None,
 )
 
 REGISTRY_URL_VARIABLE = "PLAYBALL_SCHEMA_REGISTRY_URL"
-EXIT_OK, EXIT_INCOMPATIBLE, EXIT_INVALID, EXIT_UNREACHABLE = 0, 1, 2, 3
+EXIT_OK, EXIT_INCOMPATIBLE, EXIT_INVALID, EXIT_UNREACHABLE = (
+    ExitCode.OK,
+    ExitCode.CHECK_FAILED,
+    ExitCode.BAD_INPUT,
+    ExitCode.UNREACHABLE,
+)
 T = TypeVar("T")
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
@@ -65,13 +59,14 @@ PLAIN_FILE_ADVICE = (
 
 
 def _fail(message: str, code: int = EXIT_INVALID) -> NoReturn:
-    Console(stderr=True, soft_wrap=True).print(
-        Text("error: ", style="bold red") + Text(message), highlight=False
-    )
+    # plain text: an error needs no colour, and rich would cost every failing git hook
+    typer.echo(f"error: {message}", err=True)
     raise typer.Exit(code)
 
 
 def _output_format(json_output: bool, github: bool) -> OutputFormat:
+    from playball_schemagate.report import OutputFormat  # noqa: PLC0415
+
     if json_output and github:
         _fail("--json and --github are exclusive")
     if json_output:
@@ -87,18 +82,33 @@ def _emit(
     json_extra: Mapping[str, object] | None = None,
 ) -> int:
     """Print the reports in ``fmt``; the exit code they call for."""
+    from playball_schemagate.report import (  # noqa: PLC0415
+        OutputFormat,
+        all_passed,
+        render_github,
+        render_human,
+        reports_json,
+    )
+
     if fmt is OutputFormat.JSON:
         payload = {**reports_json(reports, strict=strict), **(json_extra or {})}
         sys.stdout.write(json.dumps(payload, indent=2) + "\n")
     elif fmt is OutputFormat.GITHUB:
         sys.stdout.write(render_github(reports, strict=strict) + "\n")
     else:
+        from rich.console import Console  # noqa: PLC0415 - colours earn their cost here
+
         render_human(reports, Console(soft_wrap=True), strict=strict)
     return EXIT_OK if all_passed(reports, strict=strict) else EXIT_INCOMPATIBLE
 
 
 def _guarded(action: Callable[[], T]) -> T:
     """Run ``action``; bad input of any kind becomes a message on stderr and exit 2."""
+    from playball_core.manifest import ManifestError  # noqa: PLC0415
+    from playball_core.registry import RegistryError, RegistryUnreachableError  # noqa: PLC0415
+
+    from playball_schemagate.errors import GateInputError  # noqa: PLC0415
+
     try:
         return action()
     except (GateInputError, ManifestError) as exc:
@@ -125,6 +135,10 @@ def compat(
     strict: StrictFlag = False,
 ) -> None:
     """Check the last .avsc against the ones before it, at a compatibility level."""
+    from playball_schemagate.gate import evaluate  # noqa: PLC0415
+    from playball_schemagate.levels import parse_level  # noqa: PLC0415
+    from playball_schemagate.sources import load_file_version  # noqa: PLC0415
+
     fmt = _output_format(json_output, github)
     try:
         compat_level = parse_level(level)
@@ -163,13 +177,47 @@ RegistryUrlOption = Annotated[
 
 
 def _schema_dir(option: Path | None) -> Path:
+    from playball_core.manifest import resolve_schema_dir  # noqa: PLC0415
+
     return resolve_schema_dir(option)
 
 
-def _registry(url: str | None) -> RegistryClient:
+def registry_url(option: str | None) -> str:
+    """The registry API URL from ``--registry-url``, else the runtime's variable, else the
+    stack's default; a value that is no http(s) URL is bad configuration (exit 2), named."""
+    from playball_core.addresses import DEFAULT_REGISTRY_URL  # noqa: PLC0415
+
     # The runtime's variable and default, read directly: the gate is a tool and does not
     # install the runtime library.
-    return RegistryClient(url or os.environ.get(REGISTRY_URL_VARIABLE) or DEFAULT_REGISTRY_URL)
+    if option is not None:
+        url, source = option, "--registry-url"
+    else:
+        url, source = os.environ.get(REGISTRY_URL_VARIABLE, ""), REGISTRY_URL_VARIABLE
+        if not url:
+            return DEFAULT_REGISTRY_URL
+    problem = _url_problem(url)
+    if problem is not None:
+        _fail(f"{source}: {problem} (got {url!r}); expected e.g. {DEFAULT_REGISTRY_URL}")
+    return url
+
+
+def _url_problem(url: str) -> str | None:
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - parses the port, raising on a bad one
+    except ValueError as exc:
+        return f"not a URL ({exc})"
+    if parts.scheme not in {"http", "https"}:
+        return "not an http(s) URL"
+    if not parts.hostname:
+        return "no host in the URL"
+    return None
+
+
+def _registry(url: str | None) -> RegistryClient:
+    from playball_core.registry import RegistryClient  # noqa: PLC0415
+
+    return RegistryClient(registry_url(url))
 
 
 @app.command()
@@ -193,6 +241,13 @@ def check(
     strict: StrictFlag = False,
 ) -> None:
     """Check every manifest schema against git history (and the registry) at its level."""
+    from playball_schemagate.contracts import (  # noqa: PLC0415
+        check_git,
+        check_registry,
+        load_contracts,
+    )
+    from playball_schemagate.history_git import resolve_baseline  # noqa: PLC0415
+
     fmt = _output_format(json_output, github)
 
     def run() -> list[SubjectReport]:
@@ -224,6 +279,10 @@ def register(
     Idempotent. Gates every subject against the registered versions first and registers
     nothing if one fails.
     """
+    from playball_schemagate.contracts import load_contracts  # noqa: PLC0415
+    from playball_schemagate.registration import RegistryRejectedError, register_all  # noqa: PLC0415
+    from playball_schemagate.report import OutputFormat  # noqa: PLC0415
+
     fmt = _output_format(json_output, github)
 
     def run() -> tuple[list[SubjectReport], list[Registration]]:
@@ -235,7 +294,7 @@ def register(
         reports, done = _guarded(run)
     except RegistryRejectedError as exc:
         _print_registrations(exc.done, fmt)
-        Console(stderr=True, soft_wrap=True).print(Text(f"refused: {exc}", style="bold red"))
+        typer.echo(f"refused: {exc}", err=True)
         raise typer.Exit(EXIT_INCOMPATIBLE) from exc
     registered = {"registered": [asdict(registration) for registration in done]}
     code = _emit(reports, fmt, strict=strict, json_extra=registered)
@@ -246,14 +305,14 @@ def register(
 
 
 def _print_registrations(done: Sequence[Registration], fmt: OutputFormat) -> None:
+    from playball_schemagate.report import OutputFormat  # noqa: PLC0415
+
     if fmt is OutputFormat.JSON:
         return
     for registration in done:
         what = "registered" if registration.created else "unchanged "
-        Console(soft_wrap=True).print(
-            f"{what} {registration.subject} version {registration.version} id {registration.id}",
-            highlight=False,
-            markup=False,
+        typer.echo(
+            f"{what} {registration.subject} version {registration.version} id {registration.id}"
         )
 
 
@@ -265,6 +324,11 @@ def status(
     json_output: JsonFlag = False,
 ) -> None:
     """A table: subject, local hash, registered version and id, level, compatible?"""
+    from rich.console import Console  # noqa: PLC0415 - a table earns rich its cost
+    from rich.table import Table  # noqa: PLC0415
+
+    from playball_schemagate.contracts import load_contracts  # noqa: PLC0415
+    from playball_schemagate.registration import status as subject_statuses  # noqa: PLC0415
 
     def run() -> list[SubjectStatus]:
         contracts = load_contracts(_schema_dir(schemas))
@@ -298,6 +362,8 @@ def _status_json(row: SubjectStatus) -> dict[str, object]:
 
 
 def _status_cells(row: SubjectStatus) -> tuple[str, ...]:
+    from rich.markup import escape  # noqa: PLC0415
+
     registered = (
         f"v{row.registered_as.version} (id {row.registered_as.id})" if row.registered_as else "no"
     )

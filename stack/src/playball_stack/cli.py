@@ -1,51 +1,89 @@
-"""`playball stack` sub-commands: up, down, status, logs, reset."""
+"""`playball stack` sub-commands: up, down, status, logs, reset, smoke.
+
+Exit codes (README, "CLI conventions"): 0 ok; 1 the operation or check failed (a component
+this stack starts did not come up, ``status`` found one unhealthy, the smoke event did not
+round-trip); 2 bad input or configuration (a bad ``PLAYBALL_*`` value, a busy port, a
+missing program); 3 an external component (one whose address is set) or, for ``smoke``,
+the running registry or broker did not answer.
+
+Everything heavy (pydantic-settings, psycopg, httpx, rich, the Kafka client) is imported
+inside the commands: this module is loaded by every ``playball`` invocation.
+"""
+
+from __future__ import annotations
 
 import time
-from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from playball_events.settings import variable_name
-from pydantic import ValidationError
-from rich.console import Console
-from rich.table import Table
+from playball_core.exits import ExitCode, exit_code_for
 
-from playball_stack.errors import ComponentFailedError, StackError
-from playball_stack.processes import tail
-from playball_stack.settings import StackSettings
-from playball_stack.stack import Stack
+from playball_stack.errors import (
+    ComponentFailedError,
+    DependencyDownError,
+    PortInUseError,
+    StackError,
+    ToolMissingError,
+)
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from playball_stack.stack import Stack
 
 app = typer.Typer(
-    help="Run the local stack: Kafka, schema registry, PostgreSQL.", no_args_is_help=True
+    help="Run the local stack: Kafka, schema registry, PostgreSQL.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
 )
-console = Console(stderr=True)
+
+
+def _console() -> Console:
+    # rich earns its cost here (progress, tables, log tails): these commands take seconds
+    from rich.console import Console  # noqa: PLC0415
+
+    return Console(stderr=True)
+
+
+def _error(message: str) -> None:
+    typer.echo(f"error: {message}", err=True)
 
 
 def _stack(brokers: int | None = None) -> Stack:
+    from playball_events.settings import SettingsError, load_settings  # noqa: PLC0415
+
+    from playball_stack.settings import StackSettings  # noqa: PLC0415
+    from playball_stack.stack import Stack  # noqa: PLC0415
+
+    console = _console()
+
     def report(message: str) -> None:
         console.log(message)
 
     try:
-        settings = StackSettings()
-    except ValidationError as exc:
-        # one line per bad setting, naming the variable instead of a pydantic traceback
-        console.print("[bold red]error:[/] invalid stack settings in the environment:")
-        for error in exc.errors():
-            field = str(error["loc"][0]) if error["loc"] else "?"
-            variable = variable_name(StackSettings, field)
-            console.print(
-                f"  {variable}: {error['msg']}", markup=False, highlight=False, soft_wrap=True
-            )
-        raise typer.Exit(code=2) from exc
+        settings = load_settings(StackSettings)
+    except SettingsError as exc:
+        _error(str(exc))
+        raise typer.Exit(ExitCode.BAD_INPUT) from exc
     return Stack(settings, brokers=brokers, progress=report)
 
 
+def stack_exit_code(error: StackError) -> ExitCode:
+    """The exit code a stack failure calls for (the table in this module's docstring)."""
+    if isinstance(error, PortInUseError | ToolMissingError):
+        return ExitCode.BAD_INPUT
+    if isinstance(error, DependencyDownError):
+        return ExitCode.UNREACHABLE
+    return exit_code_for(error) or ExitCode.CHECK_FAILED
+
+
 def _fail(exc: StackError) -> typer.Exit:
-    console.print(f"[bold red]error:[/] {exc}")
+    _error(str(exc))
     if isinstance(exc, ComponentFailedError):
+        console = _console()
         console.rule(f"last lines of the {exc.component} log")
         console.print(exc.log_tail, markup=False, highlight=False)
-    return typer.Exit(code=1)
+    return typer.Exit(stack_exit_code(exc))
 
 
 @app.command()
@@ -57,6 +95,7 @@ def up(
 ) -> None:
     """Start every component that is not running; wait until all are healthy."""
     stack = _stack(brokers)
+    console = _console()
     started = time.monotonic()
     try:
         with console.status("bringing the stack up"):
@@ -75,6 +114,7 @@ def down() -> None:
         killed = stack.down()
     except StackError as exc:
         raise _fail(exc) from exc
+    console = _console()
     if killed:
         console.log(f"had to kill leftover processes: {killed}")
     console.log("stack down")
@@ -82,10 +122,10 @@ def down() -> None:
 
 @app.command()
 def status() -> None:
-    """A table: component, address, pid, healthy."""
+    """A table: component, address, pid, healthy. Exit 1 when one is not healthy."""
     stack = _stack()
     if not _print_status(stack):
-        raise typer.Exit(code=1)
+        raise typer.Exit(ExitCode.CHECK_FAILED)
 
 
 @app.command()
@@ -94,8 +134,10 @@ def logs(
     lines: Annotated[int, typer.Option("--lines", "-n", min=1)] = 40,
 ) -> None:
     """The last lines of each component's log."""
+    from playball_stack.processes import tail  # noqa: PLC0415
+
     stack = _stack()
-    files: dict[str, Path] = stack.logs()
+    files = stack.logs()
     if component is not None:
         if component not in files:
             external = {
@@ -108,14 +150,10 @@ def logs(
             else:
                 reason = "is not a component of this stack"
             choices = ", ".join(files) or "none: every component is external"
-            console.print(
-                f"error: {component!r} {reason}; choose from {choices}",
-                markup=False,
-                highlight=False,
-                soft_wrap=True,
-            )
-            raise typer.Exit(code=2)
+            _error(f"{component!r} {reason}; choose from {choices}")
+            raise typer.Exit(ExitCode.BAD_INPUT)
         files = {component: files[component]}
+    console = _console()
     for name, path in files.items():
         console.rule(f"{name} ({path})")
         console.print(tail(path, lines), markup=False, highlight=False)
@@ -128,15 +166,18 @@ def reset(
     """Stop the stack and delete all its data (topics, schemas, databases)."""
     stack = _stack()
     if not yes and not typer.confirm(f"delete all stack data under {stack.home}?"):
-        raise typer.Exit(code=1)
+        raise typer.Exit(ExitCode.CHECK_FAILED)
     try:
         stack.reset()
     except StackError as exc:
         raise _fail(exc) from exc
-    console.log(f"stack data under {stack.home} deleted")
+    _console().log(f"stack data under {stack.home} deleted")
 
 
 def _print_status(stack: Stack) -> bool:
+    from rich.console import Console  # noqa: PLC0415
+    from rich.table import Table  # noqa: PLC0415
+
     table = Table("component", "address", "pid", "healthy")
     all_healthy = True
     for row in stack.status():
@@ -158,7 +199,7 @@ def smoke() -> None:
         result = run_smoke(stack.kafka_bootstrap, stack.registry_url)
     except StackError as exc:
         raise _fail(exc) from exc
-    console.log(
+    _console().log(
         f"smoke ok: UserRegistered schema id {result.schema_id}, event produced and consumed "
         f"back at partition {result.partition} offset {result.offset} in {result.seconds:.2f} s"
     )

@@ -1,4 +1,9 @@
-"""What can go wrong when running the stack, each with what to do about it."""
+"""What can go wrong when running the stack, each with what to do about it.
+
+The CLI's exit code follows the kind (``playball_stack.cli.stack_exit_code``).
+"""
+
+from playball_core.exits import DependencyUnreachableError
 
 
 class StackError(Exception):
@@ -29,3 +34,8 @@ class ComponentFailedError(StackError):
         self.component = component
         self.log_tail = log_tail
         super().__init__(f"{component}: {reason}")
+
+
+class DependencyDownError(StackError, DependencyUnreachableError):
+    """A server the stack needs but does not run did not answer: an external component
+    (its address is set) or, for ``smoke``, the running broker or registry. Exit 3."""

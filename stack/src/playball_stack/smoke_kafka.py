@@ -14,13 +14,15 @@ from datetime import UTC, datetime
 from confluent_kafka import Consumer, KafkaError, KafkaException, Producer
 from confluent_kafka.admin import AdminClient
 from confluent_kafka.cimpl import NewTopic
-from playball_core.registry import RegistryClient
+from playball_core.registry import RegistryClient, RegistryUnreachableError
 from playball_events.contracts import UserRegistered
 from playball_events.serde import RecordDeserializer, RecordSerializer
 
-from playball_stack.errors import StackError
+from playball_stack.errors import DependencyDownError, StackError
 
 SMOKE_TOPIC = "playball.smoke.user-events.v1"
+# librdkafka's local codes for "no broker answered", as opposed to a broker refusing
+_UNREACHABLE = {KafkaError._TRANSPORT, KafkaError._ALL_BROKERS_DOWN, KafkaError._TIMED_OUT}
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,9 +38,18 @@ def _ensure_topic(bootstrap: str, topic: str) -> None:
     future = admin.create_topics([NewTopic(topic, 1, 1)])[topic]
     try:
         future.result(timeout=30)
+    except TimeoutError as exc:
+        msg = f"the broker at {bootstrap} did not create topic {topic} within 30 s"
+        raise DependencyDownError(msg) from exc
     except KafkaException as exc:
-        if exc.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:
-            raise
+        error: KafkaError = exc.args[0]
+        if error.code() == KafkaError.TOPIC_ALREADY_EXISTS:
+            return
+        if error.code() in _UNREACHABLE:
+            msg = f"the broker at {bootstrap} did not answer: {error.str()}"
+            raise DependencyDownError(msg) from exc
+        msg = f"cannot create topic {topic} on {bootstrap}: {error.str()}"
+        raise StackError(msg) from exc
 
 
 def _read_back(bootstrap: str, key: bytes, timeout: float) -> tuple[bytes, int, int]:
@@ -79,14 +90,17 @@ def run_smoke(bootstrap: str, registry_url: str, timeout: float = 60.0) -> Smoke
         # the smoke topic's subject is registered here; real subjects only ever are by
         # `playball schemas register`
         serializer = RecordSerializer(registry, SMOKE_TOPIC, auto_register=True)
-        payload = serializer.serialize(event)
+        try:
+            payload = serializer.serialize(event)
+        except RegistryUnreachableError as exc:
+            raise DependencyDownError(str(exc)) from exc
         _ensure_topic(bootstrap, SMOKE_TOPIC)
         producer = Producer({"bootstrap.servers": bootstrap, "enable.idempotence": True})
         key = str(event.user_id).encode()
         producer.produce(SMOKE_TOPIC, key=key, value=payload)
         if producer.flush(timeout) != 0:
             msg = f"the broker at {bootstrap} did not acknowledge the smoke event"
-            raise StackError(msg)
+            raise DependencyDownError(msg)
         value, partition, offset = _read_back(bootstrap, key, timeout)
         decoded = RecordDeserializer(registry, [UserRegistered]).deserialize(value)
     finally:

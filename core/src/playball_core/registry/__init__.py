@@ -6,7 +6,8 @@ benchmarks. Both satisfy :class:`SchemaRegistry`, and one contract suite runs ag
 the fake and the real registry so they cannot drift apart.
 """
 
-from playball_core.registry.client import RegistryClient
+from typing import TYPE_CHECKING
+
 from playball_core.registry.errors import (
     IncompatibleSchemaError,
     InvalidSchemaError,
@@ -17,6 +18,22 @@ from playball_core.registry.errors import (
 )
 from playball_core.registry.memory import InMemoryRegistry
 from playball_core.registry.port import RegisteredSchema, SchemaRegistry, minified
+
+if TYPE_CHECKING:
+    from playball_core.registry.client import RegistryClient
+
+
+def __getattr__(name: str) -> object:
+    # The HTTP client imports httpx (~50 ms): loaded on first use, so that importing the
+    # errors, the port or the fake keeps `playball` commands that never call a registry
+    # fast to start.
+    if name == "RegistryClient":
+        from playball_core.registry.client import RegistryClient  # noqa: PLC0415
+
+        return RegistryClient
+    msg = f"module {__name__!r} has no attribute {name!r}"
+    raise AttributeError(msg)
+
 
 __all__ = [
     "InMemoryRegistry",

@@ -1,11 +1,13 @@
 """Why a registry call failed; each message names the registry URL and the subject or id."""
 
+from playball_core.exits import DependencyUnreachableError
+
 
 class RegistryError(Exception):
     """Base of every registry failure."""
 
 
-class RegistryUnreachableError(RegistryError):
+class RegistryUnreachableError(RegistryError, DependencyUnreachableError):
     """No answer: connection refused, timeout, DNS. Worth retrying; CLI exit code 3."""
 
 

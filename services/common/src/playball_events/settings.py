@@ -15,6 +15,7 @@ from playball_core.addresses import (
     DEFAULT_KAFKA_BOOTSTRAP,
     DEFAULT_REGISTRY_URL,
 )
+from playball_core.exits import ConfigurationError
 from pydantic import AliasChoices, Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -53,8 +54,8 @@ def with_database(url: str, database: str) -> str:
     return urlunsplit(parts._replace(path=f"/{database}"))
 
 
-class SettingsError(ValueError):
-    """One or more ``PLAYBALL_*`` variables hold bad values; the message names each."""
+class SettingsError(ConfigurationError):
+    """One or more ``PLAYBALL_*`` variables hold bad values; the message names each (exit 2)."""
 
 
 S = TypeVar("S", bound=BaseSettings)

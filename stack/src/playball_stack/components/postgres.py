@@ -19,7 +19,12 @@ import psycopg
 from psycopg import sql
 
 from playball_stack.components.base import Component, Progress
-from playball_stack.errors import ComponentFailedError, StackError, ToolMissingError
+from playball_stack.errors import (
+    ComponentFailedError,
+    DependencyDownError,
+    StackError,
+    ToolMissingError,
+)
 from playball_stack.processes import carries_marker, is_running, run_tool, tail
 
 PG_LIB = Path("/usr/lib/postgresql")
@@ -80,6 +85,10 @@ def ensure_database(sqlalchemy_url: str, database: str, hint: str = "") -> None:
             exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (database,))
             if exists.fetchone() is None:
                 conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(database)))
+    except psycopg.OperationalError as exc:
+        # no connection at all (refused, timeout, DNS): the server is unreachable, not wrong
+        msg = f"PostgreSQL at {parts.hostname}:{parts.port or 5432} did not answer: {exc}"
+        raise DependencyDownError(msg) from exc
     except psycopg.Error as exc:
         msg = (
             f"cannot prepare database {database!r} on {parts.hostname}:{parts.port or 5432}: "
