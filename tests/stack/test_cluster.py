@@ -9,23 +9,19 @@ from playball_stack.processes import pids_with_marker
 from playball_stack.settings import StackSettings
 from playball_stack.stack import Stack
 from support.kafka import consume, create_topic
+from support.stack_env import kafka_only_settings
 
 pytestmark = [pytest.mark.stack, pytest.mark.slow, pytest.mark.cluster]
 
-CLUSTER_BASE_PORT = 29092
+# above the session stack's broker, so a private session stack on other ports moves it too
+CLUSTER_PORT_OFFSET = 10
 
 
 @pytest.fixture(scope="module")
 def cluster(stack: StackSettings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     home: Path = tmp_path_factory.mktemp("cluster")
-    settings = StackSettings(
-        home=home,
-        cache_dir=stack.cache_dir,
-        kafka_port=CLUSTER_BASE_PORT,
-        kafka_heap="256m",
-        database_url=stack.effective_database_url,  # only Kafka is started here
-        schema_registry_url=stack.effective_registry_url,
-    )
+    port = stack.kafka_port + CLUSTER_PORT_OFFSET
+    settings = kafka_only_settings(stack, home, port, kafka_heap="256m")
     cluster = Stack(settings, brokers=3)
     try:
         cluster.up(timeout=180)

@@ -2,8 +2,6 @@
 
 import json
 import shutil
-import socket
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,6 +16,7 @@ from playball_stack.processes import pids_with_marker
 from playball_stack.settings import StackSettings
 from playball_stack.stack import Stack
 from support.kafka import consume, create_topic
+from support.stack_env import kafka_only_settings
 
 pytestmark = pytest.mark.stack
 
@@ -85,31 +84,16 @@ def test_too_old_java_is_named_in_the_error(
         find_java(17, "Kafka", jvm_dirs=[])
 
 
-@pytest.fixture
-def occupied_port() -> Iterator[int]:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as listener:
-        listener.bind(("127.0.0.1", 0))
-        listener.listen()
-        yield listener.getsockname()[1]
-
-
 def test_port_in_use_is_reported_by_port_and_component(
-    stack: StackSettings, tmp_path: Path, occupied_port: int
+    stack: StackSettings, tmp_path: Path, listening_port: int
 ) -> None:
-    # a second stack whose Kafka would need the occupied port; postgres and the
-    # registry point at the session stack, so only Kafka would be started
-    settings = StackSettings(
-        home=tmp_path / "home",
-        cache_dir=stack.cache_dir,
-        kafka_port=occupied_port,
-        database_url=stack.effective_database_url,
-        schema_registry_url=stack.effective_registry_url,
-    )
+    # a second stack whose Kafka would need the busy port
+    settings = kafka_only_settings(stack, tmp_path / "home", listening_port)
     with pytest.raises(PortInUseError) as refused:
         Stack(settings).up(timeout=30)
-    assert refused.value.port == occupied_port
+    assert refused.value.port == listening_port
     assert refused.value.component == "kafka"
-    assert str(occupied_port) in str(refused.value)
+    assert str(listening_port) in str(refused.value)
     assert pids_with_marker(str(tmp_path / "home")) == []
 
 

@@ -110,9 +110,14 @@ class Stack:
             component.prepare(self.progress)
         deadline = time.monotonic() + timeout
         for phase in self.phases():
-            self._start_phase(phase, deadline)
+            self.start_phase(phase, deadline)
 
-    def _start_phase(self, phase: Sequence[Component], deadline: float) -> None:
+    def start_phase(self, phase: Sequence[Component], deadline: float) -> None:
+        """Start one dependency level of components side by side and wait for their health.
+
+        Refuses before launching anything if a port one of them needs is taken; fails as
+        soon as one exits, or when the deadline passes, naming it with its log's tail.
+        """
         to_launch = [c for c in phase if c.pid() is None]
         for component in to_launch:
             for port in component.ports():
@@ -196,7 +201,7 @@ class Stack:
         ]
         if self.postgres is None:
             url = self.settings.effective_database_url
-            rows.insert(0, _external("postgres", _redact(url), _database_answers(url)))
+            rows.insert(0, _external("postgres", redact(url), database_answers(url)))
         if self.registry is None:
             url = self.settings.effective_registry_url
             rows.append(_external("registry", url, registry_answers(url)))
@@ -225,7 +230,7 @@ def _external(name: str, address: str, healthy: bool) -> ComponentStatus:
     return ComponentStatus(name, address, None, healthy=healthy, external=True)
 
 
-def _database_answers(url: str) -> bool:
+def database_answers(url: str) -> bool:
     """A PostgreSQL SQLAlchemy URL answers a query; other databases are not probed."""
     scheme, sep, rest = url.partition("://")
     if not sep or scheme.split("+")[0] not in {"postgresql", "postgres"}:
@@ -238,7 +243,7 @@ def _database_answers(url: str) -> bool:
     return True
 
 
-def _redact(url: str) -> str:
+def redact(url: str) -> str:
     """``url`` with everything before its last ``@`` but the scheme replaced by ``***``.
 
     The last ``@``: a password may carry an unencoded ``@``, and showing too little beats

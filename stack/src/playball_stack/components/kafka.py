@@ -132,7 +132,7 @@ class KafkaNode(Component):
     def runtime_dir(self) -> Path:
         return self.dir
 
-    def _properties(self) -> str:
+    def server_properties(self) -> str:
         brokers = self.cluster.brokers
         controller = controller_port(self.cluster.base_port, self.node_id)
         lines = {
@@ -162,7 +162,7 @@ class KafkaNode(Component):
         jars, java = self.cluster.prepare(progress)
         self.dir.mkdir(parents=True, exist_ok=True)
         properties = self.dir / "server.properties"
-        properties.write_text(self._properties())
+        properties.write_text(self.server_properties())
         (self.dir / "log4j2.properties").write_text(_LOG4J2)
         if (self.dir / "data" / "meta.properties").is_file():
             return

@@ -23,7 +23,7 @@ from playball_events.serde_errors import (
 from support.events import deleted, registered
 from support.paths import SCHEMA_DIR
 
-from serde.registries import CountingRegistry
+from events_serde.registries import CountingRegistry
 
 TOPIC = "playball.auth.user-events.v1"
 EVENTS = (UserRegistered, UserUpdated, UserDeleted)

@@ -18,7 +18,7 @@ from playball_events.contracts import UserDeleted, UserRegistered, records
 from playball_events.serde import RecordDeserializer, RecordSerializer
 from support.events import registered
 
-from serde.registries import CountingRegistry
+from events_serde.registries import CountingRegistry
 
 TOPIC = "playball.auth.user-events.v1"
 THREADS = 16

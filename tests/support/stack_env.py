@@ -1,0 +1,47 @@
+"""Helpers for stack tests: addresses nothing answers on, free ports, a second stack's
+settings, and a condition poller (fixtures are in tests/stack/conftest.py)."""
+
+import socket
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from playball_stack.settings import StackSettings
+
+# Addresses nothing answers on (port 1 is never ours to listen on): a component pointed
+# there is external, so a test's stack never starts or stops it.
+DEAD_DATABASE_URL = "postgresql+psycopg://u:pw@127.0.0.1:1/db"
+DEAD_REGISTRY_URL = "http://127.0.0.1:1"
+DEAD_KAFKA_BOOTSTRAP = "127.0.0.1:1"
+
+
+def wait_for(condition: Callable[[], bool], what: str, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"{what}: not true within {timeout} s")
+        time.sleep(0.02)
+
+
+def free_port() -> int:
+    """A loopback port nobody listened on a moment ago (the OS picks it)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port
+
+
+def kafka_only_settings(
+    session: StackSettings, home: Path, kafka_port: int, kafka_heap: str = "512m"
+) -> StackSettings:
+    """A second stack in ``home`` that starts only Kafka, on ``kafka_port``; PostgreSQL and
+    the registry are the session stack's."""
+    return StackSettings(
+        home=home,
+        cache_dir=session.cache_dir,
+        kafka_port=kafka_port,
+        database_url=session.effective_database_url,
+        schema_registry_url=session.effective_registry_url,
+        kafka_heap=kafka_heap,
+    )
