@@ -51,13 +51,17 @@ def main() -> None:
         old, new = Path(tmp, "old.avsc"), Path(tmp, "new.avsc")
         old.write_text(OLD)
         new.write_text(NEW)
-        discover = (
+        by_metadata = (
             "from importlib.metadata import entry_points; entry_points(group='playball.commands')"
+        )
+        by_files = (
+            "from playball_cli.discovery import entry_points; entry_points('playball.commands')"
         )
         cases: list[tuple[str, list[str], bool]] = [
             ("python -c pass", [python, "-c", "pass"], False),
             ("python -c 'import typer'", [python, "-c", "import typer"], False),
-            ("entry-point discovery alone", [python, "-c", discover], False),
+            ("entry points via importlib.metadata", [python, "-c", by_metadata], False),
+            ("entry points via playball_cli.discovery", [python, "-c", by_files], False),
             ("playball --help", [playball, "--help"], True),
             (
                 "playball schemas compat OLD NEW --level FULL",

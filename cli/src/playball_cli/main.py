@@ -10,10 +10,11 @@ their heavy dependencies are imported inside the commands (README, "CLI conventi
 """
 
 import sys
-from importlib.metadata import entry_points
 
 import typer
 from playball_core.exits import exit_code_for
+
+from playball_cli.discovery import entry_points
 
 ENTRY_POINT_GROUP = "playball.commands"
 
@@ -27,7 +28,7 @@ def build_app() -> typer.Typer:
         rich_markup_mode=None,
         pretty_exceptions_show_locals=False,
     )
-    for entry in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
+    for entry in sorted(entry_points(ENTRY_POINT_GROUP), key=lambda e: e.name):
         sub_app = entry.load()
         if not isinstance(sub_app, typer.Typer):
             msg = f"entry point {entry.name!r} ({entry.value}) is not a typer.Typer"
