@@ -169,3 +169,23 @@ def test_codegen_half_given_target_is_2(tmp_path: Path) -> None:
     result = runner.invoke(codegen_app, ["generate", str(tmp_path)])
     assert result.exit_code == 2, result.output
     assert "give SCHEMA_DIR, --out and --package together" in result.output
+
+
+@pytest.mark.parametrize(
+    ("argv", "variable", "value"),
+    [
+        (["stack", "status"], "PLAYBALL_KAFKA_PORT", "abc"),
+        (["schemas", "status"], "PLAYBALL_SCHEMA_REGISTRY_URL", "registry:8081"),
+    ],
+)
+def test_the_installed_command_names_a_bad_variable_without_traceback(
+    tmp_path: Path, argv: list[str], variable: str, value: str
+) -> None:
+    playball = Path(sys.executable).parent / "playball"
+    env = {"PATH": "/usr/bin:/bin", "PLAYBALL_HOME": str(tmp_path / "home"), variable: value}
+    result = subprocess.run(
+        [str(playball), *argv], capture_output=True, text=True, check=False, env=env
+    )
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert f"{variable}:" in result.stderr
+    assert "Traceback" not in result.stderr
