@@ -11,6 +11,7 @@ from collections.abc import Callable
 import httpx
 import pytest
 from playball_core.registry import RegistryClient, RegistryError, UnknownSchemaIdError
+from playball_core.registry.client import SUBJECTS_PAGE
 from playball_events.contracts import UserRegistered
 from playball_events.serde import RecordDeserializer, RecordSerializer
 from playball_events.serde_errors import SchemaNotRegisteredError
@@ -116,3 +117,35 @@ def test_requests_follow_the_confluent_api() -> None:
         ),
         ("GET", "/apis/ccompat/v7/schemas/ids/42", None),
     ]
+
+
+def test_subjects_pages_through_a_registry_that_caps_its_answer() -> None:
+    # Apicurio answers at most a page of subjects per call, honouring offset and limit
+    every = [f"s{n:05d}" for n in range(2 * SUBJECTS_PAGE + 5)]
+    calls: list[tuple[int, int]] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        offset = int(request.url.params["offset"])
+        limit = int(request.url.params["limit"])
+        calls.append((offset, limit))
+        return _answer(200, every[offset : offset + min(limit, SUBJECTS_PAGE)])
+
+    assert _registry(handler).subjects() == every
+    assert calls == [
+        (0, SUBJECTS_PAGE),
+        (SUBJECTS_PAGE, SUBJECTS_PAGE),
+        (2 * SUBJECTS_PAGE, SUBJECTS_PAGE),
+    ]
+
+
+def test_subjects_of_a_registry_that_ignores_paging_are_listed_once() -> None:
+    every = [f"s{n:05d}" for n in range(SUBJECTS_PAGE + 3)]
+    calls = 0
+
+    def handler(_request: httpx.Request) -> httpx.Response:
+        nonlocal calls
+        calls += 1
+        return _answer(200, list(reversed(every)))  # everything, every time
+
+    assert _registry(handler).subjects() == every
+    assert calls == 2  # the second page brought nothing new

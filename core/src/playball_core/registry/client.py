@@ -28,6 +28,8 @@ SUBJECT_NOT_FOUND = 40401
 VERSION_NOT_FOUND = 40402
 SCHEMA_NOT_FOUND = 40403
 _NOT_FOUND = (SUBJECT_NOT_FOUND, VERSION_NOT_FOUND, SCHEMA_NOT_FOUND)
+# subjects per listing call: Apicurio's ccompat API caps an answer at 1000
+SUBJECTS_PAGE = 1000
 # Apicurio's 409 message lists reasons as "[reason at /path, ...]"
 _REASONS = re.compile(r"\[([^\[\]]+)\]")
 
@@ -130,16 +132,31 @@ class RegistryClient:
 
     def ping(self) -> None:
         """Fail early when the registry does not answer or the URL is not a registry."""
-        self.subjects()
+        self._subjects_page(offset=0, limit=1)
 
     def subjects(self) -> list[str]:
-        response = self._request("GET", "/subjects")
+        # Page through: Apicurio answers at most 1000 subjects per call (found on a shared
+        # registry holding more). A registry that ignores offset/limit answers everything
+        # at once, and the next page then brings nothing new.
+        found: dict[str, None] = {}
+        offset = 0
+        while True:
+            page = self._subjects_page(offset=offset, limit=SUBJECTS_PAGE)
+            new = [subject for subject in page if subject not in found]
+            found.update(dict.fromkeys(new))
+            if len(page) < SUBJECTS_PAGE or not new:
+                return sorted(found)
+            offset += len(page)
+
+    def _subjects_page(self, *, offset: int, limit: int) -> list[str]:
+        params = {"offset": offset, "limit": limit}
+        response = self._request("GET", "/subjects", params=params)
         if response.status_code != 200:
             self._fail(response, "listing subjects")
         payload = self._json(response, "listing subjects")
         if not isinstance(payload, list):
             self._fail(response, "listing subjects: answer is not a list")
-        return sorted(str(subject) for subject in payload)
+        return [str(subject) for subject in payload]
 
     def versions(self, subject: str) -> list[int]:
         response = self._request("GET", f"{self._subject(subject)}/versions")
