@@ -30,10 +30,26 @@ class ServiceStatus:
     healthy: bool
 
 
+Launcher = Callable[[ServiceSpec, str], list[str]]
+
+
+def playball_launcher(spec: ServiceSpec, marker: str) -> list[str]:
+    """The argv that runs ``playball <spec.command>`` with ``marker`` on its command line."""
+    return [sys.executable, "-m", "playball_orchestration.run", marker, *spec.command]
+
+
 class Supervisor:
-    def __init__(self, home: Path, progress: Callable[[str], None]) -> None:
+    def __init__(
+        self,
+        home: Path,
+        progress: Callable[[str], None],
+        launcher: Launcher = playball_launcher,
+        start_timeout: float = START_TIMEOUT,
+    ) -> None:
         self.root = home / "services"
         self.progress = progress
+        self.launcher = launcher
+        self.start_timeout = start_timeout
 
     def process(self, spec: ServiceSpec) -> ManagedProcess:
         directory = self.root / spec.name
@@ -56,20 +72,19 @@ class Supervisor:
             return pid
         if pid is None:
             process.pid_file.parent.mkdir(parents=True, exist_ok=True)
-            argv = [sys.executable, "-m", "playball_orchestration.run", process.marker]
-            pid = process.start([*argv, *spec.command], env)
+            pid = process.start(self.launcher(spec, process.marker), env)
             self.progress(f"started {spec.name} (pid {pid}), log {process.log_file}")
         self._wait_healthy(spec, process)
         self.progress(f"{spec.name} is up at {spec.address}")
         return pid
 
     def _wait_healthy(self, spec: ServiceSpec, process: ManagedProcess) -> None:
-        deadline = time.monotonic() + START_TIMEOUT
+        deadline = time.monotonic() + self.start_timeout
         while not answers(spec.health_url):
             if process.pid() is None:
                 self._failed(spec, process, "exited while starting")
             if time.monotonic() > deadline:
-                self._failed(spec, process, f"not healthy within {START_TIMEOUT:.0f} s")
+                self._failed(spec, process, f"not healthy within {self.start_timeout:.0f} s")
             time.sleep(0.2)
 
     @staticmethod
