@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 import typer
-from playball_cli.main import ENTRY_POINT_GROUP, build_app
+from playball_cli.main import ENTRY_POINT_GROUP, ROOT_ENTRY_POINT_GROUP, build_app
 
 # Each costs tens of milliseconds to import, or pulls in a driver, a client or a server
 # framework: a sub-app imports them inside the commands that use them.
@@ -87,7 +87,8 @@ def test_compat_on_two_files_imports_neither_registry_client_nor_drivers(tmp_pat
 def test_every_sub_app_renders_plain_help() -> None:
     # rich help formatting costs ~0.15 s per invocation; a sub-app that turns it back on
     # slows down every `playball` command
-    for entry in entry_points(group=ENTRY_POINT_GROUP):
+    groups = (ENTRY_POINT_GROUP, ROOT_ENTRY_POINT_GROUP)
+    for entry in [e for group in groups for e in entry_points(group=group)]:
         sub_app = entry.load()
         assert isinstance(sub_app, typer.Typer)
         assert sub_app.rich_markup_mode is None, f"{entry.name}: set rich_markup_mode=None"

@@ -1,8 +1,10 @@
 """The ``playball`` command: one typer app composed of the sub-apps packages contribute.
 
 Each installed package that wants a sub-command declares an entry point in the
-``playball.commands`` group (name -> typer app). Discovering them here keeps this
-package free of imports from every other one, so a service never drags in dev tooling.
+``playball.commands`` group (name -> typer app). A package whose commands belong at the
+top level (``playball up``) declares its typer app in ``playball.root_commands`` instead.
+Discovering them here keeps this package free of imports from every other one, so a
+service never drags in dev tooling.
 
 Startup budget: every command, ``--help`` included, loads every sub-app module before
 parsing arguments, so those modules import only typer and light modules at import time;
@@ -17,6 +19,7 @@ from playball_core.exits import exit_code_for
 from playball_cli.discovery import entry_points
 
 ENTRY_POINT_GROUP = "playball.commands"
+ROOT_ENTRY_POINT_GROUP = "playball.root_commands"
 
 
 def build_app() -> typer.Typer:
@@ -28,12 +31,14 @@ def build_app() -> typer.Typer:
         rich_markup_mode=None,
         pretty_exceptions_show_locals=False,
     )
-    for entry in sorted(entry_points(ENTRY_POINT_GROUP), key=lambda e: e.name):
-        sub_app = entry.load()
-        if not isinstance(sub_app, typer.Typer):
-            msg = f"entry point {entry.name!r} ({entry.value}) is not a typer.Typer"
-            raise TypeError(msg)
-        app.add_typer(sub_app, name=entry.name)
+    for group, named in ((ROOT_ENTRY_POINT_GROUP, False), (ENTRY_POINT_GROUP, True)):
+        for entry in sorted(entry_points(group), key=lambda e: e.name):
+            sub_app = entry.load()
+            if not isinstance(sub_app, typer.Typer):
+                msg = f"entry point {entry.name!r} ({entry.value}) is not a typer.Typer"
+                raise TypeError(msg)
+            # without a name, typer merges the sub-app's commands into the root
+            app.add_typer(sub_app, name=entry.name if named else None)
     return app
 
 

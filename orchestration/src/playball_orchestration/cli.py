@@ -1,0 +1,104 @@
+"""`playball up`, `playball down`, `playball status`: the whole system on this machine.
+
+Exit codes: 0 ok (all healthy), 1 something is unhealthy or a step failed, 2 bad
+configuration (a bad PLAYBALL_* value), 3 a component could not be reached or started.
+"""
+
+import json
+from typing import TYPE_CHECKING, Annotated, NoReturn
+
+import typer
+
+if TYPE_CHECKING:
+    from playball_orchestration.system import System
+
+app = typer.Typer(rich_markup_mode=None)
+
+EXIT_UNHEALTHY, EXIT_INVALID, EXIT_UNREACHABLE = 1, 2, 3
+
+
+def _fail(message: str, code: int) -> NoReturn:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def _system() -> "System":
+    # imported here so `playball --help` does not pay for pydantic, httpx and the stack
+    from playball_stack.settings import StackSettingsError, load_stack_settings  # noqa: PLC0415
+
+    from playball_orchestration.system import System  # noqa: PLC0415
+
+    def progress(message: str) -> None:
+        typer.echo(message, err=True)
+
+    try:
+        settings = load_stack_settings()
+    except StackSettingsError as exc:
+        _fail(str(exc), EXIT_INVALID)
+    return System(settings, progress)
+
+
+@app.command()
+def up() -> None:
+    """Start the stack, prepare topics, databases and contracts, then the four services."""
+    from playball_stack.errors import StackError  # noqa: PLC0415
+
+    from playball_orchestration.supervisor import ServiceFailedError  # noqa: PLC0415
+    from playball_orchestration.system import StepFailedError  # noqa: PLC0415
+
+    system = _system()
+    try:
+        system.up()
+    except StackError as exc:
+        _fail(str(exc), EXIT_UNREACHABLE)
+    except StepFailedError as exc:
+        _fail(str(exc), EXIT_UNHEALTHY)
+    except ServiceFailedError as exc:
+        _fail(str(exc), EXIT_UNREACHABLE)
+    _print_status(system, as_json=False)
+
+
+@app.command()
+def down() -> None:
+    """Stop the four services, then the stack; every database and topic is kept."""
+    from playball_stack.errors import StackError  # noqa: PLC0415
+
+    try:
+        _system().down()
+    except StackError as exc:
+        _fail(str(exc), EXIT_UNHEALTHY)
+
+
+@app.command()
+def status(
+    json_output: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
+) -> None:
+    """Every component: address, pid, health, the consumer's lag and the outbox backlog."""
+    healthy = _print_status(_system(), as_json=json_output)
+    raise typer.Exit(0 if healthy else EXIT_UNHEALTHY)
+
+
+def _print_status(system: "System", *, as_json: bool) -> bool:
+    reports = system.status()
+    if as_json:
+        payload = {"components": [report.as_json() for report in reports]}
+        typer.echo(json.dumps(payload, indent=2))
+    else:
+        from rich.console import Console  # noqa: PLC0415
+        from rich.table import Table  # noqa: PLC0415
+
+        table = Table("component", "address", "pid", "healthy", "lag / backlog")
+        for report in reports:
+            extra = ", ".join(
+                f"{key} {'?' if value is None else f'{value:.0f}'}"
+                for key, value in report.extra.items()
+            )
+            table.add_row(
+                report.name,
+                report.address,
+                "-" if report.pid is None else str(report.pid),
+                "yes" if report.healthy else "NO",
+                extra,
+            )
+        Console().print(table)
+    return all(report.healthy for report in reports)

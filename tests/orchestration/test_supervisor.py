@@ -1,0 +1,91 @@
+"""The supervisor starts a service detached, waits for its health, and stops it whole.
+
+A stand-in service (Python's http.server on a free loopback port) plays the part of the
+real ones, so these tests need no stack.
+"""
+
+import socket
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playball_orchestration.probe import answers, metric_value
+from playball_orchestration.services import ServiceSpec
+from playball_orchestration.supervisor import ServiceFailedError, Supervisor
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port
+
+
+def http_server(spec: ServiceSpec, marker: str) -> list[str]:
+    port = spec.address.rsplit(":", 1)[1]
+    Path(marker).mkdir(parents=True, exist_ok=True)
+    (Path(marker) / "healthz").write_text("ok")
+    argv = [sys.executable, "-m", "http.server", "--bind", "127.0.0.1", port]
+    return [*argv, "--directory", marker]
+
+
+def crashing(_spec: ServiceSpec, marker: str) -> list[str]:
+    return [sys.executable, "-c", "import sys; print('boom: bad config'); sys.exit(3)", marker]
+
+
+@pytest.fixture
+def spec() -> ServiceSpec:
+    base = f"http://127.0.0.1:{_free_port()}"
+    return ServiceSpec(name="stand-in", command=(), address=base, health_url=f"{base}/healthz")
+
+
+@pytest.fixture
+def supervisor(tmp_path: Path, spec: ServiceSpec) -> Iterator[Supervisor]:
+    messages: list[str] = []
+    supervisor = Supervisor(tmp_path, messages.append, launcher=http_server, start_timeout=30)
+    try:
+        yield supervisor
+    finally:
+        supervisor.stop(spec)
+
+
+def test_start_waits_for_health_and_is_idempotent(
+    supervisor: Supervisor, spec: ServiceSpec, tmp_path: Path
+) -> None:
+    pid = supervisor.start(spec, {})
+    assert answers(spec.health_url)
+    assert supervisor.status(spec).healthy
+    assert supervisor.status(spec).pid == pid
+    assert supervisor.log_file(spec).is_relative_to(tmp_path)
+    assert supervisor.start(spec, {}) == pid  # already up: not started twice
+
+
+def test_stop_ends_the_process_and_status_says_so(
+    supervisor: Supervisor, spec: ServiceSpec
+) -> None:
+    pid = supervisor.start(spec, {})
+    assert supervisor.stop(spec) == pid
+    state = supervisor.status(spec)
+    assert state.pid is None
+    assert not state.healthy
+    assert not answers(spec.health_url)
+
+
+def test_a_service_that_dies_on_start_is_reported_with_its_log(
+    tmp_path: Path, spec: ServiceSpec
+) -> None:
+    supervisor = Supervisor(tmp_path, lambda _m: None, launcher=crashing, start_timeout=30)
+    with pytest.raises(ServiceFailedError, match=r"(?s)exited while starting.*boom: bad config"):
+        supervisor.start(spec, {})
+
+
+def test_metric_value_sums_a_metric_over_its_labels() -> None:
+    page = (
+        "# TYPE playball_consumer_lag gauge\n"
+        'playball_consumer_lag{partition="0"} 3.0\n'
+        'playball_consumer_lag{partition="1"} 4.0\n'
+        "# TYPE other gauge\nother 9.0\n"
+    )
+    assert metric_value(page, "playball_consumer_lag") == 7.0
+    assert metric_value(page, "playball_outbox_backlog") is None
