@@ -9,9 +9,15 @@ result parses on its own and registers under the same canonical form as the sour
 import copy
 from typing import Any
 
-from playball_codegen.model import NamedDef, SchemaSet
-from playball_codegen.names import full_name, is_primitive, namespace_of, reference_candidates
-from playball_codegen.parser import NAMED_KINDS
+from playball_core.avro.names import declared_full_name, namespace_of, reference_candidates
+
+from playball_codegen.model import PRIMITIVES, NamedDef, SchemaSet
+
+NAMED_KINDS = ("record", "error", "enum", "fixed")
+
+
+def is_primitive(name: str) -> bool:
+    return name in PRIMITIVES
 
 
 def standalone_schema(definition: NamedDef, schema_set: SchemaSet) -> dict[str, Any]:
@@ -52,7 +58,7 @@ class _Builder:
         if isinstance(kind, dict | list):
             return {**node, "type": self.type(kind, namespace)}
         if kind in NAMED_KINDS:
-            full = full_name(node["name"], node.get("namespace", namespace) or "")
+            full = declared_full_name(node["name"], node.get("namespace"), namespace)
             if full in self._defined:
                 return full  # defined earlier in this output: a reference is enough
             return self.definition(self._set.named[full], namespace)
