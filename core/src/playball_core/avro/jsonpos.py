@@ -38,6 +38,10 @@ class JsonSyntaxError(ValueError):
         self.position = position
 
 
+class JsonTooDeepError(JsonSyntaxError):
+    """Valid JSON, perhaps, but nested deeper than :data:`MAX_JSON_DEPTH`."""
+
+
 @dataclass(frozen=True, slots=True)
 class PositionedJson:
     value: JsonValue
@@ -98,7 +102,10 @@ class _Scanner:
         self.positions[pointer] = self.position()
         char = self.peek()
         if char in ("{", "[") and len(pointer) >= MAX_JSON_DEPTH:
-            raise self.fail(f"nested deeper than {MAX_JSON_DEPTH} levels")
+            raise JsonTooDeepError(
+                f"nested deeper than {MAX_JSON_DEPTH} levels (the limit against hostile input)",
+                self.position(),
+            )
         if char == "{":
             return self.object(pointer)
         if char == "[":

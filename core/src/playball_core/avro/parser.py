@@ -25,7 +25,13 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from playball_core.avro.jsonpos import JsonSyntaxError, Pointer, PositionedJson, parse_json
+from playball_core.avro.jsonpos import (
+    JsonSyntaxError,
+    JsonTooDeepError,
+    Pointer,
+    PositionedJson,
+    parse_json,
+)
 from playball_core.avro.names import (
     SPEC_ASCII_WARNING,
     declared_namespace,
@@ -106,8 +112,12 @@ def parse_schema(
     """
     try:
         positioned = parse_json(text)
+    except JsonTooDeepError as exc:
+        raise SchemaParseError(f"{source.label}:{exc.position}", exc.reason) from exc
     except JsonSyntaxError as exc:
-        raise SchemaParseError(f"{source.label}:{exc.position}", f"invalid JSON: {exc.reason}")
+        raise SchemaParseError(
+            f"{source.label}:{exc.position}", f"invalid JSON: {exc.reason}"
+        ) from exc
     parser = _Parser(positioned, source, known or {})
     root = parser.parse(positioned.value, (), "", 0)
     return SchemaDocument(
