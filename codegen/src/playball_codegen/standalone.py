@@ -4,12 +4,18 @@ For a type defined at the top of a file this is the file's JSON unchanged. Named
 from elsewhere (another file, or outside the definition's subtree) are inlined at
 their first use and referenced by name afterwards, as an Avro parser requires, so the
 result parses on its own and registers under the same canonical form as the source.
+
+An invalid logical type (which the parser ignored, with a warning) is left out: fastavro
+refuses it where Java ignores it, and the generated class must load. The canonical form,
+which has no logical types, is unchanged.
 """
 
 import copy
 from typing import Any
 
 from playball_core.avro.names import declared_full_name, namespace_of, reference_candidates
+from playball_core.avro.parser import logical_problem
+from playball_core.avro.schema import Kind
 
 from playball_codegen.model import PRIMITIVES, NamedDef, SchemaSet
 
@@ -33,7 +39,7 @@ class _Builder:
     def definition(self, definition: NamedDef, output_namespace: str) -> dict[str, Any]:
         """The definition's node, made to resolve to its own full name where it lands."""
         self._defined.add(definition.full_name)
-        node = dict(definition.node)
+        node = _valid_logical(dict(definition.node))
         name = node["name"]
         own_namespace = namespace_of(definition.full_name)
         if "." not in name and "namespace" not in node and own_namespace != output_namespace:
@@ -68,7 +74,7 @@ class _Builder:
             return {**node, "values": self.type(node["values"], namespace)}
         if isinstance(kind, str) and not is_primitive(kind):
             return self.reference(kind, namespace)
-        return copy.deepcopy(node)
+        return _valid_logical(copy.deepcopy(node))
 
     def reference(self, ref: str, namespace: str) -> Any:
         full = next(c for c in reference_candidates(ref, namespace) if c in self._set.named)
@@ -85,3 +91,14 @@ def _with_namespace(node: dict[str, Any], namespace: str) -> dict[str, Any]:
         if key == "name":
             result["namespace"] = namespace
     return result
+
+
+def _valid_logical(node: dict[str, Any]) -> dict[str, Any]:
+    """The node without its ``logicalType`` when the parser ignored it as invalid."""
+    logical, kind = node.get("logicalType"), node.get("type")
+    if not isinstance(logical, str) or kind not in {k.value for k in Kind}:
+        return node
+    size = node.get("size") if kind == "fixed" else None
+    if logical_problem(node, Kind(kind), size) is None:
+        return node
+    return {key: value for key, value in node.items() if key != "logicalType"}

@@ -186,7 +186,8 @@ def max_decimal_precision(size: int) -> int:
     return math.floor(math.log10(2) * (8 * size - 1)) if size > 0 else 0
 
 
-def _logical_problem(node: Mapping[str, Any], kind: Kind, fixed_size: int | None) -> str | None:
+def logical_problem(node: Mapping[str, Any], kind: Kind, fixed_size: int | None) -> str | None:
+    """Why a node's ``logicalType`` is invalid, so ignored (Java's rules), or None."""
     logical = node["logicalType"]
     if logical not in _LOGICAL_KINDS:
         return None  # unknown logical types are kept as plain annotations
@@ -284,7 +285,7 @@ class _Parser:
         props = {key: node[key] for key in ("precision", "scale") if key in node}
         if not isinstance(logical, str):
             return {"logical_type": None, "props": props}
-        problem = _logical_problem(node, kind, fixed_size)
+        problem = logical_problem(node, kind, fixed_size)
         if problem is None:
             return {"logical_type": logical, "props": props}
         self.warn(
