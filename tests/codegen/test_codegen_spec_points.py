@@ -21,7 +21,9 @@ def _write_schema(directory: Path, schema: dict[str, Any]) -> Path:
     return directory
 
 
-def _generate(generated_root: Path, tmp_path: Path, package: str, schema: dict[str, Any]) -> ModuleType:
+def _generate(
+    generated_root: Path, tmp_path: Path, package: str, schema: dict[str, Any]
+) -> ModuleType:
     return generate_and_import(_write_schema(tmp_path / package, schema), generated_root, package)
 
 
@@ -92,7 +94,10 @@ def test_a_union_default_of_a_later_branch_is_that_branchs_value(
     ("field_type", "warning"),
     [
         ({"type": "bytes", "logicalType": "decimal", "precision": 2, "scale": 3}, "greater than"),
-        ({"type": "bytes", "logicalType": "decimal", "precision": 4, "scale": "2"}, "not an integer"),
+        (
+            {"type": "bytes", "logicalType": "decimal", "precision": 4, "scale": "2"},
+            "not an integer",
+        ),
         (
             {"type": "fixed", "name": "Small", "size": 2, "logicalType": "decimal", "precision": 9},
             "a fixed of 2 bytes holds 4 digits, not 9",
@@ -135,5 +140,5 @@ def test_unicode_names_generate_python_identifiers(generated_root: Path, tmp_pat
         "fields": [{"name": "名前", "type": "string"}],
     }
     module = _generate(generated_root, tmp_path, "spec_unicode", schema)
-    record = getattr(module, "Résumé")(**{"名前": "たなか"})
-    assert getattr(module, "Résumé").from_avro_bytes(record.to_avro_bytes()) == record
+    record = module.Résumé(名前="たなか")
+    assert module.Résumé.from_avro_bytes(record.to_avro_bytes()) == record

@@ -14,7 +14,6 @@ from playball_core.manifest import CompatibilityLevel
 from playball_schemagate.gate import compare
 from playball_schemagate.model import SchemaVersion, SourceRef
 from playball_schemagate.parser import parse_schema
-
 from schemagate.wide_schemas import wide_record
 
 N = 250

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from codegen.conftest import CORPUS
 from playball_codegen.cli import app as codegen_app
 from playball_codegen.errors import CodegenError
 from playball_codegen.generate import plan
@@ -19,10 +20,8 @@ from playball_codegen.loader import load_schema_dir
 from playball_codegen.parser import parse_sources
 from playball_schemagate.model import SourceRef
 from playball_schemagate.parser import SchemaParseError, parse_schema
-from typer.testing import CliRunner
-
-from codegen.conftest import CORPUS
 from schemagate.test_schemagate_corpus import CASES
+from typer.testing import CliRunner
 
 Verdict = tuple[str, tuple[str, ...], tuple[str, ...]]  # ("ok"|"error", names, messages)
 
@@ -54,7 +53,9 @@ def _alone(tmp_path: Path, name: str, text: str) -> Path:
     return path
 
 
-CORPUS_TEXTS = [(path.name, path.read_text(encoding="utf-8")) for path in sorted(CORPUS.glob("*.avsc"))]
+CORPUS_TEXTS = [
+    (path.name, path.read_text(encoding="utf-8")) for path in sorted(CORPUS.glob("*.avsc"))
+]
 GATE_TEXTS = [
     (f"{case.id}-v{index}", text) for case in CASES for index, text in enumerate(case.texts())
 ]
@@ -116,7 +117,10 @@ def test_unicode_names_are_accepted_with_a_warning_in_both(tmp_path: Path) -> No
         (_record({"name": "bad-name", "type": "int"}), "invalid field name 'bad-name'"),
         (_record(aliases=["user-v1"]), "Java Avro refuses an alias that is not a valid name"),
         (_record(namespace="a.-b"), "invalid name 'a.-b.R'"),
-        (_record({"name": "e", "type": {"type": "enum", "name": "E", "symbols": ["a b"]}}), "invalid symbol"),
+        (
+            _record({"name": "e", "type": {"type": "enum", "name": "E", "symbols": ["a b"]}}),
+            "invalid symbol",
+        ),
     ],
     ids=["record-name", "field-name", "record-alias", "namespace", "enum-symbol"],
 )
@@ -169,3 +173,14 @@ def test_the_gate_refuses_hostile_nesting_with_exit_2(tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert "nested deeper than 256 levels" in result.output
     assert "Traceback" not in result.output
+
+
+def test_the_gate_reports_parser_warnings_as_findings(tmp_path: Path) -> None:
+    from playball_schemagate.cli import app as gate_app  # noqa: PLC0415
+
+    path = _alone(tmp_path, "warn", json.dumps(UNICODE_NAMES, ensure_ascii=False))
+    result = CliRunner().invoke(gate_app, ["compat", "--level", "BACKWARD", str(path)])
+    assert result.exit_code == 0, result.output
+    assert result.output.count("SCHEMA_WARNING") == 3
+    strict = CliRunner().invoke(gate_app, ["compat", "--level", "BACKWARD", "--strict", str(path)])
+    assert strict.exit_code == 1

@@ -5,10 +5,12 @@ The allowed outcomes are a parsed schema, or the tools' own error types (the gat
 reach the user as a traceback.
 """
 
+import contextlib
 import json
 from pathlib import Path
 from typing import Any
 
+from codegen.conftest import CORPUS
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from playball_codegen.errors import CodegenError
@@ -16,8 +18,6 @@ from playball_codegen.loader import SourceFile
 from playball_codegen.parser import parse_sources
 from playball_schemagate.model import SourceRef
 from playball_schemagate.parser import SchemaParseError, parse_schema
-
-from codegen.conftest import CORPUS
 
 SEEDS = [path.read_text(encoding="utf-8") for path in sorted(CORPUS.glob("*.avsc"))]
 WORDS = [
@@ -33,22 +33,20 @@ json_values = st.recursive(
     | st.integers(min_value=-(2**70), max_value=2**70)
     | st.floats(allow_nan=False, allow_infinity=False)
     | st.sampled_from(WORDS),
-    lambda children: st.lists(children, max_size=4)
-    | st.dictionaries(st.sampled_from(WORDS), children, max_size=5),
+    lambda children: (
+        st.lists(children, max_size=4)
+        | st.dictionaries(st.sampled_from(WORDS), children, max_size=5)
+    ),
     max_leaves=30,
 )
 FUZZ = settings(max_examples=300)
 
 
 def _both(text: str) -> None:
-    try:
+    with contextlib.suppress(SchemaParseError):
         parse_schema(text, SourceRef("fuzz.avsc"))
-    except SchemaParseError:
-        pass
-    try:
+    with contextlib.suppress(CodegenError):
         parse_sources([SourceFile(Path("fuzz.avsc"), text)])
-    except CodegenError:
-        pass
 
 
 @FUZZ

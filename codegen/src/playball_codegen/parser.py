@@ -9,7 +9,6 @@ generation needs: that every default can become a Python value.
 from playball_core.avro.parser import SchemaParseError, parse_schemas
 from playball_core.avro.schema import (
     ArrayType,
-    AvroType as CoreType,
     EnumType,
     FixedType,
     MapType,
@@ -19,6 +18,9 @@ from playball_core.avro.schema import (
     SchemaDocument,
     SourceRef,
     UnionType,
+)
+from playball_core.avro.schema import (
+    AvroType as CoreType,
 )
 
 from playball_codegen.defaults import DefaultError, check_default

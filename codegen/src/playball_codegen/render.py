@@ -167,18 +167,21 @@ class Renderer:
             "is written as the ``bytes`` branch; wrap it in this class to write this fixed. "
             "Reads give this class back for this branch, so a round trip keeps the branch."
         )
-        return "\n".join(
-            [
-                f"class {name}(bytes):",
-                *docstring(doc, "    "),
-                "",
-                "    __slots__ = ()",
-                "",
-                "    def __new__(cls, value: bytes) -> _t.Self:",
-                f"        _runtime.require_fixed(value, {fixed.size}, {name!r})",
-                "        return super().__new__(cls, value)",
-            ]
-        ) + "\n"
+        return (
+            "\n".join(
+                [
+                    f"class {name}(bytes):",
+                    *docstring(doc, "    "),
+                    "",
+                    "    __slots__ = ()",
+                    "",
+                    "    def __new__(cls, value: bytes) -> _t.Self:",
+                    f"        _runtime.require_fixed(value, {fixed.size}, {name!r})",
+                    "        return super().__new__(cls, value)",
+                ]
+            )
+            + "\n"
+        )
 
     def record_class(self, view: RecordView) -> str:
         record = view.definition

@@ -65,6 +65,7 @@ class _Builder:
             return {**node, "type": self.type(kind, namespace)}
         if kind in NAMED_KINDS:
             full = declared_full_name(node["name"], node.get("namespace"), namespace)
+            assert full is not None  # the parser refused any other namespace
             if full in self._defined:
                 return full  # defined earlier in this output: a reference is enough
             return self.definition(self._set.named[full], namespace)

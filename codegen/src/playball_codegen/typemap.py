@@ -356,7 +356,7 @@ class TypeMapper:
                 ]
             else:
                 exhaustive = False
-        if any("bytes\", value)" in line for line in to_lines):
+        if any('bytes", value)' in line for line in to_lines):
             by_length = []
         to_lines += by_length
         to_lines.append("    return value" if not exhaustive else "    _t.assert_never(value)")

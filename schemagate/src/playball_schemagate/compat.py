@@ -36,6 +36,7 @@ from playball_core.avro.schema import (
     RecordType,
     UnionType,
 )
+
 from playball_schemagate.rules import Rule
 
 # Reader kind -> writer kinds it can read besides its own (Avro's promotions).
@@ -198,14 +199,18 @@ class _Checker:
                 continue
             if writer_field is not None:
                 found.extend(
-                    self.check(reader_field.type, writer_field.type, segment, "type").incompatibilities
+                    self.check(
+                        reader_field.type, writer_field.type, segment, "type"
+                    ).incompatibilities
                 )
             elif reader_field.has_default:
                 continue
             elif isinstance(reader_field.type, EnumType) and reader_field.type.default:
                 # Java's quirk, kept for parity: it then compares the reader field's enum
                 # with the whole writer record, which can only succeed through a union.
-                found.extend(self.check(reader_field.type, writer, segment, "type").incompatibilities)
+                found.extend(
+                    self.check(reader_field.type, writer, segment, "type").incompatibilities
+                )
             else:
                 found.extend(
                     _single(

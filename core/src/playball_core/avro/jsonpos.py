@@ -209,7 +209,7 @@ class _Scanner:
         self.index += 4
         return int(digits, 16)
 
-    def number(self) -> int | float:
+    def number(self) -> int | float:  # noqa: PLR0912 - one branch per part of the grammar
         text, start = self.text, self.index
         index = start
         if text[index] == "-":

@@ -160,7 +160,9 @@ def parse_schemas(texts: Sequence[tuple[str, SourceRef]]) -> list[SchemaDocument
     return [parsed[index] for index in range(len(texts))]
 
 
-def decimal_problem(node: Mapping[str, Any], kind: Kind, fixed_size: int | None) -> str | None:
+def decimal_problem(  # noqa: PLR0911 - one return per rule
+    node: Mapping[str, Any], kind: Kind, fixed_size: int | None
+) -> str | None:
     """Why a decimal's parameters are invalid (Java's ``LogicalTypes.Decimal``), or None."""
     if "precision" not in node:
         return "it has no precision"
@@ -320,7 +322,7 @@ class _Parser:
             return MapType(kind=Kind.MAP, pointer=pointer, values=values, **logical)
         return self.resolve(type_name, namespace, (*pointer, "type"))
 
-    def named(  # noqa: PLR0913, PLR0917 - the parse position and the node
+    def named(
         self, node: dict[str, Any], type_name: str, pointer: Pointer, namespace: str, depth: int
     ) -> NamedType:
         name = node.get("name")
@@ -353,12 +355,14 @@ class _Parser:
             result = self.enum(node, common)
         elif type_name == "fixed":
             size = node.get("size")
-            if not _is_int(size) or size not in _INT_RANGE or size < 0:
+            if not isinstance(size, int) or isinstance(size, bool) or not 0 <= size < 2**31:
                 raise self.error((*pointer, "size"), "fixed needs a non-negative integer 'size'")
             logical = self.logical(node, pointer, Kind.FIXED, size)
             result = FixedType(kind=Kind.FIXED, size=size, **common, **logical)
         else:
-            result = RecordType(kind=Kind.RECORD, **common, **self.logical(node, pointer, Kind.RECORD))
+            result = RecordType(
+                kind=Kind.RECORD, **common, **self.logical(node, pointer, Kind.RECORD)
+            )
         # Registered before the fields are parsed, so a record may refer to itself.
         self.names[full] = result
         self.defined.append(result)
@@ -420,7 +424,7 @@ class _Parser:
             seen.add(fields[-1].name)
         return fields
 
-    def field(  # noqa: PLR0913, PLR0917 - the parse position and the record's state
+    def field(  # noqa: PLR0917 - the parse position and the record's state
         self,
         raw: Any,
         at: Pointer,
@@ -483,7 +487,9 @@ def valid_default(schema: AvroType, value: Any, depth: int = 0) -> bool:  # noqa
         case UnionType(branches=branches):
             return any(valid_default(branch, value, depth + 1) for branch in branches)
         case ArrayType(items=items):
-            return isinstance(value, list) and all(valid_default(items, v, depth + 1) for v in value)
+            return isinstance(value, list) and all(
+                valid_default(items, v, depth + 1) for v in value
+            )
         case MapType(values=values):
             return isinstance(value, dict) and all(
                 valid_default(values, v, depth + 1) for v in value.values()
