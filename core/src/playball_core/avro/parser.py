@@ -403,7 +403,7 @@ class _Parser:
                 raise self.error(at, f"duplicate symbol {symbol!r}")
             seen.add(symbol)
         default = node.get("default")
-        if default is not None and default not in seen:
+        if default is not None and (not isinstance(default, str) or default not in seen):
             raise self.error((*pointer, "default"), f"enum default {default!r} is not a symbol")
         logical = self.logical(node, pointer, Kind.ENUM)
         return EnumType(
