@@ -35,14 +35,14 @@ CASES: list[tuple[str, dict[str, Any], str, str, str]] = [
         {"A.avsc": _record({"name": "n", "type": "int", "default": "seven"})},
         "A.avsc",
         "1:104",
-        "invalid default for field 'n': 'seven' is not a int",
+        "invalid default for field 'n': 'seven' is not an int",
     ),
     (
         "int-default-out-of-range",
         {"A.avsc": _record({"name": "n", "type": "int", "default": 2**31})},
         "A.avsc",
         "1:104",
-        "2147483648 is not a int",
+        "2147483648 is not an int",
     ),
     (
         "nested-record-default",

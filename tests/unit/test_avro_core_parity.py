@@ -133,6 +133,33 @@ def test_what_java_refuses_both_refuse_with_one_message(
     assert message in gate[2][0]
 
 
+@pytest.mark.parametrize(
+    ("field_type", "default", "message"),
+    [
+        ({"type": "fixed", "name": "F", "size": 4}, "abc", "is not a fixed a.b.F of 4 bytes"),
+        ({"type": "enum", "name": "E", "symbols": ["A"]}, "B", "is not a symbol of enum a.b.E"),
+        ("bytes", "\u0100", "code point above 255"),
+        ({"type": "string", "logicalType": "uuid"}, "nope", "is not a UUID"),
+        (
+            {"type": "bytes", "logicalType": "decimal", "precision": 2},
+            "\u0003\u00e8",  # 1000 unscaled
+            "more than 2 digits",
+        ),
+        (["null", "int"], "x", "matches no branch of the union [null, int]"),
+    ],
+    ids=["fixed-length", "enum-symbol", "bytes-code-point", "uuid", "decimal-digits", "union"],
+)
+def test_a_default_no_reader_can_decode_is_refused_by_both_alike(
+    tmp_path: Path, field_type: Any, default: Any, message: str
+) -> None:
+    schema = _record({"name": "f", "type": field_type, "default": default})
+    codegen, gate = _verdicts(tmp_path, schema)
+    assert codegen == gate
+    assert gate[0] == "error"
+    assert "invalid default for field 'f': " in gate[2][0]
+    assert message in gate[2][0]
+
+
 def test_a_union_default_of_a_later_branch_is_accepted_by_both(tmp_path: Path) -> None:
     codegen, gate = _verdicts(tmp_path, SECOND_BRANCH_DEFAULT)
     assert codegen == gate == ("ok", ("a.b.R",), ())

@@ -160,11 +160,6 @@ def _check_named(definition: Any, value: Any, schema_set: SchemaSet, path: str) 
             logical_value(definition.decimal, value, path)
     elif isinstance(definition, RecordDef):
         _expect(isinstance(value, dict), path, f"an object ({definition.full_name})", value)
-        names = {field.name for field in definition.fields}
-        for key in value:
-            if key not in names:
-                msg = f"{definition.full_name} has no field {key!r}{_where(path)}"
-                raise DefaultError(msg)
         for field in definition.fields:
             field_path = f"{path}.{field.name}"
             if field.name in value:

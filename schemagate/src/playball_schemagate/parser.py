@@ -6,12 +6,11 @@ A schema the parser refuses is bad input for the gate: :class:`SchemaParseError`
 
 from playball_core.avro.parser import SchemaParseError as CoreSchemaParseError
 from playball_core.avro.parser import parse_schema as core_parse_schema
-from playball_core.avro.parser import valid_default
 from playball_core.avro.schema import SchemaDocument, SourceRef
 
 from playball_schemagate.errors import GateInputError
 
-__all__ = ["SchemaParseError", "parse_schema", "valid_default"]
+__all__ = ["SchemaParseError", "parse_schema"]
 
 
 class SchemaParseError(GateInputError):

@@ -9,8 +9,8 @@ names (Java's default validator: Unicode letters pass, with a warning since the
 specification allows ASCII only), record aliases that are not valid names (Java refuses
 them although specification 1.12 allows any string), redefined or undefined names, nested
 or duplicate union branches, duplicate fields or symbols, an enum default outside its
-symbols, and field defaults that match no branch of their type (Avro 1.12 and fastavro
-accept a union default of any branch).
+symbols, and field defaults that do not fit their type (:mod:`playball_core.avro.defaults`:
+Java's rule, where a union default may be of any branch, plus defaults no reader can decode).
 
 Beyond Java, and for both tools: an empty union is refused (no value can be written), and
 nesting is bounded (:data:`MAX_SCHEMA_DEPTH`, and the JSON reader's own limit) so hostile
@@ -25,6 +25,7 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from playball_core.avro.defaults import default_problem
 from playball_core.avro.jsonpos import (
     JsonSyntaxError,
     JsonTooDeepError,
@@ -456,12 +457,9 @@ class _Parser:
         if not isinstance(aliases, list) or not all(isinstance(a, str) for a in aliases):
             raise self.error((*at, "aliases"), "'aliases' must be a list of strings")
         has_default = "default" in raw
-        if has_default and not valid_default(field_type, raw["default"]):
-            raise self.error(
-                (*at, "default"),
-                f"invalid default for field {name!r}: {raw['default']!r} is not a "
-                f"{field_type.describe()}",
-            )
+        problem = default_problem(field_type, raw["default"]) if has_default else None
+        if problem is not None:
+            raise self.error((*at, "default"), f"invalid default for field {name!r}: {problem}")
         doc = raw.get("doc")
         return Field(
             name=name,
@@ -473,45 +471,3 @@ class _Parser:
             has_default=has_default,
             default=raw.get("default"),
         )
-
-
-def valid_default(schema: AvroType, value: Any, depth: int = 0) -> bool:  # noqa: PLR0911
-    """Whether a JSON default fits ``schema``, as Java's ``Schema.isValidDefault`` decides.
-
-    A union's default may match any branch (Avro 1.12 and fastavro). ``depth`` bounds the
-    walk of a recursive record's nested defaults; the JSON reader bounds the value itself.
-    """
-    if depth > MAX_SCHEMA_DEPTH:
-        return False
-    match schema:
-        case UnionType(branches=branches):
-            return any(valid_default(branch, value, depth + 1) for branch in branches)
-        case ArrayType(items=items):
-            return isinstance(value, list) and all(
-                valid_default(items, v, depth + 1) for v in value
-            )
-        case MapType(values=values):
-            return isinstance(value, dict) and all(
-                valid_default(values, v, depth + 1) for v in value.values()
-            )
-        case RecordType(fields=fields):
-            return isinstance(value, dict) and all(
-                valid_default(f.type, value[f.name], depth + 1)
-                if f.name in value
-                else f.has_default and valid_default(f.type, f.default, depth + 1)
-                for f in fields
-            )
-        case EnumType() | FixedType():
-            return isinstance(value, str)
-    kind = schema.kind
-    if kind is Kind.NULL:
-        return value is None
-    if kind is Kind.BOOLEAN:
-        return isinstance(value, bool)
-    if kind is Kind.INT:
-        return _is_int(value) and value in _INT_RANGE
-    if kind is Kind.LONG:
-        return _is_int(value) and value in _LONG_RANGE
-    if kind in (Kind.FLOAT, Kind.DOUBLE):
-        return isinstance(value, int | float) and not isinstance(value, bool)
-    return isinstance(value, str)  # string, bytes
