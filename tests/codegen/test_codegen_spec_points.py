@@ -60,8 +60,11 @@ def test_bytes_and_fixed_in_one_union_keep_their_branch(
     assert type(read_bytes) is bytes
     assert read_bytes == raw
     assert isinstance(read_fixed, module.Four)
-    assert read_fixed == raw
+    assert bytes(read_fixed) == raw
     assert module.Blob.from_avro_bytes(as_fixed).to_avro_bytes() == as_fixed
+    # Records that would write different branches are not equal.
+    assert module.Blob(u=raw) != module.Blob(u=module.Four(raw))
+    assert module.Blob(u=module.Four(raw)) == module.Blob.from_avro_bytes(as_fixed)
 
 
 def test_a_fixed_branch_class_refuses_the_wrong_size(generated_root: Path, tmp_path: Path) -> None:

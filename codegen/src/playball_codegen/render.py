@@ -178,6 +178,15 @@ class Renderer:
                     "    def __new__(cls, value: bytes) -> _t.Self:",
                     f"        _runtime.require_fixed(value, {fixed.size}, {name!r})",
                     "        return super().__new__(cls, value)",
+                    "",
+                    "    # The branch is part of the value: bytes of another branch differ.",
+                    "    def __eq__(self, other: object) -> bool:",
+                    "        return type(other) is type(self) and bytes.__eq__(self, other)",
+                    "",
+                    "    def __ne__(self, other: object) -> bool:",
+                    "        return not self == other",
+                    "",
+                    "    __hash__ = bytes.__hash__",
                 ]
             )
             + "\n"
