@@ -211,3 +211,34 @@ def test_the_gate_reports_parser_warnings_as_findings(tmp_path: Path) -> None:
     assert result.output.count("SCHEMA_WARNING") == 3
     strict = CliRunner().invoke(gate_app, ["compat", "--level", "BACKWARD", "--strict", str(path)])
     assert strict.exit_code == 1
+
+
+# -- the same cases on the registry, which parses with Java Avro -----------------------
+
+REGISTRY_CASES = [
+    ("null-namespace", NULL_NAMESPACE),
+    ("unicode-names", UNICODE_NAMES),
+    ("later-branch-default", SECOND_BRANCH_DEFAULT),
+    ("bad-name", _record(name="bad-name")),
+    ("bad-alias", _record(aliases=["user-v1"])),
+    ("bad-field-name", _record({"name": "bad-name", "type": "int"})),
+]
+
+
+@pytest.mark.stack
+@pytest.mark.parametrize(("case", "schema"), REGISTRY_CASES, ids=[c[0] for c in REGISTRY_CASES])
+def test_our_verdict_is_the_registrys(
+    registry_url: str, unique_name: str, tmp_path: Path, case: str, schema: Any
+) -> None:
+    from playball_core.registry import InvalidSchemaError, RegistryClient  # noqa: PLC0415
+
+    text = json.dumps(schema, ensure_ascii=False)
+    ours = _gate(_alone(tmp_path, case, text))[0]
+    with RegistryClient(registry_url) as client:
+        try:
+            client.register(f"{unique_name}-{case}-value", text)
+        except InvalidSchemaError:
+            theirs = "error"
+        else:
+            theirs = "ok"
+    assert ours == theirs
