@@ -145,3 +145,28 @@ def test_unicode_names_generate_python_identifiers(generated_root: Path, tmp_pat
     module = _generate(generated_root, tmp_path, "spec_unicode", schema)
     record = module.Résumé(名前="たなか")
     assert module.Résumé.from_avro_bytes(record.to_avro_bytes()) == record
+
+
+def test_a_null_namespace_inherits_and_the_class_schema_spells_it_out(
+    generated_root: Path, tmp_path: Path
+) -> None:
+    # Java (and the registry) inherit a.b for "namespace": null; fastavro would read the
+    # null namespace, so the class's schema writes the inherited namespace explicitly.
+    schema = {
+        "type": "record",
+        "name": "Outer",
+        "namespace": "a.b",
+        "fields": [
+            {
+                "name": "i",
+                "type": {"type": "record", "name": "Inner", "namespace": None, "fields": []},
+            },
+            {"name": "j", "type": "a.b.Inner"},
+        ],
+    }
+    module = _generate(generated_root, tmp_path, "spec_null_namespace", schema)
+    inner_schema = module.Outer.avro_schema()["fields"][0]["type"]
+    assert inner_schema["namespace"] == "a.b"
+    assert module.Inner.avro_schema()["namespace"] == "a.b"
+    record = module.Outer(i=module.Inner(), j=module.Inner())
+    assert module.Outer.from_avro_bytes(record.to_avro_bytes()) == record

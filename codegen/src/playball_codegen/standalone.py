@@ -42,7 +42,14 @@ class _Builder:
         node = _valid_logical(dict(definition.node))
         name = node["name"]
         own_namespace = namespace_of(definition.full_name)
-        if "." not in name and "namespace" not in node and own_namespace != output_namespace:
+        # A JSON null namespace inherits in Java but means the null namespace to fastavro:
+        # spell the inherited one out, which both read alike (same canonical form).
+        inherits = node.get("namespace") is None
+        if (
+            "." not in name
+            and inherits
+            and ("namespace" in node or own_namespace != output_namespace)
+        ):
             node = _with_namespace(node, own_namespace)
         if node["type"] in ("record", "error"):
             fields = []
@@ -88,6 +95,8 @@ def _with_namespace(node: dict[str, Any], namespace: str) -> dict[str, Any]:
     """Insert ``namespace`` right after ``name``, where people expect to read it."""
     result: dict[str, Any] = {}
     for key, value in node.items():
+        if key == "namespace":
+            continue
         result[key] = value
         if key == "name":
             result["namespace"] = namespace
