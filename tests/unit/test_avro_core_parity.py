@@ -242,3 +242,16 @@ def test_our_verdict_is_the_registrys(
         else:
             theirs = "ok"
     assert ours == theirs
+
+
+def test_the_manifest_refuses_a_hostile_schema_file_cleanly(tmp_path: Path) -> None:
+    from playball_core.manifest import ManifestError, load_manifest  # noqa: PLC0415
+
+    (tmp_path / "Deep.avsc").write_text("[" * 100_000 + "]" * 100_000, encoding="utf-8")
+    (tmp_path / "manifest.toml").write_text(
+        '[[schema]]\nfile = "Deep.avsc"\ntopic = "t"\nsubject = "t-Deep"\n'
+        'compatibility = "BACKWARD"\n',
+        encoding="utf-8",
+    )
+    with pytest.raises(ManifestError, match="nested deeper than 256 levels"):
+        load_manifest(tmp_path)
