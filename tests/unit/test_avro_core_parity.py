@@ -18,6 +18,8 @@ from playball_codegen.errors import CodegenError
 from playball_codegen.generate import plan
 from playball_codegen.loader import load_schema_dir
 from playball_codegen.parser import parse_sources
+from playball_codegen.standalone import standalone_schema
+from playball_core.avro.schema import NamedType
 from playball_schemagate.model import SourceRef
 from playball_schemagate.parser import SchemaParseError, parse_schema
 from schemagate.test_schemagate_corpus import CASES
@@ -65,6 +67,18 @@ GATE_TEXTS = [
 def test_both_tools_agree_on_every_corpus_schema(tmp_path: Path, name: str, text: str) -> None:
     path = _alone(tmp_path, name, text)
     assert _codegen(path) == _gate(path)
+
+
+def test_types_from_other_files_get_the_same_names_in_both() -> None:
+    # Some corpus files use types other files define; the gate reads one text at a time,
+    # so it gets what the registry gets: the type with those definitions inlined.
+    schema_set = parse_sources(load_schema_dir(CORPUS))
+    for definition in schema_set.named.values():
+        text = json.dumps(standalone_schema(definition, schema_set))
+        document = parse_schema(text, SourceRef(label=definition.full_name))
+        assert isinstance(document.root, NamedType)
+        assert document.root.full_name == definition.full_name
+        assert {named.full_name for named in document.defined} <= set(schema_set.named)
 
 
 def test_the_corpora_are_all_there() -> None:
