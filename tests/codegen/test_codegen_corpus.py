@@ -45,6 +45,8 @@ RECORDS = [
     "TreeNode",
 ]
 ENUMS = ["Keyword", "Mood", "Suit"]
+# Fixed types that share a union with bytes get a bytes subclass saying which branch it is.
+FIXED = ["Code"]
 ROUND_TRIPS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
@@ -53,7 +55,7 @@ def test_corpus_is_big_enough() -> None:
 
 
 def test_every_record_and_enum_is_exported(corpus: ModuleType) -> None:
-    assert sorted(corpus.__all__) == sorted(RECORDS + ENUMS)
+    assert sorted(corpus.__all__) == sorted(RECORDS + ENUMS + FIXED)
 
 
 def test_generated_code_passes_mypy_strict_and_ruff(corpus: ModuleType, tmp_path: Path) -> None:

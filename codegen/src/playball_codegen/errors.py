@@ -1,6 +1,8 @@
-"""Errors the generator reports: every one names the file, the JSON path and the reason."""
+"""Errors the generator reports: every one starts with ``file:line:col`` and says why.
 
-from pathlib import Path
+The format is the shared parser's (:mod:`playball_core.avro.parser`), so codegen and the
+gate refuse an invalid schema with the same message.
+"""
 
 
 class CodegenError(Exception):
@@ -10,12 +12,11 @@ class CodegenError(Exception):
 class SchemaError(CodegenError):
     """An input schema is invalid (bad JSON, unknown name, bad default, ...)."""
 
-    def __init__(self, file: Path | str, json_path: str, reason: str) -> None:
-        self.file = str(file)
-        self.json_path = json_path
+    def __init__(self, where: str, reason: str) -> None:
+        self.where = where
         self.reason = reason
-        super().__init__(f"{self.file}: {json_path}: {reason}")
+        super().__init__(f"{where}: {reason}")
 
 
 class NameClashError(SchemaError):
-    """Two named types map to the same full name or Python name."""
+    """Two named types map to the same Python name."""

@@ -14,14 +14,13 @@ from playball_core.manifest import MANIFEST_NAME, Manifest, ManifestError, load_
 from playball_codegen.errors import CodegenError, NameClashError
 from playball_codegen.formatting import polish
 from playball_codegen.loader import SourceFile, load_schema_dir
-from playball_codegen.model import EnumDef, RecordDef, SchemaSet
-from playball_codegen.names import is_valid_full_name
+from playball_codegen.model import EnumDef, NamedDef, RecordDef, SchemaSet
 from playball_codegen.parser import parse_sources
 from playball_codegen.pynames import class_names
 from playball_codegen.render import Renderer, record_views
 from playball_codegen.standalone import standalone_schema
 from playball_codegen.topics import topics_module
-from playball_codegen.typemap import TypeMapper
+from playball_codegen.typemap import TypeMapper, wrapped_fixed
 
 MARKER = "DO NOT EDIT"
 RUNTIME_MODULE = "_runtime.py"
@@ -34,10 +33,11 @@ REGENERATE = "playball codegen generate"
 class Plan:
     package_dir: Path
     files: dict[str, str]  # file name inside the package -> content
+    warnings: tuple[str, ...] = ()  # "file:line:col: what": accepted, but worth knowing
 
 
 def package_dir(out: Path, package: str) -> Path:
-    if not is_valid_full_name(package):
+    if not all(part.isidentifier() for part in package.split(".")):
         msg = f"{package!r} is not a valid dotted package name"
         raise CodegenError(msg)
     return out.joinpath(*package.split("."))
@@ -88,7 +88,8 @@ def plan(schema_dir: Path, out: Path, package: str) -> Plan:
     enums = [d for d in schema_set.named.values() if isinstance(d, EnumDef)]
     schemas = {r.full_name: standalone_schema(r, schema_set) for r in records}
     mapper = TypeMapper(schema_set, names)
-    renderer = Renderer(mapper, record_views(mapper, records, schemas), enums)
+    fixed = wrapped_fixed(schema_set)
+    renderer = Renderer(mapper, record_views(mapper, records, schemas), enums, fixed)
     records_source = renderer.module(header, package)
     exported = sorted(names.values())
     files = {
@@ -100,11 +101,14 @@ def plan(schema_dir: Path, out: Path, package: str) -> Plan:
         files[TOPICS_MODULE] = topics_module(header, package, manifest, names)
     formatted = polish(files)
     formatted["README.md"] = _readme(schema_dir, schema_set, package, exported, command)
-    return Plan(target, formatted)
+    return Plan(target, formatted, tuple(schema_set.warnings))
 
 
 def _class_names(schema_set: SchemaSet) -> dict[str, str]:
-    classes = [d for d in schema_set.named.values() if isinstance(d, RecordDef | EnumDef)]
+    classes: list[NamedDef] = [
+        d for d in schema_set.named.values() if isinstance(d, RecordDef | EnumDef)
+    ]
+    classes += wrapped_fixed(schema_set)
     try:
         return class_names(d.full_name for d in classes)
     except ValueError as exc:
@@ -113,8 +117,7 @@ def _class_names(schema_set: SchemaSet) -> dict[str, str]:
             if repr(definition.full_name) in str(exc):
                 first = definition
                 break
-        source = first.origin
-        raise NameClashError(source.source.path, source.json_path, f"name clash: {exc}") from exc
+        raise NameClashError(first.origin.where, f"name clash: {exc}") from exc
 
 
 def _init_module(header: str, package: str, exported: list[str]) -> str:

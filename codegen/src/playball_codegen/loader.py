@@ -1,9 +1,7 @@
-"""Reads a directory of ``.avsc`` files into JSON documents, in a stable order."""
+"""Reads a directory of ``.avsc`` files as text, in a stable order."""
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from playball_codegen.errors import CodegenError, SchemaError
 
@@ -13,7 +11,7 @@ SCHEMA_SUFFIX = ".avsc"
 @dataclass(frozen=True, slots=True)
 class SourceFile:
     path: Path
-    document: Any  # the parsed JSON
+    text: str
 
     @property
     def name(self) -> str:
@@ -36,10 +34,5 @@ def load_schema_file(path: Path) -> SourceFile:
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
-        raise SchemaError(path, "$", f"not UTF-8 text: {exc}") from exc
-    try:
-        document = json.loads(text)
-    except json.JSONDecodeError as exc:
-        reason = f"invalid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
-        raise SchemaError(path, "$", reason) from exc
-    return SourceFile(path=path, document=document)
+        raise SchemaError(str(path), f"not UTF-8 text: {exc}") from exc
+    return SourceFile(path=path, text=text)

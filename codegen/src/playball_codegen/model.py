@@ -2,6 +2,7 @@
 
 Types refer to named types by full name (:class:`NamedRef`), so recursive and
 cross-file references are plain values; the definitions live in :class:`SchemaSet`.
+It is converted from the shared parser's graph (:mod:`playball_core.avro`).
 """
 
 from dataclasses import dataclass, field
@@ -55,7 +56,7 @@ class Origin:
     """Where a definition sits in its source, for error messages and headers."""
 
     source: SourceFile
-    json_path: str
+    where: str  # "file:line:col", as messages start
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,7 +66,7 @@ class Field:
     doc: str | None
     has_default: bool
     default: Any
-    json_path: str
+    where: str  # "file:line:col" of the field
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +107,7 @@ NamedDef = RecordDef | EnumDef | FixedDef
 class SchemaSet:
     sources: tuple[SourceFile, ...]
     named: dict[str, NamedDef] = field(default_factory=dict)  # in definition order
+    warnings: list[str] = field(default_factory=list)  # "file:line:col: what", to show
 
     def simple_name(self, full_name: str) -> str:
         return full_name.rpartition(".")[2]

@@ -5,7 +5,7 @@ import textwrap
 from dataclasses import dataclass
 from typing import Any
 
-from playball_codegen.defaults import decimal_value, json_bytes, logical_value
+from playball_codegen.defaults import decimal_value, default_branch, json_bytes, logical_value
 from playball_codegen.model import (
     Array,
     AvroType,
@@ -68,10 +68,18 @@ def docstring(text: str, indent: str) -> list[str]:
 
 
 class Renderer:
-    def __init__(self, mapper: TypeMapper, records: list[RecordView], enums: list[EnumDef]):
+    def __init__(
+        self,
+        mapper: TypeMapper,
+        records: list[RecordView],
+        enums: list[EnumDef],
+        fixed: list[FixedDef] | None = None,
+    ):
         self.mapper = mapper
         self.records = records
         self.enums = enums
+        self.fixed = fixed or []
+        self.fixed_classes = {mapper.class_names[f.full_name] for f in self.fixed}
         self.views = {view.definition.full_name: view for view in records}
         self.members = {enum.full_name: member_names(enum.symbols) for enum in enums}
 
@@ -96,8 +104,13 @@ class Renderer:
             case Map(values):
                 parts = [f"{py_str(k)}: {self.default(values, v)[0]}" for k, v in value.items()]
                 return "{" + ", ".join(parts) + "}", True
-            case Union(branches):
-                return self.default(branches[0], value)
+            case Union():
+                branch = default_branch(avro_type, value, self.mapper.schema_set)
+                source, mutable = self.default(branch, value)
+                wrapper = self.mapper.branch_annotation(avro_type, branch)
+                if isinstance(branch, NamedRef) and wrapper in self.fixed_classes:
+                    return f"{wrapper}({source})", False
+                return source, mutable
             case NamedRef(full):
                 return self._named_default(full, value)
         raise AssertionError(avro_type)  # pragma: no cover
@@ -144,6 +157,40 @@ class Renderer:
         for member, symbol in zip(self.members[enum.full_name], enum.symbols, strict=True):
             lines.append(f"    {member} = {symbol!r}")
         return "\n".join(lines) + "\n"
+
+    def fixed_class(self, fixed: FixedDef) -> str:
+        """A fixed's own ``bytes`` subclass, for unions where bytes alone is ambiguous."""
+        name = self.mapper.class_names[fixed.full_name]
+        doc = (
+            f"Avro fixed ``{fixed.full_name}`` of {fixed.size} bytes ({fixed.origin.source.name})."
+            "\n\nIn a union that also takes bytes (or another fixed), a plain ``bytes`` value "
+            "is written as the ``bytes`` branch; wrap it in this class to write this fixed. "
+            "Reads give this class back for this branch, so a round trip keeps the branch."
+        )
+        return (
+            "\n".join(
+                [
+                    f"class {name}(bytes):",
+                    *docstring(doc, "    "),
+                    "",
+                    "    __slots__ = ()",
+                    "",
+                    "    def __new__(cls, value: bytes) -> _t.Self:",
+                    f"        _runtime.require_fixed(value, {fixed.size}, {name!r})",
+                    "        return super().__new__(cls, value)",
+                    "",
+                    "    # The branch is part of the value: bytes of another branch differ.",
+                    "    def __eq__(self, other: object) -> bool:",
+                    "        return type(other) is type(self) and bytes.__eq__(self, other)",
+                    "",
+                    "    def __ne__(self, other: object) -> bool:",
+                    "        return not self == other",
+                    "",
+                    "    __hash__ = bytes.__hash__",
+                ]
+            )
+            + "\n"
+        )
 
     def record_class(self, view: RecordView) -> str:
         record = view.definition
@@ -295,6 +342,7 @@ class Renderer:
 
     def module(self, header: str, package: str) -> str:
         parts = [self.enum_class(enum) for enum in self.enums]
+        parts += [self.fixed_class(fixed) for fixed in self.fixed]
         parts += [self.record_class(view) for view in self.records]
         parts += [helper.source for helper in self.mapper.helpers.values()]
         codecs = [

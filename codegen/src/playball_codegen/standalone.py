@@ -4,14 +4,26 @@ For a type defined at the top of a file this is the file's JSON unchanged. Named
 from elsewhere (another file, or outside the definition's subtree) are inlined at
 their first use and referenced by name afterwards, as an Avro parser requires, so the
 result parses on its own and registers under the same canonical form as the source.
+
+An invalid logical type (which the parser ignored, with a warning) is left out: fastavro
+refuses it where Java ignores it, and the generated class must load. The canonical form,
+which has no logical types, is unchanged.
 """
 
 import copy
 from typing import Any
 
-from playball_codegen.model import NamedDef, SchemaSet
-from playball_codegen.names import full_name, is_primitive, namespace_of, reference_candidates
-from playball_codegen.parser import NAMED_KINDS
+from playball_core.avro.names import declared_full_name, namespace_of, reference_candidates
+from playball_core.avro.parser import logical_problem
+from playball_core.avro.schema import Kind
+
+from playball_codegen.model import PRIMITIVES, NamedDef, SchemaSet
+
+NAMED_KINDS = ("record", "error", "enum", "fixed")
+
+
+def is_primitive(name: str) -> bool:
+    return name in PRIMITIVES
 
 
 def standalone_schema(definition: NamedDef, schema_set: SchemaSet) -> dict[str, Any]:
@@ -27,10 +39,17 @@ class _Builder:
     def definition(self, definition: NamedDef, output_namespace: str) -> dict[str, Any]:
         """The definition's node, made to resolve to its own full name where it lands."""
         self._defined.add(definition.full_name)
-        node = dict(definition.node)
+        node = _valid_logical(dict(definition.node))
         name = node["name"]
         own_namespace = namespace_of(definition.full_name)
-        if "." not in name and "namespace" not in node and own_namespace != output_namespace:
+        # A JSON null namespace inherits in Java but means the null namespace to fastavro:
+        # spell the inherited one out, which both read alike (same canonical form).
+        inherits = node.get("namespace") is None
+        if (
+            "." not in name
+            and inherits
+            and ("namespace" in node or own_namespace != output_namespace)
+        ):
             node = _with_namespace(node, own_namespace)
         if node["type"] in ("record", "error"):
             fields = []
@@ -52,7 +71,8 @@ class _Builder:
         if isinstance(kind, dict | list):
             return {**node, "type": self.type(kind, namespace)}
         if kind in NAMED_KINDS:
-            full = full_name(node["name"], node.get("namespace", namespace) or "")
+            full = declared_full_name(node["name"], node.get("namespace"), namespace)
+            assert full is not None  # the parser refused any other namespace
             if full in self._defined:
                 return full  # defined earlier in this output: a reference is enough
             return self.definition(self._set.named[full], namespace)
@@ -62,7 +82,7 @@ class _Builder:
             return {**node, "values": self.type(node["values"], namespace)}
         if isinstance(kind, str) and not is_primitive(kind):
             return self.reference(kind, namespace)
-        return copy.deepcopy(node)
+        return _valid_logical(copy.deepcopy(node))
 
     def reference(self, ref: str, namespace: str) -> Any:
         full = next(c for c in reference_candidates(ref, namespace) if c in self._set.named)
@@ -75,7 +95,20 @@ def _with_namespace(node: dict[str, Any], namespace: str) -> dict[str, Any]:
     """Insert ``namespace`` right after ``name``, where people expect to read it."""
     result: dict[str, Any] = {}
     for key, value in node.items():
+        if key == "namespace":
+            continue
         result[key] = value
         if key == "name":
             result["namespace"] = namespace
     return result
+
+
+def _valid_logical(node: dict[str, Any]) -> dict[str, Any]:
+    """The node without its ``logicalType`` when the parser ignored it as invalid."""
+    logical, kind = node.get("logicalType"), node.get("type")
+    if not isinstance(logical, str) or kind not in {k.value for k in Kind}:
+        return node
+    size = node.get("size") if kind == "fixed" else None
+    if logical_problem(node, Kind(kind), size) is None:
+        return node
+    return {key: value for key, value in node.items() if key != "logicalType"}

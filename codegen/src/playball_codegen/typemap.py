@@ -82,11 +82,64 @@ class UnionHelper:
     source: str
 
 
+def bytes_branches(union: Union, schema_set: SchemaSet) -> list[AvroType]:
+    """The branches of ``union`` whose Python value is ``bytes`` (bytes, non-decimal fixed)."""
+    return [
+        branch
+        for branch in union.branches
+        if branch == Primitive("bytes")
+        or (
+            isinstance(branch, NamedRef)
+            and isinstance(fixed := schema_set.named[branch.full_name], FixedDef)
+            and fixed.decimal is None
+        )
+    ]
+
+
+def is_bytes_ambiguous(union: Union, schema_set: SchemaSet) -> bool:
+    """Whether a plain ``bytes`` value could belong to several branches of ``union``.
+
+    Then each fixed branch gets a ``bytes`` subclass of its own, so a value says which
+    branch it is: ``["bytes", Hash4]`` writes ``b"abcd"`` as bytes and ``Hash4(b"abcd")``
+    as the fixed, and reads give the same classes back.
+    """
+    return len(bytes_branches(union, schema_set)) > 1
+
+
+def wrapped_fixed(schema_set: SchemaSet) -> list[FixedDef]:
+    """Fixed types that are a branch of some bytes-ambiguous union, in definition order."""
+    unions: list[Union] = []
+    for definition in schema_set.named.values():
+        if isinstance(definition, RecordDef):
+            for record_field in definition.fields:
+                unions.extend(_unions(record_field.type))
+    wrapped = {
+        branch.full_name
+        for union in unions
+        if is_bytes_ambiguous(union, schema_set)
+        for branch in bytes_branches(union, schema_set)
+        if isinstance(branch, NamedRef)
+    }
+    return [
+        d for d in schema_set.named.values() if isinstance(d, FixedDef) and d.full_name in wrapped
+    ]
+
+
 @dataclass
 class TypeMapper:
     schema_set: SchemaSet
     class_names: dict[str, str]
     helpers: dict[Union, UnionHelper] = field(default_factory=dict)
+
+    def branch_annotation(self, union: Union, branch: AvroType) -> str:
+        """A branch's annotation: a fixed's own class where bytes would not tell it apart."""
+        if (
+            isinstance(branch, NamedRef)
+            and branch.full_name in self.class_names
+            and is_bytes_ambiguous(union, self.schema_set)
+        ):
+            return self.class_names[branch.full_name]
+        return self.annotation(branch)
 
     # -- annotations -------------------------------------------------------------------
 
@@ -106,7 +159,9 @@ class TypeMapper:
             case Map(values):
                 return f"dict[str, {self.annotation(values)}]"
             case Union(branches):
-                parts = [self.annotation(b) for b in branches if b != Primitive("null")]
+                parts = [
+                    self.branch_annotation(avro_type, b) for b in branches if b != Primitive("null")
+                ]
                 if Primitive("null") in branches:
                     parts.append("None")
                 return " | ".join(dict.fromkeys(parts))  # two fixed types are both bytes
@@ -246,8 +301,27 @@ class TypeMapper:
         ]
         fallback: list[str] = []
         exhaustive = True  # every branch told apart by isinstance alone
+        ambiguous = is_bytes_ambiguous(union, self.schema_set)
+        by_length: list[str] = []  # plain bytes to a fixed branch, when no bytes branch
         for branch in union.branches:
-            if isinstance(branch, NamedRef):
+            if isinstance(branch, NamedRef) and ambiguous and self._is_plain_fixed(branch):
+                # Its own class first: a plain bytes value is the bytes branch's.
+                full, cls = branch.full_name, self.class_names[branch.full_name]
+                size = self._fixed_size(full)
+                to_lines[1:1] = [
+                    f"    if isinstance(value, {cls}):",
+                    f"        return ({full!r}, bytes(value))",
+                ]
+                by_length += [
+                    f"    if isinstance(value, bytes) and len(value) == {size}:",
+                    f"        return ({full!r}, value)",
+                ]
+                from_lines += [
+                    f"        if branch == {full!r}:",
+                    f"            return {cls}(datum)",
+                ]
+                exhaustive = False
+            elif isinstance(branch, NamedRef):
                 full = branch.full_name
                 definition = self.schema_set.named[full]
                 if isinstance(definition, FixedDef) and not definition.decimal:
@@ -263,6 +337,10 @@ class TypeMapper:
                     f"        if branch == {full!r}:",
                     f"            return {self._named_from_avro(full, 'datum')}",
                 ]
+            elif branch == Primitive("bytes") and ambiguous:
+                # Tagged: fastavro would otherwise give a 4-byte value to a fixed of 4.
+                to_lines += ["    if isinstance(value, bytes):", '        return ("bytes", value)']
+                by_length = []
             elif self.needs_conversion(branch) or (isinstance(branch, Map) and has_record):
                 # A map next to a record is tagged too: a dict alone would be ambiguous.
                 converted = self.to_avro(branch, "value")
@@ -278,7 +356,12 @@ class TypeMapper:
                 ]
             else:
                 exhaustive = False
+        if any('bytes", value)' in line for line in to_lines):
+            by_length = []
+        to_lines += by_length
         to_lines.append("    return value" if not exhaustive else "    _t.assert_never(value)")
+        if ambiguous:
+            fallback += self._untagged_bytes(union)
         from_lines += [
             '        msg = f"unexpected union branch {branch!r}"',
             "        raise _runtime.AvroValueError(msg)",
@@ -287,6 +370,30 @@ class TypeMapper:
             "    return result",
         ]
         return "\n".join(to_lines) + "\n\n\n" + "\n".join(from_lines) + "\n"
+
+    def _untagged_bytes(self, union: Union) -> list[str]:
+        """Plain bytes in the dict form go where fastavro would write them: the first fit."""
+        lines = ["    if isinstance(value, bytes):"]
+        for branch in bytes_branches(union, self.schema_set):
+            if isinstance(branch, NamedRef):
+                full = branch.full_name
+                lines += [
+                    f"        if len(value) == {self._fixed_size(full)}:",
+                    f"            return {self.class_names[full]}(value)",
+                ]
+            else:
+                lines.append("        return value")
+                break
+        return lines
+
+    def _is_plain_fixed(self, branch: NamedRef) -> bool:
+        definition = self.schema_set.named[branch.full_name]
+        return isinstance(definition, FixedDef) and definition.decimal is None
+
+    def _fixed_size(self, full: str) -> int:
+        definition = self.schema_set.named[full]
+        assert isinstance(definition, FixedDef)
+        return definition.size
 
     # -- checks ------------------------------------------------------------------------
 
@@ -345,6 +452,15 @@ class TypeMapper:
             else:
                 lines += [f"if {guard}:", *_indent(inner)]
         return lines
+
+
+def _unions(avro_type: AvroType) -> list[Union]:
+    match avro_type:
+        case Array(inner) | Map(inner):
+            return _unions(inner)
+        case Union(branches):
+            return [avro_type, *(u for branch in branches for u in _unions(branch))]
+    return []
 
 
 def _named_refs(avro_type: AvroType) -> list[str]:

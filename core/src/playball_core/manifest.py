@@ -9,13 +9,13 @@ walking up from the current directory to the repository root, so an installed to
 works on any checkout.
 """
 
-import json
 import tomllib
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+from playball_core.avro.jsonpos import parse_json
 from playball_core.avro.names import schema_full_name
 
 MANIFEST_NAME = "manifest.toml"
@@ -144,7 +144,11 @@ def load_manifest(path: Path) -> Manifest:
 
 def _record_full_name(file: Path, where: str) -> str:
     try:
-        schema = json.loads(file.read_text(encoding="utf-8"))
+        # The bounded reader: a hostile file must end in this error, not a RecursionError.
+        schema = parse_json(file.read_text(encoding="utf-8")).value
+        if not isinstance(schema, dict):
+            msg = "not a JSON object"
+            raise TypeError(msg)
         return schema_full_name(schema)
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
         msg = f"{where}: {file.name} is not a named Avro schema: {exc}"

@@ -22,8 +22,8 @@ and locate every occurrence (trails are kept relative to each pair and prefixed 
 
 from dataclasses import dataclass, replace
 
-from playball_schemagate.jsonpos import Pointer
-from playball_schemagate.model import (
+from playball_core.avro.jsonpos import Pointer
+from playball_core.avro.schema import (
     PRIMITIVE_KINDS,
     ArrayType,
     AvroType,
@@ -36,6 +36,7 @@ from playball_schemagate.model import (
     RecordType,
     UnionType,
 )
+
 from playball_schemagate.rules import Rule
 
 # Reader kind -> writer kinds it can read besides its own (Avro's promotions).
@@ -177,13 +178,15 @@ class _Checker:
         raise AssertionError(msg)
 
     def record_fields(self, reader: RecordType, writer: RecordType) -> Result:
-        result = COMPATIBLE
+        # Collected in a list and joined once: merging Results field by field copies the
+        # tuple each time, quadratic in the number of failing fields.
+        found: list[Incompatibility] = []
         for reader_field in reader.fields:
             segment = f"fields[{reader_field.name}]"
             try:
                 writer_field = lookup_writer_field(writer, reader_field)
             except AmbiguousAliasError as exc:
-                result = result.merged(
+                found.extend(
                     _single(
                         Rule.AMBIGUOUS_FIELD_ALIAS,
                         str(exc),
@@ -191,21 +194,25 @@ class _Checker:
                         reader_field.pointer,
                         (*writer.pointer, "fields"),
                         reader_field.name,
-                    )
+                    ).incompatibilities
                 )
                 continue
             if writer_field is not None:
-                result = result.merged(
-                    self.check(reader_field.type, writer_field.type, segment, "type")
+                found.extend(
+                    self.check(
+                        reader_field.type, writer_field.type, segment, "type"
+                    ).incompatibilities
                 )
             elif reader_field.has_default:
                 continue
             elif isinstance(reader_field.type, EnumType) and reader_field.type.default:
                 # Java's quirk, kept for parity: it then compares the reader field's enum
                 # with the whole writer record, which can only succeed through a union.
-                result = result.merged(self.check(reader_field.type, writer, segment, "type"))
+                found.extend(
+                    self.check(reader_field.type, writer, segment, "type").incompatibilities
+                )
             else:
-                result = result.merged(
+                found.extend(
                     _single(
                         Rule.READER_FIELD_MISSING_DEFAULT,
                         f"field '{reader_field.name}' has no default, and the writer's "
@@ -214,9 +221,9 @@ class _Checker:
                         reader_field.pointer,
                         (*writer.pointer, "fields"),
                         reader_field.name,
-                    )
+                    ).incompatibilities
                 )
-        return result
+        return Result(tuple(found))
 
     def union_miss(self, reader: UnionType, writer: AvroType, *, reader_side: bool) -> Result:
         """Why no reader branch reads ``writer``: the intended branch's faults, or the gap."""

@@ -97,6 +97,19 @@ def compare(
             if key not in seen:  # Java repeats a shared named type's faults; say them once
                 seen.add(key)
                 findings.append(_resolution_finding(issue, check.old, candidate, check.direction))
+    findings.extend(
+        Finding(
+            rule=Rule.SCHEMA_WARNING,
+            severity=Severity.WARNING,
+            path="(schema)",
+            message=warning.message,
+            hint=hint_for(Rule.SCHEMA_WARNING, None, ""),
+            old_version=history[-1].label if history else "(none)",
+            new_version=candidate.label,
+            location=_location(candidate.document, warning.pointer),
+        )
+        for warning in candidate.document.warnings
+    )
     predecessor = history[-1] if history else None
     root_before = predecessor.document.root if predecessor else None
     findings.extend(

@@ -66,6 +66,9 @@ _HINTS: dict[tuple[Rule, Direction | None], str] = {
         "keep the enum default '{subject}': without it readers fail on symbols they lack"
     ),
     (Rule.FIELD_MISSING_DOC, None): "document field '{subject}' with a 'doc'",
+    (Rule.SCHEMA_WARNING, None): (
+        "use ASCII names for readers outside Java, and fix or remove an ignored logicalType"
+    ),
     (Rule.UNDECLARED_MAJOR_VERSION, None): (
         "declare the new major version of {subject} in breaking-changes.toml (subject, "
         "successor, reason, approver)"

@@ -25,6 +25,9 @@ class Rule(StrEnum):
     NAMESPACE_CHANGED = "NAMESPACE_CHANGED"
     ENUM_DEFAULT_REMOVED = "ENUM_DEFAULT_REMOVED"
     FIELD_MISSING_DOC = "FIELD_MISSING_DOC"
+    # What the parser accepts with a warning (shared with codegen): a non-ASCII name, an
+    # invalid logical type ignored in favour of its underlying type.
+    SCHEMA_WARNING = "SCHEMA_WARNING"
     # The manifest's major-version bookkeeping (breaking-changes.toml): errors.
     UNDECLARED_MAJOR_VERSION = "UNDECLARED_MAJOR_VERSION"
 
