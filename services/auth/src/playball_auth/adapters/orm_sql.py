@@ -8,6 +8,8 @@ version. The version is not bumped by SQLAlchemy (``version_id_generator=False``
 change detector bumps it, and only for contract changes.
 """
 
+from datetime import UTC, datetime
+
 from playball_events.outbox.table_sql import define_outbox_table
 from sqlalchemy import (
     BigInteger,
@@ -18,12 +20,45 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    TypeDecorator,
     Uuid,
     func,
 )
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import registry
 
 from playball_auth.domain.model import User
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """A timezone-aware UTC datetime on every database.
+
+    SQLite has no time zones and hands back naive values; they were written as UTC, so
+    they are read back as UTC instead of leaking naive datetimes into the API.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(
+        self,
+        value: datetime | None,
+        dialect: Dialect,  # noqa: ARG002 - the interface
+    ) -> datetime | None:
+        if value is not None and value.utcoffset() is None:
+            msg = "naive datetime: only aware UTC datetimes are stored"
+            raise ValueError(msg)
+        return value.astimezone(UTC) if value is not None else None
+
+    def process_result_value(
+        self,
+        value: datetime | None,
+        dialect: Dialect,  # noqa: ARG002 - the interface
+    ) -> datetime | None:
+        if value is not None and value.utcoffset() is None:
+            return value.replace(tzinfo=UTC)
+        return value
+
 
 metadata = MetaData()
 
@@ -36,7 +71,7 @@ users = Table(
     Column("password_hash", Text(), nullable=False),
     Column("display_name", String(64), nullable=False),
     Column("version", BigInteger(), nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
     Index("uq_users_email", "email", unique=True),
 )
 # case-insensitive uniqueness; usernames are ASCII, so lower() agrees on every database
