@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TypeVar
 
-from playball_auth.domain import events
+from playball_auth.domain import events, rules
 from playball_auth.domain.model import User
 from playball_auth.service_layer.errors import (
     ConcurrentUpdateError,
@@ -107,10 +107,23 @@ def register_user(
 _DUMMY_PASSWORD = "not-a-real-password"  # noqa: S105
 
 
+def _plausible(username: str, password: str) -> bool:
+    try:
+        rules.check_username(username)
+        password.encode("utf-8")
+    except (rules.InvalidFieldError, UnicodeEncodeError):
+        return False
+    return True
+
+
 def authenticate(
     uow_factory: UowFactory, passwords: PasswordHasher, *, username: str, password: str
 ) -> UserSnapshot:
     """The user whose credentials these are; rehashes a hash made with old parameters."""
+    if not _plausible(username, password):
+        # no such user can exist (and the database might refuse the text, NUL for one)
+        passwords.verify(passwords.hash(_DUMMY_PASSWORD), _DUMMY_PASSWORD)
+        raise InvalidCredentialsError("wrong username or password")
     with uow_factory() as uow:
         user = uow.users.get_by_username(username)
         if user is None:
