@@ -24,19 +24,8 @@ from playball_auth.entrypoints.api import create_app
 from playball_auth.service_layer.ports import AuthPorts
 from playball_auth.settings import AUDIENCE
 from playball_events.settings import with_database
-from sqlalchemy import Engine, create_engine, text
-from support.auth_backends import AuthBackend, FakeBackend, SqlBackend
-
-ISSUER = "http://testserver"
-
-
-def drop_database(server_url: str, name: str) -> None:
-    admin = create_engine(with_database(server_url, "postgres"), isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    finally:
-        admin.dispose()
+from sqlalchemy import Engine
+from support.auth_backends import ISSUER, AuthBackend, FakeBackend, SqlBackend, drop_database
 
 
 @pytest.fixture(scope="session")

@@ -10,10 +10,13 @@ from typing import Any
 from playball_auth.adapters.orm_sql import outbox, users
 from playball_auth.adapters.unit_of_work_sql import SqlUnitOfWork
 from playball_auth.service_layer.unit_of_work import UnitOfWork
-from sqlalchemy import Engine, delete, select
+from playball_events.settings import with_database
+from sqlalchemy import Engine, create_engine, delete, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from support.auth_fakes import FakeStore, FakeUnitOfWork
+
+ISSUER = "http://testserver"  # the iss of the test apps' tokens
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +31,16 @@ class OutboxRow:
     schema_fingerprint: str
     headers: dict[str, str]
     created_at: datetime
+
+
+def drop_database(server_url: str, name: str) -> None:
+    """Drop a test database, disconnecting whatever still holds it."""
+    admin = create_engine(with_database(server_url, "postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    finally:
+        admin.dispose()
 
 
 class AuthBackend:
