@@ -16,7 +16,6 @@ from playball_auth.adapters.database_sql import (
     create_database_if_missing,
     make_engine,
     migrate,
-    session_factory,
 )
 from playball_auth.adapters.passwords_argon2 import Argon2PasswordHasher
 from playball_auth.adapters.tokens_jwt import JwtAccessTokens
@@ -25,7 +24,14 @@ from playball_auth.service_layer.ports import AuthPorts
 from playball_auth.settings import AUDIENCE
 from playball_events.settings import with_database
 from sqlalchemy import Engine
-from support.auth_backends import ISSUER, AuthBackend, FakeBackend, SqlBackend, drop_database
+from support.auth_backends import (
+    ISSUER,
+    AuthBackend,
+    FakeBackend,
+    SqlBackend,
+    drop_database,
+    sql_backend_for,
+)
 
 
 @pytest.fixture(scope="session")
@@ -64,25 +70,16 @@ def pg_engine(auth_pg_url: str) -> Iterator[Engine]:
 SQL_BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.stack)]
 
 
-def _sql_backend(name: str, request: pytest.FixtureRequest) -> SqlBackend:
-    engine: Engine = request.getfixturevalue(
-        "pg_engine" if name == "postgresql" else "sqlite_engine"
-    )
-    backend = SqlBackend(name, engine, session_factory(engine))
-    backend.clear()
-    return backend
-
-
 @pytest.fixture(params=SQL_BACKENDS)
 def sql_backend(request: pytest.FixtureRequest) -> SqlBackend:
     """SQLite and PostgreSQL, each emptied for the test."""
-    return _sql_backend(request.param, request)
+    return sql_backend_for(request.param, request)
 
 
 @pytest.fixture
 def pg_backend(request: pytest.FixtureRequest) -> SqlBackend:
     """PostgreSQL alone (mark the test ``stack``)."""
-    return _sql_backend("postgresql", request)
+    return sql_backend_for("postgresql", request)
 
 
 @pytest.fixture(params=["fake", *SQL_BACKENDS])
@@ -90,7 +87,7 @@ def backend(request: pytest.FixtureRequest) -> AuthBackend:
     """The fakes, SQLite and PostgreSQL: the shared suite runs on each."""
     if request.param == "fake":
         return FakeBackend()
-    return _sql_backend(request.param, request)
+    return sql_backend_for(request.param, request)
 
 
 @pytest.fixture(scope="session")

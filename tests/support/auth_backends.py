@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from playball_auth.adapters.database_sql import session_factory
 from playball_auth.adapters.orm_sql import outbox, users
 from playball_auth.adapters.unit_of_work_sql import SqlUnitOfWork
 from playball_auth.service_layer.unit_of_work import UnitOfWork
@@ -135,3 +136,12 @@ class SqlBackend(AuthBackend):
             found = conn.scalar(select(users.c.password_hash).where(users.c.id == user_id))
         assert isinstance(found, str)
         return found
+
+
+def sql_backend_for(name: str, request: Any) -> SqlBackend:
+    """The ``sqlite`` or ``postgresql`` backend of a test (a pytest request), emptied."""
+    fixture = "pg_engine" if name == "postgresql" else "sqlite_engine"
+    engine: Engine = request.getfixturevalue(fixture)
+    backend = SqlBackend(name, engine, session_factory(engine))
+    backend.clear()
+    return backend

@@ -7,7 +7,7 @@ FastAPI's validation shape.
 
 import json
 import uuid
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Form, Request, status
@@ -15,6 +15,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.security import OAuth2PasswordBearer
 from opentelemetry import context, propagate
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from playball_auth.entrypoints.schemas import (
     ErrorBody,
@@ -43,7 +44,7 @@ BEARER = {"WWW-Authenticate": "Bearer"}
 
 class ApiError(Exception):
     def __init__(
-        self, status_code: int, code: str, detail: str, headers: dict[str, str] | None = None
+        self, status_code: int, code: str, detail: str, headers: Mapping[str, str] | None = None
     ) -> None:
         super().__init__(detail)
         self.status_code = status_code
@@ -61,10 +62,14 @@ _STATUS_OF: dict[type[AuthError], int] = {
 }
 
 _DESCRIPTIONS = {
+    400: "the body cannot be parsed at all (not UTF-8, say)",
     401: "missing, invalid or expired token (or wrong credentials on /token)",
     409: "username_taken, email_taken, or concurrent_update",
     503: "the database is unreachable",
 }
+
+
+_HTTP_CODES = {400: "malformed_body", 404: "not_found", 405: "method_not_allowed"}
 
 
 def _errors(*codes: int) -> dict[int | str, dict[str, Any]]:
@@ -139,6 +144,12 @@ def create_app(ports: AuthPorts) -> FastAPI:
         code_name = "invalid_token" if isinstance(exc, UnknownUserError) else exc.code
         return _error_response(ApiError(code, code_name, detail, headers))
 
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        # FastAPI's own 400 for an unparsable body, and routing's 404/405, in our shape
+        code = _HTTP_CODES.get(exc.status_code, "http_error")
+        return _error_response(ApiError(exc.status_code, code, str(exc.detail), exc.headers))
+
     @app.exception_handler(RequestValidationError)
     async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
         return _AsciiJSONResponse(
@@ -160,7 +171,7 @@ def create_app(ports: AuthPorts) -> FastAPI:
         "/users",
         status_code=status.HTTP_201_CREATED,
         response_model=UserOut,
-        responses=_errors(409),
+        responses=_errors(400, 409),
         summary="Register a user",
     )
     def register(body: NewUser) -> UserOut:
@@ -177,7 +188,7 @@ def create_app(ports: AuthPorts) -> FastAPI:
     @app.post(
         "/token",
         response_model=TokenOut,
-        responses=_errors(401),
+        responses=_errors(400, 401),
         summary="Get an access token (OAuth2 password flow)",
     )
     def token(
@@ -207,7 +218,7 @@ def create_app(ports: AuthPorts) -> FastAPI:
     @app.patch(
         "/users/me",
         response_model=UserOut,
-        responses=_errors(401, 409),
+        responses=_errors(400, 401, 409),
         summary="Change display name, email or password",
     )
     def patch_me(user_id: CurrentUserId, body: ProfilePatch) -> UserOut:
