@@ -247,3 +247,14 @@ def test_jwks_and_healthz(client: TestClient) -> None:
     assert len(keys) == 1
     assert {"kty", "kid", "n", "e", "alg", "use"} <= set(keys[0])
     assert client.get("/healthz").json() == {"status": "ok"}
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_the_callers_trace_context_reaches_the_outbox_row(
+    client: TestClient, backend: AuthBackend
+) -> None:
+    traceparent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+    response = client.post("/users", json=NEW_USER, headers={"traceparent": traceparent})
+    assert response.status_code == 201
+    (row,) = backend.outbox_rows(uuid.UUID(response.json()["id"]))
+    assert row.headers["traceparent"] == traceparent

@@ -15,7 +15,7 @@ from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
 from playball_auth.adapters.orm_sql import outbox
 from playball_auth.domain.model import User
 from playball_auth.service_layer import handlers
-from playball_auth.service_layer.errors import ConcurrentUpdateError
+from playball_auth.service_layer.errors import ConcurrentUpdateError, StaleUser
 from playball_events.contracts import UserDeleted, UserRegistered, UserUpdated
 from playball_events.contracts.topics import PLAYBALL_AUTH_USER_EVENTS_V1
 from playball_events.outbox.model import OUTBOX_CHANNEL, schema_fingerprint
@@ -242,3 +242,25 @@ def test_concurrent_updates_of_one_user_never_share_a_version(sql_backend: SqlBa
         final = uow.users.get(user.id)
         assert final is not None
         assert final.version == len(saved) + 1
+
+
+@pytest.mark.stack
+def test_a_change_saved_on_a_stale_read_is_refused(pg_backend: SqlBackend) -> None:
+    """Two transactions read version 1; the second to save finds the version moved on and
+    is refused (the handlers then retry on fresh state), instead of writing version 2
+    twice. PostgreSQL only: SQLite takes its write lock at BEGIN, so these two
+    transactions could not even overlap."""
+    user = register(pg_backend, "kim")
+    with pg_backend.uow_factory() as first, pg_backend.uow_factory() as second:
+        mine = first.users.get(user.id)
+        theirs = second.users.get(user.id)
+        assert mine is not None
+        assert theirs is not None
+        theirs.change_display_name("Theirs")
+        second.commit()
+        mine.change_display_name("Mine")
+        with pytest.raises(StaleUser):
+            first.commit()
+    rows = pg_backend.outbox_rows(user.id)
+    assert kinds(rows) == [(REGISTERED, 1), (UPDATED, 2)]
+    assert decode(rows[1]).display_name == "Theirs"  # type: ignore[union-attr]
