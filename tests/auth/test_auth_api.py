@@ -6,6 +6,12 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from playball_auth.adapters.database_sql import make_engine, session_factory
+from playball_auth.adapters.passwords_argon2 import Argon2PasswordHasher
+from playball_auth.adapters.tokens_jwt import JwtAccessTokens
+from playball_auth.adapters.unit_of_work_sql import SqlUnitOfWork
+from playball_auth.entrypoints.api import create_app
+from playball_auth.service_layer.ports import AuthPorts
 from support.auth_backends import AuthBackend
 
 NEW_USER = {
@@ -258,3 +264,30 @@ def test_the_callers_trace_context_reaches_the_outbox_row(
     assert response.status_code == 201
     (row,) = backend.outbox_rows(uuid.UUID(response.json()["id"]))
     assert row.headers["traceparent"] == traceparent
+
+
+def test_an_unreachable_database_is_503_not_500(
+    tokens: JwtAccessTokens, cheap_argon2: Argon2PasswordHasher
+) -> None:
+    engine = make_engine("postgresql+psycopg://nobody:secret@127.0.0.1:1/playball_auth")
+    sessions = session_factory(engine)
+    ports = AuthPorts(
+        uow_factory=lambda: SqlUnitOfWork(sessions),
+        passwords=cheap_argon2,
+        tokens=tokens,
+        check_ready=lambda: False,
+    )
+    try:
+        with TestClient(create_app(ports), raise_server_exceptions=False) as client:
+            token = tokens.issue(uuid.uuid4()).access_token
+            for response in (
+                client.post("/users", json=NEW_USER),
+                client.post("/token", data={"username": "alice", "password": "correct horse"}),
+                client.get("/users/me", headers=auth(token)),
+                client.patch("/users/me", json={"display_name": "x"}, headers=auth(token)),
+                client.delete("/users/me", headers=auth(token)),
+                client.get("/healthz"),
+            ):
+                assert_error(response, 503, "database_unavailable")
+    finally:
+        engine.dispose()

@@ -1,14 +1,29 @@
 """The unit of work on a SQLAlchemy session: one transaction, users and outbox together."""
 
-from typing import Any, Self
+from types import TracebackType
+from typing import Self
 
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
 from playball_auth.adapters.repository_sql import SqlOutbox, SqlUserRepository
-from playball_auth.service_layer.errors import StaleUser, UniqueViolation
+from playball_auth.service_layer.errors import StaleUser, StorageUnavailableError, UniqueViolation
 from playball_auth.service_layer.unit_of_work import UnitOfWork
+
+_UNIQUE_VIOLATION = "23505"  # PostgreSQL's SQLSTATE
+
+
+def _is_unique_violation(exc: IntegrityError) -> bool:
+    sqlstate = getattr(exc.orig, "sqlstate", None)
+    return sqlstate == _UNIQUE_VIOLATION or "UNIQUE constraint failed" in str(exc.orig)
+
+
+def _is_unavailable(exc: BaseException | None) -> bool:
+    """The database went away (or never answered): not the request's fault."""
+    if isinstance(exc, OperationalError | InterfaceError):
+        return True
+    return isinstance(exc, DBAPIError) and exc.connection_invalidated
 
 
 class SqlUnitOfWork(UnitOfWork):
@@ -24,11 +39,22 @@ class SqlUnitOfWork(UnitOfWork):
         self.outbox = SqlOutbox(self.session)
         return super().__enter__()
 
-    def __exit__(self, *args: Any) -> None:
-        super().__exit__(*args)
-        assert self.session is not None
-        self.session.close()
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        session = self._session()
         self.session = None
+        try:
+            session.rollback()
+            session.close()
+        except DBAPIError:
+            session.invalidate()  # the connection is gone; nothing to roll back
+        if _is_unavailable(exc):
+            msg = "the auth database is unavailable"
+            raise StorageUnavailableError(msg) from exc
 
     def _session(self) -> Session:
         if self.session is None:
@@ -42,6 +68,8 @@ class SqlUnitOfWork(UnitOfWork):
             session.commit()
         except IntegrityError as exc:
             session.rollback()
+            if not _is_unique_violation(exc):
+                raise
             raise UniqueViolation(str(exc.orig)) from exc
         except StaleDataError as exc:
             session.rollback()

@@ -32,6 +32,7 @@ from playball_auth.service_layer.errors import (
     ConcurrentUpdateError,
     EmailTakenError,
     InvalidCredentialsError,
+    StorageUnavailableError,
     UnknownUserError,
     UsernameTakenError,
 )
@@ -58,6 +59,7 @@ _STATUS_OF: dict[type[AuthError], int] = {
     EmailTakenError: status.HTTP_409_CONFLICT,
     ConcurrentUpdateError: status.HTTP_409_CONFLICT,
     InvalidCredentialsError: status.HTTP_401_UNAUTHORIZED,
+    StorageUnavailableError: status.HTTP_503_SERVICE_UNAVAILABLE,
     UnknownUserError: status.HTTP_401_UNAUTHORIZED,  # a token of a deleted user
 }
 
@@ -65,7 +67,7 @@ _DESCRIPTIONS = {
     400: "the body cannot be parsed at all (not UTF-8, say)",
     401: "missing, invalid or expired token (or wrong credentials on /token)",
     409: "username_taken, email_taken, or concurrent_update",
-    503: "the database is unreachable",
+    503: "database_unavailable: the database is unreachable; try again later",
 }
 
 
@@ -171,7 +173,7 @@ def create_app(ports: AuthPorts) -> FastAPI:
         "/users",
         status_code=status.HTTP_201_CREATED,
         response_model=UserOut,
-        responses=_errors(400, 409),
+        responses=_errors(400, 409, 503),
         summary="Register a user",
     )
     def register(body: NewUser) -> UserOut:
@@ -188,7 +190,7 @@ def create_app(ports: AuthPorts) -> FastAPI:
     @app.post(
         "/token",
         response_model=TokenOut,
-        responses=_errors(400, 401),
+        responses=_errors(400, 401, 503),
         summary="Get an access token (OAuth2 password flow)",
     )
     def token(
@@ -211,14 +213,14 @@ def create_app(ports: AuthPorts) -> FastAPI:
     def jwks() -> dict[str, Any]:
         return ports.tokens.jwks()
 
-    @app.get("/users/me", response_model=UserOut, responses=_errors(401), summary="The caller")
+    @app.get("/users/me", response_model=UserOut, responses=_errors(401, 503), summary="The caller")
     def me(user_id: CurrentUserId) -> UserOut:
         return UserOut.of(handlers.get_user(ports.uow_factory, user_id))
 
     @app.patch(
         "/users/me",
         response_model=UserOut,
-        responses=_errors(400, 401, 409),
+        responses=_errors(400, 401, 409, 503),
         summary="Change display name, email or password",
     )
     def patch_me(user_id: CurrentUserId, body: ProfilePatch) -> UserOut:
@@ -232,7 +234,7 @@ def create_app(ports: AuthPorts) -> FastAPI:
         "/users/me",
         status_code=status.HTTP_204_NO_CONTENT,
         response_class=Response,
-        responses=_errors(401, 409),
+        responses=_errors(401, 409, 503),
         summary="Delete the caller's account",
     )
     def delete_me(user_id: CurrentUserId) -> Response:

@@ -39,3 +39,9 @@ class UniqueViolation(Exception):  # noqa: N818 - names the database condition
 
 class StaleUser(Exception):  # noqa: N818 - names the database condition
     """Port-level: a commit changed a user another transaction changed first."""
+
+
+class StorageUnavailableError(AuthError):
+    """The database cannot be reached; the request may succeed later."""
+
+    code = "database_unavailable"
