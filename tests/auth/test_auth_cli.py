@@ -96,9 +96,19 @@ def test_serve_with_a_missing_configured_key_exits_2(tmp_path: Path) -> None:
         "PLAYBALL_AUTH_DATABASE_URL": f"sqlite:///{tmp_path / 'a.db'}",
         "PLAYBALL_AUTH_SIGNING_KEY": str(tmp_path / "missing.pem"),
     }
+    assert run("migrate", env=env)[0] == 0
     code, output = run("serve", env=env)
     assert code == 2
     assert "PLAYBALL_AUTH_SIGNING_KEY" in output
+
+
+def test_serve_refuses_an_unmigrated_or_unreachable_database(tmp_path: Path) -> None:
+    code, output = run("serve", env={"PLAYBALL_AUTH_DATABASE_URL": f"sqlite:///{tmp_path}/a.db"})
+    assert code == 2
+    assert "playball auth migrate" in output
+    url = "postgresql+psycopg://nobody:secret@127.0.0.1:1/playball_auth"
+    code, output = run("serve", env={"PLAYBALL_AUTH_DATABASE_URL": url})
+    assert code == 3
 
 
 def _free_port() -> int:

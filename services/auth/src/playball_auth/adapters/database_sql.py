@@ -6,6 +6,8 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event, make_url, text
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
@@ -113,6 +115,14 @@ def alembic_config() -> Config:
     config = Config()
     config.set_main_option("script_location", str(files("playball_auth.adapters") / "migrations"))
     return config
+
+
+def is_migrated(engine: Engine) -> bool:
+    """True if the database is at the package's latest migration."""
+    check_reachable(engine)
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision() == head
 
 
 def migrate(engine: Engine, revision: str = "head") -> None:

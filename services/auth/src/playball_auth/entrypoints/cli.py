@@ -82,27 +82,35 @@ def serve(
     """Serve the HTTP API (uvicorn) until interrupted."""
     import uvicorn  # noqa: PLC0415
 
-    from playball_auth.adapters.database_sql import DatabaseUnavailableError  # noqa: PLC0415
+    from playball_auth.adapters.database_sql import (  # noqa: PLC0415
+        DatabaseUnavailableError,
+        is_migrated,
+        make_engine,
+    )
     from playball_auth.adapters.signing_key import SigningKeyError  # noqa: PLC0415
     from playball_auth.bootstrap import wire  # noqa: PLC0415
     from playball_auth.entrypoints.api import create_app  # noqa: PLC0415
+    from playball_auth.settings import default_signing_key_path  # noqa: PLC0415
 
     settings = _settings()
     port = port or settings.auth_port
+    engine = make_engine(settings.effective_database_url)
+    try:
+        if not is_migrated(engine):
+            _fail("the auth database is not migrated: run `playball auth migrate`", EXIT_CONFIG)
+    except DatabaseUnavailableError as exc:
+        _fail(str(exc), EXIT_UNREACHABLE)
+    finally:
+        engine.dispose()
+    new_dev_key = settings.auth_signing_key is None and not default_signing_key_path().exists()
     try:
         wired = wire(settings, issuer=settings.issuer_for(host, port))
     except SigningKeyError as exc:
         _fail(f"PLAYBALL_AUTH_SIGNING_KEY: {exc}", EXIT_CONFIG)
+    if new_dev_key:
+        typer.echo(f"generated a development signing key: {default_signing_key_path()}", err=True)
     try:
-        if not wired.ports.check_ready():
-            raise DatabaseUnavailableError(settings.effective_database_url)
         uvicorn.run(create_app(wired.ports), host=host, port=port, log_level="info")
-    except DatabaseUnavailableError:
-        _fail(
-            "cannot reach the auth database (run `playball auth migrate` first, and check "
-            "PLAYBALL_AUTH_DATABASE_URL / DATABASE_URL)",
-            EXIT_UNREACHABLE,
-        )
     finally:
         wired.dispose()
 
