@@ -6,10 +6,13 @@ outbox insert, NOTIFY, concurrency, trace headers) on the real databases.
 """
 
 import threading
+import uuid
 from datetime import UTC, datetime
 
 import psycopg
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from opentelemetry import context, trace
 from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
 from playball_auth.adapters.orm_sql import outbox
@@ -264,3 +267,59 @@ def test_a_change_saved_on_a_stale_read_is_refused(pg_backend: SqlBackend) -> No
     rows = pg_backend.outbox_rows(user.id)
     assert kinds(rows) == [(REGISTERED, 1), (UPDATED, 2)]
     assert decode(rows[1]).display_name == "Theirs"  # type: ignore[union-attr]
+
+
+CHANGES = st.lists(
+    st.sampled_from(["display_name", "same_display_name", "username", "email", "password"]),
+    max_size=8,
+)
+
+
+@settings(max_examples=25, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(changes=CHANGES, delete=st.booleans())
+def test_any_sequence_of_changes_gives_one_event_per_contract_change(
+    backend: AuthBackend, changes: list[str], delete: bool
+) -> None:
+    """Whatever a user goes through, its events are numbered 1..n without gaps, one per
+    contract change, and the last one carries the state that was saved."""
+    hasher = FakePasswordHasher()
+    user = register(backend, f"p{uuid.uuid4().hex[:12]}")
+    uow, uid = backend.uow_factory, user.id
+    expected = [REGISTERED]
+    current = user
+    for i, change in enumerate(changes):
+        if change == "display_name":
+            current = handlers.update_profile(
+                uow, hasher, uid, handlers.ProfileChanges(display_name=f"name {i}")
+            )
+        elif change == "same_display_name":
+            current = handlers.update_profile(
+                uow, hasher, uid, handlers.ProfileChanges(display_name=current.display_name)
+            )
+        elif change == "username":
+            current = handlers.rename_user(uow, uid, f"q{uuid.uuid4().hex[:12]}")
+        elif change == "email":
+            email = f"{uuid.uuid4().hex[:8]}@example.org"
+            current = handlers.update_profile(
+                uow, hasher, uid, handlers.ProfileChanges(email=email)
+            )
+        else:
+            current = handlers.update_profile(
+                uow, hasher, uid, handlers.ProfileChanges(password=f"secret {i} {i}")
+            )
+        if change in {"display_name", "username"}:
+            expected.append(UPDATED)
+    if delete:
+        handlers.delete_user(uow, uid)
+        expected.append(DELETED)
+
+    rows = backend.outbox_rows(uid)
+    assert kinds(rows) == [(kind, n) for n, kind in enumerate(expected, start=1)]
+    last = decode(rows[-1])
+    assert last.user_version == len(expected)
+    if not delete:
+        assert current.version == len(expected)
+        assert (last.username, last.display_name) == (  # type: ignore[union-attr]
+            current.username,
+            current.display_name,
+        )
