@@ -144,12 +144,14 @@ class FakePasswordHasher(PasswordHasher):
     def __init__(self, params: str = "p1") -> None:
         self.params = params
         self.hashed = 0
+        self.verified = 0
 
     def hash(self, password: str) -> str:
         self.hashed += 1
         return f"fake${self.params}${password}"
 
     def verify(self, password_hash: str, password: str) -> bool:
+        self.verified += 1
         return password_hash.split("$", 2)[-1] == password
 
     def needs_rehash(self, password_hash: str) -> bool:

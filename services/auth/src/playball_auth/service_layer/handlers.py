@@ -5,6 +5,7 @@ adapter computes them at flush time), so no code path can forget to.
 """
 
 import contextlib
+import functools
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -102,9 +103,14 @@ def register_user(
         return UserSnapshot.of(user)
 
 
-# argon2 is slow on purpose; an unknown username must cost the same as a wrong password,
-# so response times do not reveal which usernames exist
+# argon2 is slow on purpose; an unknown username must cost the same as a wrong password
+# (one verify), so response times do not reveal which usernames exist
 _DUMMY_PASSWORD = "not-a-real-password"  # noqa: S105
+
+
+@functools.lru_cache(maxsize=4)
+def _dummy_hash(passwords: PasswordHasher) -> str:
+    return passwords.hash(_DUMMY_PASSWORD)
 
 
 def _plausible(username: str, password: str) -> bool:
@@ -122,12 +128,12 @@ def authenticate(
     """The user whose credentials these are; rehashes a hash made with old parameters."""
     if not _plausible(username, password):
         # no such user can exist (and the database might refuse the text, NUL for one)
-        passwords.verify(passwords.hash(_DUMMY_PASSWORD), _DUMMY_PASSWORD)
+        passwords.verify(_dummy_hash(passwords), _DUMMY_PASSWORD)
         raise InvalidCredentialsError("wrong username or password")
     with uow_factory() as uow:
         user = uow.users.get_by_username(username)
         if user is None:
-            passwords.verify(passwords.hash(_DUMMY_PASSWORD), password)
+            passwords.verify(_dummy_hash(passwords), password)
             raise InvalidCredentialsError("wrong username or password")
         if not passwords.verify(user.password_hash, password):
             raise InvalidCredentialsError("wrong username or password")
