@@ -12,9 +12,10 @@ import unicodedata
 USERNAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{2,31}$"
 USERNAME_MAX = 32
 EMAIL_MAX = 254
-# deliberately loose: one @, a dot in the domain, no spaces or controls; the real check
+# deliberately loose: one @, a dot in the domain, no spaces or controls (C0 and C1, as
+# unicodedata's Cc, so the pattern in the OpenAPI and the check agree); the real check
 # is whether mail arrives, which is not this service's business
-EMAIL_PATTERN = r"^[^@\s\x00-\x1f\x7f]+@[^@\s\x00-\x1f\x7f]+\.[^@\s\x00-\x1f\x7f]+$"
+EMAIL_PATTERN = r"^[^@\s\x00-\x1f\x7f-\x9f]+@[^@\s\x00-\x1f\x7f-\x9f]+\.[^@\s\x00-\x1f\x7f-\x9f]+$"
 DISPLAY_NAME_MAX = 64
 PASSWORD_MIN = 8
 PASSWORD_MAX = 256

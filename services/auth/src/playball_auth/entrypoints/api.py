@@ -197,7 +197,7 @@ def create_app(ports: AuthPorts) -> FastAPI:
         response: Response,
         username: Annotated[str, Form(max_length=FORM_FIELD_MAX)],
         password: Annotated[str, Form(max_length=FORM_FIELD_MAX)],
-        grant_type: Annotated[str | None, Form(pattern="^password$")] = None,  # noqa: ARG001
+        grant_type: Annotated[str, Form(pattern="^password$")] = "password",  # noqa: ARG001
     ) -> TokenOut:
         try:
             user = handlers.authenticate(

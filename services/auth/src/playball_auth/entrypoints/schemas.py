@@ -14,8 +14,10 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from playball_auth.domain import rules
 from playball_auth.service_layer.handlers import UserSnapshot
 
-# Cc is \x00-\x1f and \x7f-\x9f; the patterns put the rules into the OpenAPI too
-_NO_CONTROLS = r"^[^\x00-\x1f\x7f-\x9f]+$"
+# Cc is \x00-\x1f and \x7f-\x9f; the patterns put the rules into the OpenAPI too, so
+# clients (and schemathesis) know them: no controls, and at least one non-space
+_TEXT = r"[^\x00-\x1f\x7f-\x9f]"
+_DISPLAY_NAME = rf"^{_TEXT}*[^\s\x00-\x1f\x7f-\x9f]{_TEXT}*$"
 
 Username = Annotated[
     str,
@@ -29,7 +31,7 @@ Email = Annotated[
 ]
 DisplayName = Annotated[
     str,
-    Field(min_length=1, max_length=rules.DISPLAY_NAME_MAX, pattern=_NO_CONTROLS),
+    Field(min_length=1, max_length=rules.DISPLAY_NAME_MAX, pattern=_DISPLAY_NAME),
     AfterValidator(rules.check_display_name),
 ]
 Password = Annotated[
