@@ -80,7 +80,8 @@ def write_outbox_events(
         return
     connection.execute(insert(table), outbox_rows(events, headers()))
     if connection.dialect.name == "postgresql":
-        # delivered at commit, once per transaction however many flushes signal it
+        # delivered at commit, once per transaction however many flushes signal it. A
+        # separate statement: folding the INSERT into it as a CTE measured slower here.
         connection.execute(select(func.pg_notify(OUTBOX_CHANNEL, "")))
 
 
