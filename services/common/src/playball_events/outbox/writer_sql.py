@@ -71,15 +71,18 @@ def write_outbox_events(
     table: Table,
     events: Sequence[NewOutboxEvent],
     headers: HeadersProvider = trace_headers,
+    *,
+    notify: bool = True,
 ) -> None:
-    """Insert ``events`` into ``table`` in ``connection``'s transaction, and wake the relay.
+    """Insert ``events`` into ``table`` in ``connection``'s transaction, and wake the relay
+    (unless ``notify`` is off: a relay that only polls does not need the signal).
 
     Also the path for events that are not computed from a flush (a backfill).
     """
     if not events:
         return
     connection.execute(insert(table), outbox_rows(events, headers()))
-    if connection.dialect.name == "postgresql":
+    if notify and connection.dialect.name == "postgresql":
         # delivered at commit, once per transaction however many flushes signal it. A
         # separate statement: folding the INSERT into it as a CTE measured slower here.
         connection.execute(select(func.pg_notify(OUTBOX_CHANNEL, "")))
@@ -90,6 +93,8 @@ def install_outbox_writer(
     collector: OutboxCollector,
     table: Table,
     headers: HeadersProvider = trace_headers,
+    *,
+    notify: bool = True,
 ) -> Callable[[], None]:
     """Make every flush of ``target``'s sessions write its collected events to ``table``.
 
@@ -99,7 +104,7 @@ def install_outbox_writer(
     def before_flush(session: Session, _flush_context: object, _instances: object) -> None:
         events = list(collector(session))
         if events:
-            write_outbox_events(session.connection(), table, events, headers)
+            write_outbox_events(session.connection(), table, events, headers, notify=notify)
 
     event.listen(target, "before_flush", before_flush)
 
