@@ -1,5 +1,7 @@
 """The PlayBall auth service: user accounts, publishing user events through an outbox.
 
-Not built yet: this package only holds its place in the workspace (dependencies and
-layout) until the service's issue is taken up.
+Layers (import-linter keeps them): :mod:`.domain` (the User aggregate and its rules),
+:mod:`.service_layer` (use cases over a unit of work and the ports they need),
+:mod:`.adapters` (SQL, argon2, JWT), :mod:`.bootstrap` (wires adapters into ports) and
+:mod:`.entrypoints` (the FastAPI app and the ``playball auth`` commands).
 """

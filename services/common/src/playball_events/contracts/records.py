@@ -25,7 +25,7 @@ class UserDeleted:
     event_id: _uuid.UUID
     """Unique id of this event; consumers deduplicate on it."""
     occurred_at: _dt.datetime
-    """When the change was committed in the auth service, UTC."""
+    """When the change was saved (flushed) in the auth service, UTC; not the commit time."""
     user_id: _uuid.UUID
     """Id of the user account; also the Kafka message key."""
     user_version: int
@@ -115,7 +115,7 @@ class UserRegistered:
     event_id: _uuid.UUID
     """Unique id of this event; consumers deduplicate on it."""
     occurred_at: _dt.datetime
-    """When the change was committed in the auth service, UTC."""
+    """When the change was saved (flushed) in the auth service, UTC; not the commit time."""
     user_id: _uuid.UUID
     """Id of the user account; also the Kafka message key."""
     user_version: int
@@ -217,7 +217,7 @@ class UserUpdated:
     event_id: _uuid.UUID
     """Unique id of this event; consumers deduplicate on it."""
     occurred_at: _dt.datetime
-    """When the change was committed in the auth service, UTC."""
+    """When the change was saved (flushed) in the auth service, UTC; not the commit time."""
     user_id: _uuid.UUID
     """Id of the user account; also the Kafka message key."""
     user_version: int
@@ -324,7 +324,10 @@ _USER_DELETED_CODEC = _runtime.RecordCodec(
             {
                 "name": "occurred_at",
                 "type": {"type": "long", "logicalType": "timestamp-micros"},
-                "doc": "When the change was committed in the auth service, UTC.",
+                "doc": (
+                    "When the change was saved (flushed) in the auth service, UTC; not the "
+                    "commit time."
+                ),
             },
             {
                 "name": "user_id",
@@ -361,7 +364,10 @@ _USER_REGISTERED_CODEC = _runtime.RecordCodec(
             {
                 "name": "occurred_at",
                 "type": {"type": "long", "logicalType": "timestamp-micros"},
-                "doc": "When the change was committed in the auth service, UTC.",
+                "doc": (
+                    "When the change was saved (flushed) in the auth service, UTC; not the "
+                    "commit time."
+                ),
             },
             {
                 "name": "user_id",
@@ -404,7 +410,10 @@ _USER_UPDATED_CODEC = _runtime.RecordCodec(
             {
                 "name": "occurred_at",
                 "type": {"type": "long", "logicalType": "timestamp-micros"},
-                "doc": "When the change was committed in the auth service, UTC.",
+                "doc": (
+                    "When the change was saved (flushed) in the auth service, UTC; not the "
+                    "commit time."
+                ),
             },
             {
                 "name": "user_id",

@@ -8,6 +8,10 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Protocol
 
+# The PostgreSQL NOTIFY channel the writer signals in the transaction that adds outbox
+# rows; the relay LISTENs on it so it wakes right after the commit instead of polling.
+OUTBOX_CHANNEL = "playball_outbox"
+
 
 class OutboxState(StrEnum):
     PENDING = "pending"  # waiting to be delivered (or retried at next_attempt_at)

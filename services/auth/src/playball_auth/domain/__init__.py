@@ -1,0 +1,1 @@
+"""The User aggregate and its rules; free of SQL, HTTP and hashing libraries."""

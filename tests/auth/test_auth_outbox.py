@@ -1,0 +1,325 @@
+"""Change detection and the outbox: each user change gives exactly the events of the rules,
+with versions 1, 2, 3... per user, in the same transaction as the change.
+
+The shared part runs on the fakes, SQLite and PostgreSQL; the SQL part (rollback after the
+outbox insert, NOTIFY, concurrency, trace headers) on the real databases.
+"""
+
+import threading
+import uuid
+from datetime import UTC, datetime
+
+import psycopg
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from opentelemetry import context, trace
+from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
+from playball_auth.adapters.orm_sql import outbox
+from playball_auth.domain.model import User
+from playball_auth.service_layer import handlers
+from playball_auth.service_layer.errors import ConcurrentUpdateError, StaleUser
+from playball_events.contracts import UserDeleted, UserRegistered, UserUpdated
+from playball_events.contracts.topics import PLAYBALL_AUTH_USER_EVENTS_V1
+from playball_events.outbox.model import OUTBOX_CHANNEL, schema_fingerprint
+from sqlalchemy import func, make_url, select
+from sqlalchemy.exc import IntegrityError
+from support.auth_backends import AuthBackend, OutboxRow, SqlBackend
+from support.auth_fakes import FakePasswordHasher
+
+REGISTERED = "playball.auth.v1.UserRegistered"
+UPDATED = "playball.auth.v1.UserUpdated"
+DELETED = "playball.auth.v1.UserDeleted"
+RECORDS: dict[str, type[UserRegistered] | type[UserUpdated] | type[UserDeleted]] = {
+    REGISTERED: UserRegistered,
+    UPDATED: UserUpdated,
+    DELETED: UserDeleted,
+}
+
+
+def register(backend: AuthBackend, name: str = "alice") -> handlers.UserSnapshot:
+    return handlers.register_user(
+        backend.uow_factory,
+        FakePasswordHasher(),
+        username=name,
+        email=f"{name}@example.org",
+        password="correct horse",
+        display_name=name.title(),
+    )
+
+
+def kinds(rows: list[OutboxRow]) -> list[tuple[str, int]]:
+    return [(row.record_type, row.aggregate_version) for row in rows]
+
+
+def decode(row: OutboxRow) -> UserRegistered | UserUpdated | UserDeleted:
+    record_class = RECORDS[row.record_type]
+    return record_class.from_avro_bytes(row.payload)
+
+
+def test_each_change_kind_gives_exactly_its_events_with_versions_1_2_3(
+    backend: AuthBackend,
+) -> None:
+    hasher = FakePasswordHasher()
+    user = register(backend)
+    uid = user.id
+    update = handlers.update_profile
+    update(backend.uow_factory, hasher, uid, handlers.ProfileChanges(display_name="Al"))
+    # email or password alone: not in the contract, no event, no new version
+    update(backend.uow_factory, hasher, uid, handlers.ProfileChanges(email="new@example.org"))
+    update(backend.uow_factory, hasher, uid, handlers.ProfileChanges(password="another one"))
+    # the same value again is no change
+    update(backend.uow_factory, hasher, uid, handlers.ProfileChanges(display_name="Al"))
+    handlers.rename_user(backend.uow_factory, uid, "alicia")
+    handlers.delete_user(backend.uow_factory, uid)
+
+    rows = backend.outbox_rows(uid)
+    assert kinds(rows) == [(REGISTERED, 1), (UPDATED, 2), (UPDATED, 3), (DELETED, 4)]
+    assert len({row.event_id for row in rows}) == 4
+    records = [decode(row) for row in rows]
+    assert [r.event_id for r in records] == [row.event_id for row in rows]
+    assert all(r.user_id == uid for r in records)
+    assert [(r.username, r.display_name) for r in records[:3]] == [  # type: ignore[union-attr]
+        ("alice", "Alice"),
+        ("alice", "Al"),
+        ("alicia", "Al"),
+    ]
+    assert uid not in backend.user_ids()
+
+
+def test_outbox_rows_name_topic_subject_and_the_writing_schema(backend: AuthBackend) -> None:
+    before = datetime.now(UTC)
+    user = register(backend, "bob")
+    after = datetime.now(UTC)
+    (row,) = backend.outbox_rows(user.id)
+    subject = PLAYBALL_AUTH_USER_EVENTS_V1.subject_of(UserRegistered)
+    assert row.topic == PLAYBALL_AUTH_USER_EVENTS_V1.name
+    assert row.subject == subject.name
+    assert row.aggregate_id == str(user.id)
+    assert row.schema_fingerprint == schema_fingerprint(UserRegistered.avro_schema())
+    record = decode(row)
+    # occurred_at: the flush time, aware UTC, between the call's start and end
+    assert record.occurred_at.utcoffset() is not None
+    assert before <= record.occurred_at <= after
+    assert row.created_at == record.occurred_at
+    assert record.user_version == 1
+
+
+def test_versions_count_per_user(backend: AuthBackend) -> None:
+    hasher = FakePasswordHasher()
+    first, second = register(backend, "carol"), register(backend, "dave")
+    for name in ("C1", "C2"):
+        handlers.update_profile(
+            backend.uow_factory, hasher, first.id, handlers.ProfileChanges(display_name=name)
+        )
+    assert [r.aggregate_version for r in backend.outbox_rows(first.id)] == [1, 2, 3]
+    assert [r.aggregate_version for r in backend.outbox_rows(second.id)] == [1]
+
+
+def test_backfill_enqueues_one_registered_event_per_user_at_its_version(
+    backend: AuthBackend,
+) -> None:
+    hasher = FakePasswordHasher()
+    users = [register(backend, f"user{i}") for i in range(5)]
+    handlers.update_profile(
+        backend.uow_factory, hasher, users[0].id, handlers.ProfileChanges(display_name="Zero")
+    )
+    handlers.delete_user(backend.uow_factory, users[4].id)
+    before = {user.id: len(backend.outbox_rows(user.id)) for user in users}
+
+    assert handlers.backfill_outbox(backend.uow_factory, batch_size=2) == 4
+
+    for user in users[:4]:
+        new = backend.outbox_rows(user.id)[before[user.id] :]
+        assert len(new) == 1
+        record = decode(new[0])
+        assert isinstance(record, UserRegistered)
+        assert record.user_version == (2 if user is users[0] else 1)
+        assert record.display_name == ("Zero" if user is users[0] else user.display_name)
+    assert len(backend.outbox_rows(users[4].id)) == before[users[4].id]  # deleted: none
+
+
+# --- SQL only ------------------------------------------------------------------------
+
+
+def test_rollback_after_the_outbox_insert_leaves_no_user_and_no_outbox_row(
+    sql_backend: SqlBackend,
+) -> None:
+    user = User.register(
+        username="eve",
+        email="eve@example.org",
+        password_hash="x",
+        display_name="Eve",
+        now=datetime.now(UTC),
+    )
+    with sql_backend.sessions() as session:
+        session.add(user)
+        session.flush()  # the outbox row is inserted here, in the same transaction
+        inside = session.scalar(select(func.count()).where(outbox.c.aggregate_id == str(user.id)))
+        assert inside == 1
+        session.rollback()
+    assert sql_backend.outbox_rows(user.id) == []
+    assert user.id not in sql_backend.user_ids()
+
+
+def test_a_failed_commit_leaves_neither(sql_backend: SqlBackend) -> None:
+    register(sql_backend, "frank")
+    clash = User.register(
+        username="FRANK",  # same name, other case: the unique index refuses it
+        email="other@example.org",
+        password_hash="x",
+        display_name="F",
+        now=datetime.now(UTC),
+    )
+    with sql_backend.sessions() as session:
+        session.add(clash)
+        with pytest.raises(IntegrityError):
+            session.commit()
+    assert sql_backend.outbox_rows(clash.id) == []
+    assert clash.id not in sql_backend.user_ids()
+
+
+def test_outbox_rows_carry_the_active_trace_context(sql_backend: SqlBackend) -> None:
+    trace_id, span_id = 0x0AF7651916CD43DD8448EB211C80319C, 0xB7AD6B7169203331
+    span = NonRecordingSpan(
+        SpanContext(trace_id, span_id, is_remote=True, trace_flags=TraceFlags(1))
+    )
+    token = context.attach(trace.set_span_in_context(span))
+    try:
+        traced = register(sql_backend, "grace")
+    finally:
+        context.detach(token)
+    untraced = register(sql_backend, "heidi")
+    (row,) = sql_backend.outbox_rows(traced.id)
+    assert row.headers["traceparent"] == f"00-{trace_id:032x}-{span_id:016x}-01"
+    assert "traceparent" not in sql_backend.outbox_rows(untraced.id)[0].headers
+
+
+@pytest.mark.stack
+def test_a_commit_with_outbox_rows_notifies_the_relay(
+    pg_backend: SqlBackend, auth_pg_url: str
+) -> None:
+    conninfo = make_url(auth_pg_url).set(drivername="postgresql")
+    with psycopg.connect(conninfo.render_as_string(hide_password=False), autocommit=True) as conn:
+        conn.execute(f"LISTEN {OUTBOX_CHANNEL}")
+        register(pg_backend, "ivan")
+        received = next(conn.notifies(timeout=30, stop_after=1), None)
+    assert received is not None
+    assert received.channel == OUTBOX_CHANNEL
+
+
+def test_concurrent_updates_of_one_user_never_share_a_version(sql_backend: SqlBackend) -> None:
+    """Threads update one user at once; the version check makes the losers retry on fresh
+    state, so every saved change gets its own version and event."""
+    hasher = FakePasswordHasher()
+    user = register(sql_backend, "judy")
+    threads, rounds = 6, 4
+    start = threading.Barrier(threads)
+    saved: list[int] = []
+    gave_up: list[int] = []
+    lock = threading.Lock()
+
+    def worker(index: int) -> None:
+        start.wait()
+        for round_ in range(rounds):
+            changes = handlers.ProfileChanges(display_name=f"judy {index}.{round_}")
+            try:
+                handlers.update_profile(sql_backend.uow_factory, hasher, user.id, changes)
+            except ConcurrentUpdateError:
+                with lock:
+                    gave_up.append(index)
+            else:
+                with lock:
+                    saved.append(index)
+
+    pool = [threading.Thread(target=worker, args=(i,)) for i in range(threads)]
+    for thread in pool:
+        thread.start()
+    for thread in pool:
+        thread.join()
+
+    versions = [row.aggregate_version for row in sql_backend.outbox_rows(user.id)]
+    assert len(saved) + len(gave_up) == threads * rounds
+    assert sorted(versions) == list(range(1, len(saved) + 2))  # 1 = registration
+    with sql_backend.uow_factory() as uow:
+        final = uow.users.get(user.id)
+        assert final is not None
+        assert final.version == len(saved) + 1
+
+
+@pytest.mark.stack
+def test_a_change_saved_on_a_stale_read_is_refused(pg_backend: SqlBackend) -> None:
+    """Two transactions read version 1; the second to save finds the version moved on and
+    is refused (the handlers then retry on fresh state), instead of writing version 2
+    twice. PostgreSQL only: SQLite takes its write lock at BEGIN, so these two
+    transactions could not even overlap."""
+    user = register(pg_backend, "kim")
+    with pg_backend.uow_factory() as first, pg_backend.uow_factory() as second:
+        mine = first.users.get(user.id)
+        theirs = second.users.get(user.id)
+        assert mine is not None
+        assert theirs is not None
+        theirs.change_display_name("Theirs")
+        second.commit()
+        mine.change_display_name("Mine")
+        with pytest.raises(StaleUser):
+            first.commit()
+    rows = pg_backend.outbox_rows(user.id)
+    assert kinds(rows) == [(REGISTERED, 1), (UPDATED, 2)]
+    assert decode(rows[1]).display_name == "Theirs"  # type: ignore[union-attr]
+
+
+CHANGES = st.lists(
+    st.sampled_from(["display_name", "same_display_name", "username", "email", "password"]),
+    max_size=8,
+)
+
+
+@settings(max_examples=25, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(changes=CHANGES, delete=st.booleans())
+def test_any_sequence_of_changes_gives_one_event_per_contract_change(
+    backend: AuthBackend, changes: list[str], delete: bool
+) -> None:
+    """Whatever a user goes through, its events are numbered 1..n without gaps, one per
+    contract change, and the last one carries the state that was saved."""
+    hasher = FakePasswordHasher()
+    user = register(backend, f"p{uuid.uuid4().hex[:12]}")
+    uow, uid = backend.uow_factory, user.id
+    expected = [REGISTERED]
+    current = user
+    for i, change in enumerate(changes):
+        if change == "display_name":
+            current = handlers.update_profile(
+                uow, hasher, uid, handlers.ProfileChanges(display_name=f"name {i}")
+            )
+        elif change == "same_display_name":
+            current = handlers.update_profile(
+                uow, hasher, uid, handlers.ProfileChanges(display_name=current.display_name)
+            )
+        elif change == "username":
+            current = handlers.rename_user(uow, uid, f"q{uuid.uuid4().hex[:12]}")
+        elif change == "email":
+            email = f"{uuid.uuid4().hex[:8]}@example.org"
+            current = handlers.update_profile(
+                uow, hasher, uid, handlers.ProfileChanges(email=email)
+            )
+        else:
+            current = handlers.update_profile(
+                uow, hasher, uid, handlers.ProfileChanges(password=f"secret {i} {i}")
+            )
+        if change in {"display_name", "username"}:
+            expected.append(UPDATED)
+    if delete:
+        handlers.delete_user(uow, uid)
+        expected.append(DELETED)
+
+    rows = backend.outbox_rows(uid)
+    assert kinds(rows) == [(kind, n) for n, kind in enumerate(expected, start=1)]
+    last = decode(rows[-1])
+    assert last.user_version == len(expected)
+    if not delete:
+        assert current.version == len(expected)
+        assert (last.username, last.display_name) == (  # type: ignore[union-attr]
+            current.username,
+            current.display_name,
+        )

@@ -1,0 +1,147 @@
+"""The auth service's storage behind one interface, for suites run on every backend:
+the fakes, SQLite and PostgreSQL. Tests ask it what was committed."""
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from playball_auth.adapters.database_sql import session_factory
+from playball_auth.adapters.orm_sql import outbox, users
+from playball_auth.adapters.unit_of_work_sql import SqlUnitOfWork
+from playball_auth.service_layer.unit_of_work import UnitOfWork
+from playball_events.settings import with_database
+from sqlalchemy import Engine, create_engine, delete, select, text
+from sqlalchemy.orm import Session, sessionmaker
+
+from support.auth_fakes import FakeStore, FakeUnitOfWork
+
+ISSUER = "http://testserver"  # the iss of the test apps' tokens
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxRow:
+    event_id: uuid.UUID
+    aggregate_id: str
+    aggregate_version: int
+    record_type: str
+    topic: str
+    subject: str
+    payload: bytes
+    schema_fingerprint: str
+    headers: dict[str, str]
+    created_at: datetime
+
+
+def drop_database(server_url: str, name: str) -> None:
+    """Drop a test database, disconnecting whatever still holds it."""
+    admin = create_engine(with_database(server_url, "postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    finally:
+        admin.dispose()
+
+
+class AuthBackend:
+    name: str
+    uow_factory: Callable[[], UnitOfWork]
+
+    def outbox_rows(self, user_id: uuid.UUID | None = None) -> list[OutboxRow]:
+        raise NotImplementedError
+
+    def user_ids(self) -> set[uuid.UUID]:
+        raise NotImplementedError
+
+    def password_hash(self, user_id: uuid.UUID) -> str:
+        raise NotImplementedError
+
+
+class FakeBackend(AuthBackend):
+    name = "fake"
+
+    def __init__(self) -> None:
+        self.store = FakeStore()
+        self.uow_factory = lambda: FakeUnitOfWork(self.store)
+
+    def outbox_rows(self, user_id: uuid.UUID | None = None) -> list[OutboxRow]:
+        return [
+            OutboxRow(
+                event_id=e.event_id,
+                aggregate_id=e.aggregate_id,
+                aggregate_version=e.aggregate_version,
+                record_type=e.record_type,
+                topic=e.topic,
+                subject=e.subject,
+                payload=e.payload,
+                schema_fingerprint=e.schema_fingerprint,
+                headers=dict(e.headers),
+                created_at=e.created_at,
+            )
+            for e in self.store.outbox
+            if user_id is None or e.aggregate_id == str(user_id)
+        ]
+
+    def user_ids(self) -> set[uuid.UUID]:
+        return set(self.store.users)
+
+    def password_hash(self, user_id: uuid.UUID) -> str:
+        return self.store.users[user_id].password_hash
+
+
+class SqlBackend(AuthBackend):
+    def __init__(self, name: str, engine: Engine, sessions: "sessionmaker[Session]") -> None:
+        self.name = name
+        self.engine = engine
+        self.sessions = sessions
+        self.uow_factory = lambda: SqlUnitOfWork(sessions)
+
+    def clear(self) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(delete(outbox))
+            conn.execute(delete(users))
+
+    def outbox_rows(self, user_id: uuid.UUID | None = None) -> list[OutboxRow]:
+        query = select(outbox).order_by(outbox.c.seq)
+        if user_id is not None:
+            query = query.where(outbox.c.aggregate_id == str(user_id))
+        with self.engine.connect() as conn:
+            rows: list[Any] = list(conn.execute(query).mappings())
+        return [
+            OutboxRow(
+                event_id=r["event_id"],
+                aggregate_id=r["aggregate_id"],
+                aggregate_version=r["aggregate_version"],
+                record_type=r["record_type"],
+                topic=r["topic"],
+                subject=r["subject"],
+                payload=r["payload"],
+                schema_fingerprint=r["schema_fingerprint"],
+                headers=r["headers"],
+                # SQLite hands back naive values; they were written as UTC
+                created_at=r["created_at"]
+                if r["created_at"].tzinfo
+                else r["created_at"].replace(tzinfo=UTC),
+            )
+            for r in rows
+        ]
+
+    def user_ids(self) -> set[uuid.UUID]:
+        with self.engine.connect() as conn:
+            return set(conn.scalars(select(users.c.id)))
+
+    def password_hash(self, user_id: uuid.UUID) -> str:
+        with self.engine.connect() as conn:
+            found = conn.scalar(select(users.c.password_hash).where(users.c.id == user_id))
+        assert isinstance(found, str)
+        return found
+
+
+def sql_backend_for(name: str, request: Any) -> SqlBackend:
+    """The ``sqlite`` or ``postgresql`` backend of a test (a pytest request), emptied."""
+    fixture = "pg_engine" if name == "postgresql" else "sqlite_engine"
+    engine: Engine = request.getfixturevalue(fixture)
+    backend = SqlBackend(name, engine, session_factory(engine))
+    backend.clear()
+    return backend

@@ -1,0 +1,172 @@
+"""Fakes of the auth service's ports, subclassing them, for unit tests without a database.
+
+The fake unit of work keeps committed users in a shared store and works on copies, so a
+block left without commit changes nothing, as with a real transaction; it enforces the
+same unique keys (case-insensitive username, email) and the version check on commit, and
+plays the SQL adapter's change detector: versions and outbox events as the rules say.
+"""
+
+import copy
+import uuid
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from playball_auth.domain import events
+from playball_auth.domain.model import CONTRACT_FIELDS, User
+from playball_auth.domain.rules import username_key
+from playball_auth.service_layer.errors import StaleUser, UniqueViolation
+from playball_auth.service_layer.ports import (
+    AccessTokens,
+    InvalidTokenError,
+    IssuedToken,
+    Outbox,
+    PasswordHasher,
+    UserRepository,
+)
+from playball_auth.service_layer.unit_of_work import UnitOfWork
+from playball_events.outbox.model import NewOutboxEvent
+
+
+class FakeStore:
+    """What the fake 'database' holds: committed users and enqueued outbox events."""
+
+    def __init__(self) -> None:
+        self.users: dict[uuid.UUID, User] = {}
+        self.outbox: list[NewOutboxEvent] = []
+        self.commits = 0
+
+
+class FakeUserRepository(UserRepository):
+    def __init__(self, store: FakeStore) -> None:
+        self.seen: dict[uuid.UUID, User] = {}
+        self.read_versions: dict[uuid.UUID, int] = {}
+        self.deleted: set[uuid.UUID] = set()
+        self.store = store
+
+    def _load(self, user: User | None) -> User | None:
+        if user is None or user.id in self.deleted:
+            return None
+        if user.id not in self.seen:
+            self.seen[user.id] = copy.copy(user)
+            self.read_versions[user.id] = user.version
+        return self.seen[user.id]
+
+    def add(self, user: User) -> None:
+        self.seen[user.id] = user
+
+    def get(self, user_id: uuid.UUID) -> User | None:
+        return self._load(self.seen.get(user_id) or self.store.users.get(user_id))
+
+    def get_by_username(self, username: str) -> User | None:
+        for user in [*self.seen.values(), *self.store.users.values()]:
+            if username_key(user.username) == username_key(username):
+                return self._load(user)
+        return None
+
+    def get_by_email(self, email: str) -> User | None:
+        for user in [*self.seen.values(), *self.store.users.values()]:
+            if user.email == email:
+                return self._load(user)
+        return None
+
+    def delete(self, user: User) -> None:
+        self.deleted.add(user.id)
+
+    def page_after(self, after: uuid.UUID | None, limit: int) -> Sequence[User]:
+        ids = sorted(uid for uid in self.store.users if after is None or uid > after)
+        return [u for u in (self._load(self.store.users[uid]) for uid in ids[:limit]) if u]
+
+
+class FakeOutbox(Outbox):
+    def __init__(self) -> None:
+        self.pending: list[NewOutboxEvent] = []
+
+    def add(self, events: Sequence[NewOutboxEvent]) -> None:
+        self.pending.extend(events)
+
+
+class FakeUnitOfWork(UnitOfWork):
+    def __init__(self, store: FakeStore) -> None:
+        self.store = store
+
+    def __enter__(self) -> "FakeUnitOfWork":
+        self.users = self.fake_users = FakeUserRepository(self.store)
+        self.outbox = self.fake_outbox = FakeOutbox()
+        return self
+
+    def commit(self) -> None:
+        store = self.store
+        for user_id, read in self.fake_users.read_versions.items():
+            current = store.users.get(user_id)
+            if current is None or current.version != read:
+                raise StaleUser(str(user_id))
+        others = [u for uid, u in store.users.items() if uid not in self.fake_users.seen]
+        for user in self.fake_users.seen.values():
+            if user.id in self.fake_users.deleted:
+                continue
+            for other in others:
+                if username_key(other.username) == username_key(user.username):
+                    raise UniqueViolation("username")
+                if other.email == user.email:
+                    raise UniqueViolation("email")
+        now = datetime.now(UTC)
+        found: list[NewOutboxEvent] = []
+        for user_id in self.fake_users.deleted:
+            gone = store.users.pop(user_id, None)
+            if gone is not None:
+                found.append(events.deleted(user_id, gone.version + 1, now))
+        for user in self.fake_users.seen.values():
+            if user.id in self.fake_users.deleted:
+                continue
+            before = store.users.get(user.id)
+            if before is None:
+                user.version = 1
+                found.append(events.registered(user, now))
+            elif any(getattr(before, f) != getattr(user, f) for f in CONTRACT_FIELDS):
+                user.version += 1
+                found.append(events.updated(user, now))
+            store.users[user.id] = copy.copy(user)
+        store.outbox.extend([*found, *self.fake_outbox.pending])
+        self.fake_outbox.pending = []
+        store.commits += 1
+        self.fake_users.read_versions = {
+            uid: u.version for uid, u in self.fake_users.seen.items() if uid in store.users
+        }
+
+    def rollback(self) -> None:
+        pass  # nothing reaches the store before commit
+
+
+class FakePasswordHasher(PasswordHasher):
+    """``fake$<params>$<password>``: readable, fast, and with parameters to change."""
+
+    def __init__(self, params: str = "p1") -> None:
+        self.params = params
+        self.hashed = 0
+        self.verified = 0
+
+    def hash(self, password: str) -> str:
+        self.hashed += 1
+        return f"fake${self.params}${password}"
+
+    def verify(self, password_hash: str, password: str) -> bool:
+        self.verified += 1
+        return password_hash.split("$", 2)[-1] == password
+
+    def needs_rehash(self, password_hash: str) -> bool:
+        return password_hash.split("$", 2)[1] != self.params
+
+
+class FakeAccessTokens(AccessTokens):
+    def issue(self, user_id: uuid.UUID) -> IssuedToken:
+        return IssuedToken(access_token=f"token-{user_id}", expires_in=60)
+
+    def verify(self, token: str) -> uuid.UUID:
+        try:
+            return uuid.UUID(token.removeprefix("token-"))
+        except ValueError:
+            raise InvalidTokenError(token) from None
+
+    def jwks(self) -> dict[str, Any]:
+        return {"keys": []}
