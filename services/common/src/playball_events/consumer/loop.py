@@ -139,7 +139,7 @@ class EventConsumer(Generic[E]):
                 events.append(decoded)
         if poison:
             self._park(poison)
-        outcome = self._apply(events, report) if events else ApplyOutcome[E]()
+        outcome: ApplyOutcome[E] = self._apply(events, report) if events else ApplyOutcome()
         report.applied = len(outcome.applied)
         report.duplicates = len(outcome.duplicates)
         report.stale = len(outcome.stale)
