@@ -7,7 +7,10 @@ from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Request, Response, status
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from playball_groups.domain.model import (
     AlreadyMemberError,
@@ -80,6 +83,7 @@ COMMON: dict[int | str, dict[str, Any]] = {
 }
 MEMBER_ONLY = {**COMMON, 404: _doc("no such group, or the caller is not a member")}
 ADMIN_ONLY = {**MEMBER_ONLY, 403: _doc("the caller is not an admin of the group")}
+UNPARSABLE = {400: _doc("the body is not parsable JSON at all (bad_request)")}
 
 
 def create_app(
@@ -118,6 +122,17 @@ def create_app(
         headers = {"Retry-After": RETRY_AFTER} if isinstance(exc, UserNotKnownError) else None
         return _error(STATUS_OF.get(type(exc), 409), str(exc), exc.code, headers)
 
+    @app.exception_handler(StarletteHTTPException)
+    def http_error(request: Request, exc: StarletteHTTPException) -> Any:
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            # Starlette names only the first route matching the path; list them all.
+            headers["Allow"] = ", ".join(allowed_methods(app, request))
+        code = {400: "bad_request", 404: "not_found", 405: "method_not_allowed"}.get(
+            exc.status_code, "http_error"
+        )
+        return _error(exc.status_code, str(exc.detail), code, headers)
+
     @app.exception_handler(Exception)
     def unexpected(_request: Request, exc: Exception) -> Any:
         if is_unavailable(exc):
@@ -145,7 +160,7 @@ def create_app(
         "/groups",
         response_model=GroupOut,
         status_code=status.HTTP_201_CREATED,
-        responses=COMMON,
+        responses={**COMMON, **UNPARSABLE},
         tags=["groups"],
     )
     def create_group(body: GroupCreate, me: Caller) -> Any:
@@ -187,7 +202,7 @@ def create_app(
         "/groups/{group_id}/members",
         response_model=MemberOut,
         status_code=status.HTTP_201_CREATED,
-        responses=ADMIN_ONLY,
+        responses={**ADMIN_ONLY, **UNPARSABLE},
         tags=["members"],
     )
     def add_member(group_id: uuid.UUID, body: MemberAdd, me: Caller) -> Any:
@@ -212,6 +227,15 @@ def create_app(
         return Response(status_code=204)
 
     return app
+
+
+def allowed_methods(app: FastAPI, request: Request) -> list[str]:
+    methods: set[str] = set()
+    for route in app.router.routes:
+        match, _child = route.matches({**request.scope, "method": "\x00"})
+        if match is not Match.NONE and isinstance(route, APIRoute):
+            methods.update(route.methods)
+    return sorted(methods)
 
 
 def vars_of(group: Group) -> dict[str, Any]:
