@@ -83,7 +83,9 @@ COMMON: dict[int | str, dict[str, Any]] = {
 }
 MEMBER_ONLY = {**COMMON, 404: _doc("no such group, or the caller is not a member")}
 ADMIN_ONLY = {**MEMBER_ONLY, 403: _doc("the caller is not an admin of the group")}
-UNPARSABLE = {400: _doc("the body is not parsable JSON at all (bad_request)")}
+UNPARSABLE: dict[int | str, dict[str, Any]] = {
+    400: _doc("the body is not parsable JSON at all (bad_request)")
+}
 
 
 def create_app(
@@ -234,7 +236,7 @@ def allowed_methods(app: FastAPI, request: Request) -> list[str]:
     for route in app.router.routes:
         match, _child = route.matches({**request.scope, "method": "\x00"})
         if match is not Match.NONE and isinstance(route, APIRoute):
-            methods.update(route.methods)
+            methods.update(route.methods or ())
     return sorted(methods)
 
 
