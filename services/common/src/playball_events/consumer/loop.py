@@ -80,6 +80,7 @@ class EventConsumer(Generic[E]):
         poll_timeout: float = 1.0,
         backoff: Backoff = Backoff(),
         on_applied: Callable[[ApplyOutcome[E]], None] | None = None,
+        on_close: Sequence[Callable[[], None]] = (),
     ) -> None:
         self._source = source
         self._decoder = decoder
@@ -92,6 +93,7 @@ class EventConsumer(Generic[E]):
         # Called after the handler's commit and before the offset commit: the one moment a
         # crash leaves applied-but-uncommitted messages (fault tests kill the process here).
         self._on_applied = on_applied
+        self._on_close = on_close  # the registry client's connections, say
         self._stopping = threading.Event()
         self._failures = 0
 
@@ -108,7 +110,15 @@ class EventConsumer(Generic[E]):
             while not self._stopping.is_set():
                 self.run_once()
         finally:
+            self.close()
+
+    def close(self) -> None:
+        """Leave the consumer group (every applied batch is committed already)."""
+        try:
             self._source.close()
+        finally:
+            for close in self._on_close:
+                close()
 
     def run_once(self) -> BatchReport:
         """One poll and everything it brought, committed; or rewound after a backoff."""

@@ -5,9 +5,12 @@ from typing import TYPE_CHECKING
 from playball_groups.settings import AUDIENCE, GroupsSettings
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from fastapi import FastAPI
     from playball_events.consumer.loop import EventConsumer
     from playball_events.consumer.metrics import ConsumerMetrics
+    from playball_events.consumer.ports import ApplyOutcome
 
     from playball_groups.adapters.database import Engine
     from playball_groups.domain.user_view import UserEvent
@@ -42,6 +45,7 @@ def build_consumer(
     engine: "Engine | None" = None,
     metrics: "ConsumerMetrics | None" = None,
     limits: "ViewLimits | None" = None,
+    on_applied: "Callable[[ApplyOutcome[UserEvent]], None] | None" = None,
 ) -> "EventConsumer[UserEvent]":
     from playball_core.registry import RegistryClient  # noqa: PLC0415
     from playball_events.consumer.loop import EventConsumer  # noqa: PLC0415
@@ -80,4 +84,6 @@ def build_consumer(
         KafkaDeadLetters(settings.kafka_bootstrap, {topic: settings.dead_letter_topic}),
         metrics or ConsumerMetrics(topic),
         batch_size=settings.groups_batch_size,
+        on_applied=on_applied,
+        on_close=[registry.close],
     )
