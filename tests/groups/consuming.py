@@ -51,9 +51,8 @@ def view_row(engine: Engine, user_id: uuid.UUID) -> tuple[int, bool, str | None]
 
 def view_hash(engine: Engine) -> str:
     """A digest of the whole user view (sorted), to compare a replay with the original."""
-    from sqlalchemy import select  # noqa: PLC0415
-
     from playball_groups.adapters.tables import known_users  # noqa: PLC0415
+    from sqlalchemy import select  # noqa: PLC0415
 
     digest = hashlib.sha256()
     with engine.connect() as connection:

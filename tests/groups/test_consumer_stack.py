@@ -21,6 +21,7 @@ from playball_groups.service_layer.user_events import ViewLimits
 from support.databases import fresh_postgres, sqlite_url
 from support.user_events import (
     EventProducer,
+    UserEvent,
     create_event_topics,
     deleted,
     headers_of,
@@ -142,7 +143,7 @@ def test_poison_is_parked_later_messages_applied_and_redrive_after_a_fix_applies
         assert "display_name of 28 characters" in by_kind["invalid"].reason
         assert by_kind["invalid"].source_topic == topic
         assert by_kind["invalid"].key == str(grace).encode()
-        assert dict(by_kind["invalid"].original_headers) == {k: v for k, v in headers_of(long_name)}
+        assert dict(by_kind["invalid"].original_headers) == dict(headers_of(long_name))
         assert by_kind["invalid"].source_offset >= 0
 
         env = {
@@ -217,7 +218,7 @@ def test_replay_from_earliest_rebuilds_the_same_view(
     registry_url: str,
 ) -> None:
     users = [uuid.uuid4() for _ in range(60)]
-    events = [registered(u, 1, f"user {i}") for i, u in enumerate(users)]
+    events: list[UserEvent] = [registered(u, 1, f"user {i}") for i, u in enumerate(users)]
     events += [updated(u, 2, f"renamed {i}") for i, u in enumerate(users) if i % 2]
     events += [deleted(u, 3) for i, u in enumerate(users) if i % 3 == 0]
     events += [updated(u, 2, "late") for u in users[:10]]  # stale or after delete
@@ -234,12 +235,11 @@ def test_replay_from_earliest_rebuilds_the_same_view(
         before = view_hash(engine)
 
         with engine.begin() as connection:
-            from sqlalchemy import delete  # noqa: PLC0415
-
             from playball_groups.adapters.tables import (  # noqa: PLC0415
                 known_users,
                 processed_events,
             )
+            from sqlalchemy import delete  # noqa: PLC0415
 
             connection.execute(delete(processed_events))
             connection.execute(delete(known_users))

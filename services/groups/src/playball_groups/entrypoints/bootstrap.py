@@ -77,7 +77,12 @@ def build_consumer(
     )
     return EventConsumer(
         KafkaSource(
-            consumer_config(settings.kafka_bootstrap, settings.groups_consumer_group), [topic]
+            consumer_config(
+                settings.kafka_bootstrap,
+                settings.groups_consumer_group,
+                **{"session.timeout.ms": settings.groups_session_timeout_ms},
+            ),
+            [topic],
         ),
         decoder,
         handler,
