@@ -82,7 +82,7 @@ def test_duplicates_stale_updates_and_deletes_on_the_real_topic(
     ada, bob = uuid.uuid4(), uuid.uuid4()
     first = registered(ada, 1, "Ada")
     update_bob = updated(bob, 2, "Bob 2")
-    events = [
+    events: list[UserEvent] = [
         first,
         first,  # the same message delivered twice
         updated(ada, 3, "Ada 3"),
