@@ -133,7 +133,8 @@ class KafkaSource(MessageSource):
         try:
             positions = self._consumer.position(assignment)
             for tp in positions:
-                _low, high = self._consumer.get_watermark_offsets(tp, timeout=1.0, cached=False)
+                # cached: the high watermark of the last fetch response, no broker call
+                _low, high = self._consumer.get_watermark_offsets(tp, cached=True)
                 done = self._committed.get((tp.topic, tp.partition))
                 if done is None:
                     done = tp.offset if tp.offset != OFFSET_INVALID else None

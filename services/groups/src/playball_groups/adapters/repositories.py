@@ -1,11 +1,12 @@
 """SQL repositories over one connection (SQLAlchemy Core; PostgreSQL and SQLite)."""
 
 import datetime as dt
+import json
 import uuid
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, and_, delete, func, insert, or_, select, update
+from sqlalchemy import Connection, and_, delete, func, insert, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from playball_groups.adapters.tables import groups, known_users, memberships, processed_events
@@ -19,6 +20,47 @@ from playball_groups.service_layer.unit_of_work import (
 
 # SQLite's expression depth limits IN lists; Postgres is happy with far more
 IN_CHUNK = 500
+
+
+# PostgreSQL fast path for the consumer's batches: one statement per batch, its rows in
+# one JSON parameter (json_to_recordset) or one array literal, instead of a bind
+# parameter per value; on this machine that is what takes the apply loop past 10,000
+# events/s (psycopg's per-element array adaptation costs more than the SQL itself).
+# SQLite takes the portable Core path below.
+PG_GET_USERS = text(
+    "SELECT user_id, user_version, deleted, username, display_name FROM known_users"
+    " WHERE user_id = ANY(CAST(:ids AS uuid[]))"
+)
+PG_SAVE_USERS = text(
+    "INSERT INTO known_users"
+    " (user_id, user_version, deleted, username, display_name, updated_at)"
+    " SELECT u.i, u.v, u.d, u.u, u.n, :now"
+    " FROM json_to_recordset(CAST(:rows AS json)) AS u(i uuid, v bigint, d boolean, u text, n text)"
+    " ON CONFLICT (user_id) DO UPDATE SET user_version = excluded.user_version,"
+    " deleted = excluded.deleted, username = excluded.username,"
+    " display_name = excluded.display_name, updated_at = excluded.updated_at"
+    # same guard as the portable path: never an older state over a newer one
+    " WHERE (NOT known_users.deleted AND known_users.user_version < excluded.user_version)"
+    " OR (excluded.deleted AND NOT known_users.deleted)"
+)
+PG_ALREADY = text(
+    "SELECT event_id FROM processed_events WHERE event_id = ANY(CAST(:ids AS uuid[]))"
+)
+PG_CLAIM = text(
+    'INSERT INTO processed_events (event_id, topic, partition, "offset", processed_at)'
+    " SELECT r.e, r.t, r.p, r.o, :at"
+    " FROM json_to_recordset(CAST(:rows AS json)) AS r(e uuid, t text, p integer, o bigint)"
+    " ON CONFLICT (event_id) DO NOTHING RETURNING event_id"
+)
+
+
+def uuid_array(ids: Iterable[uuid.UUID]) -> str:
+    """A PostgreSQL array literal of UUIDs (their text never needs quoting)."""
+    return "{" + ",".join(map(str, ids)) + "}"
+
+
+def is_postgres(connection: Connection) -> bool:
+    return connection.dialect.name == "postgresql"
 
 
 def aware(value: dt.datetime) -> dt.datetime:
@@ -38,6 +80,12 @@ class SqlUserView(UserView):
     def get_many(self, user_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, KnownUser]:
         wanted = list(user_ids)
         found: dict[uuid.UUID, KnownUser] = {}
+        if is_postgres(self._c) and wanted:
+            for row in self._c.execute(PG_GET_USERS, {"ids": uuid_array(wanted)}):
+                found[row.user_id] = KnownUser(
+                    row.user_id, row.user_version, row.deleted, row.username, row.display_name
+                )
+            return found
         for part in chunks(wanted):
             rows = self._c.execute(
                 select(
@@ -56,6 +104,21 @@ class SqlUserView(UserView):
 
     def save(self, users: Sequence[KnownUser]) -> None:
         now = dt.datetime.now(dt.UTC)
+        if is_postgres(self._c):
+            payload = json.dumps(
+                [
+                    {
+                        "i": str(u.user_id),
+                        "v": u.user_version,
+                        "d": u.deleted,
+                        "u": u.username,
+                        "n": u.display_name,
+                    }
+                    for u in users
+                ]
+            )
+            self._c.execute(PG_SAVE_USERS, {"rows": payload, "now": now})
+            return
         rows = [
             {
                 "user_id": u.user_id,
@@ -98,6 +161,10 @@ class SqlProcessedEvents(ProcessedEvents):
 
     def already(self, event_ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
         found: set[uuid.UUID] = set()
+        if is_postgres(self._c):
+            if event_ids:
+                found.update(self._c.scalars(PG_ALREADY, {"ids": uuid_array(event_ids)}))
+            return found
         for part in chunks(list(event_ids)):
             found.update(
                 self._c.scalars(
@@ -122,6 +189,15 @@ class SqlProcessedEvents(ProcessedEvents):
                 for e in events
             ],
         )
+
+    def claim(self, events: Sequence[ProcessedEvent]) -> set[uuid.UUID]:
+        times = {e.processed_at for e in events}
+        if not is_postgres(self._c) or len(times) != 1:
+            return super().claim(events)
+        rows = json.dumps(
+            [{"e": str(e.event_id), "t": e.topic, "p": e.partition, "o": e.offset} for e in events]
+        )
+        return set(self._c.scalars(PG_CLAIM, {"rows": rows, "at": times.pop()}))
 
 
 def _group(row: Any) -> Group:

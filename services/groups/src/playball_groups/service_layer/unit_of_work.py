@@ -41,6 +41,20 @@ class ProcessedEvents(ABC):
     def record(self, events: Sequence[ProcessedEvent]) -> None:
         """Insert their rows; an id recorded already makes the transaction fail."""
 
+    def claim(self, events: Sequence[ProcessedEvent]) -> set[uuid.UUID]:
+        """Record every event not recorded yet; the ids recorded now (the rest: duplicates).
+
+        An adapter may do it in one statement (PostgreSQL: ON CONFLICT DO NOTHING
+        RETURNING, which also waits out a concurrent consumer's uncommitted row).
+        """
+        seen = self.already([e.event_id for e in events])
+        fresh: dict[uuid.UUID, ProcessedEvent] = {}
+        for event in events:
+            if event.event_id not in seen:
+                fresh.setdefault(event.event_id, event)
+        self.record(list(fresh.values()))
+        return set(fresh)
+
 
 class Groups(ABC):
     @abstractmethod

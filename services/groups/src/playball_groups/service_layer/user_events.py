@@ -71,31 +71,30 @@ class UserEventHandler(EventHandler[UserEvent]):
         return isinstance(error, TransientError) or self._is_transient(error)
 
     def apply(self, events: Sequence[ConsumedEvent[UserEvent]]) -> ApplyOutcome[UserEvent]:
+        now = self._clock()
         with self._unit_of_work() as uow:
-            seen = uow.processed.already([e.event_id for e in events])
+            claimed = uow.processed.claim(
+                [
+                    ProcessedEvent(
+                        e.event_id, e.message.topic, e.message.partition, e.message.offset, now
+                    )
+                    for e in events
+                ]
+            )
             fresh: list[ConsumedEvent[UserEvent]] = []
             duplicates: list[ConsumedEvent[UserEvent]] = []
             for event in events:
-                if event.event_id in seen:
-                    duplicates.append(event)
-                else:
-                    seen.add(event.event_id)  # the same id twice in one batch
+                if event.event_id in claimed:
+                    claimed.discard(event.event_id)  # a second copy in this batch is a duplicate
                     fresh.append(event)
+                else:
+                    duplicates.append(event)
             current = uow.users.get_many({e.record.user_id for e in fresh})
             folded = fold(current, [e.record for e in fresh])
             if folded.changed:
                 uow.users.save(list(folded.changed.values()))
             if folded.newly_deleted:
                 settle(uow, sorted(uow.groups.remove_users(folded.newly_deleted)))
-            now = self._clock()
-            uow.processed.record(
-                [
-                    ProcessedEvent(
-                        e.event_id, e.message.topic, e.message.partition, e.message.offset, now
-                    )
-                    for e in fresh
-                ]
-            )
             uow.commit()
         applied = [e for e, v in zip(fresh, folded.verdicts, strict=True) if v is Verdict.APPLIED]
         stale = [e for e, v in zip(fresh, folded.verdicts, strict=True) if v is Verdict.STALE]
