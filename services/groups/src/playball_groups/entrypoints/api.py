@@ -172,7 +172,12 @@ def create_app(
     def get_group(group_id: uuid.UUID, me: Caller) -> Any:
         return GroupOut(**vars_of(use_cases.get_group(unit_of_work(), me, group_id)))
 
-    @app.patch("/groups/{group_id}", response_model=GroupOut, responses=ADMIN_ONLY, tags=["groups"])
+    @app.patch(
+        "/groups/{group_id}",
+        response_model=GroupOut,
+        responses={**ADMIN_ONLY, **UNPARSABLE},
+        tags=["groups"],
+    )
     def rename_group(group_id: uuid.UUID, body: GroupRename, me: Caller) -> Any:
         renamed = use_cases.rename_group(unit_of_work(), me, group_id, body.name, body.version)
         return GroupOut(**vars_of(renamed))
