@@ -22,8 +22,13 @@ def fresh_postgres(server_url: str, prefix: str) -> Iterator[str]:
     try:
         yield with_database(server_url, name)
     finally:
-        with psycopg.connect(_admin_dsn(server_url), autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        drop_database(with_database(server_url, name))
+
+
+def drop_database(url: str) -> None:
+    name = url.rsplit("/", 1)[1]
+    with psycopg.connect(_admin_dsn(url), autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def sqlite_url(directory: Path) -> str:
