@@ -4,6 +4,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,6 +14,7 @@ from confluent_kafka import ConsumerGroupTopicPartitions, TopicPartition
 from confluent_kafka.admin import AdminClient
 from playball_core.registry import RegistryClient
 from playball_events.consumer.dlq_kafka import read_parked
+from playball_events.consumer.loop import BatchReport
 from playball_events.serde import header
 from playball_groups.adapters.database import Engine, make_engine
 from playball_groups.adapters.migrate import upgrade
@@ -261,3 +263,53 @@ def _reset_to_earliest(bootstrap: str, group: str, topic: str) -> None:
     futures = admin.alter_consumer_group_offsets([ConsumerGroupTopicPartitions(group, partitions)])
     for future in futures.values():
         future.result(timeout=30)
+
+
+def test_a_second_consumer_joining_mid_stream_loses_and_doubles_nothing(
+    topic: str,
+    producer: EventProducer,
+    database_url: str,
+    kafka_bootstrap: str,
+    registry_url: str,
+) -> None:
+    users = [uuid.uuid4() for _ in range(200)]
+    events: list[UserEvent] = [registered(u, 1, "one") for u in users]
+    events += [updated(u, 2, "two") for u in users]
+    events += [updated(u, 3, "three") for u in users]
+    producer.send(events)
+    with fresh_postgres(database_url, "playball_groups") as url:
+        engine = make_engine(url)
+        upgrade(engine)
+        settings = settings_for(topic, kafka_bootstrap, registry_url, url, groups_batch_size=50)
+        first = build_consumer(settings, engine=engine)
+        second = None
+        reports = []
+        seconds: list[BatchReport] = []
+        try:
+            reports.append(first.run_once())
+            while not reports[-1].messages:  # joined and got a first batch
+                reports.append(first.run_once())
+            second = build_consumer(settings, engine=engine)  # triggers a rebalance
+            deadline = time.monotonic() + 120
+            while processed_count(engine) < len(events):
+                assert time.monotonic() < deadline, "the two consumers did not finish"
+                reports.append(first.run_once())
+                seconds.append(second.run_once())
+        finally:
+            first.close()
+            if second is not None:
+                second.close()
+        assert processed_count(engine) == len(events)
+        assert all(view_row(engine, u) == (3, False, "three") for u in users)
+        assert total(seconds, "messages") > 0  # the partitions were really shared
+        both = reports + seconds
+        assert total(both, "applied") + total(both, "stale") == len(events)
+        engine.dispose()
+
+
+def processed_count(engine: Engine) -> int:
+    from playball_groups.adapters.tables import processed_events  # noqa: PLC0415
+    from sqlalchemy import func, select  # noqa: PLC0415
+
+    with engine.connect() as connection:
+        return int(connection.scalar(select(func.count()).select_from(processed_events)) or 0)
