@@ -132,6 +132,7 @@ def test_sigkill_after_db_commit_before_offset_commit_applies_nothing_twice(
         )
         assert metric(port, "playball_consumer_applied_events_total") == len(events) - in_db_only
         assert all(view_row(engine, u) == (2, False, "second") for u in users)
+        wait_for(lambda: metric(port, "playball_consumer_lag") == 0, 60, "lag back to 0")
 
         restarted.send_signal(signal.SIGTERM)  # graceful: finishes, commits, leaves
         _out, err = restarted.communicate(timeout=60)

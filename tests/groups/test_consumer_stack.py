@@ -313,3 +313,36 @@ def processed_count(engine: Engine) -> int:
 
     with engine.connect() as connection:
         return int(connection.scalar(select(func.count()).select_from(processed_events)) or 0)
+
+
+def test_registry_unreachable_is_retried_never_parked(
+    topic: str,
+    producer: EventProducer,
+    engine_url: tuple[Engine, str],
+    kafka_bootstrap: str,
+    registry_url: str,
+) -> None:
+    engine, url = engine_url
+    user = uuid.uuid4()
+    producer.send([registered(user, 1, "Ada")])
+    settings = settings_for(topic, kafka_bootstrap, registry_url, url)
+    down = settings.model_copy(update={"schema_registry_url": "http://127.0.0.1:9/apis/ccompat/v7"})
+    blind = build_consumer(down, engine=engine)
+    try:
+        deadline = time.monotonic() + 60
+        report = blind.run_once()
+        while not report.retried:  # until the first batch arrived and failed to decode
+            assert time.monotonic() < deadline
+            report = blind.run_once()
+    finally:
+        blind.close()
+    assert read_parked(kafka_bootstrap, settings.dead_letter_topic) == []
+    assert view_row(engine, user) is None
+
+    healthy = build_consumer(settings, engine=engine)  # same group: nothing was committed
+    try:
+        reports = drain(healthy, 1)
+    finally:
+        healthy.close()
+    assert total(reports, "applied") == 1
+    assert view_row(engine, user) == (1, False, "Ada")
