@@ -1,5 +1,6 @@
 """The groups consumer on the real Kafka, registry and PostgreSQL (and SQLite)."""
 
+import io
 import json
 import os
 import subprocess
@@ -9,12 +10,14 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import fastavro
 import pytest
 from confluent_kafka import ConsumerGroupTopicPartitions, TopicPartition
 from confluent_kafka.admin import AdminClient
 from playball_core.registry import RegistryClient
 from playball_events.consumer.dlq_kafka import read_parked
 from playball_events.consumer.loop import BatchReport
+from playball_events.contracts import UserRegistered
 from playball_events.serde import header
 from playball_groups.adapters.database import Engine, make_engine
 from playball_groups.adapters.migrate import upgrade
@@ -346,3 +349,35 @@ def test_registry_unreachable_is_retried_never_parked(
         healthy.close()
     assert total(reports, "applied") == 1
     assert view_row(engine, user) == (1, False, "Ada")
+
+
+def test_a_newer_producers_compatible_addition_is_read_with_the_generated_class(
+    topic: str,
+    producer: EventProducer,
+    engine_url: tuple[Engine, str],
+    kafka_bootstrap: str,
+    registry_url: str,
+    registry: RegistryClient,
+) -> None:
+    engine, url = engine_url
+    newer = UserRegistered.avro_schema()
+    newer["fields"].append({"name": "avatar_url", "type": ["null", "string"], "default": None})
+    subject = f"{topic}-playball.auth.v1.UserRegistered"
+    schema_id = registry.register(subject, json.dumps(newer))
+    event = registered(uuid.uuid4(), 1, "Ada")
+    body = io.BytesIO()
+    datum = {**event.to_avro(), "avatar_url": "https://example.invalid/ada.png"}
+    fastavro.schemaless_writer(body, fastavro.parse_schema(newer), datum)
+    producer.send_raw(
+        str(event.user_id).encode(), header(schema_id) + body.getvalue(), headers_of(event)
+    )
+
+    consumer = build_consumer(
+        settings_for(topic, kafka_bootstrap, registry_url, url), engine=engine
+    )
+    try:
+        reports = drain(consumer, 1)
+    finally:
+        consumer.close()
+    assert (total(reports, "applied"), total(reports, "dead_lettered")) == (1, 0)
+    assert view_row(engine, event.user_id) == (1, False, "Ada")
