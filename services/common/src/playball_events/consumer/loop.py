@@ -147,9 +147,11 @@ class EventConsumer(Generic[E]):
             decoded = self._decode(message, poison, report)
             if decoded is not None:
                 events.append(decoded)
+        outcome: ApplyOutcome[E] = self._apply(events, report) if events else ApplyOutcome()
+        # Parked after the apply: a database that fails the batch (rewound and retried)
+        # then leaves no second copy of the poison on the dead-letter topic.
         if poison:
             self._park(poison)
-        outcome: ApplyOutcome[E] = self._apply(events, report) if events else ApplyOutcome()
         report.applied = len(outcome.applied)
         report.duplicates = len(outcome.duplicates)
         report.stale = len(outcome.stale)
