@@ -1,1 +1,2 @@
-"""Event plumbing both services run: generated contracts, serde, manifest, settings."""
+"""Event plumbing both services run: generated contracts, serde, settings, the outbox table,
+and the idempotent consumer (:mod:`playball_events.consumer`)."""

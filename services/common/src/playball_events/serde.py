@@ -24,6 +24,7 @@ from playball_events.serde_errors import (
     SerdeError,
     TruncatedMessageError,
     UnexpectedRecordTypeError,
+    UnhandledRecordTypeError,
     UnknownMagicByteError,
 )
 
@@ -143,7 +144,7 @@ class RecordDeserializer(Generic[R]):
         if cls is None:
             known = ", ".join(sorted(self._classes))
             msg = f"schema id {schema_id} writes {name!r}; this deserializer reads {known}"
-            raise UnexpectedRecordTypeError(msg)
+            raise UnhandledRecordTypeError(msg, name)
         try:
             decoder = cls.avro_decoder(writer)
         except Exception as exc:

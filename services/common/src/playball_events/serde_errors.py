@@ -20,7 +20,19 @@ class UnknownMagicByteError(SerdeError):
 
 
 class UnexpectedRecordTypeError(SerdeError):
-    """The writer schema names a record none of the reader classes reads."""
+    """The writer schema is not a record, or names one none of the reader classes reads."""
+
+
+class UnhandledRecordTypeError(UnexpectedRecordTypeError):
+    """The writer schema is a valid record of a type this reader does not take.
+
+    Not a bad message: a topic may carry record types a consumer has no use for, and it
+    skips them (``record_type`` names which).
+    """
+
+    def __init__(self, message: str, record_type: str) -> None:
+        super().__init__(message)
+        self.record_type = record_type
 
 
 class IncompatibleWriterSchemaError(SerdeError):

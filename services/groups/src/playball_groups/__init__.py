@@ -1,5 +1,7 @@
-"""The PlayBall groups service: the groups API over a local view of users fed by events.
+"""The PlayBall groups service: groups of players over a local view of users fed by events.
 
-Not built yet: this package only holds its place in the workspace (dependencies and
-layout) until the service's issue is taken up.
+Layers (import-linter keeps them): ``domain`` (groups, members, the user view's apply
+rules) <- ``service_layer`` (unit of work port, use cases, the event handler) <-
+``adapters`` (SQL, JWKS) <- ``entrypoints`` (the API, the consumer process, the CLI).
+See services/groups/README.md.
 """

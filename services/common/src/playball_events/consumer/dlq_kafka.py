@@ -1,0 +1,103 @@
+"""Reading the dead-letter topic back, and redriving parked messages to their source topic.
+
+Both read the dead-letter topic with an assigned (group-less) consumer from its start to
+its current end, so listing never moves any group's offsets.
+"""
+
+from collections.abc import Sequence
+
+from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
+
+from playball_events.consumer.dead_letter import (
+    PREFIX,
+    REDRIVEN_FROM,
+    ParkedMessage,
+    parse_parked,
+)
+from playball_events.consumer.source_kafka import raw_message
+
+
+class DeadLetterTopicError(Exception):
+    """The dead-letter topic cannot be read or written (missing, broker unreachable)."""
+
+
+def read_parked(bootstrap: str, dlq_topic: str, timeout: float = 10.0) -> list[ParkedMessage]:
+    """Every message on the dead-letter topic, oldest first per partition."""
+    consumer = Consumer(
+        {
+            "bootstrap.servers": bootstrap,
+            "group.id": "playball-dlq-reader",  # required by the client, never committed
+            "enable.auto.commit": False,
+            "enable.partition.eof": True,
+        }
+    )
+    try:
+        metadata = consumer.list_topics(dlq_topic, timeout=timeout)
+        found = metadata.topics.get(dlq_topic)
+        if found is None or found.error is not None:
+            msg = f"dead-letter topic {dlq_topic!r} not found: {found.error if found else ''}"
+            raise DeadLetterTopicError(msg)
+        ends: dict[int, int] = {}
+        assignment = []
+        for partition in found.partitions:
+            low, high = consumer.get_watermark_offsets(
+                TopicPartition(dlq_topic, partition), timeout=timeout
+            )
+            if high > low:
+                ends[partition] = high
+                assignment.append(TopicPartition(dlq_topic, partition, low))
+        parked: list[ParkedMessage] = []
+        if not assignment:
+            return parked
+        consumer.assign(assignment)
+        while ends:
+            message = consumer.poll(timeout)
+            if message is None:
+                msg = f"timed out reading {dlq_topic!r}"
+                raise DeadLetterTopicError(msg)
+            if message.error() is not None:
+                continue
+            raw = raw_message(message)
+            parked.append(parse_parked(raw))
+            if raw.offset + 1 >= ends.get(raw.partition, 0):
+                ends.pop(raw.partition, None)
+    except KafkaException as exc:
+        raise DeadLetterTopicError(str(exc)) from exc
+    finally:
+        consumer.close()
+    return sorted(parked, key=lambda p: (p.partition, p.offset))
+
+
+def redrive(
+    bootstrap: str, dlq_topic: str, messages: Sequence[ParkedMessage], timeout: float = 30.0
+) -> int:
+    """Produce each parked message again to its source topic, as its producer wrote it.
+
+    Same key (so the same partition and per-user order), same value and original headers,
+    plus ``dlq.redriven_from``. A message redriven twice is a duplicate the consumer skips.
+    """
+    producer = Producer({"bootstrap.servers": bootstrap, "enable.idempotence": True})
+    errors: list[str] = []
+
+    def delivered(error: object, _message: object) -> None:
+        if error is not None:
+            errors.append(str(error))
+
+    for parked in messages:
+        headers: list[tuple[str, str | bytes | None]] = [
+            (k, v) for k, v in parked.original_headers if not k.startswith(PREFIX)
+        ]
+        origin = f"{dlq_topic}:{parked.partition}:{parked.offset}"
+        headers.append((REDRIVEN_FROM, origin.encode()))
+        producer.produce(
+            parked.source_topic,
+            key=parked.key,
+            value=parked.value,
+            headers=headers,
+            on_delivery=delivered,
+        )
+    remaining = producer.flush(timeout)
+    if remaining or errors:
+        msg = f"redrive failed ({remaining} unacked): {'; '.join(errors)}"
+        raise DeadLetterTopicError(msg)
+    return len(messages)

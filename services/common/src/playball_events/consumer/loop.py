@@ -1,0 +1,264 @@
+"""The consumer loop: poll a batch, decode, park poison, apply in one transaction, commit.
+
+Offsets move only after the handler's transaction committed, so a crash in between
+redelivers the batch and the processed-event rows turn it into duplicates. A dependency
+that is down (registry, database, dead-letter topic) is never a reason to park a message:
+the batch is rewound and retried with backoff until it comes back or the loop is stopped.
+"""
+
+import datetime as dt
+import logging
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Generic, Protocol
+
+from playball_core.registry import (
+    RegistryResponseError,
+    RegistryUnreachableError,
+    UnknownSchemaIdError,
+)
+
+from playball_events.consumer.metrics import ConsumerMetrics
+from playball_events.consumer.ports import (
+    ApplyOutcome,
+    ConsumedEvent,
+    DeadLetter,
+    DeadLetterSink,
+    E,
+    EventHandler,
+    MessageSource,
+    Position,
+    RawMessage,
+    TransientError,
+)
+from playball_events.serde_errors import SerdeError, UnhandledRecordTypeError
+
+log = logging.getLogger(__name__)
+
+EVENT_ID_HEADER = "event_id"
+
+
+class Decoder(Protocol[E]):  # type: ignore[misc]
+    def deserialize(self, data: bytes) -> E: ...
+
+
+@dataclass(slots=True)
+class BatchReport:
+    """What one pass of the loop did; tests and the benchmark read it."""
+
+    messages: int = 0
+    applied: int = 0
+    duplicates: int = 0
+    stale: int = 0
+    unhandled: int = 0
+    dead_lettered: list[DeadLetter] = field(default_factory=list)
+    retried: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Backoff:
+    first: float = 0.2
+    limit: float = 5.0
+
+    def delay(self, attempt: int) -> float:
+        return float(min(self.limit, self.first * 2 ** max(0, attempt - 1)))
+
+
+class EventConsumer(Generic[E]):
+    """Runs a service's :class:`EventHandler` over a topic, idempotently."""
+
+    def __init__(
+        self,
+        source: MessageSource,
+        decoder: Decoder[E],
+        handler: EventHandler[E],
+        dead_letters: DeadLetterSink,
+        metrics: ConsumerMetrics,
+        *,
+        batch_size: int = 1000,
+        poll_timeout: float = 1.0,
+        backoff: Backoff = Backoff(),
+        on_applied: Callable[[ApplyOutcome[E]], None] | None = None,
+        on_close: Sequence[Callable[[], None]] = (),
+    ) -> None:
+        self._source = source
+        self._decoder = decoder
+        self._handler = handler
+        self._dead_letters = dead_letters
+        self._metrics = metrics
+        self._batch_size = batch_size
+        self._poll_timeout = poll_timeout
+        self._backoff = backoff
+        # Called after the handler's commit and before the offset commit: the one moment a
+        # crash leaves applied-but-uncommitted messages (fault tests kill the process here).
+        self._on_applied = on_applied
+        self._on_close = on_close  # the registry client's connections, say
+        self._stopping = threading.Event()
+        self._failures = 0
+
+    def stop(self) -> None:
+        """Finish the batch in hand, commit it, and return from :meth:`run` (SIGTERM)."""
+        self._stopping.set()
+
+    @property
+    def stopping(self) -> bool:
+        return self._stopping.is_set()
+
+    def run(self) -> None:
+        try:
+            while not self._stopping.is_set():
+                self.run_once()
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        """Leave the consumer group (every applied batch is committed already)."""
+        try:
+            self._source.close()
+        finally:
+            for close in self._on_close:
+                close()
+
+    def run_once(self) -> BatchReport:
+        """One poll and everything it brought, committed; or rewound after a backoff."""
+        messages = self._source.poll_batch(self._batch_size, self._poll_timeout)
+        self._metrics.polled(self._source.lag())
+        report = BatchReport(messages=len(messages))
+        if not messages:
+            return report
+        try:
+            self._process(messages, report)
+        except TransientError as exc:
+            self._failures += 1
+            delay = self._backoff.delay(self._failures)
+            log.warning("batch of %d not applied, retrying in %.1fs: %s", len(messages), delay, exc)
+            self._metrics.retried()
+            self._source.rewind(messages)
+            self._stopping.wait(delay)
+            return BatchReport(messages=len(messages), retried=True)
+        self._failures = 0
+        return report
+
+    def _process(self, messages: Sequence[RawMessage], report: BatchReport) -> None:
+        events: list[ConsumedEvent[E]] = []
+        poison: list[DeadLetter] = []
+        for message in messages:
+            decoded = self._decode(message, poison, report)
+            if decoded is not None:
+                events.append(decoded)
+        outcome: ApplyOutcome[E] = self._apply(events, report) if events else ApplyOutcome()
+        # Parked after the apply: a database that fails the batch (rewound and retried)
+        # then leaves no second copy of the poison on the dead-letter topic.
+        if poison:
+            self._park(poison)
+        report.applied = len(outcome.applied)
+        report.duplicates = len(outcome.duplicates)
+        report.stale = len(outcome.stale)
+        if self._on_applied is not None:
+            self._on_applied(outcome)
+        self._commit(messages)
+        self._metrics.batch_done(outcome, report.dead_lettered, dt.datetime.now(dt.UTC))
+
+    def _decode(
+        self, message: RawMessage, poison: list[DeadLetter], report: BatchReport
+    ) -> ConsumedEvent[E] | None:
+        def park(kind: str, reason: str) -> None:
+            letter = DeadLetter(message=message, reason=reason, kind=kind)
+            poison.append(letter)
+            report.dead_lettered.append(letter)
+
+        if message.value is None:
+            park("undecodable", "message has no value (a null / tombstone message)")
+            return None
+        try:
+            record = self._decoder.deserialize(message.value)
+        except (RegistryUnreachableError, RegistryResponseError) as exc:
+            raise TransientError(f"schema registry: {exc}") from exc
+        except UnknownSchemaIdError as exc:
+            park("unknown_schema", str(exc))
+            return None
+        except UnhandledRecordTypeError as exc:
+            # a valid record of a type this consumer has no use for: skip, count, go on
+            report.unhandled += 1
+            self._metrics.unhandled(exc.record_type)
+            return None
+        except SerdeError as exc:
+            park("undecodable", f"{type(exc).__name__}: {exc}")
+            return None
+        event = ConsumedEvent(record=record, message=message)
+        reason = _header_mismatch(event) or self._handler.invalid_reason(event)
+        if reason is not None:
+            park("invalid", reason)
+            return None
+        return event
+
+    def _park(self, letters: Sequence[DeadLetter]) -> None:
+        try:
+            self._dead_letters.park(letters)
+        except Exception as exc:
+            raise TransientError(f"dead-letter topic: {exc}") from exc
+        for letter in letters:
+            log.error(
+                "parked %s[%d]@%d (%s): %s",
+                letter.message.topic,
+                letter.message.partition,
+                letter.message.offset,
+                letter.kind,
+                letter.reason,
+            )
+
+    def _apply(self, events: Sequence[ConsumedEvent[E]], report: BatchReport) -> ApplyOutcome[E]:
+        try:
+            return self._handler.apply(events)
+        except Exception as exc:
+            if self._handler.is_transient(exc):
+                raise TransientError(f"applying the batch: {exc}") from exc
+            log.warning("batch of %d failed (%s); applying one by one", len(events), exc)
+        # One event the database refuses must not stall the others: apply them singly and
+        # park only the ones that fail on their own.
+        applied: list[ConsumedEvent[E]] = []
+        duplicates: list[ConsumedEvent[E]] = []
+        stale: list[ConsumedEvent[E]] = []
+        for event in events:
+            try:
+                single = self._handler.apply([event])
+            except Exception as exc:
+                if self._handler.is_transient(exc):
+                    raise TransientError(f"applying an event: {exc}") from exc
+                letter = DeadLetter(
+                    message=event.message,
+                    reason=f"apply failed: {type(exc).__name__}: {exc}",
+                    kind="apply_failed",
+                )
+                self._park([letter])
+                report.dead_lettered.append(letter)
+                continue
+            applied.extend(single.applied)
+            duplicates.extend(single.duplicates)
+            stale.extend(single.stale)
+        return ApplyOutcome(applied=applied, duplicates=duplicates, stale=stale)
+
+    def _commit(self, messages: Sequence[RawMessage]) -> None:
+        ends: dict[tuple[str, int], int] = {}
+        for message in messages:
+            key = (message.topic, message.partition)
+            ends[key] = max(ends.get(key, -1), message.offset + 1)
+        positions = [Position(t, p, offset) for (t, p), offset in ends.items()]
+        try:
+            self._source.commit(positions)
+        except Exception as exc:
+            # Applied already; a lost commit only means a redelivery the dedup absorbs.
+            log.warning("offset commit failed (redelivery will be deduplicated): %s", exc)
+            self._metrics.commit_failed()
+
+
+def _header_mismatch(event: ConsumedEvent[E]) -> str | None:
+    """A message whose event_id header contradicts its body was not written by one producer."""
+    header = event.message.header(EVENT_ID_HEADER)
+    if header is not None and header.decode(errors="replace") != str(event.event_id):
+        return (
+            f"event_id header {header.decode(errors='replace')!r} differs from the record's "
+            f"event_id {event.event_id}"
+        )
+    return None

@@ -1,0 +1,133 @@
+"""The consumer's Prometheus metrics (``playball_consumer_*``), one registry per consumer.
+
+Served on 127.0.0.1:``PLAYBALL_CONSUMER_METRICS_PORT`` by :func:`serve_metrics`. Each
+consumer gets its own :class:`CollectorRegistry`, so tests and benchmarks can run several
+in one process.
+"""
+
+import datetime as dt
+import time
+from collections import deque
+from collections.abc import Sequence
+from typing import Any
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
+
+from playball_events.consumer.ports import ApplyOutcome, DeadLetter
+
+DEFAULT_METRICS_PORT = 18281
+RATE_WINDOW = 10.0  # seconds the applied-per-second gauge averages over
+
+# occurred_at -> applied spans commit wait, relay delay and consumer lag: ms to minutes
+LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
+
+
+class ConsumerMetrics:
+    def __init__(self, topic: str, registry: CollectorRegistry | None = None) -> None:
+        self.registry = registry if registry is not None else CollectorRegistry()
+        self._topic = topic
+        labels = ["topic"]
+
+        def counter(name: str, doc: str, extra: Sequence[str] = ()) -> Counter:
+            return Counter(name, doc, [*labels, *extra], registry=self.registry)
+
+        self.lag = Gauge(
+            "playball_consumer_lag",
+            "Messages behind the end of the assigned partitions",
+            labels,
+            registry=self.registry,
+        )
+        self.applied_total = counter(
+            "playball_consumer_applied_events", "Events applied to the view"
+        )
+        self.applied_rate = Gauge(
+            "playball_consumer_applied_per_second",
+            f"Events applied per second, averaged over the last {RATE_WINDOW:.0f} s",
+            labels,
+            registry=self.registry,
+        )
+        self.duplicates_total = counter(
+            "playball_consumer_duplicates_skipped", "Events skipped: event id already processed"
+        )
+        self.stale_total = counter(
+            "playball_consumer_stale_skipped",
+            "Events skipped: older than the view's version, or for a deleted user",
+        )
+        self.dead_lettered_total = counter(
+            "playball_consumer_dead_lettered", "Messages parked on the dead-letter topic", ["kind"]
+        )
+        self.unhandled_total = counter(
+            "playball_consumer_unhandled_skipped",
+            "Valid records of a type this consumer does not handle",
+            ["record_type"],
+        )
+        self.retries_total = counter(
+            "playball_consumer_batch_retries", "Batches rewound because a dependency failed"
+        )
+        self.commit_failures_total = counter(
+            "playball_consumer_commit_failures", "Offset commits that failed after the apply"
+        )
+        self.latency = Histogram(
+            "playball_consumer_apply_latency_seconds",
+            "From the event's occurred_at to its commit in the view",
+            labels,
+            buckets=LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self.last_poll = Gauge(
+            "playball_consumer_last_poll_timestamp_seconds",
+            "When the loop last polled Kafka (liveness)",
+            labels,
+            registry=self.registry,
+        )
+        self._window: deque[tuple[float, int]] = deque()
+
+    def _labels(self, **extra: str) -> dict[str, Any]:
+        return {"topic": self._topic, **extra}
+
+    def polled(self, lag: int | None) -> None:
+        self.last_poll.labels(**self._labels()).set_to_current_time()
+        if lag is not None:
+            self.lag.labels(**self._labels()).set(lag)
+        self._update_rate(0)
+
+    def batch_done(
+        self, outcome: ApplyOutcome[Any], dead: Sequence[DeadLetter], now: dt.datetime
+    ) -> None:
+        labels = self._labels()
+        self.applied_total.labels(**labels).inc(len(outcome.applied))
+        self.duplicates_total.labels(**labels).inc(len(outcome.duplicates))
+        self.stale_total.labels(**labels).inc(len(outcome.stale))
+        for letter in dead:
+            self.dead_lettered_total.labels(**self._labels(kind=letter.kind)).inc()
+        histogram = self.latency.labels(**labels)
+        for event in outcome.applied:
+            histogram.observe(max(0.0, (now - event.record.occurred_at).total_seconds()))
+        self._update_rate(len(outcome.applied))
+
+    def unhandled(self, record_type: str) -> None:
+        self.unhandled_total.labels(**self._labels(record_type=record_type)).inc()
+
+    def retried(self) -> None:
+        self.retries_total.labels(**self._labels()).inc()
+
+    def commit_failed(self) -> None:
+        self.commit_failures_total.labels(**self._labels()).inc()
+
+    def _update_rate(self, applied: int) -> None:
+        now = time.monotonic()
+        self._window.append((now, applied))
+        while self._window and self._window[0][0] < now - RATE_WINDOW:
+            self._window.popleft()
+        span = max(now - self._window[0][0], 1.0)
+        self.applied_rate.labels(**self._labels()).set(sum(n for _, n in self._window) / span)
+
+    def value(self, name: str, **labels: str) -> float:
+        """A sample's current value (0 when absent): for tests and the benchmark."""
+        found = self.registry.get_sample_value(name, self._labels(**labels))
+        return 0.0 if found is None else found
+
+
+def serve_metrics(metrics: ConsumerMetrics, port: int, host: str = "127.0.0.1") -> None:
+    """Serve ``/metrics`` in a daemon thread; bind to loopback only."""
+    start_http_server(port, addr=host, registry=metrics.registry)

@@ -1,0 +1,182 @@
+"""The consumer's Kafka side: a confluent-kafka consumer group, and the dead-letter producer.
+
+Offsets are never stored automatically (``enable.auto.offset.store=false``) nor committed
+by a timer (``enable.auto.commit=false``): :meth:`KafkaSource.commit` stores and commits
+synchronously after the handler's database commit. The loop is single-threaded and
+commits each batch before it polls again, so when a rebalance revokes partitions (inside
+a poll) the in-flight batch is already committed; ``on_revoke`` commits whatever was
+stored, once more, before the partitions go.
+"""
+
+import logging
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from confluent_kafka import (
+    OFFSET_INVALID,
+    Consumer,
+    KafkaError,
+    KafkaException,
+    Producer,
+    TopicPartition,
+)
+
+from playball_events.consumer.dead_letter import dead_letter_headers
+from playball_events.consumer.ports import (
+    DeadLetter,
+    DeadLetterSink,
+    MessageSource,
+    Position,
+    RawMessage,
+)
+
+log = logging.getLogger(__name__)
+
+LAG_INTERVAL = 2.0  # seconds between watermark queries (one broker round trip per partition)
+
+# Keys the service must not override: they are what makes the consumer idempotent.
+FIXED_CONFIG = {
+    "enable.auto.offset.store": False,
+    "enable.auto.commit": False,
+    # cooperative-sticky with manual commits has open librdkafka bugs (#4059, #3337)
+    "partition.assignment.strategy": "range,roundrobin",
+}
+
+
+def consumer_config(bootstrap: str, group_id: str, **overrides: Any) -> dict[str, Any]:
+    config: dict[str, Any] = {
+        "bootstrap.servers": bootstrap,
+        "group.id": group_id,
+        "auto.offset.reset": "earliest",
+        "fetch.wait.max.ms": 50,
+        "queued.min.messages": 10000,
+    }
+    config.update(overrides)
+    config.update(FIXED_CONFIG)
+    return config
+
+
+def raw_message(message: Any) -> RawMessage:
+    return RawMessage(
+        topic=message.topic(),
+        partition=message.partition(),
+        offset=message.offset(),
+        key=message.key(),
+        value=message.value(),
+        headers=tuple(message.headers() or ()),
+    )
+
+
+class KafkaSource(MessageSource):
+    def __init__(self, config: dict[str, Any], topics: Sequence[str]) -> None:
+        self._consumer = Consumer(config)
+        self._committed: dict[tuple[str, int], int] = {}
+        self._lag: int | None = None
+        self._lag_at = 0.0
+        self._consumer.subscribe(list(topics), on_revoke=self._on_revoke, on_lost=self._on_lost)
+
+    def _on_revoke(self, consumer: Any, partitions: list[Any]) -> None:
+        try:
+            consumer.commit(asynchronous=False)
+        except KafkaException as exc:
+            if exc.args[0].code() != KafkaError._NO_OFFSET:
+                log.warning("commit on revoke failed: %s", exc)
+        for tp in partitions:
+            self._committed.pop((tp.topic, tp.partition), None)
+
+    def _on_lost(self, _consumer: Any, partitions: list[Any]) -> None:
+        for tp in partitions:
+            self._committed.pop((tp.topic, tp.partition), None)
+
+    def poll_batch(self, max_messages: int, timeout: float) -> list[RawMessage]:
+        batch: list[RawMessage] = []
+        for message in self._consumer.consume(max_messages, timeout):
+            error = message.error()
+            if error is None:
+                batch.append(raw_message(message))
+            elif error.code() != KafkaError._PARTITION_EOF:
+                # broker-side errors are retried inside librdkafka; log, don't die
+                log.warning("consume error: %s", error)
+        return batch
+
+    def commit(self, positions: Sequence[Position]) -> None:
+        offsets = [TopicPartition(p.topic, p.partition, p.offset) for p in positions]
+        self._consumer.store_offsets(offsets=offsets)
+        self._consumer.commit(offsets=offsets, asynchronous=False)
+        for p in positions:
+            self._committed[(p.topic, p.partition)] = p.offset
+
+    def rewind(self, messages: Sequence[RawMessage]) -> None:
+        firsts: dict[tuple[str, int], int] = {}
+        for m in messages:
+            key = (m.topic, m.partition)
+            firsts[key] = min(firsts.get(key, m.offset), m.offset)
+        for (topic, partition), offset in firsts.items():
+            try:
+                self._consumer.seek(TopicPartition(topic, partition, offset))
+            except KafkaException as exc:  # revoked meanwhile: its new owner reads it
+                log.warning("rewind of %s[%d] failed: %s", topic, partition, exc)
+
+    def lag(self) -> int | None:
+        now = time.monotonic()
+        if now - self._lag_at >= LAG_INTERVAL:
+            self._lag_at = now
+            self._lag = self._measure_lag()
+        return self._lag
+
+    def _measure_lag(self) -> int | None:
+        assignment = self._consumer.assignment()
+        if not assignment:
+            return 0
+        total = 0
+        try:
+            positions = self._consumer.position(assignment)
+            for tp in positions:
+                # cached: the high watermark of the last fetch response, no broker call
+                _low, high = self._consumer.get_watermark_offsets(tp, cached=True)
+                done = self._committed.get((tp.topic, tp.partition))
+                if done is None:
+                    done = tp.offset if tp.offset != OFFSET_INVALID else None
+                if done is None:
+                    done = _low
+                total += max(0, high - done)
+        except KafkaException:
+            return None
+        return total
+
+    def close(self) -> None:
+        self._consumer.close()
+
+
+class KafkaDeadLetters(DeadLetterSink):
+    """Produces poison messages to ``<topic>.dlq`` and waits for every ack."""
+
+    def __init__(self, bootstrap: str, topic_of: dict[str, str] | None = None) -> None:
+        self._producer = Producer(
+            {"bootstrap.servers": bootstrap, "enable.idempotence": True, "linger.ms": 0}
+        )
+        self._topic_of = topic_of or {}
+
+    def dead_letter_topic(self, source_topic: str) -> str:
+        return self._topic_of.get(source_topic, f"{source_topic}.dlq")
+
+    def park(self, letters: Sequence[DeadLetter]) -> None:
+        errors: list[str] = []
+
+        def delivered(error: Any, _message: Any) -> None:
+            if error is not None:
+                errors.append(str(error))
+
+        for letter in letters:
+            self._producer.produce(
+                self.dead_letter_topic(letter.message.topic),
+                key=letter.message.key,
+                value=letter.message.value,
+                headers=dead_letter_headers(letter),
+                on_delivery=delivered,
+            )
+        remaining = self._producer.flush(30.0)
+        if remaining or errors:
+            msg = f"dead-letter produce failed ({remaining} unacked): {'; '.join(errors)}"
+            raise RuntimeError(msg)

@@ -1,0 +1,1 @@
+"""SQL and JWKS adapters of the service's ports."""

@@ -1,0 +1,1 @@
+"""Alembic migrations of the groups database (run by ``playball groups migrate``)."""

@@ -1,0 +1,52 @@
+"""The SQL unit of work: one connection, one transaction, the three repositories on it."""
+
+from types import TracebackType
+from typing import Self
+
+from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+
+from playball_groups.adapters.repositories import SqlGroups, SqlProcessedEvents, SqlUserView
+from playball_groups.service_layer.unit_of_work import UnitOfWork
+
+
+class SqlUnitOfWork(UnitOfWork):
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._connection: Connection | None = None
+
+    def __enter__(self) -> Self:
+        self._connection = self._engine.connect()
+        self._connection.begin()
+        self.users = SqlUserView(self._connection)
+        self.processed = SqlProcessedEvents(self._connection)
+        self.groups = SqlGroups(self._connection)
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        try:
+            self.rollback()
+        finally:
+            if self._connection is not None:
+                self._connection.close()
+                self._connection = None
+
+    def commit(self) -> None:
+        assert self._connection is not None, "commit outside the unit of work's block"
+        self._connection.commit()
+
+    def rollback(self) -> None:
+        if self._connection is not None and self._connection.in_transaction():
+            self._connection.rollback()
+
+
+def is_disconnect(error: Exception) -> bool:
+    """A database failure worth retrying as it is: the server is gone or restarting."""
+    if isinstance(error, DBAPIError) and error.connection_invalidated:
+        return True
+    return isinstance(error, OperationalError | InterfaceError)

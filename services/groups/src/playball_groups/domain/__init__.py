@@ -1,0 +1,1 @@
+"""Groups, members and the user view, free of I/O."""

@@ -1,0 +1,249 @@
+"""The groups HTTP API (FastAPI). Every route but ``/healthz`` needs auth's bearer token."""
+
+import dataclasses
+import uuid
+from collections.abc import Callable
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, Request, Response, status
+from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
+
+from playball_groups.domain.model import (
+    AlreadyMemberError,
+    Group,
+    GroupNotFoundError,
+    GroupsError,
+    MemberNotFoundError,
+    NotAdminError,
+    NotAllowedError,
+    StaleVersionError,
+    UserDeletedError,
+    UserNotKnownError,
+)
+from playball_groups.entrypoints.schemas import (
+    ErrorOut,
+    GroupCreate,
+    GroupOut,
+    GroupRename,
+    HealthOut,
+    MemberAdd,
+    MemberOut,
+)
+from playball_groups.service_layer import groups as use_cases
+from playball_groups.service_layer.tokens import (
+    InvalidTokenError,
+    TokenKeysUnavailableError,
+    TokenVerifier,
+)
+from playball_groups.service_layer.unit_of_work import UnitOfWork
+
+RETRY_AFTER = "1"  # seconds; an unknown user is usually an event still in flight
+
+STATUS_OF: dict[type[GroupsError], int] = {
+    GroupNotFoundError: 404,
+    MemberNotFoundError: 404,
+    NotAdminError: 403,
+    NotAllowedError: 403,
+    StaleVersionError: 409,
+    AlreadyMemberError: 409,
+    UserNotKnownError: 409,
+    UserDeletedError: 409,
+}
+
+
+def _error(status_code: int, detail: str, code: str, headers: dict[str, str] | None = None) -> Any:
+    body = {"detail": detail, "code": code}
+    return JSONResponse(body, status_code=status_code, headers=headers)
+
+
+def _doc(description: str, retry_after: bool = False) -> dict[str, Any]:
+    entry: dict[str, Any] = {"model": ErrorOut, "description": description}
+    if retry_after:
+        entry["headers"] = {
+            "Retry-After": {
+                "description": "seconds to wait before retrying (user_not_known only)",
+                "schema": {"type": "string"},
+            }
+        }
+    return entry
+
+
+COMMON: dict[int | str, dict[str, Any]] = {
+    401: _doc("missing, forged, expired or foreign token (invalid_token)"),
+    409: _doc(
+        "the caller or the named user is not known yet (user_not_known, with Retry-After) "
+        "or deleted (user_deleted); or a state conflict (stale_version, already_member)",
+        retry_after=True,
+    ),
+    503: _doc("the database or the auth service's keys are unreachable"),
+}
+MEMBER_ONLY = {**COMMON, 404: _doc("no such group, or the caller is not a member")}
+ADMIN_ONLY = {**MEMBER_ONLY, 403: _doc("the caller is not an admin of the group")}
+UNPARSABLE: dict[int | str, dict[str, Any]] = {
+    400: _doc("the body is not parsable JSON at all (bad_request)")
+}
+
+
+def create_app(
+    unit_of_work: Callable[[], UnitOfWork],
+    verifier: TokenVerifier,
+    *,
+    is_unavailable: Callable[[Exception], bool] = lambda _exc: False,
+    health: Callable[[], bool] = lambda: True,
+) -> FastAPI:
+    app = FastAPI(
+        title="PlayBall groups",
+        version="1.0.0",
+        description="Groups of players, over a local view of users fed by auth's events.",
+    )
+    bearer = HTTPBearer(auto_error=False, description="an access token from the auth service")
+
+    def caller(
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+    ) -> uuid.UUID:
+        if credentials is None or credentials.scheme.lower() != "bearer":
+            raise InvalidTokenError("a bearer token is required")
+        return verifier.caller(credentials.credentials)
+
+    Caller = Annotated[uuid.UUID, Depends(caller)]  # noqa: N806 - a type alias
+
+    @app.exception_handler(InvalidTokenError)
+    def invalid_token(_request: Request, exc: InvalidTokenError) -> Any:
+        return _error(401, f"invalid token: {exc}", "invalid_token", {"WWW-Authenticate": "Bearer"})
+
+    @app.exception_handler(TokenKeysUnavailableError)
+    def keys_unavailable(_request: Request, exc: TokenKeysUnavailableError) -> Any:
+        return _error(503, f"auth service keys unavailable: {exc}", "auth_unavailable")
+
+    @app.exception_handler(GroupsError)
+    def domain_error(_request: Request, exc: GroupsError) -> Any:
+        headers = {"Retry-After": RETRY_AFTER} if isinstance(exc, UserNotKnownError) else None
+        return _error(STATUS_OF.get(type(exc), 409), str(exc), exc.code, headers)
+
+    @app.exception_handler(StarletteHTTPException)
+    def http_error(request: Request, exc: StarletteHTTPException) -> Any:
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            # Starlette names only the first route matching the path; list them all.
+            headers["Allow"] = ", ".join(allowed_methods(app, request))
+        code = {400: "bad_request", 404: "not_found", 405: "method_not_allowed"}.get(
+            exc.status_code, "http_error"
+        )
+        return _error(exc.status_code, str(exc.detail), code, headers)
+
+    @app.exception_handler(Exception)
+    def unexpected(_request: Request, exc: Exception) -> Any:
+        if is_unavailable(exc):
+            return _error(503, "the database is unreachable; retry later", "unavailable")
+        raise exc
+
+    @app.get(
+        "/healthz",
+        response_model=HealthOut,
+        responses={503: {"model": HealthOut, "description": "the database is unreachable"}},
+        tags=["health"],
+    )
+    def healthz() -> Any:
+        if health():
+            return HealthOut(status="ok", database="ok")
+        return JSONResponse(
+            HealthOut(status="unavailable", database="unreachable").model_dump(), status_code=503
+        )
+
+    @app.get("/groups", response_model=list[GroupOut], responses=COMMON, tags=["groups"])
+    def list_groups(me: Caller) -> Any:
+        return [GroupOut(**vars_of(g)) for g in use_cases.list_groups(unit_of_work(), me)]
+
+    @app.post(
+        "/groups",
+        response_model=GroupOut,
+        status_code=status.HTTP_201_CREATED,
+        responses={**COMMON, **UNPARSABLE},
+        tags=["groups"],
+    )
+    def create_group(body: GroupCreate, me: Caller) -> Any:
+        return GroupOut(**vars_of(use_cases.create_group(unit_of_work(), me, body.name)))
+
+    @app.get("/groups/{group_id}", response_model=GroupOut, responses=MEMBER_ONLY, tags=["groups"])
+    def get_group(group_id: uuid.UUID, me: Caller) -> Any:
+        return GroupOut(**vars_of(use_cases.get_group(unit_of_work(), me, group_id)))
+
+    @app.patch(
+        "/groups/{group_id}",
+        response_model=GroupOut,
+        responses={**ADMIN_ONLY, **UNPARSABLE},
+        tags=["groups"],
+    )
+    def rename_group(group_id: uuid.UUID, body: GroupRename, me: Caller) -> Any:
+        renamed = use_cases.rename_group(unit_of_work(), me, group_id, body.name, body.version)
+        return GroupOut(**vars_of(renamed))
+
+    @app.delete(
+        "/groups/{group_id}",
+        status_code=status.HTTP_204_NO_CONTENT,
+        response_class=Response,
+        responses=ADMIN_ONLY,
+        tags=["groups"],
+    )
+    def delete_group(group_id: uuid.UUID, me: Caller) -> Response:
+        use_cases.delete_group(unit_of_work(), me, group_id)
+        return Response(status_code=204)
+
+    @app.get(
+        "/groups/{group_id}/members",
+        response_model=list[MemberOut],
+        responses=MEMBER_ONLY,
+        tags=["members"],
+    )
+    def list_members(group_id: uuid.UUID, me: Caller) -> Any:
+        return [
+            MemberOut(user_id=m.user_id, display_name=m.display_name, role=m.role.value)
+            for m in use_cases.list_members(unit_of_work(), me, group_id)
+        ]
+
+    @app.post(
+        "/groups/{group_id}/members",
+        response_model=MemberOut,
+        status_code=status.HTTP_201_CREATED,
+        responses={**ADMIN_ONLY, **UNPARSABLE},
+        tags=["members"],
+    )
+    def add_member(group_id: uuid.UUID, body: MemberAdd, me: Caller) -> Any:
+        member = use_cases.add_member(unit_of_work(), me, group_id, body.user_id)
+        return MemberOut(
+            user_id=member.user_id, display_name=member.display_name, role=member.role.value
+        )
+
+    @app.delete(
+        "/groups/{group_id}/members/{user_id}",
+        status_code=status.HTTP_204_NO_CONTENT,
+        response_class=Response,
+        responses={
+            **MEMBER_ONLY,
+            403: _doc("the caller is neither an admin nor the member themself"),
+            404: _doc("no such group, the caller is not a member, or the user is not one"),
+        },
+        tags=["members"],
+    )
+    def remove_member(group_id: uuid.UUID, user_id: uuid.UUID, me: Caller) -> Response:
+        use_cases.remove_member(unit_of_work(), me, group_id, user_id)
+        return Response(status_code=204)
+
+    return app
+
+
+def allowed_methods(app: FastAPI, request: Request) -> list[str]:
+    methods: set[str] = set()
+    for route in app.router.routes:
+        match, _child = route.matches({**request.scope, "method": "\x00"})
+        if match is not Match.NONE and isinstance(route, APIRoute):
+            methods.update(route.methods or ())
+    return sorted(methods)
+
+
+def vars_of(group: Group) -> dict[str, Any]:
+    return dataclasses.asdict(group)

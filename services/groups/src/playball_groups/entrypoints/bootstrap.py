@@ -1,0 +1,94 @@
+"""Wiring: the API and the consumer built from settings (the only place adapters meet)."""
+
+from typing import TYPE_CHECKING
+
+from playball_groups.settings import AUDIENCE, GroupsSettings
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from fastapi import FastAPI
+    from playball_events.consumer.loop import EventConsumer
+    from playball_events.consumer.metrics import ConsumerMetrics
+    from playball_events.consumer.ports import ApplyOutcome
+
+    from playball_groups.adapters.database import Engine
+    from playball_groups.domain.user_view import UserEvent
+    from playball_groups.service_layer.user_events import ViewLimits
+
+
+def engine_for(settings: GroupsSettings) -> "Engine":
+    from playball_groups.adapters.database import make_engine  # noqa: PLC0415
+
+    return make_engine(settings.effective_database_url)
+
+
+def build_api(settings: GroupsSettings, engine: "Engine | None" = None) -> "FastAPI":
+    from playball_groups.adapters.database import is_reachable  # noqa: PLC0415
+    from playball_groups.adapters.jwks import JwksTokenVerifier  # noqa: PLC0415
+    from playball_groups.adapters.unit_of_work import SqlUnitOfWork, is_disconnect  # noqa: PLC0415
+    from playball_groups.entrypoints.api import create_app  # noqa: PLC0415
+
+    engine = engine if engine is not None else engine_for(settings)
+    verifier = JwksTokenVerifier(settings.jwks_url, issuer=settings.issuer, audience=AUDIENCE)
+    return create_app(
+        lambda: SqlUnitOfWork(engine),
+        verifier,
+        is_unavailable=is_disconnect,
+        health=lambda: is_reachable(engine),
+    )
+
+
+def build_consumer(
+    settings: GroupsSettings,
+    *,
+    engine: "Engine | None" = None,
+    metrics: "ConsumerMetrics | None" = None,
+    limits: "ViewLimits | None" = None,
+    on_applied: "Callable[[ApplyOutcome[UserEvent]], None] | None" = None,
+) -> "EventConsumer[UserEvent]":
+    from playball_core.registry import RegistryClient  # noqa: PLC0415
+    from playball_events.consumer.loop import EventConsumer  # noqa: PLC0415
+    from playball_events.consumer.metrics import ConsumerMetrics  # noqa: PLC0415
+    from playball_events.consumer.source_kafka import (  # noqa: PLC0415
+        KafkaDeadLetters,
+        KafkaSource,
+        consumer_config,
+    )
+    from playball_events.contracts.topics import PLAYBALL_AUTH_USER_EVENTS_V1  # noqa: PLC0415
+    from playball_events.serde import RecordDeserializer  # noqa: PLC0415
+
+    from playball_groups.adapters.unit_of_work import SqlUnitOfWork, is_disconnect  # noqa: PLC0415
+    from playball_groups.service_layer.user_events import (  # noqa: PLC0415
+        UserEventHandler,
+        ViewLimits,
+    )
+
+    engine = engine if engine is not None else engine_for(settings)
+    topic = settings.groups_topic
+    registry = RegistryClient(settings.schema_registry_url)
+    decoder: RecordDeserializer[UserEvent] = RecordDeserializer(
+        registry, PLAYBALL_AUTH_USER_EVENTS_V1.records
+    )
+    handler = UserEventHandler(
+        lambda: SqlUnitOfWork(engine),
+        is_transient=is_disconnect,
+        limits=limits or ViewLimits(),
+    )
+    return EventConsumer(
+        KafkaSource(
+            consumer_config(
+                settings.kafka_bootstrap,
+                settings.groups_consumer_group,
+                **{"session.timeout.ms": settings.groups_session_timeout_ms},
+            ),
+            [topic],
+        ),
+        decoder,
+        handler,
+        KafkaDeadLetters(settings.kafka_bootstrap, {topic: settings.dead_letter_topic}),
+        metrics or ConsumerMetrics(topic),
+        batch_size=settings.groups_batch_size,
+        on_applied=on_applied,
+        on_close=[registry.close],
+    )

@@ -1,0 +1,205 @@
+"""``playball groups``: migrate, serve, consume, and the dead-letter topic.
+
+Exit codes: 0 ok, 1 check failed, 2 bad input or configuration, 3 a dependency (database,
+broker, registry) is unreachable. Heavy modules are imported inside the commands so
+``playball --help`` stays fast.
+"""
+
+import json
+import logging
+from typing import TYPE_CHECKING, Annotated, NoReturn
+
+import typer
+
+if TYPE_CHECKING:
+    from playball_groups.settings import GroupsSettings
+
+EXIT_FAILED = 1
+EXIT_BAD_INPUT = 2
+EXIT_UNREACHABLE = 3
+
+app = typer.Typer(
+    help="The groups service: API, user-event consumer, dead-letter topic.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+    pretty_exceptions_show_locals=False,
+)
+dlq_app = typer.Typer(
+    help="Messages the consumer parked on the dead-letter topic.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
+app.add_typer(dlq_app, name="dlq")
+
+
+def fail(message: str, code: int) -> NoReturn:
+    typer.echo(f"groups: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def _settings() -> "GroupsSettings":
+    from playball_events.settings import SettingsError, load_settings  # noqa: PLC0415
+
+    from playball_groups.settings import GroupsSettings  # noqa: PLC0415
+
+    try:
+        return load_settings(GroupsSettings)
+    except SettingsError as exc:
+        fail(str(exc), EXIT_BAD_INPUT)
+
+
+def _logging() -> None:
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+
+
+def _require_migrated(settings: "GroupsSettings") -> None:
+    from playball_groups.adapters.database import DatabaseUnreachableError  # noqa: PLC0415
+    from playball_groups.adapters.migrate import is_current  # noqa: PLC0415
+    from playball_groups.entrypoints.bootstrap import engine_for  # noqa: PLC0415
+
+    engine = engine_for(settings)
+    try:
+        current = is_current(engine)
+    except DatabaseUnreachableError as exc:
+        fail(str(exc), EXIT_UNREACHABLE)
+    finally:
+        engine.dispose()
+    if not current:
+        fail("the database is not migrated; run `playball groups migrate` first", EXIT_BAD_INPUT)
+
+
+@app.command()
+def migrate() -> None:
+    """Create the groups database when missing, then migrate it to the latest revision."""
+    from playball_groups.adapters.database import (  # noqa: PLC0415
+        DatabaseUnreachableError,
+        create_database_if_missing,
+    )
+    from playball_groups.adapters.migrate import upgrade  # noqa: PLC0415
+    from playball_groups.entrypoints.bootstrap import engine_for  # noqa: PLC0415
+
+    settings = _settings()
+    try:
+        created = create_database_if_missing(settings.effective_database_url)
+        engine = engine_for(settings)
+        try:
+            upgrade(engine)
+        finally:
+            engine.dispose()
+    except DatabaseUnreachableError as exc:
+        fail(str(exc), EXIT_UNREACHABLE)
+    typer.echo(f"groups: database {'created and ' if created else ''}migrated")
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="address to bind")] = "127.0.0.1",
+    port: Annotated[int | None, typer.Option(help="default: PLAYBALL_GROUPS_PORT")] = None,
+) -> None:
+    """Run the groups HTTP API (uvicorn)."""
+    import uvicorn  # noqa: PLC0415
+
+    from playball_groups.entrypoints.bootstrap import build_api  # noqa: PLC0415
+
+    settings = _settings()
+    _require_migrated(settings)
+    uvicorn.run(build_api(settings), host=host, port=port or settings.groups_port)
+
+
+@app.command()
+def consume() -> None:
+    """Apply user events to the view until SIGTERM or Ctrl-C (metrics on 127.0.0.1)."""
+    import signal  # noqa: PLC0415
+
+    from playball_events.consumer.metrics import ConsumerMetrics, serve_metrics  # noqa: PLC0415
+
+    from playball_groups.entrypoints.bootstrap import build_consumer  # noqa: PLC0415
+
+    _logging()
+    settings = _settings()
+    _require_migrated(settings)
+    metrics = ConsumerMetrics(settings.groups_topic)
+    if settings.consumer_metrics_port:
+        try:
+            serve_metrics(metrics, settings.consumer_metrics_port)
+        except OSError as exc:
+            port = settings.consumer_metrics_port
+            fail(f"PLAYBALL_CONSUMER_METRICS_PORT {port} unusable: {exc}", EXIT_BAD_INPUT)
+    consumer = build_consumer(settings, metrics=metrics)
+    signal.signal(signal.SIGTERM, lambda _signum, _frame: consumer.stop())
+    signal.signal(signal.SIGINT, lambda _signum, _frame: consumer.stop())
+    logging.getLogger(__name__).info(
+        "consuming %s as group %s", settings.groups_topic, settings.groups_consumer_group
+    )
+    consumer.run()
+
+
+@dlq_app.command("list")
+def dlq_list(
+    as_json: Annotated[bool, typer.Option("--json", help="one JSON document")] = False,
+) -> None:
+    """Show every parked message: where it came from and why it was parked."""
+    from playball_events.consumer.dlq_kafka import DeadLetterTopicError, read_parked  # noqa: PLC0415
+
+    settings = _settings()
+    try:
+        parked = read_parked(settings.kafka_bootstrap, settings.dead_letter_topic)
+    except DeadLetterTopicError as exc:
+        fail(str(exc), EXIT_UNREACHABLE)
+    rows = [
+        {
+            "position": f"{p.partition}:{p.offset}",
+            "source": f"{p.source_topic}[{p.source_partition}]@{p.source_offset}",
+            "event_type": p.event_type,
+            "kind": p.kind,
+            "reason": p.reason,
+            "parked_at": p.parked_at.isoformat() if p.parked_at else None,
+        }
+        for p in parked
+    ]
+    if as_json:
+        typer.echo(json.dumps({"topic": settings.dead_letter_topic, "messages": rows}, indent=2))
+        return
+    typer.echo(f"{len(rows)} message(s) on {settings.dead_letter_topic}")
+    for row in rows:
+        typer.echo(
+            f"{row['position']:>8}  {row['source']}  {row['event_type'] or '-'}  "
+            f"[{row['kind']}] {row['reason']}"
+        )
+
+
+@dlq_app.command("redrive")
+def dlq_redrive(
+    positions: Annotated[
+        list[str] | None, typer.Argument(help="OFFSET (partition 0) or PARTITION:OFFSET")
+    ] = None,
+    redrive_all: Annotated[bool, typer.Option("--all", help="every parked message")] = False,
+) -> None:
+    """Send parked messages back to their source topic, once their cause is fixed."""
+    from playball_events.consumer.dead_letter import parse_position, select  # noqa: PLC0415
+    from playball_events.consumer.dlq_kafka import (  # noqa: PLC0415
+        DeadLetterTopicError,
+        read_parked,
+        redrive,
+    )
+
+    if redrive_all == bool(positions):
+        fail("give either --all or one or more OFFSETs", EXIT_BAD_INPUT)
+    try:
+        wanted = None if redrive_all else [parse_position(p) for p in positions or []]
+    except ValueError as exc:
+        fail(str(exc), EXIT_BAD_INPUT)
+    settings = _settings()
+    try:
+        parked = read_parked(settings.kafka_bootstrap, settings.dead_letter_topic)
+        chosen = select(parked, wanted)
+        if wanted is not None and len(chosen) != len(set(wanted)):
+            found = {(p.partition, p.offset) for p in chosen}
+            missing = ", ".join(f"{p}:{o}" for p, o in wanted if (p, o) not in found)
+            fail(f"not on {settings.dead_letter_topic}: {missing}", EXIT_BAD_INPUT)
+        count = redrive(settings.kafka_bootstrap, settings.dead_letter_topic, chosen)
+    except DeadLetterTopicError as exc:
+        fail(str(exc), EXIT_UNREACHABLE)
+    typer.echo(f"redrove {count} message(s) to their source topic")

@@ -1,0 +1,145 @@
+"""The groups API's use cases. Every one starts from the caller, who must be in the view."""
+
+import datetime as dt
+import uuid
+from collections.abc import Callable, Iterable
+
+from playball_groups.domain.model import (
+    AlreadyMemberError,
+    Group,
+    GroupNotFoundError,
+    KnownUser,
+    Member,
+    MemberNotFoundError,
+    NotAdminError,
+    NotAllowedError,
+    Role,
+    StaleVersionError,
+    UserDeletedError,
+    UserNotKnownError,
+)
+from playball_groups.domain.succession import succession
+from playball_groups.service_layer.unit_of_work import UnitOfWork
+
+Clock = Callable[[], dt.datetime]
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def known_user(uow: UnitOfWork, user_id: uuid.UUID) -> KnownUser:
+    found = uow.users.get(user_id)
+    if found is None:
+        raise UserNotKnownError(user_id)
+    if found.deleted:
+        raise UserDeletedError(user_id)
+    return found
+
+
+def _membership(uow: UnitOfWork, caller: uuid.UUID, group_id: uuid.UUID) -> tuple[Group, Role]:
+    group = uow.groups.get(group_id)
+    role = uow.groups.role_of(group_id, caller) if group is not None else None
+    if group is None or role is None:
+        raise GroupNotFoundError(group_id)
+    return group, role
+
+
+def _admin(uow: UnitOfWork, caller: uuid.UUID, group_id: uuid.UUID) -> Group:
+    group, role = _membership(uow, caller, group_id)
+    if role is not Role.ADMIN:
+        raise NotAdminError
+    return group
+
+
+def settle(uow: UnitOfWork, group_ids: Iterable[uuid.UUID]) -> None:
+    """Apply the succession policy to groups that just lost members."""
+    for group_id in group_ids:
+        verdict = succession(uow.groups.members(group_id))
+        if verdict.delete_group:
+            uow.groups.delete(group_id)
+        elif verdict.promote is not None:
+            uow.groups.set_role(group_id, verdict.promote, Role.ADMIN)
+
+
+def list_groups(uow: UnitOfWork, caller: uuid.UUID) -> list[Group]:
+    with uow:
+        known_user(uow, caller)
+        return uow.groups.of_member(caller)
+
+
+def create_group(uow: UnitOfWork, caller: uuid.UUID, name: str, clock: Clock = utcnow) -> Group:
+    with uow:
+        known_user(uow, caller)
+        group = Group(id=uuid.uuid4(), name=name, version=1, created_at=clock())
+        uow.groups.add(group, admin=caller)
+        uow.commit()
+        return group
+
+
+def get_group(uow: UnitOfWork, caller: uuid.UUID, group_id: uuid.UUID) -> Group:
+    with uow:
+        known_user(uow, caller)
+        return _membership(uow, caller, group_id)[0]
+
+
+def rename_group(
+    uow: UnitOfWork, caller: uuid.UUID, group_id: uuid.UUID, name: str, version: int
+) -> Group:
+    with uow:
+        known_user(uow, caller)
+        group = _admin(uow, caller, group_id)
+        renamed = uow.groups.rename(group_id, name, version)
+        if renamed is None:
+            raise StaleVersionError(group_id, group.version)
+        uow.commit()
+        return renamed
+
+
+def delete_group(uow: UnitOfWork, caller: uuid.UUID, group_id: uuid.UUID) -> None:
+    with uow:
+        known_user(uow, caller)
+        _admin(uow, caller, group_id)
+        uow.groups.delete(group_id)
+        uow.commit()
+
+
+def list_members(uow: UnitOfWork, caller: uuid.UUID, group_id: uuid.UUID) -> list[Member]:
+    with uow:
+        known_user(uow, caller)
+        _membership(uow, caller, group_id)
+        return uow.groups.members(group_id)
+
+
+def add_member(
+    uow: UnitOfWork,
+    caller: uuid.UUID,
+    group_id: uuid.UUID,
+    user_id: uuid.UUID,
+    clock: Clock = utcnow,
+) -> Member:
+    with uow:
+        known_user(uow, caller)
+        _admin(uow, caller, group_id)
+        user = known_user(uow, user_id)
+        if uow.groups.role_of(group_id, user_id) is not None:
+            raise AlreadyMemberError(user_id)
+        joined = clock()
+        uow.groups.add_member(group_id, user_id, Role.MEMBER, joined)
+        uow.commit()
+        return Member(user_id, Role.MEMBER, joined, user.display_name or "")
+
+
+def remove_member(
+    uow: UnitOfWork, caller: uuid.UUID, group_id: uuid.UUID, user_id: uuid.UUID
+) -> None:
+    with uow:
+        known_user(uow, caller)
+        _group, role = _membership(uow, caller, group_id)
+        if role is not Role.ADMIN and caller != user_id:
+            raise NotAllowedError
+        if uow.groups.role_of(group_id, user_id) is None:
+            raise MemberNotFoundError(user_id)
+        uow.groups.remove_member(group_id, user_id)
+        settle(uow, [group_id])
+        uow.commit()

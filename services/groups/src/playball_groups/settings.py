@@ -1,0 +1,49 @@
+"""The groups service's settings, from ``PLAYBALL_*`` variables (see the README's table)."""
+
+from playball_events.consumer.metrics import DEFAULT_METRICS_PORT
+from playball_events.contracts.topics import PLAYBALL_AUTH_USER_EVENTS_V1
+from playball_events.settings import RuntimeSettings, with_database
+from pydantic import Field
+
+DATABASE_NAME = "playball_groups"
+DEFAULT_PORT = 18280
+DEFAULT_AUTH_URL = "http://127.0.0.1:18180"
+AUDIENCE = "playball-groups"
+
+
+class GroupsSettings(RuntimeSettings):
+    groups_database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL of the groups database; default: database "
+        f"{DATABASE_NAME!r} on DATABASE_URL's server. sqlite:///path works too",
+    )
+    groups_port: int = Field(default=DEFAULT_PORT, ge=1, le=65535)
+    auth_url: str = Field(
+        default=DEFAULT_AUTH_URL,
+        description="the auth API's base URL: the tokens' expected issuer, and where the JWKS is",
+    )
+    consumer_metrics_port: int = Field(default=DEFAULT_METRICS_PORT, ge=0, le=65535)
+    groups_consumer_group: str = Field(default="playball-groups", min_length=1)
+    groups_topic: str = Field(default=PLAYBALL_AUTH_USER_EVENTS_V1.name, min_length=1)
+    groups_batch_size: int = Field(default=1000, ge=1, le=100_000)
+    groups_session_timeout_ms: int = Field(
+        default=10_000,
+        ge=6_000,  # the broker's group.min.session.timeout.ms
+        description="how soon a crashed consumer's partitions move to another (librdkafka: 45 s)",
+    )
+
+    @property
+    def effective_database_url(self) -> str:
+        return self.groups_database_url or with_database(self.database_url, DATABASE_NAME)
+
+    @property
+    def issuer(self) -> str:
+        return self.auth_url.rstrip("/")
+
+    @property
+    def jwks_url(self) -> str:
+        return f"{self.issuer}/.well-known/jwks.json"
+
+    @property
+    def dead_letter_topic(self) -> str:
+        return f"{self.groups_topic}.dlq"

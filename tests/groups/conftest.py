@@ -1,0 +1,61 @@
+"""Fixtures of the groups tests: one shared suite over the fake, SQLite and PostgreSQL."""
+
+from collections.abc import Callable, Iterator
+
+import pytest
+from playball_groups.adapters.database import Engine, make_engine
+from playball_groups.adapters.migrate import upgrade
+from playball_groups.adapters.unit_of_work import SqlUnitOfWork
+from playball_groups.service_layer.unit_of_work import UnitOfWork
+from support.databases import fresh_postgres, sqlite_url
+from support.tokens import Issuer, jwks_server
+
+from groups.fakes import FakeUnitOfWork, Store
+
+UnitOfWorkFactory = Callable[[], UnitOfWork]
+
+
+@pytest.fixture(scope="module")
+def sqlite_engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
+    engine = make_engine(sqlite_url(tmp_path_factory.mktemp("groups")))
+    upgrade(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def postgres_engine(request: pytest.FixtureRequest) -> Iterator[Engine]:
+    server: str = request.getfixturevalue("database_url")
+    with fresh_postgres(server, "playball_groups") as url:
+        engine = make_engine(url)
+        upgrade(engine)
+        yield engine
+        engine.dispose()
+
+
+@pytest.fixture(
+    scope="module",
+    params=[
+        "fake",
+        "sqlite",
+        pytest.param("postgres", marks=pytest.mark.stack),
+    ],
+)
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture(scope="module")
+def unit_of_work(backend: str, request: pytest.FixtureRequest) -> UnitOfWorkFactory:
+    """A factory of units of work on the backend under test (state shared per module)."""
+    if backend == "fake":
+        store = Store()
+        return lambda: FakeUnitOfWork(store)
+    engine: Engine = request.getfixturevalue(f"{backend}_engine")
+    return lambda: SqlUnitOfWork(engine)
+
+
+@pytest.fixture(scope="module")
+def issuer() -> Iterator[Issuer]:
+    with jwks_server() as issuer:
+        yield issuer

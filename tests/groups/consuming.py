@@ -1,0 +1,77 @@
+"""Running the groups consumer in tests: settings for a test topic, and draining with a deadline."""
+
+import hashlib
+import time
+import uuid
+from collections.abc import Callable
+
+from playball_events.consumer.loop import BatchReport, EventConsumer
+from playball_groups.adapters.database import Engine
+from playball_groups.adapters.unit_of_work import SqlUnitOfWork
+from playball_groups.domain.user_view import UserEvent
+from playball_groups.settings import GroupsSettings
+
+
+def settings_for(
+    topic: str, bootstrap: str, registry_url: str, database_url: str, **extra: object
+) -> GroupsSettings:
+    fields: dict[str, object] = {
+        "groups_topic": topic,
+        "groups_consumer_group": f"{topic}-groups",
+        "kafka_bootstrap": bootstrap,
+        "schema_registry_url": registry_url,
+        "groups_database_url": database_url,
+        "consumer_metrics_port": 0,
+    }
+    fields.update(extra)
+    return GroupsSettings(**fields)  # type: ignore[arg-type]
+
+
+def drain(
+    consumer: EventConsumer[UserEvent], messages: int, timeout: float = 90.0
+) -> list[BatchReport]:
+    """Run batches until ``messages`` were handled (applied, skipped or parked)."""
+    reports: list[BatchReport] = []
+    deadline = time.monotonic() + timeout
+    while sum(r.messages for r in reports if not r.retried) < messages:
+        assert time.monotonic() < deadline, f"only {reports} within {timeout}s"
+        reports.append(consumer.run_once())
+    return reports
+
+
+def total(reports: list[BatchReport], field: str) -> int:
+    return sum(len(v) if isinstance(v := getattr(r, field), list) else v for r in reports)
+
+
+def view_row(engine: Engine, user_id: uuid.UUID) -> tuple[int, bool, str | None] | None:
+    with SqlUnitOfWork(engine) as uow:
+        found = uow.users.get(user_id)
+    return None if found is None else (found.user_version, found.deleted, found.display_name)
+
+
+def view_hash(engine: Engine) -> str:
+    """A digest of the whole user view (sorted), to compare a replay with the original."""
+    from playball_groups.adapters.tables import known_users  # noqa: PLC0415
+    from sqlalchemy import select  # noqa: PLC0415
+
+    digest = hashlib.sha256()
+    with engine.connect() as connection:
+        rows = connection.execute(
+            select(
+                known_users.c.user_id,
+                known_users.c.user_version,
+                known_users.c.deleted,
+                known_users.c.username,
+                known_users.c.display_name,
+            ).order_by(known_users.c.user_id)
+        )
+        for row in rows:
+            digest.update(repr(tuple(row)).encode())
+    return digest.hexdigest()
+
+
+def wait_for(condition: Callable[[], bool], timeout: float = 60.0, what: str = "") -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what or condition}"
+        time.sleep(0.1)

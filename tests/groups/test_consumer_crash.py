@@ -1,0 +1,144 @@
+"""A consumer SIGKILLed between its database commit and its offset commit applies nothing
+twice after the restart (separate processes, real Kafka, PostgreSQL and SQLite)."""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from confluent_kafka import ConsumerGroupTopicPartitions, TopicPartition
+from confluent_kafka.admin import AdminClient
+from playball_core.registry import RegistryClient
+from playball_groups.adapters.database import Engine, make_engine
+from playball_groups.adapters.migrate import upgrade
+from playball_groups.adapters.tables import processed_events
+from sqlalchemy import func, select
+from support.databases import fresh_postgres, sqlite_url
+from support.user_events import EventProducer, create_event_topics, registered, updated
+
+from groups.consuming import view_row, wait_for
+
+pytestmark = [pytest.mark.stack, pytest.mark.slow]
+
+HERE = Path(__file__).resolve().parent
+PLAYBALL = str(Path(sys.executable).parent / "playball")
+
+
+@pytest.fixture(params=["postgres", "sqlite"])
+def database(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[Engine, str]]:
+    if request.param == "sqlite":
+        url = sqlite_url(tmp_path_factory.mktemp("crash"))
+        engine = make_engine(url)
+        upgrade(engine)
+        yield engine, url
+        engine.dispose()
+        return
+    with fresh_postgres(request.getfixturevalue("database_url"), "playball_groups") as url:
+        engine = make_engine(url)
+        upgrade(engine)
+        yield engine, url
+        engine.dispose()
+
+
+def processed(engine: Engine) -> int:
+    with engine.connect() as connection:
+        return int(connection.scalar(select(func.count()).select_from(processed_events)) or 0)
+
+
+def committed(bootstrap: str, group: str, topic: str) -> int:
+    """Sum of the group's committed offsets on the topic (0 for nothing committed)."""
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    request = [ConsumerGroupTopicPartitions(group, [TopicPartition(topic, p) for p in range(6)])]
+    [future] = admin.list_consumer_group_offsets(request).values()
+    return sum(max(0, tp.offset) for tp in future.result(timeout=30).topic_partitions)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def metric(port: int, name: str) -> float:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
+        for line in response.read().decode().splitlines():
+            if line.startswith((name + "{", name + " ")):
+                return float(line.rsplit(" ", 1)[1])
+    return 0.0
+
+
+def test_sigkill_after_db_commit_before_offset_commit_applies_nothing_twice(
+    database: tuple[Engine, str],
+    kafka_bootstrap: str,
+    registry_url: str,
+    unique_name: str,
+) -> None:
+    engine, url = database
+    topic, group = unique_name, f"{unique_name}-groups"
+    with RegistryClient(registry_url) as registry:
+        create_event_topics(kafka_bootstrap, registry, topic)
+        users = [uuid.uuid4() for _ in range(150)]
+        events = [registered(u, 1, "first") for u in users] + [
+            updated(u, 2, "second") for u in users
+        ]
+        EventProducer(kafka_bootstrap, registry, topic).send(events)
+
+    port = free_port()
+    env = {
+        **os.environ,
+        "PLAYBALL_GROUPS_TOPIC": topic,
+        "PLAYBALL_GROUPS_CONSUMER_GROUP": group,
+        "PLAYBALL_GROUPS_DATABASE_URL": url,
+        "PLAYBALL_KAFKA_BOOTSTRAP": kafka_bootstrap,
+        "PLAYBALL_SCHEMA_REGISTRY_URL": registry_url,
+        "PLAYBALL_CONSUMER_METRICS_PORT": str(port),
+        "PLAYBALL_GROUPS_BATCH_SIZE": "100",
+        # the killed member holds its partitions until its session times out
+        "PLAYBALL_GROUPS_SESSION_TIMEOUT_MS": "6000",
+    }
+    crashing = subprocess.Popen(
+        [sys.executable, str(HERE / "crash_consumer.py")], env=env, start_new_session=True
+    )
+    try:
+        assert crashing.wait(timeout=120) == -signal.SIGKILL
+    finally:
+        if crashing.poll() is None:
+            os.killpg(crashing.pid, signal.SIGKILL)
+    in_db_only = processed(engine)
+    assert in_db_only > 0  # the batch was committed to the database ...
+    assert committed(kafka_bootstrap, group, topic) == 0  # ... and its offsets were not
+
+    restarted = subprocess.Popen(
+        [PLAYBALL, "groups", "consume"],
+        env=env,
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        wait_for(lambda: processed(engine) == len(events), 120, "every event processed")
+        wait_for(
+            lambda: metric(port, "playball_consumer_duplicates_skipped_total") == in_db_only,
+            60,
+            "the redelivered batch counted as duplicates",
+        )
+        assert metric(port, "playball_consumer_applied_events_total") == len(events) - in_db_only
+        assert all(view_row(engine, u) == (2, False, "second") for u in users)
+        wait_for(lambda: metric(port, "playball_consumer_lag") == 0, 60, "lag back to 0")
+
+        restarted.send_signal(signal.SIGTERM)  # graceful: finishes, commits, leaves
+        _out, err = restarted.communicate(timeout=60)
+        assert restarted.returncode == 0, err
+    finally:
+        if restarted.poll() is None:
+            os.killpg(restarted.pid, signal.SIGKILL)
+    assert committed(kafka_bootstrap, group, topic) == len(events)
+    assert processed(engine) == len(events)

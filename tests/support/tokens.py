@@ -1,0 +1,123 @@
+"""An RSA signer and a JWKS server on 127.0.0.1, standing in for the auth service."""
+
+import base64
+import datetime as dt
+import hashlib
+import hmac
+import json
+import threading
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import jwt
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from jwt.algorithms import RSAAlgorithm
+
+AUDIENCE = "playball-groups"
+
+
+class SigningKey:
+    def __init__(self) -> None:
+        self.private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        self.kid = uuid.uuid4().hex[:16]
+
+    @property
+    def public_pem(self) -> bytes:
+        return self.private.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+
+    def jwk(self) -> dict[str, Any]:
+        data: dict[str, Any] = json.loads(RSAAlgorithm.to_jwk(self.private.public_key()))
+        data.update(kid=self.kid, use="sig", alg="RS256")
+        return data
+
+
+class Issuer:
+    """Mints tokens as auth does; ``keys`` is what its JWKS endpoint serves."""
+
+    def __init__(self) -> None:
+        self.keys = [SigningKey()]
+        self.url = ""  # set once the server listens
+
+    @property
+    def key(self) -> SigningKey:
+        return self.keys[0]
+
+    def claims(self, user_id: uuid.UUID, **overrides: Any) -> dict[str, Any]:
+        issued = dt.datetime.now(dt.UTC)
+        claims: dict[str, Any] = {
+            "sub": str(user_id),
+            "iss": self.url,
+            "aud": AUDIENCE,
+            "iat": issued,
+            "exp": issued + dt.timedelta(minutes=15),
+        }
+        claims.update(overrides)
+        return claims
+
+    def token(self, user_id: uuid.UUID, key: SigningKey | None = None, **overrides: Any) -> str:
+        key = key or self.key
+        return jwt.encode(
+            self.claims(user_id, **overrides),
+            key.private,
+            algorithm="RS256",
+            headers={"kid": key.kid},
+        )
+
+    def hs256_with_public_key(self, user_id: uuid.UUID) -> str:
+        """The HS/RS confusion attack: HMAC keyed with the public PEM (PyJWT won't sign it)."""
+        header = {"alg": "HS256", "typ": "JWT", "kid": self.key.kid}
+        claims = self.claims(user_id)
+        claims["iat"] = int(claims["iat"].timestamp())
+        claims["exp"] = int(claims["exp"].timestamp())
+        signing_input = f"{_b64(json.dumps(header).encode())}.{_b64(json.dumps(claims).encode())}"
+        signature = hmac.new(self.key.public_pem, signing_input.encode(), hashlib.sha256).digest()
+        return f"{signing_input}.{_b64(signature)}"
+
+    def unsigned(self, user_id: uuid.UUID) -> str:
+        """``alg: none``."""
+        header = {"alg": "none", "typ": "JWT", "kid": self.key.kid}
+        claims = self.claims(user_id)
+        claims["iat"] = int(claims["iat"].timestamp())
+        claims["exp"] = int(claims["exp"].timestamp())
+        return f"{_b64(json.dumps(header).encode())}.{_b64(json.dumps(claims).encode())}."
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+@contextmanager
+def jwks_server() -> Iterator[Issuer]:
+    """An :class:`Issuer` whose ``url`` serves ``/.well-known/jwks.json``."""
+    issuer = Issuer()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            if self.path != "/.well-known/jwks.json":
+                self.send_error(404)
+                return
+            body = json.dumps({"keys": [k.jwk() for k in issuer.keys]}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    issuer.url = f"http://127.0.0.1:{server.server_address[1]}"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield issuer
+    finally:
+        server.shutdown()
+        server.server_close()
