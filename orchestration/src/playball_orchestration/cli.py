@@ -78,6 +78,30 @@ def status(
     raise typer.Exit(0 if healthy else EXIT_UNHEALTHY)
 
 
+@app.command()
+def demo(
+    auth_url: Annotated[
+        str, typer.Option("--auth-url", help="the auth API (default: the one `up` starts)")
+    ] = "",
+    groups_url: Annotated[
+        str, typer.Option("--groups-url", help="the groups API (default: the one `up` starts)")
+    ] = "",
+) -> None:
+    """Show the seed bug gone: register, log in, create a group, rename, delete."""
+    from playball_orchestration.demo import DemoFailedError, run  # noqa: PLC0415
+    from playball_orchestration.services import SERVICES  # noqa: PLC0415
+
+    addresses = {spec.name: spec.address for spec in SERVICES}
+    try:
+        run(
+            auth_url or addresses["auth-api"],
+            groups_url or addresses["groups-api"],
+            typer.echo,
+        )
+    except DemoFailedError as exc:
+        _fail(f"demo: {exc}", EXIT_UNHEALTHY)
+
+
 def _print_status(system: "System", *, as_json: bool) -> bool:
     reports = system.status()
     if as_json:

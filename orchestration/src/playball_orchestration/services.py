@@ -23,52 +23,70 @@ def _base(port: int) -> str:
     return f"http://{HOST}:{port}"
 
 
-AUTH_API = ServiceSpec(
-    name="auth-api",
-    command=("auth", "serve", "--host", HOST, "--port", str(AUTH_PORT)),
-    address=_base(AUTH_PORT),
-    health_url=f"{_base(AUTH_PORT)}/healthz",
-)
-AUTH_RELAY = ServiceSpec(
-    name="auth-relay",
-    command=("auth", "relay"),
-    address=f"{_base(RELAY_METRICS_PORT)}/metrics",
-    health_url=f"{_base(RELAY_METRICS_PORT)}/metrics",
-    metric="playball_outbox_backlog",
-    metric_label="backlog",
-)
-GROUPS_API = ServiceSpec(
-    name="groups-api",
-    command=("groups", "serve", "--host", HOST, "--port", str(GROUPS_PORT)),
-    address=_base(GROUPS_PORT),
-    health_url=f"{_base(GROUPS_PORT)}/healthz",
-)
-GROUPS_CONSUMER = ServiceSpec(
-    name="groups-consumer",
-    command=("groups", "consume"),
-    address=f"{_base(CONSUMER_METRICS_PORT)}/metrics",
-    health_url=f"{_base(CONSUMER_METRICS_PORT)}/metrics",
-    metric="playball_consumer_lag",
-    metric_label="lag",
-)
+@dataclass(frozen=True, slots=True)
+class Ports:
+    auth: int = AUTH_PORT
+    groups: int = GROUPS_PORT
+    relay_metrics: int = RELAY_METRICS_PORT
+    consumer_metrics: int = CONSUMER_METRICS_PORT
 
-# start order: the APIs first (the relay and consumer need nothing from them, but a demo
-# needs the APIs soonest), each waited for before the next
-SERVICES: tuple[ServiceSpec, ...] = (AUTH_API, AUTH_RELAY, GROUPS_API, GROUPS_CONSUMER)
+
+def service_specs(ports: Ports = Ports()) -> tuple[ServiceSpec, ...]:
+    """The four services in start order: the APIs first, so a demo can begin soonest."""
+    auth, groups = _base(ports.auth), _base(ports.groups)
+    relay_metrics = f"{_base(ports.relay_metrics)}/metrics"
+    consumer_metrics = f"{_base(ports.consumer_metrics)}/metrics"
+    return (
+        ServiceSpec(
+            name="auth-api",
+            command=("auth", "serve", "--host", HOST, "--port", str(ports.auth)),
+            address=auth,
+            health_url=f"{auth}/healthz",
+        ),
+        ServiceSpec(
+            name="auth-relay",
+            command=("auth", "relay"),
+            address=relay_metrics,
+            health_url=relay_metrics,
+            metric="playball_outbox_backlog",
+            metric_label="backlog",
+        ),
+        ServiceSpec(
+            name="groups-api",
+            command=("groups", "serve", "--host", HOST, "--port", str(ports.groups)),
+            address=groups,
+            health_url=f"{groups}/healthz",
+        ),
+        ServiceSpec(
+            name="groups-consumer",
+            command=("groups", "consume"),
+            address=consumer_metrics,
+            health_url=consumer_metrics,
+            metric="playball_consumer_lag",
+            metric_label="lag",
+        ),
+    )
+
+
+SERVICES = service_specs()
 
 
 def service_environment(
-    kafka_bootstrap: str, registry_url: str, database_url: str
+    kafka_bootstrap: str,
+    registry_url: str,
+    database_url: str,
+    ports: Ports = Ports(),
 ) -> dict[str, str]:
     """The effective addresses every service process is handed."""
+    auth = _base(ports.auth)
     return {
         "PLAYBALL_KAFKA_BOOTSTRAP": kafka_bootstrap,
         "PLAYBALL_SCHEMA_REGISTRY_URL": registry_url,
         "DATABASE_URL": database_url,
-        "PLAYBALL_AUTH_URL": AUTH_API.address,
-        "PLAYBALL_AUTH_ISSUER": AUTH_API.address,
-        "PLAYBALL_AUTH_PORT": str(AUTH_PORT),
-        "PLAYBALL_GROUPS_PORT": str(GROUPS_PORT),
-        "PLAYBALL_RELAY_METRICS_PORT": str(RELAY_METRICS_PORT),
-        "PLAYBALL_CONSUMER_METRICS_PORT": str(CONSUMER_METRICS_PORT),
+        "PLAYBALL_AUTH_URL": auth,
+        "PLAYBALL_AUTH_ISSUER": auth,
+        "PLAYBALL_AUTH_PORT": str(ports.auth),
+        "PLAYBALL_GROUPS_PORT": str(ports.groups),
+        "PLAYBALL_RELAY_METRICS_PORT": str(ports.relay_metrics),
+        "PLAYBALL_CONSUMER_METRICS_PORT": str(ports.consumer_metrics),
     }

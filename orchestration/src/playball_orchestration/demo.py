@@ -1,11 +1,11 @@
 """The seed bug, gone: a user registered in auth creates a group in groups, end to end.
 
-Run by scripts/demo after `playball up`. Every step is printed with how long the event
-took to reach the groups service (measured from the moment auth's answer came back, so
-it bounds commit -> relay -> Kafka -> consumer -> view from above).
+`playball demo` runs it against the services `playball up` started; the end-to-end test
+runs it against its own. Every step is printed with how long the event took to reach the
+groups service, measured from the moment auth's answer came back, so it bounds
+commit -> relay -> Kafka -> consumer -> view from above.
 """
 
-import sys
 import time
 import uuid
 from collections.abc import Callable
@@ -13,14 +13,12 @@ from typing import Any
 
 import httpx
 
-AUTH = "http://127.0.0.1:18180"
-GROUPS = "http://127.0.0.1:18280"
 DEADLINE = 30.0  # seconds an event may take before the demo calls it lost
 POLL = 0.005
 
 
-def step(text: str) -> None:
-    print(f"\n== {text}", flush=True)
+class DemoFailedError(Exception):
+    """A step did not give what the flow needs; the message says which and why."""
 
 
 def wait_for(what: str, probe: Callable[[], Any]) -> tuple[Any, float]:
@@ -31,24 +29,26 @@ def wait_for(what: str, probe: Callable[[], Any]) -> tuple[Any, float]:
         if found:
             return found, time.perf_counter() - start
         if time.perf_counter() - start > DEADLINE:
-            sys.exit(f"demo: {what} did not happen within {DEADLINE:.0f} s")
+            msg = f"{what} did not happen within {DEADLINE:.0f} s"
+            raise DemoFailedError(msg)
         time.sleep(POLL)
 
 
 def check(response: httpx.Response, *expected: int) -> Any:
     if response.status_code not in expected:
-        sys.exit(
-            f"demo: {response.request.method} {response.request.url} answered "
+        msg = (
+            f"{response.request.method} {response.request.url} answered "
             f"{response.status_code}: {response.text[:300]}"
         )
+        raise DemoFailedError(msg)
     return response.json() if response.content else None
 
 
-def register(client: httpx.Client, name: str) -> tuple[dict[str, Any], dict[str, str]]:
+def register(client: httpx.Client, auth: str, name: str) -> tuple[dict[str, Any], dict[str, str]]:
     tag = uuid.uuid4().hex[:8]
     user = check(
         client.post(
-            f"{AUTH}/users",
+            f"{auth}/users",
             json={
                 "username": f"{name.lower()}-{tag}",
                 "email": f"{name.lower()}-{tag}@example.org",
@@ -60,7 +60,7 @@ def register(client: httpx.Client, name: str) -> tuple[dict[str, Any], dict[str,
     )
     token = check(
         client.post(
-            f"{AUTH}/token",
+            f"{auth}/token",
             data={"username": user["username"], "password": f"correct horse {tag}"},
         ),
         200,
@@ -68,33 +68,38 @@ def register(client: httpx.Client, name: str) -> tuple[dict[str, Any], dict[str,
     return user, {"Authorization": f"Bearer {token['access_token']}"}
 
 
-def main() -> None:
+def run(auth: str, groups: str, say: Callable[[str], None]) -> dict[str, float]:
+    """The five steps; the seconds each event took to reach groups, by event type."""
+    timings: dict[str, float] = {}
+
+    def step(text: str) -> None:
+        say(f"\n== {text}")
+
     with httpx.Client(timeout=10) as client:
         step("1. register Alice in the auth service")
-        alice, alice_auth = register(client, "Alice")
-        print(f"   user {alice['id']} ({alice['username']}), version {alice['version']}")
+        alice, alice_auth = register(client, auth, "Alice")
+        say(f"   user {alice['id']} ({alice['username']}), version {alice['version']}")
 
         step("2. log in: Alice holds an RS256 token for the groups service")
-        print("   token issued by", AUTH)
+        say(f"   token issued by {auth}")
 
         step("3. Alice creates a group in the groups service")
 
         def create_group() -> Any:
             response = client.post(
-                f"{GROUPS}/groups", json={"name": "Sunday league"}, headers=alice_auth
+                f"{groups}/groups", json={"name": "Sunday league"}, headers=alice_auth
             )
             if response.status_code == 409 and response.json().get("code") == "user_not_known":
                 return None  # UserRegistered is still on its way
             return check(response, 201)
 
         group, waited = wait_for("UserRegistered reaching groups", create_group)
-        print(
-            f"   group {group['id']} created; UserRegistered arrived after {waited * 1000:.0f} ms"
-        )
-        print("   (before this project: 400 Invalid user to create a group)")
+        timings["UserRegistered"] = waited
+        say(f"   group {group['id']} created; UserRegistered arrived after {waited * 1000:.0f} ms")
+        say("   (before this project: 400 Invalid user to create a group)")
 
-        bob, bob_auth = register(client, "Bob")
-        members_url = f"{GROUPS}/groups/{group['id']}/members"
+        bob, bob_auth = register(client, auth, "Bob")
+        members_url = f"{groups}/groups/{group['id']}/members"
 
         def add_bob() -> Any:
             response = client.post(members_url, json={"user_id": bob["id"]}, headers=alice_auth)
@@ -103,12 +108,12 @@ def main() -> None:
             return check(response, 201) or True
 
         _, waited = wait_for("Bob reaching groups", add_bob)
-        print(f"   Bob added as a member ({waited * 1000:.0f} ms after his registration)")
+        say(f"   Bob added as a member ({waited * 1000:.0f} ms after his registration)")
 
         step("4. Alice renames herself; the new name shows in the group's members")
         check(
             client.patch(
-                f"{AUTH}/users/me", json={"display_name": "Alice Cooper"}, headers=alice_auth
+                f"{auth}/users/me", json={"display_name": "Alice Cooper"}, headers=alice_auth
             ),
             200,
         )
@@ -118,21 +123,20 @@ def main() -> None:
             return any(m["display_name"] == "Alice Cooper" for m in members)
 
         _, waited = wait_for("UserUpdated reaching groups", renamed)
-        print(f"   members show 'Alice Cooper'; UserUpdated arrived after {waited * 1000:.0f} ms")
+        timings["UserUpdated"] = waited
+        say(f"   members show 'Alice Cooper'; UserUpdated arrived after {waited * 1000:.0f} ms")
 
         step("5. Alice deletes her account; her membership is gone")
-        check(client.delete(f"{AUTH}/users/me", headers=alice_auth), 204)
+        check(client.delete(f"{auth}/users/me", headers=alice_auth), 204)
 
         def gone() -> Any:
             members = check(client.get(members_url, headers=bob_auth), 200)
             return None if any(m["user_id"] == alice["id"] for m in members) else members
 
         members, waited = wait_for("UserDeleted reaching groups", gone)
-        print(f"   Alice is no longer a member; UserDeleted arrived after {waited * 1000:.0f} ms")
+        timings["UserDeleted"] = waited
+        say(f"   Alice is no longer a member; UserDeleted arrived after {waited * 1000:.0f} ms")
         roles = ", ".join(f"{m['display_name']} ({m['role']})" for m in members)
-        print(f"   members now: {roles}")
-    print("\ndemo: the groups service followed every change of the auth service")
-
-
-if __name__ == "__main__":
-    main()
+        say(f"   members now: {roles}")
+    say("\ndemo: the groups service followed every change of the auth service")
+    return timings
