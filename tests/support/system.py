@@ -1,0 +1,125 @@
+"""The whole system as separate processes: auth API, relay, groups API, consumer.
+
+Started through the orchestration's supervisor on free loopback ports, on fresh
+databases of the given PostgreSQL server, with a consumer group of its own, so it shares
+the stack but nothing else with other tests (or a running `playball up`). Every process
+is stopped when the context ends.
+"""
+
+import os
+import socket
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from playball_orchestration.services import Ports, ServiceSpec, service_environment, service_specs
+from playball_orchestration.supervisor import Supervisor
+from playball_stack.settings import StackSettings
+
+from support.databases import fresh_postgres
+
+STEP_TIMEOUT = 180.0
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port
+
+
+def playball(words: list[str], env: Mapping[str, str]) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "playball_cli", *words],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=STEP_TIMEOUT,
+    )
+    assert result.returncode == 0, f"playball {' '.join(words)}: {result.stdout}{result.stderr}"
+
+
+@dataclass
+class RunningSystem:
+    supervisor: Supervisor
+    specs: dict[str, ServiceSpec]
+    env: dict[str, str]
+    auth_url: str
+    groups_url: str
+    auth_database_url: str
+    groups_database_url: str
+
+    def kill(self, name: str) -> None:
+        """SIGKILL a service: no shutdown hook, no flush, as a crash."""
+        self.supervisor.process(self.specs[name]).kill()
+
+    def start(self, name: str) -> None:
+        self.supervisor.start(self.specs[name], self.env)
+
+
+@contextmanager
+def running_system(stack: StackSettings, workdir: Path) -> Iterator[RunningSystem]:
+    """The four services on ``stack``; their homes, logs and key under ``workdir``."""
+    server = stack.effective_database_url
+    ports = Ports(
+        auth=free_port(),
+        groups=free_port(),
+        relay_metrics=free_port(),
+        consumer_metrics=free_port(),
+    )
+    with (
+        fresh_postgres(server, "playball_auth_e2e") as auth_db,
+        fresh_postgres(server, "playball_groups_e2e") as groups_db,
+    ):
+        env = {
+            **service_environment(
+                stack.effective_kafka_bootstrap, stack.effective_registry_url, server, ports
+            ),
+            "PLAYBALL_AUTH_DATABASE_URL": auth_db,
+            "PLAYBALL_GROUPS_DATABASE_URL": groups_db,
+            "PLAYBALL_GROUPS_CONSUMER_GROUP": f"playball-groups-e2e-{uuid.uuid4().hex[:8]}",
+            "PLAYBALL_AUTH_SIGNING_KEY": str(_signing_key(workdir)),
+        }
+        for words in (["topics", "ensure"], ["auth", "migrate"], ["groups", "migrate"]):
+            playball(words, env)
+        home = workdir
+        supervisor = Supervisor(home, lambda _message: None)
+        specs = {spec.name: spec for spec in service_specs(ports)}
+        try:
+            for spec in specs.values():
+                supervisor.start(spec, env)
+            yield RunningSystem(
+                supervisor,
+                specs,
+                env,
+                specs["auth-api"].address,
+                specs["groups-api"].address,
+                auth_db,
+                groups_db,
+            )
+        finally:
+            for spec in reversed(list(specs.values())):
+                supervisor.stop(spec)
+
+
+def _signing_key(directory: Path) -> Path:
+    """A throwaway RSA key, so the tests never touch the developer's own key file."""
+    from cryptography.hazmat.primitives import serialization  # noqa: PLC0415
+    from cryptography.hazmat.primitives.asymmetric import rsa  # noqa: PLC0415
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    path = directory / "signing-key.pem"
+    path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    path.chmod(0o600)
+    return path
