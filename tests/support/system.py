@@ -83,7 +83,7 @@ def running_system(stack: StackSettings, workdir: Path) -> Iterator[RunningSyste
             "PLAYBALL_AUTH_DATABASE_URL": auth_db,
             "PLAYBALL_GROUPS_DATABASE_URL": groups_db,
             "PLAYBALL_GROUPS_CONSUMER_GROUP": f"playball-groups-e2e-{uuid.uuid4().hex[:8]}",
-            "PLAYBALL_AUTH_SIGNING_KEY": str(_signing_key(workdir)),
+            "PLAYBALL_AUTH_SIGNING_KEY": str(signing_key(workdir)),
         }
         for words in (["topics", "ensure"], ["auth", "migrate"], ["groups", "migrate"]):
             playball(words, env)
@@ -107,7 +107,7 @@ def running_system(stack: StackSettings, workdir: Path) -> Iterator[RunningSyste
                 supervisor.stop(spec)
 
 
-def _signing_key(directory: Path) -> Path:
+def signing_key(directory: Path) -> Path:
     """A throwaway RSA key, so the tests never touch the developer's own key file."""
     from cryptography.hazmat.primitives import serialization  # noqa: PLC0415
     from cryptography.hazmat.primitives.asymmetric import rsa  # noqa: PLC0415

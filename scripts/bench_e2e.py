@@ -1,0 +1,163 @@
+"""End-to-end latency: the auth API's commit returning -> the event applied in groups' view.
+
+At a steady rate (default 200 events/s) the benchmark renames users through the auth API
+and records when each answer comes back; the groups consumer (run in this process, so its
+apply callback shares our clock) records when it applied each (user, version). The auth
+API and the relay run as their own processes, as `playball up` runs them, on fresh
+databases of the running stack. Prints p50/p90/p99/max next to the targets.
+
+    UV_NO_SYNC=1 python3 -m uv run python scripts/bench_e2e.py [--rate 200] [--seconds 20]
+
+Needs the stack (`playball stack up`) and registered schemas (`playball schemas register`).
+"""
+
+import argparse
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+
+from playball_groups.settings import GroupsSettings
+from playball_orchestration.services import Ports, service_environment, service_specs
+from playball_orchestration.supervisor import Supervisor
+from playball_stack.settings import StackSettings
+from support.databases import fresh_postgres
+from support.system import free_port, signing_key
+
+USERS = 200
+TARGET_P50_MS, TARGET_P99_MS = 15.0, 50.0
+
+
+def playball(words: list[str], env: dict[str, str]) -> None:
+    subprocess.run(
+        [sys.executable, "-m", "playball_cli", *words], env={**os.environ, **env}, check=True
+    )
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def main() -> None:  # noqa: PLR0915 - one linear script
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rate", type=float, default=200.0, help="events per second")
+    parser.add_argument("--seconds", type=float, default=20.0, help="measured duration")
+    args = parser.parse_args()
+
+    stack = StackSettings()
+    server = stack.effective_database_url
+    ports = Ports(
+        auth=free_port(), groups=free_port(), relay_metrics=free_port(), consumer_metrics=0
+    )
+    specs = {spec.name: spec for spec in service_specs(ports)}
+    workdir = Path(tempfile.mkdtemp(prefix="bench-e2e-"))
+    with (
+        fresh_postgres(server, "playball_auth_bench") as auth_db,
+        fresh_postgres(server, "playball_groups_bench") as groups_db,
+    ):
+        env = {
+            **service_environment(
+                stack.effective_kafka_bootstrap, stack.effective_registry_url, server, ports
+            ),
+            "PLAYBALL_AUTH_DATABASE_URL": auth_db,
+            "PLAYBALL_GROUPS_DATABASE_URL": groups_db,
+            "PLAYBALL_GROUPS_CONSUMER_GROUP": f"bench-e2e-{uuid.uuid4().hex[:8]}",
+            "PLAYBALL_AUTH_SIGNING_KEY": str(signing_key(workdir)),
+        }
+        for words in (["topics", "ensure"], ["auth", "migrate"], ["groups", "migrate"]):
+            playball(words, env)
+        supervisor = Supervisor(workdir, lambda message: print(message, file=sys.stderr))
+        os.environ.update(env)
+        from playball_groups.entrypoints.bootstrap import build_consumer  # noqa: PLC0415
+
+        applied: dict[tuple[uuid.UUID, int], float] = {}
+
+        def on_applied(outcome: Any) -> None:
+            now = time.perf_counter()
+            for event in outcome.applied:
+                applied[(event.record.user_id, event.record.user_version)] = now
+
+        consumer = build_consumer(GroupsSettings(), on_applied=on_applied)
+        thread = threading.Thread(target=consumer.run, name="consumer", daemon=True)
+        try:
+            for name in ("auth-api", "auth-relay"):
+                supervisor.start(specs[name], env)
+            thread.start()
+            auth = specs["auth-api"].address
+            with httpx.Client(timeout=10) as client:
+                users = []
+                for n in range(USERS):
+                    password = f"pw-{uuid.uuid4().hex}"
+                    body = {
+                        "username": f"bench{n}-{uuid.uuid4().hex[:6]}",
+                        "email": f"bench{n}-{uuid.uuid4().hex[:6]}@example.org",
+                        "password": password,
+                        "display_name": f"Bench {n}",
+                    }
+                    user = client.post(f"{auth}/users", json=body).json()
+                    token = client.post(
+                        f"{auth}/token", data={"username": body["username"], "password": password}
+                    ).json()["access_token"]
+                    users.append((uuid.UUID(user["id"]), {"Authorization": f"Bearer {token}"}))
+                deadline = time.monotonic() + 120
+                while not all((uid, 1) in applied for uid, _ in users):
+                    if time.monotonic() > deadline:
+                        sys.exit("bench: the registrations never reached the view")
+                    time.sleep(0.05)
+                print(f"warm: {USERS} users registered and applied", file=sys.stderr)
+
+                returned: dict[tuple[uuid.UUID, int], float] = {}
+                rng = random.Random(7)
+                interval = 1.0 / args.rate
+                start = time.perf_counter()
+                sent = 0
+                while (now := time.perf_counter()) - start < args.seconds:
+                    due = start + sent * interval
+                    if now < due:
+                        time.sleep(due - now)
+                    user_id, headers = rng.choice(users)
+                    body = {"display_name": f"n{sent}"}
+                    answer = client.patch(f"{auth}/users/me", json=body, headers=headers)
+                    returned[(user_id, answer.json()["version"])] = time.perf_counter()
+                    sent += 1
+                achieved = sent / (time.perf_counter() - start)
+                deadline = time.monotonic() + 60
+                while not all(key in applied for key in returned):
+                    if time.monotonic() > deadline:
+                        break
+                    time.sleep(0.05)
+        finally:
+            consumer.stop()
+            thread.join(timeout=30)
+            for name in ("auth-relay", "auth-api"):
+                supervisor.stop(specs[name])
+
+    latencies = [(applied[k] - t) * 1000 for k, t in returned.items() if k in applied]
+    missing = len(returned) - len(latencies)
+    print("\nend-to-end latency, auth commit returned -> applied in groups' view")
+    print(
+        f"  rate asked {args.rate:.0f}/s, achieved {achieved:.0f}/s, {len(returned)} events, "
+        f"{missing} not applied within 60 s"
+    )
+    print(f"  {'':8}{'measured':>10}{'target':>10}{'ratio':>8}")
+    p50, p99 = percentile(latencies, 0.50), percentile(latencies, 0.99)
+    print(f"  {'p50':8}{p50:>8.1f}ms{TARGET_P50_MS:>8.0f}ms{p50 / TARGET_P50_MS:>8.2f}")
+    print(f"  {'p90':8}{percentile(latencies, 0.90):>8.1f}ms")
+    print(f"  {'p99':8}{p99:>8.1f}ms{TARGET_P99_MS:>8.0f}ms{p99 / TARGET_P99_MS:>8.2f}")
+    print(f"  {'max':8}{max(latencies):>8.1f}ms   mean {statistics.fmean(latencies):.1f}ms")
+
+
+if __name__ == "__main__":
+    main()
