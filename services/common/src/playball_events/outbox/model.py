@@ -8,6 +8,9 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Protocol
 
+# The Postgres NOTIFY channel the writer signals at commit and the relay LISTENs on.
+OUTBOX_CHANNEL = "playball_outbox"
+
 
 class OutboxState(StrEnum):
     PENDING = "pending"  # waiting to be delivered (or retried at next_attempt_at)
