@@ -380,9 +380,12 @@ class SqlOutboxStore(OutboxStore):
         o = self.table
         now = self._now()
         with self._begin() as conn:
-            counts: dict[str, int] = dict(
-                conn.execute(select(o.c.state, func.count()).group_by(o.c.state)).tuples().all()
-            )
+            counts: dict[str, int] = {
+                state: count
+                for state, count in conn.execute(
+                    select(o.c.state, func.count()).group_by(o.c.state)
+                ).all()
+            }
             oldest = conn.execute(
                 select(func.min(o.c.created_at)).where(o.c.state == PENDING)
             ).scalar()
