@@ -50,6 +50,8 @@ class TcpProxy:
     def stop(self) -> None:
         """Refuse new connections and cut the open ones (the port stays ours)."""
         if self._server is not None:
+            with suppress(OSError):  # wakes the thread blocked in accept() (Linux)
+                self._server.shutdown(socket.SHUT_RDWR)
             self._server.close()
             self._server = None
         with self._lock:
