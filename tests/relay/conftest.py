@@ -1,6 +1,8 @@
 """Fixtures of the relay tests: a fresh database per test, a fresh topic with its
 subjects registered, relay processes that are always stopped, a topic reader."""
 
+import contextlib
+import json
 import os
 import signal
 import subprocess
@@ -64,8 +66,6 @@ def store(outbox_url: str) -> Iterator[SqlOutboxStore]:
 
 
 def register_subjects(registry_url: str, topic: str, only: tuple[str, ...] | None = None) -> None:
-    import json
-
     with RegistryClient(registry_url) as registry:
         for subject, cls in subjects(topic).items():
             if only is None or cls.__name__ in only:
@@ -97,6 +97,13 @@ class Received:
         return int(self.headers["user_version"])
 
 
+def _headers(raw: Any) -> dict[str, bytes]:
+    found: dict[str, bytes] = {}
+    for name, value in raw or []:
+        found[str(name)] = value.encode() if isinstance(value, str) else (value or b"")
+    return found
+
+
 def read_topic(
     bootstrap: str, topic: str, expected_ids: set[uuid.UUID], timeout: float = 120.0
 ) -> list[Received]:
@@ -121,7 +128,7 @@ def read_topic(
                 item = Received(
                     key=message.key() or b"",
                     value=message.value() or b"",
-                    headers={k: v or b"" for k, v in message.headers() or []},
+                    headers=_headers(message.headers()),
                     partition=message.partition() or 0,
                     offset=message.offset() or 0,
                 )
@@ -205,10 +212,8 @@ class RelayProcesses:
     def stop_all(self) -> None:
         for proc in self.procs:
             if proc.poll() is None:
-                try:
+                with contextlib.suppress(ProcessLookupError):
                     os.killpg(proc.pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
                 proc.wait(30)
 
 

@@ -15,6 +15,7 @@ from playball_core.registry import RegistryClient
 from playball_events.contracts import UserDeleted, UserRegistered, UserUpdated
 from playball_events.outbox.store_sql import SqlOutboxStore
 from playball_events.serde import RecordDeserializer
+from support.outbox import user_event, user_histories
 from typer.testing import CliRunner
 
 from relay.conftest import (
@@ -24,7 +25,6 @@ from relay.conftest import (
     read_topic,
     wait_for,
 )
-from support.outbox import user_event, user_histories
 
 pytestmark = pytest.mark.stack
 
@@ -38,6 +38,7 @@ def auth_cli() -> typer.Typer:
 
 
 def test_every_committed_row_reaches_the_topic_keyed_and_headed_and_decodes_both_ways(
+    *,
     store: SqlOutboxStore,
     outbox_url: str,
     topic: str,
@@ -69,7 +70,9 @@ def test_every_committed_row_reaches_the_topic_keyed_and_headed_and_decodes_both
         RegistryClient(registry_url) as registry,
         SchemaRegistryClient({"url": registry_url}) as client,
     ):
-        ours = RecordDeserializer(registry, [UserRegistered, UserUpdated, UserDeleted])
+        ours: RecordDeserializer[Any] = RecordDeserializer(
+            registry, [UserRegistered, UserUpdated, UserDeleted]
+        )
         theirs = AvroDeserializer(client)
         for event in rows:
             message = by_id[event.event_id]

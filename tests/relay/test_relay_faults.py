@@ -11,9 +11,13 @@ from urllib.parse import urlsplit
 import pytest
 from playball_events.outbox.model import NewOutboxEvent
 from playball_events.outbox.store_sql import SqlOutboxStore
+from playball_events.topics_admin_kafka import TopicsAdmin
+from support.outbox import user_event
+from support.tcp_proxy import TcpProxy
 from typer.testing import CliRunner
 
 from relay.conftest import (
+    Received,
     RelayProcesses,
     drained,
     first_occurrence_versions,
@@ -22,8 +26,6 @@ from relay.conftest import (
     wait_for,
 )
 from relay.test_relay_delivery import auth_cli
-from support.outbox import user_event
-from support.tcp_proxy import TcpProxy
 
 pytestmark = [pytest.mark.stack, pytest.mark.slow]
 
@@ -40,7 +42,7 @@ def write_load(
 
     def writer(mine: list[uuid.UUID]) -> None:
         rng = random.Random(len(mine))
-        pending = {user: 1 for user in mine}
+        pending = dict.fromkeys(mine, 1)
         while pending:
             user = rng.choice(list(pending))
             burst = rng.choice((1, 1, 1, 5))  # a quarter of the picks: 5 changes in a row
@@ -65,9 +67,9 @@ def write_load(
     return written
 
 
-def assert_order_and_nothing_lost(received: list, written: list[NewOutboxEvent]) -> None:
+def assert_order_and_nothing_lost(received: list[Received], written: list[NewOutboxEvent]) -> None:
     assert {r.event_id for r in received} >= {e.event_id for e in written}
-    expected = {}
+    expected: dict[str, set[int]] = {}
     for event in written:
         expected.setdefault(event.aggregate_id, set()).add(event.aggregate_version)
     order = first_occurrence_versions(received)
@@ -84,6 +86,7 @@ def relay_env(kafka_bootstrap: str, registry_url: str, **more: object) -> dict[s
 
 
 def test_three_relays_at_once_keep_each_users_versions_in_order_and_lose_nothing(
+    *,
     store: SqlOutboxStore,
     outbox_url: str,
     topic: str,
@@ -104,6 +107,7 @@ def test_three_relays_at_once_keep_each_users_versions_in_order_and_lose_nothing
 
 
 def test_a_relay_killed_mid_batch_then_restarted_loses_nothing(
+    *,
     store: SqlOutboxStore,
     outbox_url: str,
     topic: str,
@@ -131,6 +135,7 @@ def test_a_relay_killed_mid_batch_then_restarted_loses_nothing(
 
 
 def test_a_poison_event_is_parked_others_flow_and_its_user_waits_for_retry(
+    *,
     store: SqlOutboxStore,
     outbox_url: str,
     unique_name: str,
@@ -138,8 +143,6 @@ def test_a_poison_event_is_parked_others_flow_and_its_user_waits_for_retry(
     kafka_bootstrap: str,
     registry_url: str,
 ) -> None:
-    from playball_events.topics_admin_kafka import TopicsAdmin
-
     topic = unique_name
     TopicsAdmin(kafka_bootstrap).ensure([topic])
     # UserUpdated's subject is not registered yet: its events cannot get a schema id
@@ -178,6 +181,7 @@ def test_a_poison_event_is_parked_others_flow_and_its_user_waits_for_retry(
 
 
 def test_registry_cut_under_write_load_then_restored_drains_the_backlog(
+    *,
     store: SqlOutboxStore,
     outbox_url: str,
     topic: str,

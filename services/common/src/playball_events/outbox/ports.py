@@ -134,12 +134,24 @@ class Delivery:
     latency: float | None = None  # seconds from produce to the broker's report
 
 
-class EventPublisher(ABC):
-    """Sends messages and waits for every delivery report."""
+class PendingDeliveries(ABC):
+    """Messages handed to the client whose reports are still coming."""
 
     @abstractmethod
-    def publish(self, messages: Sequence[OutgoingMessage]) -> list[Delivery]:
+    def wait(self) -> list[Delivery]:
         """One :class:`Delivery` per message, in order; returns when every one is known."""
+
+
+class EventPublisher(ABC):
+    """Sends messages; their delivery reports are awaited separately, so the relay can
+    claim the next batch while the broker acknowledges this one."""
+
+    @abstractmethod
+    def send(self, messages: Sequence[OutgoingMessage]) -> PendingDeliveries:
+        """Hand the messages to the client in order (same key, same partition, in order)."""
+
+    def publish(self, messages: Sequence[OutgoingMessage]) -> list[Delivery]:
+        return self.send(messages).wait()
 
     @abstractmethod
     def close(self) -> None:

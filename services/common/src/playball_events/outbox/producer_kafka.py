@@ -1,11 +1,11 @@
 """The relay's Kafka producer: idempotent, acks=all, one report per message.
 
-Delivery reports only fire from ``poll()``/``flush()``, so :meth:`publish` produces the
-whole batch, then flushes until every message has its report. The idempotent producer
-keeps each partition's order across its internal retries, which is what keeps a user's
-events in order within a batch. A message that times out (``_MSG_TIMED_OUT``) may have
-been written anyway: it is reported as possibly persisted, retried and counted, and the
-consumer drops the duplicate by event id.
+Delivery reports only fire from ``poll()``/``flush()``: :meth:`send` produces a whole
+batch, and its :class:`PendingDeliveries` polls until every message of it has its
+report. The idempotent producer keeps each partition's order across its internal
+retries, which is what keeps a user's events in order within a batch. A message that
+times out (``_MSG_TIMED_OUT``) may have been written anyway: it is reported as possibly
+persisted, retried and counted, and the consumer drops the duplicate by event id.
 """
 
 import logging
@@ -20,6 +20,7 @@ from playball_events.outbox.ports import (
     DeliveryOutcome,
     EventPublisher,
     OutgoingMessage,
+    PendingDeliveries,
 )
 
 log = logging.getLogger(__name__)
@@ -66,6 +67,24 @@ def outcome_of(error: KafkaError) -> DeliveryOutcome:
     return DeliveryOutcome.RETRIABLE
 
 
+class _KafkaPending(PendingDeliveries):
+    def __init__(self, producer: Producer, results: list[Delivery | None], deadline: float) -> None:
+        self._producer = producer
+        self._results = results
+        self._deadline = deadline
+
+    def wait(self) -> list[Delivery]:
+        # poll(), not flush(): flush would also wait for batches produced after this one.
+        results = self._results
+        while None in results and time.monotonic() < self._deadline:
+            self._producer.poll(min(0.1, max(0.0, self._deadline - time.monotonic())))
+        return [
+            found
+            or Delivery(DeliveryOutcome.POSSIBLY_PERSISTED, "no delivery report before deadline")
+            for found in results
+        ]
+
+
 class KafkaEventPublisher(EventPublisher):
     def __init__(
         self,
@@ -85,7 +104,7 @@ class KafkaEventPublisher(EventPublisher):
         self._producer = Producer(self._config)
         self._fatal = False
 
-    def publish(self, messages: Sequence[OutgoingMessage]) -> list[Delivery]:
+    def send(self, messages: Sequence[OutgoingMessage]) -> PendingDeliveries:
         if self._fatal:  # idempotence state lost (KIP-360 cases): start a new session
             self._recreate()
         results: list[Delivery | None] = [None] * len(messages)
@@ -109,14 +128,8 @@ class KafkaEventPublisher(EventPublisher):
                     error = exc.args[0]
                     results[index] = Delivery(outcome_of(error), error.str())
                     break
-        deadline = time.monotonic() + self._report_wait
-        while None in results and time.monotonic() < deadline:
-            producer.flush(min(1.0, max(0.0, deadline - time.monotonic())))
-        return [
-            found
-            or Delivery(DeliveryOutcome.POSSIBLY_PERSISTED, "no delivery report before deadline")
-            for found in results
-        ]
+        producer.poll(0)  # serve the reports already in, without waiting
+        return _KafkaPending(producer, results, time.monotonic() + self._report_wait)
 
     def _reporter(self, results: list[Delivery | None], index: int) -> Callable[[Any, Any], None]:
         def report(error: KafkaError | None, message: Any) -> None:

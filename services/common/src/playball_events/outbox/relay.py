@@ -21,6 +21,7 @@ import random
 import threading
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -34,6 +35,7 @@ from playball_events.outbox.ports import (
     OutboxEvent,
     OutboxStore,
     OutgoingMessage,
+    PendingDeliveries,
     RelayLeaseHeldError,
     Retry,
     StoreUnavailableError,
@@ -110,6 +112,8 @@ class OutboxRelay:
         self._failures = 0  # consecutive failed rounds: how long the relay backs off
         self._next_cleanup = 0.0
         self._next_status = 0.0
+        self._settler = ThreadPoolExecutor(1, thread_name_prefix="outbox-settle")
+        self._settling: Future[None] | None = None
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -137,6 +141,7 @@ class OutboxRelay:
         try:
             claimed = self.run_once()
         except (StoreUnavailableError, RelayLeaseHeldError) as exc:
+            self._settling = None
             self._pause(f"{type(exc).__name__}: {exc}")
             return -1
         if self._failures:
@@ -152,6 +157,11 @@ class OutboxRelay:
 
     def _shutdown(self) -> None:
         try:
+            try:
+                self.settle()  # the batch in flight: its acks awaited and recorded
+            except StoreUnavailableError as exc:
+                log.warning("outbox relay %s: last acks not recorded: %s", self.relay_id, exc)
+            self._settler.shutdown()
             self.publisher.close()
         finally:
             try:
@@ -164,14 +174,42 @@ class OutboxRelay:
     # -- one batch ------------------------------------------------------------------------
 
     def run_once(self) -> int:
-        """Claim, publish and settle one batch; the number of events claimed."""
-        events = self.store.claim_batch(self.relay_id, self.config.batch_size, self.config.lease)
+        """Claim and send one batch; the number of events claimed.
+
+        The batch is settled (acks awaited, rows marked sent) by the settling thread while
+        this one claims the next batch: database and broker work overlap. At most one batch
+        settles at a time. The next claim cannot take any later event of a user in flight:
+        those rows are still leased, and the store only hands out a user's prefix.
+        """
+        try:
+            events = self.store.claim_batch(
+                self.relay_id, self.config.batch_size, self.config.lease
+            )
+        except BaseException:
+            self.settle()
+            raise
         if not events:
+            self.settle()
             return 0
         to_send, messages = self._prepare(events)
-        if to_send:
-            self._deliver(to_send, messages)
+        if not to_send:
+            return len(events)
+        try:
+            pending = self.publisher.send(messages)
+        except Exception as exc:  # a broken client: give everything back, back off
+            log.exception("outbox relay %s: send failed", self.relay_id)
+            self.settle()
+            self._retry_later(to_send, f"send: {type(exc).__name__}: {exc}", "publish_error")
+            return len(events)
+        self.settle()
+        self._settling = self._settler.submit(self._deliver, to_send, pending)
         return len(events)
+
+    def settle(self) -> None:
+        """Wait until the batch in flight is acked (or given back) and recorded."""
+        settling, self._settling = self._settling, None
+        if settling is not None:
+            settling.result()  # re-raises what settling raised (a database outage)
 
     def _prepare(
         self, events: list[OutboxEvent]
@@ -228,14 +266,8 @@ class OutboxRelay:
         self.store.park(self.relay_id, event, reason)
         self.metrics.record_parked()
 
-    def _deliver(self, events: list[OutboxEvent], messages: list[OutgoingMessage]) -> None:
-        try:
-            deliveries = self.publisher.publish(messages)
-        except Exception as exc:  # a broken client: give everything back, back off
-            log.exception("outbox relay %s: publish failed", self.relay_id)
-            self._retry_later(events, f"publish: {type(exc).__name__}: {exc}", "publish_error")
-            self._pause("publish failed")
-            return
+    def _deliver(self, events: list[OutboxEvent], pending: PendingDeliveries) -> None:
+        deliveries = pending.wait()
         acked: list[OutboxEvent] = []
         latencies: list[float] = []
         retries: list[Retry] = []

@@ -45,12 +45,13 @@ class ListenWakeup(Wakeup):
         started = time.monotonic()
         try:
             conn = self._connection()
-            for _ in conn.notifies(timeout=timeout, stop_after=1):
-                # One claim reads every committed row: skip the notifications queued behind.
-                for _ in conn.notifies(timeout=0.0, stop_after=_DRAIN_LIMIT):
-                    pass
-                return True
-            return False
+            if not any(True for _ in conn.notifies(timeout=timeout, stop_after=1)):
+                return False
+            # One claim reads every committed row: skip the notifications queued behind.
+            # (Not from inside the loop above: the generator holds the connection's lock.)
+            for _ in conn.notifies(timeout=0.0, stop_after=_DRAIN_LIMIT):
+                pass
+            return True
         except psycopg.Error as exc:
             log.warning("outbox LISTEN connection failed (%s); polling meanwhile", exc)
             self.close()
