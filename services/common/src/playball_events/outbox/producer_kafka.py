@@ -41,7 +41,7 @@ _REPORT_GRACE = 5.0
 
 
 def producer_config(
-    bootstrap: str, *, delivery_timeout_ms: int = 30_000, linger_ms: int = 5, **extra: Any
+    bootstrap: str, *, delivery_timeout_ms: int = 30_000, linger_ms: int = 1, **extra: Any
 ) -> dict[str, Any]:
     """The settings the relay and its benchmarks produce with."""
     return {
@@ -91,7 +91,7 @@ class KafkaEventPublisher(EventPublisher):
         bootstrap: str,
         *,
         delivery_timeout_ms: int = 30_000,
-        linger_ms: int = 5,
+        linger_ms: int = 1,
         extra: dict[str, Any] | None = None,
     ) -> None:
         self._config = producer_config(
