@@ -18,6 +18,12 @@ app = typer.Typer(
     rich_markup_mode=None,
 )
 
+@app.callback()
+def topics() -> None:
+    """Kafka topics of the contracts (created by the project, never by the broker)."""
+    # A callback keeps `ensure` a sub-command even while it is the only one.
+
+
 BOOTSTRAP_VARIABLE = "PLAYBALL_KAFKA_BOOTSTRAP"
 EXIT_OK, EXIT_DIFFERENT, EXIT_INVALID, EXIT_UNREACHABLE = 0, 1, 2, 3
 
