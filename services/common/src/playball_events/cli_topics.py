@@ -18,6 +18,7 @@ app = typer.Typer(
     rich_markup_mode=None,
 )
 
+
 @app.callback()
 def topics() -> None:
     """Kafka topics of the contracts (created by the project, never by the broker)."""
