@@ -189,8 +189,11 @@ class OutboxRelay:
             self.settle()
             raise
         if not events:
+            in_flight = self._settling is not None
             self.settle()
-            return 0
+            # What this relay had in flight may have been all that held the rest back (a
+            # user's later versions wait for its earlier ones): look again before idling.
+            return self.run_once() if in_flight else 0
         to_send, messages = self._prepare(events)
         if not to_send:
             return len(events)
