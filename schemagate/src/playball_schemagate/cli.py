@@ -285,8 +285,11 @@ def register(
 
     fmt = _output_format(json_output, github)
 
+    topics: list[str] = []
+
     def run() -> tuple[list[SubjectReport], list[Registration]]:
         contracts = load_contracts(_schema_dir(schemas))
+        topics.extend(dict.fromkeys(entry.topic for entry in contracts.entries()))
         with _registry(registry_url) as client:
             return register_all(contracts, client, strict=strict)
 
@@ -301,7 +304,23 @@ def register(
     _print_registrations(done, fmt)
     if code != EXIT_OK and fmt is not OutputFormat.JSON:
         sys.stdout.write("nothing registered: the gate rejected the schemas above\n")
+    if code == EXIT_OK:
+        code = _ensure_topics(topics, fmt)
     raise typer.Exit(code)
+
+
+def _ensure_topics(topics: list[str], fmt: OutputFormat) -> int:
+    """Create the registered subjects' topics, when the runtime library is installed.
+
+    Optional and lazy: the gate is deploy tooling and does not depend on the runtime.
+    """
+    out = sys.stderr if fmt is OutputFormat.JSON else sys.stdout  # keep --json one document
+    try:
+        from playball_events.cli_topics import ensure_topics  # noqa: PLC0415
+    except ImportError:
+        out.write("topics not ensured: playball_events is not installed (playball topics ensure)\n")
+        return EXIT_OK
+    return ensure_topics(topics, out=out)
 
 
 def _print_registrations(done: Sequence[Registration], fmt: OutputFormat) -> None:

@@ -145,6 +145,9 @@ class KafkaNode(Component):
             "inter.broker.listener.name": "PLAINTEXT",
             "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
             "log.dirs": str(self.dir / "data"),
+            # topics are created by `playball topics ensure` with explicit settings; a
+            # typo in a topic name must fail, not create a topic with broker defaults
+            "auto.create.topics.enable": "false",
             "num.partitions": "3",
             "default.replication.factor": str(brokers),
             "offsets.topic.replication.factor": str(min(3, brokers)),

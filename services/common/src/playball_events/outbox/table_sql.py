@@ -73,5 +73,12 @@ def define_outbox_table(metadata: MetaData, name: str = OUTBOX_TABLE) -> Table:
         Column("sent_at", DateTime(timezone=True), nullable=True),
         # the relay's claim: unsent rows per aggregate in version order
         Index(f"ix_{name}_pending", "state", "aggregate_id", "aggregate_version", "seq"),
+        # ... and the oldest pending rows first, without walking the sent rows still kept
+        Index(
+            f"ix_{name}_pending_seq",
+            "seq",
+            postgresql_where=text(f"state = '{OutboxState.PENDING.value}'"),
+            sqlite_where=text(f"state = '{OutboxState.PENDING.value}'"),
+        ),
         Index(f"ix_{name}_sent_at", "sent_at"),
     )

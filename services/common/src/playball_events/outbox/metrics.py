@@ -1,0 +1,88 @@
+"""The relay's Prometheus metrics (``playball_outbox_*``), served on 127.0.0.1.
+
+"Oldest unsent age" is the one to alert on: it grows when the relay is stuck, whatever
+the reason (broker, registry, database, a parked event blocking nothing else).
+"""
+
+import time
+from collections import deque
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
+
+from playball_events.outbox.ports import OutboxStatus
+
+# Flush->ack of one batch: a few ms on a healthy local broker, up to the delivery timeout.
+LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
+RATE_WINDOW = 10.0  # seconds the delivered-per-second gauge averages over
+
+
+class RelayMetrics:
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        self.registry = registry if registry is not None else CollectorRegistry()
+        self.backlog = Gauge(
+            "playball_outbox_backlog", "Unsent (pending) outbox rows.", registry=self.registry
+        )
+        self.oldest_unsent_age = Gauge(
+            "playball_outbox_oldest_unsent_age_seconds",
+            "Age of the oldest unsent outbox row (0 when none): grows when the relay is stuck.",
+            registry=self.registry,
+        )
+        self.parked = Gauge(
+            "playball_outbox_parked", "Parked (undeliverable) outbox rows.", registry=self.registry
+        )
+        self.delivered = Counter(
+            "playball_outbox_delivered", "Events acked by the broker.", registry=self.registry
+        )
+        self.delivered_rate = Gauge(
+            "playball_outbox_delivered_per_second",
+            f"Events acked per second over the last {RATE_WINDOW:.0f} s.",
+            registry=self.registry,
+        )
+        self.retries = Counter(
+            "playball_outbox_retries",
+            "Events given back for another attempt, by reason.",
+            ["reason"],
+            registry=self.registry,
+        )
+        self.parked_events = Counter(
+            "playball_outbox_parked_events", "Events this relay parked.", registry=self.registry
+        )
+        self.flush_ack_seconds = Histogram(
+            "playball_outbox_flush_ack_seconds",
+            "Seconds from handing a message to the producer to the broker's ack.",
+            buckets=LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self._acks: deque[tuple[float, int]] = deque()
+
+    def record_delivered(self, count: int, latencies: list[float]) -> None:
+        self.delivered.inc(count)
+        for latency in latencies:
+            self.flush_ack_seconds.observe(latency)
+        now = time.monotonic()
+        self._acks.append((now, count))
+        self._update_rate(now)
+
+    def _update_rate(self, now: float) -> None:
+        while self._acks and self._acks[0][0] < now - RATE_WINDOW:
+            self._acks.popleft()
+        self.delivered_rate.set(sum(count for _, count in self._acks) / RATE_WINDOW)
+
+    def record_retries(self, reason: str, count: int) -> None:
+        if count:
+            self.retries.labels(reason=reason).inc(count)
+
+    def record_parked(self) -> None:
+        self.parked_events.inc()
+
+    def record_status(self, status: OutboxStatus) -> None:
+        self.backlog.set(status.backlog)
+        age = status.oldest_unsent_age
+        self.oldest_unsent_age.set(age.total_seconds() if age is not None else 0.0)
+        self.parked.set(status.parked_count)
+        self._update_rate(time.monotonic())
+
+
+def serve_metrics(metrics: RelayMetrics, port: int) -> None:
+    """Serve ``/metrics`` on 127.0.0.1:``port`` from a daemon thread."""
+    start_http_server(port, addr="127.0.0.1", registry=metrics.registry)

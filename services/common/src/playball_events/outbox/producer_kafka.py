@@ -1,0 +1,154 @@
+"""The relay's Kafka producer: idempotent, acks=all, one report per message.
+
+Delivery reports only fire from ``poll()``/``flush()``: :meth:`send` produces a whole
+batch, and its :class:`PendingDeliveries` polls until every message of it has its
+report. The idempotent producer keeps each partition's order across its internal
+retries, which is what keeps a user's events in order within a batch. A message that
+times out (``_MSG_TIMED_OUT``) may have been written anyway: it is reported as possibly
+persisted, retried and counted, and the consumer drops the duplicate by event id.
+"""
+
+import logging
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from confluent_kafka import KafkaError, KafkaException, Producer
+
+from playball_events.outbox.ports import (
+    Delivery,
+    DeliveryOutcome,
+    EventPublisher,
+    OutgoingMessage,
+    PendingDeliveries,
+)
+
+log = logging.getLogger(__name__)
+
+# Errors no retry can fix: the message itself is refused.
+_REFUSED = frozenset(
+    {
+        KafkaError.MSG_SIZE_TOO_LARGE,
+        KafkaError.INVALID_RECORD,
+        KafkaError.RECORD_LIST_TOO_LARGE,
+        KafkaError._INVALID_ARG,
+        KafkaError.INVALID_MSG,
+        KafkaError.INVALID_MSG_SIZE,
+    }
+)
+# How long publish() waits past the delivery timeout for the last reports.
+_REPORT_GRACE = 5.0
+
+
+def producer_config(
+    bootstrap: str, *, delivery_timeout_ms: int = 30_000, linger_ms: int = 1, **extra: Any
+) -> dict[str, Any]:
+    """The settings the relay and its benchmarks produce with."""
+    return {
+        "bootstrap.servers": bootstrap,
+        "enable.idempotence": True,
+        "acks": "all",
+        "compression.type": "lz4",
+        "linger.ms": linger_ms,
+        # Every message gets a report by then: acked, or failed (possibly persisted).
+        "message.timeout.ms": delivery_timeout_ms,
+        "queue.buffering.max.messages": 200_000,
+        "batch.num.messages": 10_000,
+        **extra,
+    }
+
+
+def outcome_of(error: KafkaError) -> DeliveryOutcome:
+    code = error.code()
+    if code == KafkaError._MSG_TIMED_OUT:
+        return DeliveryOutcome.POSSIBLY_PERSISTED
+    if code in _REFUSED:
+        return DeliveryOutcome.FATAL
+    return DeliveryOutcome.RETRIABLE
+
+
+class _KafkaPending(PendingDeliveries):
+    def __init__(self, producer: Producer, results: list[Delivery | None], deadline: float) -> None:
+        self._producer = producer
+        self._results = results
+        self._deadline = deadline
+
+    def wait(self) -> list[Delivery]:
+        # poll(), not flush(): flush would also wait for batches produced after this one.
+        results = self._results
+        while None in results and time.monotonic() < self._deadline:
+            self._producer.poll(min(0.1, max(0.0, self._deadline - time.monotonic())))
+        return [
+            found
+            or Delivery(DeliveryOutcome.POSSIBLY_PERSISTED, "no delivery report before deadline")
+            for found in results
+        ]
+
+
+class KafkaEventPublisher(EventPublisher):
+    def __init__(
+        self,
+        bootstrap: str,
+        *,
+        delivery_timeout_ms: int = 30_000,
+        linger_ms: int = 1,
+        extra: dict[str, Any] | None = None,
+    ) -> None:
+        self._config = producer_config(
+            bootstrap,
+            delivery_timeout_ms=delivery_timeout_ms,
+            linger_ms=linger_ms,
+            **(extra or {}),
+        )
+        self._report_wait = delivery_timeout_ms / 1000 + _REPORT_GRACE
+        self._producer = Producer(self._config)
+        self._fatal = False
+
+    def send(self, messages: Sequence[OutgoingMessage]) -> PendingDeliveries:
+        if self._fatal:  # idempotence state lost (KIP-360 cases): start a new session
+            self._recreate()
+        results: list[Delivery | None] = [None] * len(messages)
+        producer = self._producer
+        for index, message in enumerate(messages):
+            callback = self._reporter(results, index)
+            headers: list[tuple[str, str | bytes | None]] = list(message.headers)
+            while True:
+                try:
+                    producer.produce(
+                        message.topic,
+                        value=message.value,
+                        key=message.key,
+                        headers=headers,
+                        on_delivery=callback,
+                    )
+                    break
+                except BufferError:  # local queue full: serve reports, then go on
+                    producer.poll(0.05)
+                except KafkaException as exc:
+                    error = exc.args[0]
+                    results[index] = Delivery(outcome_of(error), error.str())
+                    break
+        producer.poll(0)  # serve the reports already in, without waiting
+        return _KafkaPending(producer, results, time.monotonic() + self._report_wait)
+
+    def _reporter(self, results: list[Delivery | None], index: int) -> Callable[[Any, Any], None]:
+        def report(error: KafkaError | None, message: Any) -> None:
+            if error is None:
+                results[index] = Delivery(DeliveryOutcome.ACKED, latency=message.latency())
+                return
+            if error.fatal():
+                self._fatal = True
+            results[index] = Delivery(outcome_of(error), error.str())
+
+        return report
+
+    def _recreate(self) -> None:
+        log.warning("producer hit a fatal error; starting a new producer session")
+        self._producer.flush(self._report_wait)
+        self._producer = Producer(self._config)
+        self._fatal = False
+
+    def close(self) -> None:
+        remaining = self._producer.flush(self._report_wait)
+        if remaining:
+            log.warning("%d messages still in flight at close", remaining)

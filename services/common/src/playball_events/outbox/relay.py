@@ -1,0 +1,353 @@
+"""The outbox relay: claim a batch, add the schema header, publish, mark sent after the ack.
+
+At least once, per user in order:
+
+- the store only hands out a user's events together with every earlier unsent one, and
+  the batch goes through one idempotent producer in claim order, so on the topic the
+  first occurrence of each user's versions strictly increases;
+- a row is marked sent only after the broker's ack, and no database transaction is open
+  while the broker works (claim, then publish, then mark: three short transactions);
+- a crash at any point leaves rows leased, and an expired lease makes them claimable
+  again: the worst outcome is a duplicate, which consumers drop by event id.
+
+An undeliverable event is parked with its reason; the rest of its user's events in the
+batch are handed back untried, and the store will not hand them out again until an
+operator retries the parked one. Everything else that fails (broker, registry, database)
+is retried with exponential backoff and jitter, forever, and the relay resumes by itself.
+"""
+
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from playball_core.registry import RegistryError
+
+from playball_events.outbox.metrics import RelayMetrics
+from playball_events.outbox.ports import (
+    Delivery,
+    DeliveryOutcome,
+    EventPublisher,
+    OutboxEvent,
+    OutboxStore,
+    OutgoingMessage,
+    PendingDeliveries,
+    RelayLeaseHeldError,
+    Retry,
+    StoreUnavailableError,
+    Wakeup,
+)
+from playball_events.outbox.schema_ids import SchemaHeaders, UndeliverableEventError, message_key
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class RelayConfig:
+    batch_size: int = 2000
+    poll_interval: float = 0.5  # seconds between polls when no NOTIFY arrives
+    lease: timedelta = timedelta(seconds=60)  # longer than the producer's delivery timeout
+    retention: timedelta = timedelta(hours=24)  # how long sent rows are kept
+    cleanup_interval: float = 60.0
+    cleanup_batch: int = 1000
+    cleanup_max_batches: int = 20  # per round, so cleanup never holds up delivery long
+    status_interval: float = 5.0  # how often the backlog gauges are refreshed
+    backoff_initial: float = 0.1
+    backoff_max: float = 30.0
+
+
+class Backoff:
+    """Exponential backoff with "equal jitter": half the step fixed, half random.
+
+    The fixed half keeps a retry from firing at once; the random half spreads relays that
+    failed together (a broker outage) so they do not all return at the same instant.
+    """
+
+    def __init__(
+        self, initial: float, maximum: float, rng: Callable[[], float] = random.random
+    ) -> None:
+        self.initial = initial
+        self.maximum = maximum
+        self._rng = rng
+
+    def delay(self, attempt: int) -> float:
+        step = min(self.maximum, self.initial * 2.0 ** min(attempt, 30))
+        return step / 2 + step / 2 * self._rng()
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class OutboxRelay:
+    def __init__(
+        self,
+        store: OutboxStore,
+        publisher: EventPublisher,
+        headers: SchemaHeaders,
+        wakeup: Wakeup,
+        *,
+        relay_id: str,
+        config: RelayConfig | None = None,
+        metrics: RelayMetrics | None = None,
+        now: Callable[[], datetime] = _utcnow,
+        monotonic: Callable[[], float] = time.monotonic,
+        rng: Callable[[], float] = random.random,
+    ) -> None:
+        self.store = store
+        self.publisher = publisher
+        self.headers = headers
+        self.wakeup = wakeup
+        self.relay_id = relay_id
+        self.config = config or RelayConfig()
+        self.metrics = metrics or RelayMetrics()
+        self._now = now
+        self._monotonic = monotonic
+        self._backoff = Backoff(self.config.backoff_initial, self.config.backoff_max, rng)
+        self._stopping = threading.Event()
+        self._failures = 0  # consecutive failed rounds: how long the relay backs off
+        self._next_cleanup = 0.0
+        self._next_status = 0.0
+        self._settler = ThreadPoolExecutor(1, thread_name_prefix="outbox-settle")
+        self._settling: Future[None] | None = None
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    def stop(self) -> None:
+        """Finish the batch in flight, give back the claims, return from :meth:`run`."""
+        self._stopping.set()
+
+    @property
+    def stopping(self) -> bool:
+        return self._stopping.is_set()
+
+    def run(self) -> None:
+        log.info("outbox relay %s started", self.relay_id)
+        try:
+            while not self._stopping.is_set():
+                claimed = self._round()
+                self._housekeeping()
+                if claimed == 0 and not self._stopping.is_set():
+                    self.wakeup.wait(self.config.poll_interval)
+        finally:
+            self._shutdown()
+
+    def _round(self) -> int:
+        """One batch, failures turned into a backoff pause; how many events it claimed."""
+        try:
+            claimed = self.run_once()
+        except (StoreUnavailableError, RelayLeaseHeldError) as exc:
+            self._settling = None
+            self._pause(f"{type(exc).__name__}: {exc}")
+            return -1
+        if self._failures:
+            log.info("outbox relay %s: recovered", self.relay_id)
+        self._failures = 0
+        return claimed
+
+    def _pause(self, reason: str) -> None:
+        delay = self._backoff.delay(self._failures)
+        self._failures += 1
+        log.warning("outbox relay %s: %s; next try in %.2f s", self.relay_id, reason, delay)
+        self._stopping.wait(delay)
+
+    def _shutdown(self) -> None:
+        try:
+            try:
+                self.settle()  # the batch in flight: its acks awaited and recorded
+            except StoreUnavailableError as exc:
+                log.warning("outbox relay %s: last acks not recorded: %s", self.relay_id, exc)
+            self._settler.shutdown()
+            self.publisher.close()
+        finally:
+            try:
+                self.store.release(self.relay_id)
+            except StoreUnavailableError as exc:  # the leases expire by themselves
+                log.warning("outbox relay %s: claims not released: %s", self.relay_id, exc)
+            self.wakeup.close()
+            log.info("outbox relay %s stopped", self.relay_id)
+
+    # -- one batch ------------------------------------------------------------------------
+
+    def run_once(self) -> int:
+        """Claim and send one batch; the number of events claimed.
+
+        The batch is settled (acks awaited, rows marked sent) by the settling thread while
+        this one claims the next batch: database and broker work overlap. At most one batch
+        settles at a time. The next claim cannot take any later event of a user in flight:
+        those rows are still leased, and the store only hands out a user's prefix.
+        """
+        try:
+            events = self.store.claim_batch(
+                self.relay_id, self.config.batch_size, self.config.lease
+            )
+        except BaseException:
+            self.settle()
+            raise
+        if not events:
+            in_flight = self._settling is not None
+            self.settle()
+            # What this relay had in flight may have been all that held the rest back (a
+            # user's later versions wait for its earlier ones): look again before idling.
+            return self.run_once() if in_flight else 0
+        to_send, messages = self._prepare(events)
+        if not to_send:
+            return len(events)
+        try:
+            pending = self.publisher.send(messages)
+        except Exception as exc:  # a broken client: give everything back, back off
+            log.exception("outbox relay %s: send failed", self.relay_id)
+            self.settle()
+            self._retry_later(to_send, f"send: {type(exc).__name__}: {exc}", "publish_error")
+            return len(events)
+        self.settle()
+        self._settling = self._settler.submit(self._deliver, to_send, pending)
+        return len(events)
+
+    def settle(self) -> None:
+        """Wait until the batch in flight is acked (or given back) and recorded."""
+        settling, self._settling = self._settling, None
+        if settling is not None:
+            settling.result()  # re-raises what settling raised (a database outage)
+
+    def _prepare(
+        self, events: list[OutboxEvent]
+    ) -> tuple[list[OutboxEvent], list[OutgoingMessage]]:
+        to_send: list[OutboxEvent] = []
+        messages: list[OutgoingMessage] = []
+        held: list[OutboxEvent] = []  # later events of a user parked in this batch
+        blocked: set[str] = set()
+        for index, event in enumerate(events):
+            if event.aggregate_id in blocked:
+                held.append(event)
+                continue
+            try:
+                messages.append(self._message(event))
+            except UndeliverableEventError as exc:
+                self._park(event, str(exc))
+                blocked.add(event.aggregate_id)
+                continue
+            except RegistryError as exc:
+                # The registry is down: nothing can get a header, give everything back.
+                rest = [e for e in events[index:] if e.aggregate_id not in blocked]
+                self._retry_later([*to_send, *rest], f"registry: {exc}", "registry")
+                messages.clear()
+                to_send.clear()
+                break
+            to_send.append(event)
+        if held:
+            self.store.release(self.relay_id, held)
+        return to_send, messages
+
+    def _message(self, event: OutboxEvent) -> OutgoingMessage:
+        headers = [
+            ("event_id", str(event.event_id).encode()),
+            ("event_type", event.record_type.encode()),
+            ("user_version", str(event.aggregate_version).encode()),
+        ]
+        headers.extend((name, value.encode()) for name, value in event.headers.items())
+        return OutgoingMessage(
+            topic=event.topic,
+            key=message_key(event),
+            value=self.headers.header(event) + event.payload,
+            headers=headers,
+        )
+
+    def _park(self, event: OutboxEvent, reason: str) -> None:
+        log.error(
+            "outbox relay %s: parking event %s (user %s v%d): %s",
+            self.relay_id,
+            event.event_id,
+            event.aggregate_id,
+            event.aggregate_version,
+            reason,
+        )
+        self.store.park(self.relay_id, event, reason)
+        self.metrics.record_parked()
+
+    def _deliver(self, events: list[OutboxEvent], pending: PendingDeliveries) -> None:
+        deliveries = pending.wait()
+        acked: list[OutboxEvent] = []
+        latencies: list[float] = []
+        retries: list[Retry] = []
+        possibly_persisted = 0
+        for event, delivery in zip(events, deliveries, strict=True):
+            if delivery.outcome is DeliveryOutcome.ACKED:
+                acked.append(event)
+                if delivery.latency is not None:
+                    latencies.append(delivery.latency)
+            elif delivery.outcome is DeliveryOutcome.FATAL:
+                self._park(event, f"the broker refused it: {delivery.error}")
+            else:
+                possibly_persisted += delivery.outcome is DeliveryOutcome.POSSIBLY_PERSISTED
+                retries.append(self._retry(event, delivery))
+        self._settle(acked)
+        self.metrics.record_delivered(len(acked), latencies)
+        if retries:
+            self.store.reschedule(self.relay_id, retries)
+            self.metrics.record_retries("possibly_persisted", possibly_persisted)
+            self.metrics.record_retries("broker", len(retries) - possibly_persisted)
+            self._pause(f"{len(retries)} of {len(events)} deliveries failed: {retries[0].reason}")
+
+    def _retry(self, event: OutboxEvent, delivery: Delivery) -> Retry:
+        delay = self._backoff.delay(event.attempts)
+        reason = f"{delivery.outcome.value}: {delivery.error}"
+        return Retry(event, reason, self._now() + timedelta(seconds=delay))
+
+    def _retry_later(self, events: Sequence[OutboxEvent], reason: str, kind: str) -> None:
+        if not events:
+            return
+        now = self._now()
+        retries = [
+            Retry(e, reason, now + timedelta(seconds=self._backoff.delay(e.attempts)))
+            for e in events
+        ]
+        self.store.reschedule(self.relay_id, retries)
+        self.metrics.record_retries(kind, len(retries))
+        self._pause(reason)
+
+    def _settle(self, acked: list[OutboxEvent]) -> None:
+        """Mark acked events sent, riding out a database outage while the lease lasts.
+
+        Giving up only costs duplicates: the rows are resent when their lease expires.
+        """
+        if not acked:
+            return
+        deadline = self._monotonic() + self.config.lease.total_seconds()
+        attempt = 0
+        while True:
+            try:
+                self.store.mark_sent(acked)
+                return
+            except StoreUnavailableError as exc:
+                if self._monotonic() >= deadline:
+                    log.warning("outbox relay %s: acks not recorded: %s", self.relay_id, exc)
+                    return
+                delay = self._backoff.delay(attempt)
+                attempt += 1
+                log.warning("outbox relay %s: marking sent failed (%s)", self.relay_id, exc)
+                time.sleep(delay)  # not interruptible: the acks must be recorded first
+
+    # -- housekeeping ---------------------------------------------------------------------
+
+    def _housekeeping(self) -> None:
+        now = self._monotonic()
+        try:
+            if now >= self._next_status:
+                self._next_status = now + self.config.status_interval
+                self.metrics.record_status(self.store.status(parked_limit=0))
+            if now >= self._next_cleanup:
+                self._next_cleanup = now + self.config.cleanup_interval
+                removed = self.store.cleanup(
+                    self.config.retention,
+                    self.config.cleanup_batch,
+                    self.config.cleanup_max_batches,
+                )
+                if removed:
+                    log.info("outbox relay %s: removed %d sent rows", self.relay_id, removed)
+        except StoreUnavailableError as exc:
+            log.warning("outbox relay %s: housekeeping skipped: %s", self.relay_id, exc)

@@ -1,0 +1,56 @@
+"""The relay's knobs, ``PLAYBALL_RELAY_*`` beside the runtime addresses."""
+
+from datetime import timedelta
+from typing import Self
+
+from pydantic import Field, model_validator
+
+from playball_events.outbox.relay import RelayConfig
+from playball_events.settings import RuntimeSettings
+
+DEFAULT_METRICS_PORT = 18181
+
+
+class RelaySettings(RuntimeSettings):
+    relay_batch_size: int = Field(
+        default=2000, ge=1, le=50_000, description="events claimed and sent per batch"
+    )
+    relay_poll_interval: float = Field(
+        default=0.5, gt=0, le=60, description="seconds between polls when no NOTIFY arrives"
+    )
+    relay_lease_seconds: float = Field(
+        default=60.0, gt=0, description="how long a claim is held before another relay may take it"
+    )
+    relay_delivery_timeout_ms: int = Field(
+        default=30_000, ge=1000, description="producer message.timeout.ms: ack or fail by then"
+    )
+    relay_retention_seconds: float = Field(
+        default=86_400.0, ge=0, description="how long delivered rows are kept before cleanup"
+    )
+    relay_cleanup_interval: float = Field(
+        default=60.0, gt=0, description="seconds between cleanup rounds"
+    )
+    relay_metrics_port: int = Field(
+        default=DEFAULT_METRICS_PORT, ge=0, le=65535, description="Prometheus port; 0 disables"
+    )
+
+    @model_validator(mode="after")
+    def _lease_outlasts_delivery(self) -> Self:
+        # A lease shorter than the delivery timeout hands rows to a second relay while the
+        # first may still deliver them: duplicates for nothing.
+        if self.relay_lease_seconds * 1000 <= self.relay_delivery_timeout_ms:
+            msg = (
+                f"lease ({self.relay_lease_seconds} s) must be longer than the delivery "
+                f"timeout ({self.relay_delivery_timeout_ms} ms)"
+            )
+            raise ValueError(msg)
+        return self
+
+    def relay_config(self) -> RelayConfig:
+        return RelayConfig(
+            batch_size=self.relay_batch_size,
+            poll_interval=self.relay_poll_interval,
+            lease=timedelta(seconds=self.relay_lease_seconds),
+            retention=timedelta(seconds=self.relay_retention_seconds),
+            cleanup_interval=self.relay_cleanup_interval,
+        )

@@ -1,0 +1,64 @@
+"""Compose a relay from settings and run it until SIGTERM/SIGINT.
+
+SIGTERM finishes the batch in flight (its reports are awaited and its acks recorded),
+flushes the producer and releases the claims, so a restart or another relay carries on
+at once instead of waiting for leases to expire.
+"""
+
+import logging
+import os
+import signal
+import socket
+import uuid
+from types import FrameType
+
+from playball_core.registry import RegistryClient
+
+from playball_events.outbox.metrics import RelayMetrics, serve_metrics
+from playball_events.outbox.producer_kafka import KafkaEventPublisher
+from playball_events.outbox.relay import OutboxRelay
+from playball_events.outbox.relay_settings import RelaySettings
+from playball_events.outbox.schema_ids import SchemaHeaders
+from playball_events.outbox.store_sql import SqlOutboxStore
+from playball_events.outbox.wakeup import PollWakeup
+from playball_events.outbox.wakeup_sql import ListenWakeup
+
+log = logging.getLogger(__name__)
+
+
+def new_relay_id() -> str:
+    return f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+
+
+def build_relay(
+    settings: RelaySettings, database_url: str, *, metrics: RelayMetrics | None = None
+) -> OutboxRelay:
+    store = SqlOutboxStore.from_url(database_url)
+    postgres = store.engine.dialect.name == "postgresql"
+    return OutboxRelay(
+        store,
+        KafkaEventPublisher(
+            settings.kafka_bootstrap, delivery_timeout_ms=settings.relay_delivery_timeout_ms
+        ),
+        SchemaHeaders(RegistryClient(settings.schema_registry_url)),
+        ListenWakeup(database_url) if postgres else PollWakeup(),
+        relay_id=new_relay_id(),
+        config=settings.relay_config(),
+        metrics=metrics,
+    )
+
+
+def run_relay(settings: RelaySettings, database_url: str) -> None:
+    """Run in the foreground; returns after a SIGTERM/SIGINT once the claims are released."""
+    metrics = RelayMetrics()
+    if settings.relay_metrics_port:
+        serve_metrics(metrics, settings.relay_metrics_port)
+    relay = build_relay(settings, database_url, metrics=metrics)
+
+    def stop(signum: int, _frame: FrameType | None) -> None:
+        log.info("signal %d: stopping after the batch in flight", signum)
+        relay.stop()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    relay.run()

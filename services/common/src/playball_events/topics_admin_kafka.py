@@ -1,0 +1,146 @@
+"""Create the contracts' topics with explicit settings; never let the broker invent them.
+
+Every manifest topic and its dead-letter topic (``<topic>.dlq``) get 6 partitions,
+``cleanup.policy=compact``, and a replication factor of 1, or 3 (with
+``min.insync.replicas=2``) when the cluster has at least 3 brokers. Ensuring is
+idempotent: an existing topic is left as it is, and any setting of it that differs from
+the wanted one is reported (changing partitions or replication of a live topic is an
+operator's decision, not a side effect of a deploy).
+"""
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from confluent_kafka import KafkaError, KafkaException
+from confluent_kafka.admin import AdminClient
+from confluent_kafka.admin._config import ConfigResource
+from confluent_kafka.cimpl import NewTopic
+
+PARTITIONS = 6
+CLUSTER_REPLICATION = 3
+CLUSTER_MIN_INSYNC = 2
+
+
+class BrokerUnreachableError(Exception):
+    """No broker answered within the timeout."""
+
+
+class TopicAdminError(Exception):
+    """The broker refused to create a topic."""
+
+
+@dataclass(frozen=True, slots=True)
+class TopicSpec:
+    name: str
+    partitions: int
+    replication: int
+    config: dict[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class TopicDifference:
+    topic: str
+    setting: str
+    wanted: str
+    actual: str
+
+
+@dataclass(slots=True)
+class EnsureReport:
+    created: list[str] = field(default_factory=list)
+    existing: list[str] = field(default_factory=list)
+    differences: list[TopicDifference] = field(default_factory=list)
+
+
+def topic_specs(topics: Iterable[str], brokers: int) -> list[TopicSpec]:
+    """Each topic and its dead-letter topic, with the settings a cluster of ``brokers`` gets."""
+    replication = CLUSTER_REPLICATION if brokers >= CLUSTER_REPLICATION else 1
+    config = {"cleanup.policy": "compact"}
+    if replication == CLUSTER_REPLICATION:
+        config["min.insync.replicas"] = str(CLUSTER_MIN_INSYNC)
+    names: list[str] = []
+    for topic in topics:
+        for name in (topic, f"{topic}.dlq"):
+            if name not in names:
+                names.append(name)
+    return [TopicSpec(name, PARTITIONS, replication, dict(config)) for name in names]
+
+
+class TopicsAdmin:
+    def __init__(self, bootstrap: str, *, timeout: float = 10.0) -> None:
+        self.bootstrap = bootstrap
+        self.timeout = timeout
+        # librdkafka logs every failed connect on stderr; the caller reports the outcome.
+        self._admin = AdminClient({"bootstrap.servers": bootstrap, "log_level": 0})
+
+    def _metadata(self) -> object:
+        try:
+            return self._admin.list_topics(timeout=self.timeout)
+        except KafkaException as exc:
+            msg = f"no Kafka broker answered at {self.bootstrap} within {self.timeout:.0f} s: {exc}"
+            raise BrokerUnreachableError(msg) from exc
+
+    def broker_count(self) -> int:
+        return len(self._metadata().brokers)  # type: ignore[attr-defined]
+
+    def ensure(self, topics: Sequence[str]) -> EnsureReport:
+        metadata = self._metadata()
+        specs = topic_specs(topics, len(metadata.brokers))  # type: ignore[attr-defined]
+        present = metadata.topics  # type: ignore[attr-defined]
+        report = EnsureReport()
+        missing = [spec for spec in specs if spec.name not in present]
+        if missing:
+            futures = self._admin.create_topics(
+                [NewTopic(s.name, s.partitions, s.replication, config=s.config) for s in missing],
+                operation_timeout=self.timeout,
+                request_timeout=self.timeout,
+            )
+            for spec in missing:
+                try:
+                    futures[spec.name].result(timeout=self.timeout * 2)
+                    report.created.append(spec.name)
+                except KafkaException as exc:
+                    error = exc.args[0]
+                    if error.code() != KafkaError.TOPIC_ALREADY_EXISTS:  # a racing ensure
+                        msg = f"creating topic {spec.name!r} failed: {error.str()}"
+                        raise TopicAdminError(msg) from exc
+                    report.existing.append(spec.name)
+        existing = [spec for spec in specs if spec.name in present]
+        report.existing.extend(spec.name for spec in existing)
+        report.differences.extend(self._differences(existing, present))
+        return report
+
+    def _differences(
+        self, specs: list[TopicSpec], present: dict[str, object]
+    ) -> list[TopicDifference]:
+        found: list[TopicDifference] = []
+        if not specs:
+            return found
+        for spec in specs:
+            partitions = present[spec.name].partitions  # type: ignore[attr-defined]
+            if len(partitions) != spec.partitions:
+                found.append(
+                    TopicDifference(
+                        spec.name, "partitions", str(spec.partitions), str(len(partitions))
+                    )
+                )
+            replication = min((len(p.replicas) for p in partitions.values()), default=0)
+            if replication != spec.replication:
+                found.append(
+                    TopicDifference(
+                        spec.name, "replication", str(spec.replication), str(replication)
+                    )
+                )
+        resources = [ConfigResource(ConfigResource.Type.TOPIC, spec.name) for spec in specs]
+        configs = self._admin.describe_configs(resources, request_timeout=self.timeout)
+        for spec, resource in zip(specs, resources, strict=True):
+            try:
+                entries = configs[resource].result(timeout=self.timeout * 2)
+            except KafkaException as exc:
+                msg = f"reading the settings of topic {spec.name!r} failed: {exc}"
+                raise TopicAdminError(msg) from exc
+            for key, wanted in spec.config.items():
+                actual = entries[key].value if key in entries else "(unset)"
+                if actual != wanted:
+                    found.append(TopicDifference(spec.name, key, wanted, str(actual)))
+        return found

@@ -1,0 +1,226 @@
+"""Fixtures of the relay tests: a fresh database per test, a fresh topic with its
+subjects registered, relay processes that are always stopped, a topic reader."""
+
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+import pytest
+from confluent_kafka import Consumer
+from playball_core.registry import RegistryClient
+from playball_events.outbox.ports import OutboxStatus
+from playball_events.outbox.store_sql import SqlOutboxStore
+from playball_events.topics_admin_kafka import TopicsAdmin
+from playball_stack.components.postgres import ensure_database
+from support.outbox import subjects
+
+
+def _with_database(url: str, name: str) -> str:
+    return urlunsplit(urlsplit(url)._replace(path=f"/{name}"))
+
+
+def drop_database(url: str, name: str) -> None:
+    parts = urlsplit(url)
+    with psycopg.connect(
+        host=parts.hostname,
+        port=parts.port,
+        user=parts.username,
+        password=parts.password,
+        dbname="postgres",
+        autocommit=True,
+    ) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def outbox_url(database_url: str) -> Iterator[str]:
+    """A fresh Postgres database holding an empty outbox table."""
+    name = f"playball_relay_t{uuid.uuid4().hex[:10]}"
+    ensure_database(database_url, name)
+    url = _with_database(database_url, name)
+    store = SqlOutboxStore.from_url(url)
+    store.create_table()
+    store.engine.dispose()
+    try:
+        yield url
+    finally:
+        drop_database(database_url, name)
+
+
+@pytest.fixture
+def store(outbox_url: str) -> Iterator[SqlOutboxStore]:
+    store = SqlOutboxStore.from_url(outbox_url)
+    yield store
+    store.engine.dispose()
+
+
+def register_subjects(registry_url: str, topic: str, only: tuple[str, ...] | None = None) -> None:
+    with RegistryClient(registry_url) as registry:
+        for subject, cls in subjects(topic).items():
+            if only is None or cls.__name__ in only:
+                registry.register(subject, json.dumps(cls.avro_schema()))
+
+
+@pytest.fixture
+def topic(kafka_bootstrap: str, registry_url: str, unique_name: str) -> str:
+    """A fresh topic (made by our ensure) whose three subjects hold the current schemas."""
+    TopicsAdmin(kafka_bootstrap).ensure([unique_name])
+    register_subjects(registry_url, unique_name)
+    return unique_name
+
+
+@dataclass(frozen=True)
+class Received:
+    key: bytes
+    value: bytes
+    headers: dict[str, bytes]
+    partition: int
+    offset: int
+
+    @property
+    def event_id(self) -> uuid.UUID:
+        return uuid.UUID(self.headers["event_id"].decode())
+
+    @property
+    def version(self) -> int:
+        return int(self.headers["user_version"])
+
+
+def _headers(raw: Any) -> dict[str, bytes]:
+    found: dict[str, bytes] = {}
+    for name, value in raw or []:
+        found[str(name)] = value.encode() if isinstance(value, str) else (value or b"")
+    return found
+
+
+def read_topic(
+    bootstrap: str, topic: str, expected_ids: set[uuid.UUID], timeout: float = 120.0
+) -> list[Received]:
+    """Every message of ``topic`` until all ``expected_ids`` were seen (or time is up)."""
+    consumer = Consumer(
+        {
+            "bootstrap.servers": bootstrap,
+            "group.id": f"test-{uuid.uuid4().hex}",
+            "auto.offset.reset": "earliest",
+            "enable.auto.commit": False,
+        }
+    )
+    consumer.subscribe([topic])
+    received: list[Received] = []
+    missing = set(expected_ids)
+    deadline = time.monotonic() + timeout
+    try:
+        while missing and time.monotonic() < deadline:
+            for message in consumer.consume(1000, 0.5):
+                if message.error():
+                    continue
+                item = Received(
+                    key=message.key() or b"",
+                    value=message.value() or b"",
+                    headers=_headers(message.headers()),
+                    partition=message.partition() or 0,
+                    offset=message.offset() or 0,
+                )
+                received.append(item)
+                missing.discard(item.event_id)
+    finally:
+        consumer.close()
+    return received
+
+
+def first_occurrence_versions(received: list[Received]) -> dict[str, list[int]]:
+    """Per user (key), the versions in the order they first appear on the topic."""
+    seen: dict[str, set[int]] = {}
+    order: dict[str, list[int]] = {}
+    for item in sorted(received, key=lambda r: (r.partition, r.offset)):
+        user = item.key.decode()
+        if item.version not in seen.setdefault(user, set()):
+            seen[user].add(item.version)
+            order.setdefault(user, []).append(item.version)
+    return order
+
+
+def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.1)
+    pytest.fail(f"timed out after {timeout:.0f} s waiting for {what}")
+
+
+def drained(store: SqlOutboxStore) -> Callable[[], bool]:
+    def check() -> bool:
+        status: OutboxStatus = store.status(parked_limit=0)
+        return status.backlog == 0
+
+    return check
+
+
+class RelayProcesses:
+    """Relay processes (``python -m playball_events.outbox relay``), always stopped."""
+
+    def __init__(self, tmp: Path) -> None:
+        self.tmp = tmp
+        self.procs: list[subprocess.Popen[bytes]] = []
+
+    def start(self, database_url: str, **env: Any) -> subprocess.Popen[bytes]:
+        environment = {
+            **os.environ,
+            "PLAYBALL_RELAY_METRICS_PORT": "0",
+            "PLAYBALL_RELAY_POLL_INTERVAL": "0.2",
+            **{k: str(v) for k, v in env.items()},
+        }
+        with (self.tmp / f"relay-{len(self.procs)}.log").open("wb") as log:
+            proc = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "playball_events.outbox",
+                    "relay",
+                    "--database-url",
+                    database_url,
+                ],
+                env=environment,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # its own process group, killed as a whole
+            )
+        self.procs.append(proc)
+        return proc
+
+    def log(self, index: int) -> str:
+        return (self.tmp / f"relay-{index}.log").read_text(errors="replace")
+
+    @staticmethod
+    def terminate(proc: subprocess.Popen[bytes], timeout: float = 60) -> int:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+        return proc.wait(timeout)
+
+    def stop_all(self) -> None:
+        for proc in self.procs:
+            if proc.poll() is None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(30)
+
+
+@pytest.fixture
+def relays(tmp_path: Path) -> Iterator[RelayProcesses]:
+    processes = RelayProcesses(tmp_path)
+    try:
+        yield processes
+    finally:
+        processes.stop_all()

@@ -1,0 +1,118 @@
+"""The broker stopped under write load: writes keep committing, the relay rides out the
+outage (deliveries time out, possibly persisted, and are retried), the backlog drains
+after the restart, and nothing is lost. On a PRIVATE single-broker Kafka started here on
+other ports, never the shared one."""
+
+import socket
+import threading
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playball_events.outbox.model import NewOutboxEvent
+from playball_events.outbox.store_sql import SqlOutboxStore
+from playball_events.topics_admin_kafka import TopicsAdmin
+from playball_stack.processes import pids_with_marker
+from playball_stack.settings import StackSettings
+from playball_stack.stack import Stack
+from support.outbox import user_event
+
+from relay.conftest import RelayProcesses, drained, read_topic, register_subjects, wait_for
+from relay.test_relay_faults import assert_order_and_nothing_lost
+
+pytestmark = [pytest.mark.stack, pytest.mark.slow]
+
+
+def free_port_pair() -> int:
+    """A port whose successor is free too (client and controller listeners)."""
+    for _ in range(50):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = int(probe.getsockname()[1])
+        if port >= 65535:
+            continue
+        with socket.socket() as other:
+            try:
+                other.bind(("127.0.0.1", port + 1))
+            except OSError:
+                continue
+        return port
+    raise RuntimeError("no free port pair")
+
+
+@pytest.fixture
+def private_kafka(stack: StackSettings, tmp_path: Path) -> Iterator[Stack]:
+    home = tmp_path / "private-kafka"
+    settings = StackSettings(
+        home=home,
+        cache_dir=stack.cache_dir,
+        kafka_port=free_port_pair(),
+        kafka_heap="256m",
+        database_url=stack.effective_database_url,  # only Kafka is started here
+        schema_registry_url=stack.effective_registry_url,
+    )
+    cluster = Stack(settings, brokers=1)
+    try:
+        cluster.up(timeout=180)
+        yield cluster
+    finally:
+        cluster.down()
+        assert pids_with_marker(str(home)) == []
+
+
+def test_broker_stopped_under_write_load_then_restarted_loses_nothing(
+    *,
+    private_kafka: Stack,
+    store: SqlOutboxStore,
+    outbox_url: str,
+    unique_name: str,
+    relays: RelayProcesses,
+    registry_url: str,
+) -> None:
+    bootstrap = private_kafka.kafka_bootstrap
+    topic = unique_name
+    TopicsAdmin(bootstrap).ensure([topic])
+    register_subjects(registry_url, topic)
+    relays.start(
+        outbox_url,
+        PLAYBALL_KAFKA_BOOTSTRAP=bootstrap,
+        PLAYBALL_SCHEMA_REGISTRY_URL=registry_url,
+        PLAYBALL_RELAY_BATCH_SIZE=200,
+        PLAYBALL_RELAY_DELIVERY_TIMEOUT_MS=3000,
+        PLAYBALL_RELAY_LEASE_SECONDS=10,
+    )
+    written: list[NewOutboxEvent] = []
+    stop_writing = threading.Event()
+    users = [uuid.uuid4() for _ in range(50)]
+
+    def write() -> None:
+        version = 0
+        while not stop_writing.is_set():
+            version += 1
+            for user in users:
+                event = user_event(topic, user, version)
+                store.insert_events([event])  # raises if a write fails: the test fails
+                written.append(event)
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    try:
+        wait_for(lambda: store.status(parked_limit=0).sent >= 200, 60, "deliveries to start")
+        node = private_kafka.kafka_nodes[0]
+        node.stop()
+        during = len(written)
+        # writes keep committing with the broker down, and the backlog builds up
+        wait_for(lambda: len(written) >= during + 500, 60, "writes during the outage")
+        wait_for(lambda: store.status(parked_limit=0).backlog >= 300, 60, "a backlog to build up")
+        private_kafka.up(timeout=180)
+        wait_for(lambda: len(written) >= during + 1000, 60, "writes after the restart")
+    finally:
+        stop_writing.set()
+        writer.join()
+    wait_for(drained(store), 180, "the backlog to drain after the restart")
+    status = store.status()
+    assert status.parked_count == 0
+    received = read_topic(bootstrap, topic, {e.event_id for e in written}, timeout=180)
+    assert_order_and_nothing_lost(received, written)
+    assert "possibly_persisted" in relays.log(0) or "deliveries failed" in relays.log(0)

@@ -1,0 +1,369 @@
+"""The relay core against fakes of its ports: what it sends, marks, parks and retries."""
+# ruff: noqa: ARG002 - fakes implement the ports' full signatures and ignore what they do not model
+
+import dataclasses
+import json
+import uuid
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from playball_core.registry import InMemoryRegistry, RegistryUnreachableError
+from playball_events.outbox.metrics import RelayMetrics
+from playball_events.outbox.model import NewOutboxEvent, OutboxState
+from playball_events.outbox.ports import (
+    Delivery,
+    DeliveryOutcome,
+    EventPublisher,
+    OutboxEvent,
+    OutboxStatus,
+    OutboxStore,
+    OutgoingMessage,
+    ParkedEvent,
+    PendingDeliveries,
+    Retry,
+    Wakeup,
+)
+from playball_events.outbox.relay import Backoff, OutboxRelay, RelayConfig
+from playball_events.outbox.schema_ids import SchemaHeaders
+from support.outbox import RECORDS, subjects, user_event
+
+TOPIC = "unit.user-events"
+NOW = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+class FakeStore(OutboxStore):
+    """Rows in a list; claims follow the same per-user prefix rule as the SQL store."""
+
+    def __init__(self) -> None:
+        self.rows: list[dict[str, object]] = []
+        self.sent: list[uuid.UUID] = []
+        self.released: list[uuid.UUID] = []
+
+    def insert_events(self, events: Sequence[NewOutboxEvent]) -> None:
+        for e in events:
+            self.rows.append(
+                {
+                    "event": OutboxEvent(
+                        seq=len(self.rows) + 1,
+                        event_id=e.event_id,
+                        aggregate_id=e.aggregate_id,
+                        aggregate_version=e.aggregate_version,
+                        record_type=e.record_type,
+                        topic=e.topic,
+                        subject=e.subject,
+                        payload=e.payload,
+                        schema_fingerprint=e.schema_fingerprint,
+                        headers=dict(e.headers),
+                        created_at=e.created_at,
+                        attempts=0,
+                    ),
+                    "state": OutboxState.PENDING,
+                    "claimed_by": None,
+                    "reason": None,
+                    "not_before": None,
+                }
+            )
+
+    def _row(self, event: OutboxEvent) -> dict[str, object]:
+        return next(r for r in self.rows if r["event"].event_id == event.event_id)  # type: ignore[attr-defined]
+
+    def state_of(self, event_id: uuid.UUID) -> dict[str, object]:
+        return next(r for r in self.rows if r["event"].event_id == event_id)  # type: ignore[attr-defined]
+
+    def claim_batch(self, relay_id: str, limit: int, lease: timedelta) -> list[OutboxEvent]:
+        blocked: set[str] = set()
+        claimed: list[OutboxEvent] = []
+        for row in sorted(self.rows, key=lambda r: r["event"].aggregate_version):  # type: ignore[attr-defined]
+            event: OutboxEvent = row["event"]  # type: ignore[assignment]
+            if row["state"] == OutboxState.SENT or event.aggregate_id in blocked:
+                continue
+            free = row["state"] == OutboxState.PENDING and row["claimed_by"] is None
+            if not free or len(claimed) >= limit:
+                blocked.add(event.aggregate_id)
+                continue
+            row["claimed_by"] = relay_id
+            claimed.append(event)
+        return claimed
+
+    def mark_sent(self, events: Sequence[OutboxEvent]) -> None:
+        for event in events:
+            row = self._row(event)
+            row["state"], row["claimed_by"] = OutboxState.SENT, None
+            self.sent.append(event.event_id)
+
+    def park(self, relay_id: str, event: OutboxEvent, reason: str) -> None:
+        row = self._row(event)
+        row["state"], row["claimed_by"], row["reason"] = OutboxState.PARKED, None, reason
+
+    def reschedule(self, relay_id: str, retries: Sequence[Retry]) -> None:
+        for retry in retries:
+            row = self._row(retry.event)
+            row["claimed_by"], row["reason"], row["not_before"] = (
+                None,
+                retry.reason,
+                retry.not_before,
+            )
+            row["event"] = dataclasses.replace(retry.event, attempts=retry.event.attempts + 1)
+
+    def release(self, relay_id: str, events: Sequence[OutboxEvent] | None = None) -> None:
+        for row in self.rows:
+            event: OutboxEvent = row["event"]  # type: ignore[assignment]
+            if row["claimed_by"] == relay_id and (
+                events is None or event.event_id in {e.event_id for e in events}
+            ):
+                row["claimed_by"] = None
+                self.released.append(event.event_id)
+
+    def retry(self, event_id: uuid.UUID) -> bool:
+        row = self.state_of(event_id)
+        if row["state"] != OutboxState.PARKED:
+            return False
+        row["state"] = OutboxState.PENDING
+        return True
+
+    def cleanup(self, older_than: timedelta, batch_size: int, max_batches: int) -> int:
+        return 0
+
+    def status(self, parked_limit: int = 100) -> OutboxStatus:
+        pending = [r for r in self.rows if r["state"] == OutboxState.PENDING]
+        parked = [r for r in self.rows if r["state"] == OutboxState.PARKED]
+        return OutboxStatus(
+            backlog=len(pending),
+            oldest_unsent_age=timedelta(seconds=1) if pending else None,
+            parked=tuple(
+                ParkedEvent(
+                    r["event"].event_id,  # type: ignore[attr-defined]
+                    r["event"].aggregate_id,  # type: ignore[attr-defined]
+                    r["event"].aggregate_version,  # type: ignore[attr-defined]
+                    r["event"].record_type,  # type: ignore[attr-defined]
+                    0,
+                    str(r["reason"]),
+                    NOW,
+                )
+                for r in parked[:parked_limit]
+            ),
+            parked_count=len(parked),
+        )
+
+
+class FakePending(PendingDeliveries):
+    def __init__(self, deliveries: list[Delivery]) -> None:
+        self.deliveries = deliveries
+
+    def wait(self) -> list[Delivery]:
+        return self.deliveries
+
+
+class FakePublisher(EventPublisher):
+    """Acks everything, unless told an outcome for an event id."""
+
+    def __init__(self) -> None:
+        self.sent: list[OutgoingMessage] = []
+        self.outcomes: dict[str, DeliveryOutcome] = {}
+        self.closed = False
+
+    def send(self, messages: Sequence[OutgoingMessage]) -> PendingDeliveries:
+        deliveries = []
+        for message in messages:
+            event_id = dict(message.headers)["event_id"].decode()
+            outcome = self.outcomes.get(event_id, DeliveryOutcome.ACKED)
+            if outcome is DeliveryOutcome.ACKED:
+                self.sent.append(message)
+            deliveries.append(
+                Delivery(outcome, None if outcome is DeliveryOutcome.ACKED else "boom", 0.001)
+            )
+        return FakePending(deliveries)
+
+    def close(self) -> None:
+        self.closed = True
+
+
+class FakeWakeup(Wakeup):
+    def __init__(self) -> None:
+        self.waits = 0
+        self.relay: OutboxRelay | None = None
+
+    def wait(self, timeout: float) -> bool:
+        self.waits += 1
+        if self.relay is not None:
+            self.relay.stop()  # idle once: the test is over
+        return False
+
+    def close(self) -> None:
+        pass
+
+
+class DownRegistry(InMemoryRegistry):
+    def lookup(self, subject: str, schema: str) -> None:
+        raise RegistryUnreachableError("registry down")
+
+
+def registry_with(*names: str) -> InMemoryRegistry:
+    registry = InMemoryRegistry()
+    for subject, cls in subjects(TOPIC).items():
+        if cls.__name__ in names:
+            registry.register(subject, json.dumps(cls.avro_schema()))
+    return registry
+
+
+def make_relay(
+    store: FakeStore, publisher: FakePublisher, registry: InMemoryRegistry | None = None
+) -> tuple[OutboxRelay, FakeWakeup]:
+    wakeup = FakeWakeup()
+    records = {f"{c.avro_schema()['namespace']}.{c.__name__}": c for c in RECORDS}
+    relay = OutboxRelay(
+        store,
+        publisher,
+        SchemaHeaders(
+            registry or registry_with("UserRegistered", "UserUpdated", "UserDeleted"), records
+        ),
+        wakeup,
+        relay_id="unit",
+        config=RelayConfig(batch_size=100, backoff_initial=0.0, backoff_max=0.0),
+        metrics=RelayMetrics(),
+        now=lambda: NOW,
+        rng=lambda: 0.5,
+    )
+    wakeup.relay = relay
+    return relay, wakeup
+
+
+def history(user: uuid.UUID, versions: int) -> list[NewOutboxEvent]:
+    return [
+        user_event(TOPIC, user, v, last=v == versions and v > 1) for v in range(1, versions + 1)
+    ]
+
+
+def test_a_batch_is_sent_in_each_users_version_order_keyed_and_headed_then_marked_sent() -> None:
+    store, publisher = FakeStore(), FakePublisher()
+    alice, bob = uuid.uuid4(), uuid.uuid4()
+    events = history(alice, 3) + history(bob, 2)
+    store.insert_events(events)
+    relay, _ = make_relay(store, publisher)
+
+    relay.run_once()
+    relay.settle()
+
+    assert [
+        dict(m.headers)["event_id"].decode() for m in publisher.sent if m.key == str(alice).encode()
+    ] == [str(e.event_id) for e in events[:3]]
+    first = publisher.sent[0]
+    headers = dict(first.headers)
+    assert headers["event_type"] == b"playball.auth.v1.UserRegistered"
+    assert headers["user_version"] == b"1"
+    assert first.value[:1] == b"\x00" and first.value[5:] == events[0].payload
+    assert sorted(store.sent) == sorted(e.event_id for e in events)
+    assert relay.metrics.delivered._value.get() == 5
+
+
+def test_traceparent_travels_as_a_header() -> None:
+    store, publisher = FakeStore(), FakePublisher()
+    store.insert_events([user_event(TOPIC, uuid.uuid4(), 1, traceparent="00-abc-def-01")])
+    relay, _ = make_relay(store, publisher)
+    relay.run_once()
+    relay.settle()
+    assert dict(publisher.sent[0].headers)["traceparent"] == b"00-abc-def-01"
+
+
+def test_an_event_without_a_registered_schema_is_parked_and_holds_back_only_its_user() -> None:
+    store, publisher = FakeStore(), FakePublisher()
+    poisoned, other = uuid.uuid4(), uuid.uuid4()
+    blocked = history(poisoned, 3)  # v2 is a UserUpdated, whose subject is not registered
+    fine = [user_event(TOPIC, other, 1)]
+    store.insert_events(blocked + fine)
+    relay, _ = make_relay(store, publisher, registry_with("UserRegistered", "UserDeleted"))
+
+    relay.run_once()
+    relay.settle()
+
+    assert store.sent == [blocked[0].event_id, fine[0].event_id]
+    parked = store.state_of(blocked[1].event_id)
+    assert parked["state"] == OutboxState.PARKED
+    assert "not registered" in str(parked["reason"])
+    assert store.state_of(blocked[2].event_id)["state"] == OutboxState.PENDING
+    assert blocked[2].event_id in store.released  # handed back untried, no attempt counted
+    # the next round does not hand out the user's later event while v2 is parked
+    relay.run_once()
+    relay.settle()
+    assert blocked[2].event_id not in store.sent
+    assert store.retry(blocked[1].event_id)
+
+
+def test_an_event_written_by_another_schema_version_is_parked() -> None:
+    store, publisher = FakeStore(), FakePublisher()
+    event = user_event(TOPIC, uuid.uuid4(), 1)
+    store.insert_events([dataclasses.replace(event, schema_fingerprint="0" * 64)])
+    relay, _ = make_relay(store, publisher)
+    relay.run_once()
+    relay.settle()
+    row = store.rows[0]
+    assert row["state"] == OutboxState.PARKED
+    assert "another version" in str(row["reason"])
+    assert publisher.sent == []
+
+
+def test_failed_deliveries_are_rescheduled_with_backoff_and_counted_by_reason() -> None:
+    store, publisher = FakeStore(), FakePublisher()
+    events = [user_event(TOPIC, uuid.uuid4(), 1) for _ in range(3)]
+    store.insert_events(events)
+    publisher.outcomes[str(events[0].event_id)] = DeliveryOutcome.POSSIBLY_PERSISTED
+    publisher.outcomes[str(events[1].event_id)] = DeliveryOutcome.RETRIABLE
+    relay, _ = make_relay(store, publisher)
+
+    relay.run_once()
+    relay.settle()
+
+    assert store.sent == [events[2].event_id]
+    for event in events[:2]:
+        row = store.state_of(event.event_id)
+        assert row["state"] == OutboxState.PENDING and row["claimed_by"] is None
+        assert row["event"].attempts == 1  # type: ignore[attr-defined]
+        assert row["not_before"] is not None and row["not_before"] >= NOW  # type: ignore[operator]
+    retries = relay.metrics.retries
+    assert retries.labels(reason="possibly_persisted")._value.get() == 1
+    assert retries.labels(reason="broker")._value.get() == 1
+
+
+def test_a_message_the_broker_refuses_for_good_is_parked() -> None:
+    store, publisher = FakeStore(), FakePublisher()
+    event = user_event(TOPIC, uuid.uuid4(), 1)
+    store.insert_events([event])
+    publisher.outcomes[str(event.event_id)] = DeliveryOutcome.FATAL
+    relay, _ = make_relay(store, publisher)
+    relay.run_once()
+    relay.settle()
+    assert store.state_of(event.event_id)["state"] == OutboxState.PARKED
+
+
+def test_a_registry_outage_gives_everything_back_and_parks_nothing() -> None:
+    store, publisher = FakeStore(), FakePublisher()
+    events = [user_event(TOPIC, uuid.uuid4(), 1) for _ in range(3)]
+    store.insert_events(events)
+    relay, _ = make_relay(store, publisher, DownRegistry())
+    relay.run_once()
+    relay.settle()
+    assert publisher.sent == []
+    for event in events:
+        row = store.state_of(event.event_id)
+        assert row["state"] == OutboxState.PENDING and row["claimed_by"] is None
+        assert "registry" in str(row["reason"])
+
+
+def test_run_stops_on_request_closes_the_producer_and_releases_its_claims() -> None:
+    store, publisher = FakeStore(), FakePublisher()
+    store.insert_events(history(uuid.uuid4(), 2))
+    relay, wakeup = make_relay(store, publisher)
+    relay.run()  # the fake wake-up asks it to stop once it is idle
+    assert wakeup.waits == 1
+    assert publisher.closed
+    assert len(store.sent) == 2
+    assert all(row["claimed_by"] is None for row in store.rows)
+
+
+@pytest.mark.parametrize("attempt", range(12))
+def test_backoff_grows_exponentially_is_capped_and_jittered(attempt: int) -> None:
+    low, high = Backoff(0.1, 30.0, rng=lambda: 0.0), Backoff(0.1, 30.0, rng=lambda: 1.0)
+    step = min(30.0, 0.1 * 2**attempt)
+    assert low.delay(attempt) == pytest.approx(step / 2)
+    assert high.delay(attempt) == pytest.approx(step)

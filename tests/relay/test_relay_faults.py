@@ -1,0 +1,207 @@
+"""Order and loss under concurrency and faults: 3 relays at once, SIGKILL mid-batch,
+a poison event parked until `retry`, the registry cut and restored."""
+
+import os
+import random
+import signal
+import threading
+import uuid
+from urllib.parse import urlsplit
+
+import pytest
+from playball_events.outbox.model import NewOutboxEvent
+from playball_events.outbox.store_sql import SqlOutboxStore
+from playball_events.topics_admin_kafka import TopicsAdmin
+from support.outbox import user_event
+from support.tcp_proxy import TcpProxy
+from typer.testing import CliRunner
+
+from relay.conftest import (
+    Received,
+    RelayProcesses,
+    drained,
+    first_occurrence_versions,
+    read_topic,
+    register_subjects,
+    wait_for,
+)
+from relay.test_relay_delivery import auth_cli
+
+pytestmark = [pytest.mark.stack, pytest.mark.slow]
+
+
+def write_load(
+    store: SqlOutboxStore, topic: str, users: int, versions: int, writers: int = 4
+) -> list[NewOutboxEvent]:
+    """Each change in its own transaction, from several writer threads; a user's changes
+    come from one thread in version order (the user row serializes them in the API), some
+    users changing several times within milliseconds."""
+    written: list[NewOutboxEvent] = []
+    lock = threading.Lock()
+    user_ids = [uuid.uuid4() for _ in range(users)]
+
+    def writer(mine: list[uuid.UUID]) -> None:
+        rng = random.Random(len(mine))
+        pending = dict.fromkeys(mine, 1)
+        while pending:
+            user = rng.choice(list(pending))
+            burst = rng.choice((1, 1, 1, 5))  # a quarter of the picks: 5 changes in a row
+            for _ in range(burst):
+                version = pending[user]
+                event = user_event(topic, user, version, last=version == versions)
+                store.insert_events([event])
+                with lock:
+                    written.append(event)
+                if version == versions:
+                    del pending[user]
+                    break
+                pending[user] = version + 1
+
+    threads = [
+        threading.Thread(target=writer, args=(user_ids[i::writers],)) for i in range(writers)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return written
+
+
+def assert_order_and_nothing_lost(received: list[Received], written: list[NewOutboxEvent]) -> None:
+    assert {r.event_id for r in received} >= {e.event_id for e in written}
+    expected: dict[str, set[int]] = {}
+    for event in written:
+        expected.setdefault(event.aggregate_id, set()).add(event.aggregate_version)
+    order = first_occurrence_versions(received)
+    for user, versions in expected.items():
+        assert order[user] == sorted(versions), f"user {user}: first occurrences {order[user]}"
+
+
+def relay_env(kafka_bootstrap: str, registry_url: str, **more: object) -> dict[str, object]:
+    return {
+        "PLAYBALL_KAFKA_BOOTSTRAP": kafka_bootstrap,
+        "PLAYBALL_SCHEMA_REGISTRY_URL": registry_url,
+        **more,
+    }
+
+
+def test_three_relays_at_once_keep_each_users_versions_in_order_and_lose_nothing(
+    *,
+    store: SqlOutboxStore,
+    outbox_url: str,
+    topic: str,
+    relays: RelayProcesses,
+    kafka_bootstrap: str,
+    registry_url: str,
+) -> None:
+    env = relay_env(kafka_bootstrap, registry_url, PLAYBALL_RELAY_BATCH_SIZE=100)
+    for _ in range(3):
+        relays.start(outbox_url, **env)
+    written = write_load(store, topic, users=250, versions=20)
+    assert len(written) == 5000
+    received = read_topic(kafka_bootstrap, topic, {e.event_id for e in written}, timeout=240)
+    assert_order_and_nothing_lost(received, written)
+    wait_for(drained(store), 60, "the outbox to drain")
+    # every relay took part: the order above was kept under real contention
+    assert all("started" in relays.log(i) for i in range(3))
+
+
+def test_a_relay_killed_mid_batch_then_restarted_loses_nothing(
+    *,
+    store: SqlOutboxStore,
+    outbox_url: str,
+    topic: str,
+    relays: RelayProcesses,
+    kafka_bootstrap: str,
+    registry_url: str,
+) -> None:
+    written = write_load(store, topic, users=200, versions=10)
+    env = relay_env(
+        kafka_bootstrap,
+        registry_url,
+        PLAYBALL_RELAY_BATCH_SIZE=50,
+        PLAYBALL_RELAY_LEASE_SECONDS=3,
+        PLAYBALL_RELAY_DELIVERY_TIMEOUT_MS=2000,
+    )
+    victim = relays.start(outbox_url, **env)
+    wait_for(lambda: store.status(parked_limit=0).sent >= 200, 60, "a first part to be sent")
+    os.killpg(victim.pid, signal.SIGKILL)
+    victim.wait(30)
+    assert store.status(parked_limit=0).backlog > 0  # killed with work left
+    relays.start(outbox_url, **env)
+    wait_for(drained(store), 120, "the restarted relay to drain the outbox")
+    received = read_topic(kafka_bootstrap, topic, {e.event_id for e in written})
+    assert_order_and_nothing_lost(received, written)
+
+
+def test_a_poison_event_is_parked_others_flow_and_its_user_waits_for_retry(
+    *,
+    store: SqlOutboxStore,
+    outbox_url: str,
+    unique_name: str,
+    relays: RelayProcesses,
+    kafka_bootstrap: str,
+    registry_url: str,
+) -> None:
+    topic = unique_name
+    TopicsAdmin(kafka_bootstrap).ensure([topic])
+    # UserUpdated's subject is not registered yet: its events cannot get a schema id
+    register_subjects(registry_url, topic, only=("UserRegistered", "UserDeleted"))
+    poisoned_user, other_user = uuid.uuid4(), uuid.uuid4()
+    first = user_event(topic, poisoned_user, 1)
+    poison = user_event(topic, poisoned_user, 2)
+    waiting = user_event(topic, poisoned_user, 3, last=True)
+    others = [user_event(topic, other_user, 1), user_event(topic, other_user, 2, last=True)]
+    for event in (first, poison, waiting, *others):
+        store.insert_events([event])
+
+    relays.start(outbox_url, **relay_env(kafka_bootstrap, registry_url))
+    received = read_topic(kafka_bootstrap, topic, {first.event_id, *(e.event_id for e in others)})
+    wait_for(lambda: store.status().parked_count == 1, 30, "the poison event to be parked")
+    status = store.status()
+    assert status.parked[0].event_id == poison.event_id
+    assert "not registered" in status.parked[0].reason
+    assert status.backlog == 1  # the user's later event waits behind the parked one
+    assert waiting.event_id not in {r.event_id for r in received}
+
+    runner = CliRunner()
+    env = {"PLAYBALL_AUTH_DATABASE_URL": outbox_url}
+    shown = runner.invoke(auth_cli(), ["outbox", "status"], env=env)
+    assert str(poison.event_id) in shown.output and "not registered" in shown.output
+    register_subjects(registry_url, topic, only=("UserUpdated",))  # the fix
+    retried = runner.invoke(auth_cli(), ["outbox", "retry", str(poison.event_id)], env=env)
+    assert retried.exit_code == 0, retried.output
+    again = runner.invoke(auth_cli(), ["outbox", "retry", str(poison.event_id)], env=env)
+    assert again.exit_code == 1  # nothing parked under that id any more
+
+    wait_for(drained(store), 30, "the retried event and its follower to be sent")
+    everything = [first, poison, waiting, *others]
+    received = read_topic(kafka_bootstrap, topic, {e.event_id for e in everything})
+    assert_order_and_nothing_lost(received, everything)
+
+
+def test_registry_cut_under_write_load_then_restored_drains_the_backlog(
+    *,
+    store: SqlOutboxStore,
+    outbox_url: str,
+    topic: str,
+    relays: RelayProcesses,
+    kafka_bootstrap: str,
+    registry_url: str,
+) -> None:
+    parts = urlsplit(registry_url)
+    proxy = TcpProxy(parts.hostname or "127.0.0.1", parts.port or 80)
+    proxy.start()
+    try:
+        proxied = parts._replace(netloc=f"127.0.0.1:{proxy.port}").geturl()
+        proxy.stop()  # the registry is "down" before the relay ever reached it
+        relays.start(outbox_url, **relay_env(kafka_bootstrap, proxied))
+        written = write_load(store, topic, users=50, versions=4)  # writes keep succeeding
+        status = store.status(parked_limit=0)
+        assert status.backlog == len(written) and status.parked_count == 0
+        proxy.start()  # same port: the registry is back
+        wait_for(drained(store), 90, "the backlog to drain after the registry returned")
+    finally:
+        proxy.stop()
+    received = read_topic(kafka_bootstrap, topic, {e.event_id for e in written})
+    assert_order_and_nothing_lost(received, written)

@@ -1,0 +1,103 @@
+"""`playball topics ensure`: the manifest's topics and their .dlq, with explicit settings,
+idempotently; differing settings reported; and `playball schemas register` ensures the
+topics of the manifest it registered."""
+
+from pathlib import Path
+
+import pytest
+from confluent_kafka.admin import AdminClient
+from confluent_kafka.admin._config import ConfigResource
+from playball_events.cli_topics import app as topics_app
+from playball_events.topics_admin_kafka import topic_specs
+from playball_schemagate.cli import app as schemas_app
+from support.kafka import create_topic
+from support.paths import SCHEMA_DIR
+from typer.testing import CliRunner
+
+runner = CliRunner()
+
+
+def describe(bootstrap: str, topic: str) -> tuple[int, int, dict[str, str]]:
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    metadata = admin.list_topics(topic, timeout=10).topics[topic]
+    partitions = len(metadata.partitions)
+    replication = min(len(p.replicas) for p in metadata.partitions.values())
+    resource = ConfigResource(ConfigResource.Type.TOPIC, topic)
+    entries = admin.describe_configs([resource])[resource].result(timeout=10)
+    return partitions, replication, {k: str(v.value) for k, v in entries.items()}
+
+
+def test_a_cluster_of_three_brokers_gets_replication_three_and_min_insync_two() -> None:
+    single = topic_specs(["t"], brokers=1)
+    cluster = topic_specs(["t"], brokers=3)
+    assert [s.name for s in single] == ["t", "t.dlq"]
+    assert {(s.partitions, s.replication) for s in single} == {(6, 1)}
+    assert single[0].config == {"cleanup.policy": "compact"}
+    assert {(s.partitions, s.replication) for s in cluster} == {(6, 3)}
+    assert cluster[1].config == {"cleanup.policy": "compact", "min.insync.replicas": "2"}
+
+
+@pytest.mark.stack
+def test_ensure_creates_each_topic_and_its_dead_letter_topic_once(
+    kafka_bootstrap: str, unique_name: str
+) -> None:
+    args = ["ensure", "--bootstrap", kafka_bootstrap, "--topic", unique_name]
+    first = runner.invoke(topics_app, args)
+    assert first.exit_code == 0, first.output
+    assert f"created   topic {unique_name}\n" in first.output
+    assert f"created   topic {unique_name}.dlq\n" in first.output
+    for name in (unique_name, f"{unique_name}.dlq"):
+        partitions, replication, config = describe(kafka_bootstrap, name)
+        assert (partitions, replication) == (6, 1)
+        assert config["cleanup.policy"] == "compact"
+    again = runner.invoke(topics_app, args)
+    assert again.exit_code == 0, again.output
+    assert "created" not in again.output
+    assert f"exists    topic {unique_name}.dlq\n" in again.output
+
+
+@pytest.mark.stack
+def test_an_existing_topic_with_other_settings_is_reported_not_changed(
+    kafka_bootstrap: str, unique_name: str
+) -> None:
+    create_topic(kafka_bootstrap, unique_name, partitions=2, config={"cleanup.policy": "delete"})
+    result = runner.invoke(
+        topics_app, ["ensure", "--bootstrap", kafka_bootstrap, "--topic", unique_name]
+    )
+    assert result.exit_code == 1
+    assert f"differs   topic {unique_name}: partitions is 2, wanted 6" in result.output
+    assert (
+        f"differs   topic {unique_name}: cleanup.policy is delete, wanted compact" in result.output
+    )
+    assert describe(kafka_bootstrap, unique_name)[0] == 2  # left alone
+
+
+@pytest.mark.stack
+def test_an_unreachable_broker_exits_3() -> None:
+    result = runner.invoke(topics_app, ["ensure", "--bootstrap", "127.0.0.1:1", "--topic", "x"])
+    assert result.exit_code == 3
+    assert "no Kafka broker answered" in result.output
+
+
+@pytest.mark.stack
+def test_schemas_register_ensures_the_topics_of_the_manifest_it_registered(
+    tmp_path: Path, unique_name: str, registry_url: str, kafka_bootstrap: str
+) -> None:
+    schemas = tmp_path / "schemas"
+    schemas.mkdir()
+    text = (SCHEMA_DIR / "UserDeleted.avsc").read_text(encoding="utf-8")
+    (schemas / "UserDeleted.avsc").write_text(text, encoding="utf-8")
+    topic = f"{unique_name}.users"
+    (schemas / "manifest.toml").write_text(
+        f'[[schema]]\nfile = "UserDeleted.avsc"\ntopic = "{topic}"\n'
+        f'subject = "{topic}-playball.auth.v1.UserDeleted"\ncompatibility = "BACKWARD"\n',
+        encoding="utf-8",
+    )
+    result = runner.invoke(
+        schemas_app,
+        ["register", "--schemas", str(schemas), "--registry-url", registry_url],
+        env={"PLAYBALL_KAFKA_BOOTSTRAP": kafka_bootstrap},
+    )
+    assert result.exit_code == 0, result.output
+    assert f"created   topic {topic}\n" in result.output
+    assert describe(kafka_bootstrap, f"{topic}.dlq")[0] == 6
