@@ -314,6 +314,8 @@ def _ensure_topics(topics: list[str], fmt: OutputFormat) -> int:
 
     Optional and lazy: the gate is deploy tooling and does not depend on the runtime.
     """
+    from playball_schemagate.report import OutputFormat  # noqa: PLC0415
+
     out = sys.stderr if fmt is OutputFormat.JSON else sys.stdout  # keep --json one document
     try:
         from playball_events.cli_topics import ensure_topics  # noqa: PLC0415

@@ -90,8 +90,13 @@ class KafkaSource(MessageSource):
             self._committed.pop((tp.topic, tp.partition), None)
 
     def poll_batch(self, max_messages: int, timeout: float) -> list[RawMessage]:
+        # consume(n, t) blocks until n messages arrived or t elapsed, so on a quiet topic
+        # one event would wait the whole timeout. Wait for the first message only, then
+        # take whatever else is already fetched without waiting.
+        first = self._consumer.consume(1, timeout)
+        rest = self._consumer.consume(max_messages - 1, 0) if first and max_messages > 1 else []
         batch: list[RawMessage] = []
-        for message in self._consumer.consume(max_messages, timeout):
+        for message in [*first, *rest]:
             error = message.error()
             if error is None:
                 batch.append(raw_message(message))
