@@ -12,7 +12,9 @@ from pathlib import Path
 
 import httpx
 import jwt
+import playball_auth.adapters.migrations
 import pytest
+from alembic.script import ScriptDirectory
 from playball_auth.settings import AuthSettings
 from playball_cli.main import build_app
 from playball_events.settings import with_database
@@ -51,6 +53,9 @@ def test_migrate_creates_a_sqlite_database_then_backfill(tmp_path: Path) -> None
     assert run("outbox", "backfill", env=env) == (0, "enqueued 0 UserRegistered event(s)\n")
 
 
+MIGRATIONS = Path(playball_auth.adapters.migrations.__file__).parent
+
+
 @pytest.mark.stack
 def test_migrate_creates_the_postgres_database(database_url: str) -> None:
     name = f"playball_auth_t{uuid.uuid4().hex[:12]}"
@@ -62,7 +67,8 @@ def test_migrate_creates_the_postgres_database(database_url: str) -> None:
         engine = create_engine(url)
         try:
             with engine.connect() as conn:
-                assert conn.scalar(text("SELECT version_num FROM alembic_version")) == "0001"
+                applied = conn.scalar(text("SELECT version_num FROM alembic_version"))
+            assert applied == ScriptDirectory(str(MIGRATIONS)).get_current_head()
         finally:
             engine.dispose()
     finally:
