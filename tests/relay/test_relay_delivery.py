@@ -68,7 +68,7 @@ def test_every_committed_row_reaches_the_topic_keyed_and_headed_and_decodes_both
     assert set(by_id) == {e.event_id for e in rows}
     with (
         RegistryClient(registry_url) as registry,
-        SchemaRegistryClient({"url": registry_url}) as client,
+        SchemaRegistryClient({"url": registry_url, "timeout": 30}) as client,
     ):
         ours: RecordDeserializer[Any] = RecordDeserializer(
             registry, [UserRegistered, UserUpdated, UserDeleted]
