@@ -14,7 +14,6 @@ Needs the stack (`playball stack up`) and registered schemas (`playball schemas 
 import argparse
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -29,21 +28,12 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from playball_groups.settings import GroupsSettings
-from playball_orchestration.services import Ports, service_environment, service_specs
-from playball_orchestration.supervisor import Supervisor
 from playball_stack.settings import StackSettings
-from support.databases import fresh_postgres
-from support.system import free_port, signing_key
+from support.system import running_system
 
 USERS = 200
 SENDERS = 8
 TARGET_P50_MS, TARGET_P99_MS = 15.0, 50.0
-
-
-def playball(words: list[str], env: dict[str, str]) -> None:
-    subprocess.run(
-        [sys.executable, "-m", "playball_cli", *words], env={**os.environ, **env}, check=True
-    )
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -58,28 +48,10 @@ def main() -> None:  # noqa: PLR0915 - one linear script
     args = parser.parse_args()
 
     stack = StackSettings()
-    server = stack.effective_database_url
-    ports = Ports(
-        auth=free_port(), groups=free_port(), relay_metrics=free_port(), consumer_metrics=0
-    )
-    specs = {spec.name: spec for spec in service_specs(ports)}
     workdir = Path(tempfile.mkdtemp(prefix="bench-e2e-"))
-    with (
-        fresh_postgres(server, "playball_auth_bench") as auth_db,
-        fresh_postgres(server, "playball_groups_bench") as groups_db,
-    ):
-        env = {
-            **service_environment(
-                stack.effective_kafka_bootstrap, stack.effective_registry_url, server, ports
-            ),
-            "PLAYBALL_AUTH_DATABASE_URL": auth_db,
-            "PLAYBALL_GROUPS_DATABASE_URL": groups_db,
-            "PLAYBALL_GROUPS_CONSUMER_GROUP": f"bench-e2e-{uuid.uuid4().hex[:8]}",
-            "PLAYBALL_AUTH_SIGNING_KEY": str(signing_key(workdir)),
-        }
-        for words in (["topics", "ensure"], ["auth", "migrate"], ["groups", "migrate"]):
-            playball(words, env)
-        supervisor = Supervisor(workdir, lambda message: print(message, file=sys.stderr))
+    # the consumer runs in this process (its apply callback shares our clock)
+    with running_system(stack, workdir, services=("auth-api", "auth-relay")) as system:
+        env = system.env
         os.environ.update(env)
         from playball_groups.entrypoints.bootstrap import build_consumer  # noqa: PLC0415
 
@@ -93,10 +65,8 @@ def main() -> None:  # noqa: PLR0915 - one linear script
         consumer = build_consumer(GroupsSettings(), on_applied=on_applied)
         thread = threading.Thread(target=consumer.run, name="consumer", daemon=True)
         try:
-            for name in ("auth-api", "auth-relay"):
-                supervisor.start(specs[name], env)
             thread.start()
-            auth = specs["auth-api"].address
+            auth = system.auth_url
             with httpx.Client(timeout=10) as client:
                 users = []
                 for n in range(USERS):
@@ -150,8 +120,6 @@ def main() -> None:  # noqa: PLR0915 - one linear script
         finally:
             consumer.stop()
             thread.join(timeout=30)
-            for name in ("auth-relay", "auth-api"):
-                supervisor.stop(specs[name])
 
     latencies = [(applied[k] - t) * 1000 for k, t in returned.items() if k in applied]
     missing = len(returned) - len(latencies)

@@ -62,9 +62,16 @@ class RunningSystem:
         self.supervisor.start(self.specs[name], self.env)
 
 
+ALL_SERVICES = ("auth-api", "auth-relay", "groups-api", "groups-consumer")
+
+
 @contextmanager
-def running_system(stack: StackSettings, workdir: Path) -> Iterator[RunningSystem]:
-    """The four services on ``stack``; their homes, logs and key under ``workdir``."""
+def running_system(
+    stack: StackSettings, workdir: Path, services: tuple[str, ...] = ALL_SERVICES
+) -> Iterator[RunningSystem]:
+    """``services`` on ``stack`` (all four by default), prepared and started; their homes,
+    logs and signing key under ``workdir``. The others can be started later, or run in
+    process with ``RunningSystem.env`` (a benchmark's consumer)."""
     server = stack.effective_database_url
     ports = Ports(
         auth=free_port(),
@@ -91,8 +98,8 @@ def running_system(stack: StackSettings, workdir: Path) -> Iterator[RunningSyste
         supervisor = Supervisor(home, lambda _message: None)
         specs = {spec.name: spec for spec in service_specs(ports)}
         try:
-            for spec in specs.values():
-                supervisor.start(spec, env)
+            for name in services:
+                supervisor.start(specs[name], env)
             yield RunningSystem(
                 supervisor,
                 specs,
