@@ -1,6 +1,6 @@
 """The outbox table, for a service to add to its metadata (and so to its migrations).
 
-Columns (documented for operators in docs/outbox.md):
+Columns (documented for operators in services/auth/README.md, "The outbox table"):
 
 - ``seq``: insertion order; a tie-break only, never a read cursor (ids are taken before
   commit, and transactions commit out of id order).
