@@ -3,7 +3,6 @@ outage (deliveries time out, possibly persisted, and are retried), the backlog d
 after the restart, and nothing is lost. On a PRIVATE single-broker Kafka started here on
 other ports, never the shared one."""
 
-import socket
 import threading
 import uuid
 from collections.abc import Iterator
@@ -13,10 +12,10 @@ import pytest
 from playball_events.outbox.model import NewOutboxEvent
 from playball_events.outbox.store_sql import SqlOutboxStore
 from playball_events.topics_admin_kafka import TopicsAdmin
-from playball_stack.processes import pids_with_marker
 from playball_stack.settings import StackSettings
 from playball_stack.stack import Stack
 from support.outbox import user_event
+from support.private_kafka import private_kafka as start_private_kafka
 
 from relay.conftest import RelayProcesses, drained, read_topic, register_subjects, wait_for
 from relay.test_relay_faults import assert_order_and_nothing_lost
@@ -24,41 +23,10 @@ from relay.test_relay_faults import assert_order_and_nothing_lost
 pytestmark = [pytest.mark.stack, pytest.mark.slow]
 
 
-def free_port_pair() -> int:
-    """A port whose successor is free too (client and controller listeners)."""
-    for _ in range(50):
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            port = int(probe.getsockname()[1])
-        if port >= 65535:
-            continue
-        with socket.socket() as other:
-            try:
-                other.bind(("127.0.0.1", port + 1))
-            except OSError:
-                continue
-        return port
-    raise RuntimeError("no free port pair")
-
-
 @pytest.fixture
 def private_kafka(stack: StackSettings, tmp_path: Path) -> Iterator[Stack]:
-    home = tmp_path / "private-kafka"
-    settings = StackSettings(
-        home=home,
-        cache_dir=stack.cache_dir,
-        kafka_port=free_port_pair(),
-        kafka_heap="256m",
-        database_url=stack.effective_database_url,  # only Kafka is started here
-        schema_registry_url=stack.effective_registry_url,
-    )
-    cluster = Stack(settings, brokers=1)
-    try:
-        cluster.up(timeout=180)
+    with start_private_kafka(stack, tmp_path / "private-kafka") as cluster:
         yield cluster
-    finally:
-        cluster.down()
-        assert pids_with_marker(str(home)) == []
 
 
 def test_broker_stopped_under_write_load_then_restarted_loses_nothing(

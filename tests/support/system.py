@@ -67,11 +67,15 @@ ALL_SERVICES = ("auth-api", "auth-relay", "groups-api", "groups-consumer")
 
 @contextmanager
 def running_system(
-    stack: StackSettings, workdir: Path, services: tuple[str, ...] = ALL_SERVICES
+    stack: StackSettings,
+    workdir: Path,
+    services: tuple[str, ...] = ALL_SERVICES,
+    extra_env: Mapping[str, str] | None = None,
 ) -> Iterator[RunningSystem]:
     """``services`` on ``stack`` (all four by default), prepared and started; their homes,
     logs and signing key under ``workdir``. The others can be started later, or run in
     process with ``RunningSystem.env`` (a benchmark's consumer)."""
+    workdir.mkdir(parents=True, exist_ok=True)
     server = stack.effective_database_url
     ports = Ports(
         auth=free_port(),
@@ -91,6 +95,7 @@ def running_system(
             "PLAYBALL_GROUPS_DATABASE_URL": groups_db,
             "PLAYBALL_GROUPS_CONSUMER_GROUP": f"playball-groups-e2e-{uuid.uuid4().hex[:8]}",
             "PLAYBALL_AUTH_SIGNING_KEY": str(signing_key(workdir)),
+            **(extra_env or {}),
         }
         for words in (["topics", "ensure"], ["auth", "migrate"], ["groups", "migrate"]):
             playball(words, env)

@@ -1,0 +1,108 @@
+"""The broker down under API write load: the API keeps answering, nothing is lost.
+
+The auth API and its relay run as processes against a PRIVATE one-broker Kafka (the
+shared one serves other tests). Users are renamed through the API while the broker is
+stopped; every request must succeed, the outbox backlog grows, and after the broker is
+back every committed event reaches the topic, each user's versions first appearing in
+increasing order.
+"""
+
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+import pytest
+from playball_events.contracts.topics import PLAYBALL_AUTH_USER_EVENTS_V1
+from playball_orchestration.probe import gauge
+from playball_stack.settings import StackSettings
+from relay.conftest import first_occurrence_versions, read_topic
+from sqlalchemy import create_engine, text
+from support.private_kafka import private_kafka
+from support.system import running_system
+
+pytestmark = [pytest.mark.stack, pytest.mark.slow]
+
+USERS = 20
+RENAMES_DURING_OUTAGE = 300
+
+
+def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.2)
+
+
+def register(client: httpx.Client, auth: str, n: int) -> dict[str, str]:
+    name, password = f"outage{n}-{uuid.uuid4().hex[:8]}", f"pw-{uuid.uuid4().hex}"
+    body = {"username": name, "email": f"{name}@example.org", "password": password}
+    created = client.post(f"{auth}/users", json={**body, "display_name": f"P{n}"})
+    assert created.status_code == 201, created.text
+    token = client.post(f"{auth}/token", data={"username": name, "password": password})
+    assert token.status_code == 200, token.text
+    return {"Authorization": f"Bearer {token.json()['access_token']}"}
+
+
+def outbox_events(database_url: str) -> list[tuple[uuid.UUID, str, int]]:
+    engine = create_engine(database_url)
+    try:
+        with engine.connect() as connection:
+            rows = connection.execute(
+                text("SELECT event_id, aggregate_id, aggregate_version FROM outbox")
+            ).all()
+    finally:
+        engine.dispose()
+    return [(uuid.UUID(str(e)), str(a), int(v)) for e, a, v in rows]
+
+
+def test_api_writes_succeed_with_the_broker_down_and_the_backlog_drains_after(
+    stack: StackSettings, tmp_path: Path
+) -> None:
+    with private_kafka(stack, tmp_path / "kafka") as kafka:
+        settings = stack.model_copy(update={"kafka_bootstrap": kafka.kafka_bootstrap})
+        quick_retries = {
+            "PLAYBALL_RELAY_DELIVERY_TIMEOUT_MS": "3000",
+            "PLAYBALL_RELAY_LEASE_SECONDS": "10",
+        }
+        with (
+            running_system(
+                settings, tmp_path / "system", ("auth-api", "auth-relay"), quick_retries
+            ) as system,
+            httpx.Client(timeout=30) as client,
+        ):
+            metrics = system.specs["auth-relay"].address
+
+            def backlog() -> float:
+                return gauge(metrics, "playball_outbox_backlog") or 0.0
+
+            users = [register(client, system.auth_url, n) for n in range(USERS)]
+            wait_for(lambda: backlog() == 0, 60, "the registrations to be delivered")
+
+            kafka.kafka_nodes[0].stop()
+            for n in range(RENAMES_DURING_OUTAGE):
+                answer = client.patch(
+                    f"{system.auth_url}/users/me",
+                    json={"display_name": f"renamed {n}"},
+                    headers=users[n % USERS],
+                )
+                assert answer.status_code == 200, answer.text  # the API never waits on Kafka
+            wait_for(lambda: backlog() >= RENAMES_DURING_OUTAGE, 60, "the backlog to show")
+
+            kafka.up(timeout=180)
+            wait_for(lambda: backlog() == 0, 180, "the backlog to drain")
+
+            committed = outbox_events(system.auth_database_url)
+            assert len(committed) == USERS + RENAMES_DURING_OUTAGE
+            received = read_topic(
+                kafka.kafka_bootstrap,
+                PLAYBALL_AUTH_USER_EVENTS_V1.name,
+                {event_id for event_id, _, _ in committed},
+                timeout=120,
+            )
+            assert {r.event_id for r in received} >= {e for e, _, _ in committed}
+            expected: dict[str, list[int]] = {}
+            for _, user, version in sorted(committed, key=lambda c: c[2]):
+                expected.setdefault(user, []).append(version)
+            assert first_occurrence_versions(received) == expected
