@@ -1,26 +1,29 @@
-"""The broker down under API write load: the API keeps answering, nothing is lost.
+"""The broker or the registry down under API write load: the API keeps answering,
+nothing is lost.
 
-The auth API and its relay run as processes against a PRIVATE one-broker Kafka (the
-shared one serves other tests). Users are renamed through the API while the broker is
-stopped; every request must succeed, the outbox backlog grows, and after the broker is
-back every committed event reaches the topic, each user's versions first appearing in
-increasing order.
+The auth API and its relay run as processes. For the broker, against a PRIVATE
+one-broker Kafka (the shared one serves other tests); for the registry, through a TCP
+proxy the test cuts. Users are written through the API during the outage; every request
+must succeed, the outbox backlog grows, and once the dependency is back every committed
+event reaches the topic, each user's versions first appearing in increasing order.
 """
 
 import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
 from playball_events.contracts.topics import PLAYBALL_AUTH_USER_EVENTS_V1
 from playball_orchestration.probe import gauge
 from playball_stack.settings import StackSettings
-from relay.conftest import first_occurrence_versions, read_topic
+from relay.conftest import Received, first_occurrence_versions, read_topic
 from sqlalchemy import create_engine, text
 from support.private_kafka import private_kafka
 from support.system import running_system
+from support.tcp_proxy import TcpProxy
 
 pytestmark = [pytest.mark.stack, pytest.mark.slow]
 
@@ -95,14 +98,48 @@ def test_api_writes_succeed_with_the_broker_down_and_the_backlog_drains_after(
 
             committed = outbox_events(system.auth_database_url)
             assert len(committed) == USERS + RENAMES_DURING_OUTAGE
-            received = read_topic(
-                kafka.kafka_bootstrap,
-                PLAYBALL_AUTH_USER_EVENTS_V1.name,
-                {event_id for event_id, _, _ in committed},
-                timeout=120,
-            )
-            assert {r.event_id for r in received} >= {e for e, _, _ in committed}
-            expected: dict[str, list[int]] = {}
-            for _, user, version in sorted(committed, key=lambda c: c[2]):
-                expected.setdefault(user, []).append(version)
-            assert first_occurrence_versions(received) == expected
+            assert_all_arrived_in_order(kafka.kafka_bootstrap, committed)
+
+
+def assert_all_arrived_in_order(
+    bootstrap: str, committed: list[tuple[uuid.UUID, str, int]]
+) -> None:
+    ids = {event_id for event_id, _, _ in committed}
+    received = read_topic(bootstrap, PLAYBALL_AUTH_USER_EVENTS_V1.name, ids, timeout=120)
+    ours: list[Received] = [r for r in received if r.event_id in ids]
+    assert {r.event_id for r in ours} == ids
+    expected: dict[str, list[int]] = {}
+    for _, user, version in sorted(committed, key=lambda c: c[2]):
+        expected.setdefault(user, []).append(version)
+    assert first_occurrence_versions(ours) == expected
+
+
+def test_api_writes_succeed_with_the_registry_down_and_the_backlog_drains_after(
+    stack: StackSettings, tmp_path: Path
+) -> None:
+    registry = urlsplit(stack.effective_registry_url)
+    proxy = TcpProxy(registry.hostname or "127.0.0.1", registry.port or 80)
+    proxy.start()
+    proxied = registry._replace(netloc=f"127.0.0.1:{proxy.port}").geturl()
+    proxy.stop()  # down before the relay ever looked a schema id up
+    settings = stack.model_copy(update={"schema_registry_url": proxied})
+    try:
+        with (
+            running_system(settings, tmp_path / "system", ("auth-api", "auth-relay")) as system,
+            httpx.Client(timeout=30) as client,
+        ):
+            metrics = system.specs["auth-relay"].address
+
+            def backlog() -> float:
+                return gauge(metrics, "playball_outbox_backlog") or 0.0
+
+            for n in range(USERS):  # each a registration, a login and the event to send
+                register(client, system.auth_url, n)
+            wait_for(lambda: backlog() >= USERS, 60, "the backlog to show")
+            proxy.start()  # same port: the registry is back
+            wait_for(lambda: backlog() == 0, 120, "the backlog to drain")
+            committed = outbox_events(system.auth_database_url)
+            assert len(committed) == USERS
+            assert_all_arrived_in_order(stack.effective_kafka_bootstrap, committed)
+    finally:
+        proxy.stop()
