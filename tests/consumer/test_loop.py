@@ -2,6 +2,7 @@
 
 import json
 import uuid
+from collections.abc import Callable
 
 import pytest
 from playball_core.registry import InMemoryRegistry, RegistryUnreachableError
@@ -206,3 +207,118 @@ def test_metrics_count_what_happened(registry: Unreachable) -> None:
     assert metrics.value("playball_consumer_duplicates_skipped_total") == 1
     assert metrics.value("playball_consumer_dead_lettered_total", kind="undecodable") == 1
     assert metrics.value("playball_consumer_apply_latency_seconds_count") == 1
+
+
+# --- overlap=True: batch N's transaction runs while batch N+1 is polled and decoded ---
+
+
+class RebalancingSource(FakeSource):
+    """Revokes the assignment inside the n-th poll, as librdkafka does, via the hook."""
+
+    def __init__(self, messages: list[RawMessage], revoke_at_poll: int) -> None:
+        super().__init__(messages)
+        self.polls = 0
+        self.revoke_at_poll = revoke_at_poll
+        self.hook: Callable[[], None] | None = None
+
+    def before_revoke(self, callback: Callable[[], None]) -> None:
+        self.hook = callback
+
+    def poll_batch(self, max_messages: int, timeout: float) -> list[RawMessage]:
+        self.polls += 1
+        if self.polls == self.revoke_at_poll and self.hook is not None:
+            self.hook()
+            self.log.append("revoked")
+        return super().poll_batch(max_messages, timeout)
+
+
+def overlapped(
+    registry: InMemoryRegistry, source: FakeSource, handler: FakeHandler, batch_size: int = 2
+) -> EventConsumer[UserEvent]:
+    decoder: RecordDeserializer[UserEvent] = RecordDeserializer(
+        registry, [UserRegistered, UserUpdated]
+    )
+    return EventConsumer(
+        source,
+        decoder,
+        handler,
+        FakeDeadLetters(),
+        ConsumerMetrics(TOPIC),
+        batch_size=batch_size,
+        backoff=NO_WAIT,
+        overlap=True,
+    )
+
+
+def drain(loop: EventConsumer[UserEvent], source: FakeSource) -> list[int]:
+    """Run until nothing is pending nor in flight; the completed batch sizes."""
+    completed: list[int] = []
+    for _ in range(50):
+        report = loop.run_once()
+        if report.messages and not report.retried:
+            completed.append(report.messages)
+        if not source.pending and not report.polled and not report.retried:
+            return completed
+    raise AssertionError(f"not drained: {completed}")
+
+
+def test_overlapped_batches_commit_in_order_each_after_its_own_apply(
+    registry: Unreachable,
+) -> None:
+    messages = [message(registry, registered(uuid.uuid4())) for _ in range(5)]
+    source, handler = FakeSource(messages), FakeHandler()
+    handler.log = source.log
+    loop = overlapped(registry, source, handler)
+    first = loop.run_once()
+    assert (first.polled, first.messages, source.committed) == (2, 0, [])  # in flight
+    assert drain(loop, source) == [2, 2, 1]
+    assert source.log == ["apply", "commit"] * 3
+    assert len(handler.applied) == 5
+    assert [p.offset for p in source.committed] == [
+        messages[1].offset + 1,
+        messages[3].offset + 1,
+        messages[4].offset + 1,
+    ]
+
+
+def test_overlapped_transient_failure_rewinds_the_batch_in_flight_and_the_next(
+    registry: Unreachable,
+) -> None:
+    events = [registered(uuid.uuid4()) for _ in range(4)]
+    messages = [message(registry, e) for e in events]
+    source, handler = FakeSource(messages), FakeHandler()
+    handler.transient_failures = 1  # the first batch's transaction fails once
+    loop = overlapped(registry, source, handler)
+    loop.run_once()  # batch 1 in flight (fails in the worker)
+    assert loop.run_once().retried  # batch 2 polled, batch 1's failure seen: both rewound
+    assert source.committed == [] and source.rewound == 1
+    assert drain(loop, source) == [2, 2]
+    assert handler.applied == [e.event_id for e in events]  # once each, in order
+    assert source.committed[-1].offset == messages[-1].offset + 1
+
+
+def test_a_rebalance_completes_and_commits_the_batch_in_flight_first(
+    registry: Unreachable,
+) -> None:
+    messages = [message(registry, registered(uuid.uuid4())) for _ in range(4)]
+    source, handler = RebalancingSource(messages, revoke_at_poll=2), FakeHandler()
+    handler.log = source.log
+    loop = overlapped(registry, source, handler)
+    loop.run_once()  # batch 1 in flight
+    report = loop.run_once()  # the revoke inside this poll finishes batch 1
+    assert source.log[:3] == ["apply", "commit", "revoked"]
+    assert (report.messages, report.applied, report.polled) == (2, 2, 2)
+    assert drain(loop, source) == [2]
+    assert len(handler.applied) == 4
+
+
+def test_close_completes_the_batch_in_flight(registry: Unreachable) -> None:
+    messages = [message(registry, registered(uuid.uuid4())) for _ in range(2)]
+    source, handler = FakeSource(messages), FakeHandler()
+    loop = overlapped(registry, source, handler)
+    loop.run_once()
+    assert loop.flush().applied == 2
+    assert loop.flush().messages == 0  # nothing in flight any more
+    loop.close()
+    assert len(handler.applied) == 2 and source.closed
+    assert source.committed == [Position(TOPIC, 0, messages[-1].offset + 1)]
