@@ -4,19 +4,12 @@ Offsets move only after the handler's transaction committed, so a crash in betwe
 redelivers the batch and the processed-event rows turn it into duplicates. A dependency
 that is down (registry, database, dead-letter topic) is never a reason to park a message:
 the batch is rewound and retried with backoff until it comes back or the loop is stopped.
-
-With ``overlap=True`` the database transaction of one batch runs in a worker thread while
-the loop polls and decodes the next one (PostgreSQL works on the other core meanwhile).
-Batches are still applied strictly one after the other, and a batch's poison is parked
-and its offsets committed by the loop's thread only once its transaction has committed;
-a rebalance finishes the batch in flight before its partitions go.
 """
 
 import datetime as dt
 import logging
 import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Generic, Protocol
 
@@ -54,8 +47,7 @@ class Decoder(Protocol[E]):  # type: ignore[misc]
 class BatchReport:
     """What one pass of the loop did; tests and the benchmark read it."""
 
-    messages: int = 0  # of the batch this report is about (the one completed)
-    polled: int = 0  # messages this call polled (overlapped: they complete in the next call)
+    messages: int = 0
     applied: int = 0
     duplicates: int = 0
     stale: int = 0
@@ -71,17 +63,6 @@ class Backoff:
 
     def delay(self, attempt: int) -> float:
         return float(min(self.limit, self.first * 2 ** max(0, attempt - 1)))
-
-
-@dataclass(slots=True)
-class _Batch(Generic[E]):
-    """A decoded batch on its way: applied (maybe in the worker), then completed."""
-
-    messages: Sequence[RawMessage]
-    events: list[ConsumedEvent[E]]
-    poison: list[DeadLetter]
-    report: BatchReport
-    applying: "Future[tuple[ApplyOutcome[E], dt.datetime]] | None" = None
 
 
 class EventConsumer(Generic[E]):
@@ -100,7 +81,6 @@ class EventConsumer(Generic[E]):
         backoff: Backoff = Backoff(),
         on_applied: Callable[[ApplyOutcome[E]], None] | None = None,
         on_close: Sequence[Callable[[], None]] = (),
-        overlap: bool = False,
     ) -> None:
         self._source = source
         self._decoder = decoder
@@ -116,12 +96,6 @@ class EventConsumer(Generic[E]):
         self._on_close = on_close  # the registry client's connections, say
         self._stopping = threading.Event()
         self._failures = 0
-        self._overlap = overlap
-        self._worker: ThreadPoolExecutor | None = None
-        self._in_flight: _Batch[E] | None = None
-        self._finished: BatchReport | None = None  # completed by the revoke hook
-        if overlap:
-            source.before_revoke(self._finish_in_flight)
 
     def stop(self) -> None:
         """Finish the batch in hand, commit it, and return from :meth:`run` (SIGTERM)."""
@@ -139,143 +113,52 @@ class EventConsumer(Generic[E]):
             self.close()
 
     def close(self) -> None:
-        """Finish the batch in flight, leave the consumer group, release what it holds."""
+        """Leave the consumer group (every applied batch is committed already)."""
         try:
-            self.flush()
             self._source.close()
         finally:
-            if self._worker is not None:
-                self._worker.shutdown(wait=True)
-                self._worker = None
             for close in self._on_close:
                 close()
 
     def run_once(self) -> BatchReport:
-        """One poll and everything it brought, committed; or rewound after a backoff.
-
-        Overlapped: the batch polled now is applied in the background and completed by
-        the next call (or :meth:`close`); the report is the one of the batch completed.
-        """
-        if self._overlap:
-            return self._run_once_overlapped()
+        """One poll and everything it brought, committed; or rewound after a backoff."""
         messages = self._source.poll_batch(self._batch_size, self._poll_timeout)
         self._metrics.polled(self._source.lag())
-        report = BatchReport(messages=len(messages), polled=len(messages))
+        report = BatchReport(messages=len(messages))
         if not messages:
             return report
         try:
-            batch = self._prepare(messages, report)
-            outcome, applied_at = self._apply_batch(batch)
-            self._complete(batch, outcome, applied_at)
+            self._process(messages, report)
         except TransientError as exc:
-            return self._retry(messages, exc)
-        self._failures = 0
-        return report
-
-    def _run_once_overlapped(self) -> BatchReport:
-        # With a batch in flight, take only what is fetched already: a quiet topic then
-        # completes (commits) the in-flight batch right away instead of after the timeout.
-        timeout = 0.0 if self._in_flight is not None else self._poll_timeout
-        messages = self._source.poll_batch(self._batch_size, timeout)
-        self._metrics.polled(self._source.lag())
-        done, self._finished = self._finished, None  # finished by a rebalance in the poll
-        batch: _Batch[E] | None = None
-        failure: TransientError | None = None
-        if messages:
-            try:
-                batch = self._prepare(messages, BatchReport(messages=len(messages)))
-            except TransientError as exc:
-                failure = exc
-        previous, self._in_flight = self._in_flight, None
-        if previous is not None:
-            try:
-                outcome, applied_at = self._wait(previous)
-                self._complete(previous, outcome, applied_at)
-            except TransientError as exc:
-                # not committed: read both batches again, in order
-                return self._retry([*previous.messages, *messages], exc)
-            done = previous.report
-        if failure is not None:
-            return self._retry(messages, failure)
-        if batch is not None:
-            if self._worker is None:
-                self._worker = ThreadPoolExecutor(1, thread_name_prefix="consumer-apply")
-            batch.applying = self._worker.submit(self._apply_batch, batch)
-            self._in_flight = batch
-        self._failures = 0
-        report = done if done is not None else BatchReport()
-        report.polled = len(messages)
-        return report
-
-    def flush(self) -> BatchReport:
-        """Complete the batch in flight (overlapped) and commit it; its report, or an
-        empty one when nothing was in flight."""
-        self._finish_in_flight()
-        done, self._finished = self._finished, None
-        return done if done is not None else BatchReport()
-
-    def _finish_in_flight(self) -> None:
-        """Complete the batch in flight (before a revoke, or on close), committing it."""
-        batch, self._in_flight = self._in_flight, None
-        if batch is None:
-            return
-        try:
-            outcome, applied_at = self._wait(batch)
-            self._complete(batch, outcome, applied_at)
-        except TransientError as exc:
-            # Nothing committed: whoever owns the partitions next reads the batch again.
-            log.warning("batch of %d given up unapplied: %s", len(batch.messages), exc)
+            self._failures += 1
+            delay = self._backoff.delay(self._failures)
+            log.warning("batch of %d not applied, retrying in %.1fs: %s", len(messages), delay, exc)
             self._metrics.retried()
-            self._finished = BatchReport(messages=len(batch.messages), retried=True)
-            return
-        self._finished = batch.report
+            self._source.rewind(messages)
+            self._stopping.wait(delay)
+            return BatchReport(messages=len(messages), retried=True)
+        self._failures = 0
+        return report
 
-    def _retry(self, messages: Sequence[RawMessage], exc: TransientError) -> BatchReport:
-        self._failures += 1
-        delay = self._backoff.delay(self._failures)
-        log.warning("batch of %d not applied, retrying in %.1fs: %s", len(messages), delay, exc)
-        self._metrics.retried()
-        self._source.rewind(messages)
-        self._stopping.wait(delay)
-        return BatchReport(messages=len(messages), retried=True)
-
-    def _prepare(self, messages: Sequence[RawMessage], report: BatchReport) -> _Batch[E]:
+    def _process(self, messages: Sequence[RawMessage], report: BatchReport) -> None:
         events: list[ConsumedEvent[E]] = []
         poison: list[DeadLetter] = []
         for message in messages:
             decoded = self._decode(message, poison, report)
             if decoded is not None:
                 events.append(decoded)
-        return _Batch(messages, events, poison, report)
-
-    def _apply_batch(self, batch: _Batch[E]) -> tuple[ApplyOutcome[E], dt.datetime]:
-        """The handler's transaction; in the worker thread when overlapped."""
-        outcome: ApplyOutcome[E] = (
-            self._apply(batch.events, batch.report) if batch.events else ApplyOutcome()
-        )
-        return outcome, dt.datetime.now(dt.UTC)
-
-    @staticmethod
-    def _wait(batch: _Batch[E]) -> tuple[ApplyOutcome[E], dt.datetime]:
-        assert batch.applying is not None, "a batch in flight is being applied"
-        return batch.applying.result()
-
-    def _complete(
-        self, batch: _Batch[E], outcome: ApplyOutcome[E], applied_at: dt.datetime
-    ) -> None:
-        """After the handler's commit: park the poison, then commit the offsets."""
+        outcome: ApplyOutcome[E] = self._apply(events, report) if events else ApplyOutcome()
         # Parked after the apply: a database that fails the batch (rewound and retried)
         # then leaves no second copy of the poison on the dead-letter topic.
-        if batch.poison:
-            self._park(batch.poison)
-        report = batch.report
+        if poison:
+            self._park(poison)
         report.applied = len(outcome.applied)
         report.duplicates = len(outcome.duplicates)
         report.stale = len(outcome.stale)
         if self._on_applied is not None:
             self._on_applied(outcome)
-        self._commit(batch.messages)
-        self._metrics.batch_done(outcome, report.dead_lettered, applied_at)
+        self._commit(messages)
+        self._metrics.batch_done(outcome, report.dead_lettered, dt.datetime.now(dt.UTC))
 
     def _decode(
         self, message: RawMessage, poison: list[DeadLetter], report: BatchReport

@@ -3,7 +3,7 @@
 import datetime as dt
 import uuid
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Generic, Protocol, TypeVar
 
@@ -115,13 +115,6 @@ class MessageSource(ABC):
     @abstractmethod
     def close(self) -> None:
         """Leave the group; nothing in flight is left uncommitted by the loop."""
-
-    def before_revoke(self, callback: Callable[[], None]) -> None:  # noqa: B027
-        """Call ``callback`` when partitions are about to be revoked or were lost, before
-        anything else (the loop completes the batch it has in flight there).
-
-        A source that never rebalances (a fake, a fixed assignment) can ignore it.
-        """
 
 
 @dataclass(frozen=True, slots=True)

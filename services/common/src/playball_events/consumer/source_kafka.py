@@ -10,7 +10,7 @@ stored, once more, before the partitions go.
 
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from confluent_kafka import (
@@ -74,16 +74,9 @@ class KafkaSource(MessageSource):
         self._committed: dict[tuple[str, int], int] = {}
         self._lag: int | None = None
         self._lag_at = 0.0
-        self._before_revoke: Callable[[], None] | None = None
         self._consumer.subscribe(list(topics), on_revoke=self._on_revoke, on_lost=self._on_lost)
 
-    def before_revoke(self, callback: Callable[[], None]) -> None:
-        self._before_revoke = callback
-
     def _on_revoke(self, consumer: Any, partitions: list[Any]) -> None:
-        if self._before_revoke is not None:
-            # the loop's batch in flight: applied and committed while we still own it
-            self._before_revoke()
         try:
             consumer.commit(asynchronous=False)
         except KafkaException as exc:
@@ -93,9 +86,6 @@ class KafkaSource(MessageSource):
             self._committed.pop((tp.topic, tp.partition), None)
 
     def _on_lost(self, _consumer: Any, partitions: list[Any]) -> None:
-        if self._before_revoke is not None:
-            # its commit fails now (counted); the redelivery is deduplicated
-            self._before_revoke()
         for tp in partitions:
             self._committed.pop((tp.topic, tp.partition), None)
 

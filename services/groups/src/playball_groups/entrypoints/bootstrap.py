@@ -46,7 +46,6 @@ def build_consumer(
     metrics: "ConsumerMetrics | None" = None,
     limits: "ViewLimits | None" = None,
     on_applied: "Callable[[ApplyOutcome[UserEvent]], None] | None" = None,
-    overlap: bool = True,
 ) -> "EventConsumer[UserEvent]":
     from playball_core.registry import RegistryClient  # noqa: PLC0415
     from playball_events.consumer.loop import EventConsumer  # noqa: PLC0415
@@ -92,6 +91,4 @@ def build_consumer(
         batch_size=settings.groups_batch_size,
         on_applied=on_applied,
         on_close=[registry.close],
-        # the view's transaction of one batch runs while the next is polled and decoded
-        overlap=overlap,
     )
