@@ -58,11 +58,23 @@ class UserEventHandler(EventHandler[UserEvent]):
             return f"user_version {record.user_version} is not positive"
         if isinstance(record, UserDeleted):
             return None
-        for field, limit in (
-            ("username", self._limits.username),
-            ("display_name", self._limits.display_name),
+        username, display_name = record.username, record.display_name
+        limits = self._limits
+        # the usual event passes with four cheap tests; _name_problem only says why not
+        if (
+            len(username) <= limits.username
+            and len(display_name) <= limits.display_name
+            and "\x00" not in username
+            and "\x00" not in display_name
         ):
-            value: str = getattr(record, field)
+            return None
+        return self._name_problem(username, display_name)
+
+    def _name_problem(self, username: str, display_name: str) -> str | None:
+        for field, value, limit in (
+            ("username", username, self._limits.username),
+            ("display_name", display_name, self._limits.display_name),
+        ):
             if len(value) > limit:
                 return f"{field} of {len(value)} characters exceeds the view's {limit}"
             if "\x00" in value:
