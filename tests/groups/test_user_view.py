@@ -168,3 +168,29 @@ def test_succession_policy(roles: list[Role], expected: str) -> None:
         assert not verdict.delete_group and verdict.promote is None
     else:
         assert verdict.promote == members[0].user_id
+
+
+def test_claim_reports_only_ids_processed_before(unit_of_work: UnitOfWorkFactory) -> None:
+    from playball_groups.service_layer.unit_of_work import ProcessedEvent  # noqa: PLC0415
+
+    now = dt.datetime.now(dt.UTC)
+    earlier, repeated, fresh = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    with unit_of_work() as work:
+        assert work.processed.claim_duplicates([ProcessedEvent(earlier, "t", 0, 1, now)]) == set()
+        work.commit()
+    # one topic (the one-statement path) and two topics (the portable path)
+    ids = (earlier, repeated, repeated, fresh)
+    for topics in (("t", "t", "t", "t"), ("t", "u", "t", "u")):
+        rows = [
+            ProcessedEvent(i, topic, 0, offset, now)
+            for offset, (i, topic) in enumerate(zip(ids, topics, strict=True))
+        ]
+        with unit_of_work() as work:
+            # a repeat inside the batch is recorded once and is not "processed before"
+            assert work.processed.claim_duplicates(rows) == {earlier}
+            assert work.processed.already([earlier, repeated, fresh]) == {
+                earlier,
+                repeated,
+                fresh,
+            }
+        # not committed: the next round starts from the same state

@@ -163,35 +163,48 @@ class EventConsumer(Generic[E]):
     def _decode(
         self, message: RawMessage, poison: list[DeadLetter], report: BatchReport
     ) -> ConsumedEvent[E] | None:
-        def park(kind: str, reason: str) -> None:
-            letter = DeadLetter(message=message, reason=reason, kind=kind)
-            poison.append(letter)
-            report.dead_lettered.append(letter)
-
-        if message.value is None:
-            park("undecodable", "message has no value (a null / tombstone message)")
-            return None
+        # Per message, so kept flat: no closure, one lookup of the header.
+        value = message.value
+        if value is None:
+            return self._poison(
+                message,
+                "undecodable",
+                "message has no value (a null / tombstone message)",
+                poison,
+                report,
+            )
         try:
-            record = self._decoder.deserialize(message.value)
+            record = self._decoder.deserialize(value)
         except (RegistryUnreachableError, RegistryResponseError) as exc:
             raise TransientError(f"schema registry: {exc}") from exc
         except UnknownSchemaIdError as exc:
-            park("unknown_schema", str(exc))
-            return None
+            return self._poison(message, "unknown_schema", str(exc), poison, report)
         except UnhandledRecordTypeError as exc:
             # a valid record of a type this consumer has no use for: skip, count, go on
             report.unhandled += 1
             self._metrics.unhandled(exc.record_type)
             return None
         except SerdeError as exc:
-            park("undecodable", f"{type(exc).__name__}: {exc}")
-            return None
-        event = ConsumedEvent(record=record, message=message)
+            return self._poison(
+                message, "undecodable", f"{type(exc).__name__}: {exc}", poison, report
+            )
+        event = ConsumedEvent(record, message)
         reason = _header_mismatch(event) or self._handler.invalid_reason(event)
         if reason is not None:
-            park("invalid", reason)
-            return None
+            return self._poison(message, "invalid", reason, poison, report)
         return event
+
+    @staticmethod
+    def _poison(
+        message: RawMessage,
+        kind: str,
+        reason: str,
+        poison: list[DeadLetter],
+        report: BatchReport,
+    ) -> None:
+        letter = DeadLetter(message=message, reason=reason, kind=kind)
+        poison.append(letter)
+        report.dead_lettered.append(letter)
 
     def _park(self, letters: Sequence[DeadLetter]) -> None:
         try:
@@ -256,7 +269,8 @@ class EventConsumer(Generic[E]):
 def _header_mismatch(event: ConsumedEvent[E]) -> str | None:
     """A message whose event_id header contradicts its body was not written by one producer."""
     header = event.message.header(EVENT_ID_HEADER)
-    if header is not None and header.decode(errors="replace") != str(event.event_id):
+    # bytes against the UUID's canonical text: no decode on the common (equal) path
+    if header is not None and header != str(event.record.event_id).encode():
         return (
             f"event_id header {header.decode(errors='replace')!r} differs from the record's "
             f"event_id {event.event_id}"

@@ -6,12 +6,16 @@ in one process.
 """
 
 import datetime as dt
+import math
 import time
+from bisect import bisect_left
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
+from prometheus_client import CollectorRegistry, Counter, Gauge, start_http_server
+from prometheus_client.core import HistogramMetricFamily
+from prometheus_client.registry import Collector
 
 from playball_events.consumer.ports import ApplyOutcome, DeadLetter
 
@@ -20,6 +24,51 @@ RATE_WINDOW = 10.0  # seconds the applied-per-second gauge averages over
 
 # occurred_at -> applied spans commit wait, relay delay and consumer lag: ms to minutes
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
+
+
+class BatchHistogram(Collector):
+    """A one-series Prometheus histogram that takes a whole batch of observations at once.
+
+    ``Histogram.observe`` costs a few microseconds of locking and bucket search per call,
+    a visible share of the consumer's per-event budget; here a batch's observations are
+    bucketed with ``bisect`` and added in one pass. The loop is the only writer; a scrape
+    running meanwhile may see a batch half counted, never a count going down.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        documentation: str,
+        labels: dict[str, str],
+        buckets: Sequence[float],
+        registry: CollectorRegistry,
+    ) -> None:
+        self._name = name
+        self._documentation = documentation
+        self._label_names = list(labels)
+        self._label_values = list(labels.values())
+        self._bounds = [*buckets, math.inf]
+        self._counts = [0] * len(self._bounds)  # per bucket, not cumulative
+        self._sum = 0.0
+        registry.register(self)
+
+    def observe_many(self, values: Sequence[float]) -> None:
+        bounds, counts = self._bounds, self._counts
+        for value in values:
+            # bisect_left: a value equal to a bound belongs to that bucket (le = "<=")
+            counts[bisect_left(bounds, value)] += 1
+        self._sum += sum(values)
+
+    def collect(self) -> Iterator[HistogramMetricFamily]:
+        family = HistogramMetricFamily(self._name, self._documentation, labels=self._label_names)
+        cumulative = 0
+        buckets: list[tuple[str, float]] = []
+        for bound, count in zip(self._bounds, self._counts, strict=True):
+            cumulative += count
+            le = "+Inf" if bound == math.inf else str(bound)
+            buckets.append((le, cumulative))
+        family.add_metric(self._label_values, buckets, self._sum)
+        yield family
 
 
 class ConsumerMetrics:
@@ -67,12 +116,12 @@ class ConsumerMetrics:
         self.commit_failures_total = counter(
             "playball_consumer_commit_failures", "Offset commits that failed after the apply"
         )
-        self.latency = Histogram(
+        self.latency = BatchHistogram(
             "playball_consumer_apply_latency_seconds",
             "From the event's occurred_at to its commit in the view",
-            labels,
-            buckets=LATENCY_BUCKETS,
-            registry=self.registry,
+            {"topic": topic},
+            LATENCY_BUCKETS,
+            self.registry,
         )
         self.last_poll = Gauge(
             "playball_consumer_last_poll_timestamp_seconds",
@@ -100,9 +149,12 @@ class ConsumerMetrics:
         self.stale_total.labels(**labels).inc(len(outcome.stale))
         for letter in dead:
             self.dead_lettered_total.labels(**self._labels(kind=letter.kind)).inc()
-        histogram = self.latency.labels(**labels)
-        for event in outcome.applied:
-            histogram.observe(max(0.0, (now - event.record.occurred_at).total_seconds()))
+        if outcome.applied:
+            # one subtraction per event, in POSIX seconds; clock skew never goes negative
+            at = now.timestamp()
+            self.latency.observe_many(
+                [max(0.0, at - event.record.occurred_at.timestamp()) for event in outcome.applied]
+            )
         self._update_rate(len(outcome.applied))
 
     def unhandled(self, record_type: str) -> None:

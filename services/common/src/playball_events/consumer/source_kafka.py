@@ -58,13 +58,15 @@ def consumer_config(bootstrap: str, group_id: str, **overrides: Any) -> dict[str
 
 
 def raw_message(message: Any) -> RawMessage:
+    headers = message.headers()
+    # positional: built once per message on the consumer's hot path
     return RawMessage(
-        topic=message.topic(),
-        partition=message.partition(),
-        offset=message.offset(),
-        key=message.key(),
-        value=message.value(),
-        headers=tuple(message.headers() or ()),
+        message.topic(),
+        message.partition(),
+        message.offset(),
+        message.key(),
+        message.value(),
+        tuple(headers) if headers else (),
     )
 
 

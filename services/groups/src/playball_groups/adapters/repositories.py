@@ -46,6 +46,19 @@ PG_SAVE_USERS = text(
 PG_ALREADY = text(
     "SELECT event_id FROM processed_events WHERE event_id = ANY(CAST(:ids AS uuid[]))"
 )
+# Claims a batch and answers only the ids that had a row already (nearly always none), so
+# the batch's ids are not sent back and parsed into UUIDs; a repeat inside the batch is
+# inserted once (DO NOTHING skips the second) and is in the insert's RETURNING, so not
+# reported. The rows come as parallel arrays: one topic per batch, cheap text to build.
+PG_CLAIM_DUPLICATES = text(
+    "WITH r AS (SELECT * FROM unnest(CAST(:ids AS uuid[]), CAST(:partitions AS integer[]),"
+    " CAST(:offsets AS bigint[])) AS r(e, p, o)),"
+    " ins AS ("
+    'INSERT INTO processed_events (event_id, topic, partition, "offset", processed_at)'
+    " SELECT r.e, :topic, r.p, r.o, :at FROM r"
+    " ON CONFLICT (event_id) DO NOTHING RETURNING event_id)"
+    " SELECT e FROM r EXCEPT SELECT event_id FROM ins"
+)
 PG_CLAIM = text(
     'INSERT INTO processed_events (event_id, topic, partition, "offset", processed_at)'
     " SELECT r.e, r.t, r.p, r.o, :at"
@@ -55,8 +68,15 @@ PG_CLAIM = text(
 
 
 def uuid_array(ids: Iterable[uuid.UUID]) -> str:
-    """A PostgreSQL array literal of UUIDs (their text never needs quoting)."""
-    return "{" + ",".join(map(str, ids)) + "}"
+    """A PostgreSQL array literal of UUIDs (their text never needs quoting).
+
+    The 32-digit hex form (PostgreSQL accepts it) is a third of the cost of ``str()``.
+    """
+    return "{" + ",".join([u.hex for u in ids]) + "}"
+
+
+def int_array(values: Iterable[int]) -> str:
+    return "{" + ",".join(map(str, values)) + "}"
 
 
 def is_postgres(connection: Connection) -> bool:
@@ -81,10 +101,10 @@ class SqlUserView(UserView):
         wanted = list(user_ids)
         found: dict[uuid.UUID, KnownUser] = {}
         if is_postgres(self._c) and wanted:
-            for row in self._c.execute(PG_GET_USERS, {"ids": uuid_array(wanted)}):
-                found[row.user_id] = KnownUser(
-                    row.user_id, row.user_version, row.deleted, row.username, row.display_name
-                )
+            # unpacked like tuples: a Row's attribute access costs more than the row itself
+            result = self._c.execute(PG_GET_USERS, {"ids": uuid_array(wanted)})
+            for user_id, version, deleted, username, display_name in result:
+                found[user_id] = KnownUser(user_id, version, deleted, username, display_name)
             return found
         for part in chunks(wanted):
             rows = self._c.execute(
@@ -108,7 +128,7 @@ class SqlUserView(UserView):
             payload = json.dumps(
                 [
                     {
-                        "i": str(u.user_id),
+                        "i": u.user_id.hex,
                         "v": u.user_version,
                         "d": u.deleted,
                         "u": u.username,
@@ -195,9 +215,24 @@ class SqlProcessedEvents(ProcessedEvents):
         if not is_postgres(self._c) or len(times) != 1:
             return super().claim(events)
         rows = json.dumps(
-            [{"e": str(e.event_id), "t": e.topic, "p": e.partition, "o": e.offset} for e in events]
+            [{"e": e.event_id.hex, "t": e.topic, "p": e.partition, "o": e.offset} for e in events]
         )
         return set(self._c.scalars(PG_CLAIM, {"rows": rows, "at": times.pop()}))
+
+    def claim_duplicates(self, events: Sequence[ProcessedEvent]) -> set[uuid.UUID]:
+        if not events or not is_postgres(self._c):
+            return super().claim_duplicates(events)
+        first = events[0]
+        if any(e.topic != first.topic or e.processed_at != first.processed_at for e in events):
+            return super().claim_duplicates(events)
+        parameters = {
+            "ids": uuid_array([e.event_id for e in events]),
+            "partitions": int_array([e.partition for e in events]),
+            "offsets": int_array([e.offset for e in events]),
+            "topic": first.topic,
+            "at": first.processed_at,
+        }
+        return set(self._c.scalars(PG_CLAIM_DUPLICATES, parameters))
 
 
 def _group(row: Any) -> Group:

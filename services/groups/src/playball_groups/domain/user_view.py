@@ -33,6 +33,7 @@ class Folded:
     changed: dict[uuid.UUID, KnownUser] = field(default_factory=dict)
     newly_deleted: set[uuid.UUID] = field(default_factory=set)
     verdicts: list[Verdict] = field(default_factory=list)
+    stale_count: int = 0
 
 
 def apply_event(current: KnownUser | None, event: UserEvent) -> KnownUser | None:
@@ -62,6 +63,7 @@ def fold(current: Mapping[uuid.UUID, KnownUser], events: Sequence[UserEvent]) ->
         after = apply_event(before, event)
         if after is None:
             result.verdicts.append(Verdict.STALE)
+            result.stale_count += 1
             continue
         state[event.user_id] = result.changed[event.user_id] = after
         if after.deleted:

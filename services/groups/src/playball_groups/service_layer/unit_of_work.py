@@ -4,9 +4,8 @@ import datetime as dt
 import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from types import TracebackType
-from typing import Self
+from typing import NamedTuple, Self
 
 from playball_groups.domain.model import Group, KnownUser, Member, Role
 
@@ -23,8 +22,9 @@ class UserView(ABC):
         """Insert or replace these rows."""
 
 
-@dataclass(frozen=True, slots=True)
-class ProcessedEvent:
+class ProcessedEvent(NamedTuple):
+    """One processed-events row (a tuple: the consumer builds one per event)."""
+
     event_id: uuid.UUID
     topic: str
     partition: int
@@ -54,6 +54,16 @@ class ProcessedEvents(ABC):
                 fresh.setdefault(event.event_id, event)
         self.record(list(fresh.values()))
         return set(fresh)
+
+    def claim_duplicates(self, events: Sequence[ProcessedEvent]) -> set[uuid.UUID]:
+        """Like :meth:`claim`, but return the ids that had a row BEFORE this call.
+
+        A repeat inside ``events`` is recorded once and is not in the result. On the usual
+        batch (no duplicates) the answer is empty, which an adapter can return without
+        sending the batch's ids back (PostgreSQL: one statement, no rows returned).
+        """
+        claimed = self.claim(events)
+        return {e.event_id for e in events if e.event_id not in claimed}
 
 
 class Groups(ABC):
