@@ -11,7 +11,7 @@ persisted, retried and counted, and the consumer drops the duplicate by event id
 import logging
 import time
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, cast
 
 from confluent_kafka import KafkaError, KafkaException, Producer
 
@@ -108,28 +108,28 @@ class KafkaEventPublisher(EventPublisher):
         if self._fatal:  # idempotence state lost (KIP-360 cases): start a new session
             self._recreate()
         results: list[Delivery | None] = [None] * len(messages)
-        producer = self._producer
+        produce = self._producer.produce
         for index, message in enumerate(messages):
             callback = self._reporter(results, index)
-            headers: list[tuple[str, str | bytes | None]] = list(message.headers)
             while True:
                 try:
-                    producer.produce(
+                    produce(
                         message.topic,
                         value=message.value,
                         key=message.key,
-                        headers=headers,
+                        # the client only reads the list: no copy for list invariance
+                        headers=cast("list[tuple[str, str | bytes | None]]", message.headers),
                         on_delivery=callback,
                     )
                     break
                 except BufferError:  # local queue full: serve reports, then go on
-                    producer.poll(0.05)
+                    self._producer.poll(0.05)
                 except KafkaException as exc:
                     error = exc.args[0]
                     results[index] = Delivery(outcome_of(error), error.str())
                     break
-        producer.poll(0)  # serve the reports already in, without waiting
-        return _KafkaPending(producer, results, time.monotonic() + self._report_wait)
+        self._producer.poll(0)  # serve the reports already in, without waiting
+        return _KafkaPending(self._producer, results, time.monotonic() + self._report_wait)
 
     def _reporter(self, results: list[Delivery | None], index: int) -> Callable[[Any, Any], None]:
         def report(error: KafkaError | None, message: Any) -> None:

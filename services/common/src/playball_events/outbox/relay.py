@@ -276,7 +276,8 @@ class OutboxRelay:
             ("event_type", event.record_type.encode()),
             ("user_version", str(event.aggregate_version).encode()),
         ]
-        headers.extend((name, value.encode()) for name, value in event.headers.items())
+        if event.headers:  # most events carry none: skip the generator
+            headers.extend((name, value.encode()) for name, value in event.headers.items())
         return OutgoingMessage(
             topic=event.topic,
             key=message_key(event),

@@ -107,7 +107,9 @@ def create_outbox_engine(url: str) -> Engine:
 #   only if every candidate of that user up to it has exactly as many earlier unsent
 #   versions as its position, i.e. all of them are in this claim. A row another relay
 #   locks or holds breaks the prefix, so the user's later rows stay behind.
-# - the UPDATE leases the kept rows and returns what the relay needs.
+# - the UPDATE leases the kept rows and returns what the relay needs. It finds them by
+#   an array of seqs, i.e. through the primary key: joining `ranked` instead lets the
+#   planner hash-join a scan of the whole table, sent rows kept for the retention included.
 # A scalar count per candidate rather than NOT EXISTS: the planner turns NOT EXISTS into
 # an anti join over a materialized list of blocking rows, scanned once per candidate.
 _CLAIM_POSTGRES = """
@@ -150,8 +152,7 @@ ranked AS (
 )
 UPDATE {table} o
 SET claimed_by = %(relay)s, claimed_until = %(until)s
-FROM ranked r
-WHERE o.seq = r.seq AND r.in_prefix
+WHERE o.seq = ANY(ARRAY(SELECT seq FROM ranked WHERE in_prefix))
 RETURNING o.seq, o.event_id, o.aggregate_id, o.aggregate_version, o.record_type, o.topic,
           o.subject, o.payload, o.schema_fingerprint, o.headers::text, o.created_at,
           o.attempts
