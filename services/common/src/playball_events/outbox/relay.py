@@ -193,6 +193,7 @@ class OutboxRelay:
             self.settle()
             raise
         if len(events) >= self.config.batch_size and not self._stopping.is_set():
+            self.settle()
             # A full batch: more is likely waiting. Claim the next one while this one is
             # prepared and sent (the claim mostly waits on the database). Safe as any
             # claim: this batch's rows are leased, so the next claim takes none of its
