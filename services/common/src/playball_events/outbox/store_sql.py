@@ -48,6 +48,7 @@ from sqlalchemy import (
     delete,
     func,
     insert,
+    literal_column,
     or_,
     select,
     text,
@@ -282,6 +283,9 @@ class SqlOutboxStore(OutboxStore):
     def _candidates(self, now: datetime, limit: int) -> Any:
         """SQLite's claim query (one relay at a time, so no row locks)."""
         o, p = self.table, self.table.alias("earlier")
+        # The states written out, not bound: SQLite only uses the partial index of unsent
+        # rows when the query's terms visibly imply its WHERE.
+        unsent = p.c.state.in_([literal_column(f"'{PENDING}'"), literal_column(f"'{PARKED}'")])
         # A scalar count rather than NOT EXISTS: the planner turns NOT EXISTS into an anti
         # join over a materialized list of blocking rows (thousands while a batch is in
         # flight), scanned once per candidate; the count stays an index probe per row.
@@ -290,7 +294,7 @@ class SqlOutboxStore(OutboxStore):
             .where(
                 p.c.aggregate_id == o.c.aggregate_id,
                 p.c.aggregate_version < o.c.aggregate_version,
-                p.c.state.in_([PENDING, PARKED]),
+                unsent,
                 or_(p.c.state == PARKED, p.c.claimed_until >= now, p.c.next_attempt_at > now),
             )
             .correlate(o)
@@ -302,7 +306,7 @@ class SqlOutboxStore(OutboxStore):
             .where(
                 p.c.aggregate_id == o.c.aggregate_id,
                 p.c.aggregate_version < o.c.aggregate_version,
-                p.c.state.in_([PENDING, PARKED]),
+                unsent,
             )
             .correlate(o)
             .scalar_subquery()
