@@ -11,7 +11,7 @@ persisted, retried and counted, and the consumer drops the duplicate by event id
 import logging
 import time
 from collections.abc import Callable, Sequence
-from typing import Any, cast
+from typing import Any
 
 from confluent_kafka import KafkaError, KafkaException, Producer
 
@@ -108,28 +108,28 @@ class KafkaEventPublisher(EventPublisher):
         if self._fatal:  # idempotence state lost (KIP-360 cases): start a new session
             self._recreate()
         results: list[Delivery | None] = [None] * len(messages)
-        produce = self._producer.produce
+        producer = self._producer
         for index, message in enumerate(messages):
             callback = self._reporter(results, index)
+            headers: list[tuple[str, str | bytes | None]] = list(message.headers)
             while True:
                 try:
-                    produce(
+                    producer.produce(
                         message.topic,
                         value=message.value,
                         key=message.key,
-                        # the client only reads the list: no copy for list invariance
-                        headers=cast("list[tuple[str, str | bytes | None]]", message.headers),
+                        headers=headers,
                         on_delivery=callback,
                     )
                     break
                 except BufferError:  # local queue full: serve reports, then go on
-                    self._producer.poll(0.05)
+                    producer.poll(0.05)
                 except KafkaException as exc:
                     error = exc.args[0]
                     results[index] = Delivery(outcome_of(error), error.str())
                     break
-        self._producer.poll(0)  # serve the reports already in, without waiting
-        return _KafkaPending(self._producer, results, time.monotonic() + self._report_wait)
+        producer.poll(0)  # serve the reports already in, without waiting
+        return _KafkaPending(producer, results, time.monotonic() + self._report_wait)
 
     def _reporter(self, results: list[Delivery | None], index: int) -> Callable[[Any, Any], None]:
         def report(error: KafkaError | None, message: Any) -> None:
