@@ -25,7 +25,7 @@ from playball_events.outbox.ports import (
     Wakeup,
 )
 from playball_events.outbox.relay import Backoff, OutboxRelay, RelayConfig
-from playball_events.outbox.schema_ids import SchemaHeaders
+from playball_events.outbox.schema_ids import SchemaHeaders, UndeliverableEventError, message_key
 from support.outbox import RECORDS, subjects, user_event
 
 TOPIC = "unit.user-events"
@@ -367,3 +367,29 @@ def test_backoff_grows_exponentially_is_capped_and_jittered(attempt: int) -> Non
     step = min(30.0, 0.1 * 2**attempt)
     assert low.delay(attempt) == pytest.approx(step / 2)
     assert high.delay(attempt) == pytest.approx(step)
+
+
+def _keyed(aggregate_id: str) -> OutboxEvent:
+    return OutboxEvent(
+        1, uuid.uuid4(), aggregate_id, 1, "r", "t", "s", b"", "f", {}, datetime.now(UTC), 0
+    )
+
+
+@pytest.mark.parametrize(
+    "written",
+    [
+        "0f8e2d1c-3b4a-4c5d-8e6f-7a8b9c0d1e2f",
+        "0F8E2D1C-3B4A-4C5D-8E6F-7A8B9C0D1E2F",
+        "{0f8e2d1c-3b4a-4c5d-8e6f-7a8b9c0d1e2f}",
+        "0f8e2d1c3b4a4c5d8e6f7a8b9c0d1e2f",
+    ],
+)
+def test_the_message_key_is_the_canonical_uuid_string_however_the_id_was_written(
+    written: str,
+) -> None:
+    assert message_key(_keyed(written)) == b"0f8e2d1c-3b4a-4c5d-8e6f-7a8b9c0d1e2f"
+
+
+def test_an_aggregate_id_that_is_no_uuid_cannot_key_a_message() -> None:
+    with pytest.raises(UndeliverableEventError, match="not a UUID"):
+        message_key(_keyed("user-42"))

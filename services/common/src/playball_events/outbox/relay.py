@@ -114,6 +114,8 @@ class OutboxRelay:
         self._next_status = 0.0
         self._settler = ThreadPoolExecutor(1, thread_name_prefix="outbox-settle")
         self._settling: Future[None] | None = None
+        self._claimer = ThreadPoolExecutor(1, thread_name_prefix="outbox-claim")
+        self._claiming: Future[list[OutboxEvent]] | None = None  # the next batch, claimed ahead
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -161,7 +163,9 @@ class OutboxRelay:
                 self.settle()  # the batch in flight: its acks awaited and recorded
             except StoreUnavailableError as exc:
                 log.warning("outbox relay %s: last acks not recorded: %s", self.relay_id, exc)
+            self._drop_claim_ahead()  # its rows are released with the rest below
             self._settler.shutdown()
+            self._claimer.shutdown()
             self.publisher.close()
         finally:
             try:
@@ -177,17 +181,26 @@ class OutboxRelay:
         """Claim and send one batch; the number of events claimed.
 
         The batch is settled (acks awaited, rows marked sent) by the settling thread while
-        this one claims the next batch: database and broker work overlap. At most one batch
-        settles at a time. The next claim cannot take any later event of a user in flight:
-        those rows are still leased, and the store only hands out a user's prefix.
+        this one claims the next batch: database and broker work overlap. After a full
+        batch the next one is claimed ahead, on the claiming thread, while this one is
+        prepared and sent. At most one batch settles and one is claimed ahead at a time.
+        No claim can take any later event of a user in flight or claimed ahead: those rows
+        are still leased, and the store only hands out a user's prefix.
         """
         try:
-            events = self.store.claim_batch(
-                self.relay_id, self.config.batch_size, self.config.lease
-            )
+            events = self._claim()
         except BaseException:
             self.settle()
             raise
+        if len(events) >= self.config.batch_size and not self._stopping.is_set():
+            self.settle()
+            # A full batch: more is likely waiting. Claim the next one while this one is
+            # prepared and sent (the claim mostly waits on the database). Safe as any
+            # claim: this batch's rows are leased, so the next claim takes none of its
+            # users' later events.
+            self._claiming = self._claimer.submit(
+                self.store.claim_batch, self.relay_id, self.config.batch_size, self.config.lease
+            )
         if not events:
             in_flight = self._settling is not None
             self.settle()
@@ -207,6 +220,21 @@ class OutboxRelay:
         self.settle()
         self._settling = self._settler.submit(self._deliver, to_send, pending)
         return len(events)
+
+    def _claim(self) -> list[OutboxEvent]:
+        claiming, self._claiming = self._claiming, None
+        if claiming is not None:
+            return claiming.result()  # re-raises what the claim raised (a database outage)
+        return self.store.claim_batch(self.relay_id, self.config.batch_size, self.config.lease)
+
+    def _drop_claim_ahead(self) -> None:
+        """Wait for a claim made ahead to finish; its rows stay leased to this relay."""
+        claiming, self._claiming = self._claiming, None
+        if claiming is not None:
+            try:
+                claiming.result()
+            except (StoreUnavailableError, RelayLeaseHeldError) as exc:
+                log.warning("outbox relay %s: claim ahead failed: %s", self.relay_id, exc)
 
     def settle(self) -> None:
         """Wait until the batch in flight is acked (or given back) and recorded."""
@@ -249,7 +277,8 @@ class OutboxRelay:
             ("event_type", event.record_type.encode()),
             ("user_version", str(event.aggregate_version).encode()),
         ]
-        headers.extend((name, value.encode()) for name, value in event.headers.items())
+        if event.headers:  # most events carry none: skip the generator
+            headers.extend((name, value.encode()) for name, value in event.headers.items())
         return OutgoingMessage(
             topic=event.topic,
             key=message_key(event),

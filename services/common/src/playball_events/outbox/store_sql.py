@@ -1,18 +1,17 @@
 """The outbox table through SQLAlchemy Core: claims, acks, parking, cleanup, status.
 
-Claiming on PostgreSQL (several relays at once):
+Claiming on PostgreSQL (several relays at once), one statement (``_CLAIM_POSTGRES``):
 
-1. ``SELECT ... FOR UPDATE SKIP LOCKED`` of pending rows whose lease is free and whose
-   backoff has passed, and that no *blocking* earlier row of the same user precedes
-   (parked, leased by a relay, or waiting out a backoff) — a ``NOT EXISTS``, since
-   Postgres refuses ``FOR UPDATE`` with ``DISTINCT``/``GROUP BY``. Each candidate comes
-   with the number of unsent versions of its user before it.
-2. That ``NOT EXISTS`` cannot see rows another relay has locked in a claim that has not
+1. Lock (``FOR UPDATE SKIP LOCKED``) the oldest pending rows whose lease is free and
+   whose backoff has passed, leaving out rows behind a *blocking* earlier row of the same
+   user (parked, leased by a relay, or waiting out a backoff). Each candidate comes with
+   the number of unsent versions of its user before it.
+2. The blocking test cannot see rows another relay has locked in a claim that has not
    committed yet, so only each user's *prefix* is kept: a user's k-th candidate goes only
    if exactly k unsent versions precede it, i.e. every earlier one is in this claim. A
    row skipped because another relay is locking it breaks the prefix, so the user's
    later versions stay behind too.
-3. ``UPDATE`` the kept rows with this relay's id and lease.
+3. Lease the kept rows (this relay's id, an expiry) and return them.
 
 Rows are never read by "seq greater than the last seen": seqs are taken before commit.
 
@@ -49,6 +48,7 @@ from sqlalchemy import (
     delete,
     func,
     insert,
+    literal_column,
     or_,
     select,
     text,
@@ -98,6 +98,96 @@ def create_outbox_engine(url: str) -> Engine:
     )
 
 
+# The Postgres claim, one statement:
+# - `candidates`: pending rows whose lease is free and backoff over, oldest first through
+#   the partial index, locked with SKIP LOCKED. One LATERAL probe of the user's earlier
+#   unsent rows gives both counts: how many there are (`earlier_unsent`) and how many of
+#   them block right now (parked, leased, or backing off; a candidate behind one of those
+#   is left out so it does not fill the batch).
+# - `ranked`: the prefix rule. Sorted by version, a user's candidate at position k is kept
+#   only if every candidate of that user up to it has exactly as many earlier unsent
+#   versions as its position, i.e. all of them are in this claim. A row another relay
+#   locks or holds breaks the prefix, so the user's later rows stay behind.
+# - the UPDATE leases the kept rows and returns what the relay needs. It finds them by
+#   an array of seqs, i.e. through the primary key: joining `ranked` instead lets the
+#   planner hash-join a scan of the whole table, sent rows kept for the retention included.
+# A scalar count per candidate rather than NOT EXISTS: the planner turns NOT EXISTS into
+# an anti join over a materialized list of blocking rows, scanned once per candidate.
+_CLAIM_POSTGRES = """
+WITH candidates AS (
+    SELECT o.seq, o.aggregate_id, o.aggregate_version, e.earlier_unsent
+    FROM {table} o
+    CROSS JOIN LATERAL (
+        SELECT count(*) AS earlier_unsent,
+               count(*) FILTER (
+                   WHERE p.state = 'parked'
+                      OR p.claimed_until >= %(now)s
+                      OR p.next_attempt_at > %(now)s
+               ) AS blocking
+        FROM {table} p
+        WHERE p.aggregate_id = o.aggregate_id
+          AND p.aggregate_version < o.aggregate_version
+          AND p.state IN ('pending', 'parked')
+    ) e
+    WHERE o.state = 'pending'
+      AND (o.claimed_until IS NULL OR o.claimed_until < %(now)s)
+      AND (o.next_attempt_at IS NULL OR o.next_attempt_at <= %(now)s)
+      AND e.blocking = 0
+    ORDER BY o.seq
+    LIMIT %(limit)s
+    FOR UPDATE OF o SKIP LOCKED
+),
+ranked AS (
+    SELECT seq,
+           bool_and(earlier_unsent = position) OVER (
+               PARTITION BY aggregate_id ORDER BY aggregate_version, seq
+               ROWS UNBOUNDED PRECEDING
+           ) AS in_prefix
+    FROM (
+        SELECT c.*,
+               row_number() OVER (
+                   PARTITION BY aggregate_id ORDER BY aggregate_version, seq
+               ) - 1 AS position
+        FROM candidates c
+    ) numbered
+)
+UPDATE {table} o
+SET claimed_by = %(relay)s, claimed_until = %(until)s
+WHERE o.seq = ANY(ARRAY(SELECT seq FROM ranked WHERE in_prefix))
+RETURNING o.seq, o.event_id, o.aggregate_id, o.aggregate_version, o.record_type, o.topic,
+          o.subject, o.payload, o.schema_fingerprint, o.headers::text, o.created_at,
+          o.attempts
+"""
+
+
+def _headers_of(text_headers: str | None) -> dict[str, str]:
+    # headers as text: most rows carry "{}", and decoding JSON for each costs more than
+    # the rest of the row
+    if text_headers in (None, "{}", "null"):
+        return {}
+    return {str(k): str(v) for k, v in (json.loads(text_headers) or {}).items()}
+
+
+def _event_of(row: Sequence[Any]) -> OutboxEvent:
+    """An event from a claim row (the columns of ``_CLAIM_POSTGRES``'s RETURNING)."""
+    (seq, event_id, aggregate_id, version, record_type, topic, subject, payload,
+     fingerprint, headers, created_at, attempts) = row  # fmt: skip
+    return OutboxEvent(
+        seq=seq,
+        event_id=event_id,
+        aggregate_id=aggregate_id,
+        aggregate_version=version,
+        record_type=record_type,
+        topic=topic,
+        subject=subject,
+        payload=bytes(payload),
+        schema_fingerprint=fingerprint,
+        headers=_headers_of(headers),
+        created_at=_aware(created_at),
+        attempts=attempts,
+    )
+
+
 class SqlOutboxStore(OutboxStore):
     def __init__(
         self,
@@ -120,6 +210,7 @@ class SqlOutboxStore(OutboxStore):
             Column("until", DateTime(timezone=True), nullable=False),
         )
         self._lease_ready = False
+        self._claim_sql: str | None = None
 
     @classmethod
     def from_url(cls, url: str, **kwargs: Any) -> "SqlOutboxStore":
@@ -152,9 +243,10 @@ class SqlOutboxStore(OutboxStore):
 
     def claim_batch(self, relay_id: str, limit: int, lease: timedelta) -> list[OutboxEvent]:
         now = self._now()
+        if self._postgres:
+            return self._claim_postgres(relay_id, limit, now, now + lease)
         with self._begin() as conn:
-            if not self._postgres:
-                self._hold_single_relay_lease(conn, relay_id, now, lease)
+            self._hold_single_relay_lease(conn, relay_id, now, lease)
             candidates = conn.execute(self._candidates(now, limit)).all()
             kept = self._prefixes(candidates)
             if not kept:
@@ -167,8 +259,33 @@ class SqlOutboxStore(OutboxStore):
             )
         return self._in_delivery_order([self._event(row) for row in kept])
 
+    def _claim_postgres(
+        self, relay_id: str, limit: int, now: datetime, until: datetime
+    ) -> list[OutboxEvent]:
+        """Select, lock, keep the prefixes and lease them in one statement (one round trip).
+
+        Read straight from the driver's cursor: plain tuples of the needed columns, no
+        SQLAlchemy row objects.
+        """
+        if self._claim_sql is None:
+            name = self.engine.dialect.identifier_preparer.quote(self.table.name)
+            self._claim_sql = _CLAIM_POSTGRES.format(table=name)
+        params = {"now": now, "limit": limit, "relay": relay_id, "until": until}
+        with self._begin() as conn:
+            cursor = conn.connection.cursor()
+            try:
+                cursor.execute(self._claim_sql, params)
+                rows = cursor.fetchall()
+            finally:
+                cursor.close()
+        return self._in_delivery_order([_event_of(row) for row in rows])
+
     def _candidates(self, now: datetime, limit: int) -> Any:
+        """SQLite's claim query (one relay at a time, so no row locks)."""
         o, p = self.table, self.table.alias("earlier")
+        # The states written out, not bound: SQLite only uses the partial index of unsent
+        # rows when the query's terms visibly imply its WHERE.
+        unsent = p.c.state.in_([literal_column(f"'{PENDING}'"), literal_column(f"'{PARKED}'")])
         # A scalar count rather than NOT EXISTS: the planner turns NOT EXISTS into an anti
         # join over a materialized list of blocking rows (thousands while a batch is in
         # flight), scanned once per candidate; the count stays an index probe per row.
@@ -177,7 +294,7 @@ class SqlOutboxStore(OutboxStore):
             .where(
                 p.c.aggregate_id == o.c.aggregate_id,
                 p.c.aggregate_version < o.c.aggregate_version,
-                p.c.state.in_([PENDING, PARKED]),
+                unsent,
                 or_(p.c.state == PARKED, p.c.claimed_until >= now, p.c.next_attempt_at > now),
             )
             .correlate(o)
@@ -189,7 +306,7 @@ class SqlOutboxStore(OutboxStore):
             .where(
                 p.c.aggregate_id == o.c.aggregate_id,
                 p.c.aggregate_version < o.c.aggregate_version,
-                p.c.state.in_([PENDING, PARKED]),
+                unsent,
             )
             .correlate(o)
             .scalar_subquery()
@@ -198,7 +315,7 @@ class SqlOutboxStore(OutboxStore):
         # headers as text: most rows carry "{}", and decoding JSON for each costs more
         # than the rest of the row
         columns = [c for c in o.c if c.name != "headers"]
-        query = (
+        return (
             select(*columns, cast(o.c.headers, Text).label("headers_text"), earlier_unsent)
             .where(
                 o.c.state == PENDING,
@@ -213,9 +330,6 @@ class SqlOutboxStore(OutboxStore):
             .order_by(o.c.seq)
             .limit(limit)
         )
-        if self._postgres:
-            query = query.with_for_update(skip_locked=True, of=o)
-        return query
 
     @staticmethod
     def _prefixes(candidates: Sequence[Row[Any]]) -> list[Row[Any]]:
@@ -279,8 +393,6 @@ class SqlOutboxStore(OutboxStore):
 
     def _event(self, row: Row[Any]) -> OutboxEvent:
         m = row._mapping
-        text_headers = m["headers_text"]
-        headers = json.loads(text_headers) if text_headers not in (None, "{}", "null") else {}
         return OutboxEvent(
             seq=m["seq"],
             event_id=m["event_id"],
@@ -291,7 +403,7 @@ class SqlOutboxStore(OutboxStore):
             subject=m["subject"],
             payload=bytes(m["payload"]),
             schema_fingerprint=m["schema_fingerprint"],
-            headers={str(k): str(v) for k, v in (headers or {}).items()},
+            headers=_headers_of(m["headers_text"]),
             created_at=_aware(m["created_at"]),
             attempts=m["attempts"],
         )

@@ -39,6 +39,7 @@ from sqlalchemy import (
 from playball_events.outbox.model import OutboxState
 
 OUTBOX_TABLE = "outbox"
+_UNSENT = text(f"state IN ('{OutboxState.PENDING.value}', '{OutboxState.PARKED.value}')")
 
 
 def define_outbox_table(metadata: MetaData, name: str = OUTBOX_TABLE) -> Table:
@@ -71,8 +72,15 @@ def define_outbox_table(metadata: MetaData, name: str = OUTBOX_TABLE) -> Table:
         Column("claimed_by", String(128), nullable=True),
         Column("claimed_until", DateTime(timezone=True), nullable=True),
         Column("sent_at", DateTime(timezone=True), nullable=True),
-        # the relay's claim: unsent rows per aggregate in version order
-        Index(f"ix_{name}_pending", "state", "aggregate_id", "aggregate_version", "seq"),
+        # the relay's claim: unsent rows per aggregate in version order. Partial, so
+        # marking a row sent adds no entry here and the index stays the size of the backlog.
+        Index(
+            f"ix_{name}_unsent",
+            "aggregate_id",
+            "aggregate_version",
+            postgresql_where=_UNSENT,
+            sqlite_where=_UNSENT,
+        ),
         # ... and the oldest pending rows first, without walking the sent rows still kept
         Index(
             f"ix_{name}_pending_seq",
@@ -81,4 +89,8 @@ def define_outbox_table(metadata: MetaData, name: str = OUTBOX_TABLE) -> Table:
             sqlite_where=text(f"state = '{OutboxState.PENDING.value}'"),
         ),
         Index(f"ix_{name}_sent_at", "sent_at"),
+        # Room on each page, so the relay's lease (columns no index covers) is a heap-only
+        # update: no new entry in every index for each claimed row. The auth migration
+        # 0003 sets it on existing tables.
+        postgresql_with={"fillfactor": 50},
     )
