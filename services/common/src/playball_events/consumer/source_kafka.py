@@ -110,7 +110,11 @@ class KafkaSource(MessageSource):
     def commit(self, positions: Sequence[Position]) -> None:
         offsets = [TopicPartition(p.topic, p.partition, p.offset) for p in positions]
         self._consumer.store_offsets(offsets=offsets)
-        self._consumer.commit(offsets=offsets, asynchronous=False)
+        # Asynchronous: the batch's effect is already durable in the database, so waiting
+        # for the coordinator would only add a broker round trip to every batch's latency.
+        # A commit lost to a crash means a redelivery, which the processed-events table
+        # turns into duplicates; a revoke and close commit synchronously.
+        self._consumer.commit(offsets=offsets, asynchronous=True)
         for p in positions:
             self._committed[(p.topic, p.partition)] = p.offset
 
@@ -153,6 +157,11 @@ class KafkaSource(MessageSource):
         return total
 
     def close(self) -> None:
+        try:
+            self._consumer.commit(asynchronous=False)  # what the async commits left in flight
+        except KafkaException as exc:
+            if exc.args[0].code() != KafkaError._NO_OFFSET:
+                log.warning("commit on close failed: %s", exc)
         self._consumer.close()
 
 
