@@ -2,7 +2,6 @@
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -20,6 +19,7 @@ from playball_cli.main import build_app
 from playball_events.settings import with_database
 from sqlalchemy import create_engine, inspect, text
 from support.auth_backends import drop_database
+from support.stack_env import free_port
 from typer.testing import CliRunner
 
 runner = CliRunner()
@@ -117,17 +117,10 @@ def test_serve_refuses_an_unmigrated_or_unreachable_database(tmp_path: Path) -> 
     assert code == 3
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[str]:
     """``playball auth serve`` in its own process group on a free port; killed at the end."""
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "PLAYBALL_AUTH_DATABASE_URL": f"sqlite:///{tmp_path / 'auth.db'}",

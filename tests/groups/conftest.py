@@ -23,6 +23,25 @@ def sqlite_engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
     engine.dispose()
 
 
+@pytest.fixture(params=["postgres", "sqlite"])
+def engine_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[Engine, str]]:
+    """A fresh, migrated groups database per test, on each backend: (engine, its URL)."""
+    if request.param == "sqlite":
+        url = sqlite_url(tmp_path_factory.mktemp("groups-db"))
+        engine = make_engine(url)
+        upgrade(engine)
+        yield engine, url
+        engine.dispose()
+        return
+    with fresh_postgres(request.getfixturevalue("database_url"), "playball_groups") as url:
+        engine = make_engine(url)
+        upgrade(engine)
+        yield engine, url
+        engine.dispose()
+
+
 @pytest.fixture(scope="module")
 def postgres_engine(request: pytest.FixtureRequest) -> Iterator[Engine]:
     server: str = request.getfixturevalue("database_url")

@@ -2,7 +2,6 @@
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -12,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from support.databases import drop_database, fresh_postgres
+from support.stack_env import free_port
 
 PLAYBALL = str(Path(sys.executable).parent / "playball")
 
@@ -53,12 +53,6 @@ def test_serve_refuses_an_unmigrated_database(tmp_path: Path) -> None:
     assert "playball groups migrate" in result.stderr
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def _healthz(port: int) -> tuple[int, bytes] | None:
     try:
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as response:
@@ -77,7 +71,7 @@ def test_migrate_creates_the_database_then_serve_answers_healthz(database_url: s
         assert "created" in created.stdout
         assert run("migrate", PLAYBALL_GROUPS_DATABASE_URL=missing).returncode == 0  # idempotent
 
-        port = _free_port()
+        port = free_port()
         server = subprocess.Popen(
             [PLAYBALL, "groups", "serve", "--port", str(port)],
             env={**os.environ, "PLAYBALL_GROUPS_DATABASE_URL": missing},

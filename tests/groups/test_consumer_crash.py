@@ -3,23 +3,20 @@ twice after the restart (separate processes, real Kafka, PostgreSQL and SQLite).
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import urllib.request
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from confluent_kafka import ConsumerGroupTopicPartitions, TopicPartition
 from confluent_kafka.admin import AdminClient
 from playball_core.registry import RegistryClient
-from playball_groups.adapters.database import Engine, make_engine
-from playball_groups.adapters.migrate import upgrade
+from playball_groups.adapters.database import Engine
 from playball_groups.adapters.tables import processed_events
 from sqlalchemy import func, select
-from support.databases import fresh_postgres, sqlite_url
+from support.stack_env import free_port
 from support.user_events import EventProducer, create_event_topics, registered, updated
 
 from groups.consuming import view_row, wait_for
@@ -28,24 +25,6 @@ pytestmark = [pytest.mark.stack, pytest.mark.slow]
 
 HERE = Path(__file__).resolve().parent
 PLAYBALL = str(Path(sys.executable).parent / "playball")
-
-
-@pytest.fixture(params=["postgres", "sqlite"])
-def database(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[tuple[Engine, str]]:
-    if request.param == "sqlite":
-        url = sqlite_url(tmp_path_factory.mktemp("crash"))
-        engine = make_engine(url)
-        upgrade(engine)
-        yield engine, url
-        engine.dispose()
-        return
-    with fresh_postgres(request.getfixturevalue("database_url"), "playball_groups") as url:
-        engine = make_engine(url)
-        upgrade(engine)
-        yield engine, url
-        engine.dispose()
 
 
 def processed(engine: Engine) -> int:
@@ -61,12 +40,6 @@ def committed(bootstrap: str, group: str, topic: str) -> int:
     return sum(max(0, tp.offset) for tp in future.result(timeout=30).topic_partitions)
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def metric(port: int, name: str) -> float:
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
         for line in response.read().decode().splitlines():
@@ -76,12 +49,12 @@ def metric(port: int, name: str) -> float:
 
 
 def test_sigkill_after_db_commit_before_offset_commit_applies_nothing_twice(
-    database: tuple[Engine, str],
+    engine_url: tuple[Engine, str],
     kafka_bootstrap: str,
     registry_url: str,
     unique_name: str,
 ) -> None:
-    engine, url = database
+    engine, url = engine_url
     topic, group = unique_name, f"{unique_name}-groups"
     with RegistryClient(registry_url) as registry:
         create_event_topics(kafka_bootstrap, registry, topic)

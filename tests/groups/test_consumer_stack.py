@@ -23,7 +23,7 @@ from playball_groups.adapters.database import Engine, make_engine
 from playball_groups.adapters.migrate import upgrade
 from playball_groups.entrypoints.bootstrap import build_consumer
 from playball_groups.service_layer.user_events import ViewLimits
-from support.databases import fresh_postgres, sqlite_url
+from support.databases import fresh_postgres
 from support.user_events import (
     EventProducer,
     UserEvent,
@@ -56,24 +56,6 @@ def topic(kafka_bootstrap: str, registry: RegistryClient, unique_name: str) -> s
 @pytest.fixture
 def producer(kafka_bootstrap: str, registry: RegistryClient, topic: str) -> EventProducer:
     return EventProducer(kafka_bootstrap, registry, topic)
-
-
-@pytest.fixture(params=["postgres", "sqlite"])
-def engine_url(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[tuple[Engine, str]]:
-    if request.param == "sqlite":
-        url = sqlite_url(tmp_path_factory.mktemp("consumer"))
-        engine = make_engine(url)
-        upgrade(engine)
-        yield engine, url
-        engine.dispose()
-        return
-    with fresh_postgres(request.getfixturevalue("database_url"), "playball_groups") as url:
-        engine = make_engine(url)
-        upgrade(engine)
-        yield engine, url
-        engine.dispose()
 
 
 def test_duplicates_stale_updates_and_deletes_on_the_real_topic(

@@ -4,7 +4,6 @@ A stand-in service (Python's http.server on a free loopback port) plays the part
 real ones, so these tests need no stack.
 """
 
-import socket
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,13 +12,7 @@ import pytest
 from playball_orchestration.probe import answers, metric_value
 from playball_orchestration.services import ServiceSpec
 from playball_orchestration.supervisor import ServiceFailedError, Supervisor
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
+from support.stack_env import free_port
 
 
 def http_server(spec: ServiceSpec, marker: str) -> list[str]:
@@ -36,7 +29,7 @@ def crashing(_spec: ServiceSpec, marker: str) -> list[str]:
 
 @pytest.fixture
 def spec() -> ServiceSpec:
-    base = f"http://127.0.0.1:{_free_port()}"
+    base = f"http://127.0.0.1:{free_port()}"
     return ServiceSpec(name="stand-in", command=(), address=base, health_url=f"{base}/healthz")
 
 

@@ -2,7 +2,6 @@
 relay at a time, bad settings are named."""
 
 import os
-import socket
 import subprocess
 import sys
 import urllib.request
@@ -12,14 +11,9 @@ import pytest
 from playball_events.outbox.store_sql import SqlOutboxStore
 from sqlalchemy import select
 from support.outbox import user_histories
+from support.stack_env import free_port
 
 from relay.conftest import RelayProcesses, drained, read_topic, wait_for
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def scrape(port: int) -> dict[str, float]:
@@ -132,9 +126,9 @@ def test_on_sqlite_one_relay_runs_at_a_time_and_delivers_everything(
     store.engine.dispose()
 
 
-def test_a_bad_relay_setting_exits_2_naming_the_variable(tmp_path: Path) -> None:
-    env = {**os.environ, "PLAYBALL_RELAY_BATCH_SIZE": "lots"}
-    result = subprocess.run(
+def run_relay_on_sqlite(tmp_path: Path, env: dict[str, str]) -> "subprocess.CompletedProcess[str]":
+    """`python -m playball_events.outbox relay` on a scratch SQLite file, to completion."""
+    return subprocess.run(
         [
             sys.executable,
             "-m",
@@ -149,6 +143,11 @@ def test_a_bad_relay_setting_exits_2_naming_the_variable(tmp_path: Path) -> None
         timeout=60,
         check=False,
     )
+
+
+def test_a_bad_relay_setting_exits_2_naming_the_variable(tmp_path: Path) -> None:
+    env = {**os.environ, "PLAYBALL_RELAY_BATCH_SIZE": "lots"}
+    result = run_relay_on_sqlite(tmp_path, env)
     assert result.returncode == 2
     assert "PLAYBALL_RELAY_BATCH_SIZE" in result.stderr
     assert "Traceback" not in result.stderr
@@ -160,20 +159,6 @@ def test_a_lease_shorter_than_the_delivery_timeout_is_refused(tmp_path: Path) ->
         "PLAYBALL_RELAY_LEASE_SECONDS": "5",
         "PLAYBALL_RELAY_DELIVERY_TIMEOUT_MS": "10000",
     }
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "playball_events.outbox",
-            "relay",
-            "--database-url",
-            f"sqlite:///{tmp_path / 'x.db'}",
-        ],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = run_relay_on_sqlite(tmp_path, env)
     assert result.returncode == 2
     assert "must be longer than the delivery timeout" in result.stderr

@@ -3,14 +3,14 @@ the fakes, SQLite and PostgreSQL. Tests ask it what was committed."""
 
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC
 from typing import Any
 
 from playball_auth.adapters.database_sql import session_factory
 from playball_auth.adapters.orm_sql import outbox, users
 from playball_auth.adapters.unit_of_work_sql import SqlUnitOfWork
 from playball_auth.service_layer.unit_of_work import UnitOfWork
+from playball_events.outbox.model import NewOutboxEvent
 from playball_events.settings import with_database
 from sqlalchemy import Engine, create_engine, delete, select, text
 from sqlalchemy.orm import Session, sessionmaker
@@ -20,18 +20,8 @@ from support.auth_fakes import FakeStore, FakeUnitOfWork
 ISSUER = "http://testserver"  # the iss of the test apps' tokens
 
 
-@dataclass(frozen=True, slots=True)
-class OutboxRow:
-    event_id: uuid.UUID
-    aggregate_id: str
-    aggregate_version: int
-    record_type: str
-    topic: str
-    subject: str
-    payload: bytes
-    schema_fingerprint: str
-    headers: dict[str, str]
-    created_at: datetime
+# An outbox row as the tests read it back: exactly what the writer inserted.
+OutboxRow = NewOutboxEvent
 
 
 def drop_database(server_url: str, name: str) -> None:
@@ -66,22 +56,7 @@ class FakeBackend(AuthBackend):
         self.uow_factory = lambda: FakeUnitOfWork(self.store)
 
     def outbox_rows(self, user_id: uuid.UUID | None = None) -> list[OutboxRow]:
-        return [
-            OutboxRow(
-                event_id=e.event_id,
-                aggregate_id=e.aggregate_id,
-                aggregate_version=e.aggregate_version,
-                record_type=e.record_type,
-                topic=e.topic,
-                subject=e.subject,
-                payload=e.payload,
-                schema_fingerprint=e.schema_fingerprint,
-                headers=dict(e.headers),
-                created_at=e.created_at,
-            )
-            for e in self.store.outbox
-            if user_id is None or e.aggregate_id == str(user_id)
-        ]
+        return [e for e in self.store.outbox if user_id is None or e.aggregate_id == str(user_id)]
 
     def user_ids(self) -> set[uuid.UUID]:
         return set(self.store.users)

@@ -7,7 +7,6 @@ is stopped when the context ends.
 """
 
 import os
-import socket
 import subprocess
 import sys
 import uuid
@@ -21,15 +20,9 @@ from playball_orchestration.supervisor import Supervisor
 from playball_stack.settings import StackSettings
 
 from support.databases import fresh_postgres
+from support.stack_env import free_port
 
 STEP_TIMEOUT = 180.0
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
 
 
 def playball(words: list[str], env: Mapping[str, str]) -> None:
@@ -49,10 +42,16 @@ class RunningSystem:
     supervisor: Supervisor
     specs: dict[str, ServiceSpec]
     env: dict[str, str]
-    auth_url: str
-    groups_url: str
     auth_database_url: str
     groups_database_url: str
+
+    @property
+    def auth_url(self) -> str:
+        return self.specs["auth-api"].address
+
+    @property
+    def groups_url(self) -> str:
+        return self.specs["groups-api"].address
 
     def kill(self, name: str) -> None:
         """SIGKILL a service: no shutdown hook, no flush, as a crash."""
@@ -109,8 +108,6 @@ def running_system(
                 supervisor,
                 specs,
                 env,
-                specs["auth-api"].address,
-                specs["groups-api"].address,
                 auth_db,
                 groups_db,
             )

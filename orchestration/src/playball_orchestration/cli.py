@@ -24,7 +24,8 @@ def _fail(message: str, code: int) -> NoReturn:
 
 def _system() -> "System":
     # imported here so `playball --help` does not pay for pydantic, httpx and the stack
-    from playball_stack.settings import StackSettingsError, load_stack_settings  # noqa: PLC0415
+    from playball_events.settings import SettingsError, load_settings  # noqa: PLC0415
+    from playball_stack.settings import StackSettings  # noqa: PLC0415
 
     from playball_orchestration.system import System  # noqa: PLC0415
 
@@ -32,8 +33,8 @@ def _system() -> "System":
         typer.echo(message, err=True)
 
     try:
-        settings = load_stack_settings()
-    except StackSettingsError as exc:
+        settings = load_settings(StackSettings)
+    except SettingsError as exc:
         _fail(str(exc), EXIT_INVALID)
     return System(settings, progress)
 

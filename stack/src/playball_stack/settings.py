@@ -16,7 +16,7 @@ from playball_core.addresses import (
     DEFAULT_REGISTRY_PORT,
     REGISTRY_API_PATH,
 )
-from pydantic import AliasChoices, Field, ValidationError, field_validator
+from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -88,25 +88,3 @@ class StackSettings(BaseSettings):
             f"postgresql+psycopg://playball:playball@127.0.0.1:{self.postgres_port}/playball"
         )
 
-
-class StackSettingsError(ValueError):
-    """A ``PLAYBALL_*`` (or ``DATABASE_URL``) value is bad; the message names each variable."""
-
-
-def load_stack_settings() -> StackSettings:
-    """The stack's settings from the environment; bad values become one StackSettingsError."""
-    try:
-        return StackSettings()
-    except ValidationError as exc:
-        lines = []
-        for error in exc.errors():
-            field = str(error["loc"][0]) if error["loc"] else "?"
-            if field.isupper():  # reported under the variable's own name (DATABASE_URL)
-                variable = field
-            elif field == "database_url":
-                variable = "DATABASE_URL"
-            else:
-                variable = f"PLAYBALL_{field.upper()}"
-            lines.append(f"  {variable}: {error['msg']}")
-        msg = "invalid settings in the environment:\n" + "\n".join(lines)
-        raise StackSettingsError(msg) from exc

@@ -61,7 +61,7 @@ class SettingsError(ConfigurationError):
 S = TypeVar("S", bound=BaseSettings)
 
 
-def variable_name(settings_class: type[BaseSettings], field: str) -> str:
+def _variable_name(settings_class: type[BaseSettings], field: str) -> str:
     """The environment variable a settings field is read from."""
     info = settings_class.model_fields.get(field)
     alias = info.validation_alias if info is not None else None
@@ -81,6 +81,6 @@ def load_settings(settings_class: type[S]) -> S:
         lines = []
         for error in exc.errors():
             field = str(error["loc"][0]) if error["loc"] else "?"
-            lines.append(f"  {variable_name(settings_class, field)}: {error['msg']}")
+            lines.append(f"  {_variable_name(settings_class, field)}: {error['msg']}")
         msg = "invalid settings in the environment:\n" + "\n".join(lines)
         raise SettingsError(msg) from exc
