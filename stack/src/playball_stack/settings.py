@@ -87,4 +87,3 @@ class StackSettings(BaseSettings):
         return self.database_url or (
             f"postgresql+psycopg://playball:playball@127.0.0.1:{self.postgres_port}/playball"
         )
-
