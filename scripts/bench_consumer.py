@@ -30,6 +30,7 @@ from confluent_kafka.cimpl import NewTopic
 from playball_core.registry import RegistryClient
 from playball_events.contracts import UserRegistered, UserUpdated
 from playball_events.contracts.topics import PLAYBALL_AUTH_USER_EVENTS_V1
+from playball_events.gc_tuning import tune_for_service
 from playball_events.serde import RecordDeserializer, RecordSerializer
 from playball_events.settings import RuntimeSettings, load_settings, with_database
 from playball_groups.adapters.database import create_database_if_missing, make_engine
@@ -167,6 +168,7 @@ def main() -> None:
                 f"({time.perf_counter() - t0:.1f} s to produce)"
             )
             create_database_if_missing(database_url)
+            tune_for_service()  # as `playball groups consume` does before its loop
             raws: list[float] = []
             applies: list[float] = []
             for round_ in range(args.rounds):

@@ -39,6 +39,7 @@ from confluent_kafka.admin import AdminClient
 from playball_core.manifest import topic_record_subject
 from playball_core.registry import RegistryClient
 from playball_events.contracts import UserRegistered, UserUpdated
+from playball_events.gc_tuning import tune_for_service
 from playball_events.outbox.model import OUTBOX_CHANNEL, NewOutboxEvent, schema_fingerprint
 from playball_events.outbox.ports import EventPublisher, OutboxEvent, OutgoingMessage
 from playball_events.outbox.producer_kafka import KafkaEventPublisher, producer_config
@@ -422,6 +423,9 @@ def main() -> None:
         for start in range(0, len(rows), 5000):
             store.insert_events(rows[start : start + 5000])
         analyze(url)
+        # As the relay process does after start-up; here it also freezes the backlog this
+        # process holds for (a), which the relay process never has in memory.
+        tune_for_service()
         print(f"backlog: {len(rows)} events over {args.users} users in a fresh Postgres database")
 
         relay_rate, delivered = relay_throughput(settings, store, topic, args.batch)

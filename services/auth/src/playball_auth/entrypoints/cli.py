@@ -81,6 +81,7 @@ def serve(
 ) -> None:
     """Serve the HTTP API (uvicorn) until interrupted."""
     import uvicorn  # noqa: PLC0415
+    from playball_events.gc_tuning import tune_for_service  # noqa: PLC0415
 
     from playball_auth.adapters.database_sql import (  # noqa: PLC0415
         DatabaseUnavailableError,
@@ -110,7 +111,9 @@ def serve(
     if new_dev_key:
         typer.echo(f"generated a development signing key: {default_signing_key_path()}", err=True)
     try:
-        uvicorn.run(create_app(wired.ports), host=host, port=port, log_level="info")
+        api = create_app(wired.ports)
+        tune_for_service()
+        uvicorn.run(api, host=host, port=port, log_level="info")
     finally:
         wired.dispose()
 

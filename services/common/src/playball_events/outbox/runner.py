@@ -14,6 +14,7 @@ from types import FrameType
 
 from playball_core.registry import RegistryClient
 
+from playball_events.gc_tuning import tune_for_service
 from playball_events.outbox.metrics import RelayMetrics, serve_metrics
 from playball_events.outbox.producer_kafka import KafkaEventPublisher
 from playball_events.outbox.relay import OutboxRelay
@@ -61,4 +62,5 @@ def run_relay(settings: RelaySettings, database_url: str) -> None:
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
+    tune_for_service()
     relay.run()

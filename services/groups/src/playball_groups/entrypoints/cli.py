@@ -100,12 +100,15 @@ def serve(
 ) -> None:
     """Run the groups HTTP API (uvicorn)."""
     import uvicorn  # noqa: PLC0415
+    from playball_events.gc_tuning import tune_for_service  # noqa: PLC0415
 
     from playball_groups.entrypoints.bootstrap import build_api  # noqa: PLC0415
 
     settings = _settings()
     _require_migrated(settings)
-    uvicorn.run(build_api(settings), host=host, port=port or settings.groups_port)
+    api = build_api(settings)
+    tune_for_service()
+    uvicorn.run(api, host=host, port=port or settings.groups_port)
 
 
 @app.command()
@@ -114,6 +117,7 @@ def consume() -> None:
     import signal  # noqa: PLC0415
 
     from playball_events.consumer.metrics import ConsumerMetrics, serve_metrics  # noqa: PLC0415
+    from playball_events.gc_tuning import tune_for_service  # noqa: PLC0415
 
     from playball_groups.entrypoints.bootstrap import build_consumer  # noqa: PLC0415
 
@@ -133,6 +137,7 @@ def consume() -> None:
     logging.getLogger(__name__).info(
         "consuming %s as group %s", settings.groups_topic, settings.groups_consumer_group
     )
+    tune_for_service()
     consumer.run()
 
 

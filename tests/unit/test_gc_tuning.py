@@ -1,0 +1,40 @@
+"""The collector settings the long-running processes apply before their work loop."""
+
+import gc
+import weakref
+from collections.abc import Iterator
+
+import pytest
+from playball_events.gc_tuning import YOUNG_THRESHOLD, tune_for_service
+
+
+@pytest.fixture
+def restored_gc() -> Iterator[None]:
+    thresholds = gc.get_threshold()
+    yield
+    gc.unfreeze()
+    gc.set_threshold(*thresholds)
+
+
+@pytest.mark.usefixtures("restored_gc")
+def test_start_up_objects_are_frozen_and_young_passes_are_rarer() -> None:
+    survivor = [object() for _ in range(100)]  # allocated "during start-up"
+    _, middle, old = gc.get_threshold()
+    tune_for_service()
+    assert gc.get_freeze_count() >= len(survivor)
+    assert gc.get_threshold() == (YOUNG_THRESHOLD, middle, old)
+
+
+@pytest.mark.usefixtures("restored_gc")
+def test_cycles_made_after_tuning_are_still_collected() -> None:
+    tune_for_service()
+
+    class Node:
+        other: "Node"
+
+    a, b = Node(), Node()
+    a.other, b.other = b, a
+    gone = weakref.ref(a)
+    del a, b
+    gc.collect()
+    assert gone() is None
