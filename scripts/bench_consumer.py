@@ -141,7 +141,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=50_000)
     parser.add_argument("--users", type=int, default=10_000)
-    parser.add_argument("--batch-size", type=int, default=1000)
+    parser.add_argument(
+        "--batch-size",
+        type=int,
+        default=GroupsSettings.model_fields["groups_batch_size"].default,
+        help="messages per poll (default: the service's, PLAYBALL_GROUPS_BATCH_SIZE)",
+    )
     parser.add_argument(
         "--rounds",
         type=int,

@@ -1,10 +1,11 @@
 """End-to-end latency: the auth API's commit returning -> the event applied in groups' view.
 
 At a steady rate (default 200 events/s) the benchmark renames users through the auth API
-and records when each answer comes back; the groups consumer (run in this process, so its
-apply callback shares our clock) records when it applied each (user, version). The auth
-API and the relay run as their own processes, as `playball up` runs them, on fresh
-databases of the running stack. Prints p50/p90/p99/max next to the targets.
+and records when each answer comes back. The auth API, the relay and the groups consumer
+run as their own processes, as `playball up` runs them, on fresh databases of the running
+stack. The consumer is built exactly as `playball groups consume` builds it, plus an
+apply callback that reports each applied (user, version) with its CLOCK_MONOTONIC time,
+a clock every process on the machine shares. Prints p50/p90/p99/max next to the targets.
 
     UV_NO_SYNC=1 python3 -m uv run python scripts/bench_e2e.py [--rate 200] [--seconds 20]
 
@@ -13,7 +14,9 @@ Needs the stack (`playball stack up`) and registered schemas (`playball schemas 
 
 import argparse
 import os
+import signal
 import statistics
+import subprocess
 import sys
 import tempfile
 import threading
@@ -41,31 +44,61 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
+def consumer_child() -> None:
+    """The groups consumer as `playball groups consume` runs it, reporting applied events.
+
+    One line per applied event on stdout: user id, version, time.monotonic_ns().
+    """
+    from playball_events.gc_tuning import tune_for_service  # noqa: PLC0415
+    from playball_groups.entrypoints.bootstrap import build_consumer  # noqa: PLC0415
+
+    def on_applied(outcome: Any) -> None:
+        now = time.monotonic_ns()
+        lines = [f"{e.record.user_id} {e.record.user_version} {now}\n" for e in outcome.applied]
+        sys.stdout.write("".join(lines))
+        sys.stdout.flush()
+
+    consumer = build_consumer(GroupsSettings(), on_applied=on_applied)
+    signal.signal(signal.SIGTERM, lambda _signum, _frame: consumer.stop())
+    tune_for_service()
+    consumer.run()
+
+
+def start_consumer(env: dict[str, str], applied: dict[tuple[uuid.UUID, int], float]) -> Any:
+    child = subprocess.Popen(
+        [sys.executable, __file__, "--consumer-child"],
+        env={**os.environ, **env},
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+
+    def read() -> None:
+        assert child.stdout is not None
+        for line in child.stdout:
+            user, version, ns = line.split()
+            applied[(uuid.UUID(user), int(version))] = int(ns) / 1e9
+
+    threading.Thread(target=read, name="applied-reader", daemon=True).start()
+    return child
+
+
 def main() -> None:  # noqa: PLR0915 - one linear script
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rate", type=float, default=200.0, help="events per second")
     parser.add_argument("--seconds", type=float, default=20.0, help="measured duration")
+    parser.add_argument("--consumer-child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.consumer_child:
+        consumer_child()
+        return
 
     stack = StackSettings()
     workdir = Path(tempfile.mkdtemp(prefix="bench-e2e-"))
-    # the consumer runs in this process (its apply callback shares our clock)
+    # the consumer is a child of this process (see consumer_child)
     with running_system(stack, workdir, services=("auth-api", "auth-relay")) as system:
-        env = system.env
-        os.environ.update(env)
-        from playball_groups.entrypoints.bootstrap import build_consumer  # noqa: PLC0415
-
         applied: dict[tuple[uuid.UUID, int], float] = {}
-
-        def on_applied(outcome: Any) -> None:
-            now = time.perf_counter()
-            for event in outcome.applied:
-                applied[(event.record.user_id, event.record.user_version)] = now
-
-        consumer = build_consumer(GroupsSettings(), on_applied=on_applied)
-        thread = threading.Thread(target=consumer.run, name="consumer", daemon=True)
+        consumer = start_consumer(system.env, applied)
         try:
-            thread.start()
             auth = system.auth_url
             with httpx.Client(timeout=10) as client:
                 users = []
@@ -99,27 +132,27 @@ def main() -> None:  # noqa: PLR0915 - one linear script
                     answer = client.patch(
                         f"{auth}/users/me", json={"display_name": f"n{n}"}, headers=headers
                     )
-                    returned[(user_id, answer.json()["version"])] = time.perf_counter()
+                    returned[(user_id, answer.json()["version"])] = time.monotonic()
 
-                start = time.perf_counter()
+                start = time.monotonic()
                 sent = 0
                 with pool:
-                    while (now := time.perf_counter()) - start < args.seconds:
+                    while (now := time.monotonic()) - start < args.seconds:
                         due = start + sent * interval
                         if now < due:
                             time.sleep(due - now)
                         user_id, headers = users[sent % len(users)]
                         pool.submit(rename, user_id, headers, sent)
                         sent += 1
-                    achieved = sent / (time.perf_counter() - start)
+                    achieved = sent / (time.monotonic() - start)
                 deadline = time.monotonic() + 60
                 while not all(key in applied for key in returned):
                     if time.monotonic() > deadline:
                         break
                     time.sleep(0.05)
         finally:
-            consumer.stop()
-            thread.join(timeout=30)
+            consumer.send_signal(signal.SIGTERM)
+            consumer.wait(timeout=60)
 
     latencies = [(applied[k] - t) * 1000 for k, t in returned.items() if k in applied]
     missing = len(returned) - len(latencies)

@@ -407,7 +407,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=50_000)
     parser.add_argument("--users", type=int, default=10_000)
-    parser.add_argument("--batch", type=int, default=5_000)
+    parser.add_argument(
+        "--batch",
+        type=int,
+        default=RelayConfig().batch_size,
+        help="events per claim (default: the relay's, PLAYBALL_RELAY_BATCH_SIZE)",
+    )
     parser.add_argument("--naive", type=int, default=2_000)
     parser.add_argument("--rate", type=float, default=200.0)
     parser.add_argument("--seconds", type=float, default=20.0)

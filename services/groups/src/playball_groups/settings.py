@@ -25,7 +25,7 @@ class GroupsSettings(RuntimeSettings):
     consumer_metrics_port: int = Field(default=DEFAULT_METRICS_PORT, ge=0, le=65535)
     groups_consumer_group: str = Field(default="playball-groups", min_length=1)
     groups_topic: str = Field(default=PLAYBALL_AUTH_USER_EVENTS_V1.name, min_length=1)
-    groups_batch_size: int = Field(default=1000, ge=1, le=100_000)
+    groups_batch_size: int = Field(default=5000, ge=1, le=100_000)
     groups_session_timeout_ms: int = Field(
         default=10_000,
         ge=6_000,  # the broker's group.min.session.timeout.ms

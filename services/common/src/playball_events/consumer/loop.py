@@ -76,7 +76,7 @@ class EventConsumer(Generic[E]):
         dead_letters: DeadLetterSink,
         metrics: ConsumerMetrics,
         *,
-        batch_size: int = 1000,
+        batch_size: int = 5000,
         poll_timeout: float = 1.0,
         backoff: Backoff = Backoff(),
         on_applied: Callable[[ApplyOutcome[E]], None] | None = None,
