@@ -433,7 +433,9 @@ def main() -> None:
         tune_for_service()
         print(f"backlog: {len(rows)} events over {args.users} users in a fresh Postgres database")
 
-        relay_rate, delivered = relay_throughput(settings, store, topic, args.batch)
+        relay_store = SqlOutboxStore.for_relay(url)  # the engine the relay process uses
+        relay_rate, delivered = relay_throughput(settings, relay_store, topic, args.batch)
+        relay_store.engine.dispose()
         assert delivered == len(rows), (delivered, len(rows))
         raw_rate = raw_ceiling(settings, topic, rows)
         # the naive relay drains a fresh backlog of its own

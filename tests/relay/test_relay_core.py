@@ -3,8 +3,11 @@
 
 import dataclasses
 import json
+import threading
+import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -26,6 +29,7 @@ from playball_events.outbox.ports import (
 )
 from playball_events.outbox.relay import Backoff, OutboxRelay, RelayConfig
 from playball_events.outbox.schema_ids import SchemaHeaders, UndeliverableEventError, message_key
+from playball_events.outbox.wakeup import PollWakeup
 from support.outbox import RECORDS, subjects, user_event
 
 TOPIC = "unit.user-events"
@@ -182,6 +186,7 @@ class FakePublisher(EventPublisher):
 class FakeWakeup(Wakeup):
     def __init__(self) -> None:
         self.waits = 0
+        self.interrupts = 0
         self.relay: OutboxRelay | None = None
 
     def wait(self, timeout: float) -> bool:
@@ -189,6 +194,9 @@ class FakeWakeup(Wakeup):
         if self.relay is not None:
             self.relay.stop()  # idle once: the test is over
         return False
+
+    def interrupt(self) -> None:
+        self.interrupts += 1
 
     def close(self) -> None:
         pass
@@ -393,3 +401,90 @@ def test_the_message_key_is_the_canonical_uuid_string_however_the_id_was_written
 def test_an_aggregate_id_that_is_no_uuid_cannot_key_a_message() -> None:
     with pytest.raises(UndeliverableEventError, match="not a UUID"):
         message_key(_keyed("user-42"))
+
+
+class HeldPending(PendingDeliveries):
+    def __init__(self, count: int, release: threading.Event) -> None:
+        self.count = count
+        self.release = release
+
+    def wait(self) -> list[Delivery]:
+        assert self.release.wait(30), "the test never released the acks"
+        return [Delivery(DeliveryOutcome.ACKED, None, 0.001)] * self.count
+
+
+class HeldPublisher(FakePublisher):
+    """Takes messages at once; their acks come only when the test releases them."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.release = threading.Event()
+
+    def send(self, messages: Sequence[OutgoingMessage]) -> PendingDeliveries:
+        self.sent.extend(messages)
+        return HeldPending(len(messages), self.release)
+
+
+def relay_waking_on(store: FakeStore, publisher: FakePublisher) -> tuple[OutboxRelay, PollWakeup]:
+    wakeup = PollWakeup()
+    relay = OutboxRelay(
+        store,
+        publisher,
+        SchemaHeaders(
+            registry_with("UserRegistered", "UserUpdated", "UserDeleted"),
+            {f"{c.avro_schema()['namespace']}.{c.__name__}": c for c in RECORDS},
+        ),
+        wakeup,
+        relay_id="unit",
+        # no poll in the test's time: only a wake-up or a settled batch starts a claim
+        config=RelayConfig(batch_size=100, poll_interval=60.0),
+        metrics=RelayMetrics(),
+        now=lambda: NOW,
+    )
+    return relay, wakeup
+
+
+def keys_sent(publisher: FakePublisher) -> list[bytes | None]:
+    return [m.key for m in publisher.sent]
+
+
+def wait_until(condition: Callable[[], bool], seconds: float = 10.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.005)
+
+
+def test_new_rows_of_another_user_go_out_while_a_batch_still_waits_for_its_acks() -> None:
+    store, publisher = FakeStore(), HeldPublisher()
+    alice, bob = uuid.uuid4(), uuid.uuid4()
+    store.insert_events(history(alice, 1))
+    relay, wakeup = relay_waking_on(store, publisher)
+    assert relay.run_once() == 1  # alice v1 sent; its acks are held
+    looking = ThreadPoolExecutor(1).submit(relay.run_once)  # nothing claimable: it waits
+
+    store.insert_events(history(bob, 1))
+    wakeup.notify()  # as the NOTIFY of bob's commit does
+
+    wait_until(lambda: str(bob).encode() in keys_sent(publisher))
+    assert store.sent == []  # alice's batch has not settled yet
+    publisher.release.set()
+    assert looking.result(30) == 1
+    relay.settle()
+    assert len(store.sent) == 2
+
+
+def test_a_settled_batch_ends_the_wait_and_its_users_later_rows_go_out() -> None:
+    store, publisher = FakeStore(), HeldPublisher()
+    alice = uuid.uuid4()
+    first, second = history(alice, 2)
+    store.insert_events([first])
+    relay, _ = relay_waking_on(store, publisher)
+    assert relay.run_once() == 1
+    store.insert_events([second])  # held back: alice's v1 is in flight
+    looking = ThreadPoolExecutor(1).submit(relay.run_once)
+
+    publisher.release.set()  # v1 acked and marked: that alone ends the wait, no wake-up
+
+    assert looking.result(30) == 1
+    assert [dict(m.headers)["user_version"] for m in publisher.sent] == [b"1", b"2"]

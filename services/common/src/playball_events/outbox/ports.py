@@ -166,4 +166,8 @@ class Wakeup(ABC):
         """Block until a signal or ``timeout`` seconds; True when signalled."""
 
     @abstractmethod
+    def interrupt(self) -> None:
+        """Make the wait in progress, or else the next one, return now (any thread)."""
+
+    @abstractmethod
     def close(self) -> None: ...

@@ -187,11 +187,21 @@ class OutboxRelay:
         No claim can take any later event of a user in flight or claimed ahead: those rows
         are still leased, and the store only hands out a user's prefix.
         """
-        try:
+        events = self._claim()
+        while not events:
+            settling = self._settling
+            if settling is None or self._stopping.is_set():
+                self.settle()
+                return 0
+            # What is in flight may be all that holds the rest back (a user's later
+            # versions wait for its earlier ones), but other users' new rows need not wait
+            # for its acks: look again on whichever comes first, new rows (a wake-up) or
+            # the batch settled (its done-callback interrupts the wait).
+            if not settling.done():
+                self.wakeup.wait(self.config.poll_interval)
+            if settling.done():
+                self.settle()
             events = self._claim()
-        except BaseException:
-            self.settle()
-            raise
         if len(events) >= self.config.batch_size and not self._stopping.is_set():
             self.settle()
             # A full batch: more is likely waiting. Claim the next one while this one is
@@ -201,12 +211,6 @@ class OutboxRelay:
             self._claiming = self._claimer.submit(
                 self.store.claim_batch, self.relay_id, self.config.batch_size, self.config.lease
             )
-        if not events:
-            in_flight = self._settling is not None
-            self.settle()
-            # What this relay had in flight may have been all that held the rest back (a
-            # user's later versions wait for its earlier ones): look again before idling.
-            return self.run_once() if in_flight else 0
         to_send, messages = self._prepare(events)
         if not to_send:
             return len(events)
@@ -219,13 +223,19 @@ class OutboxRelay:
             return len(events)
         self.settle()
         self._settling = self._settler.submit(self._deliver, to_send, pending)
+        self._settling.add_done_callback(lambda _done: self.wakeup.interrupt())
         return len(events)
 
     def _claim(self) -> list[OutboxEvent]:
+        """The next batch (claimed ahead, or now); a failed claim settles what is in flight."""
         claiming, self._claiming = self._claiming, None
-        if claiming is not None:
-            return claiming.result()  # re-raises what the claim raised (a database outage)
-        return self.store.claim_batch(self.relay_id, self.config.batch_size, self.config.lease)
+        try:
+            if claiming is not None:
+                return claiming.result()  # re-raises what the claim raised (a database outage)
+            return self.store.claim_batch(self.relay_id, self.config.batch_size, self.config.lease)
+        except BaseException:
+            self.settle()
+            raise
 
     def _drop_claim_ahead(self) -> None:
         """Wait for a claim made ahead to finish; its rows stay leased to this relay."""

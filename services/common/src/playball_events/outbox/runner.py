@@ -34,7 +34,7 @@ def new_relay_id() -> str:
 def build_relay(
     settings: RelaySettings, database_url: str, *, metrics: RelayMetrics | None = None
 ) -> OutboxRelay:
-    store = SqlOutboxStore.from_url(database_url)
+    store = SqlOutboxStore.for_relay(database_url)
     postgres = store.engine.dialect.name == "postgresql"
     return OutboxRelay(
         store,

@@ -6,12 +6,15 @@ from playball_events.outbox.ports import Wakeup
 
 
 class PollWakeup(Wakeup):
-    """Waits the poll interval, or until :meth:`notify` (same process only)."""
+    """Waits the poll interval, or until :meth:`notify` or :meth:`interrupt` (this process)."""
 
     def __init__(self) -> None:
         self._event = threading.Event()
 
     def notify(self) -> None:
+        self._event.set()
+
+    def interrupt(self) -> None:
         self._event.set()
 
     def wait(self, timeout: float) -> bool:

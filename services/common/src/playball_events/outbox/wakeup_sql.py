@@ -6,9 +6,16 @@ deduplicated within a transaction). Notifications are only a hint: a lost one (t
 listening connection dropped, the database restarted) costs at most one poll interval,
 because the relay polls anyway. So this never raises: on any error it drops the
 connection, waits out the timeout, and reconnects on the next call.
+
+A wait blocks in ``select`` on two things: the listening connection's socket and a
+self-pipe, so another thread (the relay's settling thread, when a batch is acked) can
+end it with :meth:`ListenWakeup.interrupt`.
 """
 
+import contextlib
 import logging
+import os
+import select
 import time
 
 import psycopg
@@ -33,6 +40,10 @@ class ListenWakeup(Wakeup):
         self._conninfo = libpq_url(database_url)
         self._channel = channel
         self._conn: psycopg.Connection[tuple[object, ...]] | None = None
+        self._closed = False
+        self._interrupt_read, self._interrupt_write = os.pipe()
+        os.set_blocking(self._interrupt_read, False)
+        os.set_blocking(self._interrupt_write, False)
 
     def _connection(self) -> psycopg.Connection[tuple[object, ...]]:
         if self._conn is None or self._conn.closed:
@@ -41,26 +52,49 @@ class ListenWakeup(Wakeup):
             self._conn = conn
         return self._conn
 
+    def interrupt(self) -> None:
+        if self._closed:  # its descriptors may be reused by now
+            return
+        with contextlib.suppress(BlockingIOError):  # the pipe is full: a wake-up is pending
+            os.write(self._interrupt_write, b"\0")
+
     def wait(self, timeout: float) -> bool:
         started = time.monotonic()
         try:
             conn = self._connection()
-            if not any(True for _ in conn.notifies(timeout=timeout, stop_after=1)):
-                return False
-            # One claim reads every committed row: skip the notifications queued behind.
-            # (Not from inside the loop above: the generator holds the connection's lock.)
-            for _ in conn.notifies(timeout=0.0, stop_after=_DRAIN_LIMIT):
-                pass
-            return True
-        except psycopg.Error as exc:
+            readable, _, _ = select.select([conn.fileno(), self._interrupt_read], [], [], timeout)
+            if self._interrupt_read in readable:
+                self._drain_interrupts()
+            if conn.fileno() in readable:
+                # One claim reads every committed row: skip all the notifications queued.
+                for _ in conn.notifies(timeout=0.0, stop_after=_DRAIN_LIMIT):
+                    pass
+            return bool(readable)
+        except (psycopg.Error, OSError) as exc:
             log.warning("outbox LISTEN connection failed (%s); polling meanwhile", exc)
-            self.close()
+            self._close_connection()
             time.sleep(max(0.0, timeout - (time.monotonic() - started)))
             return False
 
-    def close(self) -> None:
+    def _drain_interrupts(self) -> None:
+        with contextlib.suppress(BlockingIOError):  # empty now
+            while os.read(self._interrupt_read, 4096):
+                pass
+
+    def _close_connection(self) -> None:
         if self._conn is not None:
             try:
                 self._conn.close()
             finally:
                 self._conn = None
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            self._close_connection()
+        finally:
+            for fd in (self._interrupt_read, self._interrupt_write):
+                with contextlib.suppress(OSError):
+                    os.close(fd)

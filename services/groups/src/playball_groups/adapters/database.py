@@ -35,7 +35,8 @@ def make_engine(url: str, **options: Any) -> Engine:
             cursor.close()
 
         return engine
-    return create_engine(parsed, pool_pre_ping=True, **options)
+    options.setdefault("pool_pre_ping", True)
+    return create_engine(parsed, **options)
 
 
 def create_database_if_missing(url: str) -> bool:

@@ -17,10 +17,11 @@ if TYPE_CHECKING:
     from playball_groups.service_layer.user_events import ViewLimits
 
 
-def engine_for(settings: GroupsSettings) -> "Engine":
+def engine_for(settings: GroupsSettings, *, ping: bool = True) -> "Engine":
+    """The view's engine; ``ping=False`` skips the liveness round trip per checkout."""
     from playball_groups.adapters.database import make_engine  # noqa: PLC0415
 
-    return make_engine(settings.effective_database_url)
+    return make_engine(settings.effective_database_url, pool_pre_ping=ping)
 
 
 def build_api(settings: GroupsSettings, engine: "Engine | None" = None) -> "FastAPI":
@@ -64,7 +65,10 @@ def build_consumer(
         ViewLimits,
     )
 
-    engine = engine if engine is not None else engine_for(settings)
+    # No ping per batch: it is a round trip on every transaction's path, and the loop
+    # already treats a dropped connection as transient (the batch is rewound and retried
+    # on a fresh connection), so a restarted database costs one retry instead.
+    engine = engine if engine is not None else engine_for(settings, ping=False)
     topic = settings.groups_topic
     registry = RegistryClient(settings.schema_registry_url)
     decoder: RecordDeserializer[UserEvent] = RecordDeserializer(
