@@ -34,7 +34,7 @@ def seqs_of(store: SqlOutboxStore, events: list[NewOutboxEvent]) -> dict[uuid.UU
                 table.c.event_id.in_([e.event_id for e in events])
             )
         ).all()
-    return {event_id: seq for event_id, seq in rows}
+    return {row.event_id: row.seq for row in rows}
 
 
 def test_a_long_open_transaction_holds_back_nobody_and_its_rows_are_delivered_at_commit(
