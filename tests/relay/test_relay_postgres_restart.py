@@ -4,6 +4,9 @@ On a PRIVATE PostgreSQL started here on its own port, never the shared one. The 
 runs as a process; writes go on through the outage (those that fail are not counted, an
 uncertain one is settled by retrying the same event id). The relay must survive, resume
 by itself, deliver every committed event and keep each user's versions in order.
+
+Also the relay alone cut off from the (shared) database through a TCP proxy while writes
+go on directly: its connections die mid-use and new ones are refused, then it comes back.
 """
 
 import threading
@@ -16,10 +19,12 @@ from playball_events.outbox.model import NewOutboxEvent
 from playball_events.outbox.ports import StoreUnavailableError
 from playball_events.outbox.store_sql import SqlOutboxStore
 from playball_stack.settings import StackSettings
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 from support.outbox import user_event
 from support.private_postgres import PrivatePostgres
 from support.private_postgres import private_postgres as start_private_postgres
+from support.tcp_proxy import TcpProxy
 
 from relay.conftest import RelayProcesses, drained, read_topic, wait_for
 from relay.test_relay_faults import assert_order_and_nothing_lost, relay_env
@@ -156,4 +161,52 @@ def test_postgres_restarted_under_the_relay_loses_nothing_and_keeps_order(
     received = read_topic(kafka_bootstrap, topic, {e.event_id for e in written}, timeout=120)
     assert_order_and_nothing_lost(received, written)
     # and nothing the writer did not commit was delivered: no ghost events
+    assert {r.event_id for r in received} <= {e.event_id for e in written}
+
+
+def test_relay_cut_off_from_postgres_while_writes_go_on_catches_up_and_loses_nothing(
+    *,
+    store: SqlOutboxStore,
+    outbox_url: str,
+    topic: str,
+    relays: RelayProcesses,
+    kafka_bootstrap: str,
+    registry_url: str,
+) -> None:
+    direct = make_url(outbox_url)
+    proxy = TcpProxy(direct.host or "127.0.0.1", direct.port or 5432)
+    proxy.start()
+    writer = ContinuousWriter(store, topic, [uuid.uuid4() for _ in range(40)])
+    try:
+        proxied = direct.set(host="127.0.0.1", port=proxy.port)
+        relay = relays.start(
+            proxied.render_as_string(hide_password=False),
+            **relay_env(kafka_bootstrap, registry_url, PLAYBALL_RELAY_BATCH_SIZE=200),
+        )
+        writer.start()  # straight to the database: only the relay is cut off
+        wait_for(lambda: store.status(parked_limit=0).sent >= 300, 60, "deliveries to start")
+        proxy.stop()  # the relay's connections die, new ones are refused
+        wait_for(relay_saw_outage(relays), 30, "the relay to meet the outage")
+        backlog = store.status(parked_limit=0).backlog
+        wait_for(
+            lambda: store.status(parked_limit=0).backlog >= backlog + 300,
+            60,
+            "a backlog to build up while the relay is cut off",
+        )
+        assert relay.poll() is None, relays.log(0)
+        proxy.start()  # same port: the database is reachable again
+        committed_before = len(writer.committed)
+        wait_for(lambda: len(writer.committed) >= committed_before + 400, 60, "more writes")
+    finally:
+        writer.stop()
+        try:
+            wait_for(drained(store), 120, "the relay to drain the outbox by itself")
+        finally:
+            proxy.stop()
+
+    assert relay.poll() is None, relays.log(0)
+    assert writer.failures == 0  # the database itself never went away
+    written = writer.committed
+    received = read_topic(kafka_bootstrap, topic, {e.event_id for e in written}, timeout=120)
+    assert_order_and_nothing_lost(received, written)
     assert {r.event_id for r in received} <= {e.event_id for e in written}
