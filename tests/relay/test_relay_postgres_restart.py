@@ -144,6 +144,7 @@ def test_postgres_restarted_under_the_relay_loses_nothing_and_keeps_order(
         wait_for(lambda: writer.failures >= failed_before + 20, 30, "writes to fail")
         assert relay.poll() is None, relays.log(0)
         private_postgres.start()
+        assert private_postgres.ran_crash_recovery() == (restart == "crash")
         committed_before = len(writer.committed)
         wait_for(
             lambda: len(writer.committed) >= committed_before + 400,

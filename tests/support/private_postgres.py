@@ -54,6 +54,11 @@ class PrivatePostgres:
                 raise TimeoutError(msg)
             time.sleep(0.05)
 
+    def ran_crash_recovery(self) -> bool:
+        """The server's log says a start replayed the WAL after an unclean shutdown."""
+        log = self.server.log_file().read_text(errors="replace")
+        return "automatic recovery in progress" in log
+
     def start(self, timeout: float = 120) -> None:
         """Start it again on the same port and data; returns once it answers queries."""
         self._stack.up(timeout=timeout)
