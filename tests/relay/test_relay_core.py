@@ -25,6 +25,7 @@ from playball_events.outbox.ports import (
     ParkedEvent,
     PendingDeliveries,
     Retry,
+    StoreUnavailableError,
     Wakeup,
 )
 from playball_events.outbox.relay import Backoff, OutboxRelay, RelayConfig
@@ -367,6 +368,74 @@ def test_run_stops_on_request_closes_the_producer_and_releases_its_claims() -> N
     assert publisher.closed
     assert len(store.sent) == 2
     assert all(row["claimed_by"] is None for row in store.rows)
+
+
+class AnswerLostStore(FakeStore):
+    """Its first claim leases rows on the "server", then loses the answer."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.claims = 0
+
+    def claim_batch(self, relay_id: str, limit: int, lease: timedelta) -> list[OutboxEvent]:
+        self.claims += 1
+        claimed = super().claim_batch(relay_id, limit, lease)
+        if self.claims == 1:
+            raise StoreUnavailableError("server closed the connection unexpectedly")
+        return claimed
+
+
+def test_rows_a_lost_claim_answer_left_leased_are_given_back_once_the_database_answers() -> None:
+    store, publisher = AnswerLostStore(), FakePublisher()
+    events = history(uuid.uuid4(), 3) + history(uuid.uuid4(), 2)
+    store.insert_events(events)
+    relay, _ = make_relay(store, publisher)
+    relay.run()  # the fake lease never expires: only giving them back delivers them
+    assert sorted(store.sent) == sorted(e.event_id for e in events)
+    assert len(publisher.sent) == len(events)  # each once
+
+
+class RescheduleFailsOnceStore(FakeStore):
+    """Recording a retry fails once (the database drops); claims bring a newcomer along."""
+
+    def __init__(self, newcomer: NewOutboxEvent) -> None:
+        super().__init__()
+        self.newcomer: NewOutboxEvent | None = newcomer
+        self.failed = False
+
+    def claim_batch(self, relay_id: str, limit: int, lease: timedelta) -> list[OutboxEvent]:
+        claimed = super().claim_batch(relay_id, limit, lease)
+        if self.newcomer is not None:  # committed while the first batch is in flight
+            self.insert_events([self.newcomer])
+            self.newcomer = None
+        return claimed
+
+    def reschedule(self, relay_id: str, retries: Sequence[Retry]) -> None:
+        if not self.failed:
+            self.failed = True
+            raise StoreUnavailableError("server closed the connection unexpectedly")
+        super().reschedule(relay_id, retries)
+
+
+class FailsOncePublisher(FakePublisher):
+    def send(self, messages: Sequence[OutgoingMessage]) -> PendingDeliveries:
+        pending = super().send(messages)
+        self.outcomes.clear()  # a retry of the same event goes through
+        return pending
+
+
+def test_a_batch_with_the_producer_is_settled_even_when_settling_the_one_before_fails() -> None:
+    first, newcomer = user_event(TOPIC, uuid.uuid4(), 1), user_event(TOPIC, uuid.uuid4(), 1)
+    store, publisher = RescheduleFailsOnceStore(newcomer), FailsOncePublisher()
+    store.insert_events([first])
+    publisher.outcomes[str(first.event_id)] = DeliveryOutcome.RETRIABLE
+    relay, _ = make_relay(store, publisher)
+    # batch 1 (first) fails to deliver and recording its retry fails; batch 2 (newcomer)
+    # is with the producer when waiting for batch 1 raises
+    relay.run()
+    assert sorted(store.sent) == sorted([first.event_id, newcomer.event_id])
+    sent_ids = [dict(m.headers)["event_id"].decode() for m in publisher.sent]
+    assert sent_ids.count(str(newcomer.event_id)) == 1  # acks recorded, not sent twice
 
 
 @pytest.mark.parametrize("attempt", range(12))

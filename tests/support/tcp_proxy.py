@@ -34,6 +34,9 @@ class TcpProxy:
             except OSError:
                 client.close()
                 continue
+            # the timeout was for connecting only: an idle connection (a LISTEN waiting
+            # for notifications) must stay up until the test cuts it
+            upstream.settimeout(None)
             with self._lock:
                 self._conns += [client, upstream]
             for a, b in ((client, upstream), (upstream, client)):

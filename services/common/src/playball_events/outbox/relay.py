@@ -14,6 +14,8 @@ An undeliverable event is parked with its reason; the rest of its user's events 
 batch are handed back untried, and the store will not hand them out again until an
 operator retries the parked one. Everything else that fails (broker, registry, database)
 is retried with exponential backoff and jitter, forever, and the relay resumes by itself.
+After a database failure it first gives back the rows still leased to it that it is not
+sending (a claim whose answer was lost), so they do not wait out the lease.
 """
 
 import logging
@@ -110,6 +112,7 @@ class OutboxRelay:
         self._backoff = Backoff(self.config.backoff_initial, self.config.backoff_max, rng)
         self._stopping = threading.Event()
         self._failures = 0  # consecutive failed rounds: how long the relay backs off
+        self._may_hold_orphans = False  # a round failed: rows may be leased to nobody here
         self._next_cleanup = 0.0
         self._next_status = 0.0
         self._settler = ThreadPoolExecutor(1, thread_name_prefix="outbox-settle")
@@ -141,15 +144,34 @@ class OutboxRelay:
     def _round(self) -> int:
         """One batch, failures turned into a backoff pause; how many events it claimed."""
         try:
+            if self._may_hold_orphans:
+                self._release_orphans()
             claimed = self.run_once()
         except (StoreUnavailableError, RelayLeaseHeldError) as exc:
-            self._settling = None
+            if isinstance(exc, StoreUnavailableError):
+                self._may_hold_orphans = True
             self._pause(f"{type(exc).__name__}: {exc}")
             return -1
         if self._failures:
             log.info("outbox relay %s: recovered", self.relay_id)
         self._failures = 0
         return claimed
+
+    def _release_orphans(self) -> None:
+        """Give back the rows leased to this relay that nobody here is going to send.
+
+        A round that failed on the database can leave some behind: a claim that committed
+        on the server but whose answer was lost with the connection, a batch claimed just
+        before parking or giving back failed. Left alone they wait out the whole lease,
+        and hold back every later event of their users. Once nothing of this relay is in
+        flight (the claim ahead finished, the batch being settled recorded), every row
+        still leased to it is such an orphan.
+        """
+        self._drop_claim_ahead()
+        self.settle()
+        self.store.release(self.relay_id)
+        self._may_hold_orphans = False
+        log.info("outbox relay %s: gave back the claims a failure left behind", self.relay_id)
 
     def _pause(self, reason: str) -> None:
         delay = self._backoff.delay(self._failures)
@@ -221,9 +243,14 @@ class OutboxRelay:
             self.settle()
             self._retry_later(to_send, f"send: {type(exc).__name__}: {exc}", "publish_error")
             return len(events)
-        self.settle()
-        self._settling = self._settler.submit(self._deliver, to_send, pending)
-        self._settling.add_done_callback(lambda _done: self.wakeup.interrupt())
+        try:
+            self.settle()  # the batch before this one
+        finally:
+            # Tracked even when settling the one before failed: this batch is with the
+            # producer, so its acks must still be recorded, and its rows must not be
+            # given back as orphans while it may be delivered.
+            self._settling = self._settler.submit(self._deliver, to_send, pending)
+            self._settling.add_done_callback(lambda _done: self.wakeup.interrupt())
         return len(events)
 
     def _claim(self) -> list[OutboxEvent]:

@@ -289,11 +289,17 @@ class SqlOutboxStore(OutboxStore):
             name = self.engine.dialect.identifier_preparer.quote(self.table.name)
             self._claim_sql = _CLAIM_POSTGRES.format(table=name)
         params = {"now": now, "limit": limit, "relay": relay_id, "until": until}
+        dbapi = self.engine.dialect.loaded_dbapi
         with self._begin() as conn:
             cursor = conn.connection.cursor()
             try:
                 cursor.execute(self._claim_sql, params)
                 rows = cursor.fetchall()
+            except (dbapi.OperationalError, dbapi.InterfaceError) as exc:
+                # The driver's cursor is past SQLAlchemy's error wrapping, so translate as
+                # _begin does: a claim cancelled by a statement_timeout, or cut off with
+                # its connection, is an outage to back off from, not the relay's end.
+                raise StoreUnavailableError(str(exc).splitlines()[0]) from exc
             finally:
                 cursor.close()
         return self._in_delivery_order([_event_of(row) for row in rows])

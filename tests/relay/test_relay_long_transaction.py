@@ -1,0 +1,88 @@
+"""A long-running writer transaction (R14): its rows take their seqs first but become
+visible last.
+
+While it stays open, other users' later commits must flow through the relay without
+waiting for it; once it commits, its rows, whose seqs are lower than rows already
+delivered, must be delivered too. A relay reading "seq greater than the last seen" would
+skip them for good; one that waited for the open transaction would stall everybody.
+
+A user's own versions cannot overlap in time (auth raises the version under the user's
+row lock), so the open transaction holds a new user's v1 and an existing user's next
+version, and only other users commit meanwhile.
+"""
+
+import uuid
+
+import pytest
+from playball_events.outbox.model import NewOutboxEvent
+from playball_events.outbox.store_sql import SqlOutboxStore
+from playball_events.outbox.writer_sql import write_outbox_events
+from sqlalchemy import select
+from support.outbox import user_event, user_histories
+
+from relay.conftest import RelayProcesses, drained, read_topic, wait_for
+from relay.test_relay_faults import assert_order_and_nothing_lost, relay_env
+
+pytestmark = pytest.mark.stack
+
+
+def seqs_of(store: SqlOutboxStore, events: list[NewOutboxEvent]) -> dict[uuid.UUID, int]:
+    table = store.table
+    with store.engine.connect() as conn:
+        rows = conn.execute(
+            select(table.c.event_id, table.c.seq).where(
+                table.c.event_id.in_([e.event_id for e in events])
+            )
+        ).all()
+    return {row.event_id: row.seq for row in rows}
+
+
+def test_a_long_open_transaction_holds_back_nobody_and_its_rows_are_delivered_at_commit(
+    *,
+    store: SqlOutboxStore,
+    outbox_url: str,
+    topic: str,
+    relays: RelayProcesses,
+    kafka_bootstrap: str,
+    registry_url: str,
+) -> None:
+    relays.start(outbox_url, **relay_env(kafka_bootstrap, registry_url))
+    new_user, existing_user = uuid.uuid4(), uuid.uuid4()
+    before = [user_event(topic, existing_user, v) for v in (1, 2, 3)]
+    for event in before:
+        store.insert_events([event])
+    received = read_topic(kafka_bootstrap, topic, {e.event_id for e in before})
+    assert {r.event_id for r in received} == {e.event_id for e in before}
+
+    held = [user_event(topic, new_user, 1), user_event(topic, existing_user, 4)]
+    meanwhile = [e for h in user_histories(topic, users=20, versions=3) for e in h]
+    with store.engine.connect() as long_tx:
+        transaction = long_tx.begin()
+        # as the auth writer does: rows and NOTIFY in the change's own transaction
+        write_outbox_events(long_tx, store.table, held)
+        held_seqs = long_tx.execute(
+            select(store.table.c.seq).where(store.table.c.event_id.in_([e.event_id for e in held]))
+        ).scalars()
+        held_max_seq = max(held_seqs)
+
+        for event in meanwhile:  # other users' changes, each committed on its own
+            store.insert_events([event])
+        assert min(seqs_of(store, meanwhile).values()) > held_max_seq  # seqs taken earlier
+
+        received = read_topic(kafka_bootstrap, topic, {e.event_id for e in meanwhile})
+        # everything committed later went through while the transaction is still open
+        assert {r.event_id for r in received} >= {e.event_id for e in meanwhile}
+        assert not {r.event_id for r in received} & {e.event_id for e in held}
+        wait_for(drained(store), 30, "the committed backlog to drain")
+        assert long_tx.in_transaction()
+        transaction.commit()
+
+    after = [user_event(topic, new_user, 2), user_event(topic, existing_user, 5, last=True)]
+    for event in after:
+        store.insert_events([event])
+    everything = [*before, *held, *meanwhile, *after]
+    received = read_topic(kafka_bootstrap, topic, {e.event_id for e in everything})
+    # the held rows arrive although rows with higher seqs were delivered long before
+    assert_order_and_nothing_lost(received, everything)
+    wait_for(drained(store), 30, "the outbox to drain")
+    assert store.status(parked_limit=0).sent == len(everything)

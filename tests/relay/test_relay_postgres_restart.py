@@ -1,0 +1,213 @@
+"""PostgreSQL restarted under a running relay while events are written (R13).
+
+On a PRIVATE PostgreSQL started here on its own port, never the shared one. The relay
+runs as a process; writes go on through the outage (those that fail are not counted, an
+uncertain one is settled by retrying the same event id). The relay must survive, resume
+by itself, deliver every committed event and keep each user's versions in order.
+
+Also the relay alone cut off from the (shared) database through a TCP proxy while writes
+go on directly: its connections die mid-use and new ones are refused, then it comes back.
+"""
+
+import threading
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+import pytest
+from playball_events.outbox.model import NewOutboxEvent
+from playball_events.outbox.ports import StoreUnavailableError
+from playball_events.outbox.store_sql import SqlOutboxStore
+from playball_stack.settings import StackSettings
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import IntegrityError
+from support.outbox import user_event
+from support.private_postgres import PrivatePostgres
+from support.private_postgres import private_postgres as start_private_postgres
+from support.tcp_proxy import TcpProxy
+
+from relay.conftest import RelayProcesses, drained, read_topic, wait_for
+from relay.test_relay_faults import assert_order_and_nothing_lost, relay_env
+
+pytestmark = [pytest.mark.stack, pytest.mark.slow]
+
+# what the relay logs when the database fails under it (claim, ack, housekeeping, LISTEN)
+OUTAGE_SIGNS = (
+    "StoreUnavailableError",
+    "marking sent failed",
+    "housekeeping skipped",
+    "LISTEN connection failed",
+)
+
+
+@pytest.fixture
+def private_postgres(stack: StackSettings) -> Iterator[PrivatePostgres]:
+    with start_private_postgres(stack) as server:
+        yield server
+
+
+@pytest.fixture
+def private_store(private_postgres: PrivatePostgres) -> Iterator[SqlOutboxStore]:
+    store = SqlOutboxStore.from_url(private_postgres.url)
+    store.create_table()
+    yield store
+    store.engine.dispose()
+
+
+@dataclass
+class ContinuousWriter:
+    """One change per transaction, round after round over ``users``, until stopped.
+
+    A user's version only moves on once its event is known committed. A failed write is
+    retried with the *same* event (same id) until it commits or the unique event id says
+    an earlier attempt already had (a commit whose answer was lost): so ``committed`` is
+    exact, and no user ever gets two events for one version.
+    """
+
+    store: SqlOutboxStore
+    topic: str
+    users: list[uuid.UUID]
+    committed: list[NewOutboxEvent] = field(default_factory=list)
+    failures: int = 0
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="outbox-writer")
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(120)
+            assert not self._thread.is_alive(), "the writer did not finish"
+
+    def _run(self) -> None:
+        versions = dict.fromkeys(self.users, 1)
+        unsettled: dict[uuid.UUID, NewOutboxEvent] = {}
+        while not self._stop.is_set():
+            for user in self.users:
+                event = unsettled.pop(user, None) or user_event(self.topic, user, versions[user])
+                if self._write(event):
+                    versions[user] += 1
+                else:
+                    unsettled[user] = event
+            self._stop.wait(0.02)  # a steady stream, not a flood
+        # the database is up again by now: settle what the outage left uncertain
+        for event in unsettled.values():
+            assert self._write(event), f"event {event.event_id} still not written"
+
+    def _write(self, event: NewOutboxEvent) -> bool:
+        try:
+            self.store.insert_events([event])
+        except IntegrityError:  # an earlier attempt committed; only its answer was lost
+            pass
+        except StoreUnavailableError:
+            self.failures += 1
+            self._stop.wait(0.05)  # the database is down: do not spin
+            return False
+        self.committed.append(event)
+        return True
+
+
+def relay_saw_outage(relays: RelayProcesses) -> Callable[[], bool]:
+    return lambda: any(sign in relays.log(0) for sign in OUTAGE_SIGNS)
+
+
+@pytest.mark.parametrize("restart", ["fast", "crash"])
+def test_postgres_restarted_under_the_relay_loses_nothing_and_keeps_order(
+    *,
+    restart: str,
+    private_postgres: PrivatePostgres,
+    private_store: SqlOutboxStore,
+    topic: str,
+    relays: RelayProcesses,
+    kafka_bootstrap: str,
+    registry_url: str,
+) -> None:
+    store = private_store
+    relay = relays.start(
+        private_postgres.url,
+        **relay_env(kafka_bootstrap, registry_url, PLAYBALL_RELAY_BATCH_SIZE=200),
+    )
+    writer = ContinuousWriter(store, topic, [uuid.uuid4() for _ in range(40)])
+    writer.start()
+    try:
+        wait_for(lambda: store.status(parked_limit=0).sent >= 300, 60, "deliveries to start")
+        if restart == "fast":
+            private_postgres.stop()  # open connections terminated, a clean shutdown
+        else:
+            private_postgres.crash()  # no checkpoint: crash recovery from the WAL
+        failed_before = writer.failures
+        # down until the relay has met the outage and writes have failed for a while
+        wait_for(relay_saw_outage(relays), 30, "the relay to meet the outage")
+        wait_for(lambda: writer.failures >= failed_before + 20, 30, "writes to fail")
+        assert relay.poll() is None, relays.log(0)
+        private_postgres.start()
+        assert private_postgres.ran_crash_recovery() == (restart == "crash")
+        committed_before = len(writer.committed)
+        wait_for(
+            lambda: len(writer.committed) >= committed_before + 400,
+            60,
+            "writes to commit again after the restart",
+        )
+    finally:
+        writer.stop()
+
+    wait_for(drained(store), 120, "the relay to drain the outbox by itself")
+    assert relay.poll() is None, relays.log(0)  # it rode the restart out, never exited
+    status = store.status()
+    assert status.parked_count == 0
+    written = writer.committed
+    received = read_topic(kafka_bootstrap, topic, {e.event_id for e in written}, timeout=120)
+    assert_order_and_nothing_lost(received, written)
+    # and nothing the writer did not commit was delivered: no ghost events
+    assert {r.event_id for r in received} <= {e.event_id for e in written}
+
+
+def test_relay_cut_off_from_postgres_while_writes_go_on_catches_up_and_loses_nothing(
+    *,
+    store: SqlOutboxStore,
+    outbox_url: str,
+    topic: str,
+    relays: RelayProcesses,
+    kafka_bootstrap: str,
+    registry_url: str,
+) -> None:
+    direct = make_url(outbox_url)
+    proxy = TcpProxy(direct.host or "127.0.0.1", direct.port or 5432)
+    proxy.start()
+    writer = ContinuousWriter(store, topic, [uuid.uuid4() for _ in range(40)])
+    try:
+        proxied = direct.set(host="127.0.0.1", port=proxy.port)
+        relay = relays.start(
+            proxied.render_as_string(hide_password=False),
+            **relay_env(kafka_bootstrap, registry_url, PLAYBALL_RELAY_BATCH_SIZE=200),
+        )
+        writer.start()  # straight to the database: only the relay is cut off
+        wait_for(lambda: store.status(parked_limit=0).sent >= 300, 60, "deliveries to start")
+        proxy.stop()  # the relay's connections die, new ones are refused
+        wait_for(relay_saw_outage(relays), 30, "the relay to meet the outage")
+        backlog = store.status(parked_limit=0).backlog
+        wait_for(
+            lambda: store.status(parked_limit=0).backlog >= backlog + 300,
+            60,
+            "a backlog to build up while the relay is cut off",
+        )
+        assert relay.poll() is None, relays.log(0)
+        proxy.start()  # same port: the database is reachable again
+        committed_before = len(writer.committed)
+        wait_for(lambda: len(writer.committed) >= committed_before + 400, 60, "more writes")
+    finally:
+        writer.stop()
+        try:
+            wait_for(drained(store), 120, "the relay to drain the outbox by itself")
+        finally:
+            proxy.stop()
+
+    assert relay.poll() is None, relays.log(0)
+    assert writer.failures == 0  # the database itself never went away
+    written = writer.committed
+    received = read_topic(kafka_bootstrap, topic, {e.event_id for e in written}, timeout=120)
+    assert_order_and_nothing_lost(received, written)
+    assert {r.event_id for r in received} <= {e.event_id for e in written}
