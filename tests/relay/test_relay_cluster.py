@@ -16,6 +16,7 @@ relay reconnecting to a broker that comes back is test_relay_broker_outage.py's 
 """
 
 import json
+import re
 import uuid
 from collections import Counter
 from collections.abc import Iterator
@@ -182,7 +183,8 @@ def test_a_broker_killed_under_write_load_loses_nothing_and_keeps_order(
     writer = ContinuousWriter(store, topic, [uuid.uuid4() for _ in range(USERS)])
     writer.start()
     try:
-        wait_for(lambda: store.status(parked_limit=0).sent >= 2 * USERS, 90, "deliveries")
+        # a steady stream first: every user's first versions delivered, on average
+        wait_for(lambda: store.status(parked_limit=0).sent >= 4 * USERS, 90, "deliveries")
         leaders = partition_leaders(admin, topic)
         victim = choose_victim(cluster.kafka_nodes, leaders)
         was_controller = active_controller(cluster.kafka_nodes) == victim.node_id
@@ -216,6 +218,9 @@ def test_a_broker_killed_under_write_load_loses_nothing_and_keeps_order(
     status = store.status()
     assert status.parked_count == 0, status.parked
     assert relay.poll() is None, relays.log(0)  # it rode the kill out; it never exited
+    # its producer was connected to the victim when it died (librdkafka logs the loss)
+    lost = rf"{re.escape(victim.address())}/{victim.node_id}: (Disconnected|Connect to)"
+    assert re.search(lost, relays.log(0)), "the relay never talked to the killed broker"
 
     if delivery_timeout_ms < FENCING_MS:
         # not a timing bet: the ISR of the partitions the victim followed cannot shrink
