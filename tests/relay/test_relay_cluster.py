@@ -148,8 +148,9 @@ def assert_every_committed_event_once_or_more_in_order(
     [
         # the relay's default: librdkafka's own retries carry every message through
         pytest.param(30_000, id="default-delivery-timeout"),
-        # shorter than the failover stall: deliveries time out (possibly persisted), the
-        # producer bumps its idempotence epoch, and the relay resends them itself
+        # shorter than the failover stall: in-flight deliveries time out (possibly
+        # persisted), the idempotent producer must recover its sequence state, and the
+        # relay reschedules and resends them itself
         pytest.param(2_000, id="delivery-timeout-shorter-than-failover"),
     ],
 )
