@@ -1,34 +1,21 @@
 """A 3-node KRaft cluster on loopback: a replication-factor-3 topic survives losing a broker."""
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from confluent_kafka import Producer
-from playball_stack.processes import pids_with_marker
 from playball_stack.settings import StackSettings
 from playball_stack.stack import Stack
 from support.kafka import consume, create_topic
-from support.stack_env import kafka_only_settings
+from support.private_kafka import private_kafka
 
 pytestmark = [pytest.mark.stack, pytest.mark.slow, pytest.mark.cluster]
-
-# above the session stack's broker, so a private session stack on other ports moves it too
-CLUSTER_PORT_OFFSET = 10
 
 
 @pytest.fixture(scope="module")
 def cluster(stack: StackSettings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    home: Path = tmp_path_factory.mktemp("cluster")
-    port = stack.kafka_port + CLUSTER_PORT_OFFSET
-    settings = kafka_only_settings(stack, home, port, kafka_heap="256m")
-    cluster = Stack(settings, brokers=3)
-    try:
-        cluster.up(timeout=180)
+    with private_kafka(stack, tmp_path_factory.mktemp("cluster"), brokers=3) as cluster:
         yield cluster
-    finally:
-        cluster.down()
-        assert pids_with_marker(str(home)) == []
 
 
 def produce(bootstrap: str, topic: str, values: list[bytes]) -> None:

@@ -1,11 +1,12 @@
-"""A private single-broker Kafka on free ports, for tests that stop the broker.
+"""A private Kafka on free ports (one broker, or a 3-node cluster), for tests that stop
+or kill brokers.
 
 Never the shared stack's: stopping that would break every other test using it.
 """
 
 import socket
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 from playball_stack.processes import pids_with_marker
@@ -13,35 +14,50 @@ from playball_stack.settings import StackSettings
 from playball_stack.stack import Stack
 
 
-def free_port_pair() -> int:
-    """A port whose successor is free too (client and controller listeners)."""
+def free_port_run(count: int) -> int:
+    """The first of ``count`` consecutive loopback ports that are all free.
+
+    Node ``n`` of a cluster listens on ``base + 2(n-1)`` (clients) and the port after it
+    (controller), so a cluster of ``b`` brokers needs a run of ``2b`` ports.
+    """
     for _ in range(50):
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
-            port = int(probe.getsockname()[1])
-        if port >= 65535:
+            base = int(probe.getsockname()[1])
+        if base + count - 1 > 65535:
             continue
-        with socket.socket() as other:
+        with ExitStack() as held:
             try:
-                other.bind(("127.0.0.1", port + 1))
+                for port in range(base + 1, base + count):
+                    other = held.enter_context(socket.socket())
+                    other.bind(("127.0.0.1", port))
             except OSError:
                 continue
-        return port
-    raise RuntimeError("no free port pair")
+        return base
+    raise RuntimeError(f"no run of {count} free ports")
+
+
+def free_port_pair() -> int:
+    """A port whose successor is free too (client and controller listeners)."""
+    return free_port_run(2)
 
 
 @contextmanager
-def private_kafka(stack: StackSettings, home: Path) -> Iterator[Stack]:
-    """A one-broker Kafka under ``home``, beside the shared Postgres and registry."""
+def private_kafka(stack: StackSettings, home: Path, brokers: int = 1) -> Iterator[Stack]:
+    """``brokers`` Kafka nodes under ``home``, beside the shared Postgres and registry.
+
+    Every node is stopped on the way out (SIGKILLed if it will not stop), and nothing
+    naming ``home`` may be left running.
+    """
     settings = StackSettings(
         home=home,
         cache_dir=stack.cache_dir,
-        kafka_port=free_port_pair(),
+        kafka_port=free_port_run(2 * brokers),
         kafka_heap="256m",
         database_url=stack.effective_database_url,  # only Kafka is started here
         schema_registry_url=stack.effective_registry_url,
     )
-    cluster = Stack(settings, brokers=1)
+    cluster = Stack(settings, brokers=brokers)
     try:
         cluster.up(timeout=180)
         yield cluster

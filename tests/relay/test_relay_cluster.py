@@ -1,0 +1,239 @@
+"""A broker of a 3-node cluster hard-killed under write load (R5).
+
+On a PRIVATE 3-node KRaft cluster started here on free ports (every node a broker and a
+controller), never the shared broker. The topic is made the project's way (TopicsAdmin:
+replication factor 3 and min.insync.replicas 2 on a 3-broker cluster), so losing one
+broker must be a non-event for delivery: the relay runs as its own process, writes go on
+one event per transaction, and the node that is the active KRaft controller and leads
+partitions of the topic is SIGKILLed mid-stream. Its partitions fail over, the rest stall
+until the controller fences it and shrinks their ISR; the idempotent producer retries
+through both.
+
+The node is NOT restarted: what R5 claims is that two of three replicas carry on alone,
+so the outbox must drain while it is still dead. A restart would only add a JVM start
+(slow on a loaded 2-core machine) to test the broker's recovery, not the relay's, and the
+relay reconnecting to a broker that comes back is test_relay_broker_outage.py's case.
+"""
+
+import json
+import re
+import uuid
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from confluent_kafka import KafkaException
+from confluent_kafka.admin import AdminClient
+from confluent_kafka.admin._config import ConfigResource
+from playball_events.outbox.model import NewOutboxEvent
+from playball_events.outbox.store_sql import SqlOutboxStore
+from playball_events.topics_admin_kafka import (
+    CLUSTER_MIN_INSYNC,
+    CLUSTER_REPLICATION,
+    PARTITIONS,
+    TopicsAdmin,
+)
+from playball_stack.components.kafka import KafkaNode
+from playball_stack.settings import StackSettings
+from playball_stack.stack import Stack
+from support.private_kafka import private_kafka
+
+from relay.conftest import (
+    Received,
+    RelayProcesses,
+    drained,
+    first_occurrence_versions,
+    read_topic,
+    register_subjects,
+    wait_for,
+)
+from relay.test_relay_faults import relay_env
+from relay.test_relay_postgres_restart import ContinuousWriter
+
+pytestmark = [pytest.mark.stack, pytest.mark.slow, pytest.mark.cluster]
+
+USERS = 120
+# broker.session.timeout.ms (Kafka's default, which the stack keeps): how long the
+# controller waits before it fences a broker that stopped heartbeating
+FENCING_MS = 9_000
+
+
+@pytest.fixture
+def cluster(stack: StackSettings, tmp_path: Path) -> Iterator[Stack]:
+    with private_kafka(stack, tmp_path / "cluster", brokers=3) as cluster:
+        yield cluster
+
+
+def partition_leaders(admin: AdminClient, topic: str) -> dict[int, int]:
+    """Partition -> id of its leader (-1 while it has none)."""
+    metadata = admin.list_topics(topic, timeout=10)
+    return {p: meta.leader for p, meta in metadata.topics[topic].partitions.items()}
+
+
+def assert_replicated_as_the_project_wants(admin: AdminClient, topic: str) -> None:
+    """RF 3 with every replica in sync, and min.insync.replicas 2, read back from Kafka."""
+
+    partitions: dict[int, Any] = {}
+
+    def known() -> bool:  # the broker asked may not have applied the new topic yet
+        meta = admin.list_topics(topic, timeout=10).topics[topic]
+        partitions.clear()
+        partitions.update(meta.partitions)
+        return meta.error is None
+
+    wait_for(known, 30, f"a broker to know topic {topic}")
+    assert len(partitions) == PARTITIONS
+    for meta in partitions.values():
+        assert len(meta.replicas) == CLUSTER_REPLICATION
+        assert sorted(meta.isrs) == sorted(meta.replicas)
+    resource = ConfigResource(ConfigResource.Type.TOPIC, topic)
+    config = admin.describe_configs([resource])[resource].result(timeout=20)
+    assert config["min.insync.replicas"].value == str(CLUSTER_MIN_INSYNC)
+
+
+def active_controller(nodes: list[KafkaNode]) -> int | None:
+    """The KRaft quorum leader, as the newest epoch any node recorded names it."""
+    newest: tuple[int, int] | None = None
+    for node in nodes:
+        state = node.dir / "data" / "__cluster_metadata-0" / "quorum-state"
+        if not state.is_file():
+            continue
+        recorded = json.loads(state.read_text())
+        epoch, leader = int(recorded["leaderEpoch"]), int(recorded["leaderId"])
+        if leader >= 0 and (newest is None or epoch > newest[0]):
+            newest = (epoch, leader)
+    return newest[1] if newest else None
+
+
+def choose_victim(nodes: list[KafkaNode], leaders: dict[int, int]) -> KafkaNode:
+    """The active controller if it leads partitions of the topic (then the kill moves
+    both the quorum and partition leadership), else the node leading the most."""
+    led = Counter(leaders.values())
+    controller = active_controller(nodes)
+    by_id = {node.node_id: node for node in nodes}
+    if controller in by_id and led[controller]:
+        return by_id[controller]
+    return by_id[led.most_common(1)[0][0]]
+
+
+def assert_every_committed_event_once_or_more_in_order(
+    received: list[Received], committed: list[NewOutboxEvent]
+) -> int:
+    """The common oracle on the topic; returns how many duplicates it carries."""
+    by_id = {event.event_id: event for event in committed}
+    assert len(by_id) == len(committed), "the writer committed an event id twice"
+    ghosts = [r.event_id for r in received if r.event_id not in by_id]
+    assert ghosts == [], f"{len(ghosts)} messages on the topic were never committed"
+    for item in received:  # each message is exactly the committed event it claims to be
+        event = by_id[item.event_id]
+        assert item.key.decode() == event.aggregate_id
+        assert item.version == event.aggregate_version
+        assert item.value[0] == 0  # Confluent wire format: magic byte, schema id, body
+        assert item.value[5:] == event.payload
+    missing = by_id.keys() - {r.event_id for r in received}
+    assert not missing, f"{len(missing)} committed events never reached the topic"
+    expected: dict[str, list[int]] = {}
+    for event in committed:
+        expected.setdefault(event.aggregate_id, []).append(event.aggregate_version)
+    order = first_occurrence_versions(received)
+    for user, versions in expected.items():
+        assert order[user] == sorted(versions), f"user {user}: first occurrences {order[user]}"
+    return len(received) - len(by_id)
+
+
+@pytest.mark.parametrize(
+    "delivery_timeout_ms",
+    [
+        # the relay's default: librdkafka's own retries carry every message through
+        pytest.param(30_000, id="default-delivery-timeout"),
+        # shorter than the failover stall: in-flight deliveries time out (possibly
+        # persisted), the idempotent producer must recover its sequence state, and the
+        # relay reschedules and resends them itself
+        pytest.param(2_000, id="delivery-timeout-shorter-than-failover"),
+    ],
+)
+def test_a_broker_killed_under_write_load_loses_nothing_and_keeps_order(
+    *,
+    delivery_timeout_ms: int,
+    cluster: Stack,
+    store: SqlOutboxStore,
+    outbox_url: str,
+    unique_name: str,
+    relays: RelayProcesses,
+    registry_url: str,
+) -> None:
+    bootstrap = cluster.kafka_bootstrap
+    topic = unique_name
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    report = TopicsAdmin(bootstrap).ensure([topic])
+    assert topic in report.created
+    assert_replicated_as_the_project_wants(admin, topic)
+    register_subjects(registry_url, topic)
+
+    relay = relays.start(
+        outbox_url,
+        **relay_env(
+            bootstrap,
+            registry_url,
+            PLAYBALL_RELAY_BATCH_SIZE=200,
+            PLAYBALL_RELAY_DELIVERY_TIMEOUT_MS=delivery_timeout_ms,
+        ),
+    )
+    writer = ContinuousWriter(store, topic, [uuid.uuid4() for _ in range(USERS)])
+    writer.start()
+    try:
+        # a steady stream first: every user's first versions delivered, on average
+        wait_for(lambda: store.status(parked_limit=0).sent >= 4 * USERS, 90, "deliveries")
+        leaders = partition_leaders(admin, topic)
+        victim = choose_victim(cluster.kafka_nodes, leaders)
+        was_controller = active_controller(cluster.kafka_nodes) == victim.node_id
+        led = sorted(p for p, leader in leaders.items() if leader == victim.node_id)
+        assert led, f"node {victim.node_id} leads no partition of {topic}: {leaders}"
+        victim.kill()
+        assert victim.pid() is None
+        written_at_kill = len(writer.committed)
+
+        def failed_over() -> bool:
+            try:
+                now = partition_leaders(admin, topic)
+            except KafkaException:  # a metadata request that met the dead node: ask again
+                return False
+            return all(now.get(p, -1) not in (-1, victim.node_id) for p in led)
+
+        wait_for(failed_over, 90, f"partitions {led} to get a new leader")
+        # Delivery resumed with one broker dead: more has been sent than was ever
+        # written before the kill, so events written after it reached the topic.
+        wait_for(
+            lambda: store.status(parked_limit=0).sent >= written_at_kill + 2 * USERS,
+            180,
+            "events written after the kill to be delivered",
+        )
+    finally:
+        writer.stop()
+    committed = writer.committed
+    assert writer.failures == 0  # the database never failed: every write committed
+    wait_for(drained(store), 180, "the outbox to drain with the broker still dead")
+    assert victim.pid() is None
+    status = store.status()
+    assert status.parked_count == 0, status.parked
+    assert relay.poll() is None, relays.log(0)  # it rode the kill out; it never exited
+    # its producer was connected to the victim when it died (librdkafka logs the loss)
+    lost = rf"{re.escape(victim.address())}/{victim.node_id}: (Disconnected|Connect to)"
+    assert re.search(lost, relays.log(0)), "the relay never talked to the killed broker"
+
+    if delivery_timeout_ms < FENCING_MS:
+        # not a timing bet: the ISR of the partitions the victim followed cannot shrink
+        # before the controller fences it, so acks=all produces to them wait for that
+        assert "possibly_persisted" in relays.log(0), "no delivery timed out: path not run"
+    received = read_topic(bootstrap, topic, {e.event_id for e in committed}, timeout=180)
+    duplicates = assert_every_committed_event_once_or_more_in_order(received, committed)
+    per_user = Counter(e.aggregate_id for e in committed)
+    assert len(per_user) == USERS and min(per_user.values()) >= 3
+    print(  # the run's figures, for whoever reads the -s output
+        f"R5: killed node {victim.node_id} (active controller: {was_controller}, "
+        f"led partitions {led}); {len(committed)} events of {USERS} users, "
+        f"{len(committed) - written_at_kill} written after the kill; "
+        f"{len(received)} messages, {duplicates} duplicates"
+    )
