@@ -1,11 +1,12 @@
 """KafkaSource around a stand-in for confluent-kafka's Consumer: what a poll returns when a
-rebalance is served in the middle of it (the real client does that, see poll_batch)."""
+rebalance is served in the middle of it (the real client does that, see poll_batch), and
+the lag of partitions this member has read nothing of."""
 
 from collections.abc import Callable
 from typing import Any
 
 import pytest
-from confluent_kafka import KafkaError, KafkaException, TopicPartition
+from confluent_kafka import OFFSET_INVALID, KafkaError, KafkaException, TopicPartition
 from playball_events.consumer import source_kafka
 from playball_events.consumer.source_kafka import KafkaSource
 
@@ -51,6 +52,10 @@ class StandInConsumer:
         self.on_lost: Callable[[Any, list[TopicPartition]], None] | None = None
         self.assignment_calls = 0
         self.commits = 0
+        self.positions: dict[int, int] = {}  # partition -> next offset the app reads
+        self.watermarks: dict[int, tuple[int, int]] = {}
+        self.group_offsets: dict[int, int] = {}  # what the group committed (broker side)
+        self.committed_queries = 0
 
     def subscribe(self, _topics: list[str], **callbacks: Any) -> None:
         self.on_revoke, self.on_lost = callbacks["on_revoke"], callbacks["on_lost"]
@@ -61,6 +66,24 @@ class StandInConsumer:
     def assignment(self) -> list[TopicPartition]:
         self.assignment_calls += 1
         return [TopicPartition(TOPIC, p) for p in sorted(self.assigned)]
+
+    def position(self, partitions: list[TopicPartition]) -> list[TopicPartition]:
+        return [
+            TopicPartition(tp.topic, tp.partition, self.positions.get(tp.partition, OFFSET_INVALID))
+            for tp in partitions
+        ]
+
+    def get_watermark_offsets(self, tp: TopicPartition, cached: bool) -> tuple[int, int]:
+        assert cached, "the lag gauge must not cost a broker round trip per partition"
+        return self.watermarks.get(tp.partition, (0, 0))
+
+    def committed(self, partitions: list[TopicPartition], timeout: float) -> list[TopicPartition]:
+        assert timeout > 0
+        self.committed_queries += 1
+        return [
+            TopicPartition(tp.topic, tp.partition, self.group_offsets.get(tp.partition, -1001))
+            for tp in partitions
+        ]
 
     def commit(self, **_kwargs: Any) -> None:
         self.commits += 1
@@ -141,3 +164,29 @@ def test_a_rebalance_inside_the_first_call_keeps_its_message(
     kafka.script = [rebalanced_then_one, lambda _c: [Message(3, 1)]]
     assert positions(source.poll_batch(100, 1.0)) == [(3, 0), (3, 1)]
     assert kafka.assignment_calls == 0
+
+
+def test_lag_counts_from_the_position_and_from_the_group_offset_of_untouched_partitions(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    source, kafka = source_with(monkeypatch, {0, 1, 2, 3})
+    kafka.watermarks = {0: (0, 100), 1: (0, 100), 2: (10, 100), 3: (0, 0)}
+    kafka.positions = {0: 40}  # read up to 40 here
+    kafka.group_offsets = {1: 100}  # taken over after its previous owner finished it
+    # 2: nothing committed ever: counts from the low watermark; 3: empty
+    assert source.lag() == 60 + 0 + 90 + 0
+    assert kafka.committed_queries == 2  # only the partitions with no position and messages
+
+
+def test_a_taken_over_partition_asks_the_group_offset_once_until_it_is_revoked(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    source, kafka = source_with(monkeypatch, {1})
+    kafka.watermarks = {1: (0, 100)}
+    kafka.group_offsets = {1: 100}
+    monkeypatch.setattr(source_kafka, "LAG_INTERVAL", 0.0)
+    assert (source.lag(), source.lag()) == (0, 0)
+    assert kafka.committed_queries == 1
+    kafka.rebalance("revoke", now_assigned={1})
+    kafka.group_offsets = {1: 70}  # someone else held it meanwhile and committed less
+    assert source.lag() == 30

@@ -34,7 +34,8 @@ from playball_events.consumer.ports import (
 
 log = logging.getLogger(__name__)
 
-LAG_INTERVAL = 2.0  # seconds between watermark queries (one broker round trip per partition)
+LAG_INTERVAL = 2.0  # seconds between lag measurements
+COMMITTED_TIMEOUT = 2.0  # seconds for the rare committed-offset query of a lag measurement
 
 # Keys the service must not override: they are what makes the consumer idempotent.
 FIXED_CONFIG = {
@@ -175,16 +176,34 @@ class KafkaSource(MessageSource):
             positions = self._consumer.position(assignment)
             for tp in positions:
                 # cached: the high watermark of the last fetch response, no broker call
-                _low, high = self._consumer.get_watermark_offsets(tp, cached=True)
+                low, high = self._consumer.get_watermark_offsets(tp, cached=True)
                 done = self._committed.get((tp.topic, tp.partition))
                 if done is None:
                     done = tp.offset if tp.offset != OFFSET_INVALID else None
+                if done is None and high > low:
+                    done = self._group_offset(tp.topic, tp.partition)
                 if done is None:
-                    done = _low
+                    done = low
                 total += max(0, high - done)
         except KafkaException:
             return None
         return total
+
+    def _group_offset(self, topic: str, partition: int) -> int | None:
+        """The group's committed offset of a partition this member has read nothing of.
+
+        Without it, a partition taken over after its previous owner finished it (nothing
+        left to read, so no position) counted from its low watermark: the gauge showed
+        the whole partition as lag until a new message arrived. Remembered like one of
+        our own commits, until the partition is revoked; None when nothing is committed.
+        """
+        [found] = self._consumer.committed(
+            [TopicPartition(topic, partition)], timeout=COMMITTED_TIMEOUT
+        )
+        if found.offset < 0:
+            return None
+        self._committed[(topic, partition)] = found.offset
+        return int(found.offset)
 
     def close(self) -> None:
         try:
