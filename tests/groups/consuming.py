@@ -2,9 +2,12 @@
 
 import hashlib
 import time
+import urllib.request
 import uuid
 from collections.abc import Callable
 
+from confluent_kafka import ConsumerGroupTopicPartitions, TopicPartition
+from confluent_kafka.admin import AdminClient
 from playball_events.consumer.loop import BatchReport, EventConsumer
 from playball_groups.adapters.database import Engine
 from playball_groups.adapters.unit_of_work import SqlUnitOfWork
@@ -75,3 +78,31 @@ def wait_for(condition: Callable[[], bool], timeout: float = 60.0, what: str = "
     while not condition():
         assert time.monotonic() < deadline, f"timed out waiting for {what or condition}"
         time.sleep(0.1)
+
+
+def processed(engine: Engine) -> int:
+    """Rows in the processed-events table."""
+    from playball_groups.adapters.tables import processed_events  # noqa: PLC0415
+    from sqlalchemy import func, select  # noqa: PLC0415
+
+    with engine.connect() as connection:
+        return int(connection.scalar(select(func.count()).select_from(processed_events)) or 0)
+
+
+def committed(bootstrap: str, group: str, topic: str, partitions: int = 6) -> int:
+    """Sum of the group's committed offsets on the topic (0 for nothing committed)."""
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    request = [
+        ConsumerGroupTopicPartitions(group, [TopicPartition(topic, p) for p in range(partitions)])
+    ]
+    [future] = admin.list_consumer_group_offsets(request).values()
+    return sum(max(0, tp.offset) for tp in future.result(timeout=30).topic_partitions)
+
+
+def metric(port: int, name: str) -> float:
+    """One unlabelled (or first labelled) sample of a consumer process's /metrics."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
+        for line in response.read().decode().splitlines():
+            if line.startswith((name + "{", name + " ")):
+                return float(line.rsplit(" ", 1)[1])
+    return 0.0

@@ -5,47 +5,21 @@ import os
 import signal
 import subprocess
 import sys
-import urllib.request
 import uuid
 from pathlib import Path
 
 import pytest
-from confluent_kafka import ConsumerGroupTopicPartitions, TopicPartition
-from confluent_kafka.admin import AdminClient
 from playball_core.registry import RegistryClient
 from playball_groups.adapters.database import Engine
-from playball_groups.adapters.tables import processed_events
-from sqlalchemy import func, select
 from support.stack_env import free_port
 from support.user_events import EventProducer, create_event_topics, registered, updated
 
-from groups.consuming import view_row, wait_for
+from groups.consuming import committed, metric, processed, view_row, wait_for
 
 pytestmark = [pytest.mark.stack, pytest.mark.slow]
 
 HERE = Path(__file__).resolve().parent
 PLAYBALL = str(Path(sys.executable).parent / "playball")
-
-
-def processed(engine: Engine) -> int:
-    with engine.connect() as connection:
-        return int(connection.scalar(select(func.count()).select_from(processed_events)) or 0)
-
-
-def committed(bootstrap: str, group: str, topic: str) -> int:
-    """Sum of the group's committed offsets on the topic (0 for nothing committed)."""
-    admin = AdminClient({"bootstrap.servers": bootstrap})
-    request = [ConsumerGroupTopicPartitions(group, [TopicPartition(topic, p) for p in range(6)])]
-    [future] = admin.list_consumer_group_offsets(request).values()
-    return sum(max(0, tp.offset) for tp in future.result(timeout=30).topic_partitions)
-
-
-def metric(port: int, name: str) -> float:
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
-        for line in response.read().decode().splitlines():
-            if line.startswith((name + "{", name + " ")):
-                return float(line.rsplit(" ", 1)[1])
-    return 0.0
 
 
 def test_sigkill_after_db_commit_before_offset_commit_applies_nothing_twice(

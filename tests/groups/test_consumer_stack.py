@@ -34,7 +34,7 @@ from support.user_events import (
     updated,
 )
 
-from groups.consuming import drain, settings_for, total, view_hash, view_row
+from groups.consuming import drain, processed, settings_for, total, view_hash, view_row
 
 pytestmark = pytest.mark.stack
 
@@ -276,7 +276,7 @@ def test_a_second_consumer_joining_mid_stream_loses_and_doubles_nothing(
                 reports.append(first.run_once())
             second = build_consumer(settings, engine=engine)  # triggers a rebalance
             deadline = time.monotonic() + 120
-            while processed_count(engine) < len(events):
+            while processed(engine) < len(events):
                 assert time.monotonic() < deadline, "the two consumers did not finish"
                 reports.append(first.run_once())
                 seconds.append(second.run_once())
@@ -284,20 +284,12 @@ def test_a_second_consumer_joining_mid_stream_loses_and_doubles_nothing(
             first.close()
             if second is not None:
                 second.close()
-        assert processed_count(engine) == len(events)
+        assert processed(engine) == len(events)
         assert all(view_row(engine, u) == (3, False, "three") for u in users)
         assert total(seconds, "messages") > 0  # the partitions were really shared
         both = reports + seconds
         assert total(both, "applied") + total(both, "stale") == len(events)
         engine.dispose()
-
-
-def processed_count(engine: Engine) -> int:
-    from playball_groups.adapters.tables import processed_events  # noqa: PLC0415
-    from sqlalchemy import func, select  # noqa: PLC0415
-
-    with engine.connect() as connection:
-        return int(connection.scalar(select(func.count()).select_from(processed_events)) or 0)
 
 
 def test_registry_unreachable_is_retried_never_parked(

@@ -1,5 +1,5 @@
-"""A long-running writer transaction (R14): its rows take their seqs first but become
-visible last.
+"""A long-running writer transaction (R14, and R7's commit-order inversion): its rows take
+their seqs first but become visible last; on SQLite (R18) that cannot happen.
 
 While it stays open, other users' later commits must flow through the relay without
 waiting for it; once it commits, its rows, whose seqs are lower than rows already
@@ -12,12 +12,14 @@ version, and only other users commit meanwhile.
 """
 
 import uuid
+from pathlib import Path
 
 import pytest
 from playball_events.outbox.model import NewOutboxEvent
+from playball_events.outbox.ports import StoreUnavailableError
 from playball_events.outbox.store_sql import SqlOutboxStore
 from playball_events.outbox.writer_sql import write_outbox_events
-from sqlalchemy import select
+from sqlalchemy import create_engine, select
 from support.outbox import user_event, user_histories
 
 from relay.conftest import RelayProcesses, drained, read_topic, wait_for
@@ -86,3 +88,42 @@ def test_a_long_open_transaction_holds_back_nobody_and_its_rows_are_delivered_at
     assert_order_and_nothing_lost(received, everything)
     wait_for(drained(store), 30, "the outbox to drain")
     assert store.status(parked_limit=0).sent == len(everything)
+
+
+def test_on_sqlite_no_later_writer_commits_ahead_of_an_open_one_and_all_is_delivered_in_order(
+    *,
+    tmp_path: Path,
+    topic: str,
+    relays: RelayProcesses,
+    kafka_bootstrap: str,
+    registry_url: str,
+) -> None:
+    """R7 on SQLite (R18): commit order cannot invert there, because SQLite has one writer.
+
+    A transaction that took its seqs holds the write lock until it ends, so a later change
+    cannot commit before it (it waits, here it gives up at once); the relay then delivers
+    everything, each user's versions in order.
+    """
+    url = f"sqlite:///{tmp_path / 'auth.db'}"
+    store = SqlOutboxStore.from_url(url)
+    store.create_table()
+    relays.start(url, **relay_env(kafka_bootstrap, registry_url))
+    user, other = uuid.uuid4(), uuid.uuid4()
+    held = [user_event(topic, user, 1), user_event(topic, user, 2)]
+    later = [user_event(topic, other, 1), user_event(topic, user, 3)]
+    impatient = SqlOutboxStore(create_engine(url, connect_args={"timeout": 0}))
+    with store.engine.connect() as long_tx:
+        transaction = long_tx.begin()
+        write_outbox_events(long_tx, store.table, held)
+        with pytest.raises(StoreUnavailableError, match="database is locked"):
+            impatient.insert_events(later[:1])
+        transaction.commit()
+    impatient.engine.dispose()
+    store.insert_events(later)
+
+    everything = [*held, *later]
+    received = read_topic(kafka_bootstrap, topic, {e.event_id for e in everything})
+    assert_order_and_nothing_lost(received, everything)
+    assert max(seqs_of(store, held).values()) < min(seqs_of(store, later).values())
+    wait_for(drained(store), 30, "the outbox to drain")
+    store.engine.dispose()

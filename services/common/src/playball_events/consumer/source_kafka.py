@@ -2,10 +2,11 @@
 
 Offsets are never stored automatically (``enable.auto.offset.store=false``) nor committed
 by a timer (``enable.auto.commit=false``): :meth:`KafkaSource.commit` stores and commits
-synchronously after the handler's database commit. The loop is single-threaded and
-commits each batch before it polls again, so when a rebalance revokes partitions (inside
-a poll) the in-flight batch is already committed; ``on_revoke`` commits whatever was
-stored, once more, before the partitions go.
+them after the handler's database commit. The loop is single-threaded and commits each
+batch before it polls again, so when a rebalance revokes partitions (inside a poll) the
+previous batch is already committed; ``on_revoke`` commits whatever was stored, once
+more, before the partitions go. A poll that a revocation interrupts keeps only messages
+of partitions still assigned (see :meth:`KafkaSource.poll_batch`).
 """
 
 import logging
@@ -33,7 +34,8 @@ from playball_events.consumer.ports import (
 
 log = logging.getLogger(__name__)
 
-LAG_INTERVAL = 2.0  # seconds between watermark queries (one broker round trip per partition)
+LAG_INTERVAL = 2.0  # seconds between lag measurements
+COMMITTED_TIMEOUT = 2.0  # seconds for the rare committed-offset query of a lag measurement
 
 # Keys the service must not override: they are what makes the consumer idempotent.
 FIXED_CONFIG = {
@@ -74,11 +76,13 @@ class KafkaSource(MessageSource):
     def __init__(self, config: dict[str, Any], topics: Sequence[str]) -> None:
         self._consumer = Consumer(config)
         self._committed: dict[tuple[str, int], int] = {}
+        self._revocations = 0  # revokes and losses so far: tells a poll a rebalance cut it
         self._lag: int | None = None
         self._lag_at = 0.0
         self._consumer.subscribe(list(topics), on_revoke=self._on_revoke, on_lost=self._on_lost)
 
     def _on_revoke(self, consumer: Any, partitions: list[Any]) -> None:
+        self._revocations += 1
         try:
             consumer.commit(asynchronous=False)
         except KafkaException as exc:
@@ -88,6 +92,7 @@ class KafkaSource(MessageSource):
             self._committed.pop((tp.topic, tp.partition), None)
 
     def _on_lost(self, _consumer: Any, partitions: list[Any]) -> None:
+        self._revocations += 1
         for tp in partitions:
             self._committed.pop((tp.topic, tp.partition), None)
 
@@ -96,9 +101,13 @@ class KafkaSource(MessageSource):
         # one event would wait the whole timeout. Wait for the first message only, then
         # take whatever else is already fetched without waiting.
         first = self._consumer.consume(1, timeout)
+        revocations = self._revocations
         rest = self._consumer.consume(max_messages - 1, 0) if first and max_messages > 1 else []
+        messages = [*first, *rest]
+        if self._revocations != revocations:
+            messages = self._still_assigned(messages)
         batch: list[RawMessage] = []
-        for message in [*first, *rest]:
+        for message in messages:
             error = message.error()
             if error is None:
                 batch.append(raw_message(message))
@@ -106,6 +115,28 @@ class KafkaSource(MessageSource):
                 # broker-side errors are retried inside librdkafka; log, don't die
                 log.warning("consume error: %s", error)
         return batch
+
+    def _still_assigned(self, messages: list[Any]) -> list[Any]:
+        """The messages of partitions this member still owns, after a rebalance mid-poll.
+
+        The second ``consume`` of a poll can serve a rebalance after it, or the first
+        call, collected messages: librdkafka returns them although their partitions are
+        revoked. Their new owner reads them again from the committed offset, so applying
+        them here would race it (two transactions on the same users) and commit offsets
+        of partitions this member no longer owns, which can move the group's committed
+        offset back behind the new owner's. Messages of a partition assigned again are
+        kept: fetching restarts at its committed offset, so any copy read before the
+        revoke only comes back as a duplicate.
+        """
+        owned = {(tp.topic, tp.partition) for tp in self._consumer.assignment()}
+        kept = [m for m in messages if (m.topic(), m.partition()) in owned]
+        if len(kept) != len(messages):
+            log.info(
+                "dropped %d polled messages of partitions revoked meanwhile (their new "
+                "owner reads them)",
+                len(messages) - len(kept),
+            )
+        return kept
 
     def commit(self, positions: Sequence[Position]) -> None:
         offsets = [TopicPartition(p.topic, p.partition, p.offset) for p in positions]
@@ -145,16 +176,34 @@ class KafkaSource(MessageSource):
             positions = self._consumer.position(assignment)
             for tp in positions:
                 # cached: the high watermark of the last fetch response, no broker call
-                _low, high = self._consumer.get_watermark_offsets(tp, cached=True)
+                low, high = self._consumer.get_watermark_offsets(tp, cached=True)
                 done = self._committed.get((tp.topic, tp.partition))
                 if done is None:
                     done = tp.offset if tp.offset != OFFSET_INVALID else None
+                if done is None and high > low:
+                    done = self._group_offset(tp.topic, tp.partition)
                 if done is None:
-                    done = _low
+                    done = low
                 total += max(0, high - done)
         except KafkaException:
             return None
         return total
+
+    def _group_offset(self, topic: str, partition: int) -> int | None:
+        """The group's committed offset of a partition this member has read nothing of.
+
+        Without it, a partition taken over after its previous owner finished it (nothing
+        left to read, so no position) counted from its low watermark: the gauge showed
+        the whole partition as lag until a new message arrived. Remembered like one of
+        our own commits, until the partition is revoked; None when nothing is committed.
+        """
+        [found] = self._consumer.committed(
+            [TopicPartition(topic, partition)], timeout=COMMITTED_TIMEOUT
+        )
+        if found.offset < 0:
+            return None
+        self._committed[(topic, partition)] = found.offset
+        return int(found.offset)
 
     def close(self) -> None:
         try:

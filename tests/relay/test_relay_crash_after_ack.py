@@ -1,0 +1,84 @@
+"""R1 on PostgreSQL and SQLite (R18): a relay SIGKILLed after the broker acked a batch and
+before it marked the rows sent loses nothing; the restarted relay sends that batch again
+(duplicates the consumer drops), every user's versions still in order."""
+
+import os
+import signal
+import subprocess
+import sys
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playball_events.outbox.store_sql import SqlOutboxStore
+from support.outbox import user_histories
+
+from relay.conftest import RelayProcesses, drained, read_topic, wait_for
+from relay.test_relay_faults import assert_order_and_nothing_lost, relay_env
+
+pytestmark = [pytest.mark.stack, pytest.mark.slow]
+
+HERE = Path(__file__).resolve().parent
+
+
+@pytest.fixture(params=["postgres", "sqlite"])
+def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An outbox database with an empty outbox table, on each backend: its URL."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'auth.db'}"
+        store = SqlOutboxStore.from_url(url)
+        store.create_table()
+        store.engine.dispose()
+        yield url
+        return
+    yield request.getfixturevalue("outbox_url")
+
+
+def test_a_relay_killed_between_the_ack_and_marking_sent_resends_that_batch_and_loses_nothing(
+    *,
+    database: str,
+    topic: str,
+    relays: RelayProcesses,
+    kafka_bootstrap: str,
+    registry_url: str,
+    tmp_path: Path,
+) -> None:
+    store = SqlOutboxStore.from_url(database)
+    written = [e for history in user_histories(topic, users=40, versions=3) for e in history]
+    store.insert_events(written)
+    env = {
+        k: str(v)
+        for k, v in relay_env(
+            kafka_bootstrap,
+            registry_url,
+            PLAYBALL_RELAY_BATCH_SIZE=25,
+            PLAYBALL_RELAY_METRICS_PORT=0,
+            # the dead relay's claims (and SQLite's one-relay lease) expire soon
+            PLAYBALL_RELAY_LEASE_SECONDS=3,
+            PLAYBALL_RELAY_DELIVERY_TIMEOUT_MS=2000,
+        ).items()
+    }
+    with (tmp_path / "crashing.log").open("w+b") as log:
+        crashing = subprocess.run(
+            [sys.executable, str(HERE / "crash_relay.py"), database],
+            env={**os.environ, **env},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            timeout=120,
+            check=False,
+        )
+        log.seek(0)
+        assert crashing.returncode == -signal.SIGKILL, log.read().decode(errors="replace")
+    status = store.status(parked_limit=0)
+    assert (status.sent, status.backlog) == (0, len(written))  # acked, but nothing marked
+
+    relays.start(database, **env)
+    wait_for(drained(store), 60, "the restarted relay to drain the outbox")
+    received = read_topic(kafka_bootstrap, topic, {e.event_id for e in written})
+    assert_order_and_nothing_lost(received, written)
+    copies = Counter(r.event_id for r in received)
+    resent = [event_id for event_id, n in copies.items() if n > 1]
+    assert resent, "the acked batch was not on the topic before the crash"
+    assert all(copies[event_id] == 2 for event_id in resent)  # once acked, once resent
+    store.engine.dispose()
