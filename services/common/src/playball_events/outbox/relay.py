@@ -136,7 +136,11 @@ class OutboxRelay:
             while not self._stopping.is_set():
                 claimed = self._round()
                 self._housekeeping()
-                if claimed == 0 and not self._stopping.is_set():
+                # Less than a full batch: the outbox held no more. Wait for what can bring
+                # more: a commit's wake-up, the batch in flight settled (it interrupts the
+                # wait, releasing its users' later events) or the poll. A full batch, or a
+                # failed round (it paused already), goes straight on.
+                if 0 <= claimed < self.config.batch_size and not self._stopping.is_set():
                     self.wakeup.wait(self.config.poll_interval)
         finally:
             self._shutdown()
