@@ -539,7 +539,7 @@ def test_new_rows_of_another_user_go_out_while_a_batch_still_waits_for_its_acks(
     looking = ThreadPoolExecutor(1).submit(relay.run_once)  # nothing claimable: it waits
 
     store.insert_events(history(bob, 1))
-    wakeup.notify()  # as the NOTIFY of bob's commit does
+    wakeup.interrupt()  # as the NOTIFY of bob's commit does
 
     wait_until(lambda: str(bob).encode() in keys_sent(publisher))
     assert store.sent == []  # alice's batch has not settled yet

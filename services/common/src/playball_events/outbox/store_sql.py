@@ -248,13 +248,11 @@ class SqlOutboxStore(OutboxStore):
         anyway, and the driver then sends neither a ``BEGIN`` nor a ``COMMIT``, two round
         trips of the three that the relay's claim and mark-sent would otherwise take.
         """
-        engine = self._one_statement_engine if one_statement and self._postgres else None
+        autocommit = one_statement and self._postgres
         try:
-            if engine is not None:
-                with engine.connect() as conn:
-                    yield conn
-                return
-            with self.engine.begin() as conn:
+            with (
+                self._one_statement_engine.connect() if autocommit else self.engine.begin()
+            ) as conn:
                 yield conn
         except (OperationalError, InterfaceError) as exc:
             raise StoreUnavailableError(str(exc).splitlines()[0]) from exc

@@ -6,13 +6,10 @@ from playball_events.outbox.ports import Wakeup
 
 
 class PollWakeup(Wakeup):
-    """Waits the poll interval, or until :meth:`notify` or :meth:`interrupt` (this process)."""
+    """Waits the poll interval, or until :meth:`interrupt` (from this process)."""
 
     def __init__(self) -> None:
         self._event = threading.Event()
-
-    def notify(self) -> None:
-        self._event.set()
 
     def interrupt(self) -> None:
         self._event.set()
