@@ -5,9 +5,9 @@ Run: uv run python scripts/bench_auth_outbox.py [--updates N] [--rounds R] [--da
 Times the same use case, ``update_profile`` changing a user's display name (one
 transaction: read, UPDATE with the version check, commit), with and without the outbox
 writer installed on the sessions. With it, each update also builds the UserUpdated
-record, encodes its Avro payload and INSERTs the outbox row, and on PostgreSQL runs
-pg_notify ("no notify" leaves that out; on SQLite it is the same as "outbox"). Rounds
-interleave the variants so machine noise hits them alike.
+record, encodes its Avro payload and INSERTs the outbox row (on PostgreSQL the table's
+trigger adds the relay's NOTIFY to the commit). Rounds interleave the variants so machine
+noise hits them alike.
 Also prints the cost of building one outbox entry in Python alone (record + Avro body).
 
 PostgreSQL: a fresh database on the server of ``--database-url`` (default: the runtime
@@ -29,14 +29,13 @@ from playball_auth.adapters.database_sql import (
     make_engine,
     migrate,
 )
-from playball_auth.adapters.orm_sql import map_user, outbox
+from playball_auth.adapters.orm_sql import map_user
 from playball_auth.adapters.unit_of_work_sql import SqlUnitOfWork
-from playball_auth.adapters.user_events_sql import collect_user_events, install
+from playball_auth.adapters.user_events_sql import install
 from playball_auth.domain import events
 from playball_auth.domain.model import User
 from playball_auth.service_layer import handlers
 from playball_auth.service_layer.ports import PasswordHasher
-from playball_events.outbox.writer_sql import install_outbox_writer
 from playball_events.settings import RuntimeSettings, with_database
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.orm import Session, sessionmaker
@@ -71,8 +70,6 @@ def run(label: str, engine: Engine, updates: int, rounds: int) -> None:
     with_outbox = sessionmaker(engine, expire_on_commit=False)
     install(with_outbox)
     without = sessionmaker(engine, expire_on_commit=False)
-    no_notify = sessionmaker(engine, expire_on_commit=False)
-    install_outbox_writer(no_notify, collect_user_events, outbox, notify=False)
     user = handlers.register_user(
         lambda: SqlUnitOfWork(with_outbox),
         PlainHasher(),
@@ -83,14 +80,14 @@ def run(label: str, engine: Engine, updates: int, rounds: int) -> None:
     )
     per_update_ms(with_outbox, user.id, 20)  # warm up pools and caches
     per_update_ms(without, user.id, 20)
-    variants = {"without": without, "no notify": no_notify, "with": with_outbox}
+    variants = {"without": without, "with": with_outbox}
     timings: dict[str, list[float]] = {name: [] for name in variants}
     for _ in range(rounds):
         for name, factory in variants.items():
             timings[name].append(per_update_ms(factory, user.id, updates))
-    b, n, a = (statistics.median(timings[name]) for name in variants)
+    b, a = (statistics.median(timings[name]) for name in variants)
     print(
-        f"{label:<10} {b:>10.3f} {n:>10.3f} {a:>10.3f} {a - b:>8.3f} {a / b:>7.2f}"
+        f"{label:<10} {b:>10.3f} {a:>10.3f} {a - b:>8.3f} {a / b:>7.2f}"
         f"   (median of {rounds} rounds x {updates} updates)"
     )
 
@@ -116,8 +113,8 @@ def main() -> None:
     args = parser.parse_args()
 
     print(f"building one outbox entry (UserUpdated + Avro body): {entry_cost_us(20000):.1f} µs")
-    header = ("database", "no outbox", "no notify", "outbox", "cost", "ratio")
-    print("{:<10} {:>10} {:>10} {:>10} {:>8} {:>7}  ms/update".format(*header))
+    header = ("database", "no outbox", "outbox", "cost", "ratio")
+    print("{:<10} {:>10} {:>10} {:>8} {:>7}  ms/update".format(*header))
     with tempfile.TemporaryDirectory() as tmp:
         engine = make_engine(f"sqlite:///{Path(tmp) / 'bench.db'}")
         try:

@@ -3,7 +3,7 @@
 import copy
 import datetime as dt
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Self
 
@@ -15,6 +15,7 @@ from playball_groups.service_layer.unit_of_work import (
     ProcessedEvents,
     UnitOfWork,
     UserView,
+    ViewUpserts,
 )
 
 
@@ -134,6 +135,40 @@ class FakeUnitOfWork(UnitOfWork):
 
     def rollback(self) -> None:
         self._working = copy.deepcopy(self._store)
+
+
+class UowViewUpserts(ViewUpserts):
+    """ViewUpserts' contract written out over any unit of work: the reference the
+    PostgreSQL statement is held to, and the one-step path on the other backends."""
+
+    def __init__(self, unit_of_work: Callable[[], UnitOfWork]) -> None:
+        self.unit_of_work = unit_of_work
+
+    def claim_and_upsert(
+        self, processed: Sequence[ProcessedEvent], states: Sequence[KnownUser]
+    ) -> tuple[set[uuid.UUID], dict[uuid.UUID, KnownUser]]:
+        with self.unit_of_work() as uow:
+            before = uow.users.get_many({s.user_id for s in states})
+            seen = uow.processed.claim_duplicates(processed)
+            newest: dict[uuid.UUID, KnownUser] = {}
+            claimed: set[uuid.UUID] = set()
+            for event, state in zip(processed, states, strict=True):
+                if event.event_id in seen or event.event_id in claimed:
+                    continue
+                claimed.add(event.event_id)
+                known = newest.get(state.user_id)
+                if known is None or known.user_version < state.user_version:
+                    newest[state.user_id] = state
+            changed = [
+                state
+                for user_id, state in newest.items()
+                if (old := before.get(user_id)) is None
+                or (not old.deleted and old.user_version < state.user_version)
+            ]
+            if changed:
+                uow.users.save(changed)
+            uow.commit()
+        return seen, before
 
 
 class FakeVerifier(TokenVerifier):

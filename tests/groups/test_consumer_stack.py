@@ -34,7 +34,16 @@ from support.user_events import (
     updated,
 )
 
-from groups.consuming import drain, processed, settings_for, total, view_hash, view_row
+from groups.consuming import (
+    committed,
+    drain,
+    processed,
+    settings_for,
+    total,
+    view_hash,
+    view_row,
+    wait_for,
+)
 
 pytestmark = pytest.mark.stack
 
@@ -92,6 +101,28 @@ def test_duplicates_stale_updates_and_deletes_on_the_real_topic(
     assert total(reports, "applied") == 5
     assert total(reports, "duplicates") == 2
     assert total(reports, "stale") == 1
+
+
+def test_applied_offsets_reach_the_group_while_the_consumer_runs(
+    topic: str,
+    producer: EventProducer,
+    engine_url: tuple[Engine, str],
+    kafka_bootstrap: str,
+    registry_url: str,
+) -> None:
+    """A batch only stores its offsets; librdkafka's timer commits them, with no close or
+    revoke needed. (That it never commits what was not applied: test_consumer_crash.)"""
+    engine, url = engine_url
+    applied = [registered(uuid.uuid4(), 1, f"user {n}") for n in range(40)]
+    producer.send(applied)
+    settings = settings_for(topic, kafka_bootstrap, registry_url, url)
+    consumer = build_consumer(settings, engine=engine)
+    try:
+        drain(consumer, len(applied))
+        group = settings.groups_consumer_group
+        wait_for(lambda: committed(kafka_bootstrap, group, topic) == len(applied), 30, "commit")
+    finally:
+        consumer.close()
 
 
 def test_poison_is_parked_later_messages_applied_and_redrive_after_a_fix_applies_it(

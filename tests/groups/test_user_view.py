@@ -1,4 +1,6 @@
-"""The user view's apply rules, through the handler, on the fake, SQLite and PostgreSQL."""
+"""The user view's apply rules, through the handler, on the fake, SQLite and PostgreSQL;
+each through the unit of work and through the one-step ViewUpserts path (PostgreSQL's
+one statement, or a reference over the unit of work on the other backends)."""
 
 import datetime as dt
 import functools
@@ -7,14 +9,17 @@ from collections.abc import Sequence
 
 import pytest
 from playball_events.consumer.ports import ConsumedEvent, RawMessage
+from playball_groups.adapters.repositories import PgViewUpserts
 from playball_groups.domain.model import Role
 from playball_groups.domain.succession import succession
 from playball_groups.domain.user_view import UserEvent
 from playball_groups.service_layer import groups as use_cases
+from playball_groups.service_layer.unit_of_work import ViewUpserts
 from playball_groups.service_layer.user_events import UserEventHandler, ViewLimits
 from support.user_events import deleted, registered, updated
 
 from groups.conftest import UnitOfWorkFactory
+from groups.fakes import UowViewUpserts
 
 _offsets = iter(range(10**9))
 
@@ -39,10 +44,23 @@ def consumed(*records: UserEvent, key: bytes | None = None) -> list[ConsumedEven
     ]
 
 
+@pytest.fixture(params=["transaction", "one step"])
+def handler(
+    request: pytest.FixtureRequest, unit_of_work: UnitOfWorkFactory, backend: str
+) -> UserEventHandler:
+    upserts: ViewUpserts | None = None
+    if request.param == "one step":
+        if backend == "postgres":
+            upserts = PgViewUpserts(request.getfixturevalue("postgres_engine"))
+        else:
+            upserts = UowViewUpserts(unit_of_work)
+    return UserEventHandler(unit_of_work, upserts=upserts)
+
+
 def apply(
-    uow: UnitOfWorkFactory, events: Sequence[ConsumedEvent[UserEvent]]
+    handler: UserEventHandler, events: Sequence[ConsumedEvent[UserEvent]]
 ) -> tuple[int, int, int]:
-    outcome = UserEventHandler(uow).apply(events)
+    outcome = handler.apply(events)
     return len(outcome.applied), len(outcome.duplicates), len(outcome.stale)
 
 
@@ -52,65 +70,73 @@ def view(uow: UnitOfWorkFactory, user_id: uuid.UUID) -> tuple[int, bool, str | N
     return None if found is None else (found.user_version, found.deleted, found.display_name)
 
 
-def test_registered_user_enters_the_view(unit_of_work: UnitOfWorkFactory) -> None:
+def test_registered_user_enters_the_view(
+    unit_of_work: UnitOfWorkFactory, handler: UserEventHandler
+) -> None:
     user = uuid.uuid4()
-    assert apply(unit_of_work, consumed(registered(user, 1, "Ada"))) == (1, 0, 0)
+    assert apply(handler, consumed(registered(user, 1, "Ada"))) == (1, 0, 0)
     assert view(unit_of_work, user) == (1, False, "Ada")
 
 
-def test_same_event_delivered_twice_is_applied_once(unit_of_work: UnitOfWorkFactory) -> None:
+def test_same_event_delivered_twice_is_applied_once(
+    unit_of_work: UnitOfWorkFactory, handler: UserEventHandler
+) -> None:
     user = uuid.uuid4()
     first, second = registered(user, 1, "Ada"), updated(user, 2, "Ada L.")
     batch = consumed(first, second)
-    assert apply(unit_of_work, batch) == (2, 0, 0)
-    assert apply(unit_of_work, batch) == (0, 2, 0)
+    assert apply(handler, batch) == (2, 0, 0)
+    assert apply(handler, batch) == (0, 2, 0)
     # the same id twice inside one batch too
     third = updated(user, 3, "Countess")
-    assert apply(unit_of_work, consumed(third, third)) == (1, 1, 0)
+    assert apply(handler, consumed(third, third)) == (1, 1, 0)
     assert view(unit_of_work, user) == (3, False, "Countess")
 
 
-def test_out_of_order_stale_update_is_ignored(unit_of_work: UnitOfWorkFactory) -> None:
+def test_out_of_order_stale_update_is_ignored(
+    unit_of_work: UnitOfWorkFactory, handler: UserEventHandler
+) -> None:
     user = uuid.uuid4()
-    apply(unit_of_work, consumed(registered(user, 1, "v1"), updated(user, 3, "v3")))
-    assert apply(unit_of_work, consumed(updated(user, 2, "v2"))) == (0, 0, 1)
+    apply(handler, consumed(registered(user, 1, "v1"), updated(user, 3, "v3")))
+    assert apply(handler, consumed(updated(user, 2, "v2"))) == (0, 0, 1)
     assert view(unit_of_work, user) == (3, False, "v3")
 
 
 def test_a_gap_in_versions_is_fine_since_events_carry_full_state(
-    unit_of_work: UnitOfWorkFactory,
+    unit_of_work: UnitOfWorkFactory, handler: UserEventHandler
 ) -> None:
     user = uuid.uuid4()
-    assert apply(unit_of_work, consumed(updated(user, 5, "backfilled"))) == (1, 0, 0)
+    assert apply(handler, consumed(updated(user, 5, "backfilled"))) == (1, 0, 0)
     assert view(unit_of_work, user) == (5, False, "backfilled")
 
 
 def test_update_redelivered_after_delete_leaves_the_user_deleted(
-    unit_of_work: UnitOfWorkFactory,
+    unit_of_work: UnitOfWorkFactory, handler: UserEventHandler
 ) -> None:
     user = uuid.uuid4()
     update = updated(user, 2, "renamed")
-    apply(unit_of_work, consumed(registered(user, 1), update, deleted(user, 3)))
+    apply(handler, consumed(registered(user, 1), update, deleted(user, 3)))
     # a redelivery (new event id, as a relay retry after a lost ack would not have, and
     # a stale one with a higher version) must not resurrect the user
-    assert apply(unit_of_work, consumed(updated(user, 2, "renamed"))) == (0, 0, 1)
-    assert apply(unit_of_work, consumed(updated(user, 9, "zombie"))) == (0, 0, 1)
-    assert apply(unit_of_work, consumed(update)) == (0, 1, 0)
+    assert apply(handler, consumed(updated(user, 2, "renamed"))) == (0, 0, 1)
+    assert apply(handler, consumed(updated(user, 9, "zombie"))) == (0, 0, 1)
+    assert apply(handler, consumed(update)) == (0, 1, 0)
     assert view(unit_of_work, user) == (3, True, None)
 
 
-def test_delete_of_an_unknown_user_leaves_a_tombstone(unit_of_work: UnitOfWorkFactory) -> None:
+def test_delete_of_an_unknown_user_leaves_a_tombstone(
+    unit_of_work: UnitOfWorkFactory, handler: UserEventHandler
+) -> None:
     user = uuid.uuid4()
-    apply(unit_of_work, consumed(deleted(user, 4)))
-    assert apply(unit_of_work, consumed(registered(user, 1))) == (0, 0, 1)
+    apply(handler, consumed(deleted(user, 4)))
+    assert apply(handler, consumed(registered(user, 1))) == (0, 0, 1)
     assert view(unit_of_work, user) == (4, True, None)
 
 
 def test_deleted_user_leaves_groups_and_the_longest_standing_member_is_promoted(
-    unit_of_work: UnitOfWorkFactory,
+    unit_of_work: UnitOfWorkFactory, handler: UserEventHandler
 ) -> None:
     admin, elder, junior = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
-    apply(unit_of_work, consumed(*(registered(u, 1) for u in (admin, elder, junior))))
+    apply(handler, consumed(*(registered(u, 1) for u in (admin, elder, junior))))
     t0 = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
     group = use_cases.create_group(unit_of_work(), admin, "club", clock=lambda: t0)
     for offset, user in ((1, elder), (2, junior)):
@@ -119,17 +145,19 @@ def test_deleted_user_leaves_groups_and_the_longest_standing_member_is_promoted(
             unit_of_work(), admin, group.id, user, clock=functools.partial(id_, joined)
         )
 
-    apply(unit_of_work, consumed(deleted(admin, 2)))
+    apply(handler, consumed(deleted(admin, 2)))
 
     members = use_cases.list_members(unit_of_work(), elder, group.id)
     assert [(m.user_id, m.role) for m in members] == [(elder, Role.ADMIN), (junior, Role.MEMBER)]
 
 
-def test_group_whose_last_member_is_deleted_is_deleted(unit_of_work: UnitOfWorkFactory) -> None:
+def test_group_whose_last_member_is_deleted_is_deleted(
+    unit_of_work: UnitOfWorkFactory, handler: UserEventHandler
+) -> None:
     alone, other = uuid.uuid4(), uuid.uuid4()
-    apply(unit_of_work, consumed(registered(alone, 1), registered(other, 1)))
+    apply(handler, consumed(registered(alone, 1), registered(other, 1)))
     group = use_cases.create_group(unit_of_work(), alone, "solo")
-    apply(unit_of_work, consumed(deleted(alone, 2)))
+    apply(handler, consumed(deleted(alone, 2)))
     with unit_of_work() as work:
         assert work.groups.get(group.id) is None
 

@@ -50,13 +50,21 @@ def _sqlite_transactions(engine: Engine) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+# Connections kept open: the API runs its sync handlers on a thread pool, one connection
+# per request in flight. SQLAlchemy's default of 5 closed the connections of a sixth to
+# fifteenth concurrent request after each use, so a steady load of 8 clients made
+# PostgreSQL start (fork) a backend several times a second.
+POOL_SIZE = 16
+POOL_OVERFLOW = 16
+
+
 def make_engine(url: str) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         engine = create_engine(url, connect_args={"check_same_thread": False})
         _sqlite_transactions(engine)
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    return create_engine(url, pool_pre_ping=True, pool_size=POOL_SIZE, max_overflow=POOL_OVERFLOW)
 
 
 def session_factory(engine: Engine) -> "sessionmaker[Session]":

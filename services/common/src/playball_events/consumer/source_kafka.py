@@ -1,12 +1,17 @@
 """The consumer's Kafka side: a confluent-kafka consumer group, and the dead-letter producer.
 
-Offsets are never stored automatically (``enable.auto.offset.store=false``) nor committed
-by a timer (``enable.auto.commit=false``): :meth:`KafkaSource.commit` stores and commits
-them after the handler's database commit. The loop is single-threaded and commits each
-batch before it polls again, so when a rebalance revokes partitions (inside a poll) the
-previous batch is already committed; ``on_revoke`` commits whatever was stored, once
-more, before the partitions go. A poll that a revocation interrupts keeps only messages
-of partitions still assigned (see :meth:`KafkaSource.poll_batch`).
+Offsets are never stored automatically (``enable.auto.offset.store=false``):
+:meth:`KafkaSource.commit` stores them after the handler's database commit, and
+librdkafka's background thread commits what is stored every ``auto.commit.interval.ms``,
+so a batch costs no broker request of its own (at a steady trickle of events every poll
+is a batch, and a commit per batch doubled the broker's requests). What is committed is
+therefore always applied; a crash redelivers at most one interval of applied messages,
+which the processed-events table turns into duplicates. The loop is single-threaded and
+stores each batch before it polls again, so when a rebalance revokes partitions (inside a
+poll) the previous batch is already stored; ``on_revoke`` commits it synchronously
+before the partitions go, and so does :meth:`KafkaSource.close`. A poll that a revocation
+interrupts keeps only messages of partitions still assigned (see
+:meth:`KafkaSource.poll_batch`).
 """
 
 import logging
@@ -36,11 +41,14 @@ log = logging.getLogger(__name__)
 
 LAG_INTERVAL = 2.0  # seconds between lag measurements
 COMMITTED_TIMEOUT = 2.0  # seconds for the rare committed-offset query of a lag measurement
+COMMIT_INTERVAL_MS = 500  # how often librdkafka commits the stored (applied) offsets
 
 # Keys the service must not override: they are what makes the consumer idempotent.
 FIXED_CONFIG = {
+    # stored only by KafkaSource.commit, after the database commit; the timer commits
+    # nothing else
     "enable.auto.offset.store": False,
-    "enable.auto.commit": False,
+    "enable.auto.commit": True,
     # cooperative-sticky with manual commits has open librdkafka bugs (#4059, #3337)
     "partition.assignment.strategy": "range,roundrobin",
 }
@@ -53,6 +61,7 @@ def consumer_config(bootstrap: str, group_id: str, **overrides: Any) -> dict[str
         "auto.offset.reset": "earliest",
         "fetch.wait.max.ms": 50,
         "queued.min.messages": 10000,
+        "auto.commit.interval.ms": COMMIT_INTERVAL_MS,
     }
     config.update(overrides)
     config.update(FIXED_CONFIG)
@@ -75,7 +84,7 @@ def raw_message(message: Any) -> RawMessage:
 class KafkaSource(MessageSource):
     def __init__(self, config: dict[str, Any], topics: Sequence[str]) -> None:
         self._consumer = Consumer(config)
-        self._committed: dict[tuple[str, int], int] = {}
+        self._done: dict[tuple[str, int], int] = {}  # next offset to apply, per partition
         self._revocations = 0  # revokes and losses so far: tells a poll a rebalance cut it
         self._lag: int | None = None
         self._lag_at = 0.0
@@ -89,12 +98,12 @@ class KafkaSource(MessageSource):
             if exc.args[0].code() != KafkaError._NO_OFFSET:
                 log.warning("commit on revoke failed: %s", exc)
         for tp in partitions:
-            self._committed.pop((tp.topic, tp.partition), None)
+            self._done.pop((tp.topic, tp.partition), None)
 
     def _on_lost(self, _consumer: Any, partitions: list[Any]) -> None:
         self._revocations += 1
         for tp in partitions:
-            self._committed.pop((tp.topic, tp.partition), None)
+            self._done.pop((tp.topic, tp.partition), None)
 
     def poll_batch(self, max_messages: int, timeout: float) -> list[RawMessage]:
         # consume(n, t) blocks until n messages arrived or t elapsed, so on a quiet topic
@@ -139,15 +148,16 @@ class KafkaSource(MessageSource):
         return kept
 
     def commit(self, positions: Sequence[Position]) -> None:
+        """Mark the batch done: its offsets are stored, for the next timed commit.
+
+        No broker round trip: the batch's effect is already durable in the database, and
+        a commit that a crash loses means a redelivery the processed-events table turns
+        into duplicates. A revoke and :meth:`close` commit synchronously.
+        """
         offsets = [TopicPartition(p.topic, p.partition, p.offset) for p in positions]
         self._consumer.store_offsets(offsets=offsets)
-        # Asynchronous: the batch's effect is already durable in the database, so waiting
-        # for the coordinator would only add a broker round trip to every batch's latency.
-        # A commit lost to a crash means a redelivery, which the processed-events table
-        # turns into duplicates; a revoke and close commit synchronously.
-        self._consumer.commit(offsets=offsets, asynchronous=True)
         for p in positions:
-            self._committed[(p.topic, p.partition)] = p.offset
+            self._done[(p.topic, p.partition)] = p.offset
 
     def rewind(self, messages: Sequence[RawMessage]) -> None:
         firsts: dict[tuple[str, int], int] = {}
@@ -177,7 +187,7 @@ class KafkaSource(MessageSource):
             for tp in positions:
                 # cached: the high watermark of the last fetch response, no broker call
                 low, high = self._consumer.get_watermark_offsets(tp, cached=True)
-                done = self._committed.get((tp.topic, tp.partition))
+                done = self._done.get((tp.topic, tp.partition))
                 if done is None:
                     done = tp.offset if tp.offset != OFFSET_INVALID else None
                 if done is None and high > low:
@@ -202,12 +212,12 @@ class KafkaSource(MessageSource):
         )
         if found.offset < 0:
             return None
-        self._committed[(topic, partition)] = found.offset
+        self._done[(topic, partition)] = found.offset
         return int(found.offset)
 
     def close(self) -> None:
         try:
-            self._consumer.commit(asynchronous=False)  # what the async commits left in flight
+            self._consumer.commit(asynchronous=False)  # what was stored since the last timer
         except KafkaException as exc:
             if exc.args[0].code() != KafkaError._NO_OFFSET:
                 log.warning("commit on close failed: %s", exc)

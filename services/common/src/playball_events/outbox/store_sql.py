@@ -51,14 +51,13 @@ from sqlalchemy import (
     literal_column,
     or_,
     select,
-    text,
     update,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.sql.elements import ColumnElement
 
-from playball_events.outbox.model import OUTBOX_CHANNEL, NewOutboxEvent, OutboxState
+from playball_events.outbox.model import NewOutboxEvent, OutboxState
 from playball_events.outbox.ports import (
     OutboxEvent,
     OutboxStatus,
@@ -588,7 +587,8 @@ class SqlOutboxStore(OutboxStore):
         )
 
     def insert_events(self, events: Sequence[NewOutboxEvent]) -> None:
-        """As the service writer does: rows and (on Postgres) the NOTIFY in one transaction."""
+        """Rows as the service writer writes them, in one transaction (its commit wakes the
+        relay on PostgreSQL, through the table's trigger)."""
         if not events:
             return
         rows = [
@@ -607,6 +607,4 @@ class SqlOutboxStore(OutboxStore):
             for e in events
         ]
         with self._begin() as conn:
-            conn.execute(insert(self.table), rows)
-            if self._postgres:
-                conn.execute(text("SELECT pg_notify(:channel, '')"), {"channel": OUTBOX_CHANNEL})
+            conn.execute(insert(self.table), rows)  # the table's trigger wakes the relay

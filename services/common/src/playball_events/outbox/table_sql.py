@@ -18,12 +18,20 @@ Columns (documented for operators in services/auth/README.md, "The outbox table"
 - ``attempts`` / ``last_error`` / ``next_attempt_at``: retries with backoff, last reason.
 - ``claimed_by`` / ``claimed_until``: the relay holding a lease on the row, and until when.
 - ``sent_at``: when the broker acked it; cleanup removes sent rows after the retention.
+
+On PostgreSQL an ``AFTER INSERT … FOR EACH STATEMENT`` trigger runs
+``pg_notify(OUTBOX_CHANNEL, '')``, so whatever inserts rows wakes the relay at commit
+(notifications are sent only then, never for a rollback, and one per transaction however
+many statements raise it), and the writer pays no round trip of its own for it.
 """
+
+from collections.abc import Callable
 
 from sqlalchemy import (
     JSON,
     BigInteger,
     Column,
+    Connection,
     DateTime,
     Index,
     Integer,
@@ -33,17 +41,52 @@ from sqlalchemy import (
     Table,
     Text,
     Uuid,
+    event,
     text,
 )
 
-from playball_events.outbox.model import OutboxState
+from playball_events.outbox.model import OUTBOX_CHANNEL, OutboxState
 
 OUTBOX_TABLE = "outbox"
 _UNSENT = text(f"state IN ('{OutboxState.PENDING.value}', '{OutboxState.PARKED.value}')")
 
 
+def notify_trigger_ddl(name: str = OUTBOX_TABLE) -> tuple[list[str], list[str]]:
+    """PostgreSQL statements that create, and drop, the insert trigger of table ``name``."""
+    function = f"{name}_notify_relay"
+    create = [
+        f"CREATE OR REPLACE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql AS $$ "
+        f"BEGIN PERFORM pg_notify('{OUTBOX_CHANNEL}', ''); RETURN NULL; END $$",
+        f"CREATE TRIGGER {function} AFTER INSERT ON {name} "
+        f"FOR EACH STATEMENT EXECUTE FUNCTION {function}()",
+    ]
+    drop = [f"DROP TRIGGER IF EXISTS {function} ON {name}", f"DROP FUNCTION IF EXISTS {function}()"]
+    return create, drop
+
+
 def define_outbox_table(metadata: MetaData, name: str = OUTBOX_TABLE) -> Table:
-    """Add the outbox table to ``metadata`` and return it."""
+    """Add the outbox table to ``metadata`` and return it.
+
+    ``metadata.create_all`` also creates its notify trigger on PostgreSQL (a service's
+    migration creates it itself, see the auth migration 0004).
+    """
+    table = _outbox_table(metadata, name)
+    create, drop = notify_trigger_ddl(name)
+
+    def run_on_postgres(statements: list[str]) -> Callable[..., None]:
+        def run(_table: Table, connection: Connection, **_kw: object) -> None:
+            if connection.dialect.name == "postgresql":
+                for statement in statements:
+                    connection.exec_driver_sql(statement)
+
+        return run
+
+    event.listen(table, "after_create", run_on_postgres(create))
+    event.listen(table, "before_drop", run_on_postgres(drop))
+    return table
+
+
+def _outbox_table(metadata: MetaData, name: str) -> Table:
     return Table(
         name,
         metadata,

@@ -11,19 +11,19 @@ It runs in ``before_flush`` rather than ``after_flush`` because a collector may 
 change the objects being flushed there (a version column, for one), and those changes
 must go into the same flush.
 
-On PostgreSQL the same transaction also runs ``pg_notify(OUTBOX_CHANNEL, '')``: the
-notification is delivered only at commit (and never for a rollback), which is exactly
-when the relay has something new to read.
+On PostgreSQL the table's insert trigger (:mod:`playball_events.outbox.table_sql`) runs
+``pg_notify``: the relay is woken at commit (never for a rollback), exactly when it has
+something new to read, at no extra round trip for the writer.
 """
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from opentelemetry import propagate
-from sqlalchemy import Connection, Table, event, func, insert, select
+from sqlalchemy import Connection, Table, event, insert
 from sqlalchemy.orm import Session, sessionmaker
 
-from playball_events.outbox.model import OUTBOX_CHANNEL, NewOutboxEvent
+from playball_events.outbox.model import NewOutboxEvent
 
 OutboxCollector = Callable[[Session], Iterable[NewOutboxEvent]]
 """The events of the flush about to run, computed from the session's pending changes."""
@@ -71,21 +71,16 @@ def write_outbox_events(
     table: Table,
     events: Sequence[NewOutboxEvent],
     headers: HeadersProvider = trace_headers,
-    *,
-    notify: bool = True,
 ) -> None:
-    """Insert ``events`` into ``table`` in ``connection``'s transaction, and wake the relay
-    (unless ``notify`` is off: a relay that only polls does not need the signal).
+    """Insert ``events`` into ``table`` in ``connection``'s transaction.
 
     Also the path for events that are not computed from a flush (a backfill).
     """
     if not events:
         return
-    connection.execute(insert(table), outbox_rows(events, headers()))
-    if notify and connection.dialect.name == "postgresql":
-        # delivered at commit, once per transaction however many flushes signal it. A
-        # separate statement: folding the INSERT into it as a CTE measured slower here.
-        connection.execute(select(func.pg_notify(OUTBOX_CHANNEL, "")))
+    rows = outbox_rows(events, headers())
+    # one row (the usual flush) as a plain execute: an executemany costs more per call
+    connection.execute(insert(table), rows[0] if len(rows) == 1 else rows)
 
 
 def install_outbox_writer(
@@ -93,8 +88,6 @@ def install_outbox_writer(
     collector: OutboxCollector,
     table: Table,
     headers: HeadersProvider = trace_headers,
-    *,
-    notify: bool = True,
 ) -> Callable[[], None]:
     """Make every flush of ``target``'s sessions write its collected events to ``table``.
 
@@ -104,7 +97,7 @@ def install_outbox_writer(
     def before_flush(session: Session, _flush_context: object, _instances: object) -> None:
         events = list(collector(session))
         if events:
-            write_outbox_events(session.connection(), table, events, headers, notify=notify)
+            write_outbox_events(session.connection(), table, events, headers)
 
     event.listen(target, "before_flush", before_flush)
 

@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, and_, delete, func, insert, or_, select, text, update
+from sqlalchemy import Connection, Engine, and_, delete, func, insert, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from playball_groups.adapters.tables import groups, known_users, memberships, processed_events
@@ -16,6 +16,7 @@ from playball_groups.service_layer.unit_of_work import (
     ProcessedEvent,
     ProcessedEvents,
     UserView,
+    ViewUpserts,
 )
 
 # SQLite's expression depth limits IN lists; Postgres is happy with far more
@@ -64,6 +65,35 @@ PG_CLAIM = text(
     " SELECT r.e, r.t, r.p, r.o, :at"
     " FROM json_to_recordset(CAST(:rows AS json)) AS r(e uuid, t text, p integer, o bigint)"
     " ON CONFLICT (event_id) DO NOTHING RETURNING event_id"
+)
+
+# ViewUpserts in one statement. Every part of a statement sees the same snapshot, so the
+# final SELECT reads the users' rows as they were before the upsert (what the handler
+# folds to tell the verdicts), and the upsert only sees the processed rows claimed here
+# through ``ins``. DISTINCT ON keeps one row per user (ON CONFLICT may not touch a row
+# twice): the newest version among the freshly claimed events, the first in the batch of
+# equal versions, as the fold takes it. The guard is SAVE_USERS'.
+PG_CLAIM_AND_UPSERT = text(
+    "WITH r AS (SELECT * FROM ROWS FROM (json_to_recordset(CAST(:rows AS json))"
+    " AS (e uuid, t text, p integer, o bigint, i uuid, v bigint, u text, n text))"
+    " WITH ORDINALITY AS r(e, t, p, o, i, v, u, n, k)),"
+    " ins AS ("
+    'INSERT INTO processed_events (event_id, topic, partition, "offset", processed_at)'
+    " SELECT r.e, r.t, r.p, r.o, :at FROM r"
+    " ON CONFLICT (event_id) DO NOTHING RETURNING event_id),"
+    " newest AS (SELECT DISTINCT ON (r.i) r.i, r.v, r.u, r.n FROM r"
+    " JOIN ins ON ins.event_id = r.e ORDER BY r.i, r.v DESC, r.k),"
+    " saved AS (INSERT INTO known_users"
+    " (user_id, user_version, deleted, username, display_name, updated_at)"
+    " SELECT newest.i, newest.v, false, newest.u, newest.n, :at FROM newest"
+    " ON CONFLICT (user_id) DO UPDATE SET user_version = excluded.user_version,"
+    " deleted = false, username = excluded.username,"
+    " display_name = excluded.display_name, updated_at = excluded.updated_at"
+    " WHERE NOT known_users.deleted AND known_users.user_version < excluded.user_version)"
+    " SELECT true, e, NULL::bigint, NULL::boolean, NULL, NULL"
+    " FROM (SELECT e FROM r EXCEPT SELECT event_id FROM ins) AS seen"
+    " UNION ALL SELECT false, user_id, user_version, deleted, username, display_name"
+    " FROM known_users WHERE user_id IN (SELECT i FROM r)"
 )
 
 
@@ -336,3 +366,48 @@ class SqlGroups(Groups):
                 )
             )
         return affected
+
+
+class PgViewUpserts(ViewUpserts):
+    """:class:`ViewUpserts` as one statement in autocommit: no BEGIN, no COMMIT."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine.execution_options(isolation_level="AUTOCOMMIT")
+
+    def claim_and_upsert(
+        self, processed: Sequence[ProcessedEvent], states: Sequence[KnownUser]
+    ) -> tuple[set[uuid.UUID], dict[uuid.UUID, KnownUser]]:
+        if not processed:
+            return set(), {}
+        rows = json.dumps(
+            [
+                {
+                    "e": p.event_id.hex,
+                    "t": p.topic,
+                    "p": p.partition,
+                    "o": p.offset,
+                    "i": u.user_id.hex,
+                    "v": u.user_version,
+                    "u": u.username,
+                    "n": u.display_name,
+                }
+                for p, u in zip(processed, states, strict=True)
+            ]
+        )
+        # one time for the batch's rows, as the handler stamps them
+        parameters = {"rows": rows, "at": processed[0].processed_at}
+        seen: set[uuid.UUID] = set()
+        before: dict[uuid.UUID, KnownUser] = {}
+        with self._engine.connect() as connection:
+            result = connection.execute(PG_CLAIM_AND_UPSERT, parameters)
+            for is_seen, key, version, deleted, username, display_name in result:
+                if is_seen:
+                    seen.add(key)
+                else:
+                    before[key] = KnownUser(key, version, deleted, username, display_name)
+        return seen, before
+
+
+def view_upserts_for(engine: Engine) -> ViewUpserts | None:
+    """The one-statement batch where the database can do it (PostgreSQL), else None."""
+    return PgViewUpserts(engine) if engine.dialect.name == "postgresql" else None

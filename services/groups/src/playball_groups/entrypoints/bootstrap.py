@@ -59,6 +59,7 @@ def build_consumer(
     from playball_events.contracts.topics import PLAYBALL_AUTH_USER_EVENTS_V1  # noqa: PLC0415
     from playball_events.serde import RecordDeserializer  # noqa: PLC0415
 
+    from playball_groups.adapters.repositories import view_upserts_for  # noqa: PLC0415
     from playball_groups.adapters.unit_of_work import SqlUnitOfWork, is_disconnect  # noqa: PLC0415
     from playball_groups.service_layer.user_events import (  # noqa: PLC0415
         UserEventHandler,
@@ -78,6 +79,7 @@ def build_consumer(
         lambda: SqlUnitOfWork(engine),
         is_transient=is_disconnect,
         limits=limits or ViewLimits(),
+        upserts=view_upserts_for(engine),
     )
     return EventConsumer(
         KafkaSource(

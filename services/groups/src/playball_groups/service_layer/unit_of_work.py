@@ -66,6 +66,28 @@ class ProcessedEvents(ABC):
         return {e.event_id for e in events if e.event_id not in claimed}
 
 
+class ViewUpserts(ABC):
+    """The usual batch, registrations and updates only, as ONE atomic step.
+
+    A unit of work costs a transaction's round trips (BEGIN, each statement, COMMIT); at a
+    steady trickle every poll is a batch of one or two events, and those round trips are
+    most of the time an event waits in the consumer. An adapter that can do the whole
+    step in one statement (PostgreSQL) implements this; the handler falls back on the
+    unit of work otherwise, and for any batch that deletes a user.
+    """
+
+    @abstractmethod
+    def claim_and_upsert(
+        self, processed: Sequence[ProcessedEvent], states: Sequence[KnownUser]
+    ) -> tuple[set[uuid.UUID], dict[uuid.UUID, KnownUser]]:
+        """Claim ``processed`` (as :meth:`ProcessedEvents.claim_duplicates`) and, of the
+        events claimed now, write each user's newest state unless the view holds that
+        version or a newer one, or the user is deleted; ``states[i]`` is the state event
+        ``processed[i]`` brings. Returns the ids that had a processed row before, and the
+        view's rows of the batch's users as they were before this step.
+        """
+
+
 class Groups(ABC):
     @abstractmethod
     def add(self, group: Group, admin: uuid.UUID) -> None:

@@ -3,6 +3,10 @@
 A batch is applied in one transaction: processed rows tell duplicates apart, the domain's
 fold applies the version guard and tombstones, deleted users leave their groups (with the
 succession policy), and every non-duplicate event id gets its processed row.
+
+A batch without deletions can instead go through :class:`ViewUpserts`, one atomic step
+(one statement on PostgreSQL). The fold then runs on the rows as they were before it, to
+tell each event's verdict; it decides what the statement's guard decided.
 """
 
 import datetime as dt
@@ -18,9 +22,10 @@ from playball_events.consumer.ports import (
 )
 from playball_events.contracts import UserDeleted
 
-from playball_groups.domain.user_view import UserEvent, Verdict, fold
+from playball_groups.domain.model import KnownUser
+from playball_groups.domain.user_view import Folded, UserEvent, Verdict, fold
 from playball_groups.service_layer.groups import settle, utcnow
-from playball_groups.service_layer.unit_of_work import ProcessedEvent, UnitOfWork
+from playball_groups.service_layer.unit_of_work import ProcessedEvent, UnitOfWork, ViewUpserts
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,8 +47,10 @@ class UserEventHandler(EventHandler[UserEvent]):
         is_transient: Callable[[Exception], bool] = lambda _exc: False,
         limits: ViewLimits = ViewLimits(),
         clock: Callable[[], dt.datetime] = utcnow,
+        upserts: ViewUpserts | None = None,
     ) -> None:
         self._unit_of_work = unit_of_work
+        self._upserts = upserts
         self._is_transient = is_transient
         self._limits = limits
         self._clock = clock
@@ -87,20 +94,24 @@ class UserEventHandler(EventHandler[UserEvent]):
     def apply(self, events: Sequence[ConsumedEvent[UserEvent]]) -> ApplyOutcome[UserEvent]:
         now = self._clock()
         records = [e.record for e in events]
+        processed = [
+            ProcessedEvent(r.event_id, m.topic, m.partition, m.offset, now)
+            for r, m in zip(records, (e.message for e in events), strict=True)
+        ]
+        if self._upserts is not None:
+            states = [
+                KnownUser(r.user_id, r.user_version, False, r.username, r.display_name)
+                for r in records
+                if not isinstance(r, UserDeleted)
+            ]
+            if len(states) == len(records):  # no deletion: one atomic step
+                seen, before = self._upserts.claim_and_upsert(processed, states)
+                fresh, duplicates = _fresh(events, seen)
+                return _outcome(fresh, duplicates, fold(before, [e.record for e in fresh]))
         with self._unit_of_work() as uow:
-            seen = uow.processed.claim_duplicates(
-                [
-                    ProcessedEvent(r.event_id, m.topic, m.partition, m.offset, now)
-                    for r, m in zip(records, (e.message for e in events), strict=True)
-                ]
-            )
-            fresh: Sequence[ConsumedEvent[UserEvent]] = events
-            duplicates: list[ConsumedEvent[UserEvent]] = []
-            # The usual batch has no duplicate at all: checked on the ids' ints (C-level
-            # hashing) instead of splitting the batch event by event.
-            if seen or len({r.event_id.int for r in records}) != len(records):
-                fresh, duplicates = _split_duplicates(events, seen)
-                records = [e.record for e in fresh]
+            seen = uow.processed.claim_duplicates(processed)
+            fresh, duplicates = _fresh(events, seen)
+            records = [e.record for e in fresh]
             current = uow.users.get_many({r.user_id for r in records})
             folded = fold(current, records)
             if folded.changed:
@@ -108,11 +119,30 @@ class UserEventHandler(EventHandler[UserEvent]):
             if folded.newly_deleted:
                 settle(uow, sorted(uow.groups.remove_users(folded.newly_deleted)))
             uow.commit()
-        if folded.stale_count == 0:
-            return ApplyOutcome(applied=fresh, duplicates=duplicates)
-        applied = [e for e, v in zip(fresh, folded.verdicts, strict=True) if v is Verdict.APPLIED]
-        stale = [e for e, v in zip(fresh, folded.verdicts, strict=True) if v is Verdict.STALE]
-        return ApplyOutcome(applied=applied, duplicates=duplicates, stale=stale)
+        return _outcome(fresh, duplicates, folded)
+
+
+def _fresh(
+    events: Sequence[ConsumedEvent[UserEvent]], seen: set[uuid.UUID]
+) -> tuple[Sequence[ConsumedEvent[UserEvent]], list[ConsumedEvent[UserEvent]]]:
+    """The events to apply, and the duplicates (``seen`` are the ids processed before)."""
+    # The usual batch has no duplicate at all: checked on the ids' ints (C-level hashing)
+    # instead of splitting the batch event by event.
+    if seen or len({e.record.event_id.int for e in events}) != len(events):
+        return _split_duplicates(events, seen)
+    return events, []
+
+
+def _outcome(
+    fresh: Sequence[ConsumedEvent[UserEvent]],
+    duplicates: list[ConsumedEvent[UserEvent]],
+    folded: Folded,
+) -> ApplyOutcome[UserEvent]:
+    if folded.stale_count == 0:
+        return ApplyOutcome(applied=fresh, duplicates=duplicates)
+    applied = [e for e, v in zip(fresh, folded.verdicts, strict=True) if v is Verdict.APPLIED]
+    stale = [e for e, v in zip(fresh, folded.verdicts, strict=True) if v is Verdict.STALE]
+    return ApplyOutcome(applied=applied, duplicates=duplicates, stale=stale)
 
 
 def _split_duplicates(
