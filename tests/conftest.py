@@ -14,6 +14,7 @@ import pytest
 from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
 from playball_stack.settings import StackSettings
+from support.kafka import remove_scratch_topics
 
 # No per-example deadline: this 2-core machine runs JVMs beside the tests, and a slow
 # example is not a wrong one. CI derandomizes so a red build reproduces on rerun.
@@ -62,6 +63,14 @@ def database_url(settings: StackSettings, request: pytest.FixtureRequest) -> str
 
 
 @pytest.fixture
-def unique_name() -> str:
-    """A fresh name for a topic or subject, so tests sharing one stack never collide."""
-    return f"t{uuid.uuid4().hex[:12]}"
+def unique_name(request: pytest.FixtureRequest) -> Iterator[str]:
+    """A fresh name for a topic or subject, so tests sharing one stack never collide.
+
+    Topics and consumer groups named after it are deleted when the test ends: thousands
+    of leftover partitions slow a long-lived development broker down (its heap fills
+    up and its GC pauses grow).
+    """
+    name = f"t{uuid.uuid4().hex[:12]}"
+    yield name
+    if "kafka_bootstrap" in request.fixturenames:
+        remove_scratch_topics(request.getfixturevalue("kafka_bootstrap"), name)
