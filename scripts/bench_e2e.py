@@ -5,7 +5,11 @@ and records when each answer comes back. The auth API, the relay and the groups 
 run as their own processes, as `playball up` runs them, on fresh databases of the running
 stack. The consumer is built exactly as `playball groups consume` builds it, plus an
 apply callback that reports each applied (user, version) with its CLOCK_MONOTONIC time,
-a clock every process on the machine shares. Prints p50/p90/p99/max next to the targets.
+a clock every process on the machine shares. Prints p50/p90/p99/max next to the targets,
+and where the time went: the API's answer -> the relay's produce() (each message's Kafka
+timestamp, taken when the relay hands it to the producer; wall clock in ms, so a split to
+about a millisecond; negative when the relay was faster than the answer reached the
+client) and produce() -> applied (the broker, the consumer's poll and its apply).
 
     UV_NO_SYNC=1 python3 -m uv run python scripts/bench_e2e.py [--rate 200] [--seconds 20]
 
@@ -50,14 +54,20 @@ def percentile(values: list[float], q: float) -> float:
 def consumer_child() -> None:
     """The groups consumer as `playball groups consume` runs it, reporting applied events.
 
-    One line per applied event on stdout: user id, version, time.monotonic_ns().
+    One line per applied event on stdout: user id, version, time.monotonic_ns() when
+    applied, and when it was produced (its Kafka timestamp on the same clock; - if none).
     """
     from playball_events.gc_tuning import tune_for_service  # noqa: PLC0415
     from playball_groups.entrypoints.bootstrap import build_consumer  # noqa: PLC0415
 
     def on_applied(outcome: Any) -> None:
         now = time.monotonic_ns()
-        lines = [f"{e.record.user_id} {e.record.user_version} {now}\n" for e in outcome.applied]
+        wall_minus_monotonic = time.time_ns() - now
+        lines = []
+        for e in outcome.applied:
+            stamp = e.message.timestamp_ms
+            produced = "-" if stamp is None else str(stamp * 1_000_000 - wall_minus_monotonic)
+            lines.append(f"{e.record.user_id} {e.record.user_version} {now} {produced}\n")
         sys.stdout.write("".join(lines))
         sys.stdout.flush()
 
@@ -67,7 +77,11 @@ def consumer_child() -> None:
     consumer.run()
 
 
-def start_consumer(env: dict[str, str], applied: dict[tuple[uuid.UUID, int], float]) -> Any:
+def start_consumer(
+    env: dict[str, str],
+    applied: dict[tuple[uuid.UUID, int], float],
+    produced: dict[tuple[uuid.UUID, int], float],
+) -> Any:
     child = subprocess.Popen(
         [sys.executable, __file__, "--consumer-child"],
         env={**os.environ, **env},
@@ -78,8 +92,11 @@ def start_consumer(env: dict[str, str], applied: dict[tuple[uuid.UUID, int], flo
     def read() -> None:
         assert child.stdout is not None
         for line in child.stdout:
-            user, version, ns = line.split()
-            applied[(uuid.UUID(user), int(version))] = int(ns) / 1e9
+            user, version, ns, produced_ns = line.split()
+            key = (uuid.UUID(user), int(version))
+            applied[key] = int(ns) / 1e9
+            if produced_ns != "-":
+                produced[key] = int(produced_ns) / 1e9
 
     threading.Thread(target=read, name="applied-reader", daemon=True).start()
     return child
@@ -100,7 +117,8 @@ def main() -> None:  # noqa: PLR0915 - one linear script
     # the consumer is a child of this process (see consumer_child)
     with running_system(stack, workdir, services=("auth-api", "auth-relay")) as system:
         applied: dict[tuple[uuid.UUID, int], float] = {}
-        consumer = start_consumer(system.env, applied)
+        produced: dict[tuple[uuid.UUID, int], float] = {}
+        consumer = start_consumer(system.env, applied, produced)
         try:
             auth = system.auth_url
             with httpx.Client(timeout=10) as client:
@@ -186,6 +204,19 @@ def main() -> None:  # noqa: PLR0915 - one linear script
     print(f"  {'p90':8}{percentile(latencies, 0.90):>8.1f}ms")
     print(f"  {'p99':8}{p99:>8.1f}ms{TARGET_P99_MS:>8.0f}ms{p99 / TARGET_P99_MS:>8.2f}")
     print(f"  {'max':8}{max(latencies):>8.1f}ms   mean {statistics.fmean(latencies):.1f}ms")
+    relay = [(produced[k] - t) * 1000 for k, t in returned.items() if k in produced]
+    delivery = [
+        (applied[k] - produced[k]) * 1000 for k in returned if k in produced and k in applied
+    ]
+    if relay and delivery:
+        print("\nwhere the time went (Kafka timestamps: about 1 ms resolution)")
+        print(f"  {'':28}{'p50':>8}{'p90':>8}{'p99':>8}")
+        for name, values in (
+            ("answer -> relay's produce", relay),
+            ("produce -> applied", delivery),
+        ):
+            cells = "".join(f"{percentile(values, q):>6.1f}ms" for q in (0.5, 0.9, 0.99))
+            print(f"  {name:28}{cells}")
 
 
 if __name__ == "__main__":

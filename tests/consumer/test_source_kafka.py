@@ -6,7 +6,14 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from confluent_kafka import OFFSET_INVALID, KafkaError, KafkaException, TopicPartition
+from confluent_kafka import (
+    OFFSET_INVALID,
+    TIMESTAMP_CREATE_TIME,
+    TIMESTAMP_NOT_AVAILABLE,
+    KafkaError,
+    KafkaException,
+    TopicPartition,
+)
 from playball_events.consumer import source_kafka
 from playball_events.consumer.source_kafka import KafkaSource
 
@@ -14,8 +21,9 @@ TOPIC = "events"
 
 
 class Message:
-    def __init__(self, partition: int, offset: int) -> None:
+    def __init__(self, partition: int, offset: int, timestamp: tuple[int, int] = (1, 0)) -> None:
         self._partition, self._offset = partition, offset
+        self._timestamp = timestamp
 
     def topic(self) -> str:
         return TOPIC
@@ -34,6 +42,9 @@ class Message:
 
     def headers(self) -> None:
         return None
+
+    def timestamp(self) -> tuple[int, int]:
+        return self._timestamp
 
     def error(self) -> None:
         return None
@@ -114,6 +125,12 @@ def source_with(monkeypatch: pytest.MonkeyPatch, assigned: set[int]) -> tuple[Ka
 
 def positions(batch: list[Any]) -> list[tuple[int, int]]:
     return [(m.partition, m.offset) for m in batch]
+
+
+def test_a_message_keeps_its_kafka_timestamp_when_it_has_one() -> None:
+    created = source_kafka.raw_message(Message(0, 7, (TIMESTAMP_CREATE_TIME, 1_700_000_000_123)))
+    assert created.timestamp_ms == 1_700_000_000_123
+    assert source_kafka.raw_message(Message(0, 8, (TIMESTAMP_NOT_AVAILABLE, 0))).timestamp_ms is None
 
 
 def test_a_poll_without_rebalance_returns_everything_without_asking_for_the_assignment(

@@ -111,18 +111,28 @@ def test_applied_offsets_reach_the_group_while_the_consumer_runs(
     registry_url: str,
 ) -> None:
     """A batch only stores its offsets; librdkafka's timer commits them, with no close or
-    revoke needed. (That it never commits what was not applied: test_consumer_crash.)"""
+    revoke needed. (That it never commits what was not applied: test_consumer_crash.)
+    Every message also carries its producer's timestamp."""
     engine, url = engine_url
     applied = [registered(uuid.uuid4(), 1, f"user {n}") for n in range(40)]
+    sent_from = int(time.time() * 1000)
     producer.send(applied)
+    sent_until = int(time.time() * 1000)
+    stamps: list[int | None] = []
     settings = settings_for(topic, kafka_bootstrap, registry_url, url)
-    consumer = build_consumer(settings, engine=engine)
+    consumer = build_consumer(
+        settings,
+        engine=engine,
+        on_applied=lambda outcome: stamps.extend(e.message.timestamp_ms for e in outcome.applied),
+    )
     try:
         drain(consumer, len(applied))
         group = settings.groups_consumer_group
         wait_for(lambda: committed(kafka_bootstrap, group, topic) == len(applied), 30, "commit")
     finally:
         consumer.close()
+    assert len(stamps) == len(applied)
+    assert all(s is not None and sent_from <= s <= sent_until for s in stamps), stamps
 
 
 def test_poison_is_parked_later_messages_applied_and_redrive_after_a_fix_applies_it(

@@ -31,6 +31,9 @@ class RawMessage:
     key: bytes | None
     value: bytes | None
     headers: tuple[tuple[str, bytes], ...] = ()
+    # the message's Kafka timestamp (the producer's CreateTime unless the topic says
+    # LogAppendTime), ms since the epoch; None when it has none
+    timestamp_ms: int | None = None
 
     def header(self, name: str) -> bytes | None:
         for key, value in self.headers:

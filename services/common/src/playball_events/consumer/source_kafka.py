@@ -21,6 +21,7 @@ from typing import Any
 
 from confluent_kafka import (
     OFFSET_INVALID,
+    TIMESTAMP_NOT_AVAILABLE,
     Consumer,
     KafkaError,
     KafkaException,
@@ -70,6 +71,7 @@ def consumer_config(bootstrap: str, group_id: str, **overrides: Any) -> dict[str
 
 def raw_message(message: Any) -> RawMessage:
     headers = message.headers()
+    kind, timestamp = message.timestamp()
     # positional: built once per message on the consumer's hot path
     return RawMessage(
         message.topic(),
@@ -78,6 +80,7 @@ def raw_message(message: Any) -> RawMessage:
         message.key(),
         message.value(),
         tuple(headers) if headers else (),
+        None if kind == TIMESTAMP_NOT_AVAILABLE else timestamp,
     )
 
 
