@@ -130,7 +130,8 @@ def positions(batch: list[Any]) -> list[tuple[int, int]]:
 def test_a_message_keeps_its_kafka_timestamp_when_it_has_one() -> None:
     created = source_kafka.raw_message(Message(0, 7, (TIMESTAMP_CREATE_TIME, 1_700_000_000_123)))
     assert created.timestamp_ms == 1_700_000_000_123
-    assert source_kafka.raw_message(Message(0, 8, (TIMESTAMP_NOT_AVAILABLE, 0))).timestamp_ms is None
+    untimed = source_kafka.raw_message(Message(0, 8, (TIMESTAMP_NOT_AVAILABLE, 0)))
+    assert untimed.timestamp_ms is None
 
 
 def test_a_poll_without_rebalance_returns_everything_without_asking_for_the_assignment(
