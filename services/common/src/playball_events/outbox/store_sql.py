@@ -49,6 +49,7 @@ from sqlalchemy import (
     func,
     insert,
     literal_column,
+    make_url,
     or_,
     select,
     update,
@@ -82,6 +83,21 @@ def _aware(value: datetime) -> datetime:
     return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
+# libpq by default waits for ever for a server that accepts no connection or stops
+# answering. A relay stuck there would hold its batch's leases and never back off and
+# reconnect; these bound it: 10 s to connect, an idle connection probed after 30 s (dead
+# after 3 probes 10 s apart), and sent data unacknowledged for 30 s fails the socket.
+# A value in the URL's query (``?connect_timeout=5``) wins.
+NETWORK_DEFAULTS = {
+    "connect_timeout": 10,
+    "keepalives": 1,
+    "keepalives_idle": 30,
+    "keepalives_interval": 10,
+    "keepalives_count": 3,
+    "tcp_user_timeout": 30_000,
+}
+
+
 def create_outbox_engine(url: str, *, for_relay: bool = False) -> Engine:
     """An engine on the outbox; ``for_relay`` tunes it for the relay's many short writes.
 
@@ -101,12 +117,14 @@ def create_outbox_engine(url: str, *, for_relay: bool = False) -> Engine:
     # JIT off: the claim's cost estimate is high enough to trigger JIT compilation, which
     # takes ~250 ms per claim for a query that runs in ~50 ms.
     options = "-c jit=off" + (" -c synchronous_commit=off" if for_relay else "")
+    given = make_url(url).query
+    network = {key: value for key, value in NETWORK_DEFAULTS.items() if key not in given}
     return create_engine(
         url,
         pool_pre_ping=not for_relay,
         pool_size=2,
         max_overflow=2,
-        connect_args={"options": options},
+        connect_args={**network, "options": options},
     )
 
 
