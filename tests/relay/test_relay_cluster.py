@@ -17,6 +17,7 @@ relay reconnecting to a broker that comes back is test_relay_broker_outage.py's 
 
 import json
 import re
+import subprocess
 import uuid
 from collections import Counter
 from collections.abc import Iterator
@@ -143,6 +144,34 @@ def assert_every_committed_event_once_or_more_in_order(
     return len(received) - len(by_id)
 
 
+def start_writes(
+    admin: AdminClient,
+    bootstrap: str,
+    topic: str,
+    registry_url: str,
+    relays: RelayProcesses,
+    outbox_url: str,
+    store: SqlOutboxStore,
+    delivery_timeout_ms: int,
+) -> tuple["subprocess.Popen[bytes]", ContinuousWriter]:
+    """On ``topic`` (made, checked replicated as the project wants, its subjects
+    registered): a relay process, and USERS users writing one event per transaction."""
+    assert_replicated_as_the_project_wants(admin, topic)
+    register_subjects(registry_url, topic)
+    relay = relays.start(
+        outbox_url,
+        **relay_env(
+            bootstrap,
+            registry_url,
+            PLAYBALL_RELAY_BATCH_SIZE=200,
+            PLAYBALL_RELAY_DELIVERY_TIMEOUT_MS=delivery_timeout_ms,
+        ),
+    )
+    writer = ContinuousWriter(store, topic, [uuid.uuid4() for _ in range(USERS)])
+    writer.start()
+    return relay, writer
+
+
 @pytest.mark.parametrize(
     "delivery_timeout_ms",
     [
@@ -169,20 +198,9 @@ def test_a_broker_killed_under_write_load_loses_nothing_and_keeps_order(
     admin = AdminClient({"bootstrap.servers": bootstrap})
     report = TopicsAdmin(bootstrap).ensure([topic])
     assert topic in report.created
-    assert_replicated_as_the_project_wants(admin, topic)
-    register_subjects(registry_url, topic)
-
-    relay = relays.start(
-        outbox_url,
-        **relay_env(
-            bootstrap,
-            registry_url,
-            PLAYBALL_RELAY_BATCH_SIZE=200,
-            PLAYBALL_RELAY_DELIVERY_TIMEOUT_MS=delivery_timeout_ms,
-        ),
+    relay, writer = start_writes(
+        admin, bootstrap, topic, registry_url, relays, outbox_url, store, delivery_timeout_ms
     )
-    writer = ContinuousWriter(store, topic, [uuid.uuid4() for _ in range(USERS)])
-    writer.start()
     try:
         # a steady stream first: every user's first versions delivered, on average
         wait_for(lambda: store.status(parked_limit=0).sent >= 4 * USERS, 90, "deliveries")
@@ -258,20 +276,10 @@ def test_two_of_three_brokers_lost_hold_delivery_back_and_lose_nothing(
     topic = unique_name
     admin = AdminClient({"bootstrap.servers": bootstrap})
     TopicsAdmin(bootstrap).ensure([topic])
-    assert_replicated_as_the_project_wants(admin, topic)
-    register_subjects(registry_url, topic)
-    relay = relays.start(
-        outbox_url,
-        # deliveries time out (and are rescheduled by the relay) during the outage
-        **relay_env(
-            bootstrap,
-            registry_url,
-            PLAYBALL_RELAY_BATCH_SIZE=200,
-            PLAYBALL_RELAY_DELIVERY_TIMEOUT_MS=5_000,
-        ),
+    # deliveries time out (and are rescheduled by the relay) during the outage
+    relay, writer = start_writes(
+        admin, bootstrap, topic, registry_url, relays, outbox_url, store, 5_000
     )
-    writer = ContinuousWriter(store, topic, [uuid.uuid4() for _ in range(USERS)])
-    writer.start()
     try:
         wait_for(lambda: store.status(parked_limit=0).sent >= 2 * USERS, 90, "deliveries")
         nodes = cluster.kafka_nodes

@@ -69,6 +69,7 @@ from playball_events.outbox.ports import (
     StoreUnavailableError,
 )
 from playball_events.outbox.table_sql import OUTBOX_TABLE, define_outbox_table
+from playball_events.outbox.writer_sql import write_outbox_events
 
 PENDING, SENT, PARKED = OutboxState.PENDING.value, OutboxState.SENT.value, OutboxState.PARKED.value
 SINGLE_RELAY_LEASE = "relay"
@@ -607,22 +608,6 @@ class SqlOutboxStore(OutboxStore):
     def insert_events(self, events: Sequence[NewOutboxEvent]) -> None:
         """Rows as the service writer writes them, in one transaction (its commit wakes the
         relay on PostgreSQL, through the table's trigger)."""
-        if not events:
-            return
-        rows = [
-            {
-                "event_id": e.event_id,
-                "aggregate_id": e.aggregate_id,
-                "aggregate_version": e.aggregate_version,
-                "record_type": e.record_type,
-                "topic": e.topic,
-                "subject": e.subject,
-                "payload": e.payload,
-                "schema_fingerprint": e.schema_fingerprint,
-                "headers": dict(e.headers),
-                "created_at": e.created_at,
-            }
-            for e in events
-        ]
         with self._begin() as conn:
-            conn.execute(insert(self.table), rows)  # the table's trigger wakes the relay
+            # no trace headers: not written from a request
+            write_outbox_events(conn, self.table, events, headers=dict)
