@@ -208,3 +208,14 @@ def test_a_taken_over_partition_asks_the_group_offset_once_until_it_is_revoked(
     kafka.rebalance("revoke", now_assigned={1})
     kafka.group_offsets = {1: 70}  # someone else held it meanwhile and committed less
     assert source.lag() == 30
+
+
+def test_overrides_cannot_turn_the_idempotence_keys_back_and_nagle_is_off() -> None:
+    config = source_kafka.consumer_config(
+        "127.0.0.1:1",
+        "g",
+        **{"enable.auto.offset.store": True, "fetch.wait.max.ms": 5},
+    )
+    assert config["enable.auto.offset.store"] is False  # offsets stored only after commit
+    assert config["fetch.wait.max.ms"] == 5  # everything else can be tuned
+    assert config["socket.nagle.disable"] is True

@@ -3,7 +3,7 @@
 import time
 import uuid
 
-from confluent_kafka import Consumer, KafkaException
+from confluent_kafka import Consumer, ConsumerGroupTopicPartitions, KafkaException, TopicPartition
 from confluent_kafka.admin import AdminClient
 from confluent_kafka.cimpl import NewTopic
 
@@ -39,6 +39,30 @@ def remove_scratch_topics(bootstrap: str, prefix: str, timeout: float = 10.0) ->
                 future.result(timeout=timeout)
     except (KafkaException, TimeoutError):
         pass  # a member still leaving, a broker restarting: left for the next stack reset
+
+
+def start_group_at_end(bootstrap: str, group: str, topic: str, timeout: float = 30.0) -> None:
+    """Commit ``group``'s offsets at ``topic``'s current end, before any member joins.
+
+    A new group would otherwise start at the earliest offset (``auto.offset.reset``) and
+    replay the topic's whole history, which on a long-lived development stack is every
+    event any test or benchmark ever sent.
+    """
+    reader = Consumer({"bootstrap.servers": bootstrap, "group.id": f"ends-{uuid.uuid4().hex}"})
+    try:
+        partitions = reader.list_topics(topic, timeout=timeout).topics[topic].partitions
+        ends = [
+            TopicPartition(
+                topic, p, reader.get_watermark_offsets(TopicPartition(topic, p), timeout)[1]
+            )
+            for p in partitions
+        ]
+    finally:
+        reader.close()
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    futures = admin.alter_consumer_group_offsets([ConsumerGroupTopicPartitions(group, ends)])
+    for future in futures.values():
+        future.result(timeout=timeout)
 
 
 def consume(

@@ -2,8 +2,9 @@
 
 Started through the orchestration's supervisor on free loopback ports, on fresh
 databases of the given PostgreSQL server, with a consumer group of its own, so it shares
-the stack but nothing else with other tests (or a running `playball up`). Every process
-is stopped when the context ends.
+the stack but nothing else with other tests (or a running `playball up`). The group
+starts at the topic's end: its fresh view gets this system's events only, not the
+shared topic's history. Every process is stopped when the context ends.
 """
 
 import os
@@ -15,11 +16,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from playball_events.contracts.topics import PLAYBALL_AUTH_USER_EVENTS_V1
 from playball_orchestration.services import Ports, ServiceSpec, service_environment, service_specs
 from playball_orchestration.supervisor import Supervisor
 from playball_stack.settings import StackSettings
 
 from support.databases import fresh_postgres
+from support.kafka import start_group_at_end
 from support.stack_env import free_port
 
 STEP_TIMEOUT = 180.0
@@ -98,6 +101,11 @@ def running_system(
         }
         for words in (["topics", "ensure"], ["auth", "migrate"], ["groups", "migrate"]):
             playball(words, env)
+        start_group_at_end(
+            stack.effective_kafka_bootstrap,
+            env["PLAYBALL_GROUPS_CONSUMER_GROUP"],
+            env.get("PLAYBALL_GROUPS_TOPIC", PLAYBALL_AUTH_USER_EVENTS_V1.name),
+        )
         home = workdir
         supervisor = Supervisor(home, lambda _message: None)
         specs = {spec.name: spec for spec in service_specs(ports)}

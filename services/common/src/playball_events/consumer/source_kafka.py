@@ -63,6 +63,9 @@ def consumer_config(bootstrap: str, group_id: str, **overrides: Any) -> dict[str
         "fetch.wait.max.ms": 50,
         "queued.min.messages": 10000,
         "auto.commit.interval.ms": COMMIT_INTERVAL_MS,
+        # Nagle is on by default in librdkafka: a fetch sent while a commit or heartbeat is
+        # unacknowledged would wait for the broker's delayed ACK
+        "socket.nagle.disable": True,
     }
     config.update(overrides)
     config.update(FIXED_CONFIG)

@@ -54,6 +54,9 @@ def producer_config(
         "message.timeout.ms": delivery_timeout_ms,
         "queue.buffering.max.messages": 200_000,
         "batch.num.messages": 10_000,
+        # librdkafka leaves Nagle on (the Java client never does): a small request sent
+        # while an earlier one is unacknowledged waits for the peer's delayed ACK
+        "socket.nagle.disable": True,
         **extra,
     }
 
