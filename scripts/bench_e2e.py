@@ -4,9 +4,10 @@ At a steady rate (default 200 events/s) the benchmark renames users through the 
 and records when each answer comes back. The auth API, the relay and the groups consumer
 run as their own processes, as `playball up` runs them, on fresh databases of the running
 stack; the consumer's new group starts at the topic's end, so it applies the benchmark's
-own events and not the history every earlier run left on the shared topic. The consumer is built exactly as `playball groups consume` builds it, plus an
-apply callback that reports each applied (user, version) with its CLOCK_MONOTONIC time,
-a clock every process on the machine shares. Prints p50/p90/p99/max next to the targets,
+own events and not the history every earlier run left on the shared topic. The consumer
+is built exactly as `playball groups consume` builds it, plus an apply callback that
+reports each applied (user, version) with its CLOCK_MONOTONIC time, a clock every
+process on the machine shares. Prints p50/p90/p99/max next to the targets,
 and where the time went: the API's answer -> the relay's produce() (each message's Kafka
 timestamp, taken when the relay hands it to the producer; wall clock in ms, so a split to
 about a millisecond; negative when the relay was faster than the answer reached the

@@ -158,6 +158,10 @@ class KafkaNode(Component):
             # tests start consumers on a fresh group constantly; waiting 3 s for more
             # members to join only slows them down
             "group.initial.rebalance.delay.ms": "0",
+            # the log cleaner's key map is one heap buffer, 128 MB by default: a quarter of
+            # the small heap, for compacting only __consumer_offsets here. 16 MB holds
+            # some 600,000 keys.
+            "log.cleaner.dedupe.buffer.size": str(16 * 1024 * 1024),
         }
         return "".join(f"{key}={value}\n" for key, value in lines.items())
 
