@@ -324,7 +324,7 @@ class SqlOutboxStore(OutboxStore):
         rows = self._raw(_CLAIM_POSTGRES, params)
         return self._in_delivery_order([_event_of(row) for row in rows])
 
-    def _raw(self, template: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
+    def _raw(self, template: str, params: dict[str, Any]) -> Sequence[Any]:
         """One autocommit statement on the driver's own cursor (PostgreSQL).
 
         For the relay's two statements per batch, claim and mark-sent: SQLAlchemy's
