@@ -8,7 +8,6 @@ not end the relay process.
 """
 
 import datetime as dt
-import socket
 import threading
 import time
 import uuid
@@ -21,6 +20,7 @@ from playball_events.outbox.ports import StoreUnavailableError
 from playball_events.outbox.store_sql import SqlOutboxStore
 from playball_events.outbox.wakeup_sql import libpq_url
 from psycopg import sql
+from support.network import call_on_silent_server
 from support.outbox import user_event
 
 from relay.conftest import RelayProcesses, drained, read_topic, wait_for
@@ -133,53 +133,18 @@ def test_the_relay_process_rides_out_claims_cancelled_by_a_statement_timeout(
     assert_order_and_nothing_lost(received, everything)
 
 
-@contextmanager
-def silent_server() -> Iterator[int]:
-    """A loopback port whose server accepts connections and never says a word (a
-    database host that went silent); the port while the block runs."""
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen()
-    held: list[socket.socket] = []
-    stop = threading.Event()
-
-    def accept() -> None:
-        listener.settimeout(0.2)
-        while not stop.is_set():
-            try:
-                held.append(listener.accept()[0])
-            except TimeoutError:
-                continue
-
-    thread = threading.Thread(target=accept, name="silent-server", daemon=True)
-    thread.start()
-    try:
-        yield listener.getsockname()[1]
-    finally:
-        stop.set()
-        thread.join(5)
-        for connection in held:
-            connection.close()
-        listener.close()
-
-
 @pytest.mark.slow
 def test_a_database_that_never_answers_is_an_outage_not_a_hang() -> None:
     """libpq's default waits for ever for the server's first answer; the relay's engine
     gives up after its connect timeout (10 s), so the relay backs off and retries."""
-    with silent_server() as port:
-        store = SqlOutboxStore.for_relay(f"postgresql+psycopg://relay@127.0.0.1:{port}/outbox")
-        raised: list[BaseException] = []
+    stores: list[SqlOutboxStore] = []
 
-        def claim() -> None:
-            try:
-                store.claim_batch("relay-1", 10, LEASE)
-            except BaseException as exc:  # handed to the test's thread
-                raised.append(exc)
+    def claim(port: int) -> None:
+        stores.append(
+            SqlOutboxStore.for_relay(f"postgresql+psycopg://relay@127.0.0.1:{port}/outbox")
+        )
+        stores[0].claim_batch("relay-1", 10, LEASE)
 
-        claiming = threading.Thread(target=claim, name="claim", daemon=True)
-        claiming.start()
-        claiming.join(60)  # a deadline for "it returns", far above the timeout
-        store.engine.dispose()
-    assert not claiming.is_alive(), "the claim still hangs on a silent database"
-    assert len(raised) == 1 and isinstance(raised[0], StoreUnavailableError), raised
+    raised = call_on_silent_server(claim)
+    stores[0].engine.dispose()
+    assert isinstance(raised, StoreUnavailableError), raised

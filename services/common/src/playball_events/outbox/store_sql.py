@@ -70,6 +70,7 @@ from playball_events.outbox.ports import (
 )
 from playball_events.outbox.table_sql import OUTBOX_TABLE, define_outbox_table
 from playball_events.outbox.writer_sql import write_outbox_events
+from playball_events.postgres_network import network_connect_args
 
 PENDING, SENT, PARKED = OutboxState.PENDING.value, OutboxState.SENT.value, OutboxState.PARKED.value
 SINGLE_RELAY_LEASE = "relay"
@@ -82,21 +83,6 @@ def _utcnow() -> datetime:
 def _aware(value: datetime) -> datetime:
     # SQLite hands datetimes back naive; they were written as UTC.
     return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
-
-
-# libpq by default waits for ever for a server that accepts no connection or stops
-# answering. A relay stuck there would hold its batch's leases and never back off and
-# reconnect; these bound it: 10 s to connect, an idle connection probed after 30 s (dead
-# after 3 probes 10 s apart), and sent data unacknowledged for 30 s fails the socket.
-# A value in the URL's query (``?connect_timeout=5``) wins.
-NETWORK_DEFAULTS = {
-    "connect_timeout": 10,
-    "keepalives": 1,
-    "keepalives_idle": 30,
-    "keepalives_interval": 10,
-    "keepalives_count": 3,
-    "tcp_user_timeout": 30_000,
-}
 
 
 def create_outbox_engine(url: str, *, for_relay: bool = False) -> Engine:
@@ -118,8 +104,7 @@ def create_outbox_engine(url: str, *, for_relay: bool = False) -> Engine:
     # JIT off: the claim's cost estimate is high enough to trigger JIT compilation, which
     # takes ~250 ms per claim for a query that runs in ~50 ms.
     options = "-c jit=off" + (" -c synchronous_commit=off" if for_relay else "")
-    given = make_url(url).query
-    network = {key: value for key, value in NETWORK_DEFAULTS.items() if key not in given}
+    network = network_connect_args(make_url(url).query)
     return create_engine(
         url,
         pool_pre_ping=not for_relay,

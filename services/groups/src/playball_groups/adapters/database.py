@@ -2,6 +2,7 @@
 
 from typing import Any
 
+from playball_events.postgres_network import network_connect_args
 from sqlalchemy import Engine, create_engine, event, text
 
 __all__ = [
@@ -36,7 +37,8 @@ def make_engine(url: str, **options: Any) -> Engine:
 
         return engine
     options.setdefault("pool_pre_ping", True)
-    return create_engine(parsed, **options)
+    connect_args = {**network_connect_args(parsed.query), **options.pop("connect_args", {})}
+    return create_engine(parsed, connect_args=connect_args, **options)
 
 
 def create_database_if_missing(url: str) -> bool:
