@@ -22,7 +22,7 @@ from playball_orchestration.supervisor import Supervisor
 from playball_stack.settings import StackSettings
 
 from support.databases import fresh_postgres
-from support.kafka import start_group_at_end
+from support.kafka import remove_scratch_topics, start_group_at_end
 from support.stack_env import free_port
 
 STEP_TIMEOUT = 180.0
@@ -99,11 +99,12 @@ def running_system(
             "PLAYBALL_AUTH_SIGNING_KEY": str(signing_key(workdir)),
             **(extra_env or {}),
         }
+        group = env["PLAYBALL_GROUPS_CONSUMER_GROUP"]
         for words in (["topics", "ensure"], ["auth", "migrate"], ["groups", "migrate"]):
             playball(words, env)
         start_group_at_end(
             stack.effective_kafka_bootstrap,
-            env["PLAYBALL_GROUPS_CONSUMER_GROUP"],
+            group,
             env.get("PLAYBALL_GROUPS_TOPIC", PLAYBALL_AUTH_USER_EVENTS_V1.name),
         )
         home = workdir
@@ -122,6 +123,9 @@ def running_system(
         finally:
             for spec in reversed(list(specs.values())):
                 supervisor.stop(spec)
+            # the generated, unique group is this system's to delete; a caller's is not
+            if "PLAYBALL_GROUPS_CONSUMER_GROUP" not in (extra_env or {}):
+                remove_scratch_topics(stack.effective_kafka_bootstrap, group)
 
 
 def signing_key(directory: Path) -> Path:
