@@ -12,8 +12,7 @@ from pathlib import Path
 
 import fastavro
 import pytest
-from confluent_kafka import ConsumerGroupTopicPartitions, TopicPartition
-from confluent_kafka.admin import AdminClient
+from confluent_kafka import TopicPartition
 from playball_core.registry import RegistryClient
 from playball_events.consumer.dlq_kafka import read_parked
 from playball_events.consumer.loop import BatchReport
@@ -24,6 +23,7 @@ from playball_groups.adapters.migrate import upgrade
 from playball_groups.entrypoints.bootstrap import build_consumer
 from playball_groups.service_layer.user_events import ViewLimits
 from support.databases import fresh_postgres
+from support.kafka import set_group_offsets
 from support.user_events import (
     EventProducer,
     UserEvent,
@@ -284,11 +284,7 @@ def test_replay_from_earliest_rebuilds_the_same_view(
 
 
 def _reset_to_earliest(bootstrap: str, group: str, topic: str) -> None:
-    admin = AdminClient({"bootstrap.servers": bootstrap})
-    partitions = [TopicPartition(topic, p, 0) for p in range(6)]
-    futures = admin.alter_consumer_group_offsets([ConsumerGroupTopicPartitions(group, partitions)])
-    for future in futures.values():
-        future.result(timeout=30)
+    set_group_offsets(bootstrap, group, [TopicPartition(topic, p, 0) for p in range(6)])
 
 
 def test_a_second_consumer_joining_mid_stream_loses_and_doubles_nothing(

@@ -59,8 +59,15 @@ def start_group_at_end(bootstrap: str, group: str, topic: str, timeout: float = 
         ]
     finally:
         reader.close()
+    set_group_offsets(bootstrap, group, ends, timeout)
+
+
+def set_group_offsets(
+    bootstrap: str, group: str, offsets: list[TopicPartition], timeout: float = 30.0
+) -> None:
+    """Commit these offsets for ``group``, which must have no active member."""
     admin = AdminClient({"bootstrap.servers": bootstrap})
-    futures = admin.alter_consumer_group_offsets([ConsumerGroupTopicPartitions(group, ends)])
+    futures = admin.alter_consumer_group_offsets([ConsumerGroupTopicPartitions(group, offsets)])
     for future in futures.values():
         future.result(timeout=timeout)
 

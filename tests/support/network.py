@@ -5,6 +5,9 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
+from sqlalchemy import Engine
+from sqlalchemy.exc import OperationalError
+
 
 @contextmanager
 def silent_server() -> Iterator[int]:
@@ -57,3 +60,19 @@ def call_on_silent_server(call: Callable[[int], object], deadline: float = 60.0)
     assert not worker.is_alive(), "still waiting for a database that never answers"
     assert len(raised) == 1, "returned although the database never answered"
     return raised[0]
+
+
+def assert_connect_times_out(engine_for: Callable[[str], Engine]) -> None:
+    """A connect through ``engine_for(url)`` to a silent server fails with a timeout."""
+
+    def connect(port: int) -> None:
+        engine = engine_for(f"postgresql+psycopg://probe@127.0.0.1:{port}/probe")
+        try:
+            with engine.connect():
+                pass
+        finally:
+            engine.dispose()
+
+    raised = call_on_silent_server(connect)
+    assert isinstance(raised, OperationalError), raised
+    assert "timeout" in str(raised).lower()

@@ -234,7 +234,9 @@ class SqlOutboxStore(OutboxStore):
             Column("until", DateTime(timezone=True), nullable=False),
         )
         self._lease_ready = False
-        self._postgres_sql: dict[str, str] = {}  # template -> with this table's name
+        quoted = engine.dialect.identifier_preparer.quote(self.table.name)
+        self._claim_sql = _CLAIM_POSTGRES.format(table=quoted)
+        self._mark_sent_sql = _MARK_SENT_POSTGRES.format(table=quoted)
 
     @classmethod
     def from_url(cls, url: str, **kwargs: Any) -> "SqlOutboxStore":
@@ -306,20 +308,16 @@ class SqlOutboxStore(OutboxStore):
         SQLAlchemy row objects.
         """
         params = {"now": now, "limit": limit, "relay": relay_id, "until": until}
-        rows = self._raw(_CLAIM_POSTGRES, params)
+        rows = self._raw(self._claim_sql, params)
         return self._in_delivery_order([_event_of(row) for row in rows])
 
-    def _raw(self, template: str, params: dict[str, Any]) -> Sequence[Any]:
+    def _raw(self, sql: str, params: dict[str, Any]) -> Sequence[Any]:
         """One autocommit statement on the driver's own cursor (PostgreSQL).
 
         For the relay's two statements per batch, claim and mark-sent: SQLAlchemy's
         statement building, cache-key generation and row objects cost more CPU than the
         database's work on them.
         """
-        sql = self._postgres_sql.get(template)
-        if sql is None:
-            name = self.engine.dialect.identifier_preparer.quote(self.table.name)
-            sql = self._postgres_sql[template] = template.format(table=name)
         dbapi = self.engine.dialect.loaded_dbapi
         with self._begin(one_statement=True) as conn:
             cursor = conn.connection.cursor()
@@ -469,7 +467,7 @@ class SqlOutboxStore(OutboxStore):
             return
         # Whoever holds the lease now: the broker has the message, so it is sent.
         if self._postgres:
-            self._raw(_MARK_SENT_POSTGRES, {"now": self._now(), "seqs": [e.seq for e in events]})
+            self._raw(self._mark_sent_sql, {"now": self._now(), "seqs": [e.seq for e in events]})
             return
         o = self.table
         with self._begin(one_statement=True) as conn:
