@@ -28,7 +28,7 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -36,7 +36,7 @@ from urllib.parse import urlsplit, urlunsplit
 import psycopg
 from confluent_kafka import Consumer, Producer
 from confluent_kafka.admin import AdminClient
-from playball_core.manifest import topic_record_subject
+from playball_core.manifest import dead_letter_topic, topic_record_subject
 from playball_core.registry import RegistryClient
 from playball_events.contracts import UserRegistered, UserUpdated
 from playball_events.gc_tuning import tune_for_service
@@ -45,8 +45,10 @@ from playball_events.outbox.ports import EventPublisher, OutboxEvent, OutgoingMe
 from playball_events.outbox.producer_kafka import KafkaEventPublisher, producer_config
 from playball_events.outbox.relay import OutboxRelay, RelayConfig
 from playball_events.outbox.schema_ids import SchemaHeaders
+from playball_events.outbox.store_factory_sql import open_outbox_store
 from playball_events.outbox.store_sql import SqlOutboxStore
 from playball_events.outbox.wakeup import PollWakeup
+from playball_events.outbox.writer_sql import write_outbox_events
 from playball_events.serde import header
 from playball_events.settings import RuntimeSettings
 from playball_events.topics_admin_kafka import TopicsAdmin
@@ -87,6 +89,12 @@ def backlog(topic: str, events: int, users: int) -> list[NewOutboxEvent]:
     return [event(topic, user, v) for v in range(1, per_user + 1) for user in ids]
 
 
+def insert(store: SqlOutboxStore, rows: Sequence[NewOutboxEvent]) -> None:
+    """``rows`` in one transaction, as the auth writer writes them (no trace headers)."""
+    with store.engine.begin() as conn:
+        write_outbox_events(conn, store.table, rows, headers=dict)
+
+
 def conninfo(url: str, database: str = "") -> dict[str, Any]:
     parts = urlsplit(url)
     return {
@@ -122,13 +130,13 @@ def scratch_topic(settings: RuntimeSettings) -> Iterator[str]:
         yield topic
     finally:
         admin = AdminClient({"bootstrap.servers": settings.kafka_bootstrap})
-        for future in admin.delete_topics([topic, f"{topic}.dlq"]).values():
+        for future in admin.delete_topics([topic, dead_letter_topic(topic)]).values():
             future.result(30)
 
 
 def warm_up(publisher: EventPublisher, topic: str) -> None:
     """Connect and fetch the topic's metadata before timing: a one-off cost, not a rate."""
-    publisher.publish([OutgoingMessage(topic, b"warm-up", b"")])
+    publisher.send([OutgoingMessage(topic, b"warm-up", b"")]).wait()
 
 
 def analyze(url: str) -> None:
@@ -310,7 +318,7 @@ def steady_writes(
         user = users[n % len(users)]
         version = versions[user] = versions.get(user, 0) + 1
         row = event(topic, user, version)
-        store.insert_events([row])  # one transaction; the table's trigger notifies
+        insert(store, [row])  # one transaction; the table's trigger notifies
         commits[str(row.event_id)] = time.perf_counter()
         n += 1
     return commits
@@ -319,7 +327,7 @@ def steady_writes(
 def latency(
     settings: RuntimeSettings, url: str, topic: str, rate: float, seconds: float
 ) -> tuple[float, float, float, int]:
-    store = SqlOutboxStore.from_url(url)
+    store = open_outbox_store(url)
     arrivals = Arrivals(settings.kafka_bootstrap, topic)
     relay = start_relay_process(settings, url)
     try:
@@ -329,7 +337,7 @@ def latency(
         deadline = time.perf_counter() + 60
         while time.perf_counter() < deadline:
             probe = event(topic, uuid.uuid4(), 1)
-            store.insert_events([probe])
+            insert(store, [probe])
             time.sleep(0.2)
             if str(probe.event_id) in arrivals.at:
                 break
@@ -422,24 +430,24 @@ def main() -> None:
     settings = RuntimeSettings()
 
     with scratch_database(settings.database_url) as url, scratch_topic(settings) as topic:
-        store = SqlOutboxStore.from_url(url)
+        store = open_outbox_store(url)
         store.create_table()
         rows = backlog(topic, args.events, args.users)
         for start in range(0, len(rows), 5000):
-            store.insert_events(rows[start : start + 5000])
+            insert(store, rows[start : start + 5000])
         analyze(url)
         # As the relay process does after start-up; here it also freezes the backlog this
         # process holds for (a), which the relay process never has in memory.
         tune_for_service()
         print(f"backlog: {len(rows)} events over {args.users} users in a fresh Postgres database")
 
-        relay_store = SqlOutboxStore.for_relay(url)  # the engine the relay process uses
+        relay_store = open_outbox_store(url, for_relay=True)  # the engine the relay process uses
         relay_rate, delivered = relay_throughput(settings, relay_store, topic, args.batch)
         relay_store.engine.dispose()
         assert delivered == len(rows), (delivered, len(rows))
         raw_rate = raw_ceiling(settings, topic, rows)
         # the naive relay drains a fresh backlog of its own
-        store.insert_events(backlog(topic, args.naive, args.naive))
+        insert(store, backlog(topic, args.naive, args.naive))
         naive_rate = naive_relay(settings, url, topic, args.naive)
         store.engine.dispose()
 
@@ -451,7 +459,7 @@ def main() -> None:
         print(f"   relay / (b)                {relay_rate / naive_rate:>10.1f}   target >= 10")
 
     with scratch_database(settings.database_url) as url, scratch_topic(settings) as topic:
-        store = SqlOutboxStore.from_url(url)
+        store = open_outbox_store(url)
         store.create_table()
         store.engine.dispose()
         p50, p99, achieved, count = latency(settings, url, topic, args.rate, args.seconds)

@@ -14,7 +14,7 @@ from playball_core.avro.parser import parse_schema
 from playball_core.avro.schema import SourceRef
 from playball_core.manifest import CompatibilityLevel
 from playball_schemagate.gate import compare
-from playball_schemagate.model import SchemaVersion
+from playball_schemagate.schema_version import SchemaVersion
 
 _TYPES: list[Any] = ["int", "string", ["null", "long"], {"type": "array", "items": "double"}]
 SIZES = (2_500, 10_000, 20_000)

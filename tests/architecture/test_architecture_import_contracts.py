@@ -96,6 +96,24 @@ def test_the_tree_keeps_every_contract(tmp_path: Path) -> None:
             "import playball_auth\n",
             "runtime-without-services",
         ),
+        (
+            "playball_service_kit",
+            "_probe",
+            "import playball_groups\n",
+            "runtime-without-services",
+        ),
+        (
+            "playball_service_kit",
+            "_probe",
+            "import playball_codegen\n",
+            "runtime-without-tooling",
+        ),
+        (
+            "playball_events",
+            "_probe",
+            "import playball_service_kit.cli\n",
+            "runtime-layers",
+        ),
     ],
     ids=[
         "domain->adapters",
@@ -103,6 +121,9 @@ def test_the_tree_keeps_every_contract(tmp_path: Path) -> None:
         "auth->groups",
         "auth->stack",
         "events->auth",
+        "kit->groups",
+        "kit->codegen",
+        "events->kit",
     ],
 )
 def test_a_violation_fails_the_check(

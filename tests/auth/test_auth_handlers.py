@@ -64,7 +64,7 @@ def test_login_rehashes_when_the_parameters_changed() -> None:
         password="correct horse",
     )
     assert store.users[user_id].password_hash == "fake$p2$correct horse"
-    assert [e.record_type.rsplit(".", 1)[1] for e in store.outbox] == ["UserRegistered"]
+    assert [type(e).__name__ for e in store.outbox] == ["UserRegistered"]
 
 
 class FlakyUnitOfWork(FakeUnitOfWork):
@@ -92,7 +92,7 @@ def test_an_update_losing_a_race_is_retried_on_fresh_state() -> None:
         handlers.ProfileChanges(display_name="Al"),
     )
     assert updated.version == 2
-    assert [e.aggregate_version for e in store.outbox] == [1, 2]
+    assert [e.user_version for e in store.outbox] == [1, 2]
 
 
 def test_an_update_that_keeps_losing_gives_up_with_a_conflict() -> None:
@@ -105,7 +105,7 @@ def test_an_update_that_keeps_losing_gives_up_with_a_conflict() -> None:
             user_id,
             handlers.ProfileChanges(display_name="Al"),
         )
-    assert [e.aggregate_version for e in store.outbox] == [1]
+    assert [e.user_version for e in store.outbox] == [1]
 
 
 def test_changes_to_a_missing_user_are_unknown_user() -> None:

@@ -7,6 +7,7 @@ outbox insert, NOTIFY, concurrency, trace headers) on the real databases.
 
 import threading
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 import psycopg
@@ -16,6 +17,7 @@ from hypothesis import strategies as st
 from opentelemetry import context, trace
 from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
 from playball_auth.adapters.orm_sql import outbox
+from playball_auth.adapters.user_events_sql import UnrecordedChangeError
 from playball_auth.domain.model import User
 from playball_auth.service_layer import handlers
 from playball_auth.service_layer.errors import ConcurrentUpdateError, StaleUser
@@ -48,6 +50,18 @@ def register(backend: AuthBackend, name: str = "alice") -> handlers.UserSnapshot
     )
 
 
+def rename(
+    uow_factory: handlers.UowFactory, user_id: uuid.UUID, username: str
+) -> handlers.UserSnapshot:
+    """A username change: no use case offers one yet, the domain and its events do."""
+    with uow_factory() as uow:
+        user = uow.users.get(user_id)
+        assert user is not None
+        user.rename(username, datetime.now(UTC))
+        uow.commit()
+    return handlers.get_user(uow_factory, user_id)
+
+
 def kinds(rows: list[OutboxRow]) -> list[tuple[str, int]]:
     return [(row.record_type, row.aggregate_version) for row in rows]
 
@@ -70,7 +84,7 @@ def test_each_change_kind_gives_exactly_its_events_with_versions_1_2_3(
     update(backend.uow_factory, hasher, uid, handlers.ProfileChanges(password="another one"))
     # the same value again is no change
     update(backend.uow_factory, hasher, uid, handlers.ProfileChanges(display_name="Al"))
-    handlers.rename_user(backend.uow_factory, uid, "alicia")
+    rename(backend.uow_factory, uid, "alicia")
     handlers.delete_user(backend.uow_factory, uid)
 
     rows = backend.outbox_rows(uid)
@@ -195,6 +209,48 @@ def test_outbox_rows_carry_the_active_trace_context(sql_backend: SqlBackend) -> 
     assert "traceparent" not in sql_backend.outbox_rows(untraced.id)[0].headers
 
 
+def _write_after_the_method(user: User) -> None:
+    user.change_display_name("Recorded", datetime.now(UTC))
+    user.display_name = "Saved"  # the recorded event no longer describes what is saved
+
+
+BYPASSES: dict[str, Callable[[User], object]] = {
+    "display_name": lambda user: setattr(user, "display_name", "Sneaky"),
+    "username": lambda user: setattr(user, "username", "sneaky"),
+    "version": lambda user: setattr(user, "version", user.version + 1),
+    "after_the_method": _write_after_the_method,
+}
+
+
+@pytest.mark.parametrize("bypass", BYPASSES.values(), ids=BYPASSES.keys())
+def test_a_contract_change_no_recorded_event_describes_fails_the_flush(
+    sql_backend: SqlBackend, bypass: Callable[[User], object]
+) -> None:
+    """An attribute written past the User's methods cannot be saved: no path can change
+    the contract without its event."""
+    user = register(sql_backend, "mallory")
+    with sql_backend.uow_factory() as uow:
+        loaded = uow.users.get(user.id)
+        assert loaded is not None
+        bypass(loaded)
+        with pytest.raises(UnrecordedChangeError, match="no recorded event describes"):
+            uow.commit()
+    assert handlers.get_user(sql_backend.uow_factory, user.id) == user
+    assert kinds(sql_backend.outbox_rows(user.id)) == [(REGISTERED, 1)]
+
+
+def test_a_deletion_not_recorded_by_the_user_fails_the_flush(sql_backend: SqlBackend) -> None:
+    user = register(sql_backend, "niaj")
+    with sql_backend.uow_factory() as uow:
+        loaded = uow.users.get(user.id)
+        assert loaded is not None
+        uow.users.delete(loaded)
+        with pytest.raises(UnrecordedChangeError, match="without recording it"):
+            uow.commit()
+    assert user.id in sql_backend.user_ids()
+    assert kinds(sql_backend.outbox_rows(user.id)) == [(REGISTERED, 1)]
+
+
 @pytest.mark.stack
 def test_a_commit_with_outbox_rows_notifies_the_relay(
     pg_backend: SqlBackend, auth_pg_url: str
@@ -259,9 +315,9 @@ def test_a_change_saved_on_a_stale_read_is_refused(pg_backend: SqlBackend) -> No
         theirs = second.users.get(user.id)
         assert mine is not None
         assert theirs is not None
-        theirs.change_display_name("Theirs")
+        theirs.change_display_name("Theirs", datetime.now(UTC))
         second.commit()
-        mine.change_display_name("Mine")
+        mine.change_display_name("Mine", datetime.now(UTC))
         with pytest.raises(StaleUser):
             first.commit()
     rows = pg_backend.outbox_rows(user.id)
@@ -297,7 +353,7 @@ def test_any_sequence_of_changes_gives_one_event_per_contract_change(
                 uow, hasher, uid, handlers.ProfileChanges(display_name=current.display_name)
             )
         elif change == "username":
-            current = handlers.rename_user(uow, uid, f"q{uuid.uuid4().hex[:12]}")
+            current = rename(uow, uid, f"q{uuid.uuid4().hex[:12]}")
         elif change == "email":
             email = f"{uuid.uuid4().hex[:8]}@example.org"
             current = handlers.update_profile(

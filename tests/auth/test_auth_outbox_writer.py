@@ -1,15 +1,17 @@
-"""The generic outbox writer of playball_events, with a toy model and collector (nothing
-of the auth service): any service can plug its own change detection into it."""
+"""The generic outbox writer of playball_events, with a toy model and flush hook (nothing
+of the auth service): any service's flush hook can write its events with it."""
 
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
-from playball_events.outbox.model import NewOutboxEvent
+from playball_events.contracts import UserRegistered
+from playball_events.contracts.topics import PLAYBALL_AUTH_USER_EVENTS_V1
+from playball_events.outbox.model import NewOutboxEvent, new_outbox_event, schema_fingerprint
 from playball_events.outbox.table_sql import define_outbox_table
-from playball_events.outbox.writer_sql import install_outbox_writer, outbox_rows
-from sqlalchemy import Engine, MetaData, String, create_engine, func, select
+from playball_events.outbox.writer_sql import outbox_rows, write_outbox_events
+from sqlalchemy import Engine, MetaData, String, create_engine, event, func, select
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
 
@@ -41,10 +43,6 @@ def event_for(thing: Thing, headers: dict[str, str] | None = None) -> NewOutboxE
     )
 
 
-def collect(session: Session) -> list[NewOutboxEvent]:
-    return [event_for(obj) for obj in session.new if isinstance(obj, Thing)]
-
-
 @pytest.fixture
 def engine() -> Iterator[Engine]:
     engine = create_engine("sqlite://")
@@ -59,9 +57,18 @@ def count(engine: Engine) -> int:
         return int(conn.scalar(select(func.count()).select_from(toy_outbox)) or 0)
 
 
-def test_flushes_write_the_collected_events_until_uninstalled(engine: Engine) -> None:
+def count_in(session: Session) -> int:
+    return int(session.scalar(select(func.count()).select_from(toy_outbox)) or 0)
+
+
+def test_a_flush_hooks_rows_commit_and_roll_back_with_the_flush(engine: Engine) -> None:
     sessions = sessionmaker(engine)
-    uninstall = install_outbox_writer(sessions, collect, toy_outbox, headers=lambda: {"x": "1"})
+
+    def write_new_things(session: Session, _context: object, _instances: object) -> None:
+        events = [event_for(obj) for obj in session.new if isinstance(obj, Thing)]
+        write_outbox_events(session.connection(), toy_outbox, events, lambda: {"x": "1"})
+
+    event.listen(sessions, "before_flush", write_new_things)
     with sessions() as session:
         session.add_all([Thing(id="a"), Thing(id="b")])
         session.commit()
@@ -74,17 +81,37 @@ def test_flushes_write_the_collected_events_until_uninstalled(engine: Engine) ->
         session.commit()
     with sessions() as session:
         session.add(Thing(id="c"))
+        session.flush()
+        assert count_in(session) == 3  # in the flush's transaction...
         session.rollback()
-    assert count(engine) == 2
-
-    uninstall()
-    with sessions() as session:
-        session.add(Thing(id="d"))
-        session.commit()
-    assert count(engine) == 2
+    assert count(engine) == 2  # ...and gone with it
 
 
 def test_an_events_own_headers_win_over_the_providers() -> None:
     event = event_for(Thing(id="a"), headers={"traceparent": "mine"})
     (row,) = outbox_rows([event], {"traceparent": "ambient", "other": "y"})
     assert row["headers"] == {"traceparent": "mine", "other": "y"}
+
+
+def test_a_records_row_names_its_subject_and_writing_schema() -> None:
+    topic = PLAYBALL_AUTH_USER_EVENTS_V1
+    record = UserRegistered(
+        event_id=uuid.uuid4(),
+        occurred_at=datetime.now(UTC),
+        user_id=uuid.uuid4(),
+        user_version=3,
+        username="alice",
+        display_name="Alice",
+    )
+    row = new_outbox_event(record, topic, aggregate_id="agg", aggregate_version=7)
+    subject = topic.subject_of(UserRegistered)
+    assert (row.event_id, row.created_at) == (record.event_id, record.occurred_at)
+    assert (row.aggregate_id, row.aggregate_version) == ("agg", 7)
+    assert (row.topic, row.subject, row.record_type) == (
+        topic.name,
+        subject.name,
+        subject.record_full_name,
+    )
+    assert row.schema_fingerprint == schema_fingerprint(UserRegistered.avro_schema())
+    assert UserRegistered.from_avro_bytes(row.payload) == record
+    assert row.headers == {}

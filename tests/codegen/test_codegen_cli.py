@@ -3,6 +3,7 @@
 import shutil
 from pathlib import Path
 
+import pytest
 from playball_codegen.cli import app
 from typer.testing import CliRunner
 
@@ -34,7 +35,6 @@ def test_output_is_byte_identical_on_rerun_and_from_another_location(tmp_path: P
     assert _files(tmp_path / "one") == first == _files(tmp_path / "two")
     assert set(first) == {
         "pkg/contracts/__init__.py",
-        "pkg/contracts/_runtime.py",
         "pkg/contracts/records.py",
         "pkg/contracts/README.md",
     }
@@ -81,7 +81,7 @@ def test_check_names_each_stale_file(tmp_path: Path) -> None:
     assert f"stale: {package / 'records.py'}: differs" in output
     assert f"stale: {package / '__init__.py'}: missing" in output
     assert f"stale: {package / 'leftover.py'}: not generated" in output
-    assert f"stale: {package / '_runtime.py'}" not in output
+    assert f"stale: {package / 'topics.py'}" not in output  # the manifest did not change
 
 
 def test_generate_repairs_drift_and_removes_leftovers(tmp_path: Path) -> None:
@@ -107,3 +107,23 @@ def test_schemas_without_named_types_give_an_empty_importable_package(tmp_path: 
     namespace: dict[str, object] = {}
     exec(compile(init, "__init__.py", "exec"), namespace)  # no import from records
     assert namespace["__all__"] == []
+
+
+def test_the_generated_topics_tie_the_manifests_subjects_to_the_classes() -> None:
+    from playball_core.manifest import load_manifest  # noqa: PLC0415
+    from playball_events import contract_topics, contracts  # noqa: PLC0415
+    from playball_events.contracts import topics  # noqa: PLC0415
+
+    manifest = load_manifest(REPO / "schemas")
+    (topic,) = topics.ALL_TOPICS
+    assert isinstance(topic, contract_topics.Topic)  # the runtime's class, not a generated one
+    assert topics.Topic is contract_topics.Topic
+    by_class = {subject.record: subject for subject in topic.subjects}
+    for entry in manifest.schemas:
+        cls = getattr(contracts, entry.record_full_name.rpartition(".")[2])
+        assert topic.name == entry.topic
+        assert topic.subject_of(cls) is by_class[cls]
+        assert by_class[cls].name == entry.subject
+    assert topic.records == tuple(by_class)
+    with pytest.raises(KeyError, match="is not carried by topic"):
+        topic.subject_of(int)

@@ -135,3 +135,23 @@ def test_invalid_schema_is_reported_and_nothing_is_written(
     assert reason in result.output
     assert "Traceback" not in result.output
     assert not out.exists()
+
+
+def test_an_empty_union_field_is_refused_saying_why(tmp_path: Path) -> None:
+    # Java accepts the schema (and so does the gate); no Python value fits the field.
+    schema_dir = tmp_path / "schemas"
+    schema_dir.mkdir()
+    items = {"type": "array", "items": []}
+    text = json.dumps(_record({"name": "ok", "type": "int"}, {"name": "never", "type": items}))
+    (schema_dir / "A.avsc").write_text(text, encoding="utf-8")
+    out = tmp_path / "out"
+
+    result = CliRunner().invoke(
+        app, ["generate", str(schema_dir), "--out", str(out), "--package", "pkg"]
+    )
+
+    assert result.exit_code == 2
+    position = f"1:{text.index('[]', text.index('never')) + 1}"
+    assert f"{schema_dir / 'A.avsc'}:{position}: an empty union has no value" in result.output
+    assert "no Python type" in result.output
+    assert not out.exists()

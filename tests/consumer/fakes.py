@@ -1,7 +1,9 @@
 """Fakes of the consumer loop's ports (subclassing them)."""
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
 
 from playball_events.consumer.ports import (
     ApplyOutcome,
@@ -11,6 +13,7 @@ from playball_events.consumer.ports import (
     EventHandler,
     MessageSource,
     Position,
+    ProcessedEvents,
     RawMessage,
     TransientError,
 )
@@ -58,11 +61,28 @@ class FakeDeadLetters(DeadLetterSink):
         self.parked.extend(letters)
 
 
-class FakeHandler(EventHandler[UserEvent]):
-    """Records event ids; dedups on them; can fail transiently or on one poison id."""
+class FakeProcessedEvents(ProcessedEvents[set[uuid.UUID]]):
+    """The claimed ids; a transaction claims into a copy, kept only when it commits."""
+
+    def __init__(self) -> None:
+        self.ids: set[uuid.UUID] = set()
+
+    @contextmanager
+    def transaction(self) -> Iterator[set[uuid.UUID]]:
+        working = set(self.ids)
+        yield working
+        self.ids = working
+
+    def claim(self, events: Sequence[ConsumedEvent[Any]], tx: set[uuid.UUID]) -> set[uuid.UUID]:
+        seen = {e.event_id for e in events} & tx
+        tx.update(e.event_id for e in events)
+        return seen
+
+
+class FakeHandler(EventHandler[UserEvent, set[uuid.UUID]]):
+    """Records the event ids it applied; can fail transiently or on one poison id."""
 
     def __init__(self, log: list[str] | None = None) -> None:
-        self.processed: set[uuid.UUID] = set()
         self.applied: list[uuid.UUID] = []
         self.transient_failures = 0
         self.refuse: set[uuid.UUID] = set()
@@ -73,16 +93,16 @@ class FakeHandler(EventHandler[UserEvent]):
             return "key is not the user id"
         return None
 
-    def apply(self, events: Sequence[ConsumedEvent[UserEvent]]) -> ApplyOutcome[UserEvent]:
+    def apply(
+        self,
+        fresh: Sequence[ConsumedEvent[UserEvent]],
+        tx: set[uuid.UUID],  # noqa: ARG002 - the claim is the fake's whole transaction
+    ) -> ApplyOutcome[UserEvent]:
         if self.transient_failures:
             self.transient_failures -= 1
             raise TransientError("database restarting")
-        if any(e.event_id in self.refuse for e in events):
+        if any(e.event_id in self.refuse for e in fresh):
             raise ValueError("constraint violated")
-        duplicates = [e for e in events if e.event_id in self.processed]
-        fresh = [e for e in events if e.event_id not in self.processed]
-        for event in fresh:
-            self.processed.add(event.event_id)
-            self.applied.append(event.event_id)
+        self.applied.extend(e.event_id for e in fresh)
         self.log.append("apply")
-        return ApplyOutcome(applied=fresh, duplicates=duplicates)
+        return ApplyOutcome(applied=fresh)

@@ -5,14 +5,21 @@ import uuid
 
 import pytest
 from playball_core.registry import InMemoryRegistry, RegistryUnreachableError
-from playball_events.consumer.loop import Backoff, EventConsumer
+from playball_events.consumer.loop import EventConsumer
 from playball_events.consumer.metrics import ConsumerMetrics
 from playball_events.consumer.ports import Position, RawMessage
 from playball_events.contracts import UserDeleted, UserRegistered, UserUpdated
+from playball_events.lifecycle import Backoff
 from playball_events.serde import HEADER_SIZE, RecordDeserializer, RecordSerializer, header
 from support.user_events import registered, updated
 
-from consumer.fakes import FakeDeadLetters, FakeHandler, FakeSource, UserEvent
+from consumer.fakes import (
+    FakeDeadLetters,
+    FakeHandler,
+    FakeProcessedEvents,
+    FakeSource,
+    UserEvent,
+)
 
 TOPIC = "events"
 NO_WAIT = Backoff(first=0.0, limit=0.0)
@@ -58,13 +65,24 @@ def message(registry: InMemoryRegistry, event: UserEvent, **changes: object) -> 
 
 
 def consumer(
-    registry: InMemoryRegistry, source: FakeSource, handler: FakeHandler, dlq: FakeDeadLetters
-) -> EventConsumer[UserEvent]:
+    registry: InMemoryRegistry,
+    source: FakeSource,
+    handler: FakeHandler,
+    dlq: FakeDeadLetters,
+    processed: FakeProcessedEvents | None = None,
+) -> EventConsumer[UserEvent, set[uuid.UUID]]:
     decoder: RecordDeserializer[UserEvent] = RecordDeserializer(
         registry, [UserRegistered, UserUpdated]
     )
     return EventConsumer(
-        source, decoder, handler, dlq, ConsumerMetrics(TOPIC), batch_size=100, backoff=NO_WAIT
+        source,
+        decoder,
+        handler,
+        dlq,
+        ConsumerMetrics(TOPIC),
+        processed=processed or FakeProcessedEvents(),
+        batch_size=100,
+        backoff=NO_WAIT,
     )
 
 
@@ -172,10 +190,25 @@ def test_an_event_the_database_refuses_is_parked_alone(registry: Unreachable) ->
 
 def test_redelivered_batch_is_counted_as_duplicates(registry: Unreachable) -> None:
     messages = [message(registry, registered(uuid.uuid4())) for _ in range(3)]
-    handler = FakeHandler()
-    consumer(registry, FakeSource(messages), handler, FakeDeadLetters()).run_once()
-    report = consumer(registry, FakeSource(messages), handler, FakeDeadLetters()).run_once()
+    handler, processed = FakeHandler(), FakeProcessedEvents()
+    consumer(registry, FakeSource(messages), handler, FakeDeadLetters(), processed).run_once()
+    again = consumer(registry, FakeSource(messages), handler, FakeDeadLetters(), processed)
+    report = again.run_once()
     assert (report.applied, report.duplicates) == (0, 3)
+    assert len(handler.applied) == 3  # the handler never saw the duplicates
+
+
+def test_a_repeat_inside_a_batch_is_claimed_once_and_never_reaches_the_handler(
+    registry: Unreachable,
+) -> None:
+    event = registered(uuid.uuid4())
+    copy = message(registry, event)
+    handler, processed = FakeHandler(), FakeProcessedEvents()
+    source = FakeSource([copy, message(registry, event)])
+    report = consumer(registry, source, handler, FakeDeadLetters(), processed).run_once()
+    assert (report.applied, report.duplicates) == (1, 1)
+    assert handler.applied == [event.event_id]
+    assert processed.ids == {event.event_id}
 
 
 def test_stop_finishes_the_batch_and_closes(registry: Unreachable) -> None:
@@ -184,9 +217,9 @@ def test_stop_finishes_the_batch_and_closes(registry: Unreachable) -> None:
     loop = consumer(registry, source, handler, FakeDeadLetters())
     original = handler.apply
 
-    def apply_then_stop(events):  # type: ignore[no-untyped-def]
+    def apply_then_stop(events, tx):  # type: ignore[no-untyped-def]
         loop.stop()  # SIGTERM arriving mid-batch
-        return original(events)
+        return original(events, tx)
 
     handler.apply = apply_then_stop  # type: ignore[method-assign]
     loop.run()
@@ -198,10 +231,14 @@ def test_metrics_count_what_happened(registry: Unreachable) -> None:
     messages = [message(registry, event), message(registry, event, value=b"junk")]
     metrics = ConsumerMetrics(TOPIC)
     decoder: RecordDeserializer[UserEvent] = RecordDeserializer(registry, [UserRegistered])
-    handler = FakeHandler()
-    loop = EventConsumer(FakeSource(messages), decoder, handler, FakeDeadLetters(), metrics)
+    handler, processed = FakeHandler(), FakeProcessedEvents()
+    loop = EventConsumer(
+        FakeSource(messages), decoder, handler, FakeDeadLetters(), metrics, processed=processed
+    )
     loop.run_once()
-    EventConsumer(FakeSource(messages[:1]), decoder, handler, FakeDeadLetters(), metrics).run_once()
+    EventConsumer(
+        FakeSource(messages[:1]), decoder, handler, FakeDeadLetters(), metrics, processed=processed
+    ).run_once()
     assert metrics.value("playball_consumer_applied_events_total") == 1
     assert metrics.value("playball_consumer_duplicates_skipped_total") == 1
     assert metrics.value("playball_consumer_dead_lettered_total", kind="undecodable") == 1

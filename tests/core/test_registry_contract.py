@@ -10,6 +10,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from playball_core.avro.parser import parse_schema
+from playball_core.avro.schema import SourceRef
 from playball_core.manifest import CompatibilityLevel
 from playball_core.registry import (
     IncompatibleSchemaError,
@@ -21,8 +23,7 @@ from playball_core.registry import (
 )
 from playball_schemagate.findings import Severity
 from playball_schemagate.gate import compare
-from playball_schemagate.model import SchemaVersion, SourceRef
-from playball_schemagate.parser import parse_schema
+from playball_schemagate.schema_version import SchemaVersion
 
 V1: dict[str, Any] = {
     "type": "record",

@@ -1,9 +1,11 @@
 """Interoperability with confluent-kafka's AvroSerializer/AvroDeserializer on a real registry."""
 
+import io
 import json
 from collections.abc import Iterator
 from typing import Any
 
+import fastavro
 import pytest
 from confluent_kafka.schema_registry import (
     SchemaRegistryClient,
@@ -13,7 +15,7 @@ from confluent_kafka.schema_registry.avro import AvroDeserializer, AvroSerialize
 from confluent_kafka.serialization import MessageField, SerializationContext
 from playball_core.registry import RegistryClient
 from playball_events.contracts import UserDeleted, UserRegistered, UserUpdated
-from playball_events.serde import RecordDeserializer, RecordSerializer
+from playball_events.serde import RecordDeserializer, RecordSerializer, header
 from playball_events.serde_errors import SchemaNotRegisteredError
 from support.events import registered
 from support.paths import SCHEMA_DIR
@@ -110,3 +112,29 @@ def test_avro_schema_registers_as_the_schema_file_no_new_version(
     assert serializer.schema_id(cls) == first
     assert registry.register(subject, json.dumps(cls.avro_schema())) == first
     assert client.get_versions(subject) == [1]
+
+
+def test_a_writer_with_an_invalid_decimal_decodes_as_java_reads_it(
+    registry: RegistryClient, unique_name: str
+) -> None:
+    # A Java producer may register a decimal whose scale exceeds its precision: Java (and
+    # the registry) ignore the logical type and use bytes. fastavro refuses such a schema,
+    # so the consumer removes what Java ignores before parsing it.
+    invalid = {"type": "bytes", "logicalType": "decimal", "precision": 2, "scale": 3}
+    writer = UserRegistered.avro_schema()
+    writer["fields"].append({"name": "balance", "type": invalid, "default": ""})
+    subject = RecordSerializer(registry, unique_name).subject(UserRegistered)
+    schema_id = registry.register(subject, json.dumps(writer))
+    event = registered()
+    as_java_reads_it = {
+        **writer,
+        "fields": [*writer["fields"][:-1], {"name": "balance", "type": "bytes"}],
+    }
+    body = io.BytesIO()
+    fastavro.schemaless_writer(
+        body, fastavro.parse_schema(as_java_reads_it), {**event.to_avro(), "balance": b"\x07"}
+    )
+
+    message = header(schema_id) + body.getvalue()
+
+    assert RecordDeserializer(registry, [UserRegistered]).deserialize(message) == event

@@ -1,18 +1,23 @@
 """Fixtures of the groups tests: one shared suite over the fake, SQLite and PostgreSQL."""
 
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
+from playball_events.consumer.ports import ProcessedEvents
+from playball_events.consumer.processed_sql import SqlProcessedEvents
 from playball_groups.adapters.database import Engine, make_engine
 from playball_groups.adapters.migrate import upgrade
-from playball_groups.adapters.unit_of_work import SqlUnitOfWork
-from playball_groups.service_layer.unit_of_work import UnitOfWork
+from playball_groups.adapters.tables import processed_events
+from playball_groups.adapters.unit_of_work import SqlUnitOfWork, repositories_on
+from playball_groups.service_layer.unit_of_work import Repositories, UnitOfWork
 from support.databases import fresh_postgres, sqlite_url
 from support.tokens import Issuer, jwks_server
 
-from groups.fakes import FakeUnitOfWork, Store
+from groups.fakes import FakeProcessedEvents, FakeUnitOfWork, Store, fake_repositories
 
 UnitOfWorkFactory = Callable[[], UnitOfWork]
+RepositoriesOn = Callable[[Any], Repositories]  # the repositories on the loop's transaction
 
 
 @pytest.fixture(scope="module")
@@ -65,13 +70,32 @@ def backend(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture(scope="module")
-def unit_of_work(backend: str, request: pytest.FixtureRequest) -> UnitOfWorkFactory:
+def store() -> Store:
+    """The fake backend's database (one per module, as the SQL backends' engines)."""
+    return Store()
+
+
+@pytest.fixture(scope="module")
+def unit_of_work(backend: str, request: pytest.FixtureRequest, store: Store) -> UnitOfWorkFactory:
     """A factory of units of work on the backend under test (state shared per module)."""
     if backend == "fake":
-        store = Store()
         return lambda: FakeUnitOfWork(store)
     engine: Engine = request.getfixturevalue(f"{backend}_engine")
     return lambda: SqlUnitOfWork(engine)
+
+
+@pytest.fixture(scope="module")
+def processed(backend: str, request: pytest.FixtureRequest, store: Store) -> ProcessedEvents[Any]:
+    """The consumer loop's claim and transaction on the backend under test."""
+    if backend == "fake":
+        return FakeProcessedEvents(store)
+    engine: Engine = request.getfixturevalue(f"{backend}_engine")
+    return SqlProcessedEvents(engine, processed_events)
+
+
+@pytest.fixture(scope="module")
+def repositories(backend: str) -> RepositoriesOn:
+    return fake_repositories if backend == "fake" else repositories_on
 
 
 @pytest.fixture(scope="module")

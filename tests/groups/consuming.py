@@ -5,6 +5,7 @@ import time
 import urllib.request
 import uuid
 from collections.abc import Callable
+from typing import Any
 
 from confluent_kafka import ConsumerGroupTopicPartitions, TopicPartition
 from confluent_kafka.admin import AdminClient
@@ -31,7 +32,7 @@ def settings_for(
 
 
 def drain(
-    consumer: EventConsumer[UserEvent], messages: int, timeout: float = 90.0
+    consumer: EventConsumer[UserEvent, Any], messages: int, timeout: float = 90.0
 ) -> list[BatchReport]:
     """Run batches until ``messages`` were handled (applied, skipped or parked)."""
     reports: list[BatchReport] = []

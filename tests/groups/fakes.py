@@ -3,16 +3,19 @@
 import copy
 import datetime as dt
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from typing import Self
+from typing import Any, Generic, Self
 
+from playball_events.consumer.ports import ConsumedEvent, ProcessedEvents
 from playball_groups.domain.model import Group, KnownUser, Member, Role
+from playball_groups.domain.user_view import UserState, Verdict, fold
 from playball_groups.service_layer.tokens import InvalidTokenError, TokenVerifier
 from playball_groups.service_layer.unit_of_work import (
     Groups,
-    ProcessedEvent,
-    ProcessedEvents,
+    Repositories,
+    Tx,
     UnitOfWork,
     UserView,
     ViewUpserts,
@@ -24,7 +27,7 @@ class Store:
     """What a database would hold; a unit of work edits a copy and commits it back."""
 
     users: dict[uuid.UUID, KnownUser] = field(default_factory=dict)
-    processed: dict[uuid.UUID, ProcessedEvent] = field(default_factory=dict)
+    processed: set[uuid.UUID] = field(default_factory=set)
     groups: dict[uuid.UUID, Group] = field(default_factory=dict)
     # (group id, user id) -> (role, joined_at)
     members: dict[tuple[uuid.UUID, uuid.UUID], tuple[Role, dt.datetime]] = field(
@@ -44,18 +47,26 @@ class FakeUserView(UserView):
             self.store.users[user.user_id] = user
 
 
-class FakeProcessedEvents(ProcessedEvents):
+class FakeProcessedEvents(ProcessedEvents[Store]):
+    """The loop's transaction over the fake database: a working copy, kept on commit."""
+
     def __init__(self, store: Store) -> None:
         self.store = store
 
-    def already(self, event_ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
-        return {e for e in event_ids if e in self.store.processed}
+    @contextmanager
+    def transaction(self) -> Iterator[Store]:
+        working = copy.deepcopy(self.store)
+        yield working
+        self.store.__dict__.update(working.__dict__)
 
-    def record(self, events: Sequence[ProcessedEvent]) -> None:
-        for event in events:
-            if event.event_id in self.store.processed:
-                raise KeyError(f"duplicate processed row {event.event_id}")
-            self.store.processed[event.event_id] = event
+    def claim(self, events: Sequence[ConsumedEvent[Any]], tx: Store) -> set[uuid.UUID]:
+        seen = {e.event_id for e in events} & tx.processed
+        tx.processed.update(e.event_id for e in events)
+        return seen
+
+
+def fake_repositories(store: Store) -> Repositories:
+    return Repositories(users=FakeUserView(store), groups=FakeGroups(store))
 
 
 class FakeGroups(Groups):
@@ -125,7 +136,6 @@ class FakeUnitOfWork(UnitOfWork):
     def __enter__(self) -> Self:
         self._working = copy.deepcopy(self._store)
         self.users = FakeUserView(self._working)
-        self.processed = FakeProcessedEvents(self._working)
         self.groups = FakeGroups(self._working)
         return self
 
@@ -137,38 +147,19 @@ class FakeUnitOfWork(UnitOfWork):
         self._working = copy.deepcopy(self._store)
 
 
-class UowViewUpserts(ViewUpserts):
-    """ViewUpserts' contract written out over any unit of work: the reference the
-    PostgreSQL statement is held to, and the one-step path on the other backends."""
+class FoldingViewUpserts(ViewUpserts[Tx], Generic[Tx]):
+    """ViewUpserts' contract over any repositories, by the domain's fold: the one-step
+    path on the backends without PostgreSQL's statement."""
 
-    def __init__(self, unit_of_work: Callable[[], UnitOfWork]) -> None:
-        self.unit_of_work = unit_of_work
+    def __init__(self, repositories: Callable[[Tx], Repositories]) -> None:
+        self.repositories = repositories
 
-    def claim_and_upsert(
-        self, processed: Sequence[ProcessedEvent], states: Sequence[KnownUser]
-    ) -> tuple[set[uuid.UUID], dict[uuid.UUID, KnownUser]]:
-        with self.unit_of_work() as uow:
-            before = uow.users.get_many({s.user_id for s in states})
-            seen = uow.processed.claim_duplicates(processed)
-            newest: dict[uuid.UUID, KnownUser] = {}
-            claimed: set[uuid.UUID] = set()
-            for event, state in zip(processed, states, strict=True):
-                if event.event_id in seen or event.event_id in claimed:
-                    continue
-                claimed.add(event.event_id)
-                known = newest.get(state.user_id)
-                if known is None or known.user_version < state.user_version:
-                    newest[state.user_id] = state
-            changed = [
-                state
-                for user_id, state in newest.items()
-                if (old := before.get(user_id)) is None
-                or (not old.deleted and old.user_version < state.user_version)
-            ]
-            if changed:
-                uow.users.save(changed)
-            uow.commit()
-        return seen, before
+    def upsert(self, states: Sequence[UserState], tx: Tx) -> list[Verdict]:
+        users = self.repositories(tx).users
+        folded = fold(users.get_many({s.user_id for s in states}), states)
+        if folded.changed:
+            users.save(list(folded.changed.values()))
+        return folded.verdicts
 
 
 class FakeVerifier(TokenVerifier):

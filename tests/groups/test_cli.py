@@ -39,6 +39,7 @@ def test_unreachable_database_exits_3() -> None:
     )
     assert result.returncode == 3
     assert "unreachable" in result.stderr and "Traceback" not in result.stderr
+    assert result.stderr.startswith("error: ")  # the prefix every playball command uses
 
 
 def test_redrive_needs_all_or_offsets() -> None:

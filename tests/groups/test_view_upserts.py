@@ -2,9 +2,10 @@
 
 Each example is a stream of batches over a few users: registrations and updates with
 versions in any order, redeliveries of earlier events, repeats inside a batch, and
-deletions (a batch with one goes through the unit of work on both sides). The handler
-with PgViewUpserts must report the same applied / duplicate / stale events after every
-batch, and leave the same view, as the handler on the fake's unit of work.
+deletions (a batch with one goes through the repositories on both sides). Behind the
+library's claim, the handler with PgViewUpserts must report the same applied / duplicate
+/ stale events after every batch, and leave the same view, as the handler folding on the
+fake database.
 """
 
 import uuid
@@ -14,15 +15,18 @@ from dataclasses import dataclass
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from playball_events.consumer.idempotent import apply_once
 from playball_events.consumer.ports import ApplyOutcome, ConsumedEvent, RawMessage
+from playball_events.consumer.processed_sql import SqlProcessedEvents
 from playball_groups.adapters.database import Engine
-from playball_groups.adapters.repositories import PgViewUpserts
-from playball_groups.adapters.unit_of_work import SqlUnitOfWork
+from playball_groups.adapters.tables import processed_events
+from playball_groups.adapters.unit_of_work import SqlUnitOfWork, repositories_on
+from playball_groups.adapters.user_view_sql import PgViewUpserts
 from playball_groups.domain.user_view import UserEvent
 from playball_groups.service_layer.user_events import UserEventHandler
 from support.user_events import deleted, registered, updated
 
-from groups.fakes import FakeUnitOfWork, Store
+from groups.fakes import FakeProcessedEvents, Store, fake_repositories
 
 pytestmark = pytest.mark.stack
 
@@ -93,18 +97,20 @@ def ids(outcome: ApplyOutcome[UserEvent]) -> tuple[list[int], list[int], list[in
 def test_the_one_statement_batch_decides_as_the_unit_of_work(
     postgres_engine: Engine, stream: list[list[Step]]
 ) -> None:
-    one_statement = UserEventHandler(
-        lambda: SqlUnitOfWork(postgres_engine), upserts=PgViewUpserts(postgres_engine)
-    )
+    one_statement = UserEventHandler(repositories_on, upserts=PgViewUpserts())
+    claim = SqlProcessedEvents(postgres_engine, processed_events)
     store = Store()
-    reference = UserEventHandler(lambda: FakeUnitOfWork(store))
+    reference = UserEventHandler(fake_repositories)
+    reference_claim = FakeProcessedEvents(store)
     offset = 0
     touched: set[uuid.UUID] = set()
     for batch in batches_of(stream):
         events = consumed(batch, offset)
         offset += len(events)
         touched.update(r.user_id for r in batch)
-        assert ids(one_statement.apply(events)) == ids(reference.apply(events)), batch
+        assert ids(apply_once(claim, one_statement, events)) == ids(
+            apply_once(reference_claim, reference, events)
+        ), batch
     with SqlUnitOfWork(postgres_engine) as uow:
         view = uow.users.get_many(touched)
     assert view == {u: store.users[u] for u in touched if u in store.users}

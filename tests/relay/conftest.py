@@ -20,6 +20,7 @@ import pytest
 from confluent_kafka import Consumer
 from playball_core.registry import RegistryClient
 from playball_events.outbox.ports import OutboxStatus
+from playball_events.outbox.store_factory_sql import open_outbox_store
 from playball_events.outbox.store_sql import SqlOutboxStore
 from playball_events.topics_admin_kafka import TopicsAdmin
 from playball_stack.components.postgres import ensure_database
@@ -49,7 +50,7 @@ def outbox_url(database_url: str) -> Iterator[str]:
     name = f"playball_relay_t{uuid.uuid4().hex[:10]}"
     ensure_database(database_url, name)
     url = _with_database(database_url, name)
-    store = SqlOutboxStore.from_url(url)
+    store = open_outbox_store(url)
     store.create_table()
     store.engine.dispose()
     try:
@@ -60,7 +61,7 @@ def outbox_url(database_url: str) -> Iterator[str]:
 
 @pytest.fixture
 def store(outbox_url: str) -> Iterator[SqlOutboxStore]:
-    store = SqlOutboxStore.from_url(outbox_url)
+    store = open_outbox_store(outbox_url)
     yield store
     store.engine.dispose()
 

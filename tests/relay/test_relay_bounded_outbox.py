@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import pytest
 from playball_events.outbox.model import NewOutboxEvent
 from playball_events.outbox.store_sql import SqlOutboxStore
-from support.outbox import user_event
+from support.outbox import insert_events, user_event
 
 from relay.conftest import RelayProcesses, drained, read_topic, wait_for
 from relay.test_relay_faults import assert_order_and_nothing_lost, relay_env
@@ -47,7 +47,7 @@ def paced_writes(store: SqlOutboxStore, topic: str, users: int) -> list[NewOutbo
         for _ in range(per_tick):
             user = ids[len(written) % users]
             event = user_event(topic, user, versions[user])
-            store.insert_events([event])
+            insert_events(store, [event])
             written.append(event)
             versions[user] += 1
         next_tick = max(next_tick + tick, time.monotonic())

@@ -14,7 +14,7 @@ from playball_events.outbox.store_sql import SqlOutboxStore
 from playball_events.topics_admin_kafka import TopicsAdmin
 from playball_stack.settings import StackSettings
 from playball_stack.stack import Stack
-from support.outbox import user_event
+from support.outbox import insert_events, user_event
 from support.private_kafka import private_kafka as start_private_kafka
 
 from relay.conftest import RelayProcesses, drained, read_topic, register_subjects, wait_for
@@ -60,7 +60,7 @@ def test_broker_stopped_under_write_load_then_restarted_loses_nothing(
             version += 1
             for user in users:
                 event = user_event(topic, user, version)
-                store.insert_events([event])  # raises if a write fails: the test fails
+                insert_events(store, [event])  # raises if a write fails: the test fails
                 written.append(event)
 
     writer = threading.Thread(target=write)

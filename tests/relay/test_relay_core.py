@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from playball_core.registry import InMemoryRegistry, RegistryUnreachableError
+from playball_events.lifecycle import Backoff
 from playball_events.outbox.metrics import RelayMetrics
 from playball_events.outbox.model import NewOutboxEvent, OutboxState
 from playball_events.outbox.ports import (
@@ -28,7 +29,7 @@ from playball_events.outbox.ports import (
     StoreUnavailableError,
     Wakeup,
 )
-from playball_events.outbox.relay import Backoff, OutboxRelay, RelayConfig
+from playball_events.outbox.relay import OutboxRelay, RelayConfig
 from playball_events.outbox.schema_ids import SchemaHeaders, UndeliverableEventError, message_key
 from playball_events.outbox.wakeup import PollWakeup
 from support.outbox import RECORDS, subjects, user_event

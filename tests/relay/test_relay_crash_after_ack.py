@@ -11,13 +11,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playball_events.outbox.store_sql import SqlOutboxStore
-from support.outbox import user_histories
+from playball_events.outbox.store_factory_sql import open_outbox_store
+from support.outbox import insert_events, user_histories
 
 from relay.conftest import RelayProcesses, drained, read_topic, wait_for
 from relay.test_relay_faults import assert_order_and_nothing_lost, relay_env
 
-pytestmark = [pytest.mark.stack, pytest.mark.slow]
+pytestmark = [pytest.mark.stack, pytest.mark.slow, pytest.mark.independent]
 
 HERE = Path(__file__).resolve().parent
 
@@ -27,7 +27,7 @@ def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """An outbox database with an empty outbox table, on each backend: its URL."""
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path / 'auth.db'}"
-        store = SqlOutboxStore.from_url(url)
+        store = open_outbox_store(url)
         store.create_table()
         store.engine.dispose()
         yield url
@@ -44,9 +44,9 @@ def test_a_relay_killed_between_the_ack_and_marking_sent_resends_that_batch_and_
     registry_url: str,
     tmp_path: Path,
 ) -> None:
-    store = SqlOutboxStore.from_url(database)
+    store = open_outbox_store(database)
     written = [e for history in user_histories(topic, users=40, versions=3) for e in history]
-    store.insert_events(written)
+    insert_events(store, written)
     env = {
         k: str(v)
         for k, v in relay_env(

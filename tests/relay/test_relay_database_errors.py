@@ -17,16 +17,17 @@ from contextlib import contextmanager
 import psycopg
 import pytest
 from playball_events.outbox.ports import StoreUnavailableError
+from playball_events.outbox.store_factory_sql import open_outbox_store
 from playball_events.outbox.store_sql import SqlOutboxStore
 from playball_events.outbox.wakeup_sql import libpq_url
 from psycopg import sql
 from support.network import call_on_silent_server
-from support.outbox import user_event
+from support.outbox import insert_events, user_event
 
 from relay.conftest import RelayProcesses, drained, read_topic, wait_for
 from relay.test_relay_faults import assert_order_and_nothing_lost, relay_env
 
-pytestmark = pytest.mark.stack
+pytestmark = [pytest.mark.stack, pytest.mark.independent]
 
 LEASE = dt.timedelta(seconds=30)
 
@@ -62,7 +63,7 @@ def waiting_on_a_lock(admin: psycopg.Connection[tuple[object, ...]], database: s
 def test_a_claim_whose_connection_is_killed_mid_statement_reports_the_store_unavailable(
     store: SqlOutboxStore, outbox_url: str
 ) -> None:
-    store.insert_events([user_event("t", uuid.uuid4(), 1)])
+    insert_events(store, [user_event("t", uuid.uuid4(), 1)])
     database = outbox_url.rsplit("/", 1)[1]
     outcome: list[BaseException | int] = []
 
@@ -93,7 +94,7 @@ def test_a_claim_whose_connection_is_killed_mid_statement_reports_the_store_unav
 def test_a_claim_cancelled_by_a_statement_timeout_reports_the_store_unavailable(
     store: SqlOutboxStore, outbox_url: str
 ) -> None:
-    store.insert_events([user_event("t", uuid.uuid4(), 1)])
+    insert_events(store, [user_event("t", uuid.uuid4(), 1)])
     store.engine.dispose()  # new connections pick the database's setting up
     set_statement_timeout(outbox_url, milliseconds=300)
     with table_locked(outbox_url), pytest.raises(StoreUnavailableError, match="timeout"):
@@ -112,7 +113,7 @@ def test_the_relay_process_rides_out_claims_cancelled_by_a_statement_timeout(
 ) -> None:
     users = [uuid.uuid4() for _ in range(5)]
     first = [user_event(topic, user, 1) for user in users]
-    store.insert_events(first)
+    insert_events(store, first)
     set_statement_timeout(outbox_url, milliseconds=300)
     with table_locked(outbox_url):
         relay = relays.start(outbox_url, **relay_env(kafka_bootstrap, registry_url))
@@ -125,7 +126,7 @@ def test_the_relay_process_rides_out_claims_cancelled_by_a_statement_timeout(
         )
         assert relay.poll() is None, relays.log(0)
     later = [user_event(topic, user, 2, last=True) for user in users]
-    store.insert_events(later)
+    insert_events(store, later)
     wait_for(drained(store), 60, "the relay to deliver once the lock is gone")
     assert relay.poll() is None, relays.log(0)
     everything = first + later
@@ -141,7 +142,7 @@ def test_a_database_that_never_answers_is_an_outage_not_a_hang() -> None:
 
     def claim(port: int) -> None:
         stores.append(
-            SqlOutboxStore.for_relay(f"postgresql+psycopg://relay@127.0.0.1:{port}/outbox")
+            open_outbox_store(f"postgresql+psycopg://relay@127.0.0.1:{port}/outbox", for_relay=True)
         )
         stores[0].claim_batch("relay-1", 10, LEASE)
 

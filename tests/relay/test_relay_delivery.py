@@ -15,7 +15,7 @@ from playball_core.registry import RegistryClient
 from playball_events.contracts import UserDeleted, UserRegistered, UserUpdated
 from playball_events.outbox.store_sql import SqlOutboxStore
 from playball_events.serde import RecordDeserializer
-from support.outbox import user_event, user_histories
+from support.outbox import insert_events, user_event, user_histories
 from typer.testing import CliRunner
 
 from relay.conftest import (
@@ -53,8 +53,8 @@ def test_every_committed_row_reaches_the_topic_keyed_and_headed_and_decodes_both
     rows = [event for history in histories for event in history] + [traced]
     for history in histories:
         for event in history:  # one transaction per change, as the API commits them
-            store.insert_events([event])
-    store.insert_events([traced])
+            insert_events(store, [event])
+    insert_events(store, [traced])
 
     relays.start(
         outbox_url,

@@ -12,7 +12,7 @@ import pytest
 from playball_events.outbox.model import NewOutboxEvent
 from playball_events.outbox.store_sql import SqlOutboxStore
 from playball_events.topics_admin_kafka import TopicsAdmin
-from support.outbox import user_event
+from support.outbox import insert_events, user_event
 from support.tcp_proxy import TcpProxy
 from typer.testing import CliRunner
 
@@ -27,7 +27,7 @@ from relay.conftest import (
 )
 from relay.test_relay_delivery import auth_cli
 
-pytestmark = [pytest.mark.stack, pytest.mark.slow]
+pytestmark = [pytest.mark.stack, pytest.mark.slow, pytest.mark.independent]
 
 
 def write_load(
@@ -49,7 +49,7 @@ def write_load(
             for _ in range(burst):
                 version = pending[user]
                 event = user_event(topic, user, version, last=version == versions)
-                store.insert_events([event])
+                insert_events(store, [event])
                 with lock:
                     written.append(event)
                 if version == versions:
@@ -154,7 +154,7 @@ def test_a_poison_event_is_parked_others_flow_and_its_user_waits_for_retry(
     waiting = user_event(topic, poisoned_user, 3, last=True)
     others = [user_event(topic, other_user, 1), user_event(topic, other_user, 2, last=True)]
     for event in (first, poison, waiting, *others):
-        store.insert_events([event])
+        insert_events(store, [event])
 
     relays.start(outbox_url, **relay_env(kafka_bootstrap, registry_url))
     received = read_topic(kafka_bootstrap, topic, {first.event_id, *(e.event_id for e in others)})

@@ -17,15 +17,17 @@ from pathlib import Path
 import pytest
 from playball_events.outbox.model import NewOutboxEvent
 from playball_events.outbox.ports import StoreUnavailableError
+from playball_events.outbox.store_factory_sql import open_outbox_store
 from playball_events.outbox.store_sql import SqlOutboxStore
+from playball_events.outbox.store_sqlite_sql import SqliteOutboxStore
 from playball_events.outbox.writer_sql import write_outbox_events
 from sqlalchemy import create_engine, select
-from support.outbox import user_event, user_histories
+from support.outbox import insert_events, user_event, user_histories
 
 from relay.conftest import RelayProcesses, drained, read_topic, wait_for
 from relay.test_relay_faults import assert_order_and_nothing_lost, relay_env
 
-pytestmark = pytest.mark.stack
+pytestmark = [pytest.mark.stack, pytest.mark.independent]
 
 
 def seqs_of(store: SqlOutboxStore, events: list[NewOutboxEvent]) -> dict[uuid.UUID, int]:
@@ -52,7 +54,7 @@ def test_a_long_open_transaction_holds_back_nobody_and_its_rows_are_delivered_at
     new_user, existing_user = uuid.uuid4(), uuid.uuid4()
     before = [user_event(topic, existing_user, v) for v in (1, 2, 3)]
     for event in before:
-        store.insert_events([event])
+        insert_events(store, [event])
     received = read_topic(kafka_bootstrap, topic, {e.event_id for e in before})
     assert {r.event_id for r in received} == {e.event_id for e in before}
 
@@ -68,7 +70,7 @@ def test_a_long_open_transaction_holds_back_nobody_and_its_rows_are_delivered_at
         held_max_seq = max(held_seqs)
 
         for event in meanwhile:  # other users' changes, each committed on its own
-            store.insert_events([event])
+            insert_events(store, [event])
         assert min(seqs_of(store, meanwhile).values()) > held_max_seq  # seqs taken earlier
 
         received = read_topic(kafka_bootstrap, topic, {e.event_id for e in meanwhile})
@@ -81,7 +83,7 @@ def test_a_long_open_transaction_holds_back_nobody_and_its_rows_are_delivered_at
 
     after = [user_event(topic, new_user, 2), user_event(topic, existing_user, 5, last=True)]
     for event in after:
-        store.insert_events([event])
+        insert_events(store, [event])
     everything = [*before, *held, *meanwhile, *after]
     received = read_topic(kafka_bootstrap, topic, {e.event_id for e in everything})
     # the held rows arrive although rows with higher seqs were delivered long before
@@ -105,21 +107,21 @@ def test_on_sqlite_no_later_writer_commits_ahead_of_an_open_one_and_all_is_deliv
     everything, each user's versions in order.
     """
     url = f"sqlite:///{tmp_path / 'auth.db'}"
-    store = SqlOutboxStore.from_url(url)
+    store = open_outbox_store(url)
     store.create_table()
     relays.start(url, **relay_env(kafka_bootstrap, registry_url))
     user, other = uuid.uuid4(), uuid.uuid4()
     held = [user_event(topic, user, 1), user_event(topic, user, 2)]
     later = [user_event(topic, other, 1), user_event(topic, user, 3)]
-    impatient = SqlOutboxStore(create_engine(url, connect_args={"timeout": 0}))
+    impatient = SqliteOutboxStore(create_engine(url, connect_args={"timeout": 0}))
     with store.engine.connect() as long_tx:
         transaction = long_tx.begin()
         write_outbox_events(long_tx, store.table, held)
         with pytest.raises(StoreUnavailableError, match="database is locked"):
-            impatient.insert_events(later[:1])
+            insert_events(impatient, later[:1])
         transaction.commit()
     impatient.engine.dispose()
-    store.insert_events(later)
+    insert_events(store, later)
 
     everything = [*held, *later]
     received = read_topic(kafka_bootstrap, topic, {e.event_id for e in everything})

@@ -8,12 +8,15 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from playball_events.outbox.store_factory_sql import open_outbox_store
 from playball_events.outbox.store_sql import SqlOutboxStore
 from sqlalchemy import select
-from support.outbox import user_histories
+from support.outbox import insert_events, user_histories
 from support.stack_env import free_port
 
 from relay.conftest import RelayProcesses, drained, read_topic, wait_for
+
+pytestmark = pytest.mark.independent
 
 
 def scrape(port: int) -> dict[str, float]:
@@ -38,7 +41,7 @@ def test_metrics_are_served_and_sigterm_flushes_and_releases_every_claim(
     registry_url: str,
 ) -> None:
     events = [e for h in user_histories(topic, users=200, versions=10) for e in h]
-    store.insert_events(events)
+    insert_events(store, events)
     port = free_port()
     relay = relays.start(
         outbox_url,
@@ -105,10 +108,10 @@ def test_on_sqlite_one_relay_runs_at_a_time_and_delivers_everything(
     registry_url: str,
 ) -> None:
     url = f"sqlite:///{tmp_path / 'auth.db'}"
-    store = SqlOutboxStore.from_url(url)
+    store = open_outbox_store(url)
     store.create_table()
     events = [e for h in user_histories(topic, users=20, versions=3) for e in h]
-    store.insert_events(events)
+    insert_events(store, events)
     env = {
         "PLAYBALL_KAFKA_BOOTSTRAP": kafka_bootstrap,
         "PLAYBALL_SCHEMA_REGISTRY_URL": registry_url,

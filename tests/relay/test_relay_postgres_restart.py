@@ -17,11 +17,12 @@ from dataclasses import dataclass, field
 import pytest
 from playball_events.outbox.model import NewOutboxEvent
 from playball_events.outbox.ports import StoreUnavailableError
+from playball_events.outbox.store_factory_sql import open_outbox_store
 from playball_events.outbox.store_sql import SqlOutboxStore
 from playball_stack.settings import StackSettings
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
-from support.outbox import user_event
+from support.outbox import insert_events, user_event
 from support.private_postgres import PrivatePostgres
 from support.private_postgres import private_postgres as start_private_postgres
 from support.tcp_proxy import TcpProxy
@@ -29,7 +30,7 @@ from support.tcp_proxy import TcpProxy
 from relay.conftest import RelayProcesses, drained, read_topic, wait_for
 from relay.test_relay_faults import assert_order_and_nothing_lost, relay_env
 
-pytestmark = [pytest.mark.stack, pytest.mark.slow]
+pytestmark = [pytest.mark.stack, pytest.mark.slow, pytest.mark.independent]
 
 # what the relay logs when the database fails under it (claim, ack, housekeeping, LISTEN)
 OUTAGE_SIGNS = (
@@ -48,7 +49,7 @@ def private_postgres(stack: StackSettings) -> Iterator[PrivatePostgres]:
 
 @pytest.fixture
 def private_store(private_postgres: PrivatePostgres) -> Iterator[SqlOutboxStore]:
-    store = SqlOutboxStore.from_url(private_postgres.url)
+    store = open_outbox_store(private_postgres.url)
     store.create_table()
     yield store
     store.engine.dispose()
@@ -99,7 +100,7 @@ class ContinuousWriter:
 
     def _write(self, event: NewOutboxEvent) -> bool:
         try:
-            self.store.insert_events([event])
+            insert_events(self.store, [event])
         except IntegrityError:  # an earlier attempt committed; only its answer was lost
             pass
         except StoreUnavailableError:

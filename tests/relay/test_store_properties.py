@@ -10,10 +10,14 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from playball_events.outbox.ports import OutboxEvent, RelayLeaseHeldError, Retry
+from playball_events.outbox.store_postgres_sql import PostgresOutboxStore, postgres_outbox_engine
 from playball_events.outbox.store_sql import SqlOutboxStore
+from playball_events.outbox.store_sqlite_sql import SqliteOutboxStore
 from sqlalchemy import create_engine, select
 from sqlalchemy.pool import StaticPool
-from support.outbox import user_event
+from support.outbox import insert_events, user_event
+
+pytestmark = pytest.mark.independent
 
 LEASE = timedelta(seconds=30)
 RELAYS = ("relay-a", "relay-b")
@@ -66,7 +70,7 @@ def run(store: SqlOutboxStore, clock: Clock, ops: list[tuple[object, ...]]) -> N
                 next_version[user] += 1
                 events.append(new)
                 inserted[new.event_id] = (user, new.aggregate_version)
-            store.insert_events(events)
+            insert_events(store, events)
         elif kind == "claim":
             relay = str(a)
             try:
@@ -130,7 +134,7 @@ def test_sqlite_store_never_loses_an_unsent_row_nor_claims_out_of_order(
     clock = Clock()
     engine = create_engine("sqlite://", poolclass=StaticPool)
     try:
-        store = SqlOutboxStore(engine, now=clock)
+        store = SqliteOutboxStore(engine, now=clock)
         store.create_table()
         run(store, clock, ops)
     finally:
@@ -145,8 +149,8 @@ def test_postgres_store_never_loses_an_unsent_row_nor_claims_out_of_order(
     outbox_url: str, ops: list[tuple[object, ...]]
 ) -> None:
     clock = Clock()
-    store = SqlOutboxStore.from_url(
-        outbox_url, table_name=f"outbox_{uuid.uuid4().hex[:10]}", now=clock
+    store = PostgresOutboxStore(
+        postgres_outbox_engine(outbox_url), table_name=f"outbox_{uuid.uuid4().hex[:10]}", now=clock
     )
     try:
         store.create_table()

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 from playball_events.outbox.store_sql import SqlOutboxStore
 from playball_events.outbox.wakeup_sql import ListenWakeup
-from support.outbox import user_event
+from support.outbox import insert_events, user_event
 
 POLL = 30.0  # longer than any wait below may take: only a signal can end those early
 
@@ -28,7 +28,7 @@ def timed_wait(wakeup: ListenWakeup, timeout: float) -> tuple[bool, float]:
 
 
 def test_a_commit_of_outbox_rows_ends_the_wait(wakeup: ListenWakeup, store: SqlOutboxStore) -> None:
-    writer = threading.Timer(0.1, store.insert_events, [[user_event("t", uuid.uuid4(), 1)]])
+    writer = threading.Timer(0.1, insert_events, [store, [user_event("t", uuid.uuid4(), 1)]])
     writer.start()
     signalled, took = timed_wait(wakeup, POLL)
     writer.join()

@@ -153,6 +153,16 @@ def test_invalid_schema_is_exit_2_naming_file_and_position(tmp_path: Path) -> No
     assert f"{broken}:5:5: field 'a' has no 'type'" in result.stderr
 
 
+def test_an_empty_union_writer_is_readable_not_invalid(tmp_path: Path) -> None:
+    # Java parses "[]" and its checker finds no writer branch to refuse: exit 0, not 2.
+    writer, reader = tmp_path / "writer.avsc", tmp_path / "reader.avsc"
+    writer.write_text("[]")
+    reader.write_text('["string"]')
+    result = run("--level", "BACKWARD", writer, reader)
+    assert result.exit_code == 0, result.output
+    assert run("--level", "FORWARD", writer, reader).exit_code == 1
+
+
 def test_unknown_level_and_missing_file_are_exit_2(
     history: dict[str, Path], tmp_path: Path
 ) -> None:

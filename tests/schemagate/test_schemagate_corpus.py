@@ -22,12 +22,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from playball_core.avro.parser import parse_schema
+from playball_core.avro.schema import SourceRef
 from playball_core.manifest import CompatibilityLevel
 from playball_core.registry import IncompatibleSchemaError, RegistryClient, minified
 from playball_schemagate.gate import compare
-from playball_schemagate.model import SchemaVersion, SourceRef
-from playball_schemagate.parser import parse_schema
 from playball_schemagate.rules import RESOLUTION_RULES
+from playball_schemagate.schema_version import SchemaVersion
 
 Schema = dict[str, Any] | list[Any] | str
 
@@ -560,9 +561,26 @@ def _logical_cases() -> list[Case]:
     ]
 
 
+def _empty_union_cases() -> list[Case]:
+    """Avro's TestSchemaCompatibility: every reader reads an empty-union writer (no branch)."""
+    readers: list[Schema] = [[], ["int"], ["long"], ["float"], ["string"], ["bytes"]]
+    cases = [
+        Case(
+            f"empty_union_writer_read_by_{'_'.join(map(str, reader)) or 'empty'}",
+            "BACKWARD",
+            ([], reader),
+            True,
+        )
+        for reader in readers
+    ]
+    cases.append(Case("empty_union_reader_of_int_union", "FORWARD", ([], ["int"]), False))
+    return cases
+
+
 def all_cases() -> list[Case]:
     return [
         *_promotion_cases(),
+        *_empty_union_cases(),
         *_field_cases(),
         *_name_cases(),
         *_enum_cases(),

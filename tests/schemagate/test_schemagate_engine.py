@@ -3,15 +3,17 @@
 import json
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from playball_core.avro.parser import parse_schema
+from playball_core.avro.schema import SourceRef
 from playball_core.manifest import CompatibilityLevel
 from playball_schemagate.compat import check_reader_writer
 from playball_schemagate.findings import Direction, Finding, Severity
 from playball_schemagate.gate import compare
-from playball_schemagate.model import SchemaVersion, SourceRef
-from playball_schemagate.parser import parse_schema
 from playball_schemagate.rules import RESOLUTION_RULES, Rule
+from playball_schemagate.schema_version import SchemaVersion
 
 
 def version(schema: Any, label: str) -> SchemaVersion:
@@ -240,3 +242,24 @@ def test_primitive_verdicts_follow_avro_promotions(writer: str, reader: str) -> 
         parse_schema(json.dumps(reader), source).root, parse_schema(json.dumps(writer), source).root
     )
     assert result.compatible is (writer == reader or (writer, reader) in promotions)
+
+
+# Avro's own TestSchemaCompatibility (COMPATIBLE_READER_WRITER_TEST_CASES): a reader reads
+# every datum of an empty-union writer, since the writer has no branch to check.
+EMPTY_UNION_READERS = [[], ["int"], ["long"], ["float"], ["string"], ["bytes"]]
+
+
+@pytest.mark.parametrize("reader", EMPTY_UNION_READERS, ids=json.dumps)
+def test_every_reader_reads_an_empty_union_writer_as_in_java(reader: list[str]) -> None:
+    source = SourceRef("u.avsc")
+    reader_root = parse_schema(json.dumps(reader), source).root
+    writer_root = parse_schema("[]", source).root
+    assert check_reader_writer(reader_root, writer_root).compatible
+
+
+def test_an_empty_union_reader_cannot_read_a_non_empty_writer() -> None:
+    source = SourceRef("u.avsc")
+    result = check_reader_writer(
+        parse_schema("[]", source).root, parse_schema('["int"]', source).root
+    )
+    assert [i.rule for i in result.incompatibilities] == [Rule.MISSING_UNION_BRANCH]

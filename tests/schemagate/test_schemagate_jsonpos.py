@@ -6,7 +6,7 @@ from typing import Any
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from playball_schemagate.jsonpos import JsonSyntaxError, Position, parse_json
+from playball_core.avro.jsonpos import JsonSyntaxError, Position, parse_json
 
 json_values = st.recursive(
     st.none()

@@ -10,10 +10,11 @@ from collections.abc import Callable
 from types import FrameType
 from typing import Any
 
+from playball_core.avro.parser import parse_schema
+from playball_core.avro.schema import SourceRef
 from playball_core.manifest import CompatibilityLevel
 from playball_schemagate.gate import compare
-from playball_schemagate.model import SchemaVersion, SourceRef
-from playball_schemagate.parser import parse_schema
+from playball_schemagate.schema_version import SchemaVersion
 from schemagate.wide_schemas import wide_record
 
 N = 250

@@ -4,11 +4,12 @@ import json
 from typing import Any
 
 import pytest
+from playball_core.avro.parser import parse_schema
+from playball_core.avro.schema import SourceRef
 from playball_core.manifest import CompatibilityLevel
 from playball_schemagate.gate import compare
-from playball_schemagate.model import SchemaVersion, SourceRef
-from playball_schemagate.parser import parse_schema
 from playball_schemagate.rules import Rule
+from playball_schemagate.schema_version import SchemaVersion
 
 TS_MILLIS = {"type": "long", "logicalType": "timestamp-millis"}
 TS_MICROS = {"type": "long", "logicalType": "timestamp-micros"}

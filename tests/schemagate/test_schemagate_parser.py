@@ -4,7 +4,8 @@ import json
 from typing import Any
 
 import pytest
-from playball_schemagate.model import (
+from playball_core.avro.parser import SchemaParseError, parse_schema
+from playball_core.avro.schema import (
     ArrayType,
     EnumType,
     Kind,
@@ -13,7 +14,6 @@ from playball_schemagate.model import (
     SourceRef,
     UnionType,
 )
-from playball_schemagate.parser import SchemaParseError, parse_schema
 
 SOURCE = SourceRef(label="x.avsc", file="x.avsc")
 
@@ -149,6 +149,14 @@ def test_invalid_schemas_are_rejected_with_a_reason(schema: Any, message: str) -
     with pytest.raises(SchemaParseError, match=r"^x\.avsc") as caught:
         parse(schema)
     assert message in str(caught.value)
+
+
+def test_an_empty_union_is_a_schema_as_in_java() -> None:
+    root = parse([]).root
+    assert isinstance(root, UnionType)
+    assert root.branches == ()
+    field_type = parse(_field({"type": "array", "items": []})).root
+    assert isinstance(field_type, RecordType)
 
 
 def test_union_default_may_match_any_branch_as_in_avro_1_12() -> None:

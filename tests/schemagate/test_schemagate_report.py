@@ -2,14 +2,15 @@
 
 import re
 
+from playball_core.avro.jsonpos import Position
+from playball_core.avro.parser import parse_schema
+from playball_core.avro.schema import SourceRef
 from playball_core.manifest import CompatibilityLevel
 from playball_schemagate.findings import Direction, Finding, Location, Severity
 from playball_schemagate.gate import SubjectReport
-from playball_schemagate.jsonpos import Position
-from playball_schemagate.model import SchemaVersion, SourceRef
-from playball_schemagate.parser import parse_schema
 from playball_schemagate.report import render_github
 from playball_schemagate.rules import Rule
+from playball_schemagate.schema_version import SchemaVersion
 
 # GitHub's syntax: ::command key=value,key=value::message, one line. Property values may not
 # hold ',' ':' '%' CR or LF unescaped; the message may not hold '%' CR or LF.

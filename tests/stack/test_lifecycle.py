@@ -2,6 +2,7 @@
 
 import json
 import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -16,7 +17,7 @@ from playball_stack.processes import pids_with_marker
 from playball_stack.settings import StackSettings
 from playball_stack.stack import Stack
 from support.kafka import consume, create_topic
-from support.stack_env import kafka_only_settings
+from support.stack_env import kafka_only_settings, private_stack_settings
 
 pytestmark = pytest.mark.stack
 
@@ -32,33 +33,43 @@ DURABLE_SCHEMA = {
 def test_data_survives_down_and_up_and_down_leaves_no_process(
     stack: StackSettings, unique_name: str
 ) -> None:
-    running = Stack(stack)
-    create_topic(running.kafka_bootstrap, unique_name)
-    producer = Producer({"bootstrap.servers": running.kafka_bootstrap})
-    producer.produce(unique_name, key=b"k", value=b"kept across restarts")
-    assert producer.flush(30) == 0
-    with SchemaRegistryClient({"url": running.registry_url}) as registry:
-        schema_id = registry.register_schema(
-            f"{unique_name}-value", Schema(json.dumps(DURABLE_SCHEMA), "AVRO")
-        )
+    # A private stack of all three components: taking the session's stack down would pull
+    # it from under every test running beside this one.
+    with tempfile.TemporaryDirectory(prefix="pbstack") as tmp:
+        settings = private_stack_settings(stack, Path(tmp))
+        running = Stack(settings)
+        try:
+            running.up(timeout=180)
+            create_topic(running.kafka_bootstrap, unique_name)
+            producer = Producer({"bootstrap.servers": running.kafka_bootstrap})
+            producer.produce(unique_name, key=b"k", value=b"kept across restarts")
+            assert producer.flush(30) == 0
+            with SchemaRegistryClient({"url": running.registry_url}) as registry:
+                schema_id = registry.register_schema(
+                    f"{unique_name}-value", Schema(json.dumps(DURABLE_SCHEMA), "AVRO")
+                )
 
-    running.down()
+            running.down()
 
-    assert pids_with_marker(str(stack.home)) == []
-    started_here = running.components()
-    assert started_here, "the session stack should own at least one component"
-    for component in started_here:
-        assert component.pid() is None
-        for port in component.ports():
-            assert not is_listening(port), f"{component.name} still listens on {port}"
+            assert pids_with_marker(str(settings.home)) == []
+            assert [c.name for c in running.components()] == ["postgres", "registry", "kafka"]
+            for component in running.components():
+                assert component.pid() is None
+                for port in component.ports():
+                    assert not is_listening(port), f"{component.name} still listens on {port}"
 
-    running.up()
+            running.up(timeout=180)
 
-    assert consume(running.kafka_bootstrap, unique_name, expected=1) == [
-        (b"k", b"kept across restarts")
-    ]
-    with SchemaRegistryClient({"url": running.registry_url}) as fresh_client:  # no cached ids
-        assert json.loads(fresh_client.get_schema(schema_id).schema_str or "") == DURABLE_SCHEMA
+            assert consume(running.kafka_bootstrap, unique_name, expected=1) == [
+                (b"k", b"kept across restarts")
+            ]
+            with SchemaRegistryClient({"url": running.registry_url}) as fresh_client:
+                # a new client: no cached ids, the registry itself kept the schema
+                stored = fresh_client.get_schema(schema_id).schema_str
+                assert json.loads(stored or "") == DURABLE_SCHEMA
+        finally:
+            running.down()
+        assert pids_with_marker(str(settings.home)) == []
 
 
 def test_missing_java_is_reported_with_what_to_install(

@@ -3,15 +3,16 @@ the fakes, SQLite and PostgreSQL. Tests ask it what was committed."""
 
 import uuid
 from collections.abc import Callable
-from datetime import UTC
 from typing import Any
 
 from playball_auth.adapters.database_sql import session_factory
 from playball_auth.adapters.orm_sql import outbox, users
 from playball_auth.adapters.unit_of_work_sql import SqlUnitOfWork
+from playball_auth.adapters.user_events_sql import outbox_event
 from playball_auth.service_layer.unit_of_work import UnitOfWork
 from playball_events.outbox.model import NewOutboxEvent
 from playball_events.settings import with_database
+from playball_events.utc_sql import as_utc
 from sqlalchemy import Engine, create_engine, delete, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -56,7 +57,8 @@ class FakeBackend(AuthBackend):
         self.uow_factory = lambda: FakeUnitOfWork(self.store)
 
     def outbox_rows(self, user_id: uuid.UUID | None = None) -> list[OutboxRow]:
-        return [e for e in self.store.outbox if user_id is None or e.aggregate_id == str(user_id)]
+        """The rows the SQL adapter would write for the events the fakes committed."""
+        return [outbox_event(e) for e in self.store.outbox if user_id in (None, e.user_id)]
 
     def user_ids(self) -> set[uuid.UUID]:
         return set(self.store.users)
@@ -94,10 +96,7 @@ class SqlBackend(AuthBackend):
                 payload=r["payload"],
                 schema_fingerprint=r["schema_fingerprint"],
                 headers=r["headers"],
-                # SQLite hands back naive values; they were written as UTC
-                created_at=r["created_at"]
-                if r["created_at"].tzinfo
-                else r["created_at"].replace(tzinfo=UTC),
+                created_at=as_utc(r["created_at"]),
             )
             for r in rows
         ]

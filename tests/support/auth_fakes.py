@@ -2,18 +2,17 @@
 
 The fake unit of work keeps committed users in a shared store and works on copies, so a
 block left without commit changes nothing, as with a real transaction; it enforces the
-same unique keys (case-insensitive username, email) and the version check on commit, and
-plays the SQL adapter's change detector: versions and outbox events as the rules say.
+same unique keys (case-insensitive username, email) and the version check on commit.
+Versions and events are the real domain's: a commit moves the events the users recorded
+(and those added explicitly) into the store's outbox, as saving them does in SQL.
 """
 
 import copy
 import uuid
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from typing import Any
 
-from playball_auth.domain import events
-from playball_auth.domain.model import CONTRACT_FIELDS, User
+from playball_auth.domain.model import User, UserEvent
 from playball_auth.domain.rules import username_key
 from playball_auth.service_layer.errors import StaleUser, UniqueViolation
 from playball_auth.service_layer.ports import (
@@ -25,15 +24,21 @@ from playball_auth.service_layer.ports import (
     UserRepository,
 )
 from playball_auth.service_layer.unit_of_work import UnitOfWork
-from playball_events.outbox.model import NewOutboxEvent
+
+
+def _detached(user: User) -> User:
+    """A copy of ``user`` with its own list of recorded events."""
+    clone = copy.copy(user)
+    clone.events = list(user.events)
+    return clone
 
 
 class FakeStore:
-    """What the fake 'database' holds: committed users and enqueued outbox events."""
+    """What the fake 'database' holds: committed users and enqueued events."""
 
     def __init__(self) -> None:
         self.users: dict[uuid.UUID, User] = {}
-        self.outbox: list[NewOutboxEvent] = []
+        self.outbox: list[UserEvent] = []
         self.commits = 0
 
 
@@ -48,7 +53,7 @@ class FakeUserRepository(UserRepository):
         if user is None or user.id in self.deleted:
             return None
         if user.id not in self.seen:
-            self.seen[user.id] = copy.copy(user)
+            self.seen[user.id] = _detached(user)
             self.read_versions[user.id] = user.version
         return self.seen[user.id]
 
@@ -80,9 +85,9 @@ class FakeUserRepository(UserRepository):
 
 class FakeOutbox(Outbox):
     def __init__(self) -> None:
-        self.pending: list[NewOutboxEvent] = []
+        self.pending: list[UserEvent] = []
 
-    def add(self, events: Sequence[NewOutboxEvent]) -> None:
+    def add(self, events: Sequence[UserEvent]) -> None:
         self.pending.extend(events)
 
 
@@ -110,24 +115,14 @@ class FakeUnitOfWork(UnitOfWork):
                     raise UniqueViolation("username")
                 if other.email == user.email:
                     raise UniqueViolation("email")
-        now = datetime.now(UTC)
-        found: list[NewOutboxEvent] = []
-        for user_id in self.fake_users.deleted:
-            gone = store.users.pop(user_id, None)
-            if gone is not None:
-                found.append(events.deleted(user_id, gone.version + 1, now))
         for user in self.fake_users.seen.values():
+            store.outbox.extend(user.events)
+            user.events.clear()
             if user.id in self.fake_users.deleted:
-                continue
-            before = store.users.get(user.id)
-            if before is None:
-                user.version = 1
-                found.append(events.registered(user, now))
-            elif any(getattr(before, f) != getattr(user, f) for f in CONTRACT_FIELDS):
-                user.version += 1
-                found.append(events.updated(user, now))
-            store.users[user.id] = copy.copy(user)
-        store.outbox.extend([*found, *self.fake_outbox.pending])
+                store.users.pop(user.id, None)
+            else:
+                store.users[user.id] = _detached(user)
+        store.outbox.extend(self.fake_outbox.pending)
         self.fake_outbox.pending = []
         store.commits += 1
         self.fake_users.read_versions = {

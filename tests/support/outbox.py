@@ -1,13 +1,18 @@
 """Outbox rows for tests and benchmarks: real contract payloads, as the auth writer makes them."""
 
+import dataclasses
 import datetime as dt
+import functools
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from playball_core.manifest import topic_record_subject
 from playball_events.contracts import UserDeleted, UserRegistered, UserUpdated
-from playball_events.outbox.model import NewOutboxEvent, schema_fingerprint
+from playball_events.contracts.topics import Subject, Topic
+from playball_events.outbox.model import NewOutboxEvent, new_outbox_event
+from playball_events.outbox.store_sql import SqlOutboxStore, outages_as_unavailable
+from playball_events.outbox.writer_sql import write_outbox_events
 
 RECORDS: tuple[type[Any], ...] = (UserRegistered, UserUpdated, UserDeleted)
 
@@ -17,21 +22,36 @@ def full_name(cls: type[Any]) -> str:
     return f"{schema['namespace']}.{schema['name']}"
 
 
+@functools.cache
+def user_events_topic(name: str) -> Topic:
+    """A topic named ``name`` carrying the user events, as the manifest declares one."""
+    return Topic(
+        name=name,
+        subjects=tuple(
+            Subject(
+                name=topic_record_subject(name, full_name(cls)),
+                record=cls,
+                record_full_name=full_name(cls),
+                compatibility="FULL_TRANSITIVE",
+            )
+            for cls in RECORDS
+        ),
+    )
+
+
 def subjects(topic: str) -> dict[str, type[Any]]:
     """The subjects a test topic needs (TopicRecordNameStrategy) and their classes."""
-    return {topic_record_subject(topic, full_name(cls)): cls for cls in RECORDS}
+    return {subject.name: subject.record for subject in user_events_topic(topic).subjects}
 
 
 def user_event(
     topic: str, user_id: uuid.UUID, version: int, *, last: bool = False, traceparent: str = ""
 ) -> NewOutboxEvent:
     """Version 1 registers the user, later ones update it, ``last`` deletes it."""
-    event_id = uuid.uuid4()
-    now = dt.datetime.now(dt.UTC)
     record: Any
     common: dict[str, Any] = {
-        "event_id": event_id,
-        "occurred_at": now,
+        "event_id": uuid.uuid4(),
+        "occurred_at": dt.datetime.now(dt.UTC),
         "user_id": user_id,
         "user_version": version,
     }
@@ -41,18 +61,11 @@ def user_event(
         record = UserDeleted(**common)
     else:
         record = UserUpdated(**common, username=f"u{user_id.hex[:8]}", display_name=f"v{version}")
-    cls = type(record)
-    return NewOutboxEvent(
-        event_id=event_id,
-        aggregate_id=str(user_id),
-        aggregate_version=version,
-        record_type=full_name(cls),
-        topic=topic,
-        subject=topic_record_subject(topic, full_name(cls)),
-        payload=record.to_avro_bytes(),
-        schema_fingerprint=schema_fingerprint(cls.avro_schema()),
-        created_at=now,
-        headers={"traceparent": traceparent} if traceparent else {},
+    event = new_outbox_event(
+        record, user_events_topic(topic), aggregate_id=str(user_id), aggregate_version=version
+    )
+    return (
+        dataclasses.replace(event, headers={"traceparent": traceparent}) if traceparent else event
     )
 
 
@@ -66,3 +79,14 @@ def user_histories(
             user_event(topic, user_id, v, last=delete_last and v == versions and v > 1)
             for v in range(1, versions + 1)
         ]
+
+
+def insert_events(store: SqlOutboxStore, events: Sequence[NewOutboxEvent]) -> None:
+    """``events`` in one transaction, written as the service's writer writes them.
+
+    On PostgreSQL its commit wakes the relay, through the table's trigger. No trace headers:
+    not written from a request. A database that does not answer raises
+    :class:`~playball_events.outbox.ports.StoreUnavailableError`, as the store does.
+    """
+    with outages_as_unavailable(), store.engine.begin() as conn:
+        write_outbox_events(conn, store.table, events, headers=dict)

@@ -45,3 +45,34 @@ def kafka_only_settings(
         schema_registry_url=session.effective_registry_url,
         kafka_heap=kafka_heap,
     )
+
+
+def private_stack_settings(session: StackSettings, home: Path) -> StackSettings:
+    """A whole second stack in ``home`` (PostgreSQL, registry, Kafka) on free ports.
+
+    ``home`` should be a short path (the PostgreSQL socket lives in it, and a socket path
+    may not exceed ~107 bytes) that the ``postgres`` user can reach.
+    """
+    registry_port = free_port()
+    while registry_port + 1 > 65535 or not _is_free(registry_port + 1):
+        registry_port = free_port()  # its management interface takes the next port
+    return StackSettings(
+        home=home,
+        cache_dir=session.cache_dir,
+        kafka_port=free_port(),
+        registry_port=registry_port,
+        postgres_port=free_port(),
+        database_url=None,
+        kafka_bootstrap=None,
+        schema_registry_url=None,
+        kafka_heap="256m",
+    )
+
+
+def _is_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True

@@ -6,6 +6,7 @@ import uuid
 from collections.abc import Iterable
 
 from confluent_kafka import Producer
+from playball_core.manifest import dead_letter_topic
 from playball_core.registry import RegistryClient
 from playball_events.contracts import UserDeleted, UserRegistered, UserUpdated
 from playball_events.contracts.topics import PLAYBALL_AUTH_USER_EVENTS_V1
@@ -17,9 +18,9 @@ UserEvent = UserRegistered | UserUpdated | UserDeleted
 
 
 def create_event_topics(bootstrap: str, registry: RegistryClient, topic: str) -> None:
-    """``topic`` with 6 partitions, ``<topic>.dlq``, and the contracts under its subjects."""
+    """``topic`` with 6 partitions, its dead-letter topic, and the contracts under its subjects."""
     create_topic(bootstrap, topic, partitions=6)
-    create_topic(bootstrap, f"{topic}.dlq", partitions=1)
+    create_topic(bootstrap, dead_letter_topic(topic), partitions=1)
     serializer = RecordSerializer(registry, topic)
     for cls in PLAYBALL_AUTH_USER_EVENTS_V1.records:
         registry.register(serializer.subject(cls), json.dumps(cls.avro_schema()))

@@ -19,9 +19,8 @@ from playball_codegen.generate import plan
 from playball_codegen.loader import load_schema_dir
 from playball_codegen.parser import parse_sources
 from playball_codegen.standalone import standalone_schema
-from playball_core.avro.schema import NamedType
-from playball_schemagate.model import SourceRef
-from playball_schemagate.parser import SchemaParseError, parse_schema
+from playball_core.avro.parser import SchemaParseError, parse_schema
+from playball_core.avro.schema import NamedType, SourceRef
 from schemagate.test_schemagate_corpus import CASES
 from typer.testing import CliRunner
 
@@ -179,6 +178,19 @@ def test_a_union_default_of_a_later_branch_is_accepted_by_both(tmp_path: Path) -
     assert codegen == gate == ("ok", ("a.b.R",), ())
 
 
+def test_an_empty_union_is_a_schema_in_both(tmp_path: Path) -> None:
+    # Java's parser accepts "[]"; a file of it alone gives codegen nothing to type.
+    codegen, gate = _verdicts(tmp_path, [])
+    assert codegen == gate == ("ok", (), ())
+
+
+def test_a_field_of_an_empty_union_is_valid_but_codegen_cannot_type_it(tmp_path: Path) -> None:
+    codegen, gate = _verdicts(tmp_path, _record({"name": "never", "type": []}))
+    assert gate == ("ok", ("a.b.R",), ())
+    assert codegen[0] == "error"
+    assert "an empty union has no value, so no Python type" in codegen[2][0]
+
+
 def _deep_arrays(levels: int) -> str:
     """Arrays of arrays, as text (json.dumps itself would recurse too deep)."""
     items = '{"type": "array", "items": ' * levels + '"int"' + "}" * levels
@@ -236,6 +248,8 @@ REGISTRY_CASES = [
     ("bad-name", _record(name="bad-name")),
     ("bad-alias", _record(aliases=["user-v1"])),
     ("bad-field-name", _record({"name": "bad-name", "type": "int"})),
+    ("empty-union", []),
+    ("empty-union-field", _record({"name": "never", "type": []})),
 ]
 
 

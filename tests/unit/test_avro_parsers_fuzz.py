@@ -1,8 +1,8 @@
 """Both parsers on random and mutated schema JSON: a schema or a clean error, nothing else.
 
-The allowed outcomes are a parsed schema, or the tools' own error types (the gate's
-``SchemaParseError``, codegen's ``CodegenError``), never another exception: those would
-reach the user as a traceback.
+The allowed outcomes are a parsed schema, or the tools' own error types (the core parser's
+``SchemaParseError``, which the gate reports, and codegen's ``CodegenError``), never another
+exception: those would reach the user as a traceback.
 """
 
 import contextlib
@@ -16,8 +16,8 @@ from hypothesis import strategies as st
 from playball_codegen.errors import CodegenError
 from playball_codegen.loader import SourceFile
 from playball_codegen.parser import parse_sources
-from playball_schemagate.model import SourceRef
-from playball_schemagate.parser import SchemaParseError, parse_schema
+from playball_core.avro.parser import SchemaParseError, parse_schema
+from playball_core.avro.schema import SourceRef
 
 SEEDS = [path.read_text(encoding="utf-8") for path in sorted(CORPUS.glob("*.avsc"))]
 WORDS = [

@@ -14,7 +14,7 @@ their heavy dependencies are imported inside the commands (README, "CLI conventi
 import sys
 
 import typer
-from playball_core.exits import exit_code_for
+from playball_core.exits import exit_code_for, report_error
 
 from playball_cli.discovery import entry_points
 
@@ -51,5 +51,5 @@ def main() -> None:
         code = exit_code_for(exc)
         if code is None:
             raise
-        sys.stderr.write(f"error: {exc}\n")
+        report_error(str(exc))
         sys.exit(code)

@@ -16,8 +16,6 @@ app = typer.Typer(
     rich_markup_mode=None,
 )
 
-EXIT_STALE, EXIT_INVALID = ExitCode.CHECK_FAILED, ExitCode.BAD_INPUT
-
 SchemasOption = Annotated[
     Path | None,
     typer.Option(
@@ -29,7 +27,7 @@ SchemasOption = Annotated[
 
 def _fail(message: str) -> NoReturn:
     typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(EXIT_INVALID)
+    raise typer.Exit(ExitCode.BAD_INPUT)
 
 
 def _warn(warnings: tuple[str, ...]) -> None:
@@ -101,5 +99,5 @@ def check(schemas: SchemasOption = None) -> None:
         if schemas is not None:
             command += f" --schemas {schemas}"
         typer.echo(f"{len(problems)} generated file(s) out of date; run `{command}`", err=True)
-        raise typer.Exit(EXIT_STALE)
+        raise typer.Exit(ExitCode.CHECK_FAILED)
     typer.echo(f"{result.package_dir.name}: up to date with {schema_dir.name}/")

@@ -10,18 +10,23 @@ import decimal
 import uuid
 from typing import Any
 
-from playball_codegen.model import (
-    Array,
+from playball_core.avro.schema import (
+    ArrayType,
     AvroType,
-    EnumDef,
-    FixedDef,
-    Logical,
-    Map,
-    NamedRef,
-    Primitive,
-    RecordDef,
-    SchemaSet,
-    Union,
+    EnumType,
+    FixedType,
+    Kind,
+    MapType,
+    NamedType,
+    RecordType,
+    UnionType,
+)
+
+from playball_codegen.logical import (
+    decimal_precision,
+    decimal_scale,
+    is_decimal_fixed,
+    mapped_logical,
 )
 
 INT_RANGE = (-(2**31), 2**31 - 1)
@@ -68,9 +73,9 @@ def decimal_value(raw: bytes, scale: int) -> decimal.Decimal:
     return decimal.Decimal(unscaled).scaleb(-scale)
 
 
-def logical_value(avro_type: Logical, value: Any, path: str) -> Any:
-    """The Python value of a logical type's JSON default (validated)."""
-    kind = avro_type.logical
+def logical_value(avro_type: AvroType, value: Any, path: str) -> Any:
+    """The Python value of a mapped logical type's JSON default (validated)."""
+    kind = avro_type.logical_type or ""
     if kind == "uuid":
         _expect(isinstance(value, str), path, "a UUID string", value)
         try:
@@ -79,9 +84,10 @@ def logical_value(avro_type: Logical, value: Any, path: str) -> Any:
             msg = f"expected a UUID string, got {value!r}{_where(path)}"
             raise DefaultError(msg) from exc
     if kind == "decimal":
-        number = decimal_value(json_bytes(value, path), avro_type.scale)
-        if len(number.as_tuple().digits) > avro_type.precision:
-            msg = f"decimal default {number} exceeds precision {avro_type.precision}{_where(path)}"
+        number = decimal_value(json_bytes(value, path), decimal_scale(avro_type))
+        precision = decimal_precision(avro_type)
+        if len(number.as_tuple().digits) > precision:
+            msg = f"decimal default {number} exceeds precision {precision}{_where(path)}"
             raise DefaultError(msg)
         return number
     if kind == "date":
@@ -114,67 +120,71 @@ def _convert(make: Any, value: Any, path: str) -> Any:
         raise DefaultError(msg) from exc
 
 
-def check_default(  # noqa: PLR0912 - one case per Avro type
-    avro_type: AvroType, value: Any, schema_set: SchemaSet, path: str = ""
-) -> None:
+def check_default(avro_type: AvroType, value: Any, path: str = "") -> None:
     match avro_type:
-        case Primitive("null"):
-            _expect(value is None, path, "null", value)
-        case Primitive("boolean"):
-            _expect(isinstance(value, bool), path, "a boolean", value)
-        case Primitive("int"):
-            _check_int(value, INT_RANGE, "an int (32-bit)", path)
-        case Primitive("long"):
-            _check_int(value, LONG_RANGE, "a long (64-bit)", path)
-        case Primitive("float" | "double"):
-            _expect(_is_int(value) or isinstance(value, float), path, "a number", value)
-        case Primitive("bytes"):
-            json_bytes(value, path)
-        case Primitive("string"):
-            _expect(isinstance(value, str), path, "a string", value)
-        case Logical():
-            logical_value(avro_type, value, path)
-        case Array(items):
+        case UnionType():
+            default_branch(avro_type, value, path)
+        case ArrayType(items=items):
             _expect(isinstance(value, list), path, "an array", value)
             for index, item in enumerate(value):
-                check_default(items, item, schema_set, f"{path}[{index}]")
-        case Map(values):
+                check_default(items, item, f"{path}[{index}]")
+        case MapType(values=values):
             _expect(isinstance(value, dict), path, "an object (map)", value)
             for key, item in value.items():
-                check_default(values, item, schema_set, f"{path}[{key!r}]")
-        case Union():
-            default_branch(avro_type, value, schema_set, path)
-        case NamedRef(full):
-            _check_named(schema_set.named[full], value, schema_set, path)
+                check_default(values, item, f"{path}[{key!r}]")
+        case NamedType():
+            _check_named(avro_type, value, path)
+        case _ if mapped_logical(avro_type) is not None:
+            logical_value(avro_type, value, path)
+        case _:
+            _check_primitive(avro_type.kind, value, path)
 
 
-def _check_named(definition: Any, value: Any, schema_set: SchemaSet, path: str) -> None:
-    if isinstance(definition, EnumDef):
+def _check_primitive(kind: Kind, value: Any, path: str) -> None:
+    match kind:
+        case Kind.NULL:
+            _expect(value is None, path, "null", value)
+        case Kind.BOOLEAN:
+            _expect(isinstance(value, bool), path, "a boolean", value)
+        case Kind.INT:
+            _check_int(value, INT_RANGE, "an int (32-bit)", path)
+        case Kind.LONG:
+            _check_int(value, LONG_RANGE, "a long (64-bit)", path)
+        case Kind.FLOAT | Kind.DOUBLE:
+            _expect(_is_int(value) or isinstance(value, float), path, "a number", value)
+        case Kind.BYTES:
+            json_bytes(value, path)
+        case Kind.STRING:
+            _expect(isinstance(value, str), path, "a string", value)
+
+
+def _check_named(definition: NamedType, value: Any, path: str) -> None:
+    if isinstance(definition, EnumType):
         _expect(value in definition.symbols, path, f"a symbol of {definition.full_name}", value)
-    elif isinstance(definition, FixedDef):
+    elif isinstance(definition, FixedType):
         raw = json_bytes(value, path)
         if len(raw) != definition.size:
             msg = f"fixed {definition.full_name} needs {definition.size} bytes, got {len(raw)}"
             raise DefaultError(msg + _where(path))
-        if definition.decimal is not None:
-            logical_value(definition.decimal, value, path)
-    elif isinstance(definition, RecordDef):
+        if is_decimal_fixed(definition):
+            logical_value(definition, value, path)
+    elif isinstance(definition, RecordType):
         _expect(isinstance(value, dict), path, f"an object ({definition.full_name})", value)
         for field in definition.fields:
             field_path = f"{path}.{field.name}"
             if field.name in value:
-                check_default(field.type, value[field.name], schema_set, field_path)
+                check_default(field.type, value[field.name], field_path)
             elif not field.has_default:
                 msg = f"missing field {field.name!r} (it has no default){_where(field_path)}"
                 raise DefaultError(msg)
 
 
-def default_branch(union: Union, value: Any, schema_set: SchemaSet, path: str = "") -> AvroType:
+def default_branch(union: UnionType, value: Any, path: str = "") -> AvroType:
     """The first branch of ``union`` the default fits: the branch it is a value of."""
     reasons: list[str] = []
     for branch in union.branches:
         try:
-            check_default(branch, value, schema_set, path)
+            check_default(branch, value, path)
         except DefaultError as exc:
             reasons.append(str(exc))
             continue

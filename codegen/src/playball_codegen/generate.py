@@ -6,24 +6,25 @@ nothing; a re-run with the same input produces byte-identical files.
 
 import textwrap
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 
+from playball_core.avro.schema import EnumType, NamedType, RecordType
 from playball_core.manifest import MANIFEST_NAME, Manifest, ManifestError, load_manifest
 
+from playball_codegen.annotations import Annotations
+from playball_codegen.bytes_branches import wrapped_fixed
+from playball_codegen.conversions import Conversions
 from playball_codegen.errors import CodegenError, NameClashError
 from playball_codegen.formatting import polish
 from playball_codegen.loader import SourceFile, load_schema_dir
-from playball_codegen.model import EnumDef, NamedDef, RecordDef, SchemaSet
 from playball_codegen.parser import parse_sources
 from playball_codegen.pynames import class_names
 from playball_codegen.render import Renderer, record_views
+from playball_codegen.schema_set import SchemaSet
 from playball_codegen.standalone import standalone_schema
 from playball_codegen.topics import topics_module
-from playball_codegen.typemap import TypeMapper, wrapped_fixed
 
 MARKER = "DO NOT EDIT"
-RUNTIME_MODULE = "_runtime.py"
 RECORDS_MODULE = "records.py"
 TOPICS_MODULE = "topics.py"
 REGENERATE = "playball codegen generate"
@@ -84,17 +85,15 @@ def plan(schema_dir: Path, out: Path, package: str) -> Plan:
     command = regenerate_command(package, manifest=manifest is not None)
     header = _header(schema_dir, schema_set.sources, command)
     names = _class_names(schema_set)
-    records = [d for d in schema_set.named.values() if isinstance(d, RecordDef)]
-    enums = [d for d in schema_set.named.values() if isinstance(d, EnumDef)]
+    records = schema_set.records()
     schemas = {r.full_name: standalone_schema(r, schema_set) for r in records}
-    mapper = TypeMapper(schema_set, names)
-    fixed = wrapped_fixed(schema_set)
-    renderer = Renderer(mapper, record_views(mapper, records, schemas), enums, fixed)
-    records_source = renderer.module(header, package)
+    conversions = Conversions(Annotations(names))
+    views = record_views(names, records, schemas)
+    renderer = Renderer(conversions, schema_set, views, wrapped_fixed(schema_set))
+    records_source = renderer.module(header)
     exported = sorted(names.values())
     files = {
         "__init__.py": _init_module(header, package, exported),
-        RUNTIME_MODULE: _runtime_module(header),
         RECORDS_MODULE: records_source,
     }
     if manifest is not None:
@@ -105,8 +104,8 @@ def plan(schema_dir: Path, out: Path, package: str) -> Plan:
 
 
 def _class_names(schema_set: SchemaSet) -> dict[str, str]:
-    classes: list[NamedDef] = [
-        d for d in schema_set.named.values() if isinstance(d, RecordDef | EnumDef)
+    classes: list[NamedType] = [
+        d for d in schema_set.named.values() if isinstance(d, RecordType | EnumType)
     ]
     classes += wrapped_fixed(schema_set)
     try:
@@ -117,7 +116,7 @@ def _class_names(schema_set: SchemaSet) -> dict[str, str]:
             if repr(definition.full_name) in str(exc):
                 first = definition
                 break
-        raise NameClashError(first.origin.where, f"name clash: {exc}") from exc
+        raise NameClashError(schema_set.where(first), f"name clash: {exc}") from exc
 
 
 def _init_module(header: str, package: str, exported: list[str]) -> str:
@@ -130,11 +129,6 @@ def _init_module(header: str, package: str, exported: list[str]) -> str:
         f"{header}\n{doc}\n\nfrom {package}.records import ({imported}\n)\n\n"
         f"__all__ = [\n{names}\n]\n"
     )
-
-
-def _runtime_module(header: str) -> str:
-    source = resources.files("playball_codegen").joinpath("runtime.py").read_text("utf-8")
-    return f"{header}\n{source}"
 
 
 def _readme(

@@ -5,25 +5,31 @@ import textwrap
 from dataclasses import dataclass
 from typing import Any
 
-from playball_codegen.defaults import decimal_value, default_branch, json_bytes, logical_value
-from playball_codegen.model import (
-    Array,
+from playball_core.avro.schema import (
+    ArrayType,
     AvroType,
-    EnumDef,
+    EnumType,
     Field,
-    FixedDef,
-    Logical,
-    Map,
-    NamedRef,
-    Primitive,
-    RecordDef,
-    Union,
+    FixedType,
+    Kind,
+    MapType,
+    NamedType,
+    RecordType,
+    UnionType,
 )
+
+from playball_codegen.checks import value_checks
+from playball_codegen.conversions import Conversions
+from playball_codegen.defaults import decimal_value, default_branch, json_bytes, logical_value
+from playball_codegen.logical import decimal_scale, is_decimal_fixed, mapped_logical
 from playball_codegen.pyliteral import json_literal, py_str, python_value
 from playball_codegen.pynames import attribute_names, member_names
-from playball_codegen.typemap import TypeMapper
+from playball_codegen.schema_set import SchemaSet
+from playball_codegen.wire import from_wire, to_wire, wire_fields
 
 DOC_WIDTH = 88
+# The generic runtime the classes call (hand-written, in the runtime library, not generated).
+RUNTIME_IMPORT = "from playball_events import records_runtime as _runtime"
 STDLIB_ALIASES = {
     "_abc": "import collections.abc as _abc",
     "_dc": "import dataclasses as _dc",
@@ -39,7 +45,7 @@ STDLIB_ALIASES = {
 class RecordView:
     """A record with the Python names chosen for it and its fields."""
 
-    definition: RecordDef
+    definition: RecordType
     class_name: str
     codec_name: str
     attributes: tuple[str, ...]
@@ -70,18 +76,21 @@ def docstring(text: str, indent: str) -> list[str]:
 class Renderer:
     def __init__(
         self,
-        mapper: TypeMapper,
+        conversions: Conversions,
+        schema_set: SchemaSet,
         records: list[RecordView],
-        enums: list[EnumDef],
-        fixed: list[FixedDef] | None = None,
+        fixed: list[FixedType],
     ):
-        self.mapper = mapper
+        self.conversions = conversions
+        self.annotations = conversions.annotations
+        self.class_names = conversions.annotations.class_names
+        self.schema_set = schema_set
         self.records = records
-        self.enums = enums
-        self.fixed = fixed or []
-        self.fixed_classes = {mapper.class_names[f.full_name] for f in self.fixed}
+        self.enums = schema_set.enums()
+        self.fixed = fixed
+        self.fixed_classes = {self.class_names[f.full_name] for f in self.fixed}
         self.views = {view.definition.full_name: view for view in records}
-        self.members = {enum.full_name: member_names(enum.symbols) for enum in enums}
+        self.members = {enum.full_name: member_names(enum.symbols) for enum in self.enums}
 
     # -- defaults ----------------------------------------------------------------------
 
@@ -90,50 +99,48 @@ class Renderer:
     ) -> tuple[str, bool]:
         """Source of a default value and whether it is mutable (needs a factory)."""
         match avro_type:
-            case Primitive("float" | "double"):
-                return repr(float(value)), False
-            case Primitive("bytes"):
-                return repr(json_bytes(value, "")), False
-            case Primitive():
-                return python_value(value), False
-            case Logical():
-                return python_value(logical_value(avro_type, value, "")), False
-            case Array(items):
+            case ArrayType(items=items):
                 parts = [self.default(items, item)[0] for item in value]
                 return "[" + ", ".join(parts) + "]", True
-            case Map(values):
+            case MapType(values=values):
                 parts = [f"{py_str(k)}: {self.default(values, v)[0]}" for k, v in value.items()]
                 return "{" + ", ".join(parts) + "}", True
-            case Union():
-                branch = default_branch(avro_type, value, self.mapper.schema_set)
+            case UnionType():
+                branch = default_branch(avro_type, value)
                 source, mutable = self.default(branch, value)
-                wrapper = self.mapper.branch_annotation(avro_type, branch)
-                if isinstance(branch, NamedRef) and wrapper in self.fixed_classes:
+                wrapper = self.annotations.branch_annotation(avro_type, branch)
+                if isinstance(branch, NamedType) and wrapper in self.fixed_classes:
                     return f"{wrapper}({source})", False
                 return source, mutable
-            case NamedRef(full):
-                return self._named_default(full, value)
-        raise AssertionError(avro_type)  # pragma: no cover
+            case NamedType():
+                return self._named_default(avro_type, value)
+            case _ if mapped_logical(avro_type) is not None:
+                return python_value(logical_value(avro_type, value, "")), False
+            case _ if avro_type.kind in (Kind.FLOAT, Kind.DOUBLE):
+                return repr(float(value)), False
+            case _ if avro_type.kind is Kind.BYTES:
+                return repr(json_bytes(value, "")), False
+        return python_value(value), False
 
-    def _named_default(self, full: str, value: Any) -> tuple[str, bool]:
-        definition = self.mapper.schema_set.named[full]
-        if isinstance(definition, EnumDef):
+    def _named_default(self, definition: NamedType, value: Any) -> tuple[str, bool]:
+        full = definition.full_name
+        if isinstance(definition, EnumType):
             member = self.members[full][definition.symbols.index(value)]
-            return f"{self.mapper.class_names[full]}.{member}", False
-        if isinstance(definition, FixedDef):
+            return f"{self.class_names[full]}.{member}", False
+        if isinstance(definition, FixedType):
             raw = json_bytes(value, "")
-            if definition.decimal is not None:
-                return python_value(decimal_value(raw, definition.decimal.scale)), False
+            if is_decimal_fixed(definition):
+                return python_value(decimal_value(raw, decimal_scale(definition))), False
             return repr(raw), False
         view = self.views[full]
         args = []
-        for field, attribute in zip(definition.fields, view.attributes, strict=True):
+        for field, attribute in zip(view.definition.fields, view.attributes, strict=True):
             if field.name in value:
                 args.append(f"{attribute}={self.default(field.type, value[field.name])[0]}")
         return f"{view.class_name}({', '.join(args)})", True
 
     def field_line(self, field: Field, attribute: str) -> str:
-        annotation = self.mapper.annotation(field.type)
+        annotation = self.annotations.annotation(field.type)
         if not field.has_default:
             return f"    {attribute}: {annotation}"
         source, mutable = self.default(field.type, field.default)
@@ -147,9 +154,9 @@ class Renderer:
 
     # -- classes -----------------------------------------------------------------------
 
-    def enum_class(self, enum: EnumDef) -> str:
-        name = self.mapper.class_names[enum.full_name]
-        about = f"Avro enum ``{enum.full_name}`` ({enum.origin.source.name})."
+    def enum_class(self, enum: EnumType) -> str:
+        name = self.class_names[enum.full_name]
+        about = f"Avro enum ``{enum.full_name}`` ({self.schema_set.file_name(enum)})."
         if enum.default is not None:
             about += f" Readers map unknown symbols to ``{enum.default}``."
         doc = f"{enum.doc}\n\n{about}" if enum.doc else about
@@ -158,11 +165,12 @@ class Renderer:
             lines.append(f"    {member} = {symbol!r}")
         return "\n".join(lines) + "\n"
 
-    def fixed_class(self, fixed: FixedDef) -> str:
+    def fixed_class(self, fixed: FixedType) -> str:
         """A fixed's own ``bytes`` subclass, for unions where bytes alone is ambiguous."""
-        name = self.mapper.class_names[fixed.full_name]
+        name = self.class_names[fixed.full_name]
+        file_name = self.schema_set.file_name(fixed)
         doc = (
-            f"Avro fixed ``{fixed.full_name}`` of {fixed.size} bytes ({fixed.origin.source.name})."
+            f"Avro fixed ``{fixed.full_name}`` of {fixed.size} bytes ({file_name})."
             "\n\nIn a union that also takes bytes (or another fixed), a plain ``bytes`` value "
             "is written as the ``bytes`` branch; wrap it in this class to write this fixed. "
             "Reads give this class back for this branch, so a round trip keeps the branch."
@@ -194,7 +202,7 @@ class Renderer:
 
     def record_class(self, view: RecordView) -> str:
         record = view.definition
-        about = f"Avro record ``{record.full_name}`` ({record.origin.source.name})."
+        about = f"Avro record ``{record.full_name}`` ({self.schema_set.file_name(record)})."
         doc = f"{record.doc}\n\n{about}" if record.doc else about
         lines = [
             "@_dc.dataclass(frozen=True, slots=True, kw_only=True)",
@@ -216,7 +224,9 @@ class Renderer:
             zip(view.definition.fields, view.attributes, strict=True)
         ):
             where = f"{view.class_name}.{attribute}"
-            body += self.mapper.checks(field.type, f"self.{attribute}", where, 0, f"f{index}_")
+            body += value_checks(
+                self.annotations, field.type, f"self.{attribute}", where, 0, f"f{index}_"
+            )
         if not body:
             return []
         return ["", "    def __post_init__(self) -> None:", *(f"        {b}" for b in body)]
@@ -225,7 +235,7 @@ class Renderer:
         codec = view.codec_name
         fields = list(zip(view.definition.fields, view.attributes, strict=True))
         to_items = [
-            f"            {field.name!r}: {self.mapper.to_avro(field.type, f'self.{attr}')},"
+            f"            {field.name!r}: {self.conversions.to_avro(field.type, f'self.{attr}')},"
             for field, attr in fields
         ]
         return [
@@ -249,10 +259,10 @@ class Renderer:
         ]
 
     def _binary_methods(self, view: RecordView, fields: list[tuple[Field, str]]) -> list[str]:
-        codec = view.codec_name
+        codec, conversions = view.codec_name, self.conversions
         if view.wire_fields:
             wire_items = [
-                f"            {field.name!r}: {self.mapper.to_wire(field.type, f'self.{attr}')},"
+                f"            {field.name!r}: {to_wire(conversions, field.type, f'self.{attr}')},"
                 for field, attr in fields
             ]
             encode = [
@@ -263,14 +273,14 @@ class Renderer:
                 "        )",
             ]
             build = "cls._from_wire"
-            from_wire = [
+            wire_reader = [
                 "",
                 "    @classmethod",
                 "    def _from_wire(cls, data: _abc.Mapping[str, _t.Any]) -> _t.Self:",
                 '        """A record from its fast-path form (logical fields as primitives)."""',
                 "        return cls(",
                 *(
-                    f"            {attr}={self.mapper.from_wire(f.type, f'data[{f.name!r}]')},"
+                    f"            {attr}={from_wire(conversions, f.type, f'data[{f.name!r}]')},"
                     for f, attr in fields
                 ),
                 "        )",
@@ -278,13 +288,13 @@ class Renderer:
         else:
             encode = [f"        return {codec}.encode(self.to_avro())"]
             build = "cls.from_avro"
-            from_wire = []
+            wire_reader = []
         return [
             "",
             "    def to_avro_bytes(self) -> bytes:",
             '        """Schemaless Avro binary of this record, with this class\'s schema."""',
             *encode,
-            *from_wire,
+            *wire_reader,
             "",
             "    @classmethod",
             "    def from_avro_bytes(",
@@ -312,7 +322,7 @@ class Renderer:
         required = [(f, a) for f, a in fields if not f.has_default]
         optional = [(f, a) for f, a in fields if f.has_default]
         args = [
-            f"{attr}={self.mapper.from_avro(field.type, f'data[{field.name!r}]')}"
+            f"{attr}={self.conversions.from_avro(field.type, f'data[{field.name!r}]')}"
             for field, attr in required
         ]
         if not fields:
@@ -322,9 +332,10 @@ class Renderer:
             ]
         if not optional:
             return ["        return cls(", *(f"            {arg}," for arg in args), "        )"]
+        from_avro = self.conversions.from_avro
         lines = ["        kwargs: dict[str, _t.Any] = {"]
         lines += [
-            f"            {attr!r}: {self.mapper.from_avro(field.type, f'data[{field.name!r}]')},"
+            f"            {attr!r}: {from_avro(field.type, f'data[{field.name!r}]')},"
             for field, attr in required
         ]
         lines.append("        }")
@@ -333,18 +344,18 @@ class Renderer:
             lines += [
                 f"        value = data.get({field.name!r}, _runtime.MISSING)",
                 "        if value is not _runtime.MISSING:",
-                f"            kwargs[{attr!r}] = {self.mapper.from_avro(field.type, 'value')}",
+                f"            kwargs[{attr!r}] = {self.conversions.from_avro(field.type, 'value')}",
             ]
         lines.append("        return cls(**kwargs)")
         return lines
 
     # -- module ------------------------------------------------------------------------
 
-    def module(self, header: str, package: str) -> str:
+    def module(self, header: str) -> str:
         parts = [self.enum_class(enum) for enum in self.enums]
         parts += [self.fixed_class(fixed) for fixed in self.fixed]
         parts += [self.record_class(view) for view in self.records]
-        parts += [helper.source for helper in self.mapper.helpers.values()]
+        parts += [helper.source for helper in self.conversions.helpers.values()]
         codecs = [
             f"{view.codec_name} = _runtime.RecordCodec({json_literal(view.schema)}"
             + (f", {view.wire_fields!r})" if view.wire_fields else ")")
@@ -365,19 +376,19 @@ class Renderer:
             *sorted(imports),
         ]
         if uses_runtime:
-            head += ["", f"from {package} import _runtime"]
+            head += ["", RUNTIME_IMPORT]
         return "\n".join(head) + "\n\n\n" + body
 
 
 def record_views(
-    mapper: TypeMapper, records: list[RecordDef], schemas: dict[str, dict[str, Any]]
+    class_names: dict[str, str], records: list[RecordType], schemas: dict[str, dict[str, Any]]
 ) -> list[RecordView]:
-    taken = set(mapper.class_names.values())
+    taken = set(class_names.values())
     views = []
     for record in records:
-        name = mapper.class_names[record.full_name]
+        name = class_names[record.full_name]
         attributes = tuple(attribute_names((f.name for f in record.fields), taken))
         schema = schemas[record.full_name]
-        wire = tuple(mapper.wire_fields(record))
+        wire = tuple(wire_fields(record))
         views.append(RecordView(record, name, codec_constant(name), attributes, schema, wire))
     return views

@@ -5,28 +5,30 @@ from elsewhere (another file, or outside the definition's subtree) are inlined a
 their first use and referenced by name afterwards, as an Avro parser requires, so the
 result parses on its own and registers under the same canonical form as the source.
 
-An invalid logical type (which the parser ignored, with a warning) is left out: fastavro
-refuses it where Java ignores it, and the generated class must load. The canonical form,
-which has no logical types, is unchanged.
+An invalid logical type (which the parser ignored, with a warning) is left out, with its
+precision and scale (:func:`playball_core.avro.normalise.without_invalid_logical_type`, the
+core's rule): fastavro refuses it where Java ignores it, and the generated class must load.
+The canonical form, which has no logical types, is unchanged.
 """
 
 import copy
 from typing import Any
 
 from playball_core.avro.names import declared_full_name, namespace_of, reference_candidates
-from playball_core.avro.parser import logical_problem
-from playball_core.avro.schema import Kind
+from playball_core.avro.normalise import without_invalid_logical_type
+from playball_core.avro.schema import PRIMITIVE_KINDS, NamedType
 
-from playball_codegen.model import PRIMITIVES, NamedDef, SchemaSet
+from playball_codegen.schema_set import SchemaSet
 
 NAMED_KINDS = ("record", "error", "enum", "fixed")
+_PRIMITIVE_NAMES = frozenset(kind.value for kind in PRIMITIVE_KINDS)
 
 
 def is_primitive(name: str) -> bool:
-    return name in PRIMITIVES
+    return name in _PRIMITIVE_NAMES
 
 
-def standalone_schema(definition: NamedDef, schema_set: SchemaSet) -> dict[str, Any]:
+def standalone_schema(definition: NamedType, schema_set: SchemaSet) -> dict[str, Any]:
     builder = _Builder(schema_set)
     return builder.definition(definition, output_namespace="")
 
@@ -36,10 +38,10 @@ class _Builder:
         self._set = schema_set
         self._defined: set[str] = set()
 
-    def definition(self, definition: NamedDef, output_namespace: str) -> dict[str, Any]:
+    def definition(self, definition: NamedType, output_namespace: str) -> dict[str, Any]:
         """The definition's node, made to resolve to its own full name where it lands."""
         self._defined.add(definition.full_name)
-        node = _valid_logical(dict(definition.node))
+        node = without_invalid_logical_type(self._set.node(definition))
         name = node["name"]
         own_namespace = namespace_of(definition.full_name)
         # A JSON null namespace inherits in Java but means the null namespace to fastavro:
@@ -82,7 +84,7 @@ class _Builder:
             return {**node, "values": self.type(node["values"], namespace)}
         if isinstance(kind, str) and not is_primitive(kind):
             return self.reference(kind, namespace)
-        return _valid_logical(copy.deepcopy(node))
+        return without_invalid_logical_type(copy.deepcopy(node))
 
     def reference(self, ref: str, namespace: str) -> Any:
         full = next(c for c in reference_candidates(ref, namespace) if c in self._set.named)
@@ -101,14 +103,3 @@ def _with_namespace(node: dict[str, Any], namespace: str) -> dict[str, Any]:
         if key == "name":
             result["namespace"] = namespace
     return result
-
-
-def _valid_logical(node: dict[str, Any]) -> dict[str, Any]:
-    """The node without its ``logicalType`` when the parser ignored it as invalid."""
-    logical, kind = node.get("logicalType"), node.get("type")
-    if not isinstance(logical, str) or kind not in {k.value for k in Kind}:
-        return node
-    size = node.get("size") if kind == "fixed" else None
-    if logical_problem(node, Kind(kind), size) is None:
-        return node
-    return {key: value for key, value in node.items() if key != "logicalType"}

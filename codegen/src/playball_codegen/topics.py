@@ -9,51 +9,8 @@ import re
 
 from playball_core.manifest import Manifest
 
-_TOPIC_CLASSES = '''
-
-@_dc.dataclass(frozen=True, slots=True)
-class Subject:
-    """A registry subject: one record type on one topic, at one compatibility level."""
-
-    name: str
-    record: type[_t.Any]
-    record_full_name: str
-    compatibility: str
-
-
-@_dc.dataclass(frozen=True, slots=True)
-class Topic:
-    """A Kafka topic and the subjects (record types) it carries."""
-
-    name: str
-    subjects: tuple[Subject, ...]
-
-    @property
-    def records(self) -> tuple[type[_t.Any], ...]:
-        """The generated classes of the records on this topic."""
-        return tuple(subject.record for subject in self.subjects)
-
-    @property
-    def dead_letter(self) -> str:
-        """The topic poison messages of this one are parked on."""
-        return f"{self.name}.dlq"
-
-    def subject_of(self, record: type[_t.Any]) -> Subject:
-        """The subject a record class is registered under on this topic."""
-        for subject in self.subjects:
-            if subject.record is record:
-                return subject
-        msg = f"{record.__name__} is not carried by topic {self.name!r}"
-        raise KeyError(msg)
-
-    def subject_named(self, record_full_name: str) -> Subject:
-        """The subject of the record with this full Avro name."""
-        for subject in self.subjects:
-            if subject.record_full_name == record_full_name:
-                return subject
-        msg = f"{record_full_name!r} is not carried by topic {self.name!r}"
-        raise KeyError(msg)
-'''
+# The classes each topic is built from: hand-written, in the runtime library.
+TOPIC_CLASSES_MODULE = "playball_events.contract_topics"
 
 
 def constant_name(topic: str) -> str:
@@ -85,12 +42,15 @@ def topics_module(header: str, package: str, manifest: Manifest, classes: dict[s
         for topic, subjects in by_topic.items()
     ]
     all_topics = ", ".join(constant_name(topic) for topic in by_topic)
+    # Subject and Topic are exported too: code naming a topic's type imports it from here.
+    exported = sorted(["ALL_TOPICS", "Subject", "Topic", *map(constant_name, by_topic)])
+    names = "".join(f"\n    {name!r}," for name in exported)
     return (
         f"{header}\n"
         f'"""Topics and subjects of the contracts, as `{manifest.path.name}` declares them."""\n\n'
-        "import dataclasses as _dc\nimport typing as _t\n\n"
-        f"from {package}.records import ({imports}\n)\n"
-        f"{_TOPIC_CLASSES}\n\n"
+        f"from {TOPIC_CLASSES_MODULE} import Subject, Topic\n"
+        f"from {package}.records import ({imports}\n)\n\n"
+        f"__all__ = [{names}\n]\n\n"
         + "\n\n".join(constants)
         + f"\n\nALL_TOPICS: tuple[Topic, ...] = ({all_topics},)\n"
     )

@@ -7,6 +7,7 @@ messages. Errors that carry a kind derive from :class:`ConfigurationError` or
 when a sub-command forgets to.
 """
 
+import sys
 from enum import IntEnum
 
 
@@ -32,3 +33,8 @@ def exit_code_for(error: BaseException) -> ExitCode | None:
     if isinstance(error, DependencyUnreachableError):
         return ExitCode.UNREACHABLE
     return None
+
+
+def report_error(message: str) -> None:
+    """Print ``error: <message>`` on stderr: how every sub-command words a failure."""
+    sys.stderr.write(f"error: {message}\n")

@@ -68,6 +68,11 @@ def topic_record_subject(topic: str, record_full_name: str) -> str:
     return f"{topic}-{record_full_name}"
 
 
+def dead_letter_topic(topic: str) -> str:
+    """The topic a consumer of ``topic`` parks its poison messages on."""
+    return f"{topic}.dlq"
+
+
 def _require_str(table: dict[str, Any], key: str, where: str) -> str:
     value = table.get(key)
     if not isinstance(value, str) or not value:

@@ -5,26 +5,20 @@ configuration (a bad PLAYBALL_* value), 3 a component could not be reached or st
 """
 
 import json
-from typing import TYPE_CHECKING, Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+from playball_core.exits import ExitCode
+from playball_service_kit.cli import fail, settings_or_exit
 
 if TYPE_CHECKING:
     from playball_orchestration.system import System
 
 app = typer.Typer(rich_markup_mode=None)
 
-EXIT_UNHEALTHY, EXIT_INVALID, EXIT_UNREACHABLE = 1, 2, 3
-
-
-def _fail(message: str, code: int) -> NoReturn:
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(code)
-
 
 def _system() -> "System":
     # imported here so `playball --help` does not pay for pydantic, httpx and the stack
-    from playball_events.settings import SettingsError, load_settings  # noqa: PLC0415
     from playball_stack.settings import StackSettings  # noqa: PLC0415
 
     from playball_orchestration.system import System  # noqa: PLC0415
@@ -32,11 +26,7 @@ def _system() -> "System":
     def progress(message: str) -> None:
         typer.echo(message, err=True)
 
-    try:
-        settings = load_settings(StackSettings)
-    except SettingsError as exc:
-        _fail(str(exc), EXIT_INVALID)
-    return System(settings, progress)
+    return System(settings_or_exit(StackSettings), progress)
 
 
 @app.command()
@@ -51,11 +41,11 @@ def up() -> None:
     try:
         system.up()
     except StackError as exc:
-        _fail(str(exc), EXIT_UNREACHABLE)
+        fail(str(exc), ExitCode.UNREACHABLE)
     except StepFailedError as exc:
-        _fail(str(exc), EXIT_UNHEALTHY)
+        fail(str(exc), ExitCode.CHECK_FAILED)
     except ServiceFailedError as exc:
-        _fail(str(exc), EXIT_UNREACHABLE)
+        fail(str(exc), ExitCode.UNREACHABLE)
     _print_status(system, as_json=False)
 
 
@@ -67,7 +57,7 @@ def down() -> None:
     try:
         _system().down()
     except StackError as exc:
-        _fail(str(exc), EXIT_UNHEALTHY)
+        fail(str(exc), ExitCode.CHECK_FAILED)
 
 
 @app.command()
@@ -76,7 +66,7 @@ def status(
 ) -> None:
     """Every component: address, pid, health, the consumer's lag and the outbox backlog."""
     healthy = _print_status(_system(), as_json=json_output)
-    raise typer.Exit(0 if healthy else EXIT_UNHEALTHY)
+    raise typer.Exit(ExitCode.OK if healthy else ExitCode.CHECK_FAILED)
 
 
 @app.command()
@@ -100,7 +90,7 @@ def demo(
             typer.echo,
         )
     except DemoFailedError as exc:
-        _fail(f"demo: {exc}", EXIT_UNHEALTHY)
+        fail(f"demo: {exc}", ExitCode.CHECK_FAILED)
 
 
 def _print_status(system: "System", *, as_json: bool) -> bool:

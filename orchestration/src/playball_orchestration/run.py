@@ -6,11 +6,13 @@ a pid as ours only while it carries that marker, so a reused pid is never signal
 
 import sys
 
+from playball_core.exits import ExitCode
+
 
 def main() -> None:
     if len(sys.argv) < 3:
         sys.stderr.write("usage: python -m playball_orchestration.run RUNTIME_DIR ARGS...\n")
-        raise SystemExit(2)
+        raise SystemExit(ExitCode.BAD_INPUT)
     from playball_cli.main import build_app  # noqa: PLC0415 - only in the child process
 
     build_app()(args=sys.argv[2:], prog_name="playball")

@@ -37,12 +37,6 @@ app = typer.Typer(
 )
 
 REGISTRY_URL_VARIABLE = "PLAYBALL_SCHEMA_REGISTRY_URL"
-EXIT_OK, EXIT_INCOMPATIBLE, EXIT_INVALID, EXIT_UNREACHABLE = (
-    ExitCode.OK,
-    ExitCode.CHECK_FAILED,
-    ExitCode.BAD_INPUT,
-    ExitCode.UNREACHABLE,
-)
 T = TypeVar("T")
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
@@ -58,7 +52,7 @@ PLAIN_FILE_ADVICE = (
 )
 
 
-def _fail(message: str, code: int = EXIT_INVALID) -> NoReturn:
+def _fail(message: str, code: ExitCode = ExitCode.BAD_INPUT) -> NoReturn:
     # plain text: an error needs no colour, and rich would cost every failing git hook
     typer.echo(f"error: {message}", err=True)
     raise typer.Exit(code)
@@ -80,7 +74,7 @@ def _emit(
     *,
     strict: bool,
     json_extra: Mapping[str, object] | None = None,
-) -> int:
+) -> ExitCode:
     """Print the reports in ``fmt``; the exit code they call for."""
     from playball_schemagate.report import (  # noqa: PLC0415
         OutputFormat,
@@ -99,11 +93,12 @@ def _emit(
         from rich.console import Console  # noqa: PLC0415 - colours earn their cost here
 
         render_human(reports, Console(soft_wrap=True), strict=strict)
-    return EXIT_OK if all_passed(reports, strict=strict) else EXIT_INCOMPATIBLE
+    return ExitCode.OK if all_passed(reports, strict=strict) else ExitCode.CHECK_FAILED
 
 
 def _guarded(action: Callable[[], T]) -> T:
     """Run ``action``; bad input of any kind becomes a message on stderr and exit 2."""
+    from playball_core.avro.parser import SchemaParseError  # noqa: PLC0415
     from playball_core.manifest import ManifestError  # noqa: PLC0415
     from playball_core.registry import RegistryError, RegistryUnreachableError  # noqa: PLC0415
 
@@ -111,10 +106,10 @@ def _guarded(action: Callable[[], T]) -> T:
 
     try:
         return action()
-    except (GateInputError, ManifestError) as exc:
+    except (GateInputError, ManifestError, SchemaParseError) as exc:
         _fail(str(exc))
     except RegistryUnreachableError as exc:
-        _fail(str(exc), EXIT_UNREACHABLE)
+        _fail(str(exc), ExitCode.UNREACHABLE)
     except RegistryError as exc:
         _fail(str(exc))
 
@@ -298,13 +293,13 @@ def register(
     except RegistryRejectedError as exc:
         _print_registrations(exc.done, fmt)
         typer.echo(f"refused: {exc}", err=True)
-        raise typer.Exit(EXIT_INCOMPATIBLE) from exc
+        raise typer.Exit(ExitCode.CHECK_FAILED) from exc
     registered = {"registered": [asdict(registration) for registration in done]}
-    code = _emit(reports, fmt, strict=strict, json_extra=registered)
+    code: int = _emit(reports, fmt, strict=strict, json_extra=registered)
     _print_registrations(done, fmt)
-    if code != EXIT_OK and fmt is not OutputFormat.JSON:
+    if code != ExitCode.OK and fmt is not OutputFormat.JSON:
         sys.stdout.write("nothing registered: the gate rejected the schemas above\n")
-    if code == EXIT_OK:
+    if code == ExitCode.OK:
         code = _ensure_topics(topics, fmt)
     raise typer.Exit(code)
 
@@ -321,7 +316,7 @@ def _ensure_topics(topics: list[str], fmt: OutputFormat) -> int:
         from playball_events.cli_topics import ensure_topics  # noqa: PLC0415
     except ImportError:
         out.write("topics not ensured: playball_events is not installed (playball topics ensure)\n")
-        return EXIT_OK
+        return ExitCode.OK
     return ensure_topics(topics, out=out)
 
 
@@ -359,7 +354,7 @@ def status(
     rows = _guarded(run)
     if json_output:
         sys.stdout.write(json.dumps([_status_json(row) for row in rows], indent=2) + "\n")
-        raise typer.Exit(EXIT_OK)
+        raise typer.Exit(ExitCode.OK)
     table = Table(title="schema subjects")
     for column in ("subject", "local hash", "local registered", "latest", "level", "compatible"):
         table.add_column(column)

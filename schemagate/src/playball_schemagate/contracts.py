@@ -3,6 +3,8 @@
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from playball_core.avro.parser import parse_schema
+from playball_core.avro.schema import SourceRef
 from playball_core.manifest import Manifest, ManifestError, SchemaEntry, load_manifest
 from playball_core.registry import RegistryClient
 from playball_core.registry.port import history
@@ -18,9 +20,8 @@ from playball_schemagate.findings import Finding, Location, Severity
 from playball_schemagate.gate import SubjectReport, evaluate
 from playball_schemagate.hints import hint_for
 from playball_schemagate.history_git import GitBaseline, file_history
-from playball_schemagate.model import SchemaVersion, SourceRef
-from playball_schemagate.parser import parse_schema
 from playball_schemagate.rules import Rule
+from playball_schemagate.schema_version import SchemaVersion
 from playball_schemagate.sources import load_file_version
 
 WORKING_TREE = "working tree"

@@ -1,8 +1,12 @@
-"""The one error type that means "bad input": the CLI turns it into a message and exit 2."""
+"""The gate's own "bad input": the CLI turns it into a message and exit 2.
+
+An invalid schema is the core parser's :class:`playball_core.avro.parser.SchemaParseError`,
+which the CLI reports the same way.
+"""
 
 
 class GateInputError(Exception):
-    """Invalid schema, unknown level, unreadable git ref, unreachable registry, bad config.
+    """Unreadable schema file or git ref, a bad breaking-changes declaration, bad config.
 
     The message names what is wrong and where; it is shown to the user as it is.
     """

@@ -3,7 +3,8 @@
 from dataclasses import dataclass
 from enum import StrEnum
 
-from playball_schemagate.jsonpos import Position
+from playball_core.avro.jsonpos import Position
+
 from playball_schemagate.rules import Rule
 
 

@@ -3,16 +3,17 @@
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from playball_core.avro.jsonpos import Pointer
+from playball_core.avro.schema import SchemaDocument
 from playball_core.manifest import CompatibilityLevel
 
 from playball_schemagate.compat import Incompatibility, check_reader_writer
 from playball_schemagate.findings import Direction, Finding, Location, Severity
 from playball_schemagate.hints import hint_for
-from playball_schemagate.jsonpos import Pointer
 from playball_schemagate.levels import plan_checks
 from playball_schemagate.lint import LintIssue, lint_change
-from playball_schemagate.model import SchemaDocument, SchemaVersion
 from playball_schemagate.rules import Rule
+from playball_schemagate.schema_version import SchemaVersion
 
 
 @dataclass(frozen=True, slots=True)

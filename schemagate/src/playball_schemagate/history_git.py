@@ -13,9 +13,11 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from playball_core.avro.parser import SchemaParseError, parse_schema
+from playball_core.avro.schema import SourceRef
+
 from playball_schemagate.errors import GateInputError
-from playball_schemagate.model import SchemaVersion, SourceRef
-from playball_schemagate.parser import SchemaParseError, parse_schema
+from playball_schemagate.schema_version import SchemaVersion
 
 DEFAULT_BRANCH = "main"
 # CI checkouts (actions/checkout) often have only the remote-tracking branch.

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from playball_core.manifest import CompatibilityLevel
 
 from playball_schemagate.findings import Direction
-from playball_schemagate.model import SchemaVersion
+from playball_schemagate.schema_version import SchemaVersion
 
 _DIRECTIONS: dict[CompatibilityLevel, tuple[Direction, ...]] = {
     CompatibilityLevel.BACKWARD: (Direction.NEW_READS_OLD,),
@@ -33,10 +33,6 @@ class PlannedCheck:
 
 def is_transitive(level: CompatibilityLevel) -> bool:
     return level.value.endswith("_TRANSITIVE")
-
-
-def directions(level: CompatibilityLevel) -> tuple[Direction, ...]:
-    return _DIRECTIONS[level]
 
 
 def plan_checks(level: CompatibilityLevel, history: Sequence[SchemaVersion]) -> list[PlannedCheck]:

@@ -9,9 +9,8 @@ by kind and name) and report what changed meaning.
 
 from dataclasses import dataclass
 
-from playball_schemagate.compat import AmbiguousAliasError, lookup_writer_field, render_path
-from playball_schemagate.jsonpos import Pointer
-from playball_schemagate.model import (
+from playball_core.avro.jsonpos import Pointer
+from playball_core.avro.schema import (
     ArrayType,
     AvroType,
     EnumType,
@@ -20,6 +19,8 @@ from playball_schemagate.model import (
     RecordType,
     UnionType,
 )
+
+from playball_schemagate.compat import AmbiguousAliasError, lookup_writer_field, render_path
 from playball_schemagate.rules import Rule
 
 

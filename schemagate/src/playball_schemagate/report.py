@@ -1,6 +1,5 @@
 """Three renderings of the same reports: human (rich, per subject), JSON, GitHub annotations."""
 
-import json
 from collections.abc import Sequence
 from enum import StrEnum
 from typing import Any
@@ -118,10 +117,6 @@ def reports_json(reports: Sequence[SubjectReport], *, strict: bool) -> dict[str,
             for report in reports
         ],
     }
-
-
-def render_json(reports: Sequence[SubjectReport], *, strict: bool) -> str:
-    return json.dumps(reports_json(reports, strict=strict), indent=2)
 
 
 # -- GitHub workflow commands ------------------------------------------------------------

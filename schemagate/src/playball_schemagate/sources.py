@@ -2,9 +2,11 @@
 
 from pathlib import Path
 
+from playball_core.avro.parser import parse_schema
+from playball_core.avro.schema import SourceRef
+
 from playball_schemagate.errors import GateInputError
-from playball_schemagate.model import SchemaVersion, SourceRef
-from playball_schemagate.parser import parse_schema
+from playball_schemagate.schema_version import SchemaVersion
 
 
 def display_path(path: Path) -> str:

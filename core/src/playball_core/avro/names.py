@@ -87,10 +87,6 @@ def full_name_problem(full: str) -> str | None:
     return None
 
 
-def is_valid_name(name: str) -> bool:
-    return name_problem(name) is None
-
-
 def is_ascii_name(full: str) -> bool:
     """Whether a (dotted) name keeps to the specification's ASCII names."""
     return all(

@@ -12,9 +12,10 @@ or duplicate union branches, duplicate fields or symbols, an enum default outsid
 symbols, and field defaults that do not fit their type (:mod:`playball_core.avro.defaults`:
 Java's rule, where a union default may be of any branch, plus defaults no reader can decode).
 
-Beyond Java, and for both tools: an empty union is refused (no value can be written), and
-nesting is bounded (:data:`MAX_SCHEMA_DEPTH`, and the JSON reader's own limit) so hostile
-input ends in this module's error, never in a ``RecursionError``.
+An empty union (``[]``) is a schema, as in Java: no value can be written with it, but a
+reader reads all (none) of its data. Beyond Java, and for both tools, nesting is bounded
+(:data:`MAX_SCHEMA_DEPTH`, and the JSON reader's own limit) so hostile input ends in this
+module's error, never in a ``RecursionError``.
 
 An invalid logical type (a decimal whose scale exceeds its precision, a string scale, a
 precision its fixed cannot hold, a known logical type on the wrong primitive) is ignored
@@ -265,8 +266,6 @@ class _Parser:
         raise self.error(pointer, f"not a schema: {node!r}")
 
     def union(self, node: list[Any], pointer: Pointer, namespace: str, depth: int) -> UnionType:
-        if not node:
-            raise self.error(pointer, "an empty union has no value to write")
         branches: list[AvroType] = []
         seen: set[str] = set()
         for index, item in enumerate(node):

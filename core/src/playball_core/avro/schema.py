@@ -33,11 +33,6 @@ class Kind(StrEnum):
     MAP = "map"
     UNION = "union"
 
-    @property
-    def java_name(self) -> str:
-        """How Java Avro prints the type in its messages (``STRING``)."""
-        return self.value.upper()
-
 
 PRIMITIVE_KINDS = frozenset(
     {

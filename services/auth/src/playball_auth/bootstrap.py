@@ -3,12 +3,9 @@
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from playball_auth.adapters.database_sql import (
-    DatabaseUnavailableError,
-    check_reachable,
-    make_engine,
-    session_factory,
-)
+from playball_service_kit.database_sql import is_reachable
+
+from playball_auth.adapters.database_sql import make_engine, session_factory
 from playball_auth.adapters.passwords_argon2 import Argon2PasswordHasher
 from playball_auth.adapters.signing_key import load_signing_key
 from playball_auth.adapters.tokens_jwt import JwtAccessTokens
@@ -34,18 +31,10 @@ def wire(settings: AuthSettings, *, issuer: str) -> Wired:
     )
     engine = make_engine(settings.effective_database_url)
     sessions = session_factory(engine)
-
-    def check_ready() -> bool:
-        try:
-            check_reachable(engine)
-        except DatabaseUnavailableError:
-            return False
-        return True
-
     ports = AuthPorts(
         uow_factory=lambda: SqlUnitOfWork(sessions),
         passwords=Argon2PasswordHasher(),
         tokens=tokens,
-        check_ready=check_ready,
+        check_ready=lambda: is_reachable(engine),
     )
     return Wired(ports=ports, dispose=engine.dispose)

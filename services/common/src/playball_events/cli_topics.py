@@ -11,6 +11,7 @@ from typing import Annotated, TextIO
 
 import typer
 from playball_core.addresses import DEFAULT_KAFKA_BOOTSTRAP
+from playball_core.exits import ExitCode, report_error
 
 app = typer.Typer(
     help="Kafka topics of the contracts (created by the project, never by the broker).",
@@ -26,7 +27,6 @@ def topics() -> None:
 
 
 BOOTSTRAP_VARIABLE = "PLAYBALL_KAFKA_BOOTSTRAP"
-EXIT_OK, EXIT_DIFFERENT, EXIT_INVALID, EXIT_UNREACHABLE = 0, 1, 2, 3
 
 
 def manifest_topics() -> list[str]:
@@ -57,11 +57,11 @@ def ensure_topics(
     try:
         report = TopicsAdmin(address).ensure(list(topics) if topics else manifest_topics())
     except BrokerUnreachableError as exc:
-        sys.stderr.write(f"error: {exc}\n")
-        return EXIT_UNREACHABLE
+        report_error(str(exc))
+        return ExitCode.UNREACHABLE
     except TopicAdminError as exc:
-        sys.stderr.write(f"error: {exc}\n")
-        return EXIT_DIFFERENT
+        report_error(str(exc))
+        return ExitCode.CHECK_FAILED
     for name in report.created:
         stream.write(f"created   topic {name}\n")
     for name in report.existing:
@@ -70,7 +70,7 @@ def ensure_topics(
         stream.write(
             f"differs   topic {diff.topic}: {diff.setting} is {diff.actual}, wanted {diff.wanted}\n"
         )
-    return EXIT_DIFFERENT if report.differences else EXIT_OK
+    return ExitCode.CHECK_FAILED if report.differences else ExitCode.OK
 
 
 @app.command()

@@ -43,10 +43,6 @@ class RuntimeSettings(BaseSettings):
         description="SQLAlchemy URL of the PostgreSQL server the services' databases live on",
     )
 
-    def database_url_for(self, database: str) -> str:
-        """``database_url`` with its database name replaced: a service's own database."""
-        return with_database(self.database_url, database)
-
 
 def with_database(url: str, database: str) -> str:
     """A SQLAlchemy URL on the same server, naming another database."""

@@ -15,6 +15,7 @@ from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka.admin import AdminClient
 from confluent_kafka.admin._config import ConfigResource
 from confluent_kafka.cimpl import NewTopic
+from playball_core.manifest import dead_letter_topic
 
 PARTITIONS = 6
 CLUSTER_REPLICATION = 3
@@ -60,7 +61,7 @@ def topic_specs(topics: Iterable[str], brokers: int) -> list[TopicSpec]:
         config["min.insync.replicas"] = str(CLUSTER_MIN_INSYNC)
     names: list[str] = []
     for topic in topics:
-        for name in (topic, f"{topic}.dlq"):
+        for name in (topic, dead_letter_topic(topic)):
             if name not in names:
                 names.append(name)
     return [TopicSpec(name, PARTITIONS, replication, dict(config)) for name in names]
@@ -79,9 +80,6 @@ class TopicsAdmin:
         except KafkaException as exc:
             msg = f"no Kafka broker answered at {self.bootstrap} within {self.timeout:.0f} s: {exc}"
             raise BrokerUnreachableError(msg) from exc
-
-    def broker_count(self) -> int:
-        return len(self._metadata().brokers)  # type: ignore[attr-defined]
 
     def ensure(self, topics: Sequence[str]) -> EnsureReport:
         metadata = self._metadata()

@@ -1,5 +1,6 @@
 """The groups service's settings, from ``PLAYBALL_*`` variables (see the README's table)."""
 
+from playball_core.manifest import dead_letter_topic
 from playball_events.consumer.metrics import DEFAULT_METRICS_PORT
 from playball_events.contracts.topics import PLAYBALL_AUTH_USER_EVENTS_V1
 from playball_events.settings import RuntimeSettings, with_database
@@ -46,4 +47,4 @@ class GroupsSettings(RuntimeSettings):
 
     @property
     def dead_letter_topic(self) -> str:
-        return f"{self.groups_topic}.dlq"
+        return dead_letter_topic(self.groups_topic)

@@ -1,63 +1,41 @@
 """The users table, the outbox table beside it, and the mapping of the User aggregate.
 
 The mapping is imperative: the domain class stays free of SQLAlchemy, and stays typed.
-``version`` is also the optimistic lock (``version_id_col``): every UPDATE or DELETE of a
-user says ``WHERE version = <the version we read>``, so of two concurrent changes the
-second finds no row and is retried on fresh state; two events can never get the same
-version. The version is not bumped by SQLAlchemy (``version_id_generator=False``): the
-change detector bumps it, and only for contract changes.
+
+``version`` is the mapper's optimistic lock (``version_id_col``), and SQLAlchemy never
+bumps it (``version_id_generator=False``): the domain does, only for a contract change
+or a deletion. Every UPDATE or DELETE of a user says ``WHERE version = <the version
+read>``, and finds no row (``StaleDataError``, the use cases' ``StaleUser``) when another
+transaction has since saved a version change or deleted the user. What that guarantees:
+of two transactions taking one user from version n to n + 1, only one saves; since each
+change event carries the version saved with it (the flush hook checks that), no two
+change events of a user share a version. What it does not: two changes that leave the
+version alone (email, password hash) do not conflict (the last write wins), and events
+enqueued without saving the user (a backfill) repeat a version by design.
 """
 
-from datetime import UTC, datetime
-
 from playball_events.outbox.table_sql import define_outbox_table
+from playball_events.utc_sql import UtcDateTime
 from sqlalchemy import (
     BigInteger,
     Column,
-    DateTime,
     Index,
     MetaData,
     String,
     Table,
     Text,
-    TypeDecorator,
     Uuid,
+    event,
     func,
 )
-from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import registry
 
 from playball_auth.domain.model import User
 
 
-class UtcDateTime(TypeDecorator[datetime]):
-    """A timezone-aware UTC datetime on every database.
-
-    SQLite has no time zones and hands back naive values; they were written as UTC, so
-    they are read back as UTC instead of leaking naive datetimes into the API.
-    """
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(
-        self,
-        value: datetime | None,
-        dialect: Dialect,  # noqa: ARG002 - the interface
-    ) -> datetime | None:
-        if value is not None and value.utcoffset() is None:
-            msg = "naive datetime: only aware UTC datetimes are stored"
-            raise ValueError(msg)
-        return value.astimezone(UTC) if value is not None else None
-
-    def process_result_value(
-        self,
-        value: datetime | None,
-        dialect: Dialect,  # noqa: ARG002 - the interface
-    ) -> datetime | None:
-        if value is not None and value.utcoffset() is None:
-            return value.replace(tzinfo=UTC)
-        return value
+def _start_recording(user: User, _context: object) -> None:
+    # the ORM builds loaded users without __init__: give them their (empty) events list
+    user.events = []
 
 
 metadata = MetaData()
@@ -94,4 +72,5 @@ def map_user() -> None:
         version_id_col=users.c.version,
         version_id_generator=False,
     )
+    event.listen(User, "load", _start_recording)
     _mapped = True

@@ -3,13 +3,13 @@
 import uuid
 from collections.abc import Sequence
 
-from playball_events.outbox.model import NewOutboxEvent
 from playball_events.outbox.writer_sql import write_outbox_events
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from playball_auth.adapters.orm_sql import outbox, users
-from playball_auth.domain.model import User
+from playball_auth.adapters.user_events_sql import outbox_event
+from playball_auth.domain.model import User, UserEvent
 from playball_auth.domain.rules import username_key
 from playball_auth.service_layer.ports import Outbox, UserRepository
 
@@ -45,5 +45,5 @@ class SqlOutbox(Outbox):
     def __init__(self, session: Session) -> None:
         self.session = session
 
-    def add(self, events: Sequence[NewOutboxEvent]) -> None:
-        write_outbox_events(self.session.connection(), outbox, events)
+    def add(self, events: Sequence[UserEvent]) -> None:
+        write_outbox_events(self.session.connection(), outbox, [outbox_event(e) for e in events])

@@ -7,7 +7,7 @@ FastAPI's validation shape.
 
 import json
 import uuid
-from collections.abc import Awaitable, Callable, Mapping, MutableMapping
+from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Form, Request, status
@@ -15,10 +15,14 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.security import OAuth2PasswordBearer
 from opentelemetry import context, propagate
-from starlette.exceptions import HTTPException as StarletteHTTPException
+from playball_service_kit.api_errors import (
+    ApiError,
+    ErrorBody,
+    error_response,
+    install_error_handlers,
+)
 
 from playball_auth.entrypoints.schemas import (
-    ErrorBody,
     Health,
     Jwks,
     NewUser,
@@ -43,17 +47,6 @@ FORM_FIELD_MAX = 256
 BEARER = {"WWW-Authenticate": "Bearer"}
 
 
-class ApiError(Exception):
-    def __init__(
-        self, status_code: int, code: str, detail: str, headers: Mapping[str, str] | None = None
-    ) -> None:
-        super().__init__(detail)
-        self.status_code = status_code
-        self.code = code
-        self.detail = detail
-        self.headers = headers
-
-
 _STATUS_OF: dict[type[AuthError], int] = {
     UsernameTakenError: status.HTTP_409_CONFLICT,
     EmailTakenError: status.HTTP_409_CONFLICT,
@@ -71,16 +64,8 @@ _DESCRIPTIONS = {
 }
 
 
-_HTTP_CODES = {400: "malformed_body", 404: "not_found", 405: "method_not_allowed"}
-
-
 def _errors(*codes: int) -> dict[int | str, dict[str, Any]]:
     return {code: {"model": ErrorBody, "description": _DESCRIPTIONS[code]} for code in codes}
-
-
-def _error_response(exc: ApiError) -> JSONResponse:
-    body = ErrorBody(detail=exc.detail, code=exc.code).model_dump()
-    return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
 
 
 class _AsciiJSONResponse(JSONResponse):
@@ -134,9 +119,7 @@ def create_app(ports: AuthPorts) -> FastAPI:
     app.add_middleware(TraceContextMiddleware)
     bearer = OAuth2PasswordBearer(tokenUrl="token", auto_error=False)
 
-    @app.exception_handler(ApiError)
-    async def _api_error(_request: Request, exc: ApiError) -> JSONResponse:
-        return _error_response(exc)
+    install_error_handlers(app, unparsable_body="malformed_body")
 
     @app.exception_handler(AuthError)
     async def _auth_error(_request: Request, exc: AuthError) -> JSONResponse:
@@ -144,13 +127,7 @@ def create_app(ports: AuthPorts) -> FastAPI:
         headers = BEARER if code == status.HTTP_401_UNAUTHORIZED else None
         detail = "invalid or expired token" if isinstance(exc, UnknownUserError) else str(exc)
         code_name = "invalid_token" if isinstance(exc, UnknownUserError) else exc.code
-        return _error_response(ApiError(code, code_name, detail, headers))
-
-    @app.exception_handler(StarletteHTTPException)
-    async def _http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        # FastAPI's own 400 for an unparsable body, and routing's 404/405, in our shape
-        code = _HTTP_CODES.get(exc.status_code, "http_error")
-        return _error_response(ApiError(exc.status_code, code, str(exc.detail), exc.headers))
+        return error_response(code, detail, code_name, headers)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -5,70 +5,51 @@ Heavy modules (SQLAlchemy, FastAPI, uvicorn) are imported inside the commands so
 database is unreachable.
 """
 
-from typing import TYPE_CHECKING, Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+from playball_core.exits import ExitCode
+from playball_service_kit.cli import command_group, fail, settings_or_exit
 
 from playball_auth.entrypoints import relay_cli
 
 if TYPE_CHECKING:
+    from playball_service_kit.database_commands_sql import ServiceDatabase
+
     from playball_auth.settings import AuthSettings
 
-EXIT_CONFIG = 2
-EXIT_UNREACHABLE = 3
-
-app = typer.Typer(
-    help="The auth service: user accounts, tokens, and the user events' outbox.",
-    no_args_is_help=True,
-    rich_markup_mode=None,
-    pretty_exceptions_show_locals=False,
-)
-outbox_app = typer.Typer(
-    help="The transactional outbox of user events.", no_args_is_help=True, rich_markup_mode=None
-)
+app = command_group("The auth service: user accounts, tokens, and the user events' outbox.")
+outbox_app = command_group("The transactional outbox of user events.")
 app.add_typer(outbox_app, name="outbox")
 
 
-def _fail(message: str, code: int) -> NoReturn:
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(code)
-
-
 def _settings() -> "AuthSettings":
-    from playball_events.settings import SettingsError, load_settings  # noqa: PLC0415
-
     from playball_auth.settings import AuthSettings  # noqa: PLC0415
 
-    try:
-        return load_settings(AuthSettings)
-    except SettingsError as exc:
-        _fail(str(exc), EXIT_CONFIG)
+    return settings_or_exit(AuthSettings)
+
+
+def _database(settings: "AuthSettings") -> "ServiceDatabase":
+    from playball_service_kit.database_commands_sql import ServiceDatabase  # noqa: PLC0415
+
+    from playball_auth.adapters import database_sql  # noqa: PLC0415
+
+    return ServiceDatabase(
+        service="auth",
+        url=settings.effective_database_url,
+        variable="PLAYBALL_AUTH_DATABASE_URL",
+        make_engine=database_sql.make_engine,
+        upgrade=database_sql.migrate,
+        is_migrated=database_sql.is_migrated,
+    )
 
 
 @app.command()
 def migrate() -> None:
     """Create the auth database if it is missing, then upgrade it to the latest schema."""
-    from playball_auth.adapters.database_sql import (  # noqa: PLC0415
-        DatabaseUnavailableError,
-        create_database_if_missing,
-        make_engine,
-    )
-    from playball_auth.adapters.database_sql import migrate as upgrade  # noqa: PLC0415
+    from playball_service_kit.database_commands_sql import migrate as migrate_database  # noqa: PLC0415
 
-    settings = _settings()
-    url = settings.effective_database_url
-    try:
-        created = create_database_if_missing(url)
-        engine = make_engine(url)
-        try:
-            upgrade(engine)
-        finally:
-            engine.dispose()
-    except DatabaseUnavailableError as exc:
-        _fail(str(exc), EXIT_UNREACHABLE)
-    except ValueError as exc:
-        _fail(f"PLAYBALL_AUTH_DATABASE_URL: {exc}", EXIT_CONFIG)
-    typer.echo(("created and " if created else "") + "migrated the auth database")
+    migrate_database(_database(_settings()))
 
 
 @app.command()
@@ -82,12 +63,8 @@ def serve(
     """Serve the HTTP API (uvicorn) until interrupted."""
     import uvicorn  # noqa: PLC0415
     from playball_events.gc_tuning import tune_for_service  # noqa: PLC0415
+    from playball_service_kit.database_commands_sql import require_migrated  # noqa: PLC0415
 
-    from playball_auth.adapters.database_sql import (  # noqa: PLC0415
-        DatabaseUnavailableError,
-        is_migrated,
-        make_engine,
-    )
     from playball_auth.adapters.signing_key import SigningKeyError  # noqa: PLC0415
     from playball_auth.bootstrap import wire  # noqa: PLC0415
     from playball_auth.entrypoints.api import create_app  # noqa: PLC0415
@@ -95,19 +72,12 @@ def serve(
 
     settings = _settings()
     port = port or settings.auth_port
-    engine = make_engine(settings.effective_database_url)
-    try:
-        if not is_migrated(engine):
-            _fail("the auth database is not migrated: run `playball auth migrate`", EXIT_CONFIG)
-    except DatabaseUnavailableError as exc:
-        _fail(str(exc), EXIT_UNREACHABLE)
-    finally:
-        engine.dispose()
+    require_migrated(_database(settings))
     new_dev_key = settings.auth_signing_key is None and not default_signing_key_path().exists()
     try:
         wired = wire(settings, issuer=settings.issuer_for(host, port))
     except SigningKeyError as exc:
-        _fail(f"PLAYBALL_AUTH_SIGNING_KEY: {exc}", EXIT_CONFIG)
+        fail(f"PLAYBALL_AUTH_SIGNING_KEY: {exc}", ExitCode.BAD_INPUT)
     if new_dev_key:
         typer.echo(f"generated a development signing key: {default_signing_key_path()}", err=True)
     try:
@@ -126,12 +96,12 @@ def backfill() -> None:
     state, so a consumer can apply it to a user it has never seen; one that already has
     that version ignores it.
     """
-    from playball_auth.adapters.database_sql import (  # noqa: PLC0415
-        DatabaseUnavailableError,
+    from playball_service_kit.database_sql import (  # noqa: PLC0415
+        DatabaseUnreachableError,
         check_reachable,
-        make_engine,
-        session_factory,
     )
+
+    from playball_auth.adapters.database_sql import make_engine, session_factory  # noqa: PLC0415
     from playball_auth.adapters.unit_of_work_sql import SqlUnitOfWork  # noqa: PLC0415
     from playball_auth.service_layer.handlers import backfill_outbox  # noqa: PLC0415
 
@@ -141,8 +111,8 @@ def backfill() -> None:
         check_reachable(engine)
         sessions = session_factory(engine)
         count = backfill_outbox(lambda: SqlUnitOfWork(sessions))
-    except DatabaseUnavailableError as exc:
-        _fail(str(exc), EXIT_UNREACHABLE)
+    except DatabaseUnreachableError as exc:
+        fail(str(exc), ExitCode.UNREACHABLE)
     finally:
         engine.dispose()
     typer.echo(f"enqueued {count} UserRegistered event(s)")

@@ -61,6 +61,9 @@ class ProfilePatch(BaseModel):
 
 
 class UserOut(BaseModel):
+    # read from a UserSnapshot by attribute name (no docstring: it would show in the OpenAPI)
+    model_config = ConfigDict(from_attributes=True)
+
     id: uuid.UUID
     username: str
     email: str
@@ -70,14 +73,7 @@ class UserOut(BaseModel):
 
     @classmethod
     def of(cls, user: UserSnapshot) -> "UserOut":
-        return cls(
-            id=user.id,
-            username=user.username,
-            email=user.email,
-            display_name=user.display_name,
-            version=user.version,
-            created_at=user.created_at,
-        )
+        return cls.model_validate(user)
 
 
 class TokenOut(BaseModel):
@@ -103,10 +99,3 @@ class Jwks(BaseModel):
 
 class Health(BaseModel):
     status: Literal["ok"] = "ok"
-
-
-class ErrorBody(BaseModel):
-    """Every error but a 422: a message for people and a code for programs."""
-
-    detail: str
-    code: str

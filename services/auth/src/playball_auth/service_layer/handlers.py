@@ -1,7 +1,8 @@
 """The use cases. Each runs in its own unit of work and returns plain snapshots.
 
-None of them publishes anything: saving a user is what enqueues its events (the SQL
-adapter computes them at flush time), so no code path can forget to.
+None of them publishes anything: the user's methods record its contract events and
+saving the user enqueues them (the SQL adapter refuses to save a contract change no
+recorded event describes), so no code path can forget to.
 """
 
 import contextlib
@@ -12,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TypeVar
 
-from playball_auth.domain import events, rules
+from playball_auth.domain import rules
 from playball_auth.domain.model import User
 from playball_auth.service_layer.errors import (
     ConcurrentUpdateError,
@@ -177,7 +178,7 @@ def update_profile(
             if user is None:
                 raise UnknownUserError(str(user_id))
             if changes.display_name is not None:
-                user.change_display_name(changes.display_name)
+                user.change_display_name(changes.display_name, datetime.now(UTC))
             if changes.email is not None:
                 user.change_email(changes.email)
             if new_hash is not None:
@@ -191,24 +192,6 @@ def update_profile(
     return _retrying(attempt)
 
 
-def rename_user(uow_factory: UowFactory, user_id: uuid.UUID, username: str) -> UserSnapshot:
-    """Change the username (not exposed by the API yet; the events support it)."""
-
-    def attempt() -> UserSnapshot:
-        with uow_factory() as uow:
-            user = uow.users.get(user_id)
-            if user is None:
-                raise UnknownUserError(str(user_id))
-            user.rename(username)
-            try:
-                uow.commit()
-            except UniqueViolation:
-                raise UsernameTakenError(f"username {username!r} is taken") from None
-            return UserSnapshot.of(user)
-
-    return _retrying(attempt)
-
-
 def delete_user(uow_factory: UowFactory, user_id: uuid.UUID) -> None:
     """Remove the account (a hard delete: no personal data stays behind)."""
 
@@ -217,6 +200,7 @@ def delete_user(uow_factory: UowFactory, user_id: uuid.UUID) -> None:
             user = uow.users.get(user_id)
             if user is None:
                 raise UnknownUserError(str(user_id))
+            user.delete(datetime.now(UTC))
             uow.users.delete(user)
             uow.commit()
 
@@ -242,7 +226,7 @@ def backfill_outbox(uow_factory: UowFactory, batch_size: int = BACKFILL_BATCH) -
             if not users:
                 return total
             now = datetime.now(UTC)
-            uow.outbox.add([events.registered(user, now) for user in users])
+            uow.outbox.add([user.registered_event(now) for user in users])
             uow.commit()
         total += len(users)
         after = users[-1].id

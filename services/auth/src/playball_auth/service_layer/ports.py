@@ -6,9 +6,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from playball_events.outbox.model import NewOutboxEvent
-
-from playball_auth.domain.model import User
+from playball_auth.domain.model import User, UserEvent
 
 if TYPE_CHECKING:  # the unit of work module imports the repository ports from here
     from playball_auth.service_layer.unit_of_work import UnitOfWork
@@ -41,10 +39,10 @@ class UserRepository(abc.ABC):
 
 
 class Outbox(abc.ABC):
-    """Events enqueued explicitly (a backfill); changes enqueue theirs when saved."""
+    """Events enqueued explicitly (a backfill); a saved user enqueues what it recorded."""
 
     @abc.abstractmethod
-    def add(self, events: Sequence[NewOutboxEvent]) -> None: ...
+    def add(self, events: Sequence[UserEvent]) -> None: ...
 
 
 class PasswordHasher(abc.ABC):

@@ -1,14 +1,14 @@
 """The consumer loop: poll a batch, decode, park poison, apply in one transaction, commit.
 
-Offsets move only after the handler's transaction committed, so a crash in between
-redelivers the batch and the processed-event rows turn it into duplicates. A dependency
+Each batch's event ids are claimed (:class:`~.ports.ProcessedEvents`) in the transaction
+that applies the fresh ones, and offsets move only after it committed, so a crash in
+between redelivers the batch and the claim turns it into duplicates. A dependency
 that is down (registry, database, dead-letter topic) is never a reason to park a message:
 the batch is rewound and retried with backoff until it comes back or the loop is stopped.
 """
 
 import datetime as dt
 import logging
-import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Generic, Protocol
@@ -19,6 +19,7 @@ from playball_core.registry import (
     UnknownSchemaIdError,
 )
 
+from playball_events.consumer.idempotent import apply_once
 from playball_events.consumer.metrics import ConsumerMetrics
 from playball_events.consumer.ports import (
     ApplyOutcome,
@@ -29,14 +30,18 @@ from playball_events.consumer.ports import (
     EventHandler,
     MessageSource,
     Position,
+    ProcessedEvents,
     RawMessage,
     TransientError,
+    Tx,
 )
+from playball_events.lifecycle import Backoff, Lifecycle
 from playball_events.serde_errors import SerdeError, UnhandledRecordTypeError
 
 log = logging.getLogger(__name__)
 
 EVENT_ID_HEADER = "event_id"
+RETRY_BACKOFF = Backoff(first=0.2, limit=5.0)  # a failed batch's retries: 0.2 s doubling to 5 s
 
 
 class Decoder(Protocol[E]):  # type: ignore[misc]
@@ -56,61 +61,48 @@ class BatchReport:
     retried: bool = False
 
 
-@dataclass(frozen=True, slots=True)
-class Backoff:
-    first: float = 0.2
-    limit: float = 5.0
-
-    def delay(self, attempt: int) -> float:
-        return float(min(self.limit, self.first * 2 ** max(0, attempt - 1)))
-
-
-class EventConsumer(Generic[E]):
+class EventConsumer(Generic[E, Tx]):
     """Runs a service's :class:`EventHandler` over a topic, idempotently."""
 
     def __init__(
         self,
         source: MessageSource,
         decoder: Decoder[E],
-        handler: EventHandler[E],
+        handler: EventHandler[E, Tx],
         dead_letters: DeadLetterSink,
         metrics: ConsumerMetrics,
         *,
+        processed: ProcessedEvents[Tx],
         batch_size: int = 5000,
         poll_timeout: float = 1.0,
-        backoff: Backoff = Backoff(),
+        backoff: Backoff = RETRY_BACKOFF,
         on_applied: Callable[[ApplyOutcome[E]], None] | None = None,
         on_close: Sequence[Callable[[], None]] = (),
     ) -> None:
         self._source = source
         self._decoder = decoder
         self._handler = handler
+        self._processed = processed
         self._dead_letters = dead_letters
         self._metrics = metrics
         self._batch_size = batch_size
         self._poll_timeout = poll_timeout
-        self._backoff = backoff
         # Called after the handler's commit and before the offset commit: the one moment a
         # crash leaves applied-but-uncommitted messages (fault tests kill the process here).
         self._on_applied = on_applied
         self._on_close = on_close  # the registry client's connections, say
-        self._stopping = threading.Event()
-        self._failures = 0
+        self._lifecycle = Lifecycle(backoff)
 
     def stop(self) -> None:
         """Finish the batch in hand, commit it, and return from :meth:`run` (SIGTERM)."""
-        self._stopping.set()
+        self._lifecycle.stop()
 
     @property
     def stopping(self) -> bool:
-        return self._stopping.is_set()
+        return self._lifecycle.stopping
 
     def run(self) -> None:
-        try:
-            while not self._stopping.is_set():
-                self.run_once()
-        finally:
-            self.close()
+        self._lifecycle.run(self.run_once, self.close)
 
     def close(self) -> None:
         """Leave the consumer group (every applied batch is committed already)."""
@@ -130,14 +122,13 @@ class EventConsumer(Generic[E]):
         try:
             self._process(messages, report)
         except TransientError as exc:
-            self._failures += 1
-            delay = self._backoff.delay(self._failures)
+            delay = self._lifecycle.failed()
             log.warning("batch of %d not applied, retrying in %.1fs: %s", len(messages), delay, exc)
             self._metrics.retried()
             self._source.rewind(messages)
-            self._stopping.wait(delay)
+            self._lifecycle.pause(delay)
             return BatchReport(messages=len(messages), retried=True)
-        self._failures = 0
+        self._lifecycle.succeeded()
         return report
 
     def _process(self, messages: Sequence[RawMessage], report: BatchReport) -> None:
@@ -223,7 +214,7 @@ class EventConsumer(Generic[E]):
 
     def _apply(self, events: Sequence[ConsumedEvent[E]], report: BatchReport) -> ApplyOutcome[E]:
         try:
-            return self._handler.apply(events)
+            return apply_once(self._processed, self._handler, events)
         except Exception as exc:
             if self._handler.is_transient(exc):
                 raise TransientError(f"applying the batch: {exc}") from exc
@@ -235,7 +226,7 @@ class EventConsumer(Generic[E]):
         stale: list[ConsumedEvent[E]] = []
         for event in events:
             try:
-                single = self._handler.apply([event])
+                single = apply_once(self._processed, self._handler, [event])
             except Exception as exc:
                 if self._handler.is_transient(exc):
                     raise TransientError(f"applying an event: {exc}") from exc

@@ -4,8 +4,9 @@ import datetime as dt
 import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from typing import Generic, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 
 class ContractEvent(Protocol):
@@ -19,6 +20,7 @@ class ContractEvent(Protocol):
 
 
 E = TypeVar("E", bound=ContractEvent)
+Tx = TypeVar("Tx")  # the database transaction the claim and the handler's changes share
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,7 +58,10 @@ class ConsumedEvent(Generic[E]):
 
 @dataclass(frozen=True, slots=True)
 class ApplyOutcome(Generic[E]):
-    """What a handler did with a batch (every event lands in exactly one list)."""
+    """What became of a batch (every event lands in exactly one list).
+
+    The loop's claim finds the duplicates; the handler reports the rest applied or stale.
+    """
 
     applied: Sequence[ConsumedEvent[E]] = ()
     duplicates: Sequence[ConsumedEvent[E]] = ()  # event id already processed
@@ -67,11 +72,12 @@ class TransientError(Exception):
     """A dependency is unavailable (registry, database, broker); retry, never dead-letter."""
 
 
-class EventHandler(ABC, Generic[E]):
-    """The service's side: validates events and applies a batch in ONE transaction.
+class EventHandler(ABC, Generic[E, Tx]):
+    """The service's side: validates events and applies the fresh ones of a batch.
 
-    ``apply`` must write a processed-event row per event id in the same transaction as
-    the state change, and report an event whose id is already recorded as a duplicate.
+    The loop claims the batch's event ids (:class:`ProcessedEvents`) and hands
+    :meth:`apply` only the events not processed before, inside the same transaction,
+    which the loop commits afterwards: a handler never sees a duplicate, never commits.
     """
 
     @abstractmethod
@@ -79,12 +85,31 @@ class EventHandler(ABC, Generic[E]):
         """Why this decoded event cannot be applied ever (poison), or None when it can."""
 
     @abstractmethod
-    def apply(self, events: Sequence[ConsumedEvent[E]]) -> ApplyOutcome[E]:
-        """Apply the events, in order, and their processed rows; commit; or raise."""
+    def apply(self, fresh: Sequence[ConsumedEvent[E]], tx: Tx) -> ApplyOutcome[E]:
+        """Apply these events, in order, inside ``tx``: each one applied or stale; or raise."""
 
     def is_transient(self, error: Exception) -> bool:
-        """Whether a failure of ``apply`` is worth retrying as it is (a lost connection)."""
+        """Whether a failed transaction is worth retrying as it is (a lost connection)."""
         return isinstance(error, TransientError)
+
+
+class ProcessedEvents(ABC, Generic[Tx]):
+    """The processed-events claim: one row per applied event id, in the view's database.
+
+    Written in the transaction that applies the events, so a redelivered event (a crash
+    between the database commit and the offset commit) is recognised as a duplicate.
+    """
+
+    @abstractmethod
+    def transaction(self) -> AbstractContextManager[Tx]:
+        """A transaction: committed when the block ends, rolled back when it raises."""
+
+    @abstractmethod
+    def claim(self, events: Sequence[ConsumedEvent[Any]], tx: Tx) -> set[uuid.UUID]:
+        """Record every event id not recorded yet; the ids recorded BEFORE this call.
+
+        An id repeated inside ``events`` is recorded once and is not in the answer.
+        """
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,7 +130,13 @@ class MessageSource(ABC):
 
     @abstractmethod
     def commit(self, positions: Sequence[Position]) -> None:
-        """Store and commit these positions synchronously (after the database commit)."""
+        """Record these positions as done, after the database commit (committed later).
+
+        :class:`~.source_kafka.KafkaSource` only stores them (``store_offsets``);
+        librdkafka's timer commits what is stored every ``auto.commit.interval.ms``, and a
+        revoke or :meth:`close` commits it synchronously. A crash can lose the last
+        interval's commits: those messages come back and are claimed as duplicates.
+        """
 
     @abstractmethod
     def rewind(self, messages: Sequence[RawMessage]) -> None:
@@ -131,7 +162,7 @@ class DeadLetter:
 
 
 class DeadLetterSink(ABC):
-    """Where poison messages are parked (``<topic>.dlq``), durably, before their commit."""
+    """Where poison messages are parked (the dead-letter topic), durably, before their commit."""
 
     @abstractmethod
     def park(self, letters: Sequence[DeadLetter]) -> None:

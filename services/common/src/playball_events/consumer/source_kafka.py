@@ -28,6 +28,7 @@ from confluent_kafka import (
     Producer,
     TopicPartition,
 )
+from playball_core.manifest import dead_letter_topic
 
 from playball_events.consumer.dead_letter import dead_letter_headers
 from playball_events.consumer.ports import (
@@ -231,7 +232,7 @@ class KafkaSource(MessageSource):
 
 
 class KafkaDeadLetters(DeadLetterSink):
-    """Produces poison messages to ``<topic>.dlq`` and waits for every ack."""
+    """Produces poison messages to their dead-letter topics and waits for every ack."""
 
     def __init__(self, bootstrap: str, topic_of: dict[str, str] | None = None) -> None:
         self._producer = Producer(
@@ -240,7 +241,7 @@ class KafkaDeadLetters(DeadLetterSink):
         self._topic_of = topic_of or {}
 
     def dead_letter_topic(self, source_topic: str) -> str:
-        return self._topic_of.get(source_topic, f"{source_topic}.dlq")
+        return self._topic_of.get(source_topic, dead_letter_topic(source_topic))
 
     def park(self, letters: Sequence[DeadLetter]) -> None:
         errors: list[str] = []

@@ -12,7 +12,7 @@ import datetime as _dt
 import typing as _t
 import uuid as _uuid
 
-from playball_events.contracts import _runtime
+from playball_events import records_runtime as _runtime
 
 
 @_dc.dataclass(frozen=True, slots=True, kw_only=True)

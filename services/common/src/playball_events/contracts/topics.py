@@ -4,59 +4,19 @@
 #   playball codegen generate
 """Topics and subjects of the contracts, as `manifest.toml` declares them."""
 
-import dataclasses as _dc
-import typing as _t
-
+from playball_events.contract_topics import Subject, Topic
 from playball_events.contracts.records import (
     UserDeleted,
     UserRegistered,
     UserUpdated,
 )
 
-
-@_dc.dataclass(frozen=True, slots=True)
-class Subject:
-    """A registry subject: one record type on one topic, at one compatibility level."""
-
-    name: str
-    record: type[_t.Any]
-    record_full_name: str
-    compatibility: str
-
-
-@_dc.dataclass(frozen=True, slots=True)
-class Topic:
-    """A Kafka topic and the subjects (record types) it carries."""
-
-    name: str
-    subjects: tuple[Subject, ...]
-
-    @property
-    def records(self) -> tuple[type[_t.Any], ...]:
-        """The generated classes of the records on this topic."""
-        return tuple(subject.record for subject in self.subjects)
-
-    @property
-    def dead_letter(self) -> str:
-        """The topic poison messages of this one are parked on."""
-        return f"{self.name}.dlq"
-
-    def subject_of(self, record: type[_t.Any]) -> Subject:
-        """The subject a record class is registered under on this topic."""
-        for subject in self.subjects:
-            if subject.record is record:
-                return subject
-        msg = f"{record.__name__} is not carried by topic {self.name!r}"
-        raise KeyError(msg)
-
-    def subject_named(self, record_full_name: str) -> Subject:
-        """The subject of the record with this full Avro name."""
-        for subject in self.subjects:
-            if subject.record_full_name == record_full_name:
-                return subject
-        msg = f"{record_full_name!r} is not carried by topic {self.name!r}"
-        raise KeyError(msg)
-
+__all__ = [
+    "ALL_TOPICS",
+    "PLAYBALL_AUTH_USER_EVENTS_V1",
+    "Subject",
+    "Topic",
+]
 
 PLAYBALL_AUTH_USER_EVENTS_V1 = Topic(
     name="playball.auth.user-events.v1",

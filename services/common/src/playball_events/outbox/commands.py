@@ -1,47 +1,45 @@
 """The relay's commands, for any service's CLI to expose over its own database.
 
-``playball auth relay`` / ``playball auth outbox status|retry`` are these, given the auth
-database's URL. Each returns the process exit code: 0 ok, 1 nothing to do (no such
-parked event), 2 bad input or settings, 3 the database is unreachable.
-``python -m playball_events.outbox --database-url URL relay|status|retry`` runs them
-directly (tests, other services).
+:func:`register` adds them to a CLI: ``playball auth relay`` / ``playball auth outbox
+status|retry`` are these over the auth database, and ``python -m playball_events.outbox
+relay|status|retry --database-url URL`` over any outbox database (tests, other services).
+Each ``*_command`` returns the process exit code: 0 ok, 1 nothing to do (no such parked
+event), 2 bad input or settings, 3 the database is unreachable. Everything but typer is
+imported inside the commands, so a CLI registering them at import stays fast to start.
 """
 
 import json
 import logging
 import sys
 import uuid
-from typing import Annotated, Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from playball_core.exits import ExitCode, report_error
 
-from playball_events.outbox.ports import OutboxStatus, StoreUnavailableError
-from playball_events.settings import SettingsError, load_settings
-
-EXIT_OK, EXIT_FAILED, EXIT_INVALID, EXIT_UNREACHABLE = 0, 1, 2, 3
-
-
-def _error(message: str) -> None:
-    sys.stderr.write(f"error: {message}\n")
+if TYPE_CHECKING:
+    from playball_events.outbox.ports import OutboxStatus
 
 
 def relay_command(database_url: str) -> int:
     from playball_events.outbox.relay_settings import RelaySettings  # noqa: PLC0415
     from playball_events.outbox.runner import run_relay  # noqa: PLC0415 - pulls Kafka in
+    from playball_events.settings import SettingsError, load_settings  # noqa: PLC0415
 
     try:
         settings = load_settings(RelaySettings)
     except SettingsError as exc:
-        _error(str(exc))
-        return EXIT_INVALID
+        report_error(str(exc))
+        return ExitCode.BAD_INPUT
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     run_relay(settings, database_url)
-    return EXIT_OK
+    return ExitCode.OK
 
 
-def status_json(status: OutboxStatus) -> dict[str, Any]:
+def status_json(status: "OutboxStatus") -> dict[str, Any]:
     age = status.oldest_unsent_age
     return {
         "backlog": status.backlog,
@@ -63,7 +61,7 @@ def status_json(status: OutboxStatus) -> dict[str, Any]:
     }
 
 
-def _status_text(status: OutboxStatus) -> str:
+def _status_text(status: "OutboxStatus") -> str:
     age = status.oldest_unsent_age
     lines = [
         f"backlog            {status.backlog}",
@@ -80,67 +78,96 @@ def _status_text(status: OutboxStatus) -> str:
 
 
 def status_command(database_url: str, *, json_output: bool = False) -> int:
-    from playball_events.outbox.store_sql import SqlOutboxStore  # noqa: PLC0415
+    from playball_events.outbox.ports import StoreUnavailableError  # noqa: PLC0415
+    from playball_events.outbox.store_factory_sql import open_outbox_store  # noqa: PLC0415
 
-    store = SqlOutboxStore.from_url(database_url)
+    store = open_outbox_store(database_url)
     try:
         status = store.status()
     except StoreUnavailableError as exc:
-        _error(f"the outbox database is unreachable: {exc}")
-        return EXIT_UNREACHABLE
+        report_error(f"the outbox database is unreachable: {exc}")
+        return ExitCode.UNREACHABLE
     finally:
         store.engine.dispose()
     if json_output:
         sys.stdout.write(json.dumps(status_json(status), indent=2) + "\n")
     else:
         sys.stdout.write(_status_text(status))
-    return EXIT_OK
+    return ExitCode.OK
 
 
 def retry_command(database_url: str, event_id: str) -> int:
-    from playball_events.outbox.store_sql import SqlOutboxStore  # noqa: PLC0415
+    from playball_events.outbox.ports import StoreUnavailableError  # noqa: PLC0415
+    from playball_events.outbox.store_factory_sql import open_outbox_store  # noqa: PLC0415
 
     try:
         parsed = uuid.UUID(event_id)
     except ValueError:
-        _error(f"{event_id!r} is not an event id (a UUID)")
-        return EXIT_INVALID
-    store = SqlOutboxStore.from_url(database_url)
+        report_error(f"{event_id!r} is not an event id (a UUID)")
+        return ExitCode.BAD_INPUT
+    store = open_outbox_store(database_url)
     try:
         released = store.retry(parsed)
     except StoreUnavailableError as exc:
-        _error(f"the outbox database is unreachable: {exc}")
-        return EXIT_UNREACHABLE
+        report_error(f"the outbox database is unreachable: {exc}")
+        return ExitCode.UNREACHABLE
     finally:
         store.engine.dispose()
     if not released:
-        _error(f"no parked event has id {parsed}")
-        return EXIT_FAILED
+        report_error(f"no parked event has id {parsed}")
+        return ExitCode.CHECK_FAILED
     sys.stdout.write(f"event {parsed} is back in line; the relay delivers it next\n")
-    return EXIT_OK
+    return ExitCode.OK
+
+
+def register(
+    relay_app: typer.Typer,
+    outbox_app: typer.Typer,
+    database_url: Callable[[str | None], str],
+    *,
+    url_help: str,
+) -> None:
+    """Add ``relay`` to ``relay_app`` and ``status`` / ``retry`` to ``outbox_app``.
+
+    ``database_url`` turns the ``--database-url`` given (None when not) into the URL of
+    the outbox's database; ``url_help`` says what the option defaults to.
+    """
+    url_option = typer.Option("--database-url", metavar="URL", help=url_help)
+
+    @relay_app.command("relay")
+    def relay(
+        url: Annotated[str | None, url_option] = None,
+    ) -> None:
+        """Deliver the outbox to Kafka until SIGTERM (settings: PLAYBALL_RELAY_*)."""
+        raise typer.Exit(relay_command(database_url(url)))
+
+    @outbox_app.command("status")
+    def status(
+        url: Annotated[str | None, url_option] = None,
+        json_output: Annotated[
+            bool, typer.Option("--json", help="Print one JSON document.")
+        ] = False,
+    ) -> None:
+        """Backlog, oldest unsent age, and the parked events with their reasons."""
+        raise typer.Exit(status_command(database_url(url), json_output=json_output))
+
+    @outbox_app.command("retry")
+    def retry(
+        event_id: Annotated[str, typer.Argument(help="Id of the parked event to release.")],
+        url: Annotated[str | None, url_option] = None,
+    ) -> None:
+        """Put a parked event back in line after its cause is fixed."""
+        raise typer.Exit(retry_command(database_url(url), event_id))
+
+
+def _given_url(url: str | None) -> str:
+    if url is None:
+        report_error("--database-url: give the SQLAlchemy URL of the outbox's database")
+        raise typer.Exit(ExitCode.BAD_INPUT)
+    return url
 
 
 app = typer.Typer(
     help="The outbox relay over one database.", no_args_is_help=True, rich_markup_mode=None
 )
-DatabaseUrl = Annotated[str, typer.Option("--database-url", help="SQLAlchemy URL of the outbox")]
-
-
-@app.command()
-def relay(database_url: DatabaseUrl) -> None:
-    """Deliver the outbox to Kafka until SIGTERM."""
-    raise typer.Exit(relay_command(database_url))
-
-
-@app.command()
-def status(
-    database_url: DatabaseUrl, json_output: Annotated[bool, typer.Option("--json")] = False
-) -> None:
-    """Backlog, oldest unsent age, parked events with their reasons."""
-    raise typer.Exit(status_command(database_url, json_output=json_output))
-
-
-@app.command()
-def retry(database_url: DatabaseUrl, event_id: str) -> None:
-    """Put a parked event back in line."""
-    raise typer.Exit(retry_command(database_url, event_id))
+register(app, app, _given_url, url_help="SQLAlchemy URL of the outbox's database (required)")

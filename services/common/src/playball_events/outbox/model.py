@@ -1,12 +1,16 @@
 """An outbox event as the writer creates it and the relay delivers it, free of SQL."""
 
+import functools
 import hashlib
 import json
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:  # for the annotation only: importing this module loads no contracts
+    from playball_events.contracts.topics import Topic
 
 # The PostgreSQL NOTIFY channel the writer signals in the transaction that adds outbox
 # rows; the relay LISTENs on it so it wakes right after the commit instead of polling.
@@ -20,7 +24,13 @@ class OutboxState(StrEnum):
 
 
 class ContractRecord(Protocol):
-    """What the outbox needs of a generated record class."""
+    """What the outbox needs of a record of a generated contract class."""
+
+    @property
+    def event_id(self) -> uuid.UUID: ...
+
+    @property
+    def occurred_at(self) -> datetime: ...
 
     @classmethod
     def avro_schema(cls) -> dict[str, Any]: ...
@@ -50,5 +60,34 @@ class NewOutboxEvent:
     subject: str
     payload: bytes
     schema_fingerprint: str
-    created_at: datetime  # the flush time, UTC (not the commit time)
+    created_at: datetime  # the record's occurred_at, UTC (not the commit time)
     headers: dict[str, str] = field(default_factory=dict)
+
+
+@functools.cache
+def _class_fingerprint(record_class: type[ContractRecord]) -> str:
+    # once per class: copying and hashing the schema costs several times the Avro body
+    return schema_fingerprint(record_class.avro_schema())
+
+
+def new_outbox_event(
+    record: ContractRecord, topic: "Topic", *, aggregate_id: str, aggregate_version: int
+) -> NewOutboxEvent:
+    """The outbox row of ``record`` on ``topic``: the one way a contract record is enqueued.
+
+    The payload is the schemaless Avro body written by the record's class; the relay adds
+    the Confluent header (the schema id) when it sends, so the registry is never on the
+    write path. The row's ``created_at`` is the record's ``occurred_at``.
+    """
+    subject = topic.subject_of(type(record))
+    return NewOutboxEvent(
+        event_id=record.event_id,
+        aggregate_id=aggregate_id,
+        aggregate_version=aggregate_version,
+        record_type=subject.record_full_name,
+        topic=topic.name,
+        subject=subject.name,
+        payload=record.to_avro_bytes(),
+        schema_fingerprint=_class_fingerprint(type(record)),
+        created_at=record.occurred_at,
+    )

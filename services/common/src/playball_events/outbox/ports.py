@@ -1,7 +1,8 @@
 """What the relay needs from the database, the broker and the wake-up signal.
 
-The relay core (:mod:`.relay`) only sees these ports; the adapters are ``store_sql``,
-``producer_kafka`` and ``wakeup_sql``, and unit tests subclass them with fakes.
+The relay core (:mod:`.relay`) only sees these ports; the adapters are the stores
+(``store_postgres_sql``, ``store_sqlite_sql``), ``producer_kafka`` and ``wakeup_sql``, and
+unit tests subclass them with fakes.
 """
 
 import uuid
@@ -10,8 +11,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
-
-from playball_events.outbox.model import NewOutboxEvent
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,10 +106,6 @@ class OutboxStore(ABC):
     @abstractmethod
     def status(self, parked_limit: int = 100) -> OutboxStatus: ...
 
-    @abstractmethod
-    def insert_events(self, events: Sequence[NewOutboxEvent]) -> None:
-        """Insert rows in one transaction, as a service's writer would (tests, benchmarks)."""
-
 
 @dataclass(frozen=True, slots=True)
 class OutgoingMessage:
@@ -149,9 +144,6 @@ class EventPublisher(ABC):
     @abstractmethod
     def send(self, messages: Sequence[OutgoingMessage]) -> PendingDeliveries:
         """Hand the messages to the client in order (same key, same partition, in order)."""
-
-    def publish(self, messages: Sequence[OutgoingMessage]) -> list[Delivery]:
-        return self.send(messages).wait()
 
     @abstractmethod
     def close(self) -> None:

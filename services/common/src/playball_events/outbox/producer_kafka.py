@@ -36,7 +36,7 @@ _REFUSED = frozenset(
         KafkaError.INVALID_MSG_SIZE,
     }
 )
-# How long publish() waits past the delivery timeout for the last reports.
+# How long a send's wait() goes on past the delivery timeout, for the last reports.
 _REPORT_GRACE = 5.0
 
 

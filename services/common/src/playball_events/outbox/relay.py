@@ -20,7 +20,6 @@ sending (a claim whose answer was lost), so they do not wait out the lease.
 
 import logging
 import random
-import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -29,6 +28,7 @@ from datetime import UTC, datetime, timedelta
 
 from playball_core.registry import RegistryError
 
+from playball_events.lifecycle import Backoff, Lifecycle
 from playball_events.outbox.metrics import RelayMetrics
 from playball_events.outbox.ports import (
     Delivery,
@@ -62,25 +62,6 @@ class RelayConfig:
     backoff_max: float = 30.0
 
 
-class Backoff:
-    """Exponential backoff with "equal jitter": half the step fixed, half random.
-
-    The fixed half keeps a retry from firing at once; the random half spreads relays that
-    failed together (a broker outage) so they do not all return at the same instant.
-    """
-
-    def __init__(
-        self, initial: float, maximum: float, rng: Callable[[], float] = random.random
-    ) -> None:
-        self.initial = initial
-        self.maximum = maximum
-        self._rng = rng
-
-    def delay(self, attempt: int) -> float:
-        step = min(self.maximum, self.initial * 2.0 ** min(attempt, 30))
-        return step / 2 + step / 2 * self._rng()
-
-
 def _utcnow() -> datetime:
     return datetime.now(UTC)
 
@@ -109,9 +90,11 @@ class OutboxRelay:
         self.metrics = metrics or RelayMetrics()
         self._now = now
         self._monotonic = monotonic
-        self._backoff = Backoff(self.config.backoff_initial, self.config.backoff_max, rng)
-        self._stopping = threading.Event()
-        self._failures = 0  # consecutive failed rounds: how long the relay backs off
+        # Jittered: relays that failed together (a broker outage) do not return together.
+        # Its failures are consecutive failed rounds: how long the relay backs off.
+        self._lifecycle = Lifecycle(
+            Backoff(self.config.backoff_initial, self.config.backoff_max, rng)
+        )
         self._may_hold_orphans = False  # a round failed: rows may be leased to nobody here
         self._next_cleanup = 0.0
         self._next_status = 0.0
@@ -124,26 +107,25 @@ class OutboxRelay:
 
     def stop(self) -> None:
         """Finish the batch in flight, give back the claims, return from :meth:`run`."""
-        self._stopping.set()
+        self._lifecycle.stop()
 
     @property
     def stopping(self) -> bool:
-        return self._stopping.is_set()
+        return self._lifecycle.stopping
 
     def run(self) -> None:
         log.info("outbox relay %s started", self.relay_id)
-        try:
-            while not self._stopping.is_set():
-                claimed = self._round()
-                self._housekeeping()
-                # Less than a full batch: the outbox held no more. Wait for what can bring
-                # more: a commit's wake-up, the batch in flight settled (it interrupts the
-                # wait, releasing its users' later events) or the poll. A full batch, or a
-                # failed round (it paused already), goes straight on.
-                if 0 <= claimed < self.config.batch_size and not self._stopping.is_set():
-                    self.wakeup.wait(self.config.poll_interval)
-        finally:
-            self._shutdown()
+        self._lifecycle.run(self._cycle, self._shutdown)
+
+    def _cycle(self) -> None:
+        claimed = self._round()
+        self._housekeeping()
+        # Less than a full batch: the outbox held no more. Wait for what can bring more: a
+        # commit's wake-up, the batch in flight settled (it interrupts the wait, releasing
+        # its users' later events) or the poll. A full batch, or a failed round (it paused
+        # already), goes straight on.
+        if 0 <= claimed < self.config.batch_size and not self._lifecycle.stopping:
+            self.wakeup.wait(self.config.poll_interval)
 
     def _round(self) -> int:
         """One batch, failures turned into a backoff pause; how many events it claimed."""
@@ -156,9 +138,8 @@ class OutboxRelay:
                 self._may_hold_orphans = True
             self._pause(f"{type(exc).__name__}: {exc}")
             return -1
-        if self._failures:
+        if self._lifecycle.succeeded():
             log.info("outbox relay %s: recovered", self.relay_id)
-        self._failures = 0
         return claimed
 
     def _release_orphans(self) -> None:
@@ -178,10 +159,9 @@ class OutboxRelay:
         log.info("outbox relay %s: gave back the claims a failure left behind", self.relay_id)
 
     def _pause(self, reason: str) -> None:
-        delay = self._backoff.delay(self._failures)
-        self._failures += 1
+        delay = self._lifecycle.failed()
         log.warning("outbox relay %s: %s; next try in %.2f s", self.relay_id, reason, delay)
-        self._stopping.wait(delay)
+        self._lifecycle.pause(delay)
 
     def _shutdown(self) -> None:
         try:
@@ -216,7 +196,7 @@ class OutboxRelay:
         events = self._claim()
         while not events:
             settling = self._settling
-            if settling is None or self._stopping.is_set():
+            if settling is None or self._lifecycle.stopping:
                 self.settle()
                 return 0
             # What is in flight may be all that holds the rest back (a user's later
@@ -228,7 +208,7 @@ class OutboxRelay:
             if settling.done():
                 self.settle()
             events = self._claim()
-        if len(events) >= self.config.batch_size and not self._stopping.is_set():
+        if len(events) >= self.config.batch_size and not self._lifecycle.stopping:
             self.settle()
             # A full batch: more is likely waiting. Claim the next one while this one is
             # prepared and sent (the claim mostly waits on the database). Safe as any
@@ -364,7 +344,7 @@ class OutboxRelay:
             self._pause(f"{len(retries)} of {len(events)} deliveries failed: {retries[0].reason}")
 
     def _retry(self, event: OutboxEvent, delivery: Delivery) -> Retry:
-        delay = self._backoff.delay(event.attempts)
+        delay = self._lifecycle.backoff.delay(event.attempts)
         reason = f"{delivery.outcome.value}: {delivery.error}"
         return Retry(event, reason, self._now() + timedelta(seconds=delay))
 
@@ -373,7 +353,7 @@ class OutboxRelay:
             return
         now = self._now()
         retries = [
-            Retry(e, reason, now + timedelta(seconds=self._backoff.delay(e.attempts)))
+            Retry(e, reason, now + timedelta(seconds=self._lifecycle.backoff.delay(e.attempts)))
             for e in events
         ]
         self.store.reschedule(self.relay_id, retries)
@@ -397,7 +377,7 @@ class OutboxRelay:
                 if self._monotonic() >= deadline:
                     log.warning("outbox relay %s: acks not recorded: %s", self.relay_id, exc)
                     return
-                delay = self._backoff.delay(attempt)
+                delay = self._lifecycle.backoff.delay(attempt)
                 attempt += 1
                 log.warning("outbox relay %s: marking sent failed (%s)", self.relay_id, exc)
                 time.sleep(delay)  # not interruptible: the acks must be recorded first

@@ -20,7 +20,8 @@ from playball_events.outbox.producer_kafka import KafkaEventPublisher
 from playball_events.outbox.relay import OutboxRelay
 from playball_events.outbox.relay_settings import RelaySettings
 from playball_events.outbox.schema_ids import SchemaHeaders
-from playball_events.outbox.store_sql import SqlOutboxStore
+from playball_events.outbox.store_factory_sql import open_outbox_store
+from playball_events.outbox.store_postgres_sql import PostgresOutboxStore
 from playball_events.outbox.wakeup import PollWakeup
 from playball_events.outbox.wakeup_sql import ListenWakeup
 
@@ -34,15 +35,14 @@ def new_relay_id() -> str:
 def build_relay(
     settings: RelaySettings, database_url: str, *, metrics: RelayMetrics | None = None
 ) -> OutboxRelay:
-    store = SqlOutboxStore.for_relay(database_url)
-    postgres = store.engine.dialect.name == "postgresql"
+    store = open_outbox_store(database_url, for_relay=True)
     return OutboxRelay(
         store,
         KafkaEventPublisher(
             settings.kafka_bootstrap, delivery_timeout_ms=settings.relay_delivery_timeout_ms
         ),
         SchemaHeaders(RegistryClient(settings.schema_registry_url)),
-        ListenWakeup(database_url) if postgres else PollWakeup(),
+        ListenWakeup(database_url) if isinstance(store, PostgresOutboxStore) else PollWakeup(),
         relay_id=new_relay_id(),
         config=settings.relay_config(),
         metrics=metrics,

@@ -11,7 +11,7 @@ import json
 import re
 import threading
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from playball_core.avro.names import schema_full_name
@@ -66,10 +66,6 @@ class SchemaHeaders:
         # Only successes are cached: a missing schema is looked up again after `retry`.
         self._headers: dict[tuple[str, str], bytes] = {}
         self._lock = threading.Lock()
-
-    @property
-    def record_types(self) -> Iterable[str]:
-        return self._records.keys()
 
     def header(self, event: OutboxEvent) -> bytes:
         """The 5-byte header; UndeliverableEventError, or a RegistryError worth retrying."""

@@ -1,11 +1,12 @@
 """Wake the relay right after a commit: PostgreSQL ``LISTEN`` on the outbox channel.
 
-The writer runs ``pg_notify`` in the transaction that inserts outbox rows, so the
-notification arrives exactly when they become visible (NOTIFY is delivered at commit and
-deduplicated within a transaction). Notifications are only a hint: a lost one (the
-listening connection dropped, the database restarted) costs at most one poll interval,
-because the relay polls anyway. So this never raises: on any error it drops the
-connection, waits out the timeout, and reconnects on the next call.
+The outbox table's insert trigger runs ``pg_notify`` (see :mod:`.table_sql`) in the
+transaction that inserts the rows, so the notification arrives exactly when they become
+visible (NOTIFY is delivered at commit and deduplicated within a transaction).
+Notifications are only a hint: a lost one (the listening connection dropped, the
+database restarted) costs at most one poll interval, because the relay polls anyway. So
+this never raises: on any error it drops the connection, waits out the timeout, and
+reconnects on the next call.
 
 A wait blocks in ``select`` on two things: the listening connection's socket and a
 self-pipe, so another thread (the relay's settling thread, when a batch is acked) can

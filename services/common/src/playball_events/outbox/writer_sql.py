@@ -1,32 +1,23 @@
 """Writes outbox rows in the same transaction as the change they describe.
 
-A service installs :func:`install_outbox_writer` on its sessionmaker (or Session class)
-with a *collector*: a function that looks at the session about to flush (``new``,
-``dirty``, ``deleted`` and attribute history) and returns the events of that flush. The
-listener inserts them into the outbox table through the session's own connection, so a
-rollback removes the rows together with the change, and no service code ever calls
-"publish".
-
-It runs in ``before_flush`` rather than ``after_flush`` because a collector may still
-change the objects being flushed there (a version column, for one), and those changes
-must go into the same flush.
+A service's flush hook (a SQLAlchemy ``before_flush`` listener of its own) turns the
+events its aggregates recorded into rows (``playball_events.outbox.model.new_outbox_event``)
+and hands them to :func:`write_outbox_events` with the session's connection: a rollback
+removes the rows together with the change, and no service code ever calls "publish".
+Calls go from the service to this module, never back.
 
 On PostgreSQL the table's insert trigger (:mod:`playball_events.outbox.table_sql`) runs
 ``pg_notify``: the relay is woken at commit (never for a rollback), exactly when it has
 something new to read, at no extra round trip for the writer.
 """
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from opentelemetry import propagate
-from sqlalchemy import Connection, Table, event, insert
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import Connection, Table, insert
 
 from playball_events.outbox.model import NewOutboxEvent
-
-OutboxCollector = Callable[[Session], Iterable[NewOutboxEvent]]
-"""The events of the flush about to run, computed from the session's pending changes."""
 
 HeadersProvider = Callable[[], Mapping[str, str]]
 
@@ -74,34 +65,10 @@ def write_outbox_events(
 ) -> None:
     """Insert ``events`` into ``table`` in ``connection``'s transaction.
 
-    Also the path for events that are not computed from a flush (a backfill).
+    From a flush hook, or for events enqueued without a change (a backfill).
     """
     if not events:
         return
     rows = outbox_rows(events, headers())
     # one row (the usual flush) as a plain execute: an executemany costs more per call
     connection.execute(insert(table), rows[0] if len(rows) == 1 else rows)
-
-
-def install_outbox_writer(
-    target: "sessionmaker[Any] | type[Session] | Session",
-    collector: OutboxCollector,
-    table: Table,
-    headers: HeadersProvider = trace_headers,
-) -> Callable[[], None]:
-    """Make every flush of ``target``'s sessions write its collected events to ``table``.
-
-    Returns a function that removes the listener again.
-    """
-
-    def before_flush(session: Session, _flush_context: object, _instances: object) -> None:
-        events = list(collector(session))
-        if events:
-            write_outbox_events(session.connection(), table, events, headers)
-
-    event.listen(target, "before_flush", before_flush)
-
-    def uninstall() -> None:
-        event.remove(target, "before_flush", before_flush)
-
-    return uninstall

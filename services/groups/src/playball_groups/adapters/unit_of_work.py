@@ -1,4 +1,5 @@
-"""The SQL unit of work: one connection, one transaction, the three repositories on it."""
+"""The SQL unit of work (one connection, one transaction) and the repositories on a
+connection someone else commits (the consumer loop's transaction)."""
 
 from types import TracebackType
 from typing import Self
@@ -6,8 +7,13 @@ from typing import Self
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
-from playball_groups.adapters.repositories import SqlGroups, SqlProcessedEvents, SqlUserView
-from playball_groups.service_layer.unit_of_work import UnitOfWork
+from playball_groups.adapters.groups_sql import SqlGroups
+from playball_groups.adapters.user_view_sql import SqlUserView
+from playball_groups.service_layer.unit_of_work import Repositories, UnitOfWork
+
+
+def repositories_on(connection: Connection) -> Repositories:
+    return Repositories(users=SqlUserView(connection), groups=SqlGroups(connection))
 
 
 class SqlUnitOfWork(UnitOfWork):
@@ -19,7 +25,6 @@ class SqlUnitOfWork(UnitOfWork):
         self._connection = self._engine.connect()
         self._connection.begin()
         self.users = SqlUserView(self._connection)
-        self.processed = SqlProcessedEvents(self._connection)
         self.groups = SqlGroups(self._connection)
         return self
 

@@ -7,8 +7,9 @@ with no members at all is deleted.
 """
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from playball_groups.domain.model import Member, Role
 
@@ -26,3 +27,23 @@ def succession(members: Sequence[Member]) -> Succession:
         return Succession()
     heir = min(members, key=lambda m: (m.joined_at, str(m.user_id)))
     return Succession(promote=heir.user_id)
+
+
+class Rosters(Protocol):
+    """What the policy reads and changes of the groups (the service layer's repository)."""
+
+    def members(self, group_id: uuid.UUID) -> list[Member]: ...
+
+    def delete(self, group_id: uuid.UUID) -> None: ...
+
+    def set_role(self, group_id: uuid.UUID, user_id: uuid.UUID, role: Role) -> None: ...
+
+
+def settle(groups: Rosters, group_ids: Iterable[uuid.UUID]) -> None:
+    """Apply the succession policy to groups that just lost members (API and consumer)."""
+    for group_id in group_ids:
+        verdict = succession(groups.members(group_id))
+        if verdict.delete_group:
+            groups.delete(group_id)
+        elif verdict.promote is not None:
+            groups.set_role(group_id, verdict.promote, Role.ADMIN)

@@ -19,6 +19,7 @@ from playball_events.contracts import UserDeleted, UserRegistered, UserUpdated
 from playball_groups.domain.model import KnownUser
 
 UserEvent = UserRegistered | UserUpdated | UserDeleted
+UserState = UserRegistered | UserUpdated  # an event that carries the user's full state
 
 
 class Verdict(Enum):
@@ -33,7 +34,6 @@ class Folded:
     changed: dict[uuid.UUID, KnownUser] = field(default_factory=dict)
     newly_deleted: set[uuid.UUID] = field(default_factory=set)
     verdicts: list[Verdict] = field(default_factory=list)
-    stale_count: int = 0
 
 
 def apply_event(current: KnownUser | None, event: UserEvent) -> KnownUser | None:
@@ -63,7 +63,6 @@ def fold(current: Mapping[uuid.UUID, KnownUser], events: Sequence[UserEvent]) ->
         after = apply_event(before, event)
         if after is None:
             result.verdicts.append(Verdict.STALE)
-            result.stale_count += 1
             continue
         state[event.user_id] = result.changed[event.user_id] = after
         if after.deleted:

@@ -7,10 +7,8 @@ from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Request, Response, status
 from fastapi.responses import JSONResponse
-from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.routing import Match
+from playball_service_kit.api_errors import ErrorBody, error_response, install_error_handlers
 
 from playball_groups.domain.model import (
     AlreadyMemberError,
@@ -25,7 +23,6 @@ from playball_groups.domain.model import (
     UserNotKnownError,
 )
 from playball_groups.entrypoints.schemas import (
-    ErrorOut,
     GroupCreate,
     GroupOut,
     GroupRename,
@@ -55,13 +52,8 @@ STATUS_OF: dict[type[GroupsError], int] = {
 }
 
 
-def _error(status_code: int, detail: str, code: str, headers: dict[str, str] | None = None) -> Any:
-    body = {"detail": detail, "code": code}
-    return JSONResponse(body, status_code=status_code, headers=headers)
-
-
 def _doc(description: str, retry_after: bool = False) -> dict[str, Any]:
-    entry: dict[str, Any] = {"model": ErrorOut, "description": description}
+    entry: dict[str, Any] = {"model": ErrorBody, "description": description}
     if retry_after:
         entry["headers"] = {
             "Retry-After": {
@@ -111,34 +103,26 @@ def create_app(
 
     Caller = Annotated[uuid.UUID, Depends(caller)]  # noqa: N806 - a type alias
 
+    install_error_handlers(app, unparsable_body="bad_request")
+
     @app.exception_handler(InvalidTokenError)
-    def invalid_token(_request: Request, exc: InvalidTokenError) -> Any:
-        return _error(401, f"invalid token: {exc}", "invalid_token", {"WWW-Authenticate": "Bearer"})
+    def invalid_token(_request: Request, exc: InvalidTokenError) -> JSONResponse:
+        headers = {"WWW-Authenticate": "Bearer"}
+        return error_response(401, f"invalid token: {exc}", "invalid_token", headers)
 
     @app.exception_handler(TokenKeysUnavailableError)
-    def keys_unavailable(_request: Request, exc: TokenKeysUnavailableError) -> Any:
-        return _error(503, f"auth service keys unavailable: {exc}", "auth_unavailable")
+    def keys_unavailable(_request: Request, exc: TokenKeysUnavailableError) -> JSONResponse:
+        return error_response(503, f"auth service keys unavailable: {exc}", "auth_unavailable")
 
     @app.exception_handler(GroupsError)
-    def domain_error(_request: Request, exc: GroupsError) -> Any:
+    def domain_error(_request: Request, exc: GroupsError) -> JSONResponse:
         headers = {"Retry-After": RETRY_AFTER} if isinstance(exc, UserNotKnownError) else None
-        return _error(STATUS_OF.get(type(exc), 409), str(exc), exc.code, headers)
-
-    @app.exception_handler(StarletteHTTPException)
-    def http_error(request: Request, exc: StarletteHTTPException) -> Any:
-        headers = dict(exc.headers or {})
-        if exc.status_code == 405:
-            # Starlette names only the first route matching the path; list them all.
-            headers["Allow"] = ", ".join(allowed_methods(app, request))
-        code = {400: "bad_request", 404: "not_found", 405: "method_not_allowed"}.get(
-            exc.status_code, "http_error"
-        )
-        return _error(exc.status_code, str(exc.detail), code, headers)
+        return error_response(STATUS_OF.get(type(exc), 409), str(exc), exc.code, headers)
 
     @app.exception_handler(Exception)
-    def unexpected(_request: Request, exc: Exception) -> Any:
+    def unexpected(_request: Request, exc: Exception) -> JSONResponse:
         if is_unavailable(exc):
-            return _error(503, "the database is unreachable; retry later", "unavailable")
+            return error_response(503, "the database is unreachable; retry later", "unavailable")
         raise exc
 
     @app.get(
@@ -234,15 +218,6 @@ def create_app(
         return Response(status_code=204)
 
     return app
-
-
-def allowed_methods(app: FastAPI, request: Request) -> list[str]:
-    methods: set[str] = set()
-    for route in app.router.routes:
-        match, _child = route.matches({**request.scope, "method": "\x00"})
-        if match is not Match.NONE and isinstance(route, APIRoute):
-            methods.update(route.methods or ())
-    return sorted(methods)
 
 
 def vars_of(group: Group) -> dict[str, Any]:

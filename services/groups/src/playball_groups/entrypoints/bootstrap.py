@@ -1,6 +1,6 @@
 """Wiring: the API and the consumer built from settings (the only place adapters meet)."""
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from playball_groups.settings import AUDIENCE, GroupsSettings
 
@@ -25,7 +25,8 @@ def engine_for(settings: GroupsSettings, *, ping: bool = True) -> "Engine":
 
 
 def build_api(settings: GroupsSettings, engine: "Engine | None" = None) -> "FastAPI":
-    from playball_groups.adapters.database import is_reachable  # noqa: PLC0415
+    from playball_service_kit.database_sql import is_reachable  # noqa: PLC0415
+
     from playball_groups.adapters.jwks import JwksTokenVerifier  # noqa: PLC0415
     from playball_groups.adapters.unit_of_work import SqlUnitOfWork, is_disconnect  # noqa: PLC0415
     from playball_groups.entrypoints.api import create_app  # noqa: PLC0415
@@ -47,10 +48,11 @@ def build_consumer(
     metrics: "ConsumerMetrics | None" = None,
     limits: "ViewLimits | None" = None,
     on_applied: "Callable[[ApplyOutcome[UserEvent]], None] | None" = None,
-) -> "EventConsumer[UserEvent]":
+) -> "EventConsumer[UserEvent, Any]":
     from playball_core.registry import RegistryClient  # noqa: PLC0415
     from playball_events.consumer.loop import EventConsumer  # noqa: PLC0415
     from playball_events.consumer.metrics import ConsumerMetrics  # noqa: PLC0415
+    from playball_events.consumer.processed_sql import SqlProcessedEvents  # noqa: PLC0415
     from playball_events.consumer.source_kafka import (  # noqa: PLC0415
         KafkaDeadLetters,
         KafkaSource,
@@ -59,8 +61,9 @@ def build_consumer(
     from playball_events.contracts.topics import PLAYBALL_AUTH_USER_EVENTS_V1  # noqa: PLC0415
     from playball_events.serde import RecordDeserializer  # noqa: PLC0415
 
-    from playball_groups.adapters.repositories import view_upserts_for  # noqa: PLC0415
-    from playball_groups.adapters.unit_of_work import SqlUnitOfWork, is_disconnect  # noqa: PLC0415
+    from playball_groups.adapters.tables import processed_events  # noqa: PLC0415
+    from playball_groups.adapters.unit_of_work import is_disconnect, repositories_on  # noqa: PLC0415
+    from playball_groups.adapters.user_view_sql import view_upserts_for  # noqa: PLC0415
     from playball_groups.service_layer.user_events import (  # noqa: PLC0415
         UserEventHandler,
         ViewLimits,
@@ -76,7 +79,7 @@ def build_consumer(
         registry, PLAYBALL_AUTH_USER_EVENTS_V1.records
     )
     handler = UserEventHandler(
-        lambda: SqlUnitOfWork(engine),
+        repositories_on,
         is_transient=is_disconnect,
         limits=limits or ViewLimits(),
         upserts=view_upserts_for(engine),
@@ -94,6 +97,7 @@ def build_consumer(
         handler,
         KafkaDeadLetters(settings.kafka_bootstrap, {topic: settings.dead_letter_topic}),
         metrics or ConsumerMetrics(topic),
+        processed=SqlProcessedEvents(engine, processed_events),
         batch_size=settings.groups_batch_size,
         on_applied=on_applied,
         on_close=[registry.close],

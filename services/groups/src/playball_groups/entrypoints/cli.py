@@ -7,45 +7,26 @@ broker, registry) is unreachable. Heavy modules are imported inside the commands
 
 import json
 import logging
-from typing import TYPE_CHECKING, Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+from playball_core.exits import ExitCode
+from playball_service_kit.cli import command_group, fail, settings_or_exit
 
 if TYPE_CHECKING:
+    from playball_service_kit.database_commands_sql import ServiceDatabase
+
     from playball_groups.settings import GroupsSettings
 
-EXIT_FAILED = 1
-EXIT_BAD_INPUT = 2
-EXIT_UNREACHABLE = 3
-
-app = typer.Typer(
-    help="The groups service: API, user-event consumer, dead-letter topic.",
-    no_args_is_help=True,
-    rich_markup_mode=None,
-    pretty_exceptions_show_locals=False,
-)
-dlq_app = typer.Typer(
-    help="Messages the consumer parked on the dead-letter topic.",
-    no_args_is_help=True,
-    rich_markup_mode=None,
-)
+app = command_group("The groups service: API, user-event consumer, dead-letter topic.")
+dlq_app = command_group("Messages the consumer parked on the dead-letter topic.")
 app.add_typer(dlq_app, name="dlq")
 
 
-def fail(message: str, code: int) -> NoReturn:
-    typer.echo(f"groups: {message}", err=True)
-    raise typer.Exit(code)
-
-
 def _settings() -> "GroupsSettings":
-    from playball_events.settings import SettingsError, load_settings  # noqa: PLC0415
-
     from playball_groups.settings import GroupsSettings  # noqa: PLC0415
 
-    try:
-        return load_settings(GroupsSettings)
-    except SettingsError as exc:
-        fail(str(exc), EXIT_BAD_INPUT)
+    return settings_or_exit(GroupsSettings)
 
 
 def _logging() -> None:
@@ -54,43 +35,34 @@ def _logging() -> None:
     )
 
 
-def _require_migrated(settings: "GroupsSettings") -> None:
-    from playball_groups.adapters.database import DatabaseUnreachableError  # noqa: PLC0415
-    from playball_groups.adapters.migrate import is_current  # noqa: PLC0415
-    from playball_groups.entrypoints.bootstrap import engine_for  # noqa: PLC0415
+def _database(settings: "GroupsSettings") -> "ServiceDatabase":
+    from playball_service_kit.database_commands_sql import ServiceDatabase  # noqa: PLC0415
 
-    engine = engine_for(settings)
-    try:
-        current = is_current(engine)
-    except DatabaseUnreachableError as exc:
-        fail(str(exc), EXIT_UNREACHABLE)
-    finally:
-        engine.dispose()
-    if not current:
-        fail("the database is not migrated; run `playball groups migrate` first", EXIT_BAD_INPUT)
+    from playball_groups.adapters import migrate as migrations  # noqa: PLC0415
+    from playball_groups.adapters.database import make_engine  # noqa: PLC0415
+
+    return ServiceDatabase(
+        service="groups",
+        url=settings.effective_database_url,
+        variable="PLAYBALL_GROUPS_DATABASE_URL",
+        make_engine=make_engine,
+        upgrade=migrations.upgrade,
+        is_migrated=migrations.is_migrated,
+    )
+
+
+def _require_migrated(settings: "GroupsSettings") -> None:
+    from playball_service_kit.database_commands_sql import require_migrated  # noqa: PLC0415
+
+    require_migrated(_database(settings))
 
 
 @app.command()
 def migrate() -> None:
     """Create the groups database when missing, then migrate it to the latest revision."""
-    from playball_groups.adapters.database import (  # noqa: PLC0415
-        DatabaseUnreachableError,
-        create_database_if_missing,
-    )
-    from playball_groups.adapters.migrate import upgrade  # noqa: PLC0415
-    from playball_groups.entrypoints.bootstrap import engine_for  # noqa: PLC0415
+    from playball_service_kit.database_commands_sql import migrate as migrate_database  # noqa: PLC0415
 
-    settings = _settings()
-    try:
-        created = create_database_if_missing(settings.effective_database_url)
-        engine = engine_for(settings)
-        try:
-            upgrade(engine)
-        finally:
-            engine.dispose()
-    except DatabaseUnreachableError as exc:
-        fail(str(exc), EXIT_UNREACHABLE)
-    typer.echo(f"groups: database {'created and ' if created else ''}migrated")
+    migrate_database(_database(_settings()))
 
 
 @app.command()
@@ -130,7 +102,7 @@ def consume() -> None:
             serve_metrics(metrics, settings.consumer_metrics_port)
         except OSError as exc:
             port = settings.consumer_metrics_port
-            fail(f"PLAYBALL_CONSUMER_METRICS_PORT {port} unusable: {exc}", EXIT_BAD_INPUT)
+            fail(f"PLAYBALL_CONSUMER_METRICS_PORT {port} unusable: {exc}", ExitCode.BAD_INPUT)
     consumer = build_consumer(settings, metrics=metrics)
     signal.signal(signal.SIGTERM, lambda _signum, _frame: consumer.stop())
     signal.signal(signal.SIGINT, lambda _signum, _frame: consumer.stop())
@@ -152,7 +124,7 @@ def dlq_list(
     try:
         parked = read_parked(settings.kafka_bootstrap, settings.dead_letter_topic)
     except DeadLetterTopicError as exc:
-        fail(str(exc), EXIT_UNREACHABLE)
+        fail(str(exc), ExitCode.UNREACHABLE)
     rows = [
         {
             "position": f"{p.partition}:{p.offset}",
@@ -191,11 +163,11 @@ def dlq_redrive(
     )
 
     if redrive_all == bool(positions):
-        fail("give either --all or one or more OFFSETs", EXIT_BAD_INPUT)
+        fail("give either --all or one or more OFFSETs", ExitCode.BAD_INPUT)
     try:
         wanted = None if redrive_all else [parse_position(p) for p in positions or []]
     except ValueError as exc:
-        fail(str(exc), EXIT_BAD_INPUT)
+        fail(str(exc), ExitCode.BAD_INPUT)
     settings = _settings()
     try:
         parked = read_parked(settings.kafka_bootstrap, settings.dead_letter_topic)
@@ -203,8 +175,8 @@ def dlq_redrive(
         if wanted is not None and len(chosen) != len(set(wanted)):
             found = {(p.partition, p.offset) for p in chosen}
             missing = ", ".join(f"{p}:{o}" for p, o in wanted if (p, o) not in found)
-            fail(f"not on {settings.dead_letter_topic}: {missing}", EXIT_BAD_INPUT)
+            fail(f"not on {settings.dead_letter_topic}: {missing}", ExitCode.BAD_INPUT)
         count = redrive(settings.kafka_bootstrap, settings.dead_letter_topic, chosen)
     except DeadLetterTopicError as exc:
-        fail(str(exc), EXIT_UNREACHABLE)
+        fail(str(exc), ExitCode.UNREACHABLE)
     typer.echo(f"redrove {count} message(s) to their source topic")

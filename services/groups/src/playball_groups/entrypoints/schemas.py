@@ -58,11 +58,6 @@ class MemberOut(BaseModel):
     role: Literal["admin", "member"]
 
 
-class ErrorOut(BaseModel):
-    detail: str
-    code: str
-
-
 class HealthOut(BaseModel):
     status: Literal["ok", "unavailable"]
     database: Literal["ok", "unreachable"]

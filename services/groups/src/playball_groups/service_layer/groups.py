@@ -2,7 +2,7 @@
 
 import datetime as dt
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 
 from playball_groups.domain.model import (
     AlreadyMemberError,
@@ -18,7 +18,7 @@ from playball_groups.domain.model import (
     UserDeletedError,
     UserNotKnownError,
 )
-from playball_groups.domain.succession import succession
+from playball_groups.domain.succession import settle
 from playball_groups.service_layer.unit_of_work import UnitOfWork
 
 Clock = Callable[[], dt.datetime]
@@ -50,16 +50,6 @@ def _admin(uow: UnitOfWork, caller: uuid.UUID, group_id: uuid.UUID) -> Group:
     if role is not Role.ADMIN:
         raise NotAdminError
     return group
-
-
-def settle(uow: UnitOfWork, group_ids: Iterable[uuid.UUID]) -> None:
-    """Apply the succession policy to groups that just lost members."""
-    for group_id in group_ids:
-        verdict = succession(uow.groups.members(group_id))
-        if verdict.delete_group:
-            uow.groups.delete(group_id)
-        elif verdict.promote is not None:
-            uow.groups.set_role(group_id, verdict.promote, Role.ADMIN)
 
 
 def list_groups(uow: UnitOfWork, caller: uuid.UUID) -> list[Group]:
@@ -141,5 +131,5 @@ def remove_member(
         if uow.groups.role_of(group_id, user_id) is None:
             raise MemberNotFoundError(user_id)
         uow.groups.remove_member(group_id, user_id)
-        settle(uow, [group_id])
+        settle(uow.groups, [group_id])
         uow.commit()

@@ -1,13 +1,19 @@
-"""The ports the use cases run on: repositories inside one transaction."""
+"""The ports the use cases and the consumer's handler run on: repositories inside one
+transaction (a unit of work's, or the consumer loop's)."""
 
 import datetime as dt
 import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
-from types import TracebackType
-from typing import NamedTuple, Self
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+from playball_service_kit import unit_of_work as service_kit
 
 from playball_groups.domain.model import Group, KnownUser, Member, Role
+from playball_groups.domain.user_view import UserState, Verdict
+
+Tx = TypeVar("Tx")  # a transaction the caller opened, and commits
 
 
 class UserView(ABC):
@@ -19,73 +25,8 @@ class UserView(ABC):
 
     @abstractmethod
     def save(self, users: Sequence[KnownUser]) -> None:
-        """Insert or replace these rows."""
-
-
-class ProcessedEvent(NamedTuple):
-    """One processed-events row (a tuple: the consumer builds one per event)."""
-
-    event_id: uuid.UUID
-    topic: str
-    partition: int
-    offset: int
-    processed_at: dt.datetime
-
-
-class ProcessedEvents(ABC):
-    @abstractmethod
-    def already(self, event_ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
-        """The ids among these that have a processed row."""
-
-    @abstractmethod
-    def record(self, events: Sequence[ProcessedEvent]) -> None:
-        """Insert their rows; an id recorded already makes the transaction fail."""
-
-    def claim(self, events: Sequence[ProcessedEvent]) -> set[uuid.UUID]:
-        """Record every event not recorded yet; the ids recorded now (the rest: duplicates).
-
-        An adapter may do it in one statement (PostgreSQL: ON CONFLICT DO NOTHING
-        RETURNING, which also waits out a concurrent consumer's uncommitted row).
-        """
-        seen = self.already([e.event_id for e in events])
-        fresh: dict[uuid.UUID, ProcessedEvent] = {}
-        for event in events:
-            if event.event_id not in seen:
-                fresh.setdefault(event.event_id, event)
-        self.record(list(fresh.values()))
-        return set(fresh)
-
-    def claim_duplicates(self, events: Sequence[ProcessedEvent]) -> set[uuid.UUID]:
-        """Like :meth:`claim`, but return the ids that had a row BEFORE this call.
-
-        A repeat inside ``events`` is recorded once and is not in the result. On the usual
-        batch (no duplicates) the answer is empty, which an adapter can return without
-        sending the batch's ids back (PostgreSQL: one statement, no rows returned).
-        """
-        claimed = self.claim(events)
-        return {e.event_id for e in events if e.event_id not in claimed}
-
-
-class ViewUpserts(ABC):
-    """The usual batch, registrations and updates only, as ONE atomic step.
-
-    A unit of work costs a transaction's round trips (BEGIN, each statement, COMMIT); at a
-    steady trickle every poll is a batch of one or two events, and those round trips are
-    most of the time an event waits in the consumer. An adapter that can do the whole
-    step in one statement (PostgreSQL) implements this; the handler falls back on the
-    unit of work otherwise, and for any batch that deletes a user.
-    """
-
-    @abstractmethod
-    def claim_and_upsert(
-        self, processed: Sequence[ProcessedEvent], states: Sequence[KnownUser]
-    ) -> tuple[set[uuid.UUID], dict[uuid.UUID, KnownUser]]:
-        """Claim ``processed`` (as :meth:`ProcessedEvents.claim_duplicates`) and, of the
-        events claimed now, write each user's newest state unless the view holds that
-        version or a newer one, or the user is deleted; ``states[i]`` is the state event
-        ``processed[i]`` brings. Returns the ids that had a processed row before, and the
-        view's rows of the batch's users as they were before this step.
-        """
+        """Insert these rows, or replace stored ones where the version guard allows (never
+        an older state over a newer one, nothing over a deleted user)."""
 
 
 class Groups(ABC):
@@ -129,27 +70,34 @@ class Groups(ABC):
         """Remove every membership of these users; the ids of the groups they were in."""
 
 
-class UnitOfWork(ABC):
+@dataclass(frozen=True, slots=True)
+class Repositories:
+    """The repositories on a transaction someone else commits (the consumer loop's)."""
+
+    users: UserView
+    groups: Groups
+
+
+class ViewUpserts(ABC, Generic[Tx]):
+    """A batch of registrations and updates as ONE statement, with each event's verdict.
+
+    One statement instead of the repositories' two (read the rows, write the changed
+    ones): at a steady trickle every poll is a batch of one or two events, and round trips
+    are most of the time an event waits in the consumer. An adapter that can do it in one
+    statement (PostgreSQL) implements this; the handler folds the batch through the
+    repositories otherwise, and for any batch that deletes a user.
+    """
+
+    @abstractmethod
+    def upsert(self, states: Sequence[UserState], tx: Tx) -> list[Verdict]:
+        """Write each user's newest state unless the view holds that version or a newer
+        one, or the user is deleted; the verdict of each of ``states``, in order, as
+        :func:`~playball_groups.domain.user_view.fold` gives it from the rows before.
+        """
+
+
+class UnitOfWork(service_kit.UnitOfWork):
     """One transaction; leaving the block without :meth:`commit` rolls it back."""
 
     users: UserView
-    processed: ProcessedEvents
     groups: Groups
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.rollback()
-
-    @abstractmethod
-    def commit(self) -> None: ...
-
-    @abstractmethod
-    def rollback(self) -> None:
-        """Undo what is not committed (a no-op after a commit)."""
