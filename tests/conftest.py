@@ -80,7 +80,8 @@ def unique_name(request: pytest.FixtureRequest) -> Iterator[str]:
         remove_scratch_topics(request.getfixturevalue("kafka_bootstrap"), name)
 
 
-@pytest.hookimpl(trylast=True)
+# tryfirst: pytest-xdist's own hook turns the xdist_group marks into node ids right after
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Order and group the tests for pytest-xdist's ``--dist loadgroup``.
 

@@ -13,11 +13,12 @@ import pytest
 import schemathesis
 from playball_groups.adapters.database import Engine
 from playball_groups.adapters.jwks import JwksTokenVerifier
-from playball_groups.adapters.unit_of_work import SqlUnitOfWork, is_disconnect
+from playball_groups.adapters.unit_of_work import SqlUnitOfWork
 from playball_groups.domain.model import KnownUser
 from playball_groups.entrypoints.api import create_app
 from playball_groups.service_layer import groups as use_cases
 from playball_groups.service_layer.tokens import TokenVerifier
+from playball_service_kit.database_sql import is_disconnect
 from support.tokens import AUDIENCE, Issuer
 
 pytestmark = pytest.mark.stack

@@ -8,8 +8,8 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from playball_core.manifest import topic_record_subject
+from playball_events.contract_topics import Subject, Topic
 from playball_events.contracts import UserDeleted, UserRegistered, UserUpdated
-from playball_events.contracts.topics import Subject, Topic
 from playball_events.outbox.model import NewOutboxEvent, new_outbox_event
 from playball_events.outbox.store_sql import SqlOutboxStore, outages_as_unavailable
 from playball_events.outbox.writer_sql import write_outbox_events

@@ -42,8 +42,7 @@ def topics_module(header: str, package: str, manifest: Manifest, classes: dict[s
         for topic, subjects in by_topic.items()
     ]
     all_topics = ", ".join(constant_name(topic) for topic in by_topic)
-    # Subject and Topic are exported too: code naming a topic's type imports it from here.
-    exported = sorted(["ALL_TOPICS", "Subject", "Topic", *map(constant_name, by_topic)])
+    exported = sorted(["ALL_TOPICS", *map(constant_name, by_topic)])
     names = "".join(f"\n    {name!r}," for name in exported)
     return (
         f"{header}\n"

@@ -16,7 +16,7 @@ import time
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from playball_core.exits import ExitCode, exit_code_for
+from playball_core.exits import ExitCode, exit_code_for, report_error
 
 from playball_stack.errors import (
     ComponentFailedError,
@@ -45,10 +45,6 @@ def _console() -> Console:
     return Console(stderr=True)
 
 
-def _error(message: str) -> None:
-    typer.echo(f"error: {message}", err=True)
-
-
 def _stack(brokers: int | None = None) -> Stack:
     from playball_events.settings import SettingsError, load_settings  # noqa: PLC0415
 
@@ -63,7 +59,7 @@ def _stack(brokers: int | None = None) -> Stack:
     try:
         settings = load_settings(StackSettings)
     except SettingsError as exc:
-        _error(str(exc))
+        report_error(str(exc))
         raise typer.Exit(ExitCode.BAD_INPUT) from exc
     return Stack(settings, brokers=brokers, progress=report)
 
@@ -78,7 +74,7 @@ def stack_exit_code(error: StackError) -> ExitCode:
 
 
 def _fail(exc: StackError) -> typer.Exit:
-    _error(str(exc))
+    report_error(str(exc))
     if isinstance(exc, ComponentFailedError):
         console = _console()
         console.rule(f"last lines of the {exc.component} log")
@@ -150,7 +146,7 @@ def logs(
             else:
                 reason = "is not a component of this stack"
             choices = ", ".join(files) or "none: every component is external"
-            _error(f"{component!r} {reason}; choose from {choices}")
+            report_error(f"{component!r} {reason}; choose from {choices}")
             raise typer.Exit(ExitCode.BAD_INPUT)
         files = {component: files[component]}
     console = _console()

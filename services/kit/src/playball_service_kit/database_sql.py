@@ -12,7 +12,7 @@ from typing import Any
 from playball_core.exits import ConfigurationError, DependencyUnreachableError
 from playball_events.postgres_network import network_connect_args
 from sqlalchemy import URL, Engine, create_engine, make_url, text
-from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlchemyError
 
 # seconds a SQLite writer waits for another's lock instead of failing "database is locked"
 SQLITE_BUSY_TIMEOUT = 30
@@ -108,3 +108,11 @@ def create_database_if_missing(url: str) -> bool:
         raise DatabaseUnreachableError(msg) from exc
     finally:
         admin.dispose()
+
+
+def is_disconnect(error: BaseException | None) -> bool:
+    """The database went away or never answered (a restart, a cut connection): not the
+    request's fault, and worth retrying as it is."""
+    if isinstance(error, DBAPIError) and error.connection_invalidated:
+        return True
+    return isinstance(error, OperationalError | InterfaceError)

@@ -3,7 +3,8 @@
 from types import TracebackType
 from typing import Self
 
-from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
+from playball_service_kit.database_sql import is_disconnect
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -17,13 +18,6 @@ _UNIQUE_VIOLATION = "23505"  # PostgreSQL's SQLSTATE
 def _is_unique_violation(exc: IntegrityError) -> bool:
     sqlstate = getattr(exc.orig, "sqlstate", None)
     return sqlstate == _UNIQUE_VIOLATION or "UNIQUE constraint failed" in str(exc.orig)
-
-
-def _is_unavailable(exc: BaseException | None) -> bool:
-    """The database went away (or never answered): not the request's fault."""
-    if isinstance(exc, OperationalError | InterfaceError):
-        return True
-    return isinstance(exc, DBAPIError) and exc.connection_invalidated
 
 
 class SqlUnitOfWork(UnitOfWork):
@@ -52,7 +46,7 @@ class SqlUnitOfWork(UnitOfWork):
             session.close()
         except DBAPIError:
             session.invalidate()  # the connection is gone; nothing to roll back
-        if _is_unavailable(exc):
+        if is_disconnect(exc):
             msg = "the auth database is unavailable"
             raise StorageUnavailableError(msg) from exc
 

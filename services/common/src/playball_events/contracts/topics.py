@@ -14,8 +14,6 @@ from playball_events.contracts.records import (
 __all__ = [
     "ALL_TOPICS",
     "PLAYBALL_AUTH_USER_EVENTS_V1",
-    "Subject",
-    "Topic",
 ]
 
 PLAYBALL_AUTH_USER_EVENTS_V1 = Topic(

@@ -10,7 +10,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:  # for the annotation only: importing this module loads no contracts
-    from playball_events.contracts.topics import Topic
+    from playball_events.contract_topics import Topic
 
 # The PostgreSQL NOTIFY channel the writer signals in the transaction that adds outbox
 # rows; the relay LISTENs on it so it wakes right after the commit instead of polling.

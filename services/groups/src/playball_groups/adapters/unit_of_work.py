@@ -5,7 +5,6 @@ from types import TracebackType
 from typing import Self
 
 from sqlalchemy import Connection, Engine
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from playball_groups.adapters.groups_sql import SqlGroups
 from playball_groups.adapters.user_view_sql import SqlUserView
@@ -48,10 +47,3 @@ class SqlUnitOfWork(UnitOfWork):
     def rollback(self) -> None:
         if self._connection is not None and self._connection.in_transaction():
             self._connection.rollback()
-
-
-def is_disconnect(error: Exception) -> bool:
-    """A database failure worth retrying as it is: the server is gone or restarting."""
-    if isinstance(error, DBAPIError) and error.connection_invalidated:
-        return True
-    return isinstance(error, OperationalError | InterfaceError)

@@ -25,10 +25,10 @@ def engine_for(settings: GroupsSettings, *, ping: bool = True) -> "Engine":
 
 
 def build_api(settings: GroupsSettings, engine: "Engine | None" = None) -> "FastAPI":
-    from playball_service_kit.database_sql import is_reachable  # noqa: PLC0415
+    from playball_service_kit.database_sql import is_disconnect, is_reachable  # noqa: PLC0415
 
     from playball_groups.adapters.jwks import JwksTokenVerifier  # noqa: PLC0415
-    from playball_groups.adapters.unit_of_work import SqlUnitOfWork, is_disconnect  # noqa: PLC0415
+    from playball_groups.adapters.unit_of_work import SqlUnitOfWork  # noqa: PLC0415
     from playball_groups.entrypoints.api import create_app  # noqa: PLC0415
 
     engine = engine if engine is not None else engine_for(settings)
@@ -60,9 +60,10 @@ def build_consumer(
     )
     from playball_events.contracts.topics import PLAYBALL_AUTH_USER_EVENTS_V1  # noqa: PLC0415
     from playball_events.serde import RecordDeserializer  # noqa: PLC0415
+    from playball_service_kit.database_sql import is_disconnect  # noqa: PLC0415
 
     from playball_groups.adapters.tables import processed_events  # noqa: PLC0415
-    from playball_groups.adapters.unit_of_work import is_disconnect, repositories_on  # noqa: PLC0415
+    from playball_groups.adapters.unit_of_work import repositories_on  # noqa: PLC0415
     from playball_groups.adapters.user_view_sql import view_upserts_for  # noqa: PLC0415
     from playball_groups.service_layer.user_events import (  # noqa: PLC0415
         UserEventHandler,
