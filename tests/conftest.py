@@ -80,27 +80,64 @@ def unique_name(request: pytest.FixtureRequest) -> Iterator[str]:
         remove_scratch_topics(request.getfixturevalue("kafka_bootstrap"), name)
 
 
-# tryfirst: pytest-xdist's own hook turns the xdist_group marks into node ids right after
 @pytest.hookimpl(tryfirst=True)
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Order and group the tests for pytest-xdist's ``--dist loadgroup``.
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Order the tests, and group them for pytest-xdist's ``--dist loadgroup``.
 
-    A module's tests stay together on one worker (its module-scoped fixtures, a running
-    system or a cluster, are built once), unless the module is marked ``independent``:
-    then each test may go to any worker. Modules holding a ``slow`` test are handed out
-    first, so the longest ones never start last and set the wall time alone.
+    A test goes to whichever worker is free, except that tests marked with one
+    ``xdist_group`` run on one worker, tests sharing module-scoped
+    fixtures (a running system, a JWKS issuer, a module's database) stay together on one
+    worker, so those are built once and any state the module keeps is whole; tests of
+    the 3-broker cluster run one at a time, so no more than one such cluster runs. Modules
+    holding a ``slow`` test are handed out first: the longest tests must not start last.
     """
+    _repair_node_ids(items)
     slow_modules = {_module_of(item) for item in items if item.get_closest_marker("slow")}
     items.sort(key=lambda item: _module_of(item) not in slow_modules)  # stable: modules stay whole
+    if not (_is_worker(config) and config.getvalue("loadgroup")):
+        return
     for item in items:
-        if item.get_closest_marker("xdist_group") is None:
-            independent = item.get_closest_marker("independent") is not None
-            group = item.nodeid if independent else _module_of(item)
-            item.add_marker(pytest.mark.xdist_group(group))
+        if (mark := item.get_closest_marker("xdist_group")) is not None:
+            group = str(mark.args[0] if mark.args else mark.kwargs.get("name", "default"))
+        elif item.get_closest_marker("cluster") is not None:
+            group = "cluster"
+        elif _shares_module_state(item):
+            group = _module_of(item)
+        else:
+            continue  # alone: any free worker
+        # What pytest-xdist does for an ``xdist_group`` mark, which on pytest 9.2 no longer
+        # reaches the node id the scheduler reads (it sets the retired ``_nodeid``).
+        _set_node_id(item, f"{item.nodeid}@{group}")
 
 
 def _module_of(item: pytest.Item) -> str:
     return item.nodeid.split("::", 1)[0]
+
+
+def _shares_module_state(item: pytest.Item) -> bool:
+    info = getattr(item, "_fixtureinfo", None)
+    if info is None:
+        return True
+    scopes = {fixture.scope for defs in info.name2fixturedefs.values() for fixture in defs}
+    return bool(scopes & {"module", "package", "class"})
+
+
+def _repair_node_ids(items: list[pytest.Item]) -> None:
+    """Give schemathesis's tests their parameter back in the node id.
+
+    On pytest 9.2 every operation's test of ``schema.parametrize()`` gets the same node id
+    (``test_x`` instead of ``test_x[GET /groups]``: schemathesis sets the retired
+    ``_nodeid``); pytest-xdist tells tests apart by node id, and would run one of them.
+    """
+    for item in items:
+        if item.parent is not None and "[" in item.name and not item.nodeid.endswith("]"):
+            _set_node_id(item, f"{item.parent.nodeid}::{item.name}")
+
+
+def _set_node_id(item: pytest.Item, nodeid: str) -> None:
+    from _pytest.nodeid import coerce_node_id  # noqa: PLC0415 - pytest 9.2's node id type
+
+    item._id = coerce_node_id(nodeid)
 
 
 _directory_times = DirectoryTimes()

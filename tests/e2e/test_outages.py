@@ -25,7 +25,7 @@ from support.private_kafka import private_kafka
 from support.system import running_system
 from support.tcp_proxy import TcpProxy
 
-pytestmark = [pytest.mark.stack, pytest.mark.slow, pytest.mark.independent]
+pytestmark = [pytest.mark.stack, pytest.mark.slow]
 
 USERS = 20
 RENAMES_DURING_OUTAGE = 300

@@ -21,7 +21,8 @@ from playball_groups.service_layer.tokens import TokenVerifier
 from playball_service_kit.database_sql import is_disconnect
 from support.tokens import AUDIENCE, Issuer
 
-pytestmark = pytest.mark.stack
+# one worker: the last test checks what the others recorded in ``called``
+pytestmark = [pytest.mark.stack, pytest.mark.xdist_group("groups-schemathesis")]
 
 OPERATIONS = {
     ("GET", "/healthz"),

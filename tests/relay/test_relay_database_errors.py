@@ -27,7 +27,7 @@ from support.outbox import insert_events, user_event
 from relay.conftest import RelayProcesses, drained, read_topic, wait_for
 from relay.test_relay_faults import assert_order_and_nothing_lost, relay_env
 
-pytestmark = [pytest.mark.stack, pytest.mark.independent]
+pytestmark = pytest.mark.stack
 
 LEASE = dt.timedelta(seconds=30)
 

@@ -27,7 +27,7 @@ from relay.conftest import (
 )
 from relay.test_relay_delivery import auth_cli
 
-pytestmark = [pytest.mark.stack, pytest.mark.slow, pytest.mark.independent]
+pytestmark = [pytest.mark.stack, pytest.mark.slow]
 
 
 def write_load(

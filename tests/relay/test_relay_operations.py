@@ -16,8 +16,6 @@ from support.stack_env import free_port
 
 from relay.conftest import RelayProcesses, drained, read_topic, wait_for
 
-pytestmark = pytest.mark.independent
-
 
 def scrape(port: int) -> dict[str, float]:
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:

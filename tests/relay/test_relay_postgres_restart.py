@@ -30,7 +30,7 @@ from support.tcp_proxy import TcpProxy
 from relay.conftest import RelayProcesses, drained, read_topic, wait_for
 from relay.test_relay_faults import assert_order_and_nothing_lost, relay_env
 
-pytestmark = [pytest.mark.stack, pytest.mark.slow, pytest.mark.independent]
+pytestmark = [pytest.mark.stack, pytest.mark.slow]
 
 # what the relay logs when the database fails under it (claim, ack, housekeeping, LISTEN)
 OUTAGE_SIGNS = (

@@ -17,8 +17,6 @@ from sqlalchemy import create_engine, select
 from sqlalchemy.pool import StaticPool
 from support.outbox import insert_events, user_event
 
-pytestmark = pytest.mark.independent
-
 LEASE = timedelta(seconds=30)
 RELAYS = ("relay-a", "relay-b")
 
