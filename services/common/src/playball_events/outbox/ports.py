@@ -81,7 +81,12 @@ class OutboxStore(ABC):
 
     @abstractmethod
     def mark_sent(self, events: Sequence[OutboxEvent]) -> None:
-        """Record the broker's ack; the rows become cleanup's."""
+        """Record the broker's ack; the rows become cleanup's.
+
+        Whoever holds the rows now, and even if another relay parked one after this
+        relay's lease ran out: the broker has the message, so the row is sent (a parked
+        copy retried later would only be a duplicate).
+        """
 
     @abstractmethod
     def park(self, relay_id: str, event: OutboxEvent, reason: str) -> None:

@@ -130,7 +130,7 @@ RETURNING o.seq, o.event_id, o.aggregate_id, o.aggregate_version, o.record_type,
 _MARK_SENT = """
 UPDATE {table}
 SET state = 'sent', sent_at = %(now)s, claimed_by = NULL, claimed_until = NULL
-WHERE seq = ANY(%(seqs)s) AND state = 'pending'
+WHERE seq = ANY(%(seqs)s) AND state IN ('pending', 'parked')
 """
 
 

@@ -206,12 +206,12 @@ class SqliteOutboxStore(SqlOutboxStore):
     def mark_sent(self, events: Sequence[OutboxEvent]) -> None:
         if not events:
             return
-        # Whoever holds the lease now: the broker has the message, so it is sent.
+        # See OutboxStore.mark_sent: acknowledged by the broker, so sent, whoever holds it.
         o = self.table
         with self._begin() as conn:
             conn.execute(
                 update(o)
-                .where(self._seq_in([e.seq for e in events]), o.c.state == PENDING)
+                .where(self._seq_in([e.seq for e in events]), o.c.state.in_([PENDING, PARKED]))
                 .values(state=SENT, sent_at=self._now(), claimed_by=None, claimed_until=None)
             )
 
