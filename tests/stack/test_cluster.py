@@ -1,6 +1,8 @@
 """A 3-node KRaft cluster on loopback: a replication-factor-3 topic survives losing a broker."""
 
+import shlex
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from confluent_kafka import Producer
@@ -42,3 +44,14 @@ def test_rf3_topic_survives_killing_one_broker(cluster: Stack, unique_name: str)
 
     values = sorted(value or b"" for _key, value in consume(bootstrap, unique_name, expected=100))
     assert values == sorted(before + after)
+
+
+def test_each_node_runs_with_the_configured_extra_jvm_options(cluster: Stack) -> None:
+    # private_kafka sets PLAYBALL_KAFKA_JVM_OPTIONS' field; every node must have received it
+    wanted = shlex.split(cluster.settings.kafka_jvm_options)
+    assert wanted
+    running = [pid for node in cluster.kafka_nodes if (pid := node.pid()) is not None]
+    assert running  # the other test kills one node of three at most
+    for pid in running:
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        assert all(option.encode() in argv for option in wanted), argv

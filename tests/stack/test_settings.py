@@ -100,3 +100,12 @@ def test_jdbc_from_sqlalchemy_url(url: str, expected: tuple[str, str, str]) -> N
 def test_redact_hides_credentials(url: str, shown: str) -> None:
     assert redact(url) == shown
     assert "secret" not in redact(url)
+
+
+def test_extra_kafka_jvm_options_come_from_the_environment_word_by_word(
+    clean_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PLAYBALL_KAFKA_JVM_OPTIONS", "-XX:TieredStopAtLevel=1  -Dx='a b'")
+    stack = Stack(StackSettings())
+    assert stack.kafka is not None
+    assert stack.kafka.jvm_options == ("-XX:TieredStopAtLevel=1", "-Dx=a b")

@@ -13,6 +13,8 @@ from playball_stack.processes import kill_and_wait, pids_with_marker
 from playball_stack.settings import StackSettings
 from playball_stack.stack import Stack
 
+from support.stack_env import SCRATCH_KAFKA_JVM_OPTIONS
+
 
 def free_port_run(count: int) -> int:
     """The first of ``count`` consecutive loopback ports that are all free.
@@ -54,6 +56,7 @@ def private_kafka(stack: StackSettings, home: Path, brokers: int = 1) -> Iterato
         cache_dir=stack.cache_dir,
         kafka_port=free_port_run(2 * brokers),
         kafka_heap="256m",
+        kafka_jvm_options=SCRATCH_KAFKA_JVM_OPTIONS,
         database_url=stack.effective_database_url,  # only Kafka is started here
         schema_registry_url=stack.effective_registry_url,
     )

@@ -63,6 +63,11 @@ class StackSettings(BaseSettings):
     postgres_port: int = DEFAULT_POSTGRES_PORT
     kafka_heap: str = "512m"
     registry_heap: str = "384m"
+    kafka_jvm_options: str = Field(
+        default="",
+        description="extra JVM options for the Kafka nodes and their storage format, "
+        "space-separated (e.g. -XX:TieredStopAtLevel=1: less CPU to start, slower after)",
+    )
 
     @field_validator("kafka_port", "registry_port", "postgres_port")
     @classmethod

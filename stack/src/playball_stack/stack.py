@@ -7,6 +7,7 @@ Anything the settings point elsewhere (``DATABASE_URL``, ``PLAYBALL_KAFKA_BOOTST
 (by ``status``).
 """
 
+import shlex
 import shutil
 import time
 from collections.abc import Sequence
@@ -77,7 +78,12 @@ class Stack:
         if settings.kafka_bootstrap is None:
             count = brokers or recorded_brokers(self.home)
             self.kafka = KafkaCluster(
-                self.home, settings.cache_dir, count, settings.kafka_port, settings.kafka_heap
+                self.home,
+                settings.cache_dir,
+                count,
+                settings.kafka_port,
+                settings.kafka_heap,
+                jvm_options=tuple(shlex.split(settings.kafka_jvm_options)),
             )
             self.kafka_nodes = [KafkaNode(self.kafka, n) for n in range(1, count + 1)]
 

@@ -58,12 +58,22 @@ def bootstrap_servers(base_port: int, brokers: int) -> str:
 class KafkaCluster:
     """State shared by the nodes: cluster id, node count, verified jars, Java."""
 
-    def __init__(self, home: Path, cache_dir: Path, brokers: int, base_port: int, heap: str):
+    def __init__(
+        self,
+        home: Path,
+        cache_dir: Path,
+        brokers: int,
+        base_port: int,
+        heap: str,
+        *,
+        jvm_options: tuple[str, ...] = (),
+    ):
         self.root = home / "kafka"
         self.cache_dir = cache_dir
         self.brokers = brokers
         self.base_port = base_port
         self.heap = heap
+        self.jvm_options = jvm_options
         self._jars: Path | None = None
         self._java: Java | None = None
 
@@ -177,6 +187,7 @@ class KafkaNode(Component):
         result = run_tool(
             [
                 str(java.executable),
+                *self.cluster.jvm_options,
                 "-cp",
                 f"{jars}/*",
                 f"-Dlog4j2.configurationFile={self.dir / 'log4j2.properties'}",
@@ -202,6 +213,7 @@ class KafkaNode(Component):
                 "-Xms128m",
                 "-XX:+UseG1GC",
                 "-XX:MaxGCPauseMillis=20",
+                *self.cluster.jvm_options,  # last: they may override the ones above
                 f"-XX:ErrorFile={self.dir}/hs_err_pid%p.log",
                 "-Djava.awt.headless=true",
                 f"-Dlog4j2.configurationFile={self.dir / 'log4j2.properties'}",
