@@ -171,5 +171,5 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     if not _directory_times.seconds:
         return
     terminalreporter.section("test time per directory (summed over workers)")
-    for line in _directory_times.lines():
+    for line in [*_directory_times.lines(), *_directory_times.worker_lines()]:
         terminalreporter.write_line(line)

@@ -8,7 +8,7 @@ import pytest
 from confluent_kafka.admin import AdminClient
 from confluent_kafka.admin._config import ConfigResource
 from playball_events.cli_topics import app as topics_app
-from playball_events.topics_admin_kafka import topic_specs
+from playball_events.topics_admin_kafka import TopicDifference, TopicsAdmin, topic_specs
 from playball_schemagate.cli import app as schemas_app
 from support.kafka import create_topic
 from support.paths import SCHEMA_DIR
@@ -70,6 +70,33 @@ def test_an_existing_topic_with_other_settings_is_reported_not_changed(
         f"differs   topic {unique_name}: cleanup.policy is delete, wanted compact" in result.output
     )
     assert describe(kafka_bootstrap, unique_name)[0] == 2  # left alone
+
+
+@pytest.mark.stack
+def test_a_topic_created_after_the_metadata_was_read_is_compared_not_skipped(
+    kafka_bootstrap: str, unique_name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # What a racing ensure, or a broker whose metadata lags its controller, looks like:
+    # the topic is missing from the first read, and creating it answers "already exists".
+    create_topic(kafka_bootstrap, unique_name, partitions=2, config={"cleanup.policy": "delete"})
+    admin = TopicsAdmin(kafka_bootstrap)
+    read_metadata = admin._metadata
+    reads = 0
+
+    def stale_first_read() -> object:
+        nonlocal reads
+        reads += 1
+        metadata = read_metadata()
+        if reads == 1:
+            metadata.topics.pop(unique_name)  # type: ignore[attr-defined]
+        return metadata
+
+    monkeypatch.setattr(admin, "_metadata", stale_first_read)
+    report = admin.ensure([unique_name])
+    assert unique_name in report.existing
+    assert unique_name not in report.created
+    assert TopicDifference(unique_name, "partitions", "6", "2") in report.differences
+    assert TopicDifference(unique_name, "cleanup.policy", "compact", "delete") in report.differences
 
 
 @pytest.mark.stack

@@ -8,6 +8,7 @@ the wanted one is reported (changing partitions or replication of a live topic i
 operator's decision, not a side effect of a deploy).
 """
 
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -87,6 +88,7 @@ class TopicsAdmin:
         present = metadata.topics  # type: ignore[attr-defined]
         report = EnsureReport()
         missing = [spec for spec in specs if spec.name not in present]
+        existing = [spec for spec in specs if spec.name in present]
         if missing:
             futures = self._admin.create_topics(
                 [NewTopic(s.name, s.partitions, s.replication, config=s.config) for s in missing],
@@ -99,14 +101,37 @@ class TopicsAdmin:
                     report.created.append(spec.name)
                 except KafkaException as exc:
                     error = exc.args[0]
-                    if error.code() != KafkaError.TOPIC_ALREADY_EXISTS:  # a racing ensure
+                    if error.code() != KafkaError.TOPIC_ALREADY_EXISTS:
                         msg = f"creating topic {spec.name!r} failed: {error.str()}"
                         raise TopicAdminError(msg) from exc
-                    report.existing.append(spec.name)
-        existing = [spec for spec in specs if spec.name in present]
+                    # Created by someone else since the metadata was read (a racing
+                    # ensure, or a topic too new for this broker's metadata): it exists,
+                    # and its settings are compared like any existing topic's.
+                    existing.append(spec)
+            if len(existing) > len(specs) - len(missing):
+                present = self._metadata_with([spec.name for spec in existing])
         report.existing.extend(spec.name for spec in existing)
         report.differences.extend(self._differences(existing, present))
         return report
+
+    def _metadata_with(self, names: Sequence[str]) -> dict[str, object]:
+        """The topics' metadata once this broker knows every one of ``names``.
+
+        A topic the controller has just created reaches each broker's metadata a moment
+        later; waiting for it is bounded by the client's timeout.
+        """
+        deadline = time.monotonic() + self.timeout
+        while True:
+            topics: dict[str, object] = self._metadata().topics  # type: ignore[attr-defined]
+            unknown = [name for name in names if name not in topics]
+            if not unknown:
+                return topics
+            if time.monotonic() > deadline:
+                msg = (
+                    f"topics {unknown} exist, but the broker at {self.bootstrap} does not list them"
+                )
+                raise TopicAdminError(msg)
+            time.sleep(0.1)
 
     def _differences(
         self, specs: list[TopicSpec], present: dict[str, object]
