@@ -41,11 +41,12 @@ def test_managed_process_start_then_stop_leaves_nothing_running(tmp_path: Path) 
 
     assert process.pid() == pid
     assert not process.exited_early()
-    assert pids_with_marker(str(tmp_path / "home")) == [pid]
     child_file = tmp_path / "child.pid"
     wait_for(lambda: child_file.is_file() and child_file.read_text().strip() != "", "child pid")
     child = int(child_file.read_text())
     assert is_running(child)
+    # the shell's child carries the marker too until it has become `sleep` (fork, then exec)
+    wait_for(lambda: pids_with_marker(str(tmp_path / "home")) == [pid], "only the shell marked")
 
     process.stop(timeout=10.0)
 
@@ -144,7 +145,8 @@ def test_leftover_search_ignores_other_programs_naming_the_same_directory(tmp_pa
     log.write_text("")
     watcher = subprocess.Popen(["tail", "-f", str(log)])
     try:
-        assert watcher.pid in pids_with_marker(str(runtime))
+        # until its exec, the child still shows this Python's command line
+        wait_for(lambda: watcher.pid in pids_with_marker(str(runtime)), "tail started")
         assert watcher.pid not in pids_with_marker(str(runtime), programs={"java"})
         assert watcher.pid in pids_with_marker(str(runtime), programs={"tail"})
     finally:
