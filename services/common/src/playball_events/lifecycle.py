@@ -67,3 +67,19 @@ class Lifecycle:
         recovered = self._failures > 0
         self._failures = 0
         return recovered
+
+
+class Stoppable:
+    """What a loop built on :class:`Lifecycle` offers its process: stop it (SIGTERM), and
+    ask whether it is stopping. The loop sets ``_lifecycle`` and defines its own ``run``."""
+
+    _lifecycle: Lifecycle
+
+    def stop(self) -> None:
+        """Finish the work in hand (a consumer commits its batch, a relay settles its
+        batch and gives back its claims), then return from ``run``."""
+        self._lifecycle.stop()
+
+    @property
+    def stopping(self) -> bool:
+        return self._lifecycle.stopping

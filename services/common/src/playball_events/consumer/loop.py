@@ -35,7 +35,7 @@ from playball_events.consumer.ports import (
     TransientError,
     Tx,
 )
-from playball_events.lifecycle import Backoff, Lifecycle
+from playball_events.lifecycle import Backoff, Lifecycle, Stoppable
 from playball_events.serde_errors import SerdeError, UnhandledRecordTypeError
 
 log = logging.getLogger(__name__)
@@ -61,7 +61,7 @@ class BatchReport:
     retried: bool = False
 
 
-class EventConsumer(Generic[E, Tx]):
+class EventConsumer(Stoppable, Generic[E, Tx]):
     """Runs a service's :class:`EventHandler` over a topic, idempotently."""
 
     def __init__(
@@ -92,14 +92,6 @@ class EventConsumer(Generic[E, Tx]):
         self._on_applied = on_applied
         self._on_close = on_close  # the registry client's connections, say
         self._lifecycle = Lifecycle(backoff)
-
-    def stop(self) -> None:
-        """Finish the batch in hand, commit it, and return from :meth:`run` (SIGTERM)."""
-        self._lifecycle.stop()
-
-    @property
-    def stopping(self) -> bool:
-        return self._lifecycle.stopping
 
     def run(self) -> None:
         self._lifecycle.run(self.run_once, self.close)

@@ -28,7 +28,7 @@ from datetime import UTC, datetime, timedelta
 
 from playball_core.registry import RegistryError
 
-from playball_events.lifecycle import Backoff, Lifecycle
+from playball_events.lifecycle import Backoff, Lifecycle, Stoppable
 from playball_events.outbox.metrics import RelayMetrics
 from playball_events.outbox.ports import (
     Delivery,
@@ -66,7 +66,7 @@ def _utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-class OutboxRelay:
+class OutboxRelay(Stoppable):
     def __init__(
         self,
         store: OutboxStore,
@@ -104,14 +104,6 @@ class OutboxRelay:
         self._claiming: Future[list[OutboxEvent]] | None = None  # the next batch, claimed ahead
 
     # -- lifecycle ------------------------------------------------------------------------
-
-    def stop(self) -> None:
-        """Finish the batch in flight, give back the claims, return from :meth:`run`."""
-        self._lifecycle.stop()
-
-    @property
-    def stopping(self) -> bool:
-        return self._lifecycle.stopping
 
     def run(self) -> None:
         log.info("outbox relay %s started", self.relay_id)
