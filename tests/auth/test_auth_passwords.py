@@ -6,6 +6,8 @@ from argon2 import Type
 from playball_auth.adapters.passwords_argon2 import Argon2PasswordHasher
 from playball_auth.service_layer import handlers
 from playball_auth.service_layer.errors import InvalidCredentialsError
+from playball_auth.settings import AuthSettings
+from pydantic import ValidationError
 from support.auth_backends import AuthBackend
 
 
@@ -22,6 +24,39 @@ def test_hashes_are_argon2id_with_rfc9106_parameters() -> None:
     assert not hasher.verify("garbage", "correct horse")
     assert not hasher.needs_rehash(stored)
     assert hasher.needs_rehash("garbage")
+
+
+def test_the_service_hashes_with_the_configured_cost(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PLAYBALL_AUTH_PASSWORD_MEMORY_KIB", "19456")
+    monkeypatch.setenv("PLAYBALL_AUTH_PASSWORD_TIME_COST", "2")
+    monkeypatch.setenv("PLAYBALL_AUTH_PASSWORD_PARALLELISM", "1")
+    settings = AuthSettings()
+    hasher = Argon2PasswordHasher.with_cost(
+        memory_kib=settings.auth_password_memory_kib,
+        time_cost=settings.auth_password_time_cost,
+        parallelism=settings.auth_password_parallelism,
+    )
+    stored = hasher.hash("correct horse")
+    assert stored.startswith("$argon2id$v=19$m=19456,t=2,p=1$")
+    assert hasher.verify(stored, "correct horse")
+    # a hash made at the default cost is upgraded (or here: moved) at the next login
+    assert hasher.needs_rehash(Argon2PasswordHasher().hash("correct horse"))
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("PLAYBALL_AUTH_PASSWORD_MEMORY_KIB", "19455"),  # under OWASP's minimum
+        ("PLAYBALL_AUTH_PASSWORD_TIME_COST", "1"),
+        ("PLAYBALL_AUTH_PASSWORD_PARALLELISM", "0"),
+    ],
+)
+def test_a_password_cost_below_the_floor_is_refused(
+    monkeypatch: pytest.MonkeyPatch, variable: str, value: str
+) -> None:
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(ValidationError, match=variable.removeprefix("PLAYBALL_").lower()):
+        AuthSettings()
 
 
 def test_only_argon2id_is_accepted() -> None:

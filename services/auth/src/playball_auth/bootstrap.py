@@ -33,7 +33,11 @@ def wire(settings: AuthSettings, *, issuer: str) -> Wired:
     sessions = session_factory(engine)
     ports = AuthPorts(
         uow_factory=lambda: SqlUnitOfWork(sessions),
-        passwords=Argon2PasswordHasher(),
+        passwords=Argon2PasswordHasher.with_cost(
+            memory_kib=settings.auth_password_memory_kib,
+            time_cost=settings.auth_password_time_cost,
+            parallelism=settings.auth_password_parallelism,
+        ),
         tokens=tokens,
         check_ready=lambda: is_reachable(engine),
     )

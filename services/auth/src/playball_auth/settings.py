@@ -38,6 +38,17 @@ class AuthSettings(RuntimeSettings):
     auth_token_ttl: int = Field(
         default=900, ge=1, le=86400, description="access token lifetime, seconds"
     )
+    # argon2id's cost, to fit the hardware (OWASP's password storage cheat sheet): the
+    # defaults are RFC 9106's second profile; the floors are OWASP's minimum configuration
+    auth_password_memory_kib: int = Field(
+        default=65536, ge=19456, le=4194304, description="argon2id memory, KiB"
+    )
+    auth_password_time_cost: int = Field(
+        default=3, ge=2, le=64, description="argon2id passes over the memory"
+    )
+    auth_password_parallelism: int = Field(
+        default=4, ge=1, le=64, description="argon2id lanes (threads)"
+    )
 
     @property
     def effective_database_url(self) -> str:

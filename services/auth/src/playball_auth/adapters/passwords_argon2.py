@@ -1,8 +1,9 @@
 """Password hashing with argon2id (argon2-cffi).
 
-The parameters are argon2-cffi's defaults (RFC 9106's second recommended profile:
-argon2id, t=3, m=64 MiB, p=4). A stored hash made with other parameters still verifies,
-and the login that proves the password rehashes it with the current ones.
+The service's parameters are settings (``PLAYBALL_AUTH_PASSWORD_*``), by default argon2-cffi's
+(RFC 9106's second recommended profile: argon2id, t=3, m=64 MiB, p=4). A stored hash made
+with other parameters still verifies, and the login that proves the password rehashes it
+with the current ones.
 """
 
 from argon2 import PasswordHasher as Argon2Hasher
@@ -18,6 +19,14 @@ class Argon2PasswordHasher(PasswordHasher):
         if self.hasher.type is not Type.ID:
             msg = "passwords are hashed with argon2id only"
             raise ValueError(msg)
+
+    @classmethod
+    def with_cost(
+        cls, *, memory_kib: int, time_cost: int, parallelism: int
+    ) -> "Argon2PasswordHasher":
+        return cls(
+            Argon2Hasher(memory_cost=memory_kib, time_cost=time_cost, parallelism=parallelism)
+        )
 
     def hash(self, password: str) -> str:
         return self.hasher.hash(password)
