@@ -14,6 +14,7 @@ from playball_stack.processes import (
     tail,
 )
 from support.stack_env import (
+    free_port_run,
     wait_for,
 )
 
@@ -152,3 +153,13 @@ def test_leftover_search_ignores_other_programs_naming_the_same_directory(tmp_pa
     finally:
         watcher.kill()
         watcher.wait()
+
+
+def test_test_servers_get_ports_no_outgoing_connection_can_take() -> None:
+    # below the ephemeral range: a scratch broker restarted on its port never finds it
+    # taken by some client's connection
+    low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    base = free_port_run(6)
+    assert base + 6 <= low
+    for port in range(base, base + 6):
+        assert not is_listening(port)

@@ -4,39 +4,15 @@ or kill brokers.
 Never the shared stack's: stopping that would break every other test using it.
 """
 
-import socket
 from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import contextmanager
 from pathlib import Path
 
 from playball_stack.processes import kill_and_wait, pids_with_marker
 from playball_stack.settings import StackSettings
 from playball_stack.stack import Stack
 
-from support.stack_env import SCRATCH_KAFKA_JVM_OPTIONS
-
-
-def free_port_run(count: int) -> int:
-    """The first of ``count`` consecutive loopback ports that are all free.
-
-    Node ``n`` of a cluster listens on ``base + 2(n-1)`` (clients) and the port after it
-    (controller), so a cluster of ``b`` brokers needs a run of ``2b`` ports.
-    """
-    for _ in range(50):
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            base = int(probe.getsockname()[1])
-        if base + count - 1 > 65535:
-            continue
-        with ExitStack() as held:
-            try:
-                for port in range(base + 1, base + count):
-                    other = held.enter_context(socket.socket())
-                    other.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-        return base
-    raise RuntimeError(f"no run of {count} free ports")
+from support.stack_env import SCRATCH_KAFKA_JVM_OPTIONS, free_port_run
 
 
 def free_port_pair() -> int:

@@ -1,9 +1,11 @@
 """Helpers for stack tests: addresses nothing answers on, free ports, a second stack's
 settings, and a condition poller (fixtures are in tests/stack/conftest.py)."""
 
+import random
 import socket
 import time
 from collections.abc import Callable
+from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
@@ -14,6 +16,9 @@ from playball_stack.settings import StackSettings
 DEAD_DATABASE_URL = "postgresql+psycopg://u:pw@127.0.0.1:1/db"
 DEAD_REGISTRY_URL = "http://127.0.0.1:1"
 DEAD_KAFKA_BOOTSTRAP = "127.0.0.1:1"
+
+# Test servers take ports from here up to the kernel's ephemeral range (see free_port_run)
+PORT_FLOOR = 20000
 
 # Scratch brokers only start, take some load and die: the JIT's first tier alone starts a
 # 3-node cluster on ~40% less CPU, which the rest of the suite, sharing 2 cores, gets.
@@ -29,11 +34,38 @@ def wait_for(condition: Callable[[], bool], what: str, timeout: float = 10.0) ->
 
 
 def free_port() -> int:
-    """A loopback port nobody listened on a moment ago (the OS picks it)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
+    """A loopback port nobody listens on, outside the kernel's ephemeral range."""
+    return free_port_run(1)
+
+
+def free_port_run(count: int) -> int:
+    """The first of ``count`` consecutive free loopback ports, below the ephemeral range.
+
+    Not a port the OS picks (bind to 0): those come from the ephemeral range, which every
+    outgoing connection on the machine draws from too, so a server stopped and started
+    again (a broker, a relay's metrics) could find its port taken by some client's
+    connection meanwhile. Ports below the range are only ever taken on purpose.
+    """
+    low, high = PORT_FLOOR, _ephemeral_low() - count
+    for _ in range(200):
+        base = random.randrange(low, high)
+        with ExitStack() as held:
+            try:
+                for port in range(base, base + count):
+                    probe = held.enter_context(socket.socket(socket.AF_INET, socket.SOCK_STREAM))
+                    probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        return base
+    msg = f"no run of {count} free ports in {low}-{high}"
+    raise RuntimeError(msg)
+
+
+def _ephemeral_low() -> int:
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768  # Linux's default
 
 
 def kafka_only_settings(
@@ -58,14 +90,11 @@ def private_stack_settings(session: StackSettings, home: Path) -> StackSettings:
     ``home`` should be a short path (the PostgreSQL socket lives in it, and a socket path
     may not exceed ~107 bytes) that the ``postgres`` user can reach.
     """
-    registry_port = free_port()
-    while registry_port + 1 > 65535 or not _is_free(registry_port + 1):
-        registry_port = free_port()  # its management interface takes the next port
     return StackSettings(
         home=home,
         cache_dir=session.cache_dir,
-        kafka_port=free_port(),
-        registry_port=registry_port,
+        kafka_port=free_port_run(2),  # client and controller listeners
+        registry_port=free_port_run(2),  # its management interface takes the next port
         postgres_port=free_port(),
         database_url=None,
         kafka_bootstrap=None,
@@ -73,12 +102,3 @@ def private_stack_settings(session: StackSettings, home: Path) -> StackSettings:
         kafka_heap="256m",
         kafka_jvm_options=SCRATCH_KAFKA_JVM_OPTIONS,
     )
-
-
-def _is_free(port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        try:
-            probe.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
