@@ -20,7 +20,7 @@ DEAD_KAFKA_BOOTSTRAP = "127.0.0.1:1"
 # Test servers take ports from here up to the kernel's ephemeral range (see free_port_run)
 PORT_FLOOR = 20000
 
-# Scratch brokers only start, take some load and die: the JIT's first tier alone starts a
+# Scratch clusters only start, take some load and die: the JIT's first tier alone starts a
 # 3-node cluster on ~40% less CPU, which the rest of the suite, sharing 2 cores, gets.
 SCRATCH_KAFKA_JVM_OPTIONS = "-XX:TieredStopAtLevel=1"
 
