@@ -1,6 +1,7 @@
 """Helpers for stack tests: addresses nothing answers on, free ports, a second stack's
 settings, and a condition poller (fixtures are in tests/stack/conftest.py)."""
 
+import os
 import random
 import socket
 import time
@@ -44,9 +45,11 @@ def free_port_run(count: int) -> int:
     Not a port the OS picks (bind to 0): those come from the ephemeral range, which every
     outgoing connection on the machine draws from too, so a server stopped and started
     again (a broker, a relay's metrics) could find its port taken by some client's
-    connection meanwhile. Ports below the range are only ever taken on purpose.
+    connection meanwhile. Ports below the range are only ever taken on purpose, and each
+    xdist worker draws from a slice of its own.
     """
-    low, high = PORT_FLOOR, _ephemeral_low() - count
+    low, high = _worker_slice(PORT_FLOOR, _ephemeral_low())
+    high -= count
     for _ in range(200):
         base = random.randrange(low, high)
         with ExitStack() as held:
@@ -59,6 +62,15 @@ def free_port_run(count: int) -> int:
         return base
     msg = f"no run of {count} free ports in {low}-{high}"
     raise RuntimeError(msg)
+
+
+def _worker_slice(low: int, high: int) -> tuple[int, int]:
+    """This pytest-xdist worker's own part of ``low..high``: while a test's broker is down,
+    a test on another worker can never take its port."""
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    worker = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
+    size = (high - low) // max(workers, 1)
+    return low + worker * size, low + (worker + 1) * size
 
 
 def _ephemeral_low() -> int:
