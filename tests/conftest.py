@@ -158,8 +158,9 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     was_running = session.config.stash.get(_stack_was_running, None)
     if _is_worker(session.config) or was_running is None:
         return
-    if running_components(StackSettings()) - was_running:
-        stop_started_since(StackSettings(), was_running)
+    settings = StackSettings()
+    if running_components(settings) - was_running:
+        stop_started_since(settings, was_running)
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:

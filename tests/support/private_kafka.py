@@ -15,11 +15,6 @@ from playball_stack.stack import Stack
 from support.stack_env import SCRATCH_KAFKA_JVM_OPTIONS, free_port_run
 
 
-def free_port_pair() -> int:
-    """A port whose successor is free too (client and controller listeners)."""
-    return free_port_run(2)
-
-
 @contextmanager
 def private_kafka(stack: StackSettings, home: Path, brokers: int = 1) -> Iterator[Stack]:
     """``brokers`` Kafka nodes under ``home``, beside the shared Postgres and registry.
