@@ -48,10 +48,21 @@ def test_an_equal_value_email_or_password_records_nothing() -> None:
     user.change_display_name("Alice", LATER)
     user.rename("alice", LATER)
     user.change_email("new@example.org")
-    user.change_password_hash("other hash")
+    user.change_password("other hash")
     assert user.events == []
     assert user.version == 1
     assert (user.email, user.password_hash) == ("new@example.org", "other hash")
+
+
+def test_a_password_change_and_a_deletion_bump_the_credentials_version_a_rehash_does_not() -> None:
+    user = registered()
+    assert user.credentials_version == 1
+    user.rehash_password("same password, new cost")
+    assert user.credentials_version == 1
+    user.change_password("new password")
+    assert user.credentials_version == 2
+    user.delete(LATER)
+    assert user.credentials_version == 3
 
 
 def test_deleting_records_user_deleted_at_the_next_version() -> None:

@@ -20,6 +20,7 @@ from sqlalchemy import (
     BigInteger,
     Column,
     Index,
+    Integer,
     MetaData,
     String,
     Table,
@@ -50,12 +51,50 @@ users = Table(
     Column("display_name", String(64), nullable=False),
     Column("version", BigInteger(), nullable=False),
     Column("created_at", UtcDateTime(), nullable=False),
+    # the access tokens' ``cv``: a password change or a deletion bumps it
+    Column("credentials_version", BigInteger(), nullable=False, server_default="1"),
     Index("uq_users_email", "email", unique=True),
 )
 # case-insensitive uniqueness; usernames are ASCII, so lower() agrees on every database
 Index("uq_users_username", func.lower(users.c.username), unique=True)
 
 outbox = define_outbox_table(metadata)
+
+# Login throttling, shared by every API process (see playball_auth.domain.throttle)
+login_throttle_accounts = Table(
+    "login_throttle_accounts",
+    metadata,
+    Column("username_key", String(256), primary_key=True),
+    Column("failures", Integer(), nullable=False),
+    Column("last_failure_at", UtcDateTime(), nullable=False),
+    Column("locked_until", UtcDateTime(), nullable=True),
+    Index("ix_login_throttle_accounts_last_failure_at", "last_failure_at"),
+)
+login_failures_by_address = Table(
+    "login_failures_by_address",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer(), "sqlite"), primary_key=True),
+    Column("address", String(64), nullable=False),
+    Column("failed_at", UtcDateTime(), nullable=False),
+    Index("ix_login_failures_by_address_address_failed_at", "address", "failed_at"),
+)
+
+# Refresh tokens: only their SHA-256 is stored; a chain is one login's rotations
+refresh_tokens = Table(
+    "refresh_tokens",
+    metadata,
+    Column("id", Uuid(), primary_key=True),
+    Column("token_hash", String(64), nullable=False),
+    Column("chain_id", Uuid(), nullable=False),
+    Column("user_id", Uuid(), nullable=False),
+    Column("issued_at", UtcDateTime(), nullable=False),
+    Column("expires_at", UtcDateTime(), nullable=False),
+    Column("spent_at", UtcDateTime(), nullable=True),
+    Column("revoked_at", UtcDateTime(), nullable=True),
+    Index("uq_refresh_tokens_token_hash", "token_hash", unique=True),
+    Index("ix_refresh_tokens_chain_id", "chain_id"),
+    Index("ix_refresh_tokens_user_id", "user_id"),
+)
 
 mapper_registry = registry(metadata=metadata)
 _mapped = False

@@ -37,6 +37,7 @@ class User:
     display_name: str
     version: int
     created_at: datetime
+    credentials_version: int
     events: list[UserEvent]
 
     def __init__(
@@ -49,6 +50,7 @@ class User:
         display_name: str,
         version: int,
         created_at: datetime,
+        credentials_version: int = 1,
     ) -> None:
         self.id = id
         self.username = username
@@ -57,6 +59,7 @@ class User:
         self.display_name = display_name
         self.version = version
         self.created_at = created_at
+        self.credentials_version = credentials_version
         self.events = []
 
     @classmethod
@@ -105,12 +108,21 @@ class User:
     def change_email(self, email: str) -> None:
         self.email = rules.normalize_email(email)
 
-    def change_password_hash(self, password_hash: str) -> None:
+    def change_password(self, password_hash: str) -> None:
+        """A new password: every access token issued before it stops working at auth
+        (their ``cv`` claim is now stale) and the refresh tokens are revoked."""
+        self.password_hash = password_hash
+        self.credentials_version += 1
+
+    def rehash_password(self, password_hash: str) -> None:
+        """The same password hashed again (new argon2 cost, or its NFKC form): the
+        credentials are unchanged, so tokens stay valid."""
         self.password_hash = password_hash
 
     def delete(self, now: datetime) -> None:
         """Record the deletion; removing the account is the repository's part."""
         self.version += 1
+        self.credentials_version += 1
         self.events.append(
             UserDeleted(
                 event_id=uuid.uuid4(), occurred_at=now, user_id=self.id, user_version=self.version

@@ -139,7 +139,7 @@ def authenticate(
         if not passwords.verify(user.password_hash, password):
             raise InvalidCredentialsError("wrong username or password")
         if passwords.needs_rehash(user.password_hash):
-            user.change_password_hash(passwords.hash(password))
+            user.rehash_password(passwords.hash(password))
             # changed meanwhile: keep the old hash, the next login rehashes
             with contextlib.suppress(StaleUser):
                 uow.commit()
@@ -182,7 +182,7 @@ def update_profile(
             if changes.email is not None:
                 user.change_email(changes.email)
             if new_hash is not None:
-                user.change_password_hash(new_hash)
+                user.change_password(new_hash)
             try:
                 uow.commit()
             except UniqueViolation:

@@ -4,7 +4,8 @@ import abc
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Literal
 
 from playball_auth.domain.model import User, UserEvent
 
@@ -58,10 +59,25 @@ class PasswordHasher(abc.ABC):
         """True if the hash was made with other parameters than the current ones."""
 
 
+Scope = Literal["groups", "account"]
+"""What a token is for: ``groups`` (audience ``playball-groups``, the default) or
+``account`` (audience ``playball-auth``, for auth's own /users/me, short-lived)."""
+
+
 @dataclass(frozen=True, slots=True)
 class IssuedToken:
     access_token: str
     expires_in: int
+
+
+@dataclass(frozen=True, slots=True)
+class TokenClaims:
+    """What a verified access token says (RFC 9068)."""
+
+    user_id: uuid.UUID  # sub
+    credentials_version: int  # cv: stale once the password changed or the user was deleted
+    scope: Scope
+    jti: str
 
 
 class InvalidTokenError(Exception):
@@ -70,15 +86,72 @@ class InvalidTokenError(Exception):
 
 class AccessTokens(abc.ABC):
     @abc.abstractmethod
-    def issue(self, user_id: uuid.UUID) -> IssuedToken: ...
+    def issue(self, user_id: uuid.UUID, *, scope: Scope, credentials_version: int) -> IssuedToken:
+        """A signed ``at+jwt`` for ``scope``'s audience, with its lifetime."""
 
     @abc.abstractmethod
-    def verify(self, token: str) -> uuid.UUID:
-        """The user id (``sub``) of a valid token; InvalidTokenError otherwise."""
+    def verify(self, token: str, *, scope: Scope) -> TokenClaims:
+        """The claims of a valid token for ``scope``'s audience; InvalidTokenError otherwise."""
 
     @abc.abstractmethod
     def jwks(self) -> dict[str, Any]:
         """The public keys verifying the tokens, as a JWK set."""
+
+
+@dataclass(frozen=True, slots=True)
+class RefreshToken:
+    """A stored refresh token: only the SHA-256 (hex) of the opaque value is kept."""
+
+    id: uuid.UUID
+    token_hash: str
+    chain_id: uuid.UUID  # one login's line of rotations
+    user_id: uuid.UUID
+    issued_at: datetime
+    expires_at: datetime
+    spent_at: datetime | None = None
+    revoked_at: datetime | None = None
+
+
+class RefreshTokenRepository(abc.ABC):
+    """Refresh tokens of one unit of work (so revoking them commits with the change)."""
+
+    @abc.abstractmethod
+    def add(self, token: RefreshToken) -> None: ...
+
+    @abc.abstractmethod
+    def get_by_hash(self, token_hash: str) -> RefreshToken | None: ...
+
+    @abc.abstractmethod
+    def spend(self, token_id: uuid.UUID, now: datetime) -> bool:
+        """Mark the token spent if it is not yet spent nor revoked; False if it was (a
+        concurrent refresh won, or a replay)."""
+
+    @abc.abstractmethod
+    def revoke_chain(self, chain_id: uuid.UUID, now: datetime) -> None: ...
+
+    @abc.abstractmethod
+    def revoke_user(self, user_id: uuid.UUID, now: datetime) -> None:
+        """Revoke every refresh token of the user (a password change, a deletion)."""
+
+
+class LoginThrottle(abc.ABC):
+    """The shared failed-login state (see :mod:`playball_auth.domain.throttle`).
+
+    Each call runs in a transaction of its own: a failure is recorded even when the
+    login's own unit of work rolls back.
+    """
+
+    @abc.abstractmethod
+    def retry_after(self, username_key: str, address: str | None, now: datetime) -> int | None:
+        """Seconds until a login for this account from this address may be tried; None if
+        it may be tried now."""
+
+    @abc.abstractmethod
+    def record_failure(self, username_key: str, address: str | None, now: datetime) -> None: ...
+
+    @abc.abstractmethod
+    def record_success(self, username_key: str) -> None:
+        """A login succeeded: the account's run of failures ends."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,7 +2,7 @@
 
 from playball_service_kit import unit_of_work as service_kit
 
-from playball_auth.service_layer.ports import Outbox, UserRepository
+from playball_auth.service_layer.ports import Outbox, RefreshTokenRepository, UserRepository
 
 
 class UnitOfWork(service_kit.UnitOfWork):
@@ -14,3 +14,4 @@ class UnitOfWork(service_kit.UnitOfWork):
 
     users: UserRepository
     outbox: Outbox
+    refresh_tokens: RefreshTokenRepository
