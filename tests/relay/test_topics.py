@@ -2,6 +2,7 @@
 idempotently; differing settings reported; and `playball schemas register` ensures the
 topics of the manifest it registered."""
 
+import time
 from pathlib import Path
 
 import pytest
@@ -19,9 +20,18 @@ runner = CliRunner()
 
 def describe(bootstrap: str, topic: str) -> tuple[int, int, dict[str, str]]:
     admin = AdminClient({"bootstrap.servers": bootstrap})
-    metadata = admin.list_topics(topic, timeout=10).topics[topic]
+    deadline = time.monotonic() + 30
+    while True:
+        # a broker answering just after the creation may know the topic before it has
+        # applied its partitions' assignment: read again until every partition has one
+        metadata = admin.list_topics(topic, timeout=10).topics[topic]
+        replicas = [len(p.replicas) for p in metadata.partitions.values()]
+        if metadata.error is None and replicas and min(replicas) > 0:
+            break
+        assert time.monotonic() < deadline, f"topic {topic}: no complete metadata in 30 s"
+        time.sleep(0.05)
     partitions = len(metadata.partitions)
-    replication = min(len(p.replicas) for p in metadata.partitions.values())
+    replication = min(replicas)
     resource = ConfigResource(ConfigResource.Type.TOPIC, topic)
     entries = admin.describe_configs([resource])[resource].result(timeout=10)
     return partitions, replication, {k: str(v.value) for k, v in entries.items()}

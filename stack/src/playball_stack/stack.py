@@ -127,7 +127,7 @@ class Stack:
         to_launch = [c for c in phase if c.pid() is None]
         for component in to_launch:
             for port in component.ports():
-                if is_listening(port):
+                if not _freed(port, PORT_GRACE):
                     raise PortInUseError(port, component.name, self._holder(port))
         for component in to_launch:
             self.progress(f"starting {component.name}")
@@ -260,3 +260,17 @@ def redact(url: str) -> str:
         return url
     scheme, has_scheme, _credentials = head.partition("://")
     return f"{scheme}://***@{rest}" if has_scheme else f"***@{rest}"
+
+
+# A port can stay taken for a moment after its holder was told to go (a process still
+# exiting, a probe's connection); an unknown holder that outlives this is reported.
+PORT_GRACE = 3.0
+
+
+def _freed(port: int, grace: float) -> bool:
+    deadline = time.monotonic() + grace
+    while is_listening(port):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.1)
+    return True
