@@ -75,7 +75,7 @@ def run(label: str, engine: Engine, updates: int, rounds: int) -> None:
         PlainHasher(),
         username=f"bench{uuid.uuid4().hex[:8]}",
         email=f"{uuid.uuid4().hex[:8]}@example.org",
-        password="password",  # noqa: S106 - a benchmark user
+        password="bench password 1",  # noqa: S106 - a benchmark user
         display_name="bench",
     )
     per_update_ms(with_outbox, user.id, 20)  # warm up pools and caches

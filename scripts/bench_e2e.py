@@ -134,8 +134,14 @@ def main() -> None:  # noqa: PLR0915 - one linear script
                         "display_name": f"Bench {n}",
                     }
                     user = client.post(f"{auth}/users", json=body).json()
+                    # renames go to auth's /users/me: an account-scope token (300 s)
                     token = client.post(
-                        f"{auth}/token", data={"username": body["username"], "password": password}
+                        f"{auth}/token",
+                        data={
+                            "username": body["username"],
+                            "password": password,
+                            "scope": "account",
+                        },
                     ).json()["access_token"]
                     users.append((uuid.UUID(user["id"]), {"Authorization": f"Bearer {token}"}))
                 deadline = time.monotonic() + 120

@@ -91,7 +91,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     the 3-broker cluster run one at a time, so no more than one such cluster runs. Modules
     holding a ``slow`` test are handed out first: the longest tests must not start last.
     """
-    _repair_node_ids(items)
     slow_modules = {_module_of(item) for item in items if item.get_closest_marker("slow")}
     items.sort(key=lambda item: _module_of(item) not in slow_modules)  # stable: modules stay whole
     if not (_is_worker(config) and config.getvalue("loadgroup")):
@@ -120,18 +119,6 @@ def _shares_module_state(item: pytest.Item) -> bool:
         return True
     scopes = {fixture.scope for defs in info.name2fixturedefs.values() for fixture in defs}
     return bool(scopes & {"module", "package", "class"})
-
-
-def _repair_node_ids(items: list[pytest.Item]) -> None:
-    """Give schemathesis's tests their parameter back in the node id.
-
-    On pytest 9.2 every operation's test of ``schema.parametrize()`` gets the same node id
-    (``test_x`` instead of ``test_x[GET /groups]``: schemathesis sets the retired
-    ``_nodeid``); pytest-xdist tells tests apart by node id, and would run one of them.
-    """
-    for item in items:
-        if item.parent is not None and "[" in item.name and not item.nodeid.endswith("]"):
-            _set_node_id(item, f"{item.parent.nodeid}::{item.name}")
 
 
 def _set_node_id(item: pytest.Item, nodeid: str) -> None:

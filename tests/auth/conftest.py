@@ -17,11 +17,11 @@ from playball_auth.adapters.database_sql import (
     make_engine,
     migrate,
 )
+from playball_auth.adapters.key_ring import StaticKeyRing
 from playball_auth.adapters.passwords_argon2 import Argon2PasswordHasher
 from playball_auth.adapters.tokens_jwt import JwtAccessTokens
 from playball_auth.entrypoints.api import create_app
 from playball_auth.service_layer.ports import AuthPorts
-from playball_auth.settings import AUDIENCE
 from playball_events.settings import with_database
 from sqlalchemy import Engine
 from support.auth_backends import (
@@ -97,7 +97,7 @@ def signing_key() -> rsa.RSAPrivateKey:
 
 @pytest.fixture(scope="session")
 def tokens(signing_key: rsa.RSAPrivateKey) -> JwtAccessTokens:
-    return JwtAccessTokens(signing_key, issuer=ISSUER, audience=AUDIENCE, ttl_seconds=900)
+    return JwtAccessTokens(StaticKeyRing(signing_key), issuer=ISSUER, ttl_seconds=900)
 
 
 @pytest.fixture(scope="session")
@@ -116,6 +116,7 @@ def ports(
         passwords=cheap_argon2,
         tokens=tokens,
         check_ready=lambda: True,
+        throttle=backend.throttle(),
     )
 
 

@@ -8,8 +8,10 @@ import pytest
 from fastapi.testclient import TestClient
 from playball_auth.adapters.database_sql import make_engine, session_factory
 from playball_auth.adapters.passwords_argon2 import Argon2PasswordHasher
+from playball_auth.adapters.throttle_sql import SqlLoginThrottle
 from playball_auth.adapters.tokens_jwt import JwtAccessTokens
 from playball_auth.adapters.unit_of_work_sql import SqlUnitOfWork
+from playball_auth.domain.throttle import ThrottlePolicy
 from playball_auth.entrypoints.api import create_app
 from playball_auth.service_layer.ports import AuthPorts
 from support.auth_backends import AuthBackend
@@ -29,8 +31,15 @@ def create(client: TestClient, **overrides: str) -> dict[str, Any]:
     return body
 
 
-def login(client: TestClient, username: str = "alice", password: str = "correct horse") -> str:
-    response = client.post("/token", data={"username": username, "password": password})
+def login(
+    client: TestClient,
+    username: str = "alice",
+    password: str = "correct horse",
+    scope: str = "account",
+) -> str:
+    """An access token; by default an account token, the kind /users/me takes."""
+    data = {"username": username, "password": password, "scope": scope}
+    response = client.post("/token", data=data)
     assert response.status_code == 200, response.text
     token: str = response.json()["access_token"]
     return token
@@ -44,6 +53,12 @@ def send(client: TestClient, method: str, url: str, body: object, **kwargs: Any)
     """JSON escaped to ASCII, so lone surrogates travel as ``\\ud800`` escapes."""
     headers = {"Content-Type": "application/json", **kwargs.pop("headers", {})}
     return client.request(method, url, content=json.dumps(body), headers=headers, **kwargs)
+
+
+def delete_me(client: TestClient, token: str, current_password: str) -> Any:
+    return send(
+        client, "DELETE", "/users/me", {"current_password": current_password}, headers=auth(token)
+    )
 
 
 def assert_error(response: Any, status: int, code: str) -> None:
@@ -66,15 +81,31 @@ def test_register_returns_the_user(client: TestClient) -> None:
 
 def test_token_then_me(client: TestClient) -> None:
     created = create(client)
-    response = client.post("/token", data={"username": "ALICE", "password": "correct horse"})
+    data = {"username": "ALICE", "password": "correct horse", "scope": "account"}
+    response = client.post("/token", data=data)
     assert response.status_code == 200
     body = response.json()
-    assert body["token_type"] == "bearer"
-    assert body["expires_in"] == 900
+    # an account token: short-lived, and no refresh token (changes start from the password)
+    assert body == {
+        "access_token": body["access_token"],
+        "token_type": "bearer",
+        "expires_in": 300,
+        "scope": "account",
+    }
     assert response.headers["cache-control"] == "no-store"
     me = client.get("/users/me", headers=auth(body["access_token"]))
     assert me.status_code == 200
     assert me.json() == created
+
+
+def test_the_default_scope_is_groups_with_a_refresh_token(client: TestClient) -> None:
+    create(client)
+    response = client.post("/token", data={"username": "alice", "password": "correct horse"})
+    assert response.status_code == 200
+    body = response.json()
+    assert set(body) == {"access_token", "token_type", "expires_in", "scope", "refresh_token"}
+    assert (body["scope"], body["expires_in"]) == ("groups", 900)
+    assert len(body["refresh_token"]) == 43  # 256 bits, base64url
 
 
 @pytest.mark.parametrize(
@@ -125,14 +156,22 @@ def test_patch_changes_and_versions(client: TestClient, backend: AuthBackend) ->
     assert renamed.status_code == 200
     assert renamed.json()["display_name"] == "Ally"
     assert renamed.json()["version"] == 2
-    moved = client.patch("/users/me", json={"email": "new@example.org"}, headers=auth(token))
+    moved = client.patch(
+        "/users/me",
+        json={"email": "new@example.org", "current_password": "correct horse"},
+        headers=auth(token),
+    )
     assert moved.json()["email"] == "new@example.org"
     assert moved.json()["version"] == 2  # not a contract change
+    assert "login-required" not in moved.headers
     new_password = client.patch(
-        "/users/me", json={"password": "battery staple"}, headers=auth(token)
+        "/users/me",
+        json={"password": "battery staple", "current_password": "correct horse"},
+        headers=auth(token),
     )
     assert new_password.status_code == 200
-    assert login(client, password="battery staple")
+    assert new_password.headers["login-required"] == "true"
+    token = login(client, password="battery staple")
     assert_error(
         client.post("/token", data={"username": "alice", "password": "correct horse"}),
         401,
@@ -149,8 +188,14 @@ def test_patch_to_a_taken_email_is_409(client: TestClient) -> None:
     create(client)
     create(client, username="bob", email="bob@example.org")
     token = login(client, "bob")
-    response = client.patch("/users/me", json={"email": "alice@example.org"}, headers=auth(token))
+    body = {"email": "alice@example.org", "current_password": "correct horse"}
+    response = client.patch("/users/me", json=body, headers=auth(token))
     assert_error(response, 409, "email_taken")
+    # with a new password too (its refresh tokens revoked in the same transaction)
+    body["password"] = "battery staple"
+    response = client.patch("/users/me", json=body, headers=auth(token))
+    assert_error(response, 409, "email_taken")
+    assert login(client, "bob")  # nothing changed
 
 
 def test_delete_then_the_token_and_the_login_are_refused(
@@ -158,11 +203,11 @@ def test_delete_then_the_token_and_the_login_are_refused(
 ) -> None:
     created = create(client)
     token = login(client)
-    response = client.delete("/users/me", headers=auth(token))
+    response = delete_me(client, token, "correct horse")
     assert response.status_code == 204
     assert response.content == b""
     assert_error(client.get("/users/me", headers=auth(token)), 401, "invalid_token")
-    assert_error(client.delete("/users/me", headers=auth(token)), 401, "invalid_token")
+    assert_error(delete_me(client, token, "correct horse"), 401, "invalid_token")
     assert_error(
         client.patch("/users/me", json={"display_name": "x"}, headers=auth(token)),
         401,
@@ -180,7 +225,9 @@ def test_delete_then_the_token_and_the_login_are_refused(
     assert again["version"] == 1
 
 
-HUGE = "x" * 1_000_000
+# over every field's limit, under the body limit (a larger body is a 413, tested with
+# the HTTP limits)
+HUGE = "x" * 10_000
 
 
 @pytest.mark.parametrize(
@@ -238,6 +285,8 @@ def test_token_form_with_odd_input_is_never_5xx(client: TestClient) -> None:
     create(client)
     for data in (
         {"username": "alice\x00", "password": "correct horse"},
+        {"username": "alice", "password": "correct horse", "scope": "\x00"},
+        {"grant_type": "refresh_token", "refresh_token": "\x00" * 10},
         {"username": "alice", "password": "\x00" * 10},
         {"username": "ü" * 200, "password": "x"},
         {"username": "alice", "password": "correct horse", "grant_type": "client"},
@@ -245,7 +294,7 @@ def test_token_form_with_odd_input_is_never_5xx(client: TestClient) -> None:
         {},
     ):
         response = client.post("/token", data=data)
-        assert response.status_code in {401, 422}, (data, response.text)
+        assert response.status_code in {400, 401, 422}, (data, response.text)
 
 
 def test_jwks_and_healthz(client: TestClient) -> None:
@@ -276,16 +325,21 @@ def test_an_unreachable_database_is_503_not_500(
         passwords=cheap_argon2,
         tokens=tokens,
         check_ready=lambda: False,
+        throttle=SqlLoginThrottle(engine, ThrottlePolicy()),
     )
     try:
         with TestClient(create_app(ports), raise_server_exceptions=False) as client:
-            token = tokens.issue(uuid.uuid4()).access_token
+            token = tokens.issue(uuid.uuid4(), scope="account", credentials_version=1)
+            bearer = auth(token.access_token)
+            refresh = {"grant_type": "refresh_token", "refresh_token": "x" * 43}
             for response in (
                 client.post("/users", json=NEW_USER),
                 client.post("/token", data={"username": "alice", "password": "correct horse"}),
-                client.get("/users/me", headers=auth(token)),
-                client.patch("/users/me", json={"display_name": "x"}, headers=auth(token)),
-                client.delete("/users/me", headers=auth(token)),
+                client.post("/token", data=refresh),
+                client.post("/logout", data={"refresh_token": "x" * 43}),
+                client.get("/users/me", headers=bearer),
+                client.patch("/users/me", json={"display_name": "x"}, headers=bearer),
+                delete_me(client, token.access_token, "correct horse"),
                 client.get("/healthz"),
             ):
                 assert_error(response, 503, "database_unavailable")

@@ -1,12 +1,10 @@
-"""``playball auth``: migrate (creating the database), backfill, serve, and exit codes."""
+"""``playball auth``: migrate (creating the database), backfill, serve, the signing keys,
+and exit codes."""
 
-import os
-import signal
-import subprocess
-import sys
-import time
+import json
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -19,7 +17,7 @@ from playball_cli.main import build_app
 from playball_events.settings import with_database
 from sqlalchemy import create_engine, inspect, text
 from support.auth_backends import drop_database
-from support.stack_env import free_port
+from support.auth_process import auth_served
 from typer.testing import CliRunner
 
 runner = CliRunner()
@@ -33,11 +31,14 @@ def run(*args: str, env: dict[str, str] | None = None) -> tuple[int, str]:
 def test_help_lists_the_commands() -> None:
     code, output = run("--help")
     assert code == 0
-    for command in ("migrate", "serve", "outbox"):
+    for command in ("migrate", "serve", "outbox", "keys"):
         assert command in output
     code, output = run("outbox", "--help")
     assert code == 0
     assert "backfill" in output
+    code, output = run("keys", "--help")
+    assert code == 0
+    assert "rotate" in output
 
 
 def test_migrate_creates_a_sqlite_database_then_backfill(tmp_path: Path) -> None:
@@ -97,15 +98,78 @@ def test_an_unreachable_database_exits_3() -> None:
         assert "127.0.0.1:1" in output
 
 
-def test_serve_with_a_missing_configured_key_exits_2(tmp_path: Path) -> None:
+def _keys_env(tmp_path: Path, keys: Path) -> dict[str, str]:
     env = {
         "PLAYBALL_AUTH_DATABASE_URL": f"sqlite:///{tmp_path / 'a.db'}",
-        "PLAYBALL_AUTH_SIGNING_KEY": str(tmp_path / "missing.pem"),
+        "PLAYBALL_AUTH_SIGNING_KEYS": str(keys),
     }
     assert run("migrate", env=env)[0] == 0
+    return env
+
+
+def test_serve_with_a_missing_or_empty_configured_key_directory_exits_2(tmp_path: Path) -> None:
+    missing = tmp_path / "missing"
+    code, output = run("serve", env=_keys_env(tmp_path, missing))
+    assert code == 2
+    assert "PLAYBALL_AUTH_SIGNING_KEYS" in output
+    assert str(missing) in output
+    assert not missing.exists()  # a configured directory is never made up
+    empty = tmp_path / "empty"
+    empty.mkdir(mode=0o700)
+    code, output = run("serve", env=_keys_env(tmp_path, empty))
+    assert code == 2
+    assert "keys rotate" in output
+
+
+@pytest.mark.parametrize(("target", "mode"), [("directory", 0o750), ("key", 0o644)])
+def test_serve_and_rotate_refuse_keys_open_to_others_naming_them(
+    tmp_path: Path, target: str, mode: int
+) -> None:
+    keys = tmp_path / "keys"
+    keys.mkdir(mode=0o700)
+    env = _keys_env(tmp_path, keys)
+    assert run("keys", "rotate", "--now", env=env)[0] == 0
+    (pem,) = keys.glob("*.pem")
+    path = keys if target == "directory" else pem
+    path.chmod(mode)
+    for command in (("serve",), ("keys", "rotate")):
+        code, output = run(*command, env=env)
+        assert code == 2, (command, output)
+        assert str(path) in output
+        assert "Traceback" not in output
+    assert list(keys.glob("*.pem")) == [pem]  # rotate added nothing
+
+
+def test_the_old_single_key_variable_is_refused(tmp_path: Path) -> None:
+    env = {
+        **_keys_env(tmp_path, tmp_path / "keys"),
+        "PLAYBALL_AUTH_SIGNING_KEY": str(tmp_path / "key.pem"),
+    }
     code, output = run("serve", env=env)
     assert code == 2
-    assert "PLAYBALL_AUTH_SIGNING_KEY" in output
+    assert "PLAYBALL_AUTH_SIGNING_KEYS" in output
+
+
+def test_keys_rotate_publishes_the_next_key_ahead_of_signing(tmp_path: Path) -> None:
+    keys = tmp_path / "keys"
+    keys.mkdir(mode=0o700)
+    env = {"PLAYBALL_AUTH_SIGNING_KEYS": str(keys), "PLAYBALL_AUTH_KEY_PUBLISH_DELAY": "600"}
+    code, output = run("keys", "rotate", "--now", env=env)
+    assert code == 0, output
+    (first,) = [pem.stem for pem in keys.glob("*.pem")]
+    assert f"added signing key {first}" in output
+
+    before = datetime.now(UTC).replace(microsecond=0)
+    code, output = run("keys", "rotate", env=env)
+    after = datetime.now(UTC)
+    assert code == 0, output
+    (second,) = {pem.stem for pem in keys.glob("*.pem")} - {first}
+    signs_from = datetime.fromisoformat(
+        json.loads((keys / f"{second}.json").read_text())["signs_from"]
+    )
+    assert before + timedelta(seconds=600) <= signs_from <= after + timedelta(seconds=600)
+    assert f"added signing key {second}" in output
+    assert {p.stat().st_mode & 0o777 for p in keys.iterdir()} == {0o600}
 
 
 def test_serve_refuses_an_unmigrated_or_unreachable_database(tmp_path: Path) -> None:
@@ -119,44 +183,9 @@ def test_serve_refuses_an_unmigrated_or_unreachable_database(tmp_path: Path) -> 
 
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[str]:
-    """``playball auth serve`` in its own process group on a free port; killed at the end."""
-    port = free_port()
-    env = {
-        **os.environ,
-        "PLAYBALL_AUTH_DATABASE_URL": f"sqlite:///{tmp_path / 'auth.db'}",
-        "XDG_DATA_HOME": str(tmp_path / "data"),
-    }
-    playball = str(Path(sys.executable).with_name("playball"))
-    subprocess.run([playball, "auth", "migrate"], env=env, check=True, capture_output=True)
-    process = subprocess.Popen(
-        [playball, "auth", "serve", "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        start_new_session=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert process.poll() is None, process.stderr.read() if process.stderr else ""
-            assert time.monotonic() < deadline, "the server did not become healthy in 60 s"
-            time.sleep(0.1)
+    """``playball auth serve`` with the development key directory under ``tmp_path``."""
+    with auth_served(tmp_path / "auth.db", {"XDG_DATA_HOME": str(tmp_path / "data")}) as base:
         yield base
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-        if process.stderr:
-            process.stderr.close()
 
 
 def test_served_tokens_verify_like_the_groups_service_will(served: str, tmp_path: Path) -> None:
@@ -166,18 +195,21 @@ def test_served_tokens_verify_like_the_groups_service_will(served: str, tmp_path
         json={
             "username": "walter",
             "email": "walter@example.org",
-            "password": "correct horse",
+            "password": "correct horse battery staple",
             "display_name": "Walter",
         },
     )
     assert created.status_code == 201
     token = httpx.post(
-        f"{served}/token", data={"username": "walter", "password": "correct horse"}
+        f"{served}/token", data={"username": "walter", "password": "correct horse battery staple"}
     ).json()["access_token"]
     signing_key = jwt.PyJWKClient(f"{served}/.well-known/jwks.json").get_signing_key_from_jwt(token)
     claims = jwt.decode(
         token, signing_key.key, algorithms=["RS256"], audience="playball-groups", issuer=served
     )
     assert claims["sub"] == created.json()["id"]
-    key_file = tmp_path / "data" / "playball" / "auth-signing-key.pem"
+    keys = tmp_path / "data" / "playball" / "auth-signing-keys"
+    assert keys.stat().st_mode & 0o777 == 0o700
+    (key_file,) = keys.iterdir()
+    assert key_file.name == f"{signing_key.key_id}.pem"
     assert key_file.stat().st_mode & 0o777 == 0o600

@@ -20,6 +20,7 @@ from playball_auth.adapters.orm_sql import outbox
 from playball_auth.adapters.user_events_sql import UnrecordedChangeError
 from playball_auth.domain.model import User
 from playball_auth.service_layer import handlers
+from playball_auth.service_layer.credentials import Reauthenticated
 from playball_auth.service_layer.errors import ConcurrentUpdateError, StaleUser
 from playball_events.contracts import UserDeleted, UserRegistered, UserUpdated
 from playball_events.contracts.topics import PLAYBALL_AUTH_USER_EVENTS_V1
@@ -80,12 +81,25 @@ def test_each_change_kind_gives_exactly_its_events_with_versions_1_2_3(
     update = handlers.update_profile
     update(backend.uow_factory, hasher, uid, handlers.ProfileChanges(display_name="Al"))
     # email or password alone: not in the contract, no event, no new version
-    update(backend.uow_factory, hasher, uid, handlers.ProfileChanges(email="new@example.org"))
-    update(backend.uow_factory, hasher, uid, handlers.ProfileChanges(password="another one"))
+    proof = Reauthenticated(uid)  # the current password was given (login's part)
+    update(
+        backend.uow_factory,
+        hasher,
+        uid,
+        handlers.ProfileChanges(email="new@example.org"),
+        reauthenticated=proof,
+    )
+    update(
+        backend.uow_factory,
+        hasher,
+        uid,
+        handlers.ProfileChanges(password="another one"),
+        reauthenticated=proof,
+    )
     # the same value again is no change
     update(backend.uow_factory, hasher, uid, handlers.ProfileChanges(display_name="Al"))
     rename(backend.uow_factory, uid, "alicia")
-    handlers.delete_user(backend.uow_factory, uid)
+    handlers.delete_user(backend.uow_factory, uid, reauthenticated=proof)
 
     rows = backend.outbox_rows(uid)
     assert kinds(rows) == [(REGISTERED, 1), (UPDATED, 2), (UPDATED, 3), (DELETED, 4)]
@@ -138,7 +152,9 @@ def test_backfill_enqueues_one_registered_event_per_user_at_its_version(
     handlers.update_profile(
         backend.uow_factory, hasher, users[0].id, handlers.ProfileChanges(display_name="Zero")
     )
-    handlers.delete_user(backend.uow_factory, users[4].id)
+    handlers.delete_user(
+        backend.uow_factory, users[4].id, reauthenticated=Reauthenticated(users[4].id)
+    )
     before = {user.id: len(backend.outbox_rows(user.id)) for user in users}
 
     assert handlers.backfill_outbox(backend.uow_factory, batch_size=2) == 4
@@ -341,6 +357,7 @@ def test_any_sequence_of_changes_gives_one_event_per_contract_change(
     hasher = FakePasswordHasher()
     user = register(backend, f"p{uuid.uuid4().hex[:12]}")
     uow, uid = backend.uow_factory, user.id
+    proof = Reauthenticated(uid)  # the current password was given (login's part)
     expected = [REGISTERED]
     current = user
     for i, change in enumerate(changes):
@@ -357,16 +374,20 @@ def test_any_sequence_of_changes_gives_one_event_per_contract_change(
         elif change == "email":
             email = f"{uuid.uuid4().hex[:8]}@example.org"
             current = handlers.update_profile(
-                uow, hasher, uid, handlers.ProfileChanges(email=email)
+                uow, hasher, uid, handlers.ProfileChanges(email=email), reauthenticated=proof
             )
         else:
             current = handlers.update_profile(
-                uow, hasher, uid, handlers.ProfileChanges(password=f"secret {i} {i}")
+                uow,
+                hasher,
+                uid,
+                handlers.ProfileChanges(password=f"secret {i} {i}"),
+                reauthenticated=proof,
             )
         if change in {"display_name", "username"}:
             expected.append(UPDATED)
     if delete:
-        handlers.delete_user(uow, uid)
+        handlers.delete_user(uow, uid, reauthenticated=proof)
         expected.append(DELETED)
 
     rows = backend.outbox_rows(uid)

@@ -43,7 +43,10 @@ def register(client: httpx.Client, auth: str, n: int) -> dict[str, str]:
     body = {"username": name, "email": f"{name}@example.org", "password": password}
     created = client.post(f"{auth}/users", json={**body, "display_name": f"P{n}"})
     assert created.status_code == 201, created.text
-    token = client.post(f"{auth}/token", data={"username": name, "password": password})
+    # renames go to auth's /users/me, which takes account-scope tokens only
+    token = client.post(
+        f"{auth}/token", data={"username": name, "password": password, "scope": "account"}
+    )
     assert token.status_code == 200, token.text
     return {"Authorization": f"Bearer {token.json()['access_token']}"}
 
@@ -68,6 +71,8 @@ def test_api_writes_succeed_with_the_broker_down_and_the_backlog_drains_after(
         quick_retries = {
             "PLAYBALL_RELAY_DELIVERY_TIMEOUT_MS": "3000",
             "PLAYBALL_RELAY_LEASE_SECONDS": "10",
+            # resume within 2 s of the broker's return, not after a backoff of up to 30 s
+            "PLAYBALL_RELAY_BACKOFF_MAX_SECONDS": "2",
         }
         with (
             running_system(
@@ -125,7 +130,12 @@ def test_api_writes_succeed_with_the_registry_down_and_the_backlog_drains_after(
     settings = stack.model_copy(update={"schema_registry_url": proxied})
     try:
         with (
-            running_system(settings, tmp_path / "system", ("auth-api", "auth-relay")) as system,
+            running_system(
+                settings,
+                tmp_path / "system",
+                ("auth-api", "auth-relay"),
+                {"PLAYBALL_RELAY_BACKOFF_MAX_SECONDS": "2"},  # resume soon after the registry
+            ) as system,
             httpx.Client(timeout=30) as client,
         ):
             metrics = system.specs["auth-relay"].address

@@ -80,6 +80,10 @@ class FakeGroups(Groups):
     def get(self, group_id: uuid.UUID) -> Group | None:
         return self.store.groups.get(group_id)
 
+    def lock(self, group_id: uuid.UUID) -> Group | None:
+        # a fake unit of work runs alone on its working copy: nothing to wait for
+        return self.get(group_id)
+
     def of_member(self, user_id: uuid.UUID) -> list[Group]:
         ids = {g for g, u in self.store.members if u == user_id}
         return sorted((self.store.groups[g] for g in ids), key=lambda g: (g.created_at, g.id))

@@ -219,7 +219,9 @@ def _forged(api: Api, kind: str, user: uuid.UUID) -> str:  # noqa: PLR0911 - one
         del claims["exp"]
         import jwt  # noqa: PLC0415
 
-        return jwt.encode(claims, issuer.key.private, "RS256", headers={"kid": issuer.key.kid})
+        return jwt.encode(
+            claims, issuer.key.private, "RS256", headers={"kid": issuer.key.kid, "typ": "at+jwt"}
+        )
     if kind == "subject not a uuid":
         return issuer.token(user, sub="ada")
     if kind == "garbage":

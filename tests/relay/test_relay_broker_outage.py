@@ -49,6 +49,7 @@ def test_broker_stopped_under_write_load_then_restarted_loses_nothing(
         PLAYBALL_RELAY_BATCH_SIZE=200,
         PLAYBALL_RELAY_DELIVERY_TIMEOUT_MS=3000,
         PLAYBALL_RELAY_LEASE_SECONDS=10,
+        PLAYBALL_RELAY_BACKOFF_MAX_SECONDS=2,  # resume soon after the broker returns
     )
     written: list[NewOutboxEvent] = []
     stop_writing = threading.Event()

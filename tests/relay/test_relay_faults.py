@@ -81,6 +81,8 @@ def relay_env(kafka_bootstrap: str, registry_url: str, **more: object) -> dict[s
     return {
         "PLAYBALL_KAFKA_BOOTSTRAP": kafka_bootstrap,
         "PLAYBALL_SCHEMA_REGISTRY_URL": registry_url,
+        # the faults end within seconds: resume then, not after a backoff of up to 30 s
+        "PLAYBALL_RELAY_BACKOFF_MAX_SECONDS": 2,
         **more,
     }
 

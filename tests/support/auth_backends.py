@@ -6,9 +6,18 @@ from collections.abc import Callable
 from typing import Any
 
 from playball_auth.adapters.database_sql import session_factory
-from playball_auth.adapters.orm_sql import outbox, users
+from playball_auth.adapters.orm_sql import (
+    login_failures_by_address,
+    login_throttle_accounts,
+    outbox,
+    refresh_tokens,
+    users,
+)
+from playball_auth.adapters.throttle_sql import SqlLoginThrottle
 from playball_auth.adapters.unit_of_work_sql import SqlUnitOfWork
 from playball_auth.adapters.user_events_sql import outbox_event
+from playball_auth.domain.throttle import ThrottlePolicy
+from playball_auth.service_layer.ports import LoginThrottle
 from playball_auth.service_layer.unit_of_work import UnitOfWork
 from playball_events.outbox.model import NewOutboxEvent
 from playball_events.settings import with_database
@@ -16,7 +25,7 @@ from playball_events.utc_sql import as_utc
 from sqlalchemy import Engine, create_engine, delete, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from support.auth_fakes import FakeStore, FakeUnitOfWork
+from support.auth_fakes import FakeLoginThrottle, FakeStore, FakeUnitOfWork
 
 ISSUER = "http://testserver"  # the iss of the test apps' tokens
 
@@ -39,6 +48,10 @@ class AuthBackend:
     name: str
     uow_factory: Callable[[], UnitOfWork]
 
+    def throttle(self, policy: ThrottlePolicy | None = None) -> LoginThrottle:
+        """The backend's login throttle (its state shared with every other one made)."""
+        raise NotImplementedError
+
     def outbox_rows(self, user_id: uuid.UUID | None = None) -> list[OutboxRow]:
         raise NotImplementedError
 
@@ -55,6 +68,15 @@ class FakeBackend(AuthBackend):
     def __init__(self) -> None:
         self.store = FakeStore()
         self.uow_factory = lambda: FakeUnitOfWork(self.store)
+        self.throttles: list[FakeLoginThrottle] = []
+
+    def throttle(self, policy: ThrottlePolicy | None = None) -> LoginThrottle:
+        made = FakeLoginThrottle(policy)
+        if self.throttles:  # one state, as in the database
+            made.accounts = self.throttles[0].accounts
+            made.address_failures = self.throttles[0].address_failures
+        self.throttles.append(made)
+        return made
 
     def outbox_rows(self, user_id: uuid.UUID | None = None) -> list[OutboxRow]:
         """The rows the SQL adapter would write for the events the fakes committed."""
@@ -74,10 +96,19 @@ class SqlBackend(AuthBackend):
         self.sessions = sessions
         self.uow_factory = lambda: SqlUnitOfWork(sessions)
 
+    def throttle(self, policy: ThrottlePolicy | None = None) -> LoginThrottle:
+        return SqlLoginThrottle(self.engine, policy or ThrottlePolicy())
+
     def clear(self) -> None:
         with self.engine.begin() as conn:
-            conn.execute(delete(outbox))
-            conn.execute(delete(users))
+            for table in (
+                outbox,
+                users,
+                refresh_tokens,
+                login_throttle_accounts,
+                login_failures_by_address,
+            ):
+                conn.execute(delete(table))
 
     def outbox_rows(self, user_id: uuid.UUID | None = None) -> list[OutboxRow]:
         query = select(outbox).order_by(outbox.c.seq)

@@ -101,7 +101,7 @@ def running_system(
             "PLAYBALL_AUTH_DATABASE_URL": auth_db,
             "PLAYBALL_GROUPS_DATABASE_URL": groups_db,
             "PLAYBALL_GROUPS_CONSUMER_GROUP": f"playball-groups-e2e-{uuid.uuid4().hex[:8]}",
-            "PLAYBALL_AUTH_SIGNING_KEY": str(signing_key(workdir)),
+            "PLAYBALL_AUTH_SIGNING_KEYS": str(signing_keys(workdir)),
             # OWASP's minimum argon2id instead of RFC 9106's profile: the e2e tests hash
             # ~300 passwords on 2 shared cores (167 ms of CPU each at the default);
             # the hashing itself is tested at the default in tests/auth
@@ -137,19 +137,11 @@ def running_system(
                 remove_scratch_topics(stack.effective_kafka_bootstrap, group)
 
 
-def signing_key(directory: Path) -> Path:
-    """A throwaway RSA key, so the tests never touch the developer's own key file."""
-    from cryptography.hazmat.primitives import serialization  # noqa: PLC0415
-    from cryptography.hazmat.primitives.asymmetric import rsa  # noqa: PLC0415
+def signing_keys(directory: Path) -> Path:
+    """A throwaway key directory (0700, one 0600 key), so the tests never touch the
+    developer's own keys."""
+    from playball_auth.adapters.signing_keys import ensure_development_directory  # noqa: PLC0415
 
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    path = directory / "signing-key.pem"
-    path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    path.chmod(0o600)
+    path = directory / "signing-keys"
+    ensure_development_directory(path, bits=2048)
     return path

@@ -1,4 +1,8 @@
-"""An RSA signer and a JWKS server on 127.0.0.1, standing in for the auth service."""
+"""An RSA signer and a JWKS server on 127.0.0.1, standing in for the auth service.
+
+Tokens are minted as auth mints them (RFC 9068: ``typ: at+jwt``, ``jti``, ``client_id``,
+``scope``, ``cv``); the negative tests ask for another ``typ`` or the account audience.
+"""
 
 import base64
 import datetime as dt
@@ -18,6 +22,9 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
 
 AUDIENCE = "playball-groups"
+ACCOUNT_AUDIENCE = "playball-auth"
+TOKEN_TYPE = "at+jwt"
+CLIENT_ID = "playball-password-grant"
 
 
 class SigningKey:
@@ -55,23 +62,40 @@ class Issuer:
             "iss": self.url,
             "aud": AUDIENCE,
             "iat": issued,
-            "exp": issued + dt.timedelta(minutes=15),
+            "exp": issued + dt.timedelta(minutes=5),
+            "jti": uuid.uuid4().hex,
+            "client_id": CLIENT_ID,
+            "scope": "groups",
+            "cv": 1,
         }
         claims.update(overrides)
         return claims
 
-    def token(self, user_id: uuid.UUID, key: SigningKey | None = None, **overrides: Any) -> str:
+    def token(
+        self,
+        user_id: uuid.UUID,
+        key: SigningKey | None = None,
+        *,
+        typ: str | None = TOKEN_TYPE,
+        **overrides: Any,
+    ) -> str:
+        """A token as auth issues it; ``typ=None`` leaves ``typ`` out of the header."""
         key = key or self.key
         return jwt.encode(
             self.claims(user_id, **overrides),
             key.private,
             algorithm="RS256",
-            headers={"kid": key.kid},
+            # PyJWT drops a typ of None, and would add "JWT" were typ not given at all
+            headers={"kid": key.kid, "typ": typ},
         )
+
+    def account_token(self, user_id: uuid.UUID) -> str:
+        """A well-formed token for auth's own endpoints (scope account), not for groups."""
+        return self.token(user_id, aud=ACCOUNT_AUDIENCE, scope="account")
 
     def hs256_with_public_key(self, user_id: uuid.UUID) -> str:
         """The HS/RS confusion attack: HMAC keyed with the public PEM (PyJWT won't sign it)."""
-        header = {"alg": "HS256", "typ": "JWT", "kid": self.key.kid}
+        header = {"alg": "HS256", "typ": TOKEN_TYPE, "kid": self.key.kid}
         claims = self.claims(user_id)
         claims["iat"] = int(claims["iat"].timestamp())
         claims["exp"] = int(claims["exp"].timestamp())
@@ -81,7 +105,7 @@ class Issuer:
 
     def unsigned(self, user_id: uuid.UUID) -> str:
         """``alg: none``."""
-        header = {"alg": "none", "typ": "JWT", "kid": self.key.kid}
+        header = {"alg": "none", "typ": TOKEN_TYPE, "kid": self.key.kid}
         claims = self.claims(user_id)
         claims["iat"] = int(claims["iat"].timestamp())
         claims["exp"] = int(claims["exp"].timestamp())

@@ -9,6 +9,7 @@ commit -> relay -> Kafka -> consumer -> view from above.
 import time
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -44,28 +45,51 @@ def check(response: httpx.Response, *expected: int) -> Any:
     return response.json() if response.content else None
 
 
-def register(client: httpx.Client, auth: str, name: str) -> tuple[dict[str, Any], dict[str, str]]:
+@dataclass(frozen=True, slots=True)
+class Account:
+    """A demo user: its profile, its password, and its groups token's header."""
+
+    user: dict[str, Any]
+    password: str
+    groups_auth: dict[str, str]
+
+    def account_auth(self, client: httpx.Client, auth: str) -> dict[str, str]:
+        """A short-lived token for auth's own /users/me (scope ``account``): groups tokens
+        are refused there, so a token shown to groups cannot change the account."""
+        token = check(
+            client.post(
+                f"{auth}/token",
+                data={
+                    "username": self.user["username"],
+                    "password": self.password,
+                    "scope": "account",
+                },
+            ),
+            200,
+        )
+        return {"Authorization": f"Bearer {token['access_token']}"}
+
+
+def register(client: httpx.Client, auth: str, name: str) -> Account:
     tag = uuid.uuid4().hex[:8]
+    password = f"correct horse {tag}"
     user = check(
         client.post(
             f"{auth}/users",
             json={
                 "username": f"{name.lower()}-{tag}",
                 "email": f"{name.lower()}-{tag}@example.org",
-                "password": f"correct horse {tag}",
+                "password": password,
                 "display_name": name,
             },
         ),
         201,
     )
     token = check(
-        client.post(
-            f"{auth}/token",
-            data={"username": user["username"], "password": f"correct horse {tag}"},
-        ),
+        client.post(f"{auth}/token", data={"username": user["username"], "password": password}),
         200,
     )
-    return user, {"Authorization": f"Bearer {token['access_token']}"}
+    return Account(user, password, {"Authorization": f"Bearer {token['access_token']}"})
 
 
 def run(auth: str, groups: str, say: Callable[[str], None]) -> dict[str, float]:
@@ -77,11 +101,12 @@ def run(auth: str, groups: str, say: Callable[[str], None]) -> dict[str, float]:
 
     with httpx.Client(timeout=10) as client:
         step("1. register Alice in the auth service")
-        alice, alice_auth = register(client, auth, "Alice")
+        alice_account = register(client, auth, "Alice")
+        alice, alice_auth = alice_account.user, alice_account.groups_auth
         say(f"   user {alice['id']} ({alice['username']}), version {alice['version']}")
 
         step("2. log in: Alice holds an RS256 token for the groups service")
-        say(f"   token issued by {auth}")
+        say(f"   token issued by {auth}, audience playball-groups")
 
         step("3. Alice creates a group in the groups service")
 
@@ -98,7 +123,8 @@ def run(auth: str, groups: str, say: Callable[[str], None]) -> dict[str, float]:
         say(f"   group {group['id']} created; UserRegistered arrived after {waited * 1000:.0f} ms")
         say("   (before this project: 400 Invalid user to create a group)")
 
-        bob, bob_auth = register(client, auth, "Bob")
+        bob_account = register(client, auth, "Bob")
+        bob, bob_auth = bob_account.user, bob_account.groups_auth
         members_url = f"{groups}/groups/{group['id']}/members"
 
         def add_bob() -> Any:
@@ -111,9 +137,13 @@ def run(auth: str, groups: str, say: Callable[[str], None]) -> dict[str, float]:
         say(f"   Bob added as a member ({waited * 1000:.0f} ms after his registration)")
 
         step("4. Alice renames herself; the new name shows in the group's members")
+        # the profile takes an account-scope token; a display name needs no password
+        alice_account_auth = alice_account.account_auth(client, auth)
         check(
             client.patch(
-                f"{auth}/users/me", json={"display_name": "Alice Cooper"}, headers=alice_auth
+                f"{auth}/users/me",
+                json={"display_name": "Alice Cooper"},
+                headers=alice_account_auth,
             ),
             200,
         )
@@ -127,7 +157,16 @@ def run(auth: str, groups: str, say: Callable[[str], None]) -> dict[str, float]:
         say(f"   members show 'Alice Cooper'; UserUpdated arrived after {waited * 1000:.0f} ms")
 
         step("5. Alice deletes her account; her membership is gone")
-        check(client.delete(f"{auth}/users/me", headers=alice_auth), 204)
+        # deleting the account asks for the password again
+        check(
+            client.request(
+                "DELETE",
+                f"{auth}/users/me",
+                json={"current_password": alice_account.password},
+                headers=alice_account_auth,
+            ),
+            204,
+        )
 
         def gone() -> Any:
             members = check(client.get(members_url, headers=bob_auth), 200)

@@ -32,6 +32,12 @@ class GroupsSettings(RuntimeSettings):
         ge=6_000,  # the broker's group.min.session.timeout.ms
         description="how soon a crashed consumer's partitions move to another (librdkafka: 45 s)",
     )
+    groups_max_body: int = Field(
+        default=65_536,  # the service kit's DEFAULT_MAX_BODY (not imported: it loads FastAPI)
+        ge=1024,
+        le=16_777_216,
+        description="largest request body the API reads, bytes; above it the answer is 413",
+    )
 
     @property
     def effective_database_url(self) -> str:

@@ -1,15 +1,17 @@
-"""The unit of work on a SQLAlchemy session: one transaction, users and outbox together."""
+"""The unit of work on a SQLAlchemy session: one transaction over the users, the outbox
+and the refresh tokens."""
 
 from types import TracebackType
 from typing import Self
 
-from playball_service_kit.database_sql import is_disconnect
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
+from playball_auth.adapters.refresh_tokens_sql import SqlRefreshTokenRepository
 from playball_auth.adapters.repository_sql import SqlOutbox, SqlUserRepository
-from playball_auth.service_layer.errors import StaleUser, StorageUnavailableError, UniqueViolation
+from playball_auth.adapters.storage_errors_sql import storage_error
+from playball_auth.service_layer.errors import StaleUser, UniqueViolation
 from playball_auth.service_layer.unit_of_work import UnitOfWork
 
 _UNIQUE_VIOLATION = "23505"  # PostgreSQL's SQLSTATE
@@ -31,6 +33,7 @@ class SqlUnitOfWork(UnitOfWork):
         self.session = self.session_factory()
         self.users = SqlUserRepository(self.session)
         self.outbox = SqlOutbox(self.session)
+        self.refresh_tokens = SqlRefreshTokenRepository(self.session)
         return super().__enter__()
 
     def __exit__(
@@ -46,9 +49,9 @@ class SqlUnitOfWork(UnitOfWork):
             session.close()
         except DBAPIError:
             session.invalidate()  # the connection is gone; nothing to roll back
-        if is_disconnect(exc):
-            msg = "the auth database is unavailable"
-            raise StorageUnavailableError(msg) from exc
+        translated = storage_error(exc)
+        if translated is not None:
+            raise translated from exc
 
     def _session(self) -> Session:
         if self.session is None:

@@ -5,45 +5,45 @@ clients and schemathesis hold it to). Errors are ``{"detail", "code"}``; a 422 k
 FastAPI's validation shape.
 """
 
+import asyncio
 import json
-import uuid
 from collections.abc import Awaitable, Callable, MutableMapping
-from typing import Annotated, Any
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
-from fastapi import Depends, FastAPI, Form, Request, status
+from fastapi import FastAPI, Request, status
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
-from fastapi.security import OAuth2PasswordBearer
+from fastapi.responses import JSONResponse
 from opentelemetry import context, propagate
 from playball_service_kit.api_errors import (
     ApiError,
-    ErrorBody,
     error_response,
     install_error_handlers,
+    json_safe,
 )
+from playball_service_kit.http_limits import DEFAULT_MAX_BODY, install_http_limits
 
-from playball_auth.entrypoints.schemas import (
-    Health,
-    Jwks,
-    NewUser,
-    ProfilePatch,
-    TokenOut,
-    UserOut,
-)
+from playball_auth.entrypoints import account_api, openapi_links, token_api
+from playball_auth.entrypoints.invalid_input import INVALID_INPUT, weak_password_response
+from playball_auth.entrypoints.responses import errors as _errors
+from playball_auth.entrypoints.schemas import Health, Jwks, NewUser, UserOut
 from playball_auth.service_layer import handlers
 from playball_auth.service_layer.errors import (
     AuthError,
     ConcurrentUpdateError,
+    DatabaseBusyError,
     EmailTakenError,
+    HashingBusyError,
     InvalidCredentialsError,
+    ReauthenticationRequiredError,
+    StaleCredentialsError,
     StorageUnavailableError,
+    TooManyAttemptsError,
     UnknownUserError,
     UsernameTakenError,
 )
-from playball_auth.service_layer.ports import AuthPorts, InvalidTokenError
+from playball_auth.service_layer.ports import AuthPorts
 
-# Form fields of the token request: bounded, but any text (wrong is a 401, not a 422)
-FORM_FIELD_MAX = 256
 BEARER = {"WWW-Authenticate": "Bearer"}
 
 
@@ -54,18 +54,26 @@ _STATUS_OF: dict[type[AuthError], int] = {
     InvalidCredentialsError: status.HTTP_401_UNAUTHORIZED,
     StorageUnavailableError: status.HTTP_503_SERVICE_UNAVAILABLE,
     UnknownUserError: status.HTTP_401_UNAUTHORIZED,  # a token of a deleted user
+    StaleCredentialsError: status.HTTP_401_UNAUTHORIZED,  # issued before a password change
+    ReauthenticationRequiredError: status.HTTP_403_FORBIDDEN,
+    TooManyAttemptsError: status.HTTP_429_TOO_MANY_REQUESTS,
+    HashingBusyError: status.HTTP_503_SERVICE_UNAVAILABLE,
+    DatabaseBusyError: status.HTTP_503_SERVICE_UNAVAILABLE,
 }
-
-_DESCRIPTIONS = {
-    400: "the body cannot be parsed at all (not UTF-8, say)",
-    401: "missing, invalid or expired token (or wrong credentials on /token)",
-    409: "username_taken, email_taken, or concurrent_update",
-    503: "database_unavailable: the database is unreachable; try again later",
-}
+# seconds a client should wait before retrying a momentary overload
+BUSY_RETRY_AFTER = 1
+# threads for the health check's database query, apart from the request pool's 40
+HEALTH_THREADS = 2
 
 
-def _errors(*codes: int) -> dict[int | str, dict[str, Any]]:
-    return {code: {"model": ErrorBody, "description": _DESCRIPTIONS[code]} for code in codes}
+def _headers_of(exc: AuthError, status_code: int) -> dict[str, str] | None:
+    if status_code == status.HTTP_401_UNAUTHORIZED:
+        return BEARER
+    if isinstance(exc, TooManyAttemptsError):
+        return {"Retry-After": str(exc.retry_after)}
+    if isinstance(exc, HashingBusyError | DatabaseBusyError):
+        return {"Retry-After": str(BUSY_RETRY_AFTER)}
+    return None
 
 
 class _AsciiJSONResponse(JSONResponse):
@@ -80,7 +88,9 @@ def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
     errors = []
     for error in exc.errors():
         item = {key: value for key, value in error.items() if key != "url"}
-        if item.get("loc") and item["loc"][-1] == "password":
+        if "input" in item:  # raw bytes or NaN would fail to render: a 500
+            item["input"] = json_safe(item["input"])
+        if item.get("loc") and item["loc"][-1] in {"password", "current_password"}:
             item["input"] = "<redacted>"  # never echo a password
         if "ctx" in item:  # may hold exception objects
             item["ctx"] = {key: str(value) for key, value in item["ctx"].items()}
@@ -109,7 +119,7 @@ class TraceContextMiddleware:
             context.detach(token)
 
 
-def create_app(ports: AuthPorts) -> FastAPI:
+def create_app(ports: AuthPorts, *, max_body: int = DEFAULT_MAX_BODY) -> FastAPI:
     app = FastAPI(
         title="PlayBall auth",
         version="1.0.0",
@@ -117,40 +127,36 @@ def create_app(ports: AuthPorts) -> FastAPI:
         "audience playball-groups; verify them with GET /.well-known/jwks.json.",
     )
     app.add_middleware(TraceContextMiddleware)
-    bearer = OAuth2PasswordBearer(tokenUrl="token", auto_error=False)
+    openapi_links.install(app)
 
     install_error_handlers(app, unparsable_body="malformed_body")
+    health_threads = ThreadPoolExecutor(HEALTH_THREADS, thread_name_prefix="healthz")
+    install_http_limits(app, max_body=max_body)  # 413 and 415 before any route reads
 
     @app.exception_handler(AuthError)
     async def _auth_error(_request: Request, exc: AuthError) -> JSONResponse:
         code = _STATUS_OF.get(type(exc), status.HTTP_400_BAD_REQUEST)
-        headers = BEARER if code == status.HTTP_401_UNAUTHORIZED else None
-        detail = "invalid or expired token" if isinstance(exc, UnknownUserError) else str(exc)
-        code_name = "invalid_token" if isinstance(exc, UnknownUserError) else exc.code
+        headers = _headers_of(exc, code)
+        stale = isinstance(exc, UnknownUserError | StaleCredentialsError)
+        detail = "invalid or expired token" if stale else str(exc)
+        code_name = "invalid_token" if stale else exc.code
         return error_response(code, detail, code_name, headers)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        weak = weak_password_response(exc)
+        if weak is not None:
+            return weak
         return _AsciiJSONResponse(
             {"detail": _validation_errors(exc)},
             status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
         )
 
-    def current_user_id(token: Annotated[str | None, Depends(bearer)]) -> uuid.UUID:
-        if token is None:
-            raise ApiError(401, "not_authenticated", "a bearer token is required", BEARER)
-        try:
-            return ports.tokens.verify(token)
-        except InvalidTokenError:
-            raise ApiError(401, "invalid_token", "invalid or expired token", BEARER) from None
-
-    CurrentUserId = Annotated[uuid.UUID, Depends(current_user_id)]  # noqa: N806 - a type alias
-
     @app.post(
         "/users",
         status_code=status.HTTP_201_CREATED,
         response_model=UserOut,
-        responses=_errors(400, 409, 503),
+        responses={**_errors(400, 409, 503), **INVALID_INPUT},
         summary="Register a user",
     )
     def register(body: NewUser) -> UserOut:
@@ -164,59 +170,14 @@ def create_app(ports: AuthPorts) -> FastAPI:
         )
         return UserOut.of(user)
 
-    @app.post(
-        "/token",
-        response_model=TokenOut,
-        responses=_errors(400, 401, 503),
-        summary="Get an access token (OAuth2 password flow)",
-    )
-    def token(
-        response: Response,
-        username: Annotated[str, Form(max_length=FORM_FIELD_MAX)],
-        password: Annotated[str, Form(max_length=FORM_FIELD_MAX)],
-        grant_type: Annotated[str, Form(pattern="^password$")] = "password",  # noqa: ARG001
-    ) -> TokenOut:
-        try:
-            user = handlers.authenticate(
-                ports.uow_factory, ports.passwords, username=username, password=password
-            )
-        except InvalidCredentialsError as exc:
-            raise ApiError(401, exc.code, str(exc), BEARER) from None
-        issued = ports.tokens.issue(user.id)
-        response.headers["Cache-Control"] = "no-store"
-        return TokenOut(access_token=issued.access_token, expires_in=issued.expires_in)
+    token_api.install(app, ports)
+    account_api.install(app, ports)
 
+    # async: answered on the event loop itself, never queued behind the thread pool that
+    # password hashing keeps busy (the groups service needs these keys for every request)
     @app.get("/.well-known/jwks.json", response_model=Jwks, summary="Token signing keys")
-    def jwks() -> dict[str, Any]:
+    async def jwks() -> dict[str, Any]:
         return ports.tokens.jwks()
-
-    @app.get("/users/me", response_model=UserOut, responses=_errors(401, 503), summary="The caller")
-    def me(user_id: CurrentUserId) -> UserOut:
-        return UserOut.of(handlers.get_user(ports.uow_factory, user_id))
-
-    @app.patch(
-        "/users/me",
-        response_model=UserOut,
-        responses=_errors(400, 401, 409, 503),
-        summary="Change display name, email or password",
-    )
-    def patch_me(user_id: CurrentUserId, body: ProfilePatch) -> UserOut:
-        changes = handlers.ProfileChanges(
-            display_name=body.display_name, email=body.email, password=body.password
-        )
-        user = handlers.update_profile(ports.uow_factory, ports.passwords, user_id, changes)
-        return UserOut.of(user)
-
-    @app.delete(
-        "/users/me",
-        status_code=status.HTTP_204_NO_CONTENT,
-        response_class=Response,
-        responses=_errors(401, 409, 503),
-        summary="Delete the caller's account",
-    )
-    def delete_me(user_id: CurrentUserId) -> Response:
-        handlers.delete_user(ports.uow_factory, user_id)
-        return Response(status_code=status.HTTP_204_NO_CONTENT)
 
     @app.get(
         "/healthz",
@@ -224,8 +185,11 @@ def create_app(ports: AuthPorts) -> FastAPI:
         responses=_errors(503),
         summary="Liveness and database reachability",
     )
-    def healthz() -> Health:
-        if not ports.check_ready():
+    async def healthz() -> Health:
+        # the database check blocks, so it runs on a thread, but on threads of its own:
+        # on the shared pool it would wait behind the logins
+        ready = await asyncio.get_running_loop().run_in_executor(health_threads, ports.check_ready)
+        if not ready:
             raise ApiError(503, "database_unavailable", "the database is unreachable")
         return Health()
 

@@ -1,4 +1,4 @@
-"""``playball auth``: migrate, serve, and the outbox commands.
+"""``playball auth``: migrate, serve, the signing keys and the outbox commands.
 
 Heavy modules (SQLAlchemy, FastAPI, uvicorn) are imported inside the commands so that
 ``playball --help`` stays fast. Exit codes: 0 ok, 2 bad input or configuration, 3 the
@@ -14,6 +14,8 @@ from playball_service_kit.cli import command_group, fail, settings_or_exit
 from playball_auth.entrypoints import relay_cli
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from playball_service_kit.database_commands_sql import ServiceDatabase
 
     from playball_auth.settings import AuthSettings
@@ -21,6 +23,10 @@ if TYPE_CHECKING:
 app = command_group("The auth service: user accounts, tokens, and the user events' outbox.")
 outbox_app = command_group("The transactional outbox of user events.")
 app.add_typer(outbox_app, name="outbox")
+keys_app = command_group("The keys signing access tokens (PLAYBALL_AUTH_SIGNING_KEYS).")
+app.add_typer(keys_app, name="keys")
+
+KEYS_VARIABLE = "PLAYBALL_AUTH_SIGNING_KEYS"
 
 
 def _settings() -> "AuthSettings":
@@ -65,27 +71,97 @@ def serve(
     from playball_events.gc_tuning import tune_for_service  # noqa: PLC0415
     from playball_service_kit.database_commands_sql import require_migrated  # noqa: PLC0415
 
-    from playball_auth.adapters.signing_key import SigningKeyError  # noqa: PLC0415
+    from playball_auth.adapters.signing_keys import SigningKeyError  # noqa: PLC0415
     from playball_auth.bootstrap import wire  # noqa: PLC0415
     from playball_auth.entrypoints.api import create_app  # noqa: PLC0415
-    from playball_auth.settings import default_signing_key_path  # noqa: PLC0415
 
     settings = _settings()
     port = port or settings.auth_port
     require_migrated(_database(settings))
-    new_dev_key = settings.auth_signing_key is None and not default_signing_key_path().exists()
+    _key_directory(settings)  # the directory's errors and notice, before the wiring's
     try:
         wired = wire(settings, issuer=settings.issuer_for(host, port))
     except SigningKeyError as exc:
-        fail(f"PLAYBALL_AUTH_SIGNING_KEY: {exc}", ExitCode.BAD_INPUT)
-    if new_dev_key:
-        typer.echo(f"generated a development signing key: {default_signing_key_path()}", err=True)
+        fail(f"{KEYS_VARIABLE}: {exc}", ExitCode.BAD_INPUT)
     try:
-        api = create_app(wired.ports)
+        api = create_app(wired.ports, max_body=settings.auth_max_body)
         tune_for_service()
         uvicorn.run(api, host=host, port=port, log_level="info")
     finally:
         wired.dispose()
+
+
+def _key_directory(settings: "AuthSettings") -> "Path":
+    """The signing keys' directory, the development one created if needed; exit 2 if
+    it is missing, empty or open to others."""
+    import os  # noqa: PLC0415
+
+    from playball_auth.adapters.signing_keys import SigningKeyError  # noqa: PLC0415
+    from playball_auth.bootstrap import signing_keys_directory  # noqa: PLC0415
+    from playball_auth.settings import default_signing_keys_path  # noqa: PLC0415
+
+    if "PLAYBALL_AUTH_SIGNING_KEY" in os.environ:
+        # the old single-file setting: ignoring it would silently sign with another key
+        fail(
+            f"PLAYBALL_AUTH_SIGNING_KEY is replaced by {KEYS_VARIABLE}, a directory of "
+            "keys (see services/auth/README.md)",
+            ExitCode.BAD_INPUT,
+        )
+    new_dev_keys = settings.auth_signing_keys is None and not default_signing_keys_path().exists()
+    try:
+        directory = signing_keys_directory(settings)
+    except SigningKeyError as exc:
+        fail(f"{KEYS_VARIABLE}: {exc}", ExitCode.BAD_INPUT)
+    if new_dev_keys:
+        typer.echo(f"generated a development signing key in {directory}", err=True)
+    return directory
+
+
+@keys_app.command()
+def rotate(
+    now: Annotated[
+        bool,
+        typer.Option(
+            "--now",
+            help="sign with the new key at once, before verifiers may have fetched it "
+            "(tests; a verifier refetches on an unknown kid, at most every few seconds)",
+        ),
+    ] = False,
+) -> None:
+    """Add a signing key as the next one.
+
+    It is published in the JWKS at once and signs after PLAYBALL_AUTH_KEY_PUBLISH_DELAY
+    seconds, when every verifier has fetched it. The key it replaces stays published
+    until the tokens it signed have expired (+30 s); the files of keys that stopped
+    signing over a day ago are deleted. Running servers pick the change up by themselves.
+    """
+    from datetime import UTC, datetime, timedelta  # noqa: PLC0415
+
+    from playball_auth.adapters import signing_keys  # noqa: PLC0415
+    from playball_auth.adapters.key_rotation import GRACE  # noqa: PLC0415
+    from playball_auth.settings import MAX_TOKEN_TTL  # noqa: PLC0415
+
+    settings = _settings()
+    directory = _key_directory(settings)
+    started = datetime.now(UTC)
+    delay = timedelta(seconds=0 if now else settings.auth_key_publish_delay)
+    try:
+        rotated = signing_keys.rotate(
+            directory,
+            now=started,
+            signs_from=started + delay,
+            # the longest lifetime any server's settings allow, not this process's own
+            # TTL: a server with a longer one may still be publishing the key
+            keep_retired=timedelta(seconds=MAX_TOKEN_TTL) + GRACE,
+        )
+    except (signing_keys.SigningKeyError, OSError) as exc:
+        fail(f"{KEYS_VARIABLE}: {exc}", ExitCode.BAD_INPUT)
+    typer.echo(
+        f"added signing key {rotated.kid} to {directory}: published now, signing from "
+        f"{rotated.signs_from.isoformat(timespec='seconds')}"
+    )
+    for kid in rotated.removed:
+        typer.echo(f"deleted retired signing key {kid}")
 
 
 @outbox_app.command()

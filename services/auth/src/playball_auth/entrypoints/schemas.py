@@ -2,36 +2,42 @@
 
 A value the domain would refuse is refused here first, as a 422 in FastAPI's shape: text
 that is not valid Unicode (lone surrogates), control characters (PostgreSQL refuses NUL),
-oversized strings. So no input reaches the database in a form it would fail on.
+oversized strings. So no input reaches the database in a form it would fail on. A common
+password is the one 422 with a code of its own (``weak_password``, see the API's handler).
 """
 
 import uuid
 from datetime import datetime
 from typing import Annotated, Literal
 
+from playball_service_kit.names import NAME_PATTERN
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from playball_auth.domain import rules
 from playball_auth.service_layer.handlers import UserSnapshot
 
-# Cc is \x00-\x1f and \x7f-\x9f; the patterns put the rules into the OpenAPI too, so
-# clients (and schemathesis) know them: no controls, and at least one non-space
-_TEXT = r"[^\x00-\x1f\x7f-\x9f]"
-_DISPLAY_NAME = rf"^{_TEXT}*[^\s\x00-\x1f\x7f-\x9f]{_TEXT}*$"
-
+# The patterns put the rules into the OpenAPI too, so clients (and schemathesis) know them.
 Username = Annotated[
     str,
     Field(min_length=3, max_length=rules.USERNAME_MAX, pattern=rules.USERNAME_PATTERN),
     AfterValidator(rules.check_username),
 ]
+# maxLength bounds the address as sent; the rule bounds its lower-cased form, which is
+# never shorter, so the schema refuses nothing the rule accepts.
 Email = Annotated[
     str,
     Field(max_length=rules.EMAIL_MAX, pattern=rules.EMAIL_PATTERN),
     AfterValidator(rules.normalize_email),
 ]
+# The pattern is published, not enforced: the rule refuses all it refuses and more, and
+# its 422 names the offending character where a pattern mismatch would not.
 DisplayName = Annotated[
     str,
-    Field(min_length=1, max_length=rules.DISPLAY_NAME_MAX, pattern=_DISPLAY_NAME),
+    Field(
+        min_length=1,
+        max_length=rules.DISPLAY_NAME_MAX,
+        json_schema_extra={"pattern": NAME_PATTERN},
+    ),
     AfterValidator(rules.check_display_name),
 ]
 Password = Annotated[
@@ -39,6 +45,7 @@ Password = Annotated[
     Field(min_length=rules.PASSWORD_MIN, max_length=rules.PASSWORD_MAX),
     AfterValidator(rules.check_password),
 ]
+rules.common_passwords()  # loaded as the API starts, not during someone's registration
 
 
 class NewUser(BaseModel):
@@ -50,14 +57,35 @@ class NewUser(BaseModel):
     display_name: DisplayName
 
 
+# The password the account has now: any text (an older account's may predate today's
+# rules); a wrong one is a 403, not a 422.
+CurrentPassword = Annotated[
+    str,
+    Field(
+        max_length=rules.PASSWORD_MAX,
+        description="the account's current password: required to change email or password",
+    ),
+]
+
+
 class ProfilePatch(BaseModel):
-    """Only the fields present change; ``null`` or absent leaves a field as it is."""
+    """Only the fields present change; ``null`` or absent leaves a field as it is. A new
+    email or password needs ``current_password``; a display name alone does not."""
 
     model_config = ConfigDict(extra="forbid")
 
     display_name: DisplayName | None = None
     email: Email | None = None
     password: Password | None = None
+    current_password: CurrentPassword | None = None
+
+
+class AccountDeletion(BaseModel):
+    """Deleting the account needs its current password."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    current_password: CurrentPassword | None = None
 
 
 class UserOut(BaseModel):
@@ -80,6 +108,22 @@ class TokenOut(BaseModel):
     access_token: str
     token_type: Literal["bearer"] = "bearer"  # noqa: S105 - the OAuth2 token type, no secret
     expires_in: int = Field(description="seconds until the token expires")
+    scope: Literal["groups", "account"] = Field(
+        default="groups", description="what the access token is for (its audience)"
+    )
+    refresh_token: str | None = Field(
+        default=None,
+        description="single-use: exchange it at POST /token (grant_type=refresh_token) for "
+        "a new pair; only scope=groups gets one",
+    )
+
+
+class OAuthErrorBody(BaseModel):
+    """An error of the token endpoint: ``error`` is OAuth2's code (RFC 6749 §5.2)."""
+
+    detail: str
+    code: str
+    error: str
 
 
 class Jwk(BaseModel):

@@ -4,7 +4,8 @@ import abc
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
+from ipaddress import IPv4Network, IPv6Network
 from typing import TYPE_CHECKING, Any, Literal
 
 from playball_auth.domain.model import User, UserEvent
@@ -139,19 +140,30 @@ class LoginThrottle(abc.ABC):
 
     Each call runs in a transaction of its own: a failure is recorded even when the
     login's own unit of work rolls back.
+
+    ``username_key`` is None for a name no account can have (nothing to lock, only the
+    address counts); ``address`` is None when the client's address is unknown.
     """
 
     @abc.abstractmethod
-    def retry_after(self, username_key: str, address: str | None, now: datetime) -> int | None:
+    def retry_after(
+        self, username_key: str | None, address: str | None, now: datetime
+    ) -> int | None:
         """Seconds until a login for this account from this address may be tried; None if
         it may be tried now."""
 
     @abc.abstractmethod
-    def record_failure(self, username_key: str, address: str | None, now: datetime) -> None: ...
+    def record_failure(
+        self, username_key: str | None, address: str | None, now: datetime
+    ) -> None: ...
 
     @abc.abstractmethod
     def record_success(self, username_key: str) -> None:
         """A login succeeded: the account's run of failures ends."""
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,3 +174,8 @@ class AuthPorts:
     passwords: PasswordHasher
     tokens: AccessTokens
     check_ready: "Callable[[], bool]"
+    throttle: LoginThrottle
+    clock: "Callable[[], datetime]" = utc_now  # tests move time instead of waiting
+    refresh_ttl: timedelta = timedelta(days=30)
+    # proxies whose X-Forwarded-For names the client (for per-address throttling)
+    trusted_proxies: tuple[IPv4Network | IPv6Network, ...] = ()

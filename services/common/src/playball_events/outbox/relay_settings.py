@@ -30,6 +30,13 @@ class RelaySettings(RuntimeSettings):
     relay_cleanup_interval: float = Field(
         default=60.0, gt=0, description="seconds between cleanup rounds"
     )
+    relay_backoff_max_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        le=600,
+        description="longest pause between retries after failures (a broker or registry "
+        "outage): also how late, at most, delivery resumes once it is back",
+    )
     relay_metrics_port: int = Field(
         default=DEFAULT_METRICS_PORT, ge=0, le=65535, description="Prometheus port; 0 disables"
     )
@@ -53,4 +60,5 @@ class RelaySettings(RuntimeSettings):
             lease=timedelta(seconds=self.relay_lease_seconds),
             retention=timedelta(seconds=self.relay_retention_seconds),
             cleanup_interval=self.relay_cleanup_interval,
+            backoff_max=self.relay_backoff_max_seconds,
         )

@@ -1,17 +1,43 @@
-"""The groups and their memberships in SQL (SQLAlchemy Core; PostgreSQL and SQLite)."""
+"""The groups and their memberships in SQL (SQLAlchemy Core; PostgreSQL and SQLite).
+
+A group's row is its lock (:meth:`SqlGroups.lock`): PostgreSQL takes it with ``SELECT ...
+FOR UPDATE``. SQLite has no row locks, and Python's driver opens the transaction only at
+the first write, so there the lock is a write that changes nothing: it takes the
+database's write lock, which serializes every writer until the commit.
+"""
 
 import datetime as dt
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from playball_events.utc_sql import as_utc
-from sqlalchemy import Connection, delete, func, insert, select, update
+from sqlalchemy import Connection, Executable, Row, delete, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
 
 from playball_groups.adapters.in_lists import chunks
 from playball_groups.adapters.tables import groups, known_users, memberships
-from playball_groups.domain.model import Group, Member, Role
+from playball_groups.domain.model import (
+    AlreadyMemberError,
+    ConcurrentUpdateError,
+    Group,
+    Member,
+    Role,
+)
 from playball_groups.service_layer.unit_of_work import Groups
+
+# PostgreSQL's SQLSTATE, SQLite's extended result code (Python 3.11+)
+_UNIQUE = {"23505", "SQLITE_CONSTRAINT_UNIQUE", "SQLITE_CONSTRAINT_PRIMARYKEY"}
+
+
+def _is_unique_violation(exc: IntegrityError) -> bool:
+    """A duplicate key, as opposed to a missing reference (a foreign key)."""
+    driver_error = exc.orig
+    codes = {
+        getattr(driver_error, "sqlstate", None),
+        getattr(driver_error, "sqlite_errorname", None),
+    }
+    return bool(codes & _UNIQUE)
 
 
 def _group(row: Any) -> Group:
@@ -33,6 +59,31 @@ class SqlGroups(Groups):
     def get(self, group_id: uuid.UUID) -> Group | None:
         row = self._c.execute(select(groups).where(groups.c.id == group_id)).first()
         return None if row is None else _group(row)
+
+    def lock(self, group_id: uuid.UUID) -> Group | None:
+        rows = self._lock([group_id])
+        return _group(rows[0]) if rows else None
+
+    def _lock(self, group_ids: Sequence[uuid.UUID]) -> list[Row[Any]]:
+        """Lock these groups' rows, in id order (the order every locker takes them in)."""
+        locked: list[Row[Any]] = []
+        for part in chunks(sorted(group_ids)):
+            if self._c.dialect.name == "sqlite":
+                statement: Executable = (
+                    update(groups)
+                    .where(groups.c.id.in_(part))
+                    .values(version=groups.c.version)
+                    .returning(*groups.c)
+                )
+            else:
+                statement = (
+                    select(groups)
+                    .where(groups.c.id.in_(part))
+                    .order_by(groups.c.id)
+                    .with_for_update()
+                )
+            locked.extend(self._c.execute(statement))
+        return locked
 
     def of_member(self, user_id: uuid.UUID) -> list[Group]:
         rows = self._c.execute(
@@ -79,16 +130,24 @@ class SqlGroups(Groups):
 
     def delete(self, group_id: uuid.UUID) -> None:
         self._c.execute(delete(memberships).where(memberships.c.group_id == group_id))
-        self._c.execute(delete(groups).where(groups.c.id == group_id))
+        try:
+            self._c.execute(delete(groups).where(groups.c.id == group_id))
+        except IntegrityError as exc:  # a member added by a writer that skipped the lock
+            raise ConcurrentUpdateError(group_id) from exc
 
     def add_member(
         self, group_id: uuid.UUID, user_id: uuid.UUID, role: Role, joined_at: dt.datetime
     ) -> None:
-        self._c.execute(
-            insert(memberships).values(
-                group_id=group_id, user_id=user_id, role=role.value, joined_at=joined_at
+        try:
+            self._c.execute(
+                insert(memberships).values(
+                    group_id=group_id, user_id=user_id, role=role.value, joined_at=joined_at
+                )
             )
-        )
+        except IntegrityError as exc:
+            if _is_unique_violation(exc):
+                raise AlreadyMemberError(user_id) from exc
+            raise ConcurrentUpdateError(group_id) from exc
 
     def remove_member(self, group_id: uuid.UUID, user_id: uuid.UUID) -> None:
         self._c.execute(
@@ -105,8 +164,17 @@ class SqlGroups(Groups):
         )
 
     def remove_users(self, user_ids: Iterable[uuid.UUID]) -> set[uuid.UUID]:
+        users = list(user_ids)
+        member_of: set[uuid.UUID] = set()
+        for part in chunks(users):
+            member_of.update(
+                self._c.scalars(
+                    select(memberships.c.group_id).where(memberships.c.user_id.in_(part))
+                )
+            )
+        self._lock(list(member_of))
         affected: set[uuid.UUID] = set()
-        for part in chunks(list(user_ids)):
+        for part in chunks(users):
             affected.update(
                 self._c.scalars(
                     delete(memberships)
@@ -114,4 +182,7 @@ class SqlGroups(Groups):
                     .returning(memberships.c.group_id)
                 )
             )
+        # a group joined between the look-up and the delete: lock it too, before the
+        # succession reads its members (out of order, but such a race is rare)
+        self._lock(list(affected - member_of))
         return affected

@@ -5,10 +5,15 @@ from types import TracebackType
 from typing import Self
 
 from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 from playball_groups.adapters.groups_sql import SqlGroups
 from playball_groups.adapters.user_view_sql import SqlUserView
-from playball_groups.service_layer.unit_of_work import Repositories, UnitOfWork
+from playball_groups.service_layer.unit_of_work import (
+    DatabaseBusyError,
+    Repositories,
+    UnitOfWork,
+)
 
 
 def repositories_on(connection: Connection) -> Repositories:
@@ -21,7 +26,10 @@ class SqlUnitOfWork(UnitOfWork):
         self._connection: Connection | None = None
 
     def __enter__(self) -> Self:
-        self._connection = self._engine.connect()
+        try:
+            self._connection = self._engine.connect()
+        except PoolTimeoutError as exc:  # the pool's wait for a free connection ran out
+            raise DatabaseBusyError(str(exc)) from exc
         self._connection.begin()
         self.users = SqlUserView(self._connection)
         self.groups = SqlGroups(self._connection)

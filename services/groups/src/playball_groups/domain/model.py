@@ -104,6 +104,15 @@ class AlreadyMemberError(GroupsError):
         super().__init__(f"user {user_id} is already a member")
 
 
+class ConcurrentUpdateError(GroupsError):
+    """A write lost a race the database caught (a key or reference constraint)."""
+
+    code = "concurrent_update"
+
+    def __init__(self, group_id: uuid.UUID) -> None:
+        super().__init__(f"group {group_id} changed while this request ran; reload and retry")
+
+
 class MemberNotFoundError(GroupsError):
     code = "member_not_found"
 

@@ -1,6 +1,7 @@
 """The groups HTTP API (FastAPI). Every route but ``/healthz`` needs auth's bearer token."""
 
 import dataclasses
+import logging
 import uuid
 from collections.abc import Callable
 from typing import Annotated, Any
@@ -9,9 +10,11 @@ from fastapi import Depends, FastAPI, Request, Response, status
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from playball_service_kit.api_errors import ErrorBody, error_response, install_error_handlers
+from playball_service_kit.http_limits import DEFAULT_MAX_BODY, install_http_limits
 
 from playball_groups.domain.model import (
     AlreadyMemberError,
+    ConcurrentUpdateError,
     Group,
     GroupNotFoundError,
     GroupsError,
@@ -22,6 +25,7 @@ from playball_groups.domain.model import (
     UserDeletedError,
     UserNotKnownError,
 )
+from playball_groups.entrypoints import openapi_links
 from playball_groups.entrypoints.schemas import (
     GroupCreate,
     GroupOut,
@@ -36,9 +40,12 @@ from playball_groups.service_layer.tokens import (
     TokenKeysUnavailableError,
     TokenVerifier,
 )
-from playball_groups.service_layer.unit_of_work import UnitOfWork
+from playball_groups.service_layer.unit_of_work import DatabaseBusyError, UnitOfWork
 
 RETRY_AFTER = "1"  # seconds; an unknown user is usually an event still in flight
+BUSY_RETRY_AFTER = "1"  # seconds; a pool stays exhausted about as long as a request runs
+
+_log = logging.getLogger(__name__)
 
 STATUS_OF: dict[type[GroupsError], int] = {
     GroupNotFoundError: 404,
@@ -47,17 +54,19 @@ STATUS_OF: dict[type[GroupsError], int] = {
     NotAllowedError: 403,
     StaleVersionError: 409,
     AlreadyMemberError: 409,
+    ConcurrentUpdateError: 409,
     UserNotKnownError: 409,
     UserDeletedError: 409,
 }
 
 
-def _doc(description: str, retry_after: bool = False) -> dict[str, Any]:
+def _doc(description: str, retry_after: str | None = None) -> dict[str, Any]:
+    """An error's OpenAPI entry; ``retry_after`` names the codes that carry Retry-After."""
     entry: dict[str, Any] = {"model": ErrorBody, "description": description}
     if retry_after:
         entry["headers"] = {
             "Retry-After": {
-                "description": "seconds to wait before retrying (user_not_known only)",
+                "description": f"seconds to wait before retrying ({retry_after} only)",
                 "schema": {"type": "string"},
             }
         }
@@ -68,10 +77,16 @@ COMMON: dict[int | str, dict[str, Any]] = {
     401: _doc("missing, forged, expired or foreign token (invalid_token)"),
     409: _doc(
         "the caller or the named user is not known yet (user_not_known, with Retry-After) "
-        "or deleted (user_deleted); or a state conflict (stale_version, already_member)",
-        retry_after=True,
+        "or deleted (user_deleted); or a state conflict (stale_version, already_member, "
+        "concurrent_update)",
+        retry_after="user_not_known",
     ),
-    503: _doc("the database or the auth service's keys are unreachable"),
+    503: _doc(
+        "the database is unreachable (unavailable) or has no free connection "
+        "(database_busy, with Retry-After), or the auth service's keys are unreachable "
+        "(auth_unavailable)",
+        retry_after="database_busy",
+    ),
 }
 MEMBER_ONLY = {**COMMON, 404: _doc("no such group, or the caller is not a member")}
 ADMIN_ONLY = {**MEMBER_ONLY, 403: _doc("the caller is not an admin of the group")}
@@ -86,12 +101,16 @@ def create_app(
     *,
     is_unavailable: Callable[[Exception], bool] = lambda _exc: False,
     health: Callable[[], bool] = lambda: True,
+    max_body: int = DEFAULT_MAX_BODY,
 ) -> FastAPI:
+    """The API on these ports. ``is_unavailable`` tells a database that is down (503
+    ``unavailable``) from a bug; ``max_body`` is the largest request body read, bytes."""
     app = FastAPI(
         title="PlayBall groups",
         version="1.0.0",
         description="Groups of players, over a local view of users fed by auth's events.",
     )
+    openapi_links.install(app)
     bearer = HTTPBearer(auto_error=False, description="an access token from the auth service")
 
     def caller(
@@ -104,15 +123,28 @@ def create_app(
     Caller = Annotated[uuid.UUID, Depends(caller)]  # noqa: N806 - a type alias
 
     install_error_handlers(app, unparsable_body="bad_request")
+    install_http_limits(app, max_body=max_body)
 
+    # A token error's text is PyJWT's and a key error's names the JWKS URL: both go to the
+    # log, and the body says only what the client can act on.
     @app.exception_handler(InvalidTokenError)
     def invalid_token(_request: Request, exc: InvalidTokenError) -> JSONResponse:
+        _log.info("refused a token: %s", exc)
         headers = {"WWW-Authenticate": "Bearer"}
-        return error_response(401, f"invalid token: {exc}", "invalid_token", headers)
+        return error_response(401, "invalid or expired token", "invalid_token", headers)
 
     @app.exception_handler(TokenKeysUnavailableError)
     def keys_unavailable(_request: Request, exc: TokenKeysUnavailableError) -> JSONResponse:
-        return error_response(503, f"auth service keys unavailable: {exc}", "auth_unavailable")
+        _log.warning("cannot fetch the auth service's keys: %s", exc)
+        detail = "the auth service's signing keys are unavailable; retry later"
+        return error_response(503, detail, "auth_unavailable")
+
+    @app.exception_handler(DatabaseBusyError)
+    def database_busy(_request: Request, exc: DatabaseBusyError) -> JSONResponse:
+        _log.warning("no free database connection: %s", exc)
+        headers = {"Retry-After": BUSY_RETRY_AFTER}
+        detail = "the database has no free connection; retry shortly"
+        return error_response(503, detail, "database_busy", headers)
 
     @app.exception_handler(GroupsError)
     def domain_error(_request: Request, exc: GroupsError) -> JSONResponse:
@@ -122,6 +154,7 @@ def create_app(
     @app.exception_handler(Exception)
     def unexpected(_request: Request, exc: Exception) -> JSONResponse:
         if is_unavailable(exc):
+            _log.warning("database unreachable: %s", exc)
             return error_response(503, "the database is unreachable; retry later", "unavailable")
         raise exc
 

@@ -38,6 +38,7 @@ def build_api(settings: GroupsSettings, engine: "Engine | None" = None) -> "Fast
         verifier,
         is_unavailable=is_disconnect,
         health=lambda: is_reachable(engine),
+        max_body=settings.groups_max_body,
     )
 
 

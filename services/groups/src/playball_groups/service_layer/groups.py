@@ -45,8 +45,24 @@ def _membership(uow: UnitOfWork, caller: uuid.UUID, group_id: uuid.UUID) -> tupl
     return group, role
 
 
-def _admin(uow: UnitOfWork, caller: uuid.UUID, group_id: uuid.UUID) -> Group:
-    group, role = _membership(uow, caller, group_id)
+def _changing(uow: UnitOfWork, caller: uuid.UUID, group_id: uuid.UUID) -> tuple[Group, Role]:
+    """The caller's membership of a group this transaction is about to change, read under
+    the group's lock (see ``Groups.lock``).
+
+    The lock is the transaction's first statement: on SQLite it is the write that opens
+    the transaction, so what follows reads the state no other writer can change until
+    the commit. The caller is still checked before the group, as everywhere else.
+    """
+    group = uow.groups.lock(group_id)
+    known_user(uow, caller)
+    role = uow.groups.role_of(group_id, caller) if group is not None else None
+    if group is None or role is None:
+        raise GroupNotFoundError(group_id)
+    return group, role
+
+
+def _admin_changing(uow: UnitOfWork, caller: uuid.UUID, group_id: uuid.UUID) -> Group:
+    group, role = _changing(uow, caller, group_id)
     if role is not Role.ADMIN:
         raise NotAdminError
     return group
@@ -77,8 +93,7 @@ def rename_group(
     uow: UnitOfWork, caller: uuid.UUID, group_id: uuid.UUID, name: str, version: int
 ) -> Group:
     with uow:
-        known_user(uow, caller)
-        group = _admin(uow, caller, group_id)
+        group = _admin_changing(uow, caller, group_id)
         renamed = uow.groups.rename(group_id, name, version)
         if renamed is None:
             raise StaleVersionError(group_id, group.version)
@@ -88,8 +103,7 @@ def rename_group(
 
 def delete_group(uow: UnitOfWork, caller: uuid.UUID, group_id: uuid.UUID) -> None:
     with uow:
-        known_user(uow, caller)
-        _admin(uow, caller, group_id)
+        _admin_changing(uow, caller, group_id)
         uow.groups.delete(group_id)
         uow.commit()
 
@@ -109,8 +123,7 @@ def add_member(
     clock: Clock = utcnow,
 ) -> Member:
     with uow:
-        known_user(uow, caller)
-        _admin(uow, caller, group_id)
+        _admin_changing(uow, caller, group_id)
         user = known_user(uow, user_id)
         if uow.groups.role_of(group_id, user_id) is not None:
             raise AlreadyMemberError(user_id)
@@ -124,8 +137,7 @@ def remove_member(
     uow: UnitOfWork, caller: uuid.UUID, group_id: uuid.UUID, user_id: uuid.UUID
 ) -> None:
     with uow:
-        known_user(uow, caller)
-        _group, role = _membership(uow, caller, group_id)
+        _group, role = _changing(uow, caller, group_id)
         if role is not Role.ADMIN and caller != user_id:
             raise NotAllowedError
         if uow.groups.role_of(group_id, user_id) is None:

@@ -38,6 +38,15 @@ class Groups(ABC):
     def get(self, group_id: uuid.UUID) -> Group | None: ...
 
     @abstractmethod
+    def lock(self, group_id: uuid.UUID) -> Group | None:
+        """The group, its row locked until the transaction ends (None when there is none).
+
+        Every change of a group's members takes it first, so two changes of one group run
+        one after the other and the second sees what the first did: an admin and the heir
+        leaving at once still leave an admin, an add cannot meet a concurrent add.
+        """
+
+    @abstractmethod
     def of_member(self, user_id: uuid.UUID) -> list[Group]: ...
 
     @abstractmethod
@@ -57,7 +66,9 @@ class Groups(ABC):
     @abstractmethod
     def add_member(
         self, group_id: uuid.UUID, user_id: uuid.UUID, role: Role, joined_at: dt.datetime
-    ) -> None: ...
+    ) -> None:
+        """Raises AlreadyMemberError, or ConcurrentUpdateError when the group or the user is
+        gone: the database's constraints catch what a race let through."""
 
     @abstractmethod
     def remove_member(self, group_id: uuid.UUID, user_id: uuid.UUID) -> None: ...
@@ -67,7 +78,11 @@ class Groups(ABC):
 
     @abstractmethod
     def remove_users(self, user_ids: Iterable[uuid.UUID]) -> set[uuid.UUID]:
-        """Remove every membership of these users; the ids of the groups they were in."""
+        """Remove every membership of these users; the ids of the groups they were in.
+
+        Those groups are locked first (as :meth:`lock`), in id order, so the succession
+        that follows sees every concurrent change and two removals cannot deadlock.
+        """
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,8 +111,16 @@ class ViewUpserts(ABC, Generic[Tx]):
         """
 
 
+class DatabaseBusyError(Exception):
+    """No database connection came free in time (every one of the pool's is in use):
+    load, not a fault of the request or of the database, so worth a retry shortly."""
+
+
 class UnitOfWork(service_kit.UnitOfWork):
-    """One transaction; leaving the block without :meth:`commit` rolls it back."""
+    """One transaction; leaving the block without :meth:`commit` rolls it back.
+
+    Entering raises :class:`DatabaseBusyError` when no connection comes free in time.
+    """
 
     users: UserView
     groups: Groups

@@ -29,9 +29,7 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     with op.batch_alter_table("users") as batch:
         batch.add_column(
-            sa.Column(
-                "credentials_version", sa.BigInteger(), nullable=False, server_default="1"
-            )
+            sa.Column("credentials_version", sa.BigInteger(), nullable=False, server_default="1")
         )
     op.create_table(
         "login_throttle_accounts",
