@@ -102,6 +102,38 @@ def test_a_slot_is_freed_when_the_hasher_raises() -> None:
             bounded.hash("x")
 
 
+class PriorityProbe(FakePasswordHasher):
+    """Records the nice value of the thread hashing, and of a thread that one starts
+    (what argon2's lanes are)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen: list[int] = []
+
+    def hash(self, password: str) -> str:
+        self.seen.append(os.getpriority(os.PRIO_PROCESS, threading.get_native_id()))
+        lane = threading.Thread(
+            target=lambda: self.seen.append(
+                os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+            )
+        )
+        lane.start()
+        lane.join()
+        return super().hash(password)
+
+
+def test_hashing_runs_at_the_lowest_priority_and_its_lanes_inherit_it() -> None:
+    probe = PriorityProbe()
+    bounded = BoundedPasswordHasher(probe, slots=2)
+    try:
+        bounded.hash("correct horse battery")
+    finally:
+        bounded.close()
+    caller = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    assert probe.seen == [19, 19]
+    assert caller != 19  # the request's own thread keeps its priority
+
+
 def test_the_default_is_two_slots_per_cpu_available_to_the_process() -> None:
     assert default_slots() == 2 * len(os.sched_getaffinity(0))
     assert AuthSettings().auth_hash_concurrency is None

@@ -227,6 +227,7 @@ def run_schemathesis(
             "SCHEMATHESIS_HOOKS": hooks,
             "COLUMNS": "120",
         },
+        # no schemathesis.toml up from here: the run is configured by these arguments only
         cwd=report_dir,
         capture_output=True,
         text=True,

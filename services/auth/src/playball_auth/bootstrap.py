@@ -62,9 +62,10 @@ def wire(settings: AuthSettings, *, issuer: str) -> Wired:
     tokens = access_tokens(settings, issuer=issuer)
     engine = make_engine(settings.effective_database_url)
     sessions = session_factory(engine)
+    passwords = password_hasher(settings)
     ports = AuthPorts(
         uow_factory=lambda: SqlUnitOfWork(sessions),
-        passwords=password_hasher(settings),
+        passwords=passwords,
         tokens=tokens,
         check_ready=lambda: is_reachable(engine),
         throttle=SqlLoginThrottle(
@@ -78,4 +79,9 @@ def wire(settings: AuthSettings, *, issuer: str) -> Wired:
         refresh_ttl=timedelta(seconds=settings.auth_refresh_ttl),
         trusted_proxies=settings.trusted_proxy_networks,
     )
-    return Wired(ports=ports, dispose=engine.dispose)
+
+    def dispose() -> None:
+        engine.dispose()
+        passwords.close()
+
+    return Wired(ports=ports, dispose=dispose)
