@@ -45,11 +45,40 @@ class SigningKey:
 
 
 class Issuer:
-    """Mints tokens as auth does; ``keys`` is what its JWKS endpoint serves."""
+    """Mints tokens as auth does; ``keys`` is what its JWKS endpoint serves.
+
+    For the JWKS client's failure tests: ``answer`` (status, body), when set, is served
+    instead of the keys, with ``location`` as its Location header if that is set;
+    ``hold``, when set, keeps each JWKS request waiting until it is set; ``fetches``
+    counts the JWKS requests that arrived.
+    """
 
     def __init__(self) -> None:
         self.keys = [SigningKey()]
         self.url = ""  # set once the server listens
+        self.answer: tuple[int, bytes] | None = None
+        self.location: str | None = None
+        self.hold: threading.Event | None = None
+        self._fetches = 0
+        self._fetches_lock = threading.Lock()  # the server answers on a thread per request
+
+    @property
+    def fetches(self) -> int:
+        with self._fetches_lock:
+            return self._fetches
+
+    def fetched(self) -> None:
+        with self._fetches_lock:
+            self._fetches += 1
+
+    def jwks_answer(self) -> tuple[int, bytes]:
+        """What the JWKS endpoint answers now (after ``hold`` lets it)."""
+        self.fetched()
+        if self.hold is not None:
+            self.hold.wait()
+        if self.answer is not None:
+            return self.answer
+        return 200, json.dumps({"keys": [k.jwk() for k in self.keys]}).encode()
 
     @property
     def key(self) -> SigningKey:
@@ -126,8 +155,10 @@ def jwks_server() -> Iterator[Issuer]:
             if self.path != "/.well-known/jwks.json":
                 self.send_error(404)
                 return
-            body = json.dumps({"keys": [k.jwk() for k in issuer.keys]}).encode()
-            self.send_response(200)
+            status, body = issuer.jwks_answer()
+            self.send_response(status)
+            if issuer.location is not None:
+                self.send_header("Location", issuer.location)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()

@@ -112,6 +112,19 @@ def test_an_unreachable_server_is_a_dependency_error_without_the_password(
         assert "secret" not in str(error)
 
 
+def test_a_failed_statement_names_no_parameter_value(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'x.db'}")
+    try:
+        with engine.begin() as connection:
+            connection.exec_driver_sql("CREATE TABLE t (secret TEXT UNIQUE)")
+            connection.exec_driver_sql("INSERT INTO t VALUES (?)", ("$argon2id$hash",))
+            with pytest.raises(Exception, match="hidden due to hide_parameters") as failed:
+                connection.exec_driver_sql("INSERT INTO t VALUES (?)", ("$argon2id$hash",))
+        assert "$argon2id$hash" not in str(failed.value)
+    finally:
+        engine.dispose()
+
+
 def test_a_sqlite_database_gets_its_directory(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'sub' / 'x.db'}"
     assert create_database_if_missing(url)

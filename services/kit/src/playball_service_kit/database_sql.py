@@ -39,11 +39,15 @@ def make_engine(url: str | URL, **options: Any) -> Engine:
 
     A plain ``postgresql://`` URL means psycopg (the driver the services install). A
     PostgreSQL engine pings each connection it checks out unless ``pool_pre_ping=False``.
+    Statement parameters are hidden from error messages unless ``hide_parameters=False``.
     """
     parsed = make_url(url)
     if parsed.drivername == "postgresql":
         parsed = parsed.set(drivername="postgresql+psycopg")
     connect_args = dict(options.pop("connect_args", {}))
+    # an error's text must never carry the statement's values (a password hash, an
+    # email) into a log or a traceback
+    options.setdefault("hide_parameters", True)
     if parsed.get_backend_name() == "sqlite":
         # the API runs its sync handlers on a thread pool: connections cross threads
         sqlite_args = {"timeout": SQLITE_BUSY_TIMEOUT, "check_same_thread": False}

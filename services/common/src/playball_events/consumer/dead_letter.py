@@ -9,6 +9,7 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from playball_events.consumer.dlq_headers import LetterHeaders
 from playball_events.consumer.ports import DeadLetter, RawMessage
 
 PREFIX = "dlq."
@@ -49,31 +50,47 @@ class ParkedMessage:
     source_partition: int
     source_offset: int
     parked_at: dt.datetime | None
+    # what is wrong with its dlq.* headers (see :mod:`.dlq_headers`); empty when well formed
+    problems: tuple[str, ...] = ()
+
+    @property
+    def malformed(self) -> bool:
+        return bool(self.problems)
 
     @property
     def event_type(self) -> str | None:
         for name, value in self.original_headers:
-            if name == "event_type":
-                return value.decode(errors="replace")
+            # a forged letter may carry a header without a value
+            if name == "event_type" and isinstance(value, bytes):
+                return value.decode("utf-8", "backslashreplace")
         return None
 
 
 def parse_parked(message: RawMessage) -> ParkedMessage:
-    """A dead-letter message as :func:`dead_letter_headers` wrote it."""
-    ours = {k: v.decode(errors="replace") for k, v in message.headers if k.startswith(PREFIX)}
-    parked_at = ours.get(PARKED_AT)
+    """A dead-letter message as :func:`dead_letter_headers` wrote it; never raises.
+
+    The topic is writable by more than the consumer, so a letter whose ``dlq.*`` headers
+    are missing, repeated, undecodable or of the wrong type comes back with ``problems``
+    naming each: the tools show it as malformed and refuse to redrive it.
+    """
+    ours = LetterHeaders(message.headers, PREFIX)
+    reason, kind = ours.text(REASON), ours.text(KIND)
+    source_topic = ours.text(SOURCE_TOPIC)
+    source_partition, source_offset = ours.number(SOURCE_PARTITION), ours.number(SOURCE_OFFSET)
+    parked_at = ours.timestamp(PARKED_AT)
     return ParkedMessage(
         partition=message.partition,
         offset=message.offset,
         key=message.key,
         value=message.value,
         original_headers=tuple((k, v) for k, v in message.headers if not k.startswith(PREFIX)),
-        reason=ours.get(REASON, "?"),
-        kind=ours.get(KIND, "?"),
-        source_topic=ours.get(SOURCE_TOPIC, ""),
-        source_partition=int(ours.get(SOURCE_PARTITION, "-1")),
-        source_offset=int(ours.get(SOURCE_OFFSET, "-1")),
-        parked_at=dt.datetime.fromisoformat(parked_at) if parked_at else None,
+        reason=reason,
+        kind=kind,
+        source_topic=source_topic,
+        source_partition=source_partition,
+        source_offset=source_offset,
+        parked_at=parked_at,
+        problems=ours.problems,
     )
 
 

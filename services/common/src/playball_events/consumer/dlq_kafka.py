@@ -1,10 +1,14 @@
 """Reading the dead-letter topic back, and redriving parked messages to their source topic.
 
 Both read the dead-letter topic with an assigned (group-less) consumer from its start to
-its current end, so listing never moves any group's offsets.
+its current end, so listing never moves any group's offsets. Reading never fails on a
+letter (a malformed one comes back marked, see :func:`letter_of`); where a redrive may
+send is :mod:`.redrive_checks`' business.
 """
 
+import dataclasses
 from collections.abc import Sequence
+from typing import Any
 
 from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
 
@@ -14,11 +18,27 @@ from playball_events.consumer.dead_letter import (
     ParkedMessage,
     parse_parked,
 )
+from playball_events.consumer.ports import RawMessage
+from playball_events.consumer.redrive_checks import redrive_target
 from playball_events.consumer.source_kafka import raw_message
 
 
 class DeadLetterTopicError(Exception):
     """The dead-letter topic cannot be read or written (missing, broker unreachable)."""
+
+
+def letter_of(message: Any) -> ParkedMessage:
+    """The letter in a consumed message; marked malformed, never raising, when even its
+    headers cannot be read (the client decodes header names as UTF-8 and raises on other
+    bytes, which a client other than ours can write)."""
+    try:
+        return parse_parked(raw_message(message))
+    except (ValueError, TypeError, SystemError) as exc:  # UnicodeDecodeError is a ValueError
+        bare = RawMessage(
+            message.topic(), message.partition(), message.offset(), message.key(), message.value()
+        )
+        problem = f"its headers cannot be read ({type(exc).__name__})"
+        return dataclasses.replace(parse_parked(bare), problems=(problem,))
 
 
 def read_parked(bootstrap: str, dlq_topic: str, timeout: float = 10.0) -> list[ParkedMessage]:
@@ -57,10 +77,10 @@ def read_parked(bootstrap: str, dlq_topic: str, timeout: float = 10.0) -> list[P
                 raise DeadLetterTopicError(msg)
             if message.error() is not None:
                 continue
-            raw = raw_message(message)
-            parked.append(parse_parked(raw))
-            if raw.offset + 1 >= ends.get(raw.partition, 0):
-                ends.pop(raw.partition, None)
+            letter = letter_of(message)
+            parked.append(letter)
+            if letter.offset + 1 >= ends.get(letter.partition, 0):
+                ends.pop(letter.partition, None)
     except KafkaException as exc:
         raise DeadLetterTopicError(str(exc)) from exc
     finally:
@@ -75,7 +95,10 @@ def redrive(
 
     Same key (so the same partition and per-user order), same value and original headers,
     plus ``dlq.redriven_from``. A message redriven twice is a duplicate the consumer skips.
+    The source topic is the one ``dlq_topic`` belongs to, never a letter's header; raises
+    :class:`~.redrive_checks.RedriveRefusedError`, sending nothing, when a letter is refused.
     """
+    target = redrive_target(messages, dlq_topic)
     producer = Producer({"bootstrap.servers": bootstrap, "enable.idempotence": True})
     errors: list[str] = []
 
@@ -90,7 +113,7 @@ def redrive(
         origin = f"{dlq_topic}:{parked.partition}:{parked.offset}"
         headers.append((REDRIVEN_FROM, origin.encode()))
         producer.produce(
-            parked.source_topic,
+            target,
             key=parked.key,
             value=parked.value,
             headers=headers,

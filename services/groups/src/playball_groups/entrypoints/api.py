@@ -44,6 +44,9 @@ from playball_groups.service_layer.unit_of_work import DatabaseBusyError, UnitOf
 
 RETRY_AFTER = "1"  # seconds; an unknown user is usually an event still in flight
 BUSY_RETRY_AFTER = "1"  # seconds; a pool stays exhausted about as long as a request runs
+# seconds; with no usable key set, groups asks auth again at most once a second, but an
+# auth that is down is usually restarting, which takes a few seconds
+KEYS_RETRY_AFTER = "5"
 
 _log = logging.getLogger(__name__)
 
@@ -83,9 +86,9 @@ COMMON: dict[int | str, dict[str, Any]] = {
     ),
     503: _doc(
         "the database is unreachable (unavailable) or has no free connection "
-        "(database_busy, with Retry-After), or the auth service's keys are unreachable "
-        "(auth_unavailable)",
-        retry_after="database_busy",
+        "(database_busy, with Retry-After), or groups has no usable signing keys from the "
+        "auth service (auth_unavailable, with Retry-After)",
+        retry_after="database_busy and auth_unavailable",
     ),
 }
 MEMBER_ONLY = {**COMMON, 404: _doc("no such group, or the caller is not a member")}
@@ -136,8 +139,9 @@ def create_app(
     @app.exception_handler(TokenKeysUnavailableError)
     def keys_unavailable(_request: Request, exc: TokenKeysUnavailableError) -> JSONResponse:
         _log.warning("cannot fetch the auth service's keys: %s", exc)
+        headers = {"Retry-After": KEYS_RETRY_AFTER}
         detail = "the auth service's signing keys are unavailable; retry later"
-        return error_response(503, detail, "auth_unavailable")
+        return error_response(503, detail, "auth_unavailable", headers)
 
     @app.exception_handler(DatabaseBusyError)
     def database_busy(_request: Request, exc: DatabaseBusyError) -> JSONResponse:

@@ -5,7 +5,6 @@ broker, registry) is unreachable. Heavy modules are imported inside the commands
 ``playball --help`` stays fast.
 """
 
-import json
 import logging
 from typing import TYPE_CHECKING, Annotated
 
@@ -117,34 +116,25 @@ def consume() -> None:
 def dlq_list(
     as_json: Annotated[bool, typer.Option("--json", help="one JSON document")] = False,
 ) -> None:
-    """Show every parked message: where it came from and why it was parked."""
+    """Show every parked message: where it came from and why it was parked.
+
+    A letter with unreadable dlq.* headers is listed as MALFORMED; control characters
+    in anything a letter carries are shown escaped (\\x1b, \\u202e).
+    """
+    from playball_events.consumer import dlq_report  # noqa: PLC0415
     from playball_events.consumer.dlq_kafka import DeadLetterTopicError, read_parked  # noqa: PLC0415
+    from playball_events.terminal_text import escape_lines  # noqa: PLC0415
 
     settings = _settings()
     try:
         parked = read_parked(settings.kafka_bootstrap, settings.dead_letter_topic)
     except DeadLetterTopicError as exc:
-        fail(str(exc), ExitCode.UNREACHABLE)
-    rows = [
-        {
-            "position": f"{p.partition}:{p.offset}",
-            "source": f"{p.source_topic}[{p.source_partition}]@{p.source_offset}",
-            "event_type": p.event_type,
-            "kind": p.kind,
-            "reason": p.reason,
-            "parked_at": p.parked_at.isoformat() if p.parked_at else None,
-        }
-        for p in parked
-    ]
+        fail(escape_lines(str(exc)), ExitCode.UNREACHABLE)
     if as_json:
-        typer.echo(json.dumps({"topic": settings.dead_letter_topic, "messages": rows}, indent=2))
+        typer.echo(dlq_report.as_json(settings.dead_letter_topic, parked))
         return
-    typer.echo(f"{len(rows)} message(s) on {settings.dead_letter_topic}")
-    for row in rows:
-        typer.echo(
-            f"{row['position']:>8}  {row['source']}  {row['event_type'] or '-'}  "
-            f"[{row['kind']}] {row['reason']}"
-        )
+    for line in dlq_report.as_lines(settings.dead_letter_topic, parked):
+        typer.echo(line)
 
 
 @dlq_app.command("redrive")
@@ -154,20 +144,27 @@ def dlq_redrive(
     ] = None,
     redrive_all: Annotated[bool, typer.Option("--all", help="every parked message")] = False,
 ) -> None:
-    """Send parked messages back to their source topic, once their cause is fixed."""
+    """Send parked messages back to their source topic, once their cause is fixed.
+
+    The source topic is the one the dead-letter topic belongs to (PLAYBALL_GROUPS_TOPIC),
+    never the topic a letter's header names: a letter naming another, or malformed, is
+    refused by its offset, exit 1, and nothing is sent.
+    """
     from playball_events.consumer.dead_letter import parse_position, select  # noqa: PLC0415
     from playball_events.consumer.dlq_kafka import (  # noqa: PLC0415
         DeadLetterTopicError,
         read_parked,
         redrive,
     )
+    from playball_events.consumer.redrive_checks import RedriveRefusedError  # noqa: PLC0415
+    from playball_events.terminal_text import escape_controls, escape_lines  # noqa: PLC0415
 
     if redrive_all == bool(positions):
         fail("give either --all or one or more OFFSETs", ExitCode.BAD_INPUT)
     try:
         wanted = None if redrive_all else [parse_position(p) for p in positions or []]
     except ValueError as exc:
-        fail(str(exc), ExitCode.BAD_INPUT)
+        fail(escape_lines(str(exc)), ExitCode.BAD_INPUT)
     settings = _settings()
     try:
         parked = read_parked(settings.kafka_bootstrap, settings.dead_letter_topic)
@@ -177,6 +174,8 @@ def dlq_redrive(
             missing = ", ".join(f"{p}:{o}" for p, o in wanted if (p, o) not in found)
             fail(f"not on {settings.dead_letter_topic}: {missing}", ExitCode.BAD_INPUT)
         count = redrive(settings.kafka_bootstrap, settings.dead_letter_topic, chosen)
+    except RedriveRefusedError as exc:
+        fail(escape_lines(str(exc)), ExitCode.CHECK_FAILED)
     except DeadLetterTopicError as exc:
-        fail(str(exc), ExitCode.UNREACHABLE)
-    typer.echo(f"redrove {count} message(s) to their source topic")
+        fail(escape_lines(str(exc)), ExitCode.UNREACHABLE)
+    typer.echo(f"redrove {count} message(s) to {escape_controls(settings.groups_topic)}")
