@@ -8,6 +8,7 @@ The cache's clock is injected: refresh, cooldown and expiry are tested without w
 Threads are joined through futures with a deadline, never by sleeping.
 """
 
+import base64
 import json
 import logging
 import threading
@@ -83,6 +84,10 @@ def _jwks(*entries: dict[str, Any]) -> bytes:
     return json.dumps({"keys": list(entries)}).encode()
 
 
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
 def _rsa_public(kid: str, **fields: Any) -> dict[str, Any]:
     jwk = SigningKey().jwk()
     jwk.update(kid=kid, **fields)
@@ -107,6 +112,8 @@ UNUSABLE_KEYS = [
     _rsa_private("private"),  # a private key in a JWKS: PyJWT cannot verify with it
     {"kty": "RSA", "kid": "numbers", "n": 5, "e": 3},
     {"kty": "RSA", "kid": "broken", "n": "!!", "e": "AQAB"},
+    {"kty": "RSA", "kid": "1024 bits", "n": _b64(b"\xff" * 128), "e": "AQAB"},
+    {"kty": "RSA", "kid": "8800 bits", "n": _b64(b"\xff" * 1100), "e": "AQAB"},
     "not an object",
 ]
 
@@ -162,6 +169,7 @@ def test_an_unknown_kid_refetches_at_most_once_per_30_s(server: Issuer, clock: C
     assert verifier.caller(server.token(user)) == user
     assert server.fetches == 1
 
+    clock.advance(REFRESH_COOLDOWN)  # that first fetch counts too
     with pytest.raises(InvalidTokenError):  # a forged kid: auth is asked once ...
         verifier.caller(server.token(user, key=SigningKey()))
     assert server.fetches == 2
@@ -260,9 +268,7 @@ def test_a_redirect_is_not_followed(server: Issuer, clock: Clock) -> None:
         assert (server.fetches, elsewhere.fetches) == (1, 0)
 
 
-def test_a_slow_refresh_does_not_hold_up_other_verifications(
-    server: Issuer, clock: Clock
-) -> None:
+def test_a_slow_refresh_does_not_hold_up_other_verifications(server: Issuer, clock: Clock) -> None:
     # the held fetch must outlast the test's checks, not time out by itself
     verifier, ada, bob = verifier_for(server, clock, timeout=60), uuid.uuid4(), uuid.uuid4()
     assert verifier.caller(server.token(ada)) == ada

@@ -49,7 +49,20 @@ rules.common_passwords()  # loaded as the API starts, not during someone's regis
 
 
 class NewUser(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # an example in the OpenAPI: shown in /docs, and what schemathesis' examples phase sends
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "username": "alice",
+                    "email": "alice@example.org",
+                    "password": "correct horse battery staple",
+                    "display_name": "Alice",
+                }
+            ]
+        },
+    )
 
     username: Username
     email: Email
@@ -72,7 +85,18 @@ class ProfilePatch(BaseModel):
     """Only the fields present change; ``null`` or absent leaves a field as it is. A new
     email or password needs ``current_password``; a display name alone does not."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"display_name": "Alice Cooper"},
+                {
+                    "email": "alice@example.com",
+                    "current_password": "correct horse battery staple",
+                },
+            ]
+        },
+    )
 
     display_name: DisplayName | None = None
     email: Email | None = None
@@ -83,7 +107,10 @@ class ProfilePatch(BaseModel):
 class AccountDeletion(BaseModel):
     """Deleting the account needs its current password."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"current_password": "correct horse battery staple"}]},
+    )
 
     current_password: CurrentPassword | None = None
 

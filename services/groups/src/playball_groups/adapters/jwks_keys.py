@@ -2,10 +2,11 @@
 JWKS client, apart from how the answer is fetched and how long it is kept.
 
 A usable key is an RSA *public* key with a ``kid``, meant for signatures (``use``
-absent or ``sig``) and RS256 (``alg`` absent or ``RS256``): the only kind auth signs
-with. Any other entry is skipped, not fatal, so a JWKS that also lists, say, an EC key
-still serves its RSA ones. An answer with no usable key at all is junk: the caller keeps
-the set it had (see :mod:`playball_groups.adapters.jwks_cache`).
+absent or ``sig``) and RS256 (``alg`` absent or ``RS256``), of 2048 to 8192 bits: the
+only kind auth signs with (3072 bits today). Any other entry is skipped, not fatal, so
+a JWKS that also lists, say, an EC key still serves its RSA ones. An answer with no
+usable key at all is junk: the caller keeps the set it had (see
+:mod:`playball_groups.adapters.jwks_cache`).
 """
 
 import json
@@ -19,6 +20,10 @@ from jwt import PyJWK
 _log = logging.getLogger(__name__)
 
 KeySet = Mapping[str, PyJWK]  # by kid
+
+# RFC 7518 §3.3 asks for 2048 at least; above 8192 every verification gets costly (the
+# work grows with the square of the size), and a JWKS may come from whoever holds the port
+MIN_RSA_BITS, MAX_RSA_BITS = 2048, 8192
 
 
 class KeySetError(Exception):
@@ -51,26 +56,41 @@ def parse_jwks(body: bytes) -> KeySet:
 
 
 def _usable_key(entry: Any) -> PyJWK | None:
-    if not isinstance(entry, dict):
+    if not _describes_an_rs256_key(entry):
         return None
-    kid = entry.get("kid")
-    if not isinstance(kid, str) or not kid:
-        return None  # tokens name their key by kid: a key without one can never be used
-    if entry.get("kty") != "RSA" or entry.get("use", "sig") != "sig":
-        return None
-    if entry.get("alg", "RS256") != "RS256":
-        return None
+    kid: str = entry["kid"]
     try:
         key = PyJWK(entry, algorithm="RS256")
-    # PyJWT turns most bad fields into InvalidKeyError, but not all of them (a number
-    # where a base64 string belongs raises AttributeError deep in its decoder): one junk
-    # entry must cost only itself, never the request that fetched it.
-    except Exception as exc:  # noqa: BLE001
+    # PyJWT wraps the errors it expects in InvalidKeyError, but the numbers go on to
+    # cryptography, whose own checks are no part of PyJWT's contract: one junk entry must
+    # cost only itself, never the request that fetched it.
+    except Exception as exc:
         _log.warning("skipping JWKS key %r: %.200s", kid[:64], exc)
         return None
+    problem = _unusable_because(key)
+    if problem is not None:
+        _log.warning("skipping JWKS key %r: %s", kid[:64], problem)
+        return None
+    return key
+
+
+def _describes_an_rs256_key(entry: Any) -> bool:
+    return (
+        isinstance(entry, dict)
+        # tokens name their key by kid: a key without one could never be used
+        and isinstance(entry.get("kid"), str)
+        and entry["kid"] != ""
+        and entry.get("kty") == "RSA"
+        and entry.get("use", "sig") == "sig"
+        and entry.get("alg", "RS256") == "RS256"
+    )
+
+
+def _unusable_because(key: PyJWK) -> str | None:
     # A JWK with private members parses as a private key, which PyJWT cannot verify with
     # (no .verify): a 500 on every token. Nothing but a public key belongs in a JWKS.
     if not isinstance(key.key, RSAPublicKey):
-        _log.warning("skipping JWKS key %r: not an RSA public key", kid[:64])
-        return None
-    return key
+        return "not an RSA public key"
+    if not MIN_RSA_BITS <= key.key.key_size <= MAX_RSA_BITS:
+        return f"{key.key.key_size} bits"
+    return None

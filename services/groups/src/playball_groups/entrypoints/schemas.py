@@ -24,15 +24,26 @@ class Strict(BaseModel):
 
 
 class GroupCreate(Strict):
+    # examples in the OpenAPI: shown in /docs, and what schemathesis' examples phase sends
+    model_config = ConfigDict(json_schema_extra={"examples": [{"name": "Sunday league"}]})
+
     name: GroupName
 
 
 class GroupRename(Strict):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"name": "Sunday league, 2027", "version": 1}]}
+    )
+
     name: GroupName
     version: int = Field(ge=1, le=2_147_483_647, description="the version you last read")
 
 
 class MemberAdd(Strict):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"user_id": "3f2b8c1e-7a4d-4e1b-9c6a-2d5f8e0b1a7c"}]}
+    )
+
     user_id: uuid.UUID
 
 
