@@ -5,7 +5,8 @@ answers junk, an empty set, an error, or nothing at all never costs a valid toke
 all the API answers 503 ``auth_unavailable`` with Retry-After.
 
 The cache's clock is injected: refresh, cooldown and expiry are tested without waiting.
-Threads are joined through futures with a deadline, never by sleeping.
+Threads are awaited through futures, and the server's state polled, with a deadline:
+never by sleeping a guessed time.
 """
 
 import base64

@@ -2,7 +2,13 @@
 
 from playball_core.manifest import dead_letter_topic
 from playball_events.consumer.metrics import DEFAULT_METRICS_PORT
+from playball_events.consumer.poison_runs import DEFAULT_MAX_CONSECUTIVE_POISON
 from playball_events.contracts.topics import PLAYBALL_AUTH_USER_EVENTS_V1
+from playball_events.message_limits import (
+    DEFAULT_MAX_MESSAGE_BYTES,
+    LARGEST_MAX_MESSAGE_BYTES,
+    SMALLEST_MAX_MESSAGE_BYTES,
+)
 from playball_events.settings import RuntimeSettings, with_database
 from pydantic import Field
 
@@ -27,6 +33,18 @@ class GroupsSettings(RuntimeSettings):
     groups_consumer_group: str = Field(default="playball-groups", min_length=1)
     groups_topic: str = Field(default=PLAYBALL_AUTH_USER_EVENTS_V1.name, min_length=1)
     groups_batch_size: int = Field(default=5000, ge=1, le=100_000)
+    groups_max_consecutive_poison: int = Field(
+        default=DEFAULT_MAX_CONSECUTIVE_POISON,
+        ge=1,
+        description="the consumer stops (exit 1) at this many consecutive poison messages "
+        "of a partition, parking none of them",
+    )
+    kafka_max_message_bytes: int = Field(
+        default=DEFAULT_MAX_MESSAGE_BYTES,
+        ge=SMALLEST_MAX_MESSAGE_BYTES,
+        le=LARGEST_MAX_MESSAGE_BYTES,
+        description="the topic's max.message.bytes; the dead-letter producer takes 64 KiB more",
+    )
     groups_session_timeout_ms: int = Field(
         default=10_000,
         ge=6_000,  # the broker's group.min.session.timeout.ms

@@ -7,14 +7,12 @@ FastAPI's validation shape.
 
 import asyncio
 import json
-from collections.abc import Awaitable, Callable, MutableMapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from fastapi import FastAPI, Request, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from opentelemetry import context, propagate
 from playball_service_kit.api_errors import (
     ApiError,
     error_response,
@@ -27,6 +25,7 @@ from playball_auth.entrypoints import account_api, openapi_links, token_api
 from playball_auth.entrypoints.invalid_input import INVALID_INPUT, weak_password_response
 from playball_auth.entrypoints.responses import errors as _errors
 from playball_auth.entrypoints.schemas import Health, Jwks, NewUser, UserOut
+from playball_auth.entrypoints.trace_context import TraceContextMiddleware
 from playball_auth.service_layer import handlers
 from playball_auth.service_layer.errors import (
     AuthError,
@@ -96,27 +95,6 @@ def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
             item["ctx"] = {key: str(value) for key, value in item["ctx"].items()}
         errors.append(item)
     return errors
-
-
-class TraceContextMiddleware:
-    """Makes the caller's W3C trace context (``traceparent``) current during a request,
-    so the outbox rows the request writes carry it on to the consumers."""
-
-    def __init__(self, app: Callable[..., Awaitable[None]]) -> None:
-        self.app = app
-
-    async def __call__(self, scope: MutableMapping[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        carrier = {
-            key.decode("latin-1"): value.decode("latin-1") for key, value in scope["headers"]
-        }
-        token = context.attach(propagate.extract(carrier))
-        try:
-            await self.app(scope, receive, send)
-        finally:
-            context.detach(token)
 
 
 def create_app(ports: AuthPorts, *, max_body: int = DEFAULT_MAX_BODY) -> FastAPI:

@@ -14,7 +14,6 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 from jwt import PyJWK
 
 _log = logging.getLogger(__name__)
@@ -24,6 +23,10 @@ KeySet = Mapping[str, PyJWK]  # by kid
 # RFC 7518 §3.3 asks for 2048 at least; above 8192 every verification gets costly (the
 # work grows with the square of the size), and a JWKS may come from whoever holds the port
 MIN_RSA_BITS, MAX_RSA_BITS = 2048, 8192
+# An RSA JWK's private members (RFC 7518 §6.3.2). PyJWT parses a JWK with them as a
+# private key, which it cannot verify with (no .verify): a 500 on every token. Nothing
+# but public keys belongs in a JWKS.
+_PRIVATE_MEMBERS = ("d", "p", "q", "dp", "dq", "qi", "oth")
 
 
 class KeySetError(Exception):
@@ -67,9 +70,9 @@ def _usable_key(entry: Any) -> PyJWK | None:
     except Exception as exc:
         _log.warning("skipping JWKS key %r: %.200s", kid[:64], exc)
         return None
-    problem = _unusable_because(key)
-    if problem is not None:
-        _log.warning("skipping JWKS key %r: %s", kid[:64], problem)
+    bits = getattr(key.key, "key_size", None)  # PyJWT types its keys as Any
+    if not isinstance(bits, int) or not MIN_RSA_BITS <= bits <= MAX_RSA_BITS:
+        _log.warning("skipping JWKS key %r: %s bits", kid[:64], bits)
         return None
     return key
 
@@ -83,14 +86,5 @@ def _describes_an_rs256_key(entry: Any) -> bool:
         and entry.get("kty") == "RSA"
         and entry.get("use", "sig") == "sig"
         and entry.get("alg", "RS256") == "RS256"
+        and not any(member in entry for member in _PRIVATE_MEMBERS)
     )
-
-
-def _unusable_because(key: PyJWK) -> str | None:
-    # A JWK with private members parses as a private key, which PyJWT cannot verify with
-    # (no .verify): a 500 on every token. Nothing but a public key belongs in a JWKS.
-    if not isinstance(key.key, RSAPublicKey):
-        return "not an RSA public key"
-    if not MIN_RSA_BITS <= key.key.key_size <= MAX_RSA_BITS:
-        return f"{key.key.key_size} bits"
-    return None

@@ -51,17 +51,16 @@ def build_consumer(
     on_applied: "Callable[[ApplyOutcome[UserEvent]], None] | None" = None,
 ) -> "EventConsumer[UserEvent, Any]":
     from playball_core.registry import RegistryClient  # noqa: PLC0415
+    from playball_events.consumer.dead_letters_kafka import KafkaDeadLetters  # noqa: PLC0415
     from playball_events.consumer.loop import EventConsumer  # noqa: PLC0415
     from playball_events.consumer.metrics import ConsumerMetrics  # noqa: PLC0415
     from playball_events.consumer.processed_sql import SqlProcessedEvents  # noqa: PLC0415
-    from playball_events.consumer.source_kafka import (  # noqa: PLC0415
-        KafkaDeadLetters,
-        KafkaSource,
-        consumer_config,
+    from playball_events.consumer.source_kafka import KafkaSource, consumer_config  # noqa: PLC0415
+    from playball_events.consumer.transient_sql import (  # noqa: PLC0415
+        is_transient_database_error,
     )
     from playball_events.contracts.topics import PLAYBALL_AUTH_USER_EVENTS_V1  # noqa: PLC0415
     from playball_events.serde import RecordDeserializer  # noqa: PLC0415
-    from playball_service_kit.database_sql import is_disconnect  # noqa: PLC0415
 
     from playball_groups.adapters.tables import processed_events  # noqa: PLC0415
     from playball_groups.adapters.unit_of_work import repositories_on  # noqa: PLC0415
@@ -77,12 +76,15 @@ def build_consumer(
     engine = engine if engine is not None else engine_for(settings, ping=False)
     topic = settings.groups_topic
     registry = RegistryClient(settings.schema_registry_url)
+    # Given the topic, the decoder reads only schema ids registered under its subjects.
     decoder: RecordDeserializer[UserEvent] = RecordDeserializer(
-        registry, PLAYBALL_AUTH_USER_EVENTS_V1.records
+        registry, PLAYBALL_AUTH_USER_EVENTS_V1.records, topic=topic
     )
     handler = UserEventHandler(
         repositories_on,
-        is_transient=is_disconnect,
+        # retried: connection errors, timeouts, SQLSTATE 08, 40001, 40P01, 53, 57P0x;
+        # anything else a batch fails with is the events' (applied one by one, parked)
+        is_transient=is_transient_database_error,
         limits=limits or ViewLimits(),
         upserts=view_upserts_for(engine),
     )
@@ -97,10 +99,15 @@ def build_consumer(
         ),
         decoder,
         handler,
-        KafkaDeadLetters(settings.kafka_bootstrap, {topic: settings.dead_letter_topic}),
+        KafkaDeadLetters(
+            settings.kafka_bootstrap,
+            {topic: settings.dead_letter_topic},
+            max_message_bytes=settings.kafka_max_message_bytes,
+        ),
         metrics or ConsumerMetrics(topic),
         processed=SqlProcessedEvents(engine, processed_events),
         batch_size=settings.groups_batch_size,
+        max_consecutive_poison=settings.groups_max_consecutive_poison,
         on_applied=on_applied,
         on_close=[registry.close],
     )

@@ -84,10 +84,15 @@ def serve(
 
 @app.command()
 def consume() -> None:
-    """Apply user events to the view until SIGTERM or Ctrl-C (metrics on 127.0.0.1)."""
+    """Apply user events to the view until SIGTERM or Ctrl-C (metrics on 127.0.0.1).
+
+    Exits 1 at PLAYBALL_GROUPS_MAX_CONSECUTIVE_POISON consecutive poison messages of a
+    partition (default 100), parking none of them.
+    """
     import signal  # noqa: PLC0415
 
     from playball_events.consumer.metrics import ConsumerMetrics, serve_metrics  # noqa: PLC0415
+    from playball_events.consumer.poison_runs import PoisonRunLimitError  # noqa: PLC0415
     from playball_events.gc_tuning import tune_for_service  # noqa: PLC0415
 
     from playball_groups.entrypoints.bootstrap import build_consumer  # noqa: PLC0415
@@ -109,7 +114,12 @@ def consume() -> None:
         "consuming %s as group %s", settings.groups_topic, settings.groups_consumer_group
     )
     tune_for_service()
-    consumer.run()
+    try:
+        consumer.run()
+    except PoisonRunLimitError:
+        # logged with the run's offsets and first reason; committed up to its first
+        # offset, so a restart stops at the same place until the cause is fixed
+        raise typer.Exit(ExitCode.CHECK_FAILED) from None
 
 
 @dlq_app.command("list")

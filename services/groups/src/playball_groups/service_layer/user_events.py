@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Generic
 
+from playball_events.consumer.letter_limits import preview
 from playball_events.consumer.ports import (
     ApplyOutcome,
     ConsumedEvent,
@@ -55,7 +56,7 @@ class UserEventHandler(EventHandler[UserEvent, Tx], Generic[Tx]):
         key = event.message.key
         # bytes against the UUID's canonical text: no decode on the common (equal) path
         if key is None or key != str(record.user_id).encode():
-            return f"message key {key!r} is not the record's user_id {record.user_id}"
+            return f"message key {preview(key)} is not the record's user_id {record.user_id}"
         if record.user_version < 1:
             return f"user_version {record.user_version} is not positive"
         if isinstance(record, UserDeleted):
