@@ -23,12 +23,27 @@ UserEvent = UserRegistered | UserUpdated | UserDeleted
 
 
 class FakeSource(MessageSource):
+    """A queue of messages; every message ever queued stays in ``history`` for seeks."""
+
     def __init__(self, messages: Sequence[RawMessage] = ()) -> None:
         self.pending = list(messages)
+        self.history = list(messages)
         self.committed: list[Position] = []
         self.rewound = 0
+        self.seeks: list[Position] = []
+        self.revoke_next: set[tuple[str, int]] = set()  # answered by the next revoked()
         self.closed = False
         self.log: list[str] = []  # commit order against the handler's, for ordering tests
+
+    def add(self, messages: Sequence[RawMessage]) -> None:
+        """Messages produced after the source was made."""
+        self.pending.extend(messages)
+        self.history.extend(messages)
+
+    def committed_offset(self, topic: str, partition: int) -> int | None:
+        """The last offset committed for a partition (the next to read), as Kafka keeps it."""
+        found = [p.offset for p in self.committed if (p.topic, p.partition) == (topic, partition)]
+        return found[-1] if found else None
 
     def poll_batch(self, max_messages: int, timeout: float) -> list[RawMessage]:  # noqa: ARG002
         batch, self.pending = self.pending[:max_messages], self.pending[max_messages:]
@@ -42,6 +57,22 @@ class FakeSource(MessageSource):
         self.rewound += 1
         self.pending = [*messages, *self.pending]
 
+    def seek(self, positions: Sequence[Position]) -> None:
+        self.seeks.extend(positions)
+        for position in positions:
+            where = (position.topic, position.partition)
+            again = [
+                m
+                for m in self.history
+                if (m.topic, m.partition) == where and m.offset >= position.offset
+            ]
+            others = [m for m in self.pending if (m.topic, m.partition) != where]
+            self.pending = [*again, *others]
+
+    def revoked(self) -> set[tuple[str, int]]:
+        found, self.revoke_next = self.revoke_next, set()
+        return found
+
     def lag(self) -> int | None:
         return len(self.pending)
 
@@ -53,12 +84,14 @@ class FakeDeadLetters(DeadLetterSink):
     def __init__(self) -> None:
         self.parked: list[DeadLetter] = []
         self.failures_left = 0
+        self.too_large: set[int] = set()  # source offsets whose letters become stubs
 
-    def park(self, letters: Sequence[DeadLetter]) -> None:
+    def park(self, letters: Sequence[DeadLetter]) -> int:
         if self.failures_left:
             self.failures_left -= 1
             raise RuntimeError("broker unreachable")
         self.parked.extend(letters)
+        return sum(1 for letter in letters if letter.message.offset in self.too_large)
 
 
 class FakeProcessedEvents(ProcessedEvents[set[uuid.UUID]]):

@@ -108,11 +108,12 @@ def test_poison_messages_are_parked_and_the_rest_applied(registry: Unreachable) 
         message(registry, other, headers=(("event_id", b"another id"),)),  # header contradicts
         message(registry, other, value=None),  # a null value
     ]
-    batch = [poison[0], message(registry, good), *poison[1:]]
+    last = registered(uuid.uuid4())  # poison is parked once a good message follows it
+    batch = [poison[0], message(registry, good), *poison[1:], message(registry, last)]
     source = FakeSource(batch)
     handler, dlq = FakeHandler(), FakeDeadLetters()
     report = consumer(registry, source, handler, dlq).run_once()
-    assert handler.applied == [good.event_id]
+    assert handler.applied == [good.event_id, last.event_id]
     assert [letter.kind for letter in dlq.parked] == [
         "undecodable",
         "unknown_schema",
@@ -163,13 +164,15 @@ def test_database_down_rewinds_then_applies_once(registry: Unreachable) -> None:
 
 
 def test_dead_letter_topic_down_is_transient(registry: Unreachable) -> None:
-    source, handler, dlq = FakeSource(), FakeHandler(), FakeDeadLetters()
-    source.pending = [message(registry, registered(uuid.uuid4()), value=b"junk")]
+    event = registered(uuid.uuid4())
+    source = FakeSource([message(registry, event, value=b"junk"), message(registry, event)])
+    handler, dlq = FakeHandler(), FakeDeadLetters()
     dlq.failures_left = 1
     loop = consumer(registry, source, handler, dlq)
     assert loop.run_once().retried and not source.committed
     assert not loop.run_once().retried
     assert len(dlq.parked) == 1
+    assert handler.applied == [event.event_id]  # applied on the first try, then a duplicate
 
 
 def test_an_event_the_database_refuses_is_parked_alone(registry: Unreachable) -> None:
@@ -228,7 +231,7 @@ def test_stop_finishes_the_batch_and_closes(registry: Unreachable) -> None:
 
 def test_metrics_count_what_happened(registry: Unreachable) -> None:
     event = registered(uuid.uuid4())
-    messages = [message(registry, event), message(registry, event, value=b"junk")]
+    messages = [message(registry, event, value=b"junk"), message(registry, event)]
     metrics = ConsumerMetrics(TOPIC)
     decoder: RecordDeserializer[UserEvent] = RecordDeserializer(registry, [UserRegistered])
     handler, processed = FakeHandler(), FakeProcessedEvents()
@@ -237,7 +240,7 @@ def test_metrics_count_what_happened(registry: Unreachable) -> None:
     )
     loop.run_once()
     EventConsumer(
-        FakeSource(messages[:1]), decoder, handler, FakeDeadLetters(), metrics, processed=processed
+        FakeSource(messages[1:]), decoder, handler, FakeDeadLetters(), metrics, processed=processed
     ).run_once()
     assert metrics.value("playball_consumer_applied_events_total") == 1
     assert metrics.value("playball_consumer_duplicates_skipped_total") == 1

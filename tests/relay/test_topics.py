@@ -1,6 +1,7 @@
 """`playball topics ensure`: the manifest's topics and their .dlq, with explicit settings,
-idempotently; differing settings reported; and `playball schemas register` ensures the
-topics of the manifest it registered."""
+idempotently; differing settings reported, or with --apply-configs changed (never the
+partitions or the replication); and `playball schemas register` ensures the topics of the
+manifest it registered."""
 
 import time
 from pathlib import Path
@@ -42,9 +43,19 @@ def test_a_cluster_of_three_brokers_gets_replication_three_and_min_insync_two() 
     cluster = topic_specs(["t"], brokers=3)
     assert [s.name for s in single] == ["t", "t.dlq"]
     assert {(s.partitions, s.replication) for s in single} == {(6, 1)}
-    assert single[0].config == {"cleanup.policy": "compact"}
+    assert single[0].config == {"cleanup.policy": "compact", "max.message.bytes": "1048576"}
     assert {(s.partitions, s.replication) for s in cluster} == {(6, 3)}
-    assert cluster[1].config == {"cleanup.policy": "compact", "min.insync.replicas": "2"}
+    assert cluster[1].config == {
+        "cleanup.policy": "compact",
+        "min.insync.replicas": "2",
+        "max.message.bytes": str(1048576 + 65536),
+    }
+
+
+def test_the_dead_letter_topic_takes_64_kib_more_than_its_topic() -> None:
+    specs = {s.name: s.config for s in topic_specs(["t"], brokers=1, max_message_bytes=2_000_000)}
+    assert specs["t"]["max.message.bytes"] == "2000000"
+    assert specs["t.dlq"]["max.message.bytes"] == "2065536"
 
 
 @pytest.mark.stack
@@ -80,6 +91,35 @@ def test_an_existing_topic_with_other_settings_is_reported_not_changed(
         f"differs   topic {unique_name}: cleanup.policy is delete, wanted compact" in result.output
     )
     assert describe(kafka_bootstrap, unique_name)[0] == 2  # left alone
+    assert describe(kafka_bootstrap, unique_name)[2]["cleanup.policy"] == "delete"
+    assert "--apply-configs" in result.output
+
+
+@pytest.mark.stack
+def test_apply_configs_changes_the_configuration_never_partitions_or_replication(
+    kafka_bootstrap: str, unique_name: str
+) -> None:
+    create_topic(kafka_bootstrap, unique_name, partitions=2, config={"cleanup.policy": "delete"})
+    create_topic(kafka_bootstrap, f"{unique_name}.dlq", partitions=6)
+    args = ["ensure", "--bootstrap", kafka_bootstrap, "--topic", unique_name, "--apply-configs"]
+    result = runner.invoke(topics_app, args)
+    assert result.exit_code == 1, result.output  # the partitions still differ
+    assert f"altered   topic {unique_name}: cleanup.policy was delete, now compact" in (
+        result.output
+    )
+    assert f"differs   topic {unique_name}: partitions is 2, wanted 6" in result.output
+    partitions, replication, config = describe(kafka_bootstrap, unique_name)
+    assert (partitions, replication) == (2, 1)
+    assert (config["cleanup.policy"], config["max.message.bytes"]) == ("compact", "1048576")
+    dlq = describe(kafka_bootstrap, f"{unique_name}.dlq")[2]
+    assert (dlq["cleanup.policy"], dlq["max.message.bytes"]) == ("compact", str(1048576 + 65536))
+    # entry by entry: nothing else of the topic's own settings was set or dropped
+    assert set(_topic_overrides(kafka_bootstrap, unique_name)) == {
+        "cleanup.policy",
+        "max.message.bytes",
+    }
+    again = runner.invoke(topics_app, args)
+    assert "altered" not in again.output  # nothing left to change
 
 
 @pytest.mark.stack
@@ -138,3 +178,17 @@ def test_schemas_register_ensures_the_topics_of_the_manifest_it_registered(
     assert result.exit_code == 0, result.output
     assert f"created   topic {topic}\n" in result.output
     assert describe(kafka_bootstrap, f"{topic}.dlq")[0] == 6
+
+
+def _topic_overrides(bootstrap: str, topic: str) -> dict[str, str]:
+    """The settings set on the topic itself (not inherited from the broker)."""
+    from confluent_kafka.admin._config import ConfigSource  # noqa: PLC0415
+
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    resource = ConfigResource(ConfigResource.Type.TOPIC, topic)
+    entries = admin.describe_configs([resource])[resource].result(timeout=10)
+    return {
+        k: str(v.value)
+        for k, v in entries.items()
+        if v.source == ConfigSource.DYNAMIC_TOPIC_CONFIG.value
+    }

@@ -109,7 +109,11 @@ def running_system(
             **(extra_env or {}),
         }
         group = env["PLAYBALL_GROUPS_CONSUMER_GROUP"]
-        for words in (["topics", "ensure"], ["auth", "migrate"], ["groups", "migrate"]):
+        for words in (
+            ["topics", "ensure", "--apply-configs"],
+            ["auth", "migrate"],
+            ["groups", "migrate"],
+        ):
             playball(words, env)
         start_group_at_end(
             stack.effective_kafka_bootstrap,

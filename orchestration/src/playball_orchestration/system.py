@@ -78,7 +78,7 @@ class System:
         self.stack.up()
         env = self.environment()
         for words in (
-            ("topics", "ensure"),
+            ("topics", "ensure", "--apply-configs"),  # a deploy brings topic settings along
             ("auth", "migrate"),
             ("groups", "migrate"),
             ("schemas", "register"),

@@ -6,6 +6,7 @@ closure the way every JVM project does. Maven's local repository lives in our ca
 directory so the whole download cache is one folder outside the source tree.
 """
 
+import re
 import shutil
 import subprocess
 import tempfile
@@ -25,15 +26,26 @@ _POM = """<project xmlns="http://maven.apache.org/POM/4.0.0">
 </project>
 """
 
+# Every plugin goal is named with its full, pinned coordinates. A bare `dependency:copy`
+# runs whatever version the installed Maven's super-POM picks (2.8 in Maven 3.8) or the
+# repository's metadata calls newest: code that runs, unverified, before any sha256 of
+# ours is checked. Moving it: check the jars it produces still match artifacts.toml
+# (scripts/pin-stack-artifacts prints them).
+DEPENDENCY_PLUGIN = "org.apache.maven.plugins:maven-dependency-plugin:3.8.1"
+
 _DEPENDENCY = (
     "    <dependency><groupId>{0}</groupId><artifactId>{1}</artifactId>"
     "<version>{2}</version></dependency>"
 )
 
 
+_ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]")  # a CSI sequence (SGR colours among them)
+
+
 class Maven:
-    def __init__(self, cache_dir: Path) -> None:
+    def __init__(self, cache_dir: Path, *, offline: bool = False) -> None:
         self.local_repository = cache_dir / "m2"
+        self.offline = offline  # resolve from the local repository alone, no download
 
     def _run(self, args: Sequence[str], cwd: Path) -> None:
         mvn = shutil.which("mvn")
@@ -47,12 +59,17 @@ class Maven:
             mvn,
             "--batch-mode",
             "--quiet",
+            # a download whose checksum file disagrees fails, rather than a warning
+            "--strict-checksums",
+            *(["--offline"] if self.offline else []),
             f"-Dmaven.repo.local={self.local_repository}",
             *args,
         ]
         result = subprocess.run(command, cwd=cwd, capture_output=True, text=True, check=False)
         if result.returncode != 0:
-            tail = "\n".join((result.stdout + result.stderr).splitlines()[-15:])
+            # Maven colours its errors even in batch mode; ours quote them as plain text
+            plain = _ANSI.sub("", result.stdout + result.stderr)
+            tail = "\n".join(plain.splitlines()[-15:])
             msg = f"mvn {' '.join(args[:1])} failed (exit {result.returncode}):\n{tail}"
             raise StackError(msg)
 
@@ -64,7 +81,7 @@ class Maven:
             Path(scratch, "pom.xml").write_text(_POM.format(dependencies=deps), "utf-8")
             self._run(
                 [
-                    "dependency:copy-dependencies",
+                    f"{DEPENDENCY_PLUGIN}:copy-dependencies",
                     "-DincludeScope=runtime",
                     f"-DoutputDirectory={target}",
                 ],
@@ -76,6 +93,10 @@ class Maven:
         target.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(prefix="playball-mvn-") as scratch:
             self._run(
-                ["dependency:copy", f"-Dartifact={coordinates}", f"-DoutputDirectory={target}"],
+                [
+                    f"{DEPENDENCY_PLUGIN}:copy",
+                    f"-Dartifact={coordinates}",
+                    f"-DoutputDirectory={target}",
+                ],
                 cwd=Path(scratch),
             )

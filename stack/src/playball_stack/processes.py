@@ -74,6 +74,25 @@ def pids_with_marker(marker: str, programs: Collection[str] | None = None) -> li
     return sorted(found)
 
 
+# Logs hold what services print: addresses, user ids, and any secret a library echoes on
+# a failure. Owner and group may read them, others may not.
+LOG_MODE = 0o640
+
+
+def open_log(path: Path) -> int:
+    """A descriptor appending to ``path``, created ``LOG_MODE``; a log left looser by an
+    older version (0644) is tightened, a tighter one (0600) kept as it is."""
+    log = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, LOG_MODE)
+    try:
+        mode = os.fstat(log).st_mode & 0o777
+        if mode & ~LOG_MODE:
+            os.fchmod(log, mode & LOG_MODE)
+    except OSError:
+        os.close(log)
+        raise
+    return log
+
+
 @dataclass(frozen=True, slots=True)
 class ManagedProcess:
     name: str
@@ -99,7 +118,7 @@ class ManagedProcess:
         must be absolute: the child keeps our working directory.
         """
         self.log_file.parent.mkdir(parents=True, exist_ok=True)
-        log = os.open(self.log_file, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        log = open_log(self.log_file)
         try:
             pid = os.posix_spawnp(
                 argv[0],

@@ -104,7 +104,7 @@ class RegistryClient:
     def _fail(self, response: httpx.Response, what: str) -> NoReturn:
         text = response.text.strip()[:300] or "(empty body)"
         msg = f"schema registry at {self.base_url}: {what}: HTTP {response.status_code}: {text}"
-        raise RegistryResponseError(msg)
+        raise RegistryResponseError(msg, response.status_code)
 
     def _json(self, response: httpx.Response, what: str) -> Any:
         try:

@@ -12,7 +12,15 @@ class RegistryUnreachableError(RegistryError, DependencyUnreachableError):
 
 
 class RegistryResponseError(RegistryError):
-    """The registry answered something we cannot use (a wrong URL, a server error)."""
+    """The registry answered something we cannot use (a wrong URL, a server error).
+
+    ``status_code`` is the answer's HTTP status (None when not known), so a consumer can
+    retry a 429 or 5xx and treat the rest as final.
+    """
+
+    def __init__(self, message: str, status_code: int | None = None) -> None:
+        super().__init__(message)
+        self.status_code = status_code
 
 
 class IncompatibleSchemaError(RegistryError):

@@ -1,7 +1,8 @@
 """`playball topics ensure`: create the contracts' topics and their dead-letter topics.
 
 Exit codes: 0 every topic is there as wanted, 1 an existing topic's settings differ
-(reported, not changed), 2 bad input, 3 no broker answered.
+(reported, not changed; with ``--apply-configs`` only its partitions or replication
+factor, which are never changed), 2 bad input, 3 no broker answered.
 """
 
 import os
@@ -12,6 +13,12 @@ from typing import Annotated, TextIO
 import typer
 from playball_core.addresses import DEFAULT_KAFKA_BOOTSTRAP
 from playball_core.exits import ExitCode, report_error
+
+from playball_events.message_limits import (
+    DEFAULT_MAX_MESSAGE_BYTES,
+    MAX_MESSAGE_BYTES_VARIABLE,
+    parse_max_message_bytes,
+)
 
 app = typer.Typer(
     help="Kafka topics of the contracts (created by the project, never by the broker).",
@@ -40,13 +47,16 @@ def ensure_topics(
     bootstrap: str | None = None,
     *,
     out: TextIO | None = None,
+    apply_configs: bool = False,
 ) -> int:
     """Ensure ``topics`` (default: the manifest's) and their .dlq; print what happened.
 
     Also the hook `playball schemas register` calls after registering, with the topics of
-    the manifest it registered.
+    the manifest it registered. ``max.message.bytes`` comes from
+    ``PLAYBALL_KAFKA_MAX_MESSAGE_BYTES`` (default 1 MiB; the .dlq gets 64 KiB more).
     """
     from playball_events.topics_admin_kafka import (  # noqa: PLC0415 - pulls librdkafka in
+        STRUCTURE,
         BrokerUnreachableError,
         TopicAdminError,
         TopicsAdmin,
@@ -54,8 +64,20 @@ def ensure_topics(
 
     stream = out or sys.stdout
     address = bootstrap or os.environ.get(BOOTSTRAP_VARIABLE) or DEFAULT_KAFKA_BOOTSTRAP
+    limit = os.environ.get(MAX_MESSAGE_BYTES_VARIABLE)
     try:
-        report = TopicsAdmin(address).ensure(list(topics) if topics else manifest_topics())
+        max_message_bytes = (
+            DEFAULT_MAX_MESSAGE_BYTES if limit is None else parse_max_message_bytes(limit)
+        )
+    except ValueError as exc:
+        report_error(str(exc))
+        return ExitCode.BAD_INPUT
+    try:
+        report = TopicsAdmin(address).ensure(
+            list(topics) if topics else manifest_topics(),
+            apply_configs=apply_configs,
+            max_message_bytes=max_message_bytes,
+        )
     except BrokerUnreachableError as exc:
         report_error(str(exc))
         return ExitCode.UNREACHABLE
@@ -66,10 +88,16 @@ def ensure_topics(
         stream.write(f"created   topic {name}\n")
     for name in report.existing:
         stream.write(f"exists    topic {name}\n")
+    for diff in report.altered:
+        stream.write(
+            f"altered   topic {diff.topic}: {diff.setting} was {diff.actual}, now {diff.wanted}\n"
+        )
     for diff in report.differences:
         stream.write(
             f"differs   topic {diff.topic}: {diff.setting} is {diff.actual}, wanted {diff.wanted}\n"
         )
+    if any(diff.setting not in STRUCTURE for diff in report.differences):
+        stream.write("(`playball topics ensure --apply-configs` changes the configuration)\n")
     return ExitCode.CHECK_FAILED if report.differences else ExitCode.OK
 
 
@@ -85,6 +113,18 @@ def ensure(
         list[str] | None,
         typer.Option("--topic", help="Ensure this topic instead of the manifest's (repeatable)."),
     ] = None,
+    apply_configs: Annotated[
+        bool,
+        typer.Option(
+            "--apply-configs",
+            help="Change differing configuration entries of existing topics (never their "
+            "partitions or replication factor).",
+        ),
+    ] = False,
 ) -> None:
-    """Create the manifest's topics and their .dlq with explicit settings; idempotent."""
-    raise typer.Exit(ensure_topics(topic, bootstrap))
+    """Create the manifest's topics and their .dlq with explicit settings; idempotent.
+
+    An existing topic's differing settings are reported (exit 1); --apply-configs changes
+    its configuration entries to the wanted ones.
+    """
+    raise typer.Exit(ensure_topics(topic, bootstrap, apply_configs=apply_configs))

@@ -22,6 +22,8 @@ import fastavro
 from fastavro.schema import to_parsing_canonical_form
 from playball_core.avro import normalise_writer
 
+from playball_events.bounded_cache import BoundedCache
+
 
 class AvroValueError(ValueError):
     """A value does not fit its Avro type; the message names the field and the rule."""
@@ -203,6 +205,11 @@ def _has_named_union(node: Any) -> bool:
     return isinstance(kind, dict | list) and _has_named_union(kind)
 
 
+# Writer schemas a class keeps a resolver for: a record has a handful of versions; the
+# bound keeps schemas registered by anyone from growing it without end.
+RESOLVER_CACHE_SIZE = 64
+
+
 class RecordCodec:
     """The schema of one generated class, parsed once, and its readers by writer schema.
 
@@ -231,7 +238,10 @@ class RecordCodec:
         self.canonical_form: str = to_parsing_canonical_form(self.parsed)
         self._tag_named = _has_named_union(schema)
         self._reader_for_resolution: Any = None
-        self._decoders: dict[str, Callable[[bytes], Any] | None] = {}
+        # in a 1-tuple, so a cached None (the writer is this schema) is not a miss
+        self._decoders: BoundedCache[str, tuple[Callable[[bytes], Any] | None]] = BoundedCache(
+            RESOLVER_CACHE_SIZE
+        )
         # Taken on a cache miss only: threads sharing a class parse each writer schema once.
         self._lock = threading.Lock()
 
@@ -257,14 +267,15 @@ class RecordCodec:
         if writer_schema is None:
             return None
         key = canonical_json(writer_schema)
-        try:
-            return self._decoders[key]
-        except KeyError:
-            pass
+        found = self._decoders.get(key)
+        if found is not None:
+            return found[0]
         with self._lock:
-            if key not in self._decoders:
-                self._decoders[key] = self._make_resolver(writer_schema)
-            return self._decoders[key]
+            found = self._decoders.get(key)
+            if found is None:
+                found = (self._make_resolver(writer_schema),)
+                self._decoders.put(key, found)
+            return found[0]
 
     def _make_resolver(self, writer_schema: Mapping[str, Any]) -> Callable[[bytes], Any] | None:
         # Java ignores an invalid logical type where fastavro refuses the schema.

@@ -4,6 +4,11 @@ Subjects follow the manifest's TopicRecordNameStrategy (``<topic>-<record full n
 so one topic carries several record types. Schema ids are looked up once per class and
 writer schemas fetched once per id; nothing is registered unless asked to, because
 registration belongs to the schema workflow (``playball schemas register``).
+
+A deserializer given its topic reads only schema ids registered under that topic's
+subjects (:class:`~playball_events.serde_errors.ForeignSchemaError` otherwise). Its
+caches are keyed by the ids messages carry, which a producer chooses, so they are
+bounded (:data:`SCHEMA_CACHE_SIZE` ids each, least recently used dropped first).
 """
 
 import json
@@ -16,7 +21,9 @@ from playball_core.avro.names import alias_full_names, schema_full_name
 from playball_core.manifest import topic_record_subject
 from playball_core.registry import SchemaRegistry
 
+from playball_events.bounded_cache import BoundedCache
 from playball_events.serde_errors import (
+    ForeignSchemaError,
     IncompatibleWriterSchemaError,
     InvalidRecordError,
     MalformedBodyError,
@@ -30,6 +37,10 @@ from playball_events.serde_errors import (
 
 MAGIC_BYTE = 0
 HEADER_SIZE = 5
+# Schema ids a deserializer keeps a decoder (and a writer schema) for. A topic's records
+# have a handful of versions each; 256 is far more than a healthy topic uses and bounds
+# what a stream of made-up ids can make it hold.
+SCHEMA_CACHE_SIZE = 256
 
 
 class AvroRecord(Protocol):
@@ -107,50 +118,83 @@ class RecordDeserializer(Generic[R]):
     """Deserializes messages of a topic carrying the given record classes.
 
     The class is chosen by the writer schema's full name (or a reader alias), and the
-    writer's version is resolved into it with Avro's rules.
+    writer's version is resolved into it with Avro's rules. With ``topic``, a schema id
+    must also be registered under that topic's subject for its record
+    (``<topic>-<full name>``), or the message is refused as foreign.
     """
 
-    def __init__(self, registry: SchemaRegistry, reader_classes: Iterable[type[R]]):
+    def __init__(
+        self,
+        registry: SchemaRegistry,
+        reader_classes: Iterable[type[R]],
+        *,
+        topic: str | None = None,
+        cache_size: int = SCHEMA_CACHE_SIZE,
+    ):
         self._registry = registry
+        self._topic = topic
         self._classes: dict[str, type[R]] = {}
         for cls in reader_classes:
             schema = cls.avro_schema()
             for name in (schema_full_name(schema), *alias_full_names(schema)):
                 self._classes[name] = cls
-        self._decoders: dict[int, Callable[[bytes], R]] = {}
-        # Writer schemas by id, kept even when no reader class takes them, so a stream of
-        # records of a foreign type fails on every message without asking the registry again.
-        self._writers: dict[int, str] = {}
+        # By schema id: the decoder, or for a record type this reader does not take, a
+        # function raising UnhandledRecordTypeError (a verdict no registration changes).
+        self._decoders: BoundedCache[int, Callable[[bytes], R]] = BoundedCache(cache_size)
+        # Writer schemas by id, kept even when no decoder is, so a stream of messages that
+        # fail on their id (foreign, unreadable) does not fetch the schema again each time.
+        self._writers: BoundedCache[int, str] = BoundedCache(cache_size)
         self._lock = threading.Lock()  # on a cache miss only: one fetch per id across threads
 
     def _decoder(self, schema_id: int) -> Callable[[bytes], R]:
         with self._lock:
             found = self._decoders.get(schema_id)
             if found is None:
-                found = self._decoders[schema_id] = self._make_decoder(schema_id)
+                found = self._make_decoder(schema_id)
+                self._decoders.put(schema_id, found)
         return found
 
-    def _make_decoder(self, schema_id: int) -> Callable[[bytes], R]:
+    def _writer_text(self, schema_id: int) -> str:
         text = self._writers.get(schema_id)
         if text is None:
-            text = self._writers[schema_id] = self._registry.schema_by_id(schema_id)
+            text = self._registry.schema_by_id(schema_id)
+            self._writers.put(schema_id, text)
+        return text
+
+    def _make_decoder(self, schema_id: int) -> Callable[[bytes], R]:
+        text = self._writer_text(schema_id)
         try:
             writer = json.loads(text)
             name = schema_full_name(writer)
         except (ValueError, KeyError, TypeError) as exc:
             msg = f"schema id {schema_id} is not an Avro record schema: {exc}"
             raise UnexpectedRecordTypeError(msg) from exc
+        if self._topic is not None:
+            # Not cached when refused: registering the schema under the topic's subject
+            # (then redriving) must make the same id readable without a restart.
+            self._require_topic_subject(schema_id, name, text, self._topic)
         cls = self._classes.get(name)
         if cls is None:
             known = ", ".join(sorted(self._classes))
             msg = f"schema id {schema_id} writes {name!r}; this deserializer reads {known}"
-            raise UnhandledRecordTypeError(msg, name)
+            return _refusing(msg, name)
         try:
             decoder = cls.avro_decoder(writer)
         except Exception as exc:
             msg = f"schema id {schema_id} ({name}) does not parse: {exc}"
             raise IncompatibleWriterSchemaError(msg) from exc
         return decoder
+
+    def _require_topic_subject(self, schema_id: int, name: str, text: str, topic: str) -> None:
+        subject = topic_record_subject(topic, name)
+        found = self._registry.lookup(subject, text)
+        if found is None or found.id != schema_id:
+            msg = (
+                f"schema id {schema_id} ({name}) is not registered under subject "
+                f"{subject!r} of topic {topic!r}: a foreign schema (registered for another "
+                "topic, or by someone else), so its message is not read as this topic's"
+            )
+            raise ForeignSchemaError(msg)
 
     def deserialize(self, data: bytes) -> R:
         if len(data) < HEADER_SIZE:
@@ -172,3 +216,12 @@ class RecordDeserializer(Generic[R]):
             reason = f"{type(exc).__name__}: {exc}"
             msg = f"body of {len(data) - HEADER_SIZE} bytes (schema id {schema_id}): {reason}"
             raise MalformedBodyError(msg) from exc
+
+
+def _refusing(message: str, record_type: str) -> Callable[[bytes], Any]:
+    """A decoder that refuses every body: a record type the reader does not take."""
+
+    def refuse(_body: bytes) -> Any:
+        raise UnhandledRecordTypeError(message, record_type)
+
+    return refuse

@@ -35,6 +35,15 @@ class UnhandledRecordTypeError(UnexpectedRecordTypeError):
         self.record_type = record_type
 
 
+class ForeignSchemaError(SerdeError):
+    """The schema id is registered, but not under the topic's subject for its record.
+
+    Subjects follow TopicRecordNameStrategy (``<topic>-<record full name>``), so an id
+    that subject does not hold was registered for another topic, or by someone forging
+    messages: its record must not be read as one of this topic's.
+    """
+
+
 class IncompatibleWriterSchemaError(SerdeError):
     """The writer schema cannot be resolved into the reader class (Avro resolution rules)."""
 

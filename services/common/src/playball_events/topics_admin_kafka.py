@@ -2,10 +2,15 @@
 
 Every manifest topic and its dead-letter topic (``<topic>.dlq``) get 6 partitions,
 ``cleanup.policy=compact``, and a replication factor of 1, or 3 (with
-``min.insync.replicas=2``) when the cluster has at least 3 brokers. Ensuring is
-idempotent: an existing topic is left as it is, and any setting of it that differs from
-the wanted one is reported (changing partitions or replication of a live topic is an
-operator's decision, not a side effect of a deploy).
+``min.insync.replicas=2``) when the cluster has at least 3 brokers. A topic takes
+messages of up to X bytes (``max.message.bytes``, default 1 MiB) and its dead-letter
+topic X + 64 KiB, room for a parked copy's headers (:mod:`playball_events.message_limits`).
+
+Ensuring is idempotent: an existing topic is left as it is, and any setting of it that
+differs from the wanted one is reported. With ``apply_configs`` the differing
+configuration entries are changed (incremental alter configs, entry by entry); the
+number of partitions and the replication factor never are (changing them on a live
+topic is an operator's decision, not a side effect of a deploy).
 """
 
 import time
@@ -14,13 +19,17 @@ from dataclasses import dataclass, field
 
 from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka.admin import AdminClient
-from confluent_kafka.admin._config import ConfigResource
+from confluent_kafka.admin._config import AlterConfigOpType, ConfigEntry, ConfigResource
 from confluent_kafka.cimpl import NewTopic
 from playball_core.manifest import dead_letter_topic
+
+from playball_events.message_limits import DEFAULT_MAX_MESSAGE_BYTES, dead_letter_max_bytes
 
 PARTITIONS = 6
 CLUSTER_REPLICATION = 3
 CLUSTER_MIN_INSYNC = 2
+# Settings ensure compares but never changes: the topic's shape, not its configuration.
+STRUCTURE = ("partitions", "replication")
 
 
 class BrokerUnreachableError(Exception):
@@ -51,21 +60,26 @@ class TopicDifference:
 class EnsureReport:
     created: list[str] = field(default_factory=list)
     existing: list[str] = field(default_factory=list)
-    differences: list[TopicDifference] = field(default_factory=list)
+    differences: list[TopicDifference] = field(default_factory=list)  # left as they are
+    altered: list[TopicDifference] = field(default_factory=list)  # changed to the wanted
 
 
-def topic_specs(topics: Iterable[str], brokers: int) -> list[TopicSpec]:
+def topic_specs(
+    topics: Iterable[str], brokers: int, max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES
+) -> list[TopicSpec]:
     """Each topic and its dead-letter topic, with the settings a cluster of ``brokers`` gets."""
     replication = CLUSTER_REPLICATION if brokers >= CLUSTER_REPLICATION else 1
     config = {"cleanup.policy": "compact"}
     if replication == CLUSTER_REPLICATION:
         config["min.insync.replicas"] = str(CLUSTER_MIN_INSYNC)
-    names: list[str] = []
+    limits: dict[str, int] = {}
     for topic in topics:
-        for name in (topic, dead_letter_topic(topic)):
-            if name not in names:
-                names.append(name)
-    return [TopicSpec(name, PARTITIONS, replication, dict(config)) for name in names]
+        limits.setdefault(topic, max_message_bytes)
+        limits.setdefault(dead_letter_topic(topic), dead_letter_max_bytes(max_message_bytes))
+    return [
+        TopicSpec(name, PARTITIONS, replication, {**config, "max.message.bytes": str(limit)})
+        for name, limit in limits.items()
+    ]
 
 
 class TopicsAdmin:
@@ -82,9 +96,18 @@ class TopicsAdmin:
             msg = f"no Kafka broker answered at {self.bootstrap} within {self.timeout:.0f} s: {exc}"
             raise BrokerUnreachableError(msg) from exc
 
-    def ensure(self, topics: Sequence[str]) -> EnsureReport:
+    def ensure(
+        self,
+        topics: Sequence[str],
+        *,
+        apply_configs: bool = False,
+        max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
+    ) -> EnsureReport:
+        """Create what is missing; compare what exists, and with ``apply_configs`` change
+        its differing configuration entries (never partitions or replication)."""
         metadata = self._metadata()
-        specs = topic_specs(topics, len(metadata.brokers))  # type: ignore[attr-defined]
+        brokers = len(metadata.brokers)  # type: ignore[attr-defined]
+        specs = topic_specs(topics, brokers, max_message_bytes)
         present = metadata.topics  # type: ignore[attr-defined]
         report = EnsureReport()
         missing = [spec for spec in specs if spec.name not in present]
@@ -111,8 +134,36 @@ class TopicsAdmin:
             if len(existing) > len(specs) - len(missing):
                 present = self._metadata_with([spec.name for spec in existing])
         report.existing.extend(spec.name for spec in existing)
-        report.differences.extend(self._differences(existing, present))
+        differences = self._differences(existing, present)
+        if apply_configs:
+            configs = [d for d in differences if d.setting not in STRUCTURE]
+            self._alter_configs(configs)
+            report.altered.extend(configs)
+            differences = [d for d in differences if d.setting in STRUCTURE]
+        report.differences.extend(differences)
         return report
+
+    def _alter_configs(self, differences: Sequence[TopicDifference]) -> None:
+        """Set each differing entry, leaving every other entry of the topic as it is."""
+        wanted: dict[str, list[ConfigEntry]] = {}
+        for diff in differences:
+            entry = ConfigEntry(
+                diff.setting, diff.wanted, incremental_operation=AlterConfigOpType.SET
+            )
+            wanted.setdefault(diff.topic, []).append(entry)
+        if not wanted:
+            return
+        resources = [
+            ConfigResource(ConfigResource.Type.TOPIC, name, incremental_configs=entries)
+            for name, entries in wanted.items()
+        ]
+        futures = self._admin.incremental_alter_configs(resources, request_timeout=self.timeout)
+        for resource, future in futures.items():
+            try:
+                future.result(timeout=self.timeout * 2)
+            except KafkaException as exc:
+                msg = f"changing the settings of topic {resource.name!r} failed: {exc}"
+                raise TopicAdminError(msg) from exc
 
     def _metadata_with(self, names: Sequence[str]) -> dict[str, object]:
         """The topics' metadata once this broker knows every one of ``names``.

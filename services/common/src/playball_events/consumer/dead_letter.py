@@ -20,6 +20,8 @@ SOURCE_PARTITION = "dlq.source.partition"
 SOURCE_OFFSET = "dlq.source.offset"
 PARKED_AT = "dlq.parked_at"
 REDRIVEN_FROM = "dlq.redriven_from"  # on a redriven message: "<dlq topic>:<partition>:<offset>"
+STUB = "dlq.stub"  # on a stub (see .dead_letter_stub): the letter was too large, no value kept
+VALUE_LENGTH = "dlq.value_length"  # on a stub: the original value's length in bytes
 
 
 def dead_letter_headers(letter: DeadLetter) -> list[tuple[str, str | bytes | None]]:
@@ -52,6 +54,7 @@ class ParkedMessage:
     parked_at: dt.datetime | None
     # what is wrong with its dlq.* headers (see :mod:`.dlq_headers`); empty when well formed
     problems: tuple[str, ...] = ()
+    stub: bool = False  # parked as a stub: nothing to redrive (see :mod:`.dead_letter_stub`)
 
     @property
     def malformed(self) -> bool:
@@ -91,6 +94,7 @@ def parse_parked(message: RawMessage) -> ParkedMessage:
         source_offset=source_offset,
         parked_at=parked_at,
         problems=ours.problems,
+        stub=any(name == STUB for name, _ in message.headers),
     )
 
 

@@ -1,10 +1,13 @@
-"""The consumer loop: poll a batch, decode, park poison, apply in one transaction, commit.
+"""The consumer loop: poll a batch, decode, apply in one transaction, park poison, commit.
 
 Each batch's event ids are claimed (:class:`~.ports.ProcessedEvents`) in the transaction
 that applies the fresh ones, and offsets move only after it committed, so a crash in
 between redelivers the batch and the claim turns it into duplicates. A dependency
 that is down (registry, database, dead-letter topic) is never a reason to park a message:
-the batch is rewound and retried with backoff until it comes back or the loop is stopped.
+the batch is rewound and retried with backoff until it comes back or the loop is stopped
+(:mod:`.transient`, and the handler's ``is_transient`` for the database). Poison is
+parked once a good message follows it in its partition; a run of
+``max_consecutive_poison`` stops the loop instead (:mod:`.poison_runs`).
 """
 
 import datetime as dt
@@ -13,14 +16,19 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Generic, Protocol
 
-from playball_core.registry import (
-    RegistryResponseError,
-    RegistryUnreachableError,
-    UnknownSchemaIdError,
-)
+from playball_core.registry import UnknownSchemaIdError
 
 from playball_events.consumer.idempotent import apply_once
+from playball_events.consumer.letter_limits import preview
 from playball_events.consumer.metrics import ConsumerMetrics
+from playball_events.consumer.poison_runs import (
+    DEFAULT_MAX_CONSECUTIVE_POISON,
+    MessageKey,
+    PoisonRun,
+    PoisonRunLimitError,
+    PoisonRuns,
+    message_key,
+)
 from playball_events.consumer.ports import (
     ApplyOutcome,
     ConsumedEvent,
@@ -35,8 +43,13 @@ from playball_events.consumer.ports import (
     TransientError,
     Tx,
 )
+from playball_events.consumer.transient import is_transient_decode_error
 from playball_events.lifecycle import Backoff, Lifecycle, Stoppable
-from playball_events.serde_errors import SerdeError, UnhandledRecordTypeError
+from playball_events.serde_errors import (
+    ForeignSchemaError,
+    SerdeError,
+    UnhandledRecordTypeError,
+)
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +61,14 @@ class Decoder(Protocol[E]):  # type: ignore[misc]
     def deserialize(self, data: bytes) -> E: ...
 
 
+@dataclass(frozen=True, slots=True)
+class Refused:
+    """Why a message is poison: its dead letter's kind and reason."""
+
+    kind: str
+    reason: str
+
+
 @dataclass(slots=True)
 class BatchReport:
     """What one pass of the loop did; tests and the benchmark read it."""
@@ -57,7 +78,9 @@ class BatchReport:
     duplicates: int = 0
     stale: int = 0
     unhandled: int = 0
-    dead_lettered: list[DeadLetter] = field(default_factory=list)
+    dead_lettered: list[DeadLetter] = field(default_factory=list)  # parked by this batch
+    stubs: int = 0  # of those, parked as stubs (too large for the dead-letter topic)
+    held: int = 0  # poison of this batch in an open run: not parked, not committed past
     retried: bool = False
 
 
@@ -76,6 +99,7 @@ class EventConsumer(Stoppable, Generic[E, Tx]):
         batch_size: int = 5000,
         poll_timeout: float = 1.0,
         backoff: Backoff = RETRY_BACKOFF,
+        max_consecutive_poison: int = DEFAULT_MAX_CONSECUTIVE_POISON,
         on_applied: Callable[[ApplyOutcome[E]], None] | None = None,
         on_close: Sequence[Callable[[], None]] = (),
     ) -> None:
@@ -92,8 +116,11 @@ class EventConsumer(Stoppable, Generic[E, Tx]):
         self._on_applied = on_applied
         self._on_close = on_close  # the registry client's connections, say
         self._lifecycle = Lifecycle(backoff)
+        self._runs = PoisonRuns(max_consecutive_poison)
 
     def run(self) -> None:
+        """Until :meth:`stop`; raises :class:`~.poison_runs.PoisonRunLimitError` (after
+        closing) when a run of poison reaches the limit."""
         self._lifecycle.run(self.run_once, self.close)
 
     def close(self) -> None:
@@ -105,8 +132,13 @@ class EventConsumer(Stoppable, Generic[E, Tx]):
                 close()
 
     def run_once(self) -> BatchReport:
-        """One poll and everything it brought, committed; or rewound after a backoff."""
+        """One poll and everything it brought, committed; or rewound after a backoff.
+
+        Raises :class:`~.poison_runs.PoisonRunLimitError` once the batch is committed
+        when it completed a run of ``max_consecutive_poison`` poison messages.
+        """
         messages = self._source.poll_batch(self._batch_size, self._poll_timeout)
+        self._runs.forget(self._source.revoked())
         self._metrics.polled(self._source.lag())
         report = BatchReport(messages=len(messages))
         if not messages:
@@ -125,74 +157,118 @@ class EventConsumer(Stoppable, Generic[E, Tx]):
 
     def _process(self, messages: Sequence[RawMessage], report: BatchReport) -> None:
         events: list[ConsumedEvent[E]] = []
-        poison: list[DeadLetter] = []
+        poison: dict[MessageKey, DeadLetter] = {}
         for message in messages:
             decoded = self._decode(message, poison, report)
             if decoded is not None:
                 events.append(decoded)
-        outcome: ApplyOutcome[E] = self._apply(events, report) if events else ApplyOutcome()
+        outcome: ApplyOutcome[E] = self._apply(events, poison) if events else ApplyOutcome()
+        # Planned on the final verdicts (an event the database refuses is poison too), so
+        # the whole batch is applied first; what the plan then does not commit (past an
+        # open run) comes back later as duplicates.
+        plan = self._runs.plan(messages, poison)
         # Parked after the apply: a database that fails the batch (rewound and retried)
         # then leaves no second copy of the poison on the dead-letter topic.
-        if poison:
-            self._park(poison)
+        if plan.park:
+            report.stubs = self._park(plan.park)
+        report.dead_lettered = plan.park
+        report.held = plan.held
         report.applied = len(outcome.applied)
         report.duplicates = len(outcome.duplicates)
         report.stale = len(outcome.stale)
         if self._on_applied is not None:
             self._on_applied(outcome)
-        self._commit(messages)
-        self._metrics.batch_done(outcome, report.dead_lettered, dt.datetime.now(dt.UTC))
+        self._commit(plan.commits)
+        if plan.seeks:
+            self._source.seek(plan.seeks)
+        self._runs.accept(plan)
+        self._metrics.batch_done(outcome, plan.park, dt.datetime.now(dt.UTC))
+        self._metrics.stubbed(report.stubs)
+        self._metrics.held(sum(run.count for run in self._runs.open_runs()))
+        for run in plan.open:
+            log.warning(
+                "holding %s: parked once a good message follows, the consumer stops at %d",
+                run,
+                self._runs.limit,
+            )
+        if plan.stopped is not None:
+            self._stop_for(plan.stopped)
+
+    def _stop_for(self, run: PoisonRun) -> None:
+        error = PoisonRunLimitError(run, self._runs.limit)
+        log.error(
+            "stopping: %d consecutive poison messages in %s[%d], first offset %d, last "
+            "offset %d, first reason [%s] %s; nothing of the run parked, committed up to "
+            "offset %d",
+            run.count,
+            run.topic,
+            run.partition,
+            run.first_offset,
+            run.last_offset,
+            run.first_kind,
+            run.first_reason,
+            run.first_offset,
+        )
+        raise error
 
     def _decode(
-        self, message: RawMessage, poison: list[DeadLetter], report: BatchReport
+        self, message: RawMessage, poison: dict[MessageKey, DeadLetter], report: BatchReport
     ) -> ConsumedEvent[E] | None:
+        """The message's event; None when it is poison (recorded in ``poison``) or skipped."""
         # Per message, so kept flat: no closure, one lookup of the header.
         value = message.value
         if value is None:
-            return self._poison(
-                message,
-                "undecodable",
-                "message has no value (a null / tombstone message)",
-                poison,
-                report,
-            )
+            refused = Refused("undecodable", "message has no value (a null / tombstone message)")
+        else:
+            decoded = self._deserialize(value, report)
+            if decoded is None:
+                return None
+            if not isinstance(decoded, Refused):
+                event = ConsumedEvent(decoded, message)
+                reason = self._invalid_reason(event)
+                if reason is None:
+                    return event
+                decoded = Refused("invalid", reason)
+            refused = decoded
+        _poison(message, refused.kind, refused.reason, poison)
+        return None
+
+    def _deserialize(self, value: bytes, report: BatchReport) -> "E | Refused | None":
+        """The record, why it is poison, or None for a record type this consumer skips."""
         try:
-            record = self._decoder.deserialize(value)
-        except (RegistryUnreachableError, RegistryResponseError) as exc:
-            raise TransientError(f"schema registry: {exc}") from exc
-        except UnknownSchemaIdError as exc:
-            return self._poison(message, "unknown_schema", str(exc), poison, report)
+            return self._decoder.deserialize(value)
         except UnhandledRecordTypeError as exc:
             # a valid record of a type this consumer has no use for: skip, count, go on
             report.unhandled += 1
             self._metrics.unhandled(exc.record_type)
             return None
+        except ForeignSchemaError as exc:
+            return Refused("foreign_schema", str(exc))
         except SerdeError as exc:
-            return self._poison(
-                message, "undecodable", f"{type(exc).__name__}: {exc}", poison, report
-            )
-        event = ConsumedEvent(record, message)
-        reason = _header_mismatch(event) or self._handler.invalid_reason(event)
-        if reason is not None:
-            return self._poison(message, "invalid", reason, poison, report)
-        return event
-
-    @staticmethod
-    def _poison(
-        message: RawMessage,
-        kind: str,
-        reason: str,
-        poison: list[DeadLetter],
-        report: BatchReport,
-    ) -> None:
-        letter = DeadLetter(message=message, reason=reason, kind=kind)
-        poison.append(letter)
-        report.dead_lettered.append(letter)
-
-    def _park(self, letters: Sequence[DeadLetter]) -> None:
-        try:
-            self._dead_letters.park(letters)
+            return Refused("undecodable", f"{type(exc).__name__}: {exc}")
+        except UnknownSchemaIdError as exc:
+            return Refused("unknown_schema", str(exc))
         except Exception as exc:
+            if is_transient_decode_error(exc):
+                raise TransientError(f"schema registry: {exc}") from exc
+            # the registry's final answers (a 404 of a wrong URL, a body that is not JSON)
+            # and anything else: the stop rule catches a fault that hits every message
+            return Refused("undecodable", f"{type(exc).__name__}: {exc}")
+
+    def _invalid_reason(self, event: ConsumedEvent[E]) -> str | None:
+        try:
+            return _header_mismatch(event) or self._handler.invalid_reason(event)
+        except Exception as exc:
+            if self._handler.is_transient(exc):
+                raise TransientError(f"validating: {exc}") from exc
+            return f"validation failed: {type(exc).__name__}: {exc}"
+
+    def _park(self, letters: Sequence[DeadLetter]) -> int:
+        try:
+            stubs = self._dead_letters.park(letters)
+        except Exception as exc:
+            # Never a message's fault (one too large is parked as a stub): the broker or
+            # the topic is unavailable, so the batch is retried after a backoff.
             raise TransientError(f"dead-letter topic: {exc}") from exc
         for letter in letters:
             log.error(
@@ -203,8 +279,11 @@ class EventConsumer(Stoppable, Generic[E, Tx]):
                 letter.kind,
                 letter.reason,
             )
+        return stubs
 
-    def _apply(self, events: Sequence[ConsumedEvent[E]], report: BatchReport) -> ApplyOutcome[E]:
+    def _apply(
+        self, events: Sequence[ConsumedEvent[E]], poison: dict[MessageKey, DeadLetter]
+    ) -> ApplyOutcome[E]:
         try:
             return apply_once(self._processed, self._handler, events)
         except Exception as exc:
@@ -222,25 +301,17 @@ class EventConsumer(Stoppable, Generic[E, Tx]):
             except Exception as exc:
                 if self._handler.is_transient(exc):
                     raise TransientError(f"applying an event: {exc}") from exc
-                letter = DeadLetter(
-                    message=event.message,
-                    reason=f"apply failed: {type(exc).__name__}: {exc}",
-                    kind="apply_failed",
-                )
-                self._park([letter])
-                report.dead_lettered.append(letter)
+                reason = f"apply failed: {type(exc).__name__}: {exc}"
+                _poison(event.message, "apply_failed", reason, poison)
                 continue
             applied.extend(single.applied)
             duplicates.extend(single.duplicates)
             stale.extend(single.stale)
         return ApplyOutcome(applied=applied, duplicates=duplicates, stale=stale)
 
-    def _commit(self, messages: Sequence[RawMessage]) -> None:
-        ends: dict[tuple[str, int], int] = {}
-        for message in messages:
-            key = (message.topic, message.partition)
-            ends[key] = max(ends.get(key, -1), message.offset + 1)
-        positions = [Position(t, p, offset) for (t, p), offset in ends.items()]
+    def _commit(self, positions: Sequence[Position]) -> None:
+        if not positions:
+            return
         try:
             self._source.commit(positions)
         except Exception as exc:
@@ -249,13 +320,18 @@ class EventConsumer(Stoppable, Generic[E, Tx]):
             self._metrics.commit_failed()
 
 
+def _poison(
+    message: RawMessage, kind: str, reason: str, poison: dict[MessageKey, DeadLetter]
+) -> None:
+    poison[message_key(message)] = DeadLetter(message=message, reason=reason, kind=kind)
+
+
 def _header_mismatch(event: ConsumedEvent[E]) -> str | None:
     """A message whose event_id header contradicts its body was not written by one producer."""
     header = event.message.header(EVENT_ID_HEADER)
     # bytes against the UUID's canonical text: no decode on the common (equal) path
     if header is not None and header != str(event.record.event_id).encode():
         return (
-            f"event_id header {header.decode(errors='replace')!r} differs from the record's "
-            f"event_id {event.event_id}"
+            f"event_id header {preview(header)} differs from the record's event_id {event.event_id}"
         )
     return None

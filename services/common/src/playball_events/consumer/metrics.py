@@ -105,6 +105,17 @@ class ConsumerMetrics:
         self.dead_lettered_total = counter(
             "playball_consumer_dead_lettered", "Messages parked on the dead-letter topic", ["kind"]
         )
+        self.dlq_stubs_total = counter(
+            "playball_consumer_dlq_stubs",
+            "Parked messages too large for the dead-letter topic, parked as stubs (no value)",
+        )
+        self.poison_held = Gauge(
+            "playball_consumer_poison_held",
+            "Poison messages in open runs: not parked, not committed past, until a good "
+            "message follows them (or the consumer stops at the limit)",
+            labels,
+            registry=self.registry,
+        )
         self.unhandled_total = counter(
             "playball_consumer_unhandled_skipped",
             "Valid records of a type this consumer does not handle",
@@ -156,6 +167,13 @@ class ConsumerMetrics:
                 [max(0.0, at - event.record.occurred_at.timestamp()) for event in outcome.applied]
             )
         self._update_rate(len(outcome.applied))
+
+    def stubbed(self, count: int) -> None:
+        if count:
+            self.dlq_stubs_total.labels(**self._labels()).inc(count)
+
+    def held(self, count: int) -> None:
+        self.poison_held.labels(**self._labels()).set(count)
 
     def unhandled(self, record_type: str) -> None:
         self.unhandled_total.labels(**self._labels(record_type=record_type)).inc()

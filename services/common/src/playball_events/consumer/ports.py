@@ -8,6 +8,8 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any, Generic, Protocol, TypeVar
 
+from playball_events.consumer.letter_limits import bounded_reason
+
 
 class ContractEvent(Protocol):
     """What the loop reads of every generated event record."""
@@ -72,6 +74,11 @@ class TransientError(Exception):
     """A dependency is unavailable (registry, database, broker); retry, never dead-letter."""
 
 
+# Failures of the transport itself, whoever raises them: a dependency that did not answer
+# (in time) says nothing about the message, so they are retried, never parked.
+TRANSIENT_BUILTINS = (TransientError, ConnectionError, TimeoutError)
+
+
 class EventHandler(ABC, Generic[E, Tx]):
     """The service's side: validates events and applies the fresh ones of a batch.
 
@@ -89,8 +96,13 @@ class EventHandler(ABC, Generic[E, Tx]):
         """Apply these events, in order, inside ``tx``: each one applied or stale; or raise."""
 
     def is_transient(self, error: Exception) -> bool:
-        """Whether a failed transaction is worth retrying as it is (a lost connection)."""
-        return isinstance(error, TransientError)
+        """Whether a failed transaction is worth retrying as it is (a lost connection).
+
+        Anything else that fails the batch is the events' fault: they are applied one by
+        one and the ones that still fail are parked. A SQL handler passes
+        :func:`~.transient_sql.is_transient_database_error`.
+        """
+        return isinstance(error, TRANSIENT_BUILTINS)
 
 
 class ProcessedEvents(ABC, Generic[Tx]):
@@ -143,6 +155,19 @@ class MessageSource(ABC):
         """Read these messages again from the next poll (the batch was not applied)."""
 
     @abstractmethod
+    def seek(self, positions: Sequence[Position]) -> None:
+        """Read these partitions again from these offsets, from the next poll on."""
+
+    def revoked(self) -> set[tuple[str, int]]:
+        """The (topic, partition)s revoked or lost since the last call.
+
+        What the loop remembers about a partition (an open run of poison messages) is
+        forgotten with it: its next owner reads it again from the committed offset. A
+        source without consumer-group rebalances never revokes anything.
+        """
+        return set()
+
+    @abstractmethod
     def lag(self) -> int | None:
         """Messages behind the end of the assigned partitions; None when unknown."""
 
@@ -153,17 +178,29 @@ class MessageSource(ABC):
 
 @dataclass(frozen=True, slots=True)
 class DeadLetter:
-    """A poison message and why it was parked."""
+    """A poison message and why it was parked; the reason is cut to 1 KiB of UTF-8.
+
+    Reasons quote what the producer sent (a key, a header, a decoder's complaint), so
+    they are bounded here, where every letter is made, not by each writer of one.
+    """
 
     message: RawMessage
     reason: str
-    kind: str  # short machine reason: undecodable, unknown_schema, invalid, apply_failed
+    # short machine reason: undecodable, unknown_schema, foreign_schema, invalid, apply_failed
+    kind: str
     parked_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "reason", bounded_reason(self.reason))
 
 
 class DeadLetterSink(ABC):
     """Where poison messages are parked (the dead-letter topic), durably, before their commit."""
 
     @abstractmethod
-    def park(self, letters: Sequence[DeadLetter]) -> None:
-        """Write every letter and wait until the broker has them all; or raise."""
+    def park(self, letters: Sequence[DeadLetter]) -> int:
+        """Write every letter and wait until the broker has them all; or raise.
+
+        A letter too large for the dead-letter topic is parked as a stub (where it was
+        read, why, its value's length, no value); the answer is how many were.
+        """

@@ -40,7 +40,17 @@ def _parked_from_target(letter: ParkedMessage, target: str) -> str | None:
     return None
 
 
-CHECKS: tuple[Check, ...] = (_well_formed, _parked_from_target)
+def _not_a_stub(letter: ParkedMessage, _target: str) -> str | None:
+    if letter.stub:
+        return (
+            "it is a stub: the message was too large to park, so there is no value to send "
+            f"(the original is at {shown(letter.source_topic, _TOPIC_SHOWN)}"
+            f"[{letter.source_partition}]@{letter.source_offset}, while retention keeps it)"
+        )
+    return None
+
+
+CHECKS: tuple[Check, ...] = (_well_formed, _not_a_stub, _parked_from_target)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,4 +1,5 @@
-"""The consumer's Kafka side: a confluent-kafka consumer group, and the dead-letter producer.
+"""The consumer's Kafka side: a confluent-kafka consumer group (the dead-letter producer is
+:mod:`.dead_letters_kafka`).
 
 Offsets are never stored automatically (``enable.auto.offset.store=false``):
 :meth:`KafkaSource.commit` stores them after the handler's database commit, and
@@ -25,15 +26,10 @@ from confluent_kafka import (
     Consumer,
     KafkaError,
     KafkaException,
-    Producer,
     TopicPartition,
 )
-from playball_core.manifest import dead_letter_topic
 
-from playball_events.consumer.dead_letter import dead_letter_headers
 from playball_events.consumer.ports import (
-    DeadLetter,
-    DeadLetterSink,
     MessageSource,
     Position,
     RawMessage,
@@ -93,12 +89,14 @@ class KafkaSource(MessageSource):
         self._consumer = Consumer(config)
         self._done: dict[tuple[str, int], int] = {}  # next offset to apply, per partition
         self._revocations = 0  # revokes and losses so far: tells a poll a rebalance cut it
+        self._revoked: set[tuple[str, int]] = set()  # since the loop last asked (revoked())
         self._lag: int | None = None
         self._lag_at = 0.0
         self._consumer.subscribe(list(topics), on_revoke=self._on_revoke, on_lost=self._on_lost)
 
     def _on_revoke(self, consumer: Any, partitions: list[Any]) -> None:
         self._revocations += 1
+        self._revoked.update((tp.topic, tp.partition) for tp in partitions)
         try:
             consumer.commit(asynchronous=False)
         except KafkaException as exc:
@@ -109,6 +107,7 @@ class KafkaSource(MessageSource):
 
     def _on_lost(self, _consumer: Any, partitions: list[Any]) -> None:
         self._revocations += 1
+        self._revoked.update((tp.topic, tp.partition) for tp in partitions)
         for tp in partitions:
             self._done.pop((tp.topic, tp.partition), None)
 
@@ -171,11 +170,26 @@ class KafkaSource(MessageSource):
         for m in messages:
             key = (m.topic, m.partition)
             firsts[key] = min(firsts.get(key, m.offset), m.offset)
-        for (topic, partition), offset in firsts.items():
+        self.seek([Position(t, p, offset) for (t, p), offset in firsts.items()])
+
+    def seek(self, positions: Sequence[Position]) -> None:
+        for position in positions:
             try:
-                self._consumer.seek(TopicPartition(topic, partition, offset))
+                self._consumer.seek(
+                    TopicPartition(position.topic, position.partition, position.offset)
+                )
             except KafkaException as exc:  # revoked meanwhile: its new owner reads it
-                log.warning("rewind of %s[%d] failed: %s", topic, partition, exc)
+                log.warning(
+                    "seek of %s[%d] to %d failed: %s",
+                    position.topic,
+                    position.partition,
+                    position.offset,
+                    exc,
+                )
+
+    def revoked(self) -> set[tuple[str, int]]:
+        found, self._revoked = self._revoked, set()
+        return found
 
     def lag(self) -> int | None:
         now = time.monotonic()
@@ -229,36 +243,3 @@ class KafkaSource(MessageSource):
             if exc.args[0].code() != KafkaError._NO_OFFSET:
                 log.warning("commit on close failed: %s", exc)
         self._consumer.close()
-
-
-class KafkaDeadLetters(DeadLetterSink):
-    """Produces poison messages to their dead-letter topics and waits for every ack."""
-
-    def __init__(self, bootstrap: str, topic_of: dict[str, str] | None = None) -> None:
-        self._producer = Producer(
-            {"bootstrap.servers": bootstrap, "enable.idempotence": True, "linger.ms": 0}
-        )
-        self._topic_of = topic_of or {}
-
-    def dead_letter_topic(self, source_topic: str) -> str:
-        return self._topic_of.get(source_topic, dead_letter_topic(source_topic))
-
-    def park(self, letters: Sequence[DeadLetter]) -> None:
-        errors: list[str] = []
-
-        def delivered(error: Any, _message: Any) -> None:
-            if error is not None:
-                errors.append(str(error))
-
-        for letter in letters:
-            self._producer.produce(
-                self.dead_letter_topic(letter.message.topic),
-                key=letter.message.key,
-                value=letter.message.value,
-                headers=dead_letter_headers(letter),
-                on_delivery=delivered,
-            )
-        remaining = self._producer.flush(30.0)
-        if remaining or errors:
-            msg = f"dead-letter produce failed ({remaining} unacked): {'; '.join(errors)}"
-            raise RuntimeError(msg)
