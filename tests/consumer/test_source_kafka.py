@@ -210,6 +210,16 @@ def test_a_taken_over_partition_asks_the_group_offset_once_until_it_is_revoked(
     assert source.lag() == 30
 
 
+def test_revoked_and_lost_partitions_are_told_to_the_loop_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    source, kafka = source_with(monkeypatch, {0, 1})
+    kafka.rebalance("revoke", now_assigned={1})
+    kafka.rebalance("lost", now_assigned=set())
+    assert source.revoked() == {(TOPIC, 0), (TOPIC, 1)}
+    assert source.revoked() == set()
+
+
 def test_overrides_cannot_turn_the_idempotence_keys_back_and_nagle_is_off() -> None:
     config = source_kafka.consumer_config(
         "127.0.0.1:1",

@@ -1,7 +1,8 @@
 """The supervisor starts a service detached, waits for its health, and stops it whole.
 
-A stand-in service (Python's http.server on a free loopback port) plays the part of the
-real ones, so these tests need no stack.
+A stand-in service (``stand_in.py``: a small http.server on a free loopback port that
+answers ``/healthz`` with its nonce, as every service does) plays the part of the real
+ones, so these tests need no stack.
 """
 
 import sys
@@ -9,18 +10,16 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playball_orchestration.probe import answers, metric_value
+from playball_orchestration.probe import answers, health, metric_value
 from playball_orchestration.services import ServiceSpec
-from playball_orchestration.supervisor import ServiceFailedError, Supervisor
+from playball_orchestration.supervisor import INSTANCE_FILE, ServiceFailedError, Supervisor
 from support.stack_env import free_port
 
+STAND_IN = Path(__file__).with_name("stand_in.py")
 
-def http_server(spec: ServiceSpec, marker: str) -> list[str]:
-    port = spec.address.rsplit(":", 1)[1]
-    Path(marker).mkdir(parents=True, exist_ok=True)
-    (Path(marker) / "healthz").write_text("ok")
-    argv = [sys.executable, "-m", "http.server", "--bind", "127.0.0.1", port]
-    return [*argv, "--directory", marker]
+
+def stand_in(spec: ServiceSpec, marker: str) -> list[str]:
+    return [sys.executable, str(STAND_IN), str(spec.port), marker]
 
 
 def crashing(_spec: ServiceSpec, marker: str) -> list[str]:
@@ -36,7 +35,7 @@ def spec() -> ServiceSpec:
 @pytest.fixture
 def supervisor(tmp_path: Path, spec: ServiceSpec) -> Iterator[Supervisor]:
     messages: list[str] = []
-    supervisor = Supervisor(tmp_path, messages.append, launcher=http_server, start_timeout=30)
+    supervisor = Supervisor(tmp_path, messages.append, launcher=stand_in, start_timeout=30)
     try:
         yield supervisor
     finally:
@@ -54,6 +53,34 @@ def test_start_waits_for_health_and_is_idempotent(
     assert supervisor.start(spec, {}) == pid  # already up: not started twice
 
 
+def test_each_start_gets_a_fresh_nonce_that_the_service_answers_with(
+    supervisor: Supervisor, spec: ServiceSpec
+) -> None:
+    supervisor.start(spec, {})
+    first = supervisor.instance(spec)
+    assert first is not None and len(first) >= 32
+    assert health(spec.health_url).instance == first
+    assert (supervisor.root / spec.name / INSTANCE_FILE).stat().st_mode & 0o777 == 0o600
+    supervisor.stop(spec)
+    assert supervisor.instance(spec) is None
+    supervisor.start(spec, {})
+    assert supervisor.instance(spec) not in {None, first}
+    assert health(spec.health_url).instance == supervisor.instance(spec)
+
+
+def test_a_running_service_without_a_recorded_nonce_is_started_anew(
+    supervisor: Supervisor, spec: ServiceSpec
+) -> None:
+    # as one started by an older `playball up`: it cannot prove it is the one answering
+    pid = supervisor.start(spec, {})
+    (supervisor.root / spec.name / INSTANCE_FILE).unlink()
+    state = supervisor.status(spec)
+    assert not state.healthy
+    assert state.problem is not None and "without an instance nonce" in state.problem
+    assert supervisor.start(spec, {}) != pid
+    assert supervisor.status(spec).healthy
+
+
 def test_stop_ends_the_process_and_status_says_so(
     supervisor: Supervisor, spec: ServiceSpec
 ) -> None:
@@ -62,6 +89,7 @@ def test_stop_ends_the_process_and_status_says_so(
     state = supervisor.status(spec)
     assert state.pid is None
     assert not state.healthy
+    assert state.problem is None  # down, and nobody else on the port
     assert not answers(spec.health_url)
 
 

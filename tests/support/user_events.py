@@ -17,9 +17,11 @@ from support.kafka import create_topic
 UserEvent = UserRegistered | UserUpdated | UserDeleted
 
 
-def create_event_topics(bootstrap: str, registry: RegistryClient, topic: str) -> None:
-    """``topic`` with 6 partitions, its dead-letter topic, and the contracts under its subjects."""
-    create_topic(bootstrap, topic, partitions=6)
+def create_event_topics(
+    bootstrap: str, registry: RegistryClient, topic: str, partitions: int = 6
+) -> None:
+    """``topic`` (6 partitions), its dead-letter topic, and the contracts under its subjects."""
+    create_topic(bootstrap, topic, partitions=partitions)
     create_topic(bootstrap, dead_letter_topic(topic), partitions=1)
     serializer = RecordSerializer(registry, topic)
     for cls in PLAYBALL_AUTH_USER_EVENTS_V1.records:

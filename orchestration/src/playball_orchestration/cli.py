@@ -80,14 +80,15 @@ def demo(
 ) -> None:
     """Show the seed bug gone: register, log in, create a group, rename, delete."""
     from playball_orchestration.demo import DemoFailedError, run  # noqa: PLC0415
-    from playball_orchestration.services import SERVICES  # noqa: PLC0415
 
-    addresses = {spec.name: spec.address for spec in SERVICES}
+    system = _system()
+    addresses = {spec.name: spec.address for spec in system.specs}
     try:
         run(
             auth_url or addresses["auth-api"],
             groups_url or addresses["groups-api"],
             typer.echo,
+            ca=str(system.tls.ca),  # `up` serves auth over https with the stack's CA
         )
     except DemoFailedError as exc:
         fail(f"demo: {exc}", ExitCode.CHECK_FAILED)
@@ -116,4 +117,7 @@ def _print_status(system: "System", *, as_json: bool) -> bool:
                 extra,
             )
         Console().print(table)
+        for report in reports:
+            if report.problem is not None:
+                typer.echo(f"{report.name}: {report.problem}", err=True)
     return all(report.healthy for report in reports)

@@ -1,4 +1,7 @@
-"""Is a service answering, and what does its metrics page say."""
+"""Is a service answering, is it the process we started, and what does its metrics say."""
+
+import ssl
+from dataclasses import dataclass
 
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
@@ -6,10 +9,69 @@ from prometheus_client.parser import text_string_to_metric_families
 PROBE_TIMEOUT = 2.0
 
 
-def answers(url: str) -> bool:
-    """True when ``url`` answers 200 (a health endpoint or a metrics page)."""
+@dataclass(frozen=True, slots=True)
+class HealthAnswer:
+    """What a ``/healthz`` gave: nothing (``listening`` False), or an answer to judge."""
+
+    listening: bool  # something holds the port: it answered, or failed our TLS check
+    status_code: int | None = None
+    healthy: bool = False  # 200 with {"status": "ok"}
+    instance: str | None = None  # the nonce it answered with
+    detail: str = ""  # why it is not ours, for a message: a TLS error, a status
+
+    def is_instance(self, nonce: str | None) -> bool:
+        """Healthy, and the start that was handed ``nonce``: never true without one."""
+        return nonce is not None and self.healthy and self.instance == nonce
+
+
+def health(url: str, ca: str | None = None) -> HealthAnswer:
+    """Ask ``url`` for its health; an https URL must hold a certificate of ``ca`` (only
+    that CA: the stack's, whose keys no other local process has) for its host."""
+    verify: ssl.SSLContext | bool = True
+    if ca is not None:
+        try:
+            verify = ssl.create_default_context(cafile=ca)
+        except (OSError, ssl.SSLError) as exc:  # no `stack up` yet, or a damaged file
+            return HealthAnswer(listening=False, detail=f"cannot load the CA {ca}: {exc}")
     try:
-        return httpx.get(url, timeout=PROBE_TIMEOUT).status_code == 200
+        response = httpx.get(url, timeout=PROBE_TIMEOUT, verify=verify)
+    except httpx.HTTPError as exc:
+        failure = _tls_failure(exc)
+        if failure is not None:
+            return HealthAnswer(listening=True, detail=f"its TLS certificate failed: {failure}")
+        return HealthAnswer(listening=False, detail=str(exc))
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if not isinstance(body, dict):
+        return HealthAnswer(True, response.status_code, detail="it answered no health document")
+    instance = body.get("instance")
+    return HealthAnswer(
+        listening=True,
+        status_code=response.status_code,
+        healthy=response.status_code == 200 and body.get("status") == "ok",
+        instance=instance if isinstance(instance, str) else None,
+        detail=f"it answered {response.status_code}",
+    )
+
+
+def _tls_failure(exc: BaseException) -> ssl.SSLError | None:
+    """The TLS error under an httpx error: a peer listened but failed our check (as
+    opposed to a refused connection, where nothing listens)."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, ssl.SSLError):
+            return seen
+        seen = seen.__cause__ or seen.__context__
+    return None
+
+
+def answers(url: str, ca: str | None = None) -> bool:
+    """True when ``url`` answers 200 (a health endpoint or a metrics page)."""
+    verify: ssl.SSLContext | bool = True if ca is None else ssl.create_default_context(cafile=ca)
+    try:
+        return httpx.get(url, timeout=PROBE_TIMEOUT, verify=verify).status_code == 200
     except httpx.HTTPError:
         return False
 

@@ -1,6 +1,8 @@
 """The four service processes: how each is started, where it answers, what it reports."""
 
 from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
 
 AUTH_PORT = 18180
 GROUPS_PORT = 18280
@@ -14,13 +16,32 @@ class ServiceSpec:
     name: str  # as `playball status --json` names it
     command: tuple[str, ...]  # the `playball` words that run it
     address: str  # an API's base URL, or a metrics URL
-    health_url: str  # answers 200 when the process is ready
+    health_url: str  # answers 200 {"status": "ok", "instance": <its nonce>} when ready
     metric: str | None = None  # a gauge shown in `status` (consumer lag, outbox backlog)
     metric_label: str | None = None  # the key it is shown under in `status --json`
+    ca: str | None = None  # the only CA an https health_url's certificate may chain to
+
+    @property
+    def port(self) -> int:
+        """The port its health URL is on: what a squatter would hold."""
+        port = urlsplit(self.health_url).port
+        if port is None:  # every spec here names its port
+            msg = f"{self.health_url} names no port"
+            raise ValueError(msg)
+        return port
 
 
-def _base(port: int) -> str:
-    return f"http://{HOST}:{port}"
+@dataclass(frozen=True, slots=True)
+class AuthTls:
+    """The auth API over https: its certificate and key, and the CA its clients trust."""
+
+    certificate: Path
+    key: Path
+    ca: Path
+
+
+def _base(port: int, *, tls: bool = False) -> str:
+    return f"{'https' if tls else 'http'}://{HOST}:{port}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,23 +52,28 @@ class Ports:
     consumer_metrics: int = CONSUMER_METRICS_PORT
 
 
-def service_specs(ports: Ports = Ports()) -> tuple[ServiceSpec, ...]:
-    """The four services in start order: the APIs first, so a demo can begin soonest."""
-    auth, groups = _base(ports.auth), _base(ports.groups)
-    relay_metrics = f"{_base(ports.relay_metrics)}/metrics"
-    consumer_metrics = f"{_base(ports.consumer_metrics)}/metrics"
+def service_specs(ports: Ports = Ports(), tls: AuthTls | None = None) -> tuple[ServiceSpec, ...]:
+    """The four services in start order: the APIs first, so a demo can begin soonest.
+    With ``tls``, auth serves https with that certificate, and its health is checked
+    against that CA only."""
+    auth, groups = _base(ports.auth, tls=tls is not None), _base(ports.groups)
+    relay, consumer = _base(ports.relay_metrics), _base(ports.consumer_metrics)
+    auth_command: tuple[str, ...] = ("auth", "serve", "--host", HOST, "--port", str(ports.auth))
+    if tls is not None:
+        auth_command += ("--ssl-certfile", str(tls.certificate), "--ssl-keyfile", str(tls.key))
     return (
         ServiceSpec(
             name="auth-api",
-            command=("auth", "serve", "--host", HOST, "--port", str(ports.auth)),
+            command=auth_command,
             address=auth,
             health_url=f"{auth}/healthz",
+            ca=None if tls is None else str(tls.ca),
         ),
         ServiceSpec(
             name="auth-relay",
             command=("auth", "relay"),
-            address=relay_metrics,
-            health_url=relay_metrics,
+            address=f"{relay}/metrics",
+            health_url=f"{relay}/healthz",  # on the metrics server: the relay has no API
             metric="playball_outbox_backlog",
             metric_label="backlog",
         ),
@@ -60,15 +86,12 @@ def service_specs(ports: Ports = Ports()) -> tuple[ServiceSpec, ...]:
         ServiceSpec(
             name="groups-consumer",
             command=("groups", "consume"),
-            address=consumer_metrics,
-            health_url=consumer_metrics,
+            address=f"{consumer}/metrics",
+            health_url=f"{consumer}/healthz",
             metric="playball_consumer_lag",
             metric_label="lag",
         ),
     )
-
-
-SERVICES = service_specs()
 
 
 def service_environment(
@@ -76,10 +99,12 @@ def service_environment(
     registry_url: str,
     database_url: str,
     ports: Ports = Ports(),
+    tls: AuthTls | None = None,
 ) -> dict[str, str]:
-    """The effective addresses every service process is handed."""
-    auth = _base(ports.auth)
-    return {
+    """The effective addresses every service process is handed. With ``tls``, groups
+    fetches auth's JWKS over https and trusts only ``tls.ca`` for it."""
+    auth = _base(ports.auth, tls=tls is not None)
+    env = {
         "PLAYBALL_KAFKA_BOOTSTRAP": kafka_bootstrap,
         "PLAYBALL_SCHEMA_REGISTRY_URL": registry_url,
         "DATABASE_URL": database_url,
@@ -90,3 +115,6 @@ def service_environment(
         "PLAYBALL_RELAY_METRICS_PORT": str(ports.relay_metrics),
         "PLAYBALL_CONSUMER_METRICS_PORT": str(ports.consumer_metrics),
     }
+    if tls is not None:
+        env["PLAYBALL_AUTH_CA_LOCATION"] = str(tls.ca)
+    return env

@@ -9,8 +9,9 @@ from dataclasses import dataclass
 from playball_stack.settings import StackSettings
 from playball_stack.stack import Stack
 
+from playball_orchestration.auth_tls import auth_tls, ensure_auth_tls
 from playball_orchestration.probe import gauge
-from playball_orchestration.services import SERVICES, service_environment
+from playball_orchestration.services import Ports, service_environment, service_specs
 from playball_orchestration.supervisor import Supervisor
 
 STEP_TIMEOUT = 300.0
@@ -27,6 +28,7 @@ class ComponentReport:
     pid: int | None
     healthy: bool
     extra: Mapping[str, float | None]  # lag of the consumer, backlog of the relay
+    problem: str | None = None  # e.g. another process answering on a service's port
 
     def as_json(self) -> dict[str, object]:
         counts = {key: None if v is None else round(v) for key, v in self.extra.items()}
@@ -36,6 +38,7 @@ class ComponentReport:
             "pid": self.pid,
             "healthy": self.healthy,
             **counts,
+            "problem": self.problem,
         }
 
 
@@ -45,12 +48,16 @@ class System:
         self.settings = settings
         self.progress = progress
         self.services = Supervisor(settings.home, progress)
+        # auth over https with a certificate of the stack's CA (made by `up`)
+        self.tls = auth_tls(settings.home)
+        self.specs = service_specs(Ports(), self.tls)
 
     def environment(self) -> dict[str, str]:
         return service_environment(
             self.stack.kafka_bootstrap,
             self.stack.registry_url,
             self.settings.effective_database_url,
+            tls=self.tls,
         )
 
     def run_step(self, words: Sequence[str], env: Mapping[str, str]) -> None:
@@ -76,6 +83,7 @@ class System:
     def up(self) -> None:
         """Stack, topics, databases, contracts, then the four services; idempotent."""
         self.stack.up()
+        ensure_auth_tls(self.settings.home)  # the CA is the stack's; auth's own cert here
         env = self.environment()
         for words in (
             ("topics", "ensure", "--apply-configs"),  # a deploy brings topic settings along
@@ -84,12 +92,12 @@ class System:
             ("schemas", "register"),
         ):
             self.run_step(words, env)
-        for spec in SERVICES:
+        for spec in self.specs:
             self.services.start(spec, env)
 
     def down(self) -> None:
         """The services (flushing their in-flight work), then the stack; data is kept."""
-        for spec in reversed(SERVICES):
+        for spec in reversed(self.specs):
             pid = self.services.stop(spec)
             if pid is not None:
                 self.progress(f"stopped {spec.name} (pid {pid})")
@@ -100,13 +108,15 @@ class System:
             ComponentReport(row.name, row.address, row.pid, row.healthy, {})
             for row in self.stack.status()
         ]
-        for spec in SERVICES:
+        for spec in self.specs:
             state = self.services.status(spec)
             extra: dict[str, float | None] = {}
             if spec.metric is not None and spec.metric_label is not None:
                 value = gauge(spec.address, spec.metric) if state.healthy else None
                 extra[spec.metric_label] = value
             reports.append(
-                ComponentReport(spec.name, spec.address, state.pid, state.healthy, extra)
+                ComponentReport(
+                    spec.name, spec.address, state.pid, state.healthy, extra, state.problem
+                )
             )
         return reports

@@ -112,6 +112,10 @@ class Stack:
         """Start whatever is not running and wait until every component answers."""
         self.home.mkdir(parents=True, exist_ok=True)
         (self.home / HOME_MARKER).touch()
+        # here, not at the top: `cryptography` is for `up` only, not every status call
+        from playball_stack.tls import ensure_ca  # noqa: PLC0415
+
+        ensure_ca(self.home)  # what the stack and `playball up` serve over TLS chains to it
         for component in self.components():
             component.prepare(self.progress)
         deadline = time.monotonic() + timeout

@@ -117,6 +117,7 @@ class AuthSettings(RuntimeSettings):
     def effective_database_url(self) -> str:
         return self.auth_database_url or with_database(self.database_url, DATABASE_NAME)
 
-    def issuer_for(self, host: str, port: int) -> str:
-        """The configured issuer, or the base URL of an API served on ``host:port``."""
-        return self.auth_issuer or f"http://{host}:{port}"
+    def issuer_for(self, host: str, port: int, *, tls: bool = False) -> str:
+        """The configured issuer, or the base URL of an API served on ``host:port``
+        (``https`` when ``tls``)."""
+        return self.auth_issuer or f"{'https' if tls else 'http'}://{host}:{port}"

@@ -190,7 +190,7 @@ class RecordDeserializer(Generic[R]):
         found = self._registry.lookup(subject, text)
         if found is None or found.id != schema_id:
             msg = (
-                f"schema id {schema_id} ({name}) is not registered under subject "
+                f"schema id {schema_id} ({name!r}) is not registered under subject "
                 f"{subject!r} of topic {topic!r}: a foreign schema (registered for another "
                 "topic, or by someone else), so its message is not read as this topic's"
             )

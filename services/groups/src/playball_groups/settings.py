@@ -1,5 +1,8 @@
 """The groups service's settings, from ``PLAYBALL_*`` variables (see the README's table)."""
 
+import ssl
+from pathlib import Path
+
 from playball_core.manifest import dead_letter_topic
 from playball_events.consumer.metrics import DEFAULT_METRICS_PORT
 from playball_events.consumer.poison_runs import DEFAULT_MAX_CONSECUTIVE_POISON
@@ -10,7 +13,7 @@ from playball_events.message_limits import (
     SMALLEST_MAX_MESSAGE_BYTES,
 )
 from playball_events.settings import RuntimeSettings, with_database
-from pydantic import Field
+from pydantic import Field, FilePath, ValidationInfo, field_validator
 
 DATABASE_NAME = "playball_groups"
 DEFAULT_PORT = 18280
@@ -28,6 +31,11 @@ class GroupsSettings(RuntimeSettings):
     auth_url: str = Field(
         default=DEFAULT_AUTH_URL,
         description="the auth API's base URL: the tokens' expected issuer, and where the JWKS is",
+    )
+    auth_ca_location: FilePath | None = Field(
+        default=None,
+        description="PEM file of the CA(s) an https PLAYBALL_AUTH_URL's certificate must chain "
+        "to (the host name is checked too); default: the system's trust store",
     )
     consumer_metrics_port: int = Field(default=DEFAULT_METRICS_PORT, ge=0, le=65535)
     groups_consumer_group: str = Field(default="playball-groups", min_length=1)
@@ -56,6 +64,22 @@ class GroupsSettings(RuntimeSettings):
         le=16_777_216,
         description="largest request body the API reads, bytes; above it the answer is 413",
     )
+
+    @field_validator("auth_ca_location")
+    @classmethod
+    def _a_ca_for_https(cls, path: Path | None, info: ValidationInfo) -> Path | None:
+        if path is None:
+            return None
+        # a CA beside an http URL would protect nothing while looking as if it did
+        if not str(info.data.get("auth_url", "")).lower().startswith("https://"):
+            msg = "is set, but PLAYBALL_AUTH_URL is not https://"
+            raise ValueError(msg)
+        try:  # refused here, with the variable's name, rather than at the first request
+            ssl.create_default_context(cafile=str(path))
+        except (ssl.SSLError, OSError) as exc:
+            msg = f"{path} holds no usable PEM certificate: {exc}"
+            raise ValueError(msg) from None
+        return path
 
     @property
     def effective_database_url(self) -> str:

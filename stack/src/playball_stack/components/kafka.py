@@ -4,14 +4,17 @@ The distribution's shell scripts only wrap two main classes, so we call them dir
 ``kafka.tools.StorageTool format`` once per node, then ``kafka.Kafka <properties>``.
 Every node is a combined broker+controller with a static voter list, which is the
 simplest layout that works identically for one node and for the 3-node fault cluster.
+Listeners are PLAINTEXT unless the cluster is given a :class:`.SaslSslListeners` layout.
 """
 
 import base64
 import uuid
 from pathlib import Path
+from subprocess import CompletedProcess
 
 from playball_stack.artifacts import ensure_kafka_jars
 from playball_stack.components.base import Component, Progress
+from playball_stack.components.kafka_sasl_ssl import SaslSslListeners
 from playball_stack.errors import StackError
 from playball_stack.health_kafka import broker_ids
 from playball_stack.java import Java, find_java
@@ -55,6 +58,16 @@ def bootstrap_servers(base_port: int, brokers: int) -> str:
     return ",".join(f"127.0.0.1:{client_port(base_port, n)}" for n in range(1, brokers + 1))
 
 
+def _format(argv: list[str], security: SaslSslListeners | None) -> "CompletedProcess[str]":
+    """Run the storage tool; a failure's message never shows the ``--add-scram`` passwords."""
+    try:
+        return run_tool(argv, timeout=120)  # a JVM formatting a few empty files
+    except StackError as exc:
+        if security is None:
+            raise
+        raise StackError(security.redacted(str(exc))) from None
+
+
 class KafkaCluster:
     """State shared by the nodes: cluster id, node count, verified jars, Java."""
 
@@ -67,6 +80,7 @@ class KafkaCluster:
         heap: str,
         *,
         jvm_options: tuple[str, ...] = (),
+        security: SaslSslListeners | None = None,
     ):
         self.root = home / "kafka"
         self.cache_dir = cache_dir
@@ -74,6 +88,7 @@ class KafkaCluster:
         self.base_port = base_port
         self.heap = heap
         self.jvm_options = jvm_options
+        self.security = security
         self._jars: Path | None = None
         self._java: Java | None = None
 
@@ -173,18 +188,25 @@ class KafkaNode(Component):
             # some 600,000 keys.
             "log.cleaner.dedupe.buffer.size": str(16 * 1024 * 1024),
         }
+        if self.cluster.security is not None:
+            lines.update(self.cluster.security.server_properties(self.port, controller))
         return "".join(f"{key}={value}\n" for key, value in lines.items())
 
     def prepare(self, progress: Progress) -> None:
         jars, java = self.cluster.prepare(progress)
         self.dir.mkdir(parents=True, exist_ok=True)
         properties = self.dir / "server.properties"
+        security = self.cluster.security
+        if security is not None:  # the properties hold the principals' passwords
+            self.dir.chmod(0o700)
+            properties.touch(mode=0o600)
+            properties.chmod(0o600)
         properties.write_text(self.server_properties())
         (self.dir / "log4j2.properties").write_text(_LOG4J2)
         if (self.dir / "data" / "meta.properties").is_file():
             return
         progress(f"formatting {self.name} storage")
-        result = run_tool(
+        result = _format(
             [
                 str(java.executable),
                 *self.cluster.jvm_options,
@@ -197,11 +219,15 @@ class KafkaNode(Component):
                 self.cluster.cluster_id,
                 "-c",
                 str(properties),
+                *(security.format_arguments() if security else ()),
             ],
-            timeout=120,  # a JVM formatting a few empty files; a hang is a failure
+            security,
         )
         if result.returncode != 0:
-            msg = f"{self.name}: storage format failed:\n{(result.stdout + result.stderr)[-2000:]}"
+            output = (result.stdout + result.stderr)[-2000:]
+            if security is not None:
+                output = security.redacted(output)
+            msg = f"{self.name}: storage format failed:\n{output}"
             raise StackError(msg)
 
     def launch(self) -> None:
@@ -227,7 +253,8 @@ class KafkaNode(Component):
     def healthy(self) -> bool:
         if not is_listening(self.port):
             return False
-        ids = broker_ids(self.address())
+        probe = self.cluster.security.probe_config() if self.cluster.security else None
+        ids = broker_ids(self.address(), config=probe)
         return ids is not None and self.node_id in ids
 
     def pid(self) -> int | None:

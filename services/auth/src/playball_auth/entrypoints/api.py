@@ -97,7 +97,11 @@ def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
     return errors
 
 
-def create_app(ports: AuthPorts, *, max_body: int = DEFAULT_MAX_BODY) -> FastAPI:
+def create_app(
+    ports: AuthPorts, *, max_body: int = DEFAULT_MAX_BODY, instance: str | None = None
+) -> FastAPI:
+    """The API on ``ports``; ``/healthz`` echoes ``instance``, the nonce of this start
+    (:mod:`playball_core.instance`), so a supervisor knows the answer is its process's."""
     app = FastAPI(
         title="PlayBall auth",
         version="1.0.0",
@@ -160,6 +164,7 @@ def create_app(ports: AuthPorts, *, max_body: int = DEFAULT_MAX_BODY) -> FastAPI
     @app.get(
         "/healthz",
         response_model=Health,
+        response_model_exclude_none=True,  # no nonce: no "instance" at all, never null
         responses=_errors(503),
         summary="Liveness and database reachability",
     )
@@ -169,6 +174,6 @@ def create_app(ports: AuthPorts, *, max_body: int = DEFAULT_MAX_BODY) -> FastAPI
         ready = await asyncio.get_running_loop().run_in_executor(health_threads, ports.check_ready)
         if not ready:
             raise ApiError(503, "database_unavailable", "the database is unreachable")
-        return Health()
+        return Health(instance=instance)
 
     return app

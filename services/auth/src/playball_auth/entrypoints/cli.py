@@ -5,6 +5,7 @@ Heavy modules (SQLAlchemy, FastAPI, uvicorn) are imported inside the commands so
 database is unreachable.
 """
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -14,8 +15,6 @@ from playball_service_kit.cli import command_group, fail, settings_or_exit
 from playball_auth.entrypoints import relay_cli
 
 if TYPE_CHECKING:
-    from pathlib import Path
-
     from playball_service_kit.database_commands_sql import ServiceDatabase
 
     from playball_auth.settings import AuthSettings
@@ -65,9 +64,25 @@ def serve(
         int | None,
         typer.Option(min=1, max=65535, help="port (default: PLAYBALL_AUTH_PORT, 18180)"),
     ] = None,
+    ssl_certfile: Annotated[
+        Path | None,
+        typer.Option(
+            exists=True,
+            dir_okay=False,
+            help="serve https with this PEM certificate (chain); needs --ssl-keyfile",
+        ),
+    ] = None,
+    ssl_keyfile: Annotated[
+        Path | None,
+        typer.Option(exists=True, dir_okay=False, help="the certificate's PEM private key"),
+    ] = None,
 ) -> None:
-    """Serve the HTTP API (uvicorn) until interrupted."""
+    """Serve the HTTP API (uvicorn) until interrupted; https with --ssl-certfile/keyfile.
+
+    /healthz echoes PLAYBALL_INSTANCE_NONCE as "instance", when the process was given one.
+    """
     import uvicorn  # noqa: PLC0415
+    from playball_core.instance import instance_nonce  # noqa: PLC0415
     from playball_events.gc_tuning import tune_for_service  # noqa: PLC0415
     from playball_service_kit.database_commands_sql import require_migrated  # noqa: PLC0415
 
@@ -75,18 +90,28 @@ def serve(
     from playball_auth.bootstrap import wire  # noqa: PLC0415
     from playball_auth.entrypoints.api import create_app  # noqa: PLC0415
 
+    if (ssl_certfile is None) != (ssl_keyfile is None):
+        fail("--ssl-certfile and --ssl-keyfile go together", ExitCode.BAD_INPUT)
+    tls = ssl_certfile is not None
     settings = _settings()
     port = port or settings.auth_port
     require_migrated(_database(settings))
     _key_directory(settings)  # the directory's errors and notice, before the wiring's
     try:
-        wired = wire(settings, issuer=settings.issuer_for(host, port))
+        wired = wire(settings, issuer=settings.issuer_for(host, port, tls=tls))
     except SigningKeyError as exc:
         fail(f"{KEYS_VARIABLE}: {exc}", ExitCode.BAD_INPUT)
     try:
-        api = create_app(wired.ports, max_body=settings.auth_max_body)
+        api = create_app(wired.ports, max_body=settings.auth_max_body, instance=instance_nonce())
         tune_for_service()
-        uvicorn.run(api, host=host, port=port, log_level="info")
+        uvicorn.run(
+            api,
+            host=host,
+            port=port,
+            log_level="info",
+            ssl_certfile=None if ssl_certfile is None else str(ssl_certfile),
+            ssl_keyfile=None if ssl_keyfile is None else str(ssl_keyfile),
+        )
     finally:
         wired.dispose()
 

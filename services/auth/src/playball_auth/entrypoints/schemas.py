@@ -12,6 +12,7 @@ from typing import Annotated, Literal
 
 from playball_service_kit.names import NAME_PATTERN
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic.json_schema import SkipJsonSchema
 
 from playball_auth.domain import rules
 from playball_auth.service_layer.handlers import UserSnapshot
@@ -170,3 +171,8 @@ class Jwks(BaseModel):
 
 class Health(BaseModel):
     status: Literal["ok"] = "ok"
+    # the nonce `playball up` started this process with (PLAYBALL_INSTANCE_NONCE); left
+    # out, never null, when started by hand (the route drops None fields)
+    instance: str | SkipJsonSchema[None] = Field(
+        default=None, description="the supervisor's nonce for this start, when it gave one"
+    )

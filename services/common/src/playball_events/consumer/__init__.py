@@ -5,6 +5,7 @@
 on a :class:`~.ports.DeadLetterSink`, claims the rest's event ids
 (:class:`~.ports.ProcessedEvents`, :mod:`.processed_sql`) and hands the fresh ones to the
 service's :class:`~.ports.EventHandler` in the same database transaction
-(:func:`~.idempotent.apply_once`). Offsets are committed only after that.
+(:func:`~.idempotent.apply_once`). Offsets are committed only after that. A run of
+consecutive poison messages at the limit stops the loop instead (:mod:`.poison_runs`).
 Design, dead-lettering and metrics: docs/consumer.md.
 """

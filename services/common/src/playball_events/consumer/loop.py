@@ -50,6 +50,7 @@ from playball_events.serde_errors import (
     SerdeError,
     UnhandledRecordTypeError,
 )
+from playball_events.terminal_text import escape_controls
 
 log = logging.getLogger(__name__)
 
@@ -188,7 +189,7 @@ class EventConsumer(Stoppable, Generic[E, Tx]):
         for run in plan.open:
             log.warning(
                 "holding %s: parked once a good message follows, the consumer stops at %d",
-                run,
+                escape_controls(str(run)),  # reasons quote what a producer sent
                 self._runs.limit,
             )
         if plan.stopped is not None:
@@ -206,7 +207,7 @@ class EventConsumer(Stoppable, Generic[E, Tx]):
             run.first_offset,
             run.last_offset,
             run.first_kind,
-            run.first_reason,
+            escape_controls(run.first_reason),
             run.first_offset,
         )
         raise error
@@ -277,7 +278,7 @@ class EventConsumer(Stoppable, Generic[E, Tx]):
                 letter.message.partition,
                 letter.message.offset,
                 letter.kind,
-                letter.reason,
+                escape_controls(letter.reason),
             )
         return stubs
 

@@ -13,11 +13,12 @@ from collections import deque
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, start_http_server
+from prometheus_client import CollectorRegistry, Counter, Gauge
 from prometheus_client.core import HistogramMetricFamily
 from prometheus_client.registry import Collector
 
 from playball_events.consumer.ports import ApplyOutcome, DeadLetter
+from playball_events.metrics_http import serve_metrics_and_health
 
 DEFAULT_METRICS_PORT = 18281
 RATE_WINDOW = 10.0  # seconds the applied-per-second gauge averages over
@@ -199,5 +200,6 @@ class ConsumerMetrics:
 
 
 def serve_metrics(metrics: ConsumerMetrics, port: int, host: str = "127.0.0.1") -> None:
-    """Serve ``/metrics`` in a daemon thread; bind to loopback only."""
-    start_http_server(port, addr=host, registry=metrics.registry)
+    """Serve ``/metrics`` and ``/healthz`` (this start's nonce, for the supervisor) in a
+    daemon thread; bind to loopback only."""
+    serve_metrics_and_health(metrics.registry, port, host)

@@ -7,8 +7,9 @@ the reason (broker, registry, database, a parked event blocking nothing else).
 import time
 from collections import deque
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
+from playball_events.metrics_http import serve_metrics_and_health
 from playball_events.outbox.ports import OutboxStatus
 
 # Flush->ack of one batch: a few ms on a healthy local broker, up to the delivery timeout.
@@ -84,5 +85,6 @@ class RelayMetrics:
 
 
 def serve_metrics(metrics: RelayMetrics, port: int) -> None:
-    """Serve ``/metrics`` on 127.0.0.1:``port`` from a daemon thread."""
-    start_http_server(port, addr="127.0.0.1", registry=metrics.registry)
+    """Serve ``/metrics`` and ``/healthz`` (this start's nonce, for the supervisor) on
+    127.0.0.1:``port`` from a daemon thread."""
+    serve_metrics_and_health(metrics.registry, port)

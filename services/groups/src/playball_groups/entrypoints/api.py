@@ -105,9 +105,12 @@ def create_app(
     is_unavailable: Callable[[Exception], bool] = lambda _exc: False,
     health: Callable[[], bool] = lambda: True,
     max_body: int = DEFAULT_MAX_BODY,
+    instance: str | None = None,
 ) -> FastAPI:
     """The API on these ports. ``is_unavailable`` tells a database that is down (503
-    ``unavailable``) from a bug; ``max_body`` is the largest request body read, bytes."""
+    ``unavailable``) from a bug; ``max_body`` is the largest request body read, bytes;
+    ``/healthz`` echoes ``instance``, the nonce of this start (:mod:`playball_core.instance`),
+    so a supervisor knows the answer is its process's."""
     app = FastAPI(
         title="PlayBall groups",
         version="1.0.0",
@@ -165,15 +168,15 @@ def create_app(
     @app.get(
         "/healthz",
         response_model=HealthOut,
+        response_model_exclude_none=True,  # no nonce: no "instance" at all, never null
         responses={503: {"model": HealthOut, "description": "the database is unreachable"}},
         tags=["health"],
     )
     def healthz() -> Any:
         if health():
-            return HealthOut(status="ok", database="ok")
-        return JSONResponse(
-            HealthOut(status="unavailable", database="unreachable").model_dump(), status_code=503
-        )
+            return HealthOut(status="ok", database="ok", instance=instance)
+        down = HealthOut(status="unavailable", database="unreachable", instance=instance)
+        return JSONResponse(down.model_dump(exclude_none=True), status_code=503)
 
     @app.get("/groups", response_model=list[GroupOut], responses=COMMON, tags=["groups"])
     def list_groups(me: Caller) -> Any:

@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from playball_events.consumer.ports import ApplyOutcome
 
     from playball_groups.adapters.database import Engine
+    from playball_groups.adapters.jwks import JwksTokenVerifier
     from playball_groups.domain.user_view import UserEvent
     from playball_groups.service_layer.user_events import ViewLimits
 
@@ -25,20 +26,37 @@ def engine_for(settings: GroupsSettings, *, ping: bool = True) -> "Engine":
 
 
 def build_api(settings: GroupsSettings, engine: "Engine | None" = None) -> "FastAPI":
+    from playball_core.instance import instance_nonce  # noqa: PLC0415
     from playball_service_kit.database_sql import is_disconnect, is_reachable  # noqa: PLC0415
 
-    from playball_groups.adapters.jwks import JwksTokenVerifier  # noqa: PLC0415
     from playball_groups.adapters.unit_of_work import SqlUnitOfWork  # noqa: PLC0415
     from playball_groups.entrypoints.api import create_app  # noqa: PLC0415
 
     engine = engine if engine is not None else engine_for(settings)
-    verifier = JwksTokenVerifier(settings.jwks_url, issuer=settings.issuer, audience=AUDIENCE)
     return create_app(
         lambda: SqlUnitOfWork(engine),
-        verifier,
+        token_verifier(settings),
         is_unavailable=is_disconnect,
         health=lambda: is_reachable(engine),
         max_body=settings.groups_max_body,
+        instance=instance_nonce(),
+    )
+
+
+def token_verifier(settings: GroupsSettings) -> "JwksTokenVerifier":
+    """Auth's tokens, checked against its JWKS. Over https with PLAYBALL_AUTH_CA_LOCATION,
+    the JWKS server must hold a certificate of that CA for the URL's host: whatever else
+    binds auth's port (while auth is down) cannot hand groups its own keys."""
+    import ssl  # noqa: PLC0415
+
+    from playball_groups.adapters.jwks import JwksTokenVerifier  # noqa: PLC0415
+
+    context = None
+    if settings.auth_ca_location is not None:
+        # only that CA, not the system's store too; CERT_REQUIRED and host name checks on
+        context = ssl.create_default_context(cafile=str(settings.auth_ca_location))
+    return JwksTokenVerifier(
+        settings.jwks_url, issuer=settings.issuer, audience=AUDIENCE, ssl_context=context
     )
 
 

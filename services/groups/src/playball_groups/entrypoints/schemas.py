@@ -6,6 +6,7 @@ from typing import Annotated, Literal
 
 from playball_service_kit.names import NAME_PATTERN
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic.json_schema import SkipJsonSchema
 
 from playball_groups.domain.group_name import GROUP_NAME_MAX, check_group_name
 
@@ -63,3 +64,8 @@ class MemberOut(BaseModel):
 class HealthOut(BaseModel):
     status: Literal["ok", "unavailable"]
     database: Literal["ok", "unreachable"]
+    # the nonce `playball up` started this process with (PLAYBALL_INSTANCE_NONCE); left
+    # out, never null, when started by hand (the route drops None fields)
+    instance: str | SkipJsonSchema[None] = Field(
+        default=None, description="the supervisor's nonce for this start, when it gave one"
+    )

@@ -1,0 +1,112 @@
+"""SASL_SSL on every listener of a Kafka node: the optional secured layout of a cluster.
+
+Clients and brokers authenticate with SCRAM-SHA-512 on the client (and inter-broker)
+listener. The controller listener uses PLAIN, because SCRAM cannot authenticate between
+KRaft controllers (KAFKA-15513). TLS comes from PEM files (KIP-651), so neither keytool
+nor a truststore password is needed. SCRAM users are created when the storage is
+formatted (KIP-900): a KRaft cluster has no other way to know them before it first starts.
+
+The passwords end up in ``server.properties`` (JAAS) and, for a few seconds, on the
+storage tool's command line (``--add-scram`` takes no file): the node directory is
+private (0700, properties 0600), and every message built from the tool's output or
+arguments goes through :meth:`SaslSslListeners.redacted`.
+"""
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+BROKER_PRINCIPAL = "playball-broker"
+CONTROLLER_PRINCIPAL = "playball-controller"
+CLIENT_LISTENER = "SASL_SSL"
+CONTROLLER_LISTENER = "CONTROLLER"
+SCRAM_MECHANISM = "SCRAM-SHA-512"
+_REDACTED = "***"
+
+
+def _jaas(module: str, options: dict[str, str]) -> str:
+    # Generated passwords are URL-safe base64: nothing in them needs escaping in JAAS.
+    pairs = " ".join(f'{key}="{value}"' for key, value in options.items())
+    return f"org.apache.kafka.common.security.{module} required {pairs};"
+
+
+@dataclass(frozen=True, slots=True)
+class SaslSslListeners:
+    """What a node needs to serve SASL_SSL only: its TLS files and its principals' passwords.
+
+    ``users`` are further SCRAM-SHA-512 principals (name, password) created at format time,
+    for the clients. Passwords are left out of the repr.
+    """
+
+    ca_file: Path  # PEM: the CA that signed the node's certificate (the truststore)
+    keystore_file: Path  # PEM: the node's unencrypted PKCS#8 key and its certificate chain
+    broker_password: str = field(repr=False)
+    controller_password: str = field(repr=False)
+    users: tuple[tuple[str, str], ...] = field(default=(), repr=False)
+
+    def secrets(self) -> list[str]:
+        return [self.broker_password, self.controller_password, *(p for _, p in self.users)]
+
+    def redacted(self, text: str) -> str:
+        """``text`` with every password of this layout replaced."""
+        for secret in self.secrets():
+            if secret:
+                text = text.replace(secret, _REDACTED)
+        return text
+
+    def server_properties(self, client_port: int, controller_port: int) -> dict[str, str]:
+        """The node's listener and security properties (they replace the PLAINTEXT ones)."""
+        client = CLIENT_LISTENER.lower()
+        controller = CONTROLLER_LISTENER.lower()
+        return {
+            "listeners": (
+                f"{CLIENT_LISTENER}://127.0.0.1:{client_port},"
+                f"{CONTROLLER_LISTENER}://127.0.0.1:{controller_port}"
+            ),
+            "advertised.listeners": f"{CLIENT_LISTENER}://127.0.0.1:{client_port}",
+            "inter.broker.listener.name": CLIENT_LISTENER,
+            "listener.security.protocol.map": (
+                f"{CLIENT_LISTENER}:SASL_SSL,{CONTROLLER_LISTENER}:SASL_SSL"
+            ),
+            "sasl.mechanism.inter.broker.protocol": SCRAM_MECHANISM,
+            "sasl.mechanism.controller.protocol": "PLAIN",
+            f"listener.name.{client}.sasl.enabled.mechanisms": SCRAM_MECHANISM,
+            f"listener.name.{client}.{SCRAM_MECHANISM.lower()}.sasl.jaas.config": _jaas(
+                "scram.ScramLoginModule",
+                {"username": BROKER_PRINCIPAL, "password": self.broker_password},
+            ),
+            f"listener.name.{controller}.sasl.enabled.mechanisms": "PLAIN",
+            # the controller's own login, and the one user its PLAIN listener accepts
+            f"listener.name.{controller}.plain.sasl.jaas.config": _jaas(
+                "plain.PlainLoginModule",
+                {
+                    "username": CONTROLLER_PRINCIPAL,
+                    "password": self.controller_password,
+                    f"user_{CONTROLLER_PRINCIPAL}": self.controller_password,
+                },
+            ),
+            "ssl.keystore.type": "PEM",
+            "ssl.keystore.location": str(self.keystore_file),
+            "ssl.truststore.type": "PEM",
+            "ssl.truststore.location": str(self.ca_file),
+            # Kafka's default, stated: a node checks the certificate of every node it calls
+            "ssl.endpoint.identification.algorithm": "https",
+        }
+
+    def format_arguments(self) -> list[str]:
+        """``--add-scram`` options creating the broker's and the clients' SCRAM users."""
+        arguments: list[str] = []
+        for name, password in ((BROKER_PRINCIPAL, self.broker_password), *self.users):
+            arguments += ["--add-scram", f"{SCRAM_MECHANISM}=[name={name},password={password}]"]
+        return arguments
+
+    def probe_config(self) -> dict[str, str]:
+        """librdkafka settings of a health probe, authenticating as the broker's principal."""
+        return {
+            "security.protocol": "SASL_SSL",
+            "sasl.mechanism": SCRAM_MECHANISM,
+            "sasl.username": BROKER_PRINCIPAL,
+            "sasl.password": self.broker_password,
+            "ssl.ca.location": str(self.ca_file),
+            "ssl.endpoint.identification.algorithm": "https",
+        }
+
