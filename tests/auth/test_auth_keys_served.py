@@ -75,9 +75,10 @@ class Auth:
         self.username = name
         return str(created.json()["id"])
 
-    def token(self) -> str:
+    def token(self, scope: str = "groups") -> str:
         response = httpx.post(
-            f"{self.base}/token", data={"username": self.username, "password": PASSWORD}
+            f"{self.base}/token",
+            data={"username": self.username, "password": PASSWORD, "scope": scope},
         )
         assert response.status_code == 200, response.text
         return str(response.json()["access_token"])
@@ -163,7 +164,7 @@ def _signed_like_auth(auth: Auth, keys: Path, user_id: str, *, scope: str, typ: 
     return jwt.encode(claims, key, algorithm="RS256", headers={"kid": kid, "typ": typ})
 
 
-def test_a_token_signed_by_the_real_key_with_typ_jwt_is_refused_by_both_services(
+def test_both_services_refuse_a_typ_jwt_token_and_the_other_services_scope(
     auth: Auth, keys: Path
 ) -> None:
     user_id = auth.register()
@@ -182,3 +183,11 @@ def test_a_token_signed_by_the_real_key_with_typ_jwt_is_refused_by_both_services
         assert me(_signed_like_auth(auth, keys, user_id, scope="account", typ=typ)) == 401
         with pytest.raises(InvalidTokenError, match="typ"):
             groups.caller(_signed_like_auth(auth, keys, user_id, scope="groups", typ=typ))
+
+    # and each service refuses the tokens auth mints for the other: a token shown to
+    # groups cannot change the account, an account token is no key to groups
+    assert me(auth.token("groups")) == 401
+    assert me(auth.token("account")) == 200
+    with pytest.raises(InvalidTokenError):
+        groups.caller(auth.token("account"))
+    assert str(groups.caller(auth.token("groups"))) == user_id

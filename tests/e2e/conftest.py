@@ -1,4 +1,8 @@
-"""One running system (four service processes) per e2e test module; see support.system."""
+"""One running system (four service processes) for the e2e tests that use it; see
+support.system. Starting one takes a loaded machine half a minute, so the flow test and
+the mixed workload share it: both modules are in the ``e2e-system`` xdist group, so they
+run on one worker, the flow first (it is the shorter, and the workload's crashes leave
+the system as it was)."""
 
 from collections.abc import Iterator
 
@@ -7,7 +11,7 @@ from playball_stack.settings import StackSettings
 from support.system import RunningSystem, running_system
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def system(
     stack: StackSettings, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[RunningSystem]:

@@ -20,7 +20,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from support.system import RunningSystem
 
-pytestmark = [pytest.mark.stack, pytest.mark.slow]
+pytestmark = [pytest.mark.stack, pytest.mark.slow, pytest.mark.xdist_group("e2e-system")]
 
 USERS = 110
 OPERATIONS = 2_000
