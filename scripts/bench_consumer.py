@@ -31,6 +31,8 @@ from playball_core.registry import RegistryClient
 from playball_events.contracts import UserRegistered, UserUpdated
 from playball_events.contracts.topics import PLAYBALL_AUTH_USER_EVENTS_V1
 from playball_events.gc_tuning import tune_for_service
+from playball_events.kafka_errors_kafka import secured_config
+from playball_events.kafka_security import KafkaSecurity, kafka_security
 from playball_events.serde import RecordDeserializer, RecordSerializer
 from playball_events.settings import RuntimeSettings, load_settings, with_database
 from playball_groups.adapters.database import create_database_if_missing, make_engine
@@ -44,16 +46,25 @@ TARGET_RATIO = 0.3
 
 
 def produce_backlog(
-    bootstrap: str, registry: RegistryClient, topic: str, events: int, users: int
+    bootstrap: str,
+    registry: RegistryClient,
+    topic: str,
+    events: int,
+    users: int,
+    *,
+    security: KafkaSecurity,
 ) -> None:
     serializer = RecordSerializer(registry, topic)
     producer = Producer(
-        {
-            "bootstrap.servers": bootstrap,
-            "enable.idempotence": True,
-            "linger.ms": 20,
-            "compression.type": "lz4",
-        }
+        secured_config(
+            {
+                "bootstrap.servers": bootstrap,
+                "enable.idempotence": True,
+                "linger.ms": 20,
+                "compression.type": "lz4",
+            },
+            security,
+        )
     )
     ids = [uuid.uuid4() for _ in range(users)]
     now = dt.datetime.now(dt.UTC)
@@ -80,18 +91,27 @@ def produce_backlog(
 
 
 def raw_loop(
-    bootstrap: str, registry: RegistryClient, topic: str, events: int, group: str
+    bootstrap: str,
+    registry: RegistryClient,
+    topic: str,
+    events: int,
+    group: str,
+    *,
+    security: KafkaSecurity,
 ) -> float:
     decoder = RecordDeserializer(registry, PLAYBALL_AUTH_USER_EVENTS_V1.records)
     consumer = Consumer(
-        {
-            "bootstrap.servers": bootstrap,
-            "group.id": group,
-            "auto.offset.reset": "earliest",
-            "enable.auto.commit": False,
-            "fetch.wait.max.ms": 50,
-            "queued.min.messages": 10000,
-        }
+        secured_config(
+            {
+                "bootstrap.servers": bootstrap,
+                "group.id": group,
+                "auto.offset.reset": "earliest",
+                "enable.auto.commit": False,
+                "fetch.wait.max.ms": 50,
+                "queued.min.messages": 10000,
+            },
+            security,
+        )
     )
     consumer.subscribe([topic])
     seen = 0
@@ -158,16 +178,24 @@ def main() -> None:
     runtime = load_settings(RuntimeSettings)
     topic = f"bench-consumer-{uuid.uuid4().hex[:8]}"
     database = f"playball_groups_bench_{uuid.uuid4().hex[:8]}"
-    admin = AdminClient({"bootstrap.servers": runtime.kafka_bootstrap})
+    security = kafka_security(runtime)
+    admin = AdminClient(secured_config({"bootstrap.servers": runtime.kafka_bootstrap}, security))
     admin.create_topics([NewTopic(topic, 6, 1), NewTopic(f"{topic}.dlq", 1, 1)])[topic].result(30)
     database_url = with_database(runtime.database_url, database)
-    with RegistryClient(runtime.schema_registry_url) as registry:
+    with runtime.registry_client() as registry:
         serializer = RecordSerializer(registry, topic)
         for cls in PLAYBALL_AUTH_USER_EVENTS_V1.records:
             registry.register(serializer.subject(cls), json.dumps(cls.avro_schema()))
         try:
             t0 = time.perf_counter()
-            produce_backlog(runtime.kafka_bootstrap, registry, topic, args.events, args.users)
+            produce_backlog(
+                runtime.kafka_bootstrap,
+                registry,
+                topic,
+                args.events,
+                args.users,
+                security=security,
+            )
             print(
                 f"backlog: {args.events} events over {args.users} users on {topic} "
                 f"({time.perf_counter() - t0:.1f} s to produce)"
@@ -184,6 +212,7 @@ def main() -> None:
                         topic,
                         args.events,
                         f"{topic}-raw{round_}",
+                        security=security,
                     )
                 )
                 settings = GroupsSettings(

@@ -37,9 +37,10 @@ import psycopg
 from confluent_kafka import Consumer, Producer
 from confluent_kafka.admin import AdminClient
 from playball_core.manifest import dead_letter_topic, topic_record_subject
-from playball_core.registry import RegistryClient
 from playball_events.contracts import UserRegistered, UserUpdated
 from playball_events.gc_tuning import tune_for_service
+from playball_events.kafka_errors_kafka import secured_config
+from playball_events.kafka_security import KafkaSecurity, kafka_security
 from playball_events.outbox.model import OUTBOX_CHANNEL, NewOutboxEvent, schema_fingerprint
 from playball_events.outbox.ports import EventPublisher, OutboxEvent, OutgoingMessage
 from playball_events.outbox.producer_kafka import KafkaEventPublisher, producer_config
@@ -57,6 +58,11 @@ from playball_events.topics_admin_kafka import TopicsAdmin
 def full_name(cls: type[Any]) -> str:
     schema = cls.avro_schema()
     return f"{schema['namespace']}.{schema['name']}"
+
+
+def secured(settings: RuntimeSettings, config: dict[str, Any]) -> dict[str, Any]:
+    """A raw client's ``config`` with the brokers' security from the settings."""
+    return secured_config(config, kafka_security(settings))
 
 
 def event(topic: str, user: uuid.UUID, version: int) -> NewOutboxEvent:
@@ -121,15 +127,15 @@ def scratch_database(server_url: str) -> Iterator[str]:
 @contextmanager
 def scratch_topic(settings: RuntimeSettings) -> Iterator[str]:
     topic = f"bench.relay.{uuid.uuid4().hex[:8]}"
-    TopicsAdmin(settings.kafka_bootstrap).ensure([topic])
-    with RegistryClient(settings.schema_registry_url) as registry:
+    TopicsAdmin(settings.kafka_bootstrap, security=kafka_security(settings)).ensure([topic])
+    with settings.registry_client() as registry:
         for cls in (UserRegistered, UserUpdated):
             subject = topic_record_subject(topic, full_name(cls))
             registry.register(subject, json.dumps(cls.avro_schema()))
     try:
         yield topic
     finally:
-        admin = AdminClient({"bootstrap.servers": settings.kafka_bootstrap})
+        admin = AdminClient(secured(settings, {"bootstrap.servers": settings.kafka_bootstrap}))
         for future in admin.delete_topics([topic, dead_letter_topic(topic)]).values():
             future.result(30)
 
@@ -152,8 +158,8 @@ def relay_throughput(
 ) -> tuple[float, int]:
     relay = OutboxRelay(
         store,
-        KafkaEventPublisher(settings.kafka_bootstrap),
-        SchemaHeaders(RegistryClient(settings.schema_registry_url)),
+        KafkaEventPublisher(settings.kafka_bootstrap, security=kafka_security(settings)),
+        SchemaHeaders(settings.registry_client()),
         PollWakeup(),
         relay_id="bench",
         config=RelayConfig(batch_size=batch),
@@ -170,7 +176,7 @@ def relay_throughput(
 
 def raw_ceiling(settings: RuntimeSettings, topic: str, rows: list[NewOutboxEvent]) -> float:
     prefix = {}
-    with RegistryClient(settings.schema_registry_url) as registry:
+    with settings.registry_client() as registry:
         for cls in (UserRegistered, UserUpdated):
             found = registry.lookup(
                 topic_record_subject(topic, full_name(cls)), json.dumps(cls.avro_schema())
@@ -189,7 +195,7 @@ def raw_ceiling(settings: RuntimeSettings, topic: str, rows: list[NewOutboxEvent
         )
         for e in rows
     ]
-    producer = Producer(producer_config(settings.kafka_bootstrap))
+    producer = Producer(secured(settings, producer_config(settings.kafka_bootstrap)))
     acked = 0
 
     def report(error: Any, _message: Any) -> None:
@@ -214,9 +220,11 @@ def raw_ceiling(settings: RuntimeSettings, topic: str, rows: list[NewOutboxEvent
 
 def naive_relay(settings: RuntimeSettings, url: str, topic: str, count: int) -> float:
     """One row at a time, the transaction open across the publish, waiting for each ack."""
-    with RegistryClient(settings.schema_registry_url) as registry:
+    with settings.registry_client() as registry:
         headers = SchemaHeaders(registry)
-        producer = Producer(producer_config(settings.kafka_bootstrap, linger_ms=0))
+        producer = Producer(
+            secured(settings, producer_config(settings.kafka_bootstrap, linger_ms=0))
+        )
         with psycopg.connect(**conninfo(url)) as conn:
             started = time.perf_counter()
             for _ in range(count):
@@ -252,7 +260,8 @@ def probe_event(e: NewOutboxEvent, seq: int) -> OutboxEvent:
 class Arrivals:
     """A consumer thread noting when each event id arrives."""
 
-    def __init__(self, bootstrap: str, topic: str) -> None:
+    def __init__(self, bootstrap: str, topic: str, security: KafkaSecurity) -> None:
+        self.security = security
         self.at: dict[str, float] = {}
         self.ready = threading.Event()
         self._done = threading.Event()
@@ -261,13 +270,16 @@ class Arrivals:
 
     def _run(self, bootstrap: str, topic: str) -> None:
         consumer = Consumer(
-            {
-                "bootstrap.servers": bootstrap,
-                "group.id": f"bench-{uuid.uuid4().hex}",
-                "auto.offset.reset": "latest",
-                "enable.auto.commit": False,
-                "fetch.wait.max.ms": 5,
-            }
+            secured_config(
+                {
+                    "bootstrap.servers": bootstrap,
+                    "group.id": f"bench-{uuid.uuid4().hex}",
+                    "auto.offset.reset": "latest",
+                    "enable.auto.commit": False,
+                    "fetch.wait.max.ms": 5,
+                },
+                self.security,
+            )
         )
         consumer.subscribe([topic], on_assign=lambda *_: self.ready.set())
         while not self._done.is_set():
@@ -328,7 +340,7 @@ def latency(
     settings: RuntimeSettings, url: str, topic: str, rate: float, seconds: float
 ) -> tuple[float, float, float, int]:
     store = open_outbox_store(url)
-    arrivals = Arrivals(settings.kafka_bootstrap, topic)
+    arrivals = Arrivals(settings.kafka_bootstrap, topic, kafka_security(settings))
     relay = start_relay_process(settings, url)
     try:
         arrivals.ready.wait(30)

@@ -213,3 +213,23 @@ def test_served_tokens_verify_like_the_groups_service_will(served: str, tmp_path
     (key_file,) = keys.iterdir()
     assert key_file.name == f"{signing_key.key_id}.pem"
     assert key_file.stat().st_mode & 0o777 == 0o600
+
+
+def test_serve_takes_a_certificate_and_key_together_or_not_at_all(tmp_path: Path) -> None:
+    pem = tmp_path / "server.pem"
+    pem.write_text("not a certificate\n")
+    code, output = run("serve", "--ssl-certfile", str(pem))
+    assert code == 2
+    assert "--ssl-certfile and --ssl-keyfile go together" in output
+    code, output = run("serve", "--ssl-certfile", str(pem), "--ssl-keyfile", str(tmp_path / "no"))
+    assert code == 2
+    assert "--ssl-keyfile" in output
+    code, output = run("serve", "--ssl-certfile", str(pem), "--ssl-keyfile", str(pem))
+    assert code == 2
+    assert "--ssl-certfile/--ssl-keyfile: unusable" in output
+
+
+def test_an_https_server_is_its_own_https_issuer() -> None:
+    settings = AuthSettings(auth_issuer=None)
+    assert settings.issuer_for("127.0.0.1", 18180, tls=True) == "https://127.0.0.1:18180"
+    assert settings.issuer_for("127.0.0.1", 18180) == "http://127.0.0.1:18180"

@@ -7,6 +7,7 @@ version, name and display name, every deleted user tombstoned.
 """
 
 import random
+import ssl
 import threading
 import time
 import uuid
@@ -130,11 +131,14 @@ class Progress:
             return True
 
 
-def _client_shard(auth: str, shard: int, progress: Progress) -> list[Account]:
+def _client_shard(system: RunningSystem, shard: int, progress: Progress) -> list[Account]:
     """One client's share of the users, registered, then operated on until the total is
     reached. Each user belongs to one client, so each user's changes stay in order."""
     rng = random.Random(20261129 + shard)
-    with httpx.Client(timeout=30) as client:
+    auth = system.auth_url
+    # auth serves https as under `playball up`: trust the system's CA, and only it
+    trust = ssl.create_default_context(cafile=system.tls.ca) if system.tls else True
+    with httpx.Client(timeout=30, verify=trust) as client:
         accounts = [_register(client, auth, n) for n in range(shard, USERS, CLIENTS)]
         while (living := [a for a in accounts if not a.deleted]) and progress.claim():
             _one_operation(client, auth, rng.choice(living), rng)
@@ -154,9 +158,7 @@ def test_view_equals_the_auth_projection_after_relay_and_consumer_crashes(
         (2 * OPERATIONS // 3 + 200, lambda: system.start("groups-consumer")),
     ]
     with ThreadPoolExecutor(max_workers=CLIENTS) as pool:
-        shards = [
-            pool.submit(_client_shard, system.auth_url, shard, progress) for shard in range(CLIENTS)
-        ]
+        shards = [pool.submit(_client_shard, system, shard, progress) for shard in range(CLIENTS)]
         for at, action in crash_plan:
             # every action runs, restarts included, even when a client failed early
             while progress.done < at and not all(shard.done() for shard in shards):

@@ -14,6 +14,7 @@ from playball_groups.adapters.database import Engine
 from playball_groups.adapters.unit_of_work import SqlUnitOfWork
 from playball_groups.domain.user_view import UserEvent
 from playball_groups.settings import GroupsSettings
+from support.kafka import client_config
 
 
 def settings_for(
@@ -92,7 +93,7 @@ def processed(engine: Engine) -> int:
 
 def committed(bootstrap: str, group: str, topic: str, partitions: int = 6) -> int:
     """Sum of the group's committed offsets on the topic (0 for nothing committed)."""
-    admin = AdminClient({"bootstrap.servers": bootstrap})
+    admin = AdminClient(client_config(bootstrap))
     request = [
         ConsumerGroupTopicPartitions(group, [TopicPartition(topic, p) for p in range(partitions)])
     ]

@@ -24,6 +24,7 @@ from playball_events.outbox.store_factory_sql import open_outbox_store
 from playball_events.outbox.store_sql import SqlOutboxStore
 from playball_events.topics_admin_kafka import TopicsAdmin
 from playball_stack.components.postgres import ensure_database
+from support.kafka import client_config
 from support.outbox import subjects
 
 
@@ -110,12 +111,14 @@ def read_topic(
 ) -> list[Received]:
     """Every message of ``topic`` until all ``expected_ids`` were seen (or time is up)."""
     consumer = Consumer(
-        {
-            "bootstrap.servers": bootstrap,
-            "group.id": f"test-{uuid.uuid4().hex}",
-            "auto.offset.reset": "earliest",
-            "enable.auto.commit": False,
-        }
+        client_config(
+            bootstrap,
+            **{
+                "group.id": f"test-{uuid.uuid4().hex}",
+                "auto.offset.reset": "earliest",
+                "enable.auto.commit": False,
+            },
+        )
     )
     consumer.subscribe([topic])
     received: list[Received] = []

@@ -1,11 +1,26 @@
-"""Kafka helpers for tests: create a topic, read a topic back with a deadline, clean up."""
+"""Kafka helpers for tests: create a topic, read a topic back with a deadline, clean up.
+
+Every client here connects as the services do: with the security settings of the
+environment (``PLAYBALL_KAFKA_SECURITY_PROTOCOL`` and the rest, see
+:func:`client_config`), so the suite runs unchanged against a secured stack.
+"""
 
 import time
 import uuid
+from typing import Any
 
 from confluent_kafka import Consumer, ConsumerGroupTopicPartitions, KafkaException, TopicPartition
 from confluent_kafka.admin import AdminClient
 from confluent_kafka.cimpl import NewTopic
+from playball_events.kafka_errors_kafka import secured_config
+from playball_events.kafka_security import kafka_security_from_environment
+
+
+def client_config(bootstrap: str, **settings: Any) -> dict[str, Any]:
+    """A client's config for ``bootstrap``, secured as the environment says."""
+    return secured_config(
+        {"bootstrap.servers": bootstrap, **settings}, kafka_security_from_environment()
+    )
 
 
 def create_topic(
@@ -15,7 +30,7 @@ def create_topic(
     replication: int = 1,
     config: dict[str, str] | None = None,
 ) -> None:
-    admin = AdminClient({"bootstrap.servers": bootstrap})
+    admin = AdminClient(client_config(bootstrap))
     futures = admin.create_topics([NewTopic(topic, partitions, replication, config=config or {})])
     futures[topic].result(timeout=30)
 
@@ -26,7 +41,7 @@ def remove_scratch_topics(bootstrap: str, prefix: str, timeout: float = 10.0) ->
     Best effort: a test's cleanup must not fail it, and the broker finishes deletions in
     the background anyway.
     """
-    admin = AdminClient({"bootstrap.servers": bootstrap})
+    admin = AdminClient(client_config(bootstrap))
     try:
         topics = [t for t in admin.list_topics(timeout=timeout).topics if t.startswith(prefix)]
         if topics:
@@ -48,7 +63,7 @@ def start_group_at_end(bootstrap: str, group: str, topic: str, timeout: float = 
     replay the topic's whole history, which on a long-lived development stack is every
     event any test or benchmark ever sent.
     """
-    reader = Consumer({"bootstrap.servers": bootstrap, "group.id": f"ends-{uuid.uuid4().hex}"})
+    reader = Consumer(client_config(bootstrap, **{"group.id": f"ends-{uuid.uuid4().hex}"}))
     try:
         partitions = reader.list_topics(topic, timeout=timeout).topics[topic].partitions
         ends = [
@@ -66,7 +81,7 @@ def set_group_offsets(
     bootstrap: str, group: str, offsets: list[TopicPartition], timeout: float = 30.0
 ) -> None:
     """Commit these offsets for ``group``, which must have no active member."""
-    admin = AdminClient({"bootstrap.servers": bootstrap})
+    admin = AdminClient(client_config(bootstrap))
     futures = admin.alter_consumer_group_offsets([ConsumerGroupTopicPartitions(group, offsets)])
     for future in futures.values():
         future.result(timeout=timeout)
@@ -77,12 +92,14 @@ def consume(
 ) -> list[tuple[bytes | None, bytes | None]]:
     """Read ``topic`` from the beginning until ``expected`` messages arrived or time is up."""
     consumer = Consumer(
-        {
-            "bootstrap.servers": bootstrap,
-            "group.id": f"test-{uuid.uuid4().hex}",
-            "auto.offset.reset": "earliest",
-            "enable.auto.commit": False,
-        }
+        client_config(
+            bootstrap,
+            **{
+                "group.id": f"test-{uuid.uuid4().hex}",
+                "auto.offset.reset": "earliest",
+                "enable.auto.commit": False,
+            },
+        )
     )
     consumer.subscribe([topic])
     received: list[tuple[bytes | None, bytes | None]] = []

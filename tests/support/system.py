@@ -17,7 +17,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from playball_events.contracts.topics import PLAYBALL_AUTH_USER_EVENTS_V1
-from playball_orchestration.services import Ports, ServiceSpec, service_environment, service_specs
+from playball_orchestration.auth_tls import ensure_auth_tls
+from playball_orchestration.services import (
+    AuthTls,
+    Ports,
+    ServiceSpec,
+    service_environment,
+    service_specs,
+)
 from playball_orchestration.supervisor import Supervisor
 from playball_stack.settings import StackSettings
 
@@ -52,6 +59,7 @@ class RunningSystem:
     env: dict[str, str]
     auth_database_url: str
     groups_database_url: str
+    tls: AuthTls | None = None  # auth over https, its certificate from workdir's CA
 
     @property
     def auth_url(self) -> str:
@@ -78,11 +86,15 @@ def running_system(
     workdir: Path,
     services: tuple[str, ...] = ALL_SERVICES,
     extra_env: Mapping[str, str] | None = None,
+    *,
+    auth_tls: bool = False,
 ) -> Iterator[RunningSystem]:
     """``services`` on ``stack`` (all four by default), prepared and started; their homes,
     logs and signing key under ``workdir``. The others can be started later, or run in
-    process with ``RunningSystem.env`` (a benchmark's consumer)."""
+    process with ``RunningSystem.env`` (a benchmark's consumer). With ``auth_tls``, auth
+    serves https as under `playball up`, from a CA of workdir's own."""
     workdir.mkdir(parents=True, exist_ok=True)
+    tls = ensure_auth_tls(workdir) if auth_tls else None
     server = stack.effective_database_url
     ports = Ports(
         auth=free_port(),
@@ -96,7 +108,7 @@ def running_system(
     ):
         env = {
             **service_environment(
-                stack.effective_kafka_bootstrap, stack.effective_registry_url, server, ports
+                stack.effective_kafka_bootstrap, stack.effective_registry_url, server, ports, tls
             ),
             "PLAYBALL_AUTH_DATABASE_URL": auth_db,
             "PLAYBALL_GROUPS_DATABASE_URL": groups_db,
@@ -122,17 +134,11 @@ def running_system(
         )
         home = workdir
         supervisor = Supervisor(home, lambda _message: None)
-        specs = {spec.name: spec for spec in service_specs(ports)}
+        specs = {spec.name: spec for spec in service_specs(ports, tls)}
         try:
             for name in services:
                 supervisor.start(specs[name], env)
-            yield RunningSystem(
-                supervisor,
-                specs,
-                env,
-                auth_db,
-                groups_db,
-            )
+            yield RunningSystem(supervisor, specs, env, auth_db, groups_db, tls)
         finally:
             for spec in reversed(list(specs.values())):
                 supervisor.stop(spec)

@@ -9,6 +9,7 @@ import datetime as dt
 import hashlib
 import hmac
 import json
+import ssl
 import threading
 import uuid
 from collections.abc import Iterator
@@ -146,8 +147,9 @@ def _b64(data: bytes) -> str:
 
 
 @contextmanager
-def jwks_server() -> Iterator[Issuer]:
-    """An :class:`Issuer` whose ``url`` serves ``/.well-known/jwks.json``."""
+def jwks_server(tls: ssl.SSLContext | None = None) -> Iterator[Issuer]:
+    """An :class:`Issuer` whose ``url`` serves ``/.well-known/jwks.json`` (https with a
+    ``tls`` server context)."""
     issuer = Issuer()
 
     class Handler(BaseHTTPRequestHandler):
@@ -168,7 +170,10 @@ def jwks_server() -> Iterator[Issuer]:
             pass
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    issuer.url = f"http://127.0.0.1:{server.server_address[1]}"
+    if tls is not None:
+        server.socket = tls.wrap_socket(server.socket, server_side=True)
+    scheme = "http" if tls is None else "https"
+    issuer.url = f"{scheme}://127.0.0.1:{server.server_address[1]}"
     # shutdown() waits out one poll: the default 0.5 s would be most of a short test
     thread = threading.Thread(target=server.serve_forever, args=(0.02,), daemon=True)
     thread.start()

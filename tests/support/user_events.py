@@ -12,7 +12,7 @@ from playball_events.contracts import UserDeleted, UserRegistered, UserUpdated
 from playball_events.contracts.topics import PLAYBALL_AUTH_USER_EVENTS_V1
 from playball_events.serde import RecordSerializer
 
-from support.kafka import create_topic
+from support.kafka import client_config, create_topic
 
 UserEvent = UserRegistered | UserUpdated | UserDeleted
 
@@ -76,7 +76,7 @@ class EventProducer:
         self.topic = topic
         self._serializer = RecordSerializer(registry, topic)
         self._producer = Producer(
-            {"bootstrap.servers": bootstrap, "enable.idempotence": True, "linger.ms": 5}
+            client_config(bootstrap, **{"enable.idempotence": True, "linger.ms": 5})
         )
 
     def send(self, events: Iterable[UserEvent]) -> None:

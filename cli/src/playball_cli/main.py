@@ -14,6 +14,7 @@ their heavy dependencies are imported inside the commands (README, "CLI conventi
 import sys
 
 import typer
+from playball_core.credentials import end_process_on_refusal
 from playball_core.exits import exit_code_for, report_error
 
 from playball_cli.discovery import entry_points
@@ -43,6 +44,9 @@ def build_app() -> typer.Typer:
 
 
 def main() -> None:
+    # Every command and service: a broker or registry refusing the configured credentials
+    # ends the process with exit 3 at once, wherever it surfaces (playball_core.credentials).
+    end_process_on_refusal()
     try:
         build_app()()
     except Exception as exc:

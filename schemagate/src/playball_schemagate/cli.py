@@ -210,9 +210,17 @@ def _url_problem(url: str) -> str | None:
 
 
 def _registry(url: str | None) -> RegistryClient:
-    from playball_core.registry import RegistryClient  # noqa: PLC0415
+    from playball_core.exits import ConfigurationError  # noqa: PLC0415
+    from playball_core.registry.client import (  # noqa: PLC0415
+        RegistryClient,
+        access_from_environment,
+    )
 
-    return RegistryClient(registry_url(url))
+    try:
+        basic_auth, ca_location = access_from_environment()
+    except ConfigurationError as exc:
+        _fail(str(exc))
+    return RegistryClient(registry_url(url), basic_auth=basic_auth, ca_location=ca_location)
 
 
 @app.command()

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from playball_core.registry.errors import (
     IncompatibleSchemaError,
     InvalidSchemaError,
+    RegistryCredentialsRefusedError,
     RegistryError,
     RegistryResponseError,
     RegistryUnreachableError,
@@ -41,6 +42,7 @@ __all__ = [
     "InvalidSchemaError",
     "RegisteredSchema",
     "RegistryClient",
+    "RegistryCredentialsRefusedError",
     "RegistryError",
     "RegistryResponseError",
     "RegistryUnreachableError",

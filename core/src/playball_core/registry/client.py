@@ -2,19 +2,31 @@
 
 One ``httpx.Client`` per instance, thread-safe, so the relay's worker threads may share
 it. ``transport`` replaces the network in tests (``httpx.MockTransport``).
+
+``basic_auth`` is sent with every request; ``ca_location`` is the CA an ``https://``
+registry's certificate must chain to (hostname verification stays on). A 401 or 403
+goes through :func:`playball_core.credentials.refused`: retrying cannot fix it, and a
+consumer must not take it for a bad message.
 """
 
+import os
 import re
+import ssl
+from collections.abc import Mapping
+from pathlib import Path
 from types import TracebackType
 from typing import Any, NoReturn, Self
 from urllib.parse import quote
 
 import httpx
 
+from playball_core.credentials import refused
+from playball_core.exits import ConfigurationError
 from playball_core.manifest import CompatibilityLevel
 from playball_core.registry.errors import (
     IncompatibleSchemaError,
     InvalidSchemaError,
+    RegistryCredentialsRefusedError,
     RegistryResponseError,
     RegistryUnreachableError,
     UnknownSchemaIdError,
@@ -32,6 +44,10 @@ _NOT_FOUND = (SUBJECT_NOT_FOUND, VERSION_NOT_FOUND, SCHEMA_NOT_FOUND)
 SUBJECTS_PAGE = 1000
 # Apicurio's 409 message lists reasons as "[reason at /path, ...]"
 _REASONS = re.compile(r"\[([^\[\]]+)\]")
+# The settings the runtime reads the registry's credentials and CA from
+BASIC_AUTH_VARIABLE = "PLAYBALL_SCHEMA_REGISTRY_BASIC_AUTH"
+CA_LOCATION_VARIABLE = "PLAYBALL_SCHEMA_REGISTRY_CA_LOCATION"
+REFUSED_STATUSES = (401, 403)
 
 
 def _body(schema_text: str) -> dict[str, str]:
@@ -57,6 +73,25 @@ def _message(response: httpx.Response) -> str:
     return response.text.strip()[:300]
 
 
+def access_from_environment(
+    environ: Mapping[str, str] = os.environ,
+) -> tuple[tuple[str, str] | None, str | None]:
+    """(basic auth, CA file) from the runtime's variables, for tools that load no runtime
+    settings (the schema gate). ConfigurationError (exit 2) names a bad variable, never
+    its value."""
+    auth, ca = environ.get(BASIC_AUTH_VARIABLE) or None, environ.get(CA_LOCATION_VARIABLE) or None
+    if auth is not None and ":" not in auth:
+        msg = f"{BASIC_AUTH_VARIABLE} must be user:password"
+        raise ConfigurationError(msg)
+    if ca is not None and not Path(ca).is_file():
+        msg = f"{CA_LOCATION_VARIABLE}: {ca} is not a readable file"
+        raise ConfigurationError(msg)
+    if auth is None:
+        return None, ca
+    user, _, password = auth.partition(":")
+    return (user, password), ca
+
+
 class RegistryClient:
     """The registry at ``base_url`` (``…/apis/ccompat/v7`` for Apicurio)."""
 
@@ -66,13 +101,19 @@ class RegistryClient:
         *,
         timeout: float = 10.0,
         transport: httpx.BaseTransport | None = None,
+        basic_auth: tuple[str, str] | None = None,
+        ca_location: str | Path | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
+        self._sends_credentials = basic_auth is not None
         self._http = httpx.Client(
             base_url=self.base_url,
             timeout=timeout,
             headers={"Content-Type": CONTENT_TYPE, "Accept": CONTENT_TYPE},
             transport=transport,
+            auth=httpx.BasicAuth(*basic_auth) if basic_auth is not None else None,
+            # a context, not a path: httpx deprecates ``verify=<path>``
+            verify=ssl.create_default_context(cafile=str(ca_location)) if ca_location else True,
         )
 
     def __enter__(self) -> Self:
@@ -93,13 +134,29 @@ class RegistryClient:
 
     def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         try:
-            return self._http.request(method, path, **kwargs)
+            response = self._http.request(method, path, **kwargs)
         except httpx.HTTPError as exc:
             msg = (
                 f"schema registry at {self.base_url} is unreachable ({method} {path}): "
                 f"{type(exc).__name__}: {exc}"
             )
             raise RegistryUnreachableError(msg) from exc
+        if response.status_code in REFUSED_STATUSES:
+            self._refused(response)
+        return response
+
+    def _refused(self, response: httpx.Response) -> NoReturn:
+        # The answer's body is left out: a proxy may echo the request, credentials included.
+        what = (
+            "the configured credentials"
+            if self._sends_credentials
+            else "a request without credentials"
+        )
+        msg = (
+            f"schema registry at {self.base_url} refused {what} "
+            f"(HTTP {response.status_code}): check {BASIC_AUTH_VARIABLE}"
+        )
+        refused(RegistryCredentialsRefusedError(msg))
 
     def _fail(self, response: httpx.Response, what: str) -> NoReturn:
         text = response.text.strip()[:300] or "(empty body)"

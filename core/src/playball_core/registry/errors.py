@@ -1,5 +1,6 @@
 """Why a registry call failed; each message names the registry URL and the subject or id."""
 
+from playball_core.credentials import CredentialsRefusedError
 from playball_core.exits import DependencyUnreachableError
 
 
@@ -9,6 +10,15 @@ class RegistryError(Exception):
 
 class RegistryUnreachableError(RegistryError, DependencyUnreachableError):
     """No answer: connection refused, timeout, DNS. Worth retrying; CLI exit code 3."""
+
+
+class RegistryCredentialsRefusedError(RegistryUnreachableError, CredentialsRefusedError):
+    """HTTP 401 or 403: the registry refused the configured credentials (or their absence).
+
+    An "unreachable" kind, so whatever handles an unreachable registry (exit 3, a retry)
+    handles it too; but it is raised through :func:`playball_core.credentials.refused`,
+    so a service ends instead of retrying.
+    """
 
 
 class RegistryResponseError(RegistryError):

@@ -53,8 +53,11 @@ def ensure_topics(
 
     Also the hook `playball schemas register` calls after registering, with the topics of
     the manifest it registered. ``max.message.bytes`` comes from
-    ``PLAYBALL_KAFKA_MAX_MESSAGE_BYTES`` (default 1 MiB; the .dlq gets 64 KiB more).
+    ``PLAYBALL_KAFKA_MAX_MESSAGE_BYTES`` (default 1 MiB; the .dlq gets 64 KiB more), the
+    client's security from ``PLAYBALL_KAFKA_SECURITY_PROTOCOL`` and the rest.
     """
+    from playball_events.kafka_security import kafka_security_from_environment  # noqa: PLC0415
+    from playball_events.settings import SettingsError  # noqa: PLC0415
     from playball_events.topics_admin_kafka import (  # noqa: PLC0415 - pulls librdkafka in
         STRUCTURE,
         BrokerUnreachableError,
@@ -73,7 +76,12 @@ def ensure_topics(
         report_error(str(exc))
         return ExitCode.BAD_INPUT
     try:
-        report = TopicsAdmin(address).ensure(
+        security = kafka_security_from_environment()
+    except SettingsError as exc:
+        report_error(str(exc))
+        return ExitCode.BAD_INPUT
+    try:
+        report = TopicsAdmin(address, security=security).ensure(
             list(topics) if topics else manifest_topics(),
             apply_configs=apply_configs,
             max_message_bytes=max_message_bytes,

@@ -10,7 +10,7 @@ import json
 import threading
 from collections.abc import Callable, Iterable
 from typing import Any
-from wsgiref.simple_server import WSGIRequestHandler, make_server
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from playball_core.instance import health_document, instance_nonce
 from prometheus_client import CollectorRegistry, make_wsgi_app
@@ -47,9 +47,10 @@ def metrics_and_health_app(registry: CollectorRegistry, instance: str | None) ->
 
 def serve_metrics_and_health(
     registry: CollectorRegistry, port: int, host: str = "127.0.0.1"
-) -> None:
+) -> WSGIServer:
     """Serve ``registry`` and ``/healthz`` (this process's nonce) on ``host:port`` from a
-    daemon thread; raises OSError when the port cannot be bound."""
+    daemon thread, until ``shutdown()``; raises OSError when the port cannot be bound."""
     app = metrics_and_health_app(registry, instance_nonce())
     server = make_server(host, port, app, ThreadingWSGIServer, handler_class=_QuietHandler)
     threading.Thread(target=server.serve_forever, name="metrics-http", daemon=True).start()
+    return server

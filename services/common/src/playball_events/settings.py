@@ -5,9 +5,16 @@ Variables carry the ``PLAYBALL_`` prefix (``PLAYBALL_KAFKA_BOOTSTRAP``), except
 stack's address (:mod:`playball_core.addresses`). Services derive their own settings
 classes from :class:`RuntimeSettings` and load them with :func:`load_settings`, which turns
 a bad value into :class:`SettingsError` naming the variable.
+
+How clients authenticate, to the brokers and to the registry, is
+:class:`ClientSecuritySettings` (``PLAYBALL_KAFKA_SECURITY_PROTOCOL`` and the rest, see
+docs/security.md); :mod:`playball_events.kafka_security` turns them into librdkafka's
+properties. Secrets are ``SecretStr`` and input values are left out of validation
+errors, so neither a repr nor a message ever shows one.
 """
 
-from typing import TypeVar
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal, Self, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 from playball_core.addresses import (
@@ -16,21 +23,187 @@ from playball_core.addresses import (
     DEFAULT_REGISTRY_URL,
 )
 from playball_core.exits import ConfigurationError
-from pydantic import AliasChoices, Field, ValidationError
+from pydantic import (
+    AliasChoices,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+if TYPE_CHECKING:
+    from playball_core.registry.client import RegistryClient
 
 ENV_PREFIX = "PLAYBALL_"
 
+SecurityProtocol = Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"]
+SaslMechanism = Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"]
 
-class RuntimeSettings(BaseSettings):
+
+def _file_problem(path: Path | None) -> str | None:
+    if path is None or path.is_file():
+        return None
+    return f"{path} is not a readable file"
+
+
+class ClientSecuritySettings(BaseSettings):
+    """How the Kafka clients and the registry client prove who they are, and whom they trust.
+
+    Consistency is checked here, so a service refuses a half-configured setup at start
+    (exit 2) instead of failing to connect later: SASL needs a mechanism, a user name and
+    a password; a client key goes with its certificate; PLAIN sends the password as it
+    is, so it is refused over an unencrypted connection unless explicitly allowed.
+    """
+
     model_config = SettingsConfigDict(
         env_prefix=ENV_PREFIX,
         extra="ignore",
         frozen=True,
         validate_by_name=True,
         validate_by_alias=True,
+        # a value that fails validation may be a secret: messages never repeat values
+        hide_input_in_errors=True,
     )
 
+    kafka_security_protocol: SecurityProtocol = Field(
+        default="PLAINTEXT", description="how the Kafka clients connect"
+    )
+    kafka_sasl_mechanism: SaslMechanism | None = Field(
+        default=None, description="SASL mechanism (SASL_* protocols only)"
+    )
+    kafka_sasl_username: str | None = Field(default=None, description="SASL user name")
+    kafka_sasl_password: SecretStr | None = Field(default=None, description="SASL password")
+    kafka_ssl_ca_location: Path | None = Field(
+        default=None, description="PEM file of the CA that signed the brokers' certificates"
+    )
+    kafka_ssl_certificate_location: Path | None = Field(
+        default=None, description="PEM client certificate (mTLS)"
+    )
+    kafka_ssl_key_location: Path | None = Field(
+        default=None, description="PEM private key of the client certificate"
+    )
+    kafka_ssl_key_password: SecretStr | None = Field(
+        default=None, description="password of the client key, when it is encrypted"
+    )
+    kafka_allow_plaintext_passwords: bool = Field(
+        default=False,
+        description="allow SASL PLAIN over SASL_PLAINTEXT, which sends the password in clear",
+    )
+    schema_registry_basic_auth: SecretStr | None = Field(
+        default=None, description="user:password for the registry (split on the first colon)"
+    )
+    schema_registry_ca_location: Path | None = Field(
+        default=None, description="PEM file of the CA of an https:// registry"
+    )
+
+    @field_validator(
+        "kafka_sasl_mechanism",
+        "kafka_sasl_username",
+        "kafka_sasl_password",
+        "kafka_ssl_ca_location",
+        "kafka_ssl_certificate_location",
+        "kafka_ssl_key_location",
+        "kafka_ssl_key_password",
+        "schema_registry_basic_auth",
+        "schema_registry_ca_location",
+        mode="before",
+    )
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        # `FOO=` in a deployment template means "not set", not "a file named ''"
+        return None if value == "" else value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        problems = [*self._sasl_problems(), *self._ssl_problems(), *self._registry_problems()]
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    def _sasl_problems(self) -> list[str]:
+        protocol = self.kafka_security_protocol
+        given = {
+            "PLAYBALL_KAFKA_SASL_MECHANISM": self.kafka_sasl_mechanism,
+            "PLAYBALL_KAFKA_SASL_USERNAME": self.kafka_sasl_username,
+            "PLAYBALL_KAFKA_SASL_PASSWORD": self.kafka_sasl_password,
+        }
+        if not protocol.startswith("SASL_"):
+            unused = [name for name, value in given.items() if value is not None]
+            if unused:
+                return [
+                    f"{', '.join(unused)} set, but PLAYBALL_KAFKA_SECURITY_PROTOCOL is {protocol}"
+                ]
+            return []
+        problems = [
+            f"{name} is required with PLAYBALL_KAFKA_SECURITY_PROTOCOL={protocol}"
+            for name, value in given.items()
+            if not value
+        ]
+        if (
+            protocol == "SASL_PLAINTEXT"
+            and self.kafka_sasl_mechanism == "PLAIN"
+            and not self.kafka_allow_plaintext_passwords
+        ):
+            problems.append(
+                "PLAYBALL_KAFKA_SASL_MECHANISM=PLAIN over SASL_PLAINTEXT sends the password "
+                "unencrypted: use SASL_SSL, or set PLAYBALL_KAFKA_ALLOW_PLAINTEXT_PASSWORDS=true"
+            )
+        return problems
+
+    def _ssl_problems(self) -> list[str]:
+        files = {
+            "PLAYBALL_KAFKA_SSL_CA_LOCATION": self.kafka_ssl_ca_location,
+            "PLAYBALL_KAFKA_SSL_CERTIFICATE_LOCATION": self.kafka_ssl_certificate_location,
+            "PLAYBALL_KAFKA_SSL_KEY_LOCATION": self.kafka_ssl_key_location,
+        }
+        if not self.kafka_security_protocol.endswith("SSL"):
+            given = [name for name, path in files.items() if path is not None]
+            if self.kafka_ssl_key_password is not None:
+                given.append("PLAYBALL_KAFKA_SSL_KEY_PASSWORD")
+            if given:
+                protocol = self.kafka_security_protocol
+                return [
+                    f"{', '.join(given)} set, but PLAYBALL_KAFKA_SECURITY_PROTOCOL is {protocol}"
+                ]
+            return []
+        problems = [
+            f"{name}: {problem}"
+            for name, path in files.items()
+            if (problem := _file_problem(path)) is not None
+        ]
+        certificate, key = self.kafka_ssl_certificate_location, self.kafka_ssl_key_location
+        if (certificate is None) != (key is None):
+            problems.append(
+                "PLAYBALL_KAFKA_SSL_CERTIFICATE_LOCATION and PLAYBALL_KAFKA_SSL_KEY_LOCATION "
+                "go together (a client certificate and its key)"
+            )
+        if self.kafka_ssl_key_password is not None and key is None:
+            problems.append(
+                "PLAYBALL_KAFKA_SSL_KEY_PASSWORD set without PLAYBALL_KAFKA_SSL_KEY_LOCATION"
+            )
+        return problems
+
+    def _registry_problems(self) -> list[str]:
+        problems = []
+        auth = self.schema_registry_basic_auth
+        if auth is not None and ":" not in auth.get_secret_value():
+            problems.append("PLAYBALL_SCHEMA_REGISTRY_BASIC_AUTH must be user:password")
+        problem = _file_problem(self.schema_registry_ca_location)
+        if problem is not None:
+            problems.append(f"PLAYBALL_SCHEMA_REGISTRY_CA_LOCATION: {problem}")
+        return problems
+
+    def registry_basic_auth(self) -> tuple[str, str] | None:
+        """(user, password) for the registry, split on the first colon."""
+        if self.schema_registry_basic_auth is None:
+            return None
+        user, _, password = self.schema_registry_basic_auth.get_secret_value().partition(":")
+        return user, password
+
+
+class RuntimeSettings(ClientSecuritySettings):
     kafka_bootstrap: str = Field(
         default=DEFAULT_KAFKA_BOOTSTRAP, description="host:port list of the Kafka brokers"
     )
@@ -42,6 +215,25 @@ class RuntimeSettings(BaseSettings):
         validation_alias=AliasChoices("DATABASE_URL", "PLAYBALL_DATABASE_URL"),
         description="SQLAlchemy URL of the PostgreSQL server the services' databases live on",
     )
+
+    @field_validator("schema_registry_url")
+    @classmethod
+    def _no_credentials_in_url(cls, url: str) -> str:
+        # they would be shown wherever the URL is (every registry error names it)
+        if urlsplit(url).password is not None:
+            msg = "holds a password: give the credentials in PLAYBALL_SCHEMA_REGISTRY_BASIC_AUTH"
+            raise ValueError(msg)
+        return url
+
+    def registry_client(self) -> "RegistryClient":
+        """A client of the registry at ``schema_registry_url``, with its credentials and CA."""
+        from playball_core.registry.client import RegistryClient  # noqa: PLC0415 - httpx
+
+        return RegistryClient(
+            self.schema_registry_url,
+            basic_auth=self.registry_basic_auth(),
+            ca_location=self.schema_registry_ca_location,
+        )
 
 
 def with_database(url: str, database: str) -> str:
@@ -76,7 +268,11 @@ def load_settings(settings_class: type[S]) -> S:
     except ValidationError as exc:
         lines = []
         for error in exc.errors():
-            field = str(error["loc"][0]) if error["loc"] else "?"
+            if not error["loc"]:  # a check across fields: its message names the variables
+                lines.append(f"  {error['msg'].removeprefix('Value error, ')}")
+                continue
+            field = str(error["loc"][0])
             lines.append(f"  {_variable_name(settings_class, field)}: {error['msg']}")
         msg = "invalid settings in the environment:\n" + "\n".join(lines)
-        raise SettingsError(msg) from exc
+        # not chained: pydantic's error would carry the values, and a value may be a secret
+        raise SettingsError(msg) from None

@@ -23,6 +23,8 @@ from confluent_kafka.admin._config import AlterConfigOpType, ConfigEntry, Config
 from confluent_kafka.cimpl import NewTopic
 from playball_core.manifest import dead_letter_topic
 
+from playball_events.kafka_errors_kafka import await_metadata, secured_config
+from playball_events.kafka_security import KafkaSecurity
 from playball_events.message_limits import DEFAULT_MAX_MESSAGE_BYTES, dead_letter_max_bytes
 
 PARTITIONS = 6
@@ -83,15 +85,19 @@ def topic_specs(
 
 
 class TopicsAdmin:
-    def __init__(self, bootstrap: str, *, timeout: float = 10.0) -> None:
+    def __init__(
+        self, bootstrap: str, *, timeout: float = 10.0, security: KafkaSecurity | None = None
+    ) -> None:
         self.bootstrap = bootstrap
         self.timeout = timeout
         # librdkafka logs every failed connect on stderr; the caller reports the outcome.
-        self._admin = AdminClient({"bootstrap.servers": bootstrap, "log_level": 0})
+        self._admin = AdminClient(
+            secured_config({"bootstrap.servers": bootstrap, "log_level": 0}, security)
+        )
 
     def _metadata(self) -> object:
         try:
-            return self._admin.list_topics(timeout=self.timeout)
+            return await_metadata(self._admin, self.timeout)
         except KafkaException as exc:
             msg = f"no Kafka broker answered at {self.bootstrap} within {self.timeout:.0f} s: {exc}"
             raise BrokerUnreachableError(msg) from exc

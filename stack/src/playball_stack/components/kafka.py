@@ -154,6 +154,10 @@ class KafkaNode(Component):
     def log_file(self) -> Path:
         return self.process.log_file
 
+    @property
+    def keystore(self) -> Path:
+        return self.dir / "keystore.pem"
+
     def runtime_dir(self) -> Path:
         return self.dir
 
@@ -189,7 +193,9 @@ class KafkaNode(Component):
             "log.cleaner.dedupe.buffer.size": str(16 * 1024 * 1024),
         }
         if self.cluster.security is not None:
-            lines.update(self.cluster.security.server_properties(self.port, controller))
+            lines.update(
+                self.cluster.security.server_properties(self.port, controller, self.keystore)
+            )
         return "".join(f"{key}={value}\n" for key, value in lines.items())
 
     def prepare(self, progress: Progress) -> None:
@@ -201,6 +207,7 @@ class KafkaNode(Component):
             self.dir.chmod(0o700)
             properties.touch(mode=0o600)
             properties.chmod(0o600)
+            security.write_keystore(self.keystore)
         properties.write_text(self.server_properties())
         (self.dir / "log4j2.properties").write_text(_LOG4J2)
         if (self.dir / "data" / "meta.properties").is_file():

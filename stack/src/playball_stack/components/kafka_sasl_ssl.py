@@ -3,8 +3,10 @@
 Clients and brokers authenticate with SCRAM-SHA-512 on the client (and inter-broker)
 listener. The controller listener uses PLAIN, because SCRAM cannot authenticate between
 KRaft controllers (KAFKA-15513). TLS comes from PEM files (KIP-651), so neither keytool
-nor a truststore password is needed. SCRAM users are created when the storage is
-formatted (KIP-900): a KRaft cluster has no other way to know them before it first starts.
+nor a truststore password is needed: the certificate and key are the ones
+:mod:`playball_stack.tls` issues, joined into the one file Kafka's PEM key store reads.
+SCRAM users are created when the storage is formatted (KIP-900): a KRaft cluster has no
+other way to know them before it first starts.
 
 The passwords end up in ``server.properties`` (JAAS) and, for a few seconds, on the
 storage tool's command line (``--add-scram`` takes no file): the node directory is
@@ -12,6 +14,7 @@ private (0700, properties 0600), and every message built from the tool's output 
 arguments goes through :meth:`SaslSslListeners.redacted`.
 """
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,8 +26,12 @@ SCRAM_MECHANISM = "SCRAM-SHA-512"
 _REDACTED = "***"
 
 
+# Characters JAAS quoting or the storage tool's `[name=...,password=...]` syntax would
+# take for its own; generated passwords (URL-safe base64) never hold them.
+_UNSAFE = frozenset('"\\,[]= \t\n')
+
+
 def _jaas(module: str, options: dict[str, str]) -> str:
-    # Generated passwords are URL-safe base64: nothing in them needs escaping in JAAS.
     pairs = " ".join(f'{key}="{value}"' for key, value in options.items())
     return f"org.apache.kafka.common.security.{module} required {pairs};"
 
@@ -38,10 +45,18 @@ class SaslSslListeners:
     """
 
     ca_file: Path  # PEM: the CA that signed the node's certificate (the truststore)
-    keystore_file: Path  # PEM: the node's unencrypted PKCS#8 key and its certificate chain
+    certificate_file: Path  # PEM: the node's certificate (SANs IP:127.0.0.1, DNS:localhost)
+    key_file: Path  # PEM: its unencrypted PKCS#8 key
     broker_password: str = field(repr=False)
     controller_password: str = field(repr=False)
     users: tuple[tuple[str, str], ...] = field(default=(), repr=False)
+
+    def __post_init__(self) -> None:
+        names = [BROKER_PRINCIPAL, CONTROLLER_PRINCIPAL, *(name for name, _ in self.users)]
+        for name, secret in zip(names, self.secrets(), strict=True):
+            if not secret or _UNSAFE & {*name, *secret}:
+                msg = f"the name or password of Kafka principal {name!r} is empty or unsafe"
+                raise ValueError(msg)
 
     def secrets(self) -> list[str]:
         return [self.broker_password, self.controller_password, *(p for _, p in self.users)]
@@ -53,8 +68,18 @@ class SaslSslListeners:
                 text = text.replace(secret, _REDACTED)
         return text
 
-    def server_properties(self, client_port: int, controller_port: int) -> dict[str, str]:
-        """The node's listener and security properties (they replace the PLAINTEXT ones)."""
+    def write_keystore(self, path: Path) -> None:
+        """The key and certificate in one file (0600), as ``ssl.keystore.type=PEM`` wants."""
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "wb") as stream:
+            os.fchmod(descriptor, 0o600)  # an existing file keeps its mode otherwise
+            stream.write(self.key_file.read_bytes() + self.certificate_file.read_bytes())
+
+    def server_properties(
+        self, client_port: int, controller_port: int, keystore: Path
+    ) -> dict[str, str]:
+        """The node's listener and security properties (they replace the PLAINTEXT ones);
+        ``keystore`` is where :meth:`write_keystore` put the node's key and certificate."""
         client = CLIENT_LISTENER.lower()
         controller = CONTROLLER_LISTENER.lower()
         return {
@@ -85,7 +110,7 @@ class SaslSslListeners:
                 },
             ),
             "ssl.keystore.type": "PEM",
-            "ssl.keystore.location": str(self.keystore_file),
+            "ssl.keystore.location": str(keystore),
             "ssl.truststore.type": "PEM",
             "ssl.truststore.location": str(self.ca_file),
             # Kafka's default, stated: a node checks the certificate of every node it calls
@@ -109,4 +134,3 @@ class SaslSslListeners:
             "ssl.ca.location": str(self.ca_file),
             "ssl.endpoint.identification.algorithm": "https",
         }
-

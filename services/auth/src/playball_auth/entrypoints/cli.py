@@ -77,7 +77,7 @@ def serve(
         typer.Option(exists=True, dir_okay=False, help="the certificate's PEM private key"),
     ] = None,
 ) -> None:
-    """Serve the HTTP API (uvicorn) until interrupted; https with --ssl-certfile/keyfile.
+    """Serve the HTTP API (uvicorn) until interrupted; https given a certificate and key.
 
     /healthz echoes PLAYBALL_INSTANCE_NONCE as "instance", when the process was given one.
     """
@@ -93,6 +93,13 @@ def serve(
     if (ssl_certfile is None) != (ssl_keyfile is None):
         fail("--ssl-certfile and --ssl-keyfile go together", ExitCode.BAD_INPUT)
     tls = ssl_certfile is not None
+    if ssl_certfile is not None and ssl_keyfile is not None:
+        import ssl  # noqa: PLC0415
+
+        try:  # here, as exit 2, rather than as uvicorn's traceback after the wiring
+            ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER).load_cert_chain(ssl_certfile, ssl_keyfile)
+        except (ssl.SSLError, OSError) as exc:
+            fail(f"--ssl-certfile/--ssl-keyfile: unusable: {exc}", ExitCode.BAD_INPUT)
     settings = _settings()
     port = port or settings.auth_port
     require_migrated(_database(settings))

@@ -21,6 +21,8 @@ from playball_core.manifest import dead_letter_topic
 from playball_events.consumer.dead_letter import dead_letter_headers
 from playball_events.consumer.dead_letter_stub import Stub, stub_of
 from playball_events.consumer.ports import DeadLetter, DeadLetterSink
+from playball_events.kafka_errors_kafka import secured_config
+from playball_events.kafka_security import KafkaSecurity
 from playball_events.message_limits import DEFAULT_MAX_MESSAGE_BYTES, dead_letter_max_bytes
 
 log = logging.getLogger(__name__)
@@ -32,14 +34,17 @@ SIZE_ERRORS = frozenset({KafkaError.MSG_SIZE_TOO_LARGE, KafkaError.RECORD_LIST_T
 
 
 def dead_letter_producer_config(
-    bootstrap: str, max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES
+    bootstrap: str,
+    max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
+    security: KafkaSecurity | None = None,
 ) -> dict[str, Any]:
-    return {
+    config = {
         "bootstrap.servers": bootstrap,
         "enable.idempotence": True,
         "linger.ms": 0,
         "message.max.bytes": dead_letter_max_bytes(max_message_bytes),
     }
+    return secured_config(config, security)
 
 
 class KafkaDeadLetters(DeadLetterSink):
@@ -51,8 +56,11 @@ class KafkaDeadLetters(DeadLetterSink):
         topic_of: dict[str, str] | None = None,
         *,
         max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
+        security: KafkaSecurity | None = None,
     ) -> None:
-        self._producer = Producer(dead_letter_producer_config(bootstrap, max_message_bytes))
+        self._producer = Producer(
+            dead_letter_producer_config(bootstrap, max_message_bytes, security)
+        )
         self._topic_of = topic_of or {}
 
     def dead_letter_topic(self, source_topic: str) -> str:

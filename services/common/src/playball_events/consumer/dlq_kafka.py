@@ -21,6 +21,8 @@ from playball_events.consumer.dead_letter import (
 from playball_events.consumer.ports import RawMessage
 from playball_events.consumer.redrive_checks import redrive_target
 from playball_events.consumer.source_kafka import raw_message
+from playball_events.kafka_errors_kafka import await_metadata, secured_config
+from playball_events.kafka_security import KafkaSecurity
 
 
 class DeadLetterTopicError(Exception):
@@ -41,18 +43,27 @@ def letter_of(message: Any) -> ParkedMessage:
         return dataclasses.replace(parse_parked(bare), problems=(problem,))
 
 
-def read_parked(bootstrap: str, dlq_topic: str, timeout: float = 10.0) -> list[ParkedMessage]:
+def read_parked(
+    bootstrap: str,
+    dlq_topic: str,
+    timeout: float = 10.0,
+    *,
+    security: KafkaSecurity | None = None,
+) -> list[ParkedMessage]:
     """Every message on the dead-letter topic, oldest first per partition."""
     consumer = Consumer(
-        {
-            "bootstrap.servers": bootstrap,
-            "group.id": "playball-dlq-reader",  # required by the client, never committed
-            "enable.auto.commit": False,
-            "enable.partition.eof": True,
-        }
+        secured_config(
+            {
+                "bootstrap.servers": bootstrap,
+                "group.id": "playball-dlq-reader",  # required by the client, never committed
+                "enable.auto.commit": False,
+                "enable.partition.eof": True,
+            },
+            security,
+        )
     )
     try:
-        metadata = consumer.list_topics(dlq_topic, timeout=timeout)
+        metadata = await_metadata(consumer, timeout, topic=dlq_topic)
         found = metadata.topics.get(dlq_topic)
         if found is None or found.error is not None:
             msg = f"dead-letter topic {dlq_topic!r} not found: {found.error if found else ''}"
@@ -89,7 +100,12 @@ def read_parked(bootstrap: str, dlq_topic: str, timeout: float = 10.0) -> list[P
 
 
 def redrive(
-    bootstrap: str, dlq_topic: str, messages: Sequence[ParkedMessage], timeout: float = 30.0
+    bootstrap: str,
+    dlq_topic: str,
+    messages: Sequence[ParkedMessage],
+    timeout: float = 30.0,
+    *,
+    security: KafkaSecurity | None = None,
 ) -> int:
     """Produce each parked message again to its source topic, as its producer wrote it.
 
@@ -99,7 +115,9 @@ def redrive(
     :class:`~.redrive_checks.RedriveRefusedError`, sending nothing, when a letter is refused.
     """
     target = redrive_target(messages, dlq_topic)
-    producer = Producer({"bootstrap.servers": bootstrap, "enable.idempotence": True})
+    producer = Producer(
+        secured_config({"bootstrap.servers": bootstrap, "enable.idempotence": True}, security)
+    )
     errors: list[str] = []
 
     def delivered(error: object, _message: object) -> None:

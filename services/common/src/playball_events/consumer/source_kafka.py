@@ -34,6 +34,8 @@ from playball_events.consumer.ports import (
     Position,
     RawMessage,
 )
+from playball_events.kafka_errors_kafka import secured_config
+from playball_events.kafka_security import KafkaSecurity
 
 log = logging.getLogger(__name__)
 
@@ -85,8 +87,14 @@ def raw_message(message: Any) -> RawMessage:
 
 
 class KafkaSource(MessageSource):
-    def __init__(self, config: dict[str, Any], topics: Sequence[str]) -> None:
-        self._consumer = Consumer(config)
+    def __init__(
+        self,
+        config: dict[str, Any],
+        topics: Sequence[str],
+        *,
+        security: KafkaSecurity | None = None,
+    ) -> None:
+        self._consumer = Consumer(secured_config(config, security))
         self._done: dict[tuple[str, int], int] = {}  # next offset to apply, per partition
         self._revocations = 0  # revokes and losses so far: tells a poll a rebalance cut it
         self._revoked: set[tuple[str, int]] = set()  # since the loop last asked (revoked())

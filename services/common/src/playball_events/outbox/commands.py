@@ -23,6 +23,8 @@ if TYPE_CHECKING:
 
 
 def relay_command(database_url: str) -> int:
+    from playball_core.credentials import end_process_on_refusal  # noqa: PLC0415
+
     from playball_events.outbox.relay_settings import RelaySettings  # noqa: PLC0415
     from playball_events.outbox.runner import run_relay  # noqa: PLC0415 - pulls Kafka in
     from playball_events.settings import SettingsError, load_settings  # noqa: PLC0415
@@ -35,6 +37,9 @@ def relay_command(database_url: str) -> int:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    # a broker or the registry refusing the credentials ends the relay (exit 3) at once:
+    # retrying cannot help, see playball_core.credentials
+    end_process_on_refusal()
     run_relay(settings, database_url)
     return ExitCode.OK
 

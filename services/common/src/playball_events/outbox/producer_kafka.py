@@ -15,6 +15,8 @@ from typing import Any
 
 from confluent_kafka import KafkaError, KafkaException, Producer
 
+from playball_events.kafka_errors_kafka import ClientErrors, await_metadata, secured_config
+from playball_events.kafka_security import KafkaSecurity
 from playball_events.outbox.ports import (
     Delivery,
     DeliveryOutcome,
@@ -96,16 +98,32 @@ class KafkaEventPublisher(EventPublisher):
         delivery_timeout_ms: int = 30_000,
         linger_ms: int = 1,
         extra: dict[str, Any] | None = None,
+        security: KafkaSecurity | None = None,
     ) -> None:
-        self._config = producer_config(
-            bootstrap,
-            delivery_timeout_ms=delivery_timeout_ms,
-            linger_ms=linger_ms,
-            **(extra or {}),
+        self._config = secured_config(
+            producer_config(
+                bootstrap,
+                delivery_timeout_ms=delivery_timeout_ms,
+                linger_ms=linger_ms,
+                **(extra or {}),
+            ),
+            security,
         )
+        self._bootstrap = bootstrap
         self._report_wait = delivery_timeout_ms / 1000 + _REPORT_GRACE
         self._producer = Producer(self._config)
         self._fatal = False
+
+    def check_credentials(self, timeout: float = 5.0) -> None:
+        """Wait for the brokers' metadata, so that a refused credential ends a relay at start,
+        not at its first event (an idle relay never polls). A broker that is down or slow
+        is no reason to wait: the relay delivers once it answers."""
+        errors = self._config["error_cb"]
+        assert isinstance(errors, ClientErrors)
+        try:
+            await_metadata(self._producer, timeout, give_up=lambda: errors.brokers_down)
+        except KafkaException as exc:
+            log.warning("no Kafka broker answered at %s yet (%s)", self._bootstrap, exc)
 
     def send(self, messages: Sequence[OutgoingMessage]) -> PendingDeliveries:
         if self._fatal:  # idempotence state lost (KIP-360 cases): start a new session

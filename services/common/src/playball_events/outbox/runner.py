@@ -12,9 +12,8 @@ import socket
 import uuid
 from types import FrameType
 
-from playball_core.registry import RegistryClient
-
 from playball_events.gc_tuning import tune_for_service
+from playball_events.kafka_security import kafka_security
 from playball_events.outbox.metrics import RelayMetrics, serve_metrics
 from playball_events.outbox.producer_kafka import KafkaEventPublisher
 from playball_events.outbox.relay import OutboxRelay
@@ -36,12 +35,16 @@ def build_relay(
     settings: RelaySettings, database_url: str, *, metrics: RelayMetrics | None = None
 ) -> OutboxRelay:
     store = open_outbox_store(database_url, for_relay=True)
+    publisher = KafkaEventPublisher(
+        settings.kafka_bootstrap,
+        delivery_timeout_ms=settings.relay_delivery_timeout_ms,
+        security=kafka_security(settings),
+    )
+    publisher.check_credentials()
     return OutboxRelay(
         store,
-        KafkaEventPublisher(
-            settings.kafka_bootstrap, delivery_timeout_ms=settings.relay_delivery_timeout_ms
-        ),
-        SchemaHeaders(RegistryClient(settings.schema_registry_url)),
+        publisher,
+        SchemaHeaders(settings.registry_client()),
         ListenWakeup(database_url) if isinstance(store, PostgresOutboxStore) else PollWakeup(),
         relay_id=new_relay_id(),
         config=settings.relay_config(),

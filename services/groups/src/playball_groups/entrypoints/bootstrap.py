@@ -68,7 +68,6 @@ def build_consumer(
     limits: "ViewLimits | None" = None,
     on_applied: "Callable[[ApplyOutcome[UserEvent]], None] | None" = None,
 ) -> "EventConsumer[UserEvent, Any]":
-    from playball_core.registry import RegistryClient  # noqa: PLC0415
     from playball_events.consumer.dead_letters_kafka import KafkaDeadLetters  # noqa: PLC0415
     from playball_events.consumer.loop import EventConsumer  # noqa: PLC0415
     from playball_events.consumer.metrics import ConsumerMetrics  # noqa: PLC0415
@@ -78,6 +77,7 @@ def build_consumer(
         is_transient_database_error,
     )
     from playball_events.contracts.topics import PLAYBALL_AUTH_USER_EVENTS_V1  # noqa: PLC0415
+    from playball_events.kafka_security import kafka_security  # noqa: PLC0415
     from playball_events.serde import RecordDeserializer  # noqa: PLC0415
 
     from playball_groups.adapters.tables import processed_events  # noqa: PLC0415
@@ -93,7 +93,8 @@ def build_consumer(
     # on a fresh connection), so a restarted database costs one retry instead.
     engine = engine if engine is not None else engine_for(settings, ping=False)
     topic = settings.groups_topic
-    registry = RegistryClient(settings.schema_registry_url)
+    registry = settings.registry_client()
+    security = kafka_security(settings)
     # Given the topic, the decoder reads only schema ids registered under its subjects.
     decoder: RecordDeserializer[UserEvent] = RecordDeserializer(
         registry, PLAYBALL_AUTH_USER_EVENTS_V1.records, topic=topic
@@ -114,6 +115,7 @@ def build_consumer(
                 **{"session.timeout.ms": settings.groups_session_timeout_ms},
             ),
             [topic],
+            security=security,
         ),
         decoder,
         handler,
@@ -121,6 +123,7 @@ def build_consumer(
             settings.kafka_bootstrap,
             {topic: settings.dead_letter_topic},
             max_message_bytes=settings.kafka_max_message_bytes,
+            security=security,
         ),
         metrics or ConsumerMetrics(topic),
         processed=SqlProcessedEvents(engine, processed_events),

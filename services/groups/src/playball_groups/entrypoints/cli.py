@@ -91,6 +91,7 @@ def consume() -> None:
     """
     import signal  # noqa: PLC0415
 
+    from playball_core.credentials import end_process_on_refusal  # noqa: PLC0415
     from playball_events.consumer.metrics import ConsumerMetrics, serve_metrics  # noqa: PLC0415
     from playball_events.consumer.poison_runs import PoisonRunLimitError  # noqa: PLC0415
     from playball_events.gc_tuning import tune_for_service  # noqa: PLC0415
@@ -107,6 +108,9 @@ def consume() -> None:
         except OSError as exc:
             port = settings.consumer_metrics_port
             fail(f"PLAYBALL_CONSUMER_METRICS_PORT {port} unusable: {exc}", ExitCode.BAD_INPUT)
+    # a broker or the registry refusing the credentials ends the consumer (exit 3) at
+    # once: retried they never pass, and a refused decode must not park the message
+    end_process_on_refusal()
     consumer = build_consumer(settings, metrics=metrics)
     signal.signal(signal.SIGTERM, lambda _signum, _frame: consumer.stop())
     signal.signal(signal.SIGINT, lambda _signum, _frame: consumer.stop())
@@ -133,11 +137,14 @@ def dlq_list(
     """
     from playball_events.consumer import dlq_report  # noqa: PLC0415
     from playball_events.consumer.dlq_kafka import DeadLetterTopicError, read_parked  # noqa: PLC0415
+    from playball_events.kafka_security import kafka_security  # noqa: PLC0415
     from playball_events.terminal_text import escape_lines  # noqa: PLC0415
 
     settings = _settings()
     try:
-        parked = read_parked(settings.kafka_bootstrap, settings.dead_letter_topic)
+        parked = read_parked(
+            settings.kafka_bootstrap, settings.dead_letter_topic, security=kafka_security(settings)
+        )
     except DeadLetterTopicError as exc:
         fail(escape_lines(str(exc)), ExitCode.UNREACHABLE)
     if as_json:
@@ -167,6 +174,7 @@ def dlq_redrive(
         redrive,
     )
     from playball_events.consumer.redrive_checks import RedriveRefusedError  # noqa: PLC0415
+    from playball_events.kafka_security import kafka_security  # noqa: PLC0415
     from playball_events.terminal_text import escape_controls, escape_lines  # noqa: PLC0415
 
     if redrive_all == bool(positions):
@@ -176,14 +184,19 @@ def dlq_redrive(
     except ValueError as exc:
         fail(escape_lines(str(exc)), ExitCode.BAD_INPUT)
     settings = _settings()
+    security = kafka_security(settings)
     try:
-        parked = read_parked(settings.kafka_bootstrap, settings.dead_letter_topic)
+        parked = read_parked(
+            settings.kafka_bootstrap, settings.dead_letter_topic, security=security
+        )
         chosen = select(parked, wanted)
         if wanted is not None and len(chosen) != len(set(wanted)):
             found = {(p.partition, p.offset) for p in chosen}
             missing = ", ".join(f"{p}:{o}" for p, o in wanted if (p, o) not in found)
             fail(f"not on {settings.dead_letter_topic}: {missing}", ExitCode.BAD_INPUT)
-        count = redrive(settings.kafka_bootstrap, settings.dead_letter_topic, chosen)
+        count = redrive(
+            settings.kafka_bootstrap, settings.dead_letter_topic, chosen, security=security
+        )
     except RedriveRefusedError as exc:
         fail(escape_lines(str(exc)), ExitCode.CHECK_FAILED)
     except DeadLetterTopicError as exc:
