@@ -40,14 +40,16 @@ def _rotate_now(env: dict[str, str]) -> None:
     assert rotated.returncode == 0, rotated.stdout + rotated.stderr
 
 
-@pytest.fixture
-def keys(tmp_path: Path) -> Path:
-    directory = tmp_path / "keys"
+# One served process for the module (starting one is seconds of a loaded machine): the
+# token-type test runs first, on the first key alone; the rotation test then rotates.
+@pytest.fixture(scope="module")
+def keys(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    directory = tmp_path_factory.mktemp("served") / "keys"
     directory.mkdir(mode=0o700)
     return directory
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def env(keys: Path) -> dict[str, str]:
     return {
         "PLAYBALL_AUTH_SIGNING_KEYS": str(keys),
@@ -96,15 +98,44 @@ class Auth:
         )
 
 
-@pytest.fixture
-def auth(tmp_path: Path, env: dict[str, str]) -> Iterator[Auth]:
+@pytest.fixture(scope="module")
+def auth(keys: Path, env: dict[str, str]) -> Iterator[Auth]:
     _rotate_now(env)  # rotating an empty directory makes its first key
-    with auth_served(tmp_path / "auth.db", env) as base:
+    with auth_served(keys.parent / "auth.db", env) as base:
         yield Auth(base)
 
 
 def _kid(token: str) -> str:
     return str(jwt.get_unverified_header(token)["kid"])
+
+
+def test_both_services_refuse_a_typ_jwt_token_and_the_other_services_scope(
+    auth: Auth, keys: Path
+) -> None:
+    user_id = auth.register()
+    groups = auth.groups_verifier()
+
+    def me(token: str) -> int:
+        headers = {"Authorization": f"Bearer {token}"}
+        return httpx.get(f"{auth.base}/users/me", headers=headers).status_code
+
+    # controls: the same tokens typed at+jwt pass, so typ is what the refusals are about
+    assert me(_signed_like_auth(auth, keys, user_id, scope="account", typ="at+jwt")) == 200
+    groups_token = _signed_like_auth(auth, keys, user_id, scope="groups", typ="at+jwt")
+    assert str(groups.caller(groups_token)) == user_id
+
+    for typ in ("JWT", None):
+        assert me(_signed_like_auth(auth, keys, user_id, scope="account", typ=typ)) == 401
+        with pytest.raises(InvalidTokenError, match="typ"):
+            groups.caller(_signed_like_auth(auth, keys, user_id, scope="groups", typ=typ))
+
+    # and each service refuses the tokens auth mints for the other: a token shown to
+    # groups cannot change the account, an account token is no key to groups
+    assert me(auth.token("groups")) == 401
+    assert me(auth.token("account")) == 200
+    with pytest.raises(InvalidTokenError):
+        groups.caller(auth.token("account"))
+    assert str(groups.caller(auth.token("groups"))) == user_id
 
 
 @pytest.mark.slow
@@ -162,32 +193,3 @@ def _signed_like_auth(auth: Auth, keys: Path, user_id: str, *, scope: str, typ: 
         "cv": 1,
     }
     return jwt.encode(claims, key, algorithm="RS256", headers={"kid": kid, "typ": typ})
-
-
-def test_both_services_refuse_a_typ_jwt_token_and_the_other_services_scope(
-    auth: Auth, keys: Path
-) -> None:
-    user_id = auth.register()
-    groups = auth.groups_verifier()
-
-    def me(token: str) -> int:
-        headers = {"Authorization": f"Bearer {token}"}
-        return httpx.get(f"{auth.base}/users/me", headers=headers).status_code
-
-    # controls: the same tokens typed at+jwt pass, so typ is what the refusals are about
-    assert me(_signed_like_auth(auth, keys, user_id, scope="account", typ="at+jwt")) == 200
-    groups_token = _signed_like_auth(auth, keys, user_id, scope="groups", typ="at+jwt")
-    assert str(groups.caller(groups_token)) == user_id
-
-    for typ in ("JWT", None):
-        assert me(_signed_like_auth(auth, keys, user_id, scope="account", typ=typ)) == 401
-        with pytest.raises(InvalidTokenError, match="typ"):
-            groups.caller(_signed_like_auth(auth, keys, user_id, scope="groups", typ=typ))
-
-    # and each service refuses the tokens auth mints for the other: a token shown to
-    # groups cannot change the account, an account token is no key to groups
-    assert me(auth.token("groups")) == 401
-    assert me(auth.token("account")) == 200
-    with pytest.raises(InvalidTokenError):
-        groups.caller(auth.token("account"))
-    assert str(groups.caller(auth.token("groups"))) == user_id
