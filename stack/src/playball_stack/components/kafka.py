@@ -12,6 +12,7 @@ import uuid
 from pathlib import Path
 from subprocess import CompletedProcess
 
+from playball_stack import cds
 from playball_stack.artifacts import ensure_kafka_jars
 from playball_stack.components.base import Component, Progress
 from playball_stack.components.kafka_sasl_ssl import SaslSslListeners
@@ -213,10 +214,12 @@ class KafkaNode(Component):
         if (self.dir / "data" / "meta.properties").is_file():
             return
         progress(f"formatting {self.name} storage")
+        archive = cds.archive_for(jars.parent, java.executable, "kafka.tools.StorageTool")
         result = _format(
             [
                 str(java.executable),
                 *self.cluster.jvm_options,
+                *cds.cds_options(archive),
                 "-cp",
                 f"{jars}/*",
                 f"-Dlog4j2.configurationFile={self.dir / 'log4j2.properties'}",
@@ -230,6 +233,7 @@ class KafkaNode(Component):
             ],
             security,
         )
+        cds.adopt_after_exit(archive)
         if result.returncode != 0:
             output = (result.stdout + result.stderr)[-2000:]
             if security is not None:
@@ -239,7 +243,9 @@ class KafkaNode(Component):
 
     def launch(self) -> None:
         jars, java = self.cluster.prepare(lambda _message: None)
-        self.process.start(
+        archive = cds.archive_for(jars.parent, java.executable, "kafka.Kafka")
+        options = cds.cds_options(archive)
+        pid = self.process.start(
             [
                 str(java.executable),
                 f"-Xmx{self.cluster.heap}",
@@ -247,6 +253,7 @@ class KafkaNode(Component):
                 "-XX:+UseG1GC",
                 "-XX:MaxGCPauseMillis=20",
                 *self.cluster.jvm_options,  # last: they may override the ones above
+                *options,
                 f"-XX:ErrorFile={self.dir}/hs_err_pid%p.log",
                 "-Djava.awt.headless=true",
                 f"-Dlog4j2.configurationFile={self.dir / 'log4j2.properties'}",
@@ -256,6 +263,7 @@ class KafkaNode(Component):
                 str(self.dir / "server.properties"),
             ],
         )
+        cds.record_writer(archive, pid)
 
     def healthy(self) -> bool:
         if not is_listening(self.port):
