@@ -108,11 +108,24 @@ def test_apply_configs_changes_the_configuration_never_partitions_or_replication
         result.output
     )
     assert f"differs   topic {unique_name}: partitions is 2, wanted 6" in result.output
-    partitions, replication, config = describe(kafka_bootstrap, unique_name)
+    wanted = {
+        unique_name: ("compact", "1048576"),
+        f"{unique_name}.dlq": ("compact", str(1048576 + 65536)),
+    }
+
+    def applied(topic: str) -> bool:
+        # the controller has the change when the alter answers; the broker describing
+        # the topic applies it from the metadata log a moment later
+        config = describe(kafka_bootstrap, topic)[2]
+        return (config["cleanup.policy"], config["max.message.bytes"]) == wanted[topic]
+
+    for topic in wanted:
+        deadline = time.monotonic() + 30
+        while not applied(topic):
+            assert time.monotonic() < deadline, f"{topic}: the altered configs never showed"
+            time.sleep(0.05)
+    partitions, replication, _config = describe(kafka_bootstrap, unique_name)
     assert (partitions, replication) == (2, 1)
-    assert (config["cleanup.policy"], config["max.message.bytes"]) == ("compact", "1048576")
-    dlq = describe(kafka_bootstrap, f"{unique_name}.dlq")[2]
-    assert (dlq["cleanup.policy"], dlq["max.message.bytes"]) == ("compact", str(1048576 + 65536))
     # entry by entry: nothing else of the topic's own settings was set or dropped
     assert set(_topic_overrides(kafka_bootstrap, unique_name)) == {
         "cleanup.policy",
