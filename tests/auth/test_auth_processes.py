@@ -7,22 +7,19 @@ default; both at the argon2 floor cost the system tests use.
 """
 
 import os
-import signal
-import subprocess
 import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from dataclasses import dataclass
 
 import httpx
 import pytest
 from playball_auth.adapters.orm_sql import login_throttle_accounts
 from sqlalchemy import create_engine, select
-from support.auth_process import PLAYBALL, STARTUP_SECONDS, playball_auth
+from support.auth_process import playball_auth, serving
 from support.databases import fresh_postgres
-from support.stack_env import free_port
 from support.system import PASSWORD_COST_ENV
 
 pytestmark = [pytest.mark.stack, pytest.mark.slow]
@@ -36,41 +33,6 @@ class Servers:
     a: str  # one hashing slot
     b: str
     database_url: str
-
-
-@contextmanager
-def served(env: dict[str, str]) -> Iterator[str]:
-    """``playball auth serve`` on a free port in its own process group; its base URL once
-    healthy; SIGTERM (then SIGKILL) at the end."""
-    port = free_port()
-    process = subprocess.Popen(
-        [PLAYBALL, "auth", "serve", "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        start_new_session=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_until(lambda: _healthy(base, process), "the server is healthy", STARTUP_SECONDS)
-        yield base
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-        if process.stderr:
-            process.stderr.close()
-
-
-def _healthy(base: str, process: "subprocess.Popen[bytes]") -> bool:
-    assert process.poll() is None, process.stderr.read() if process.stderr else ""
-    try:
-        return httpx.get(f"{base}/healthz", timeout=2).status_code == 200
-    except httpx.TransportError:
-        return False
 
 
 def wait_until(condition: Callable[[], bool], what: str, timeout: float = DEADLINE_S) -> None:
@@ -97,8 +59,8 @@ def servers(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iter
         migrated = playball_auth("migrate", env=env)
         assert migrated.returncode == 0, migrated.stdout + migrated.stderr
         # one after the other: the first creates the development keys the second reads
-        a = stack.enter_context(served({**env, "PLAYBALL_AUTH_HASH_CONCURRENCY": "1"}))
-        b = stack.enter_context(served(env))
+        a = stack.enter_context(serving({**env, "PLAYBALL_AUTH_HASH_CONCURRENCY": "1"}))
+        b = stack.enter_context(serving(env))
         yield Servers(a, b, url)
 
 

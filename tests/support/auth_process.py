@@ -31,15 +31,23 @@ def playball_auth(*args: str, env: Mapping[str, str]) -> subprocess.CompletedPro
 
 @contextmanager
 def auth_served(database: Path, env: Mapping[str, str]) -> Iterator[str]:
-    """``playball auth serve`` on a migrated SQLite ``database``, in its own process group
-    on a free loopback port; yields its base URL once healthy; killed at the end."""
-    port = free_port()
+    """``playball auth serve`` on a migrated SQLite ``database`` (see :func:`serving`)."""
     full_env = {**os.environ, "PLAYBALL_AUTH_DATABASE_URL": f"sqlite:///{database}", **env}
     migrated = playball_auth("migrate", env=full_env)
     assert migrated.returncode == 0, migrated.stdout + migrated.stderr
+    with serving(full_env) as base:
+        yield base
+
+
+@contextmanager
+def serving(env: Mapping[str, str]) -> Iterator[str]:
+    """``playball auth serve`` with exactly ``env`` (its database migrated), in its own
+    process group on a free loopback port; yields its base URL once healthy; SIGTERM
+    (then SIGKILL) at the end."""
+    port = free_port()
     process = subprocess.Popen(
         [PLAYBALL, "auth", "serve", "--port", str(port)],
-        env=full_env,
+        env=dict(env),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         start_new_session=True,

@@ -23,6 +23,8 @@ import os
 import time
 from pathlib import Path
 
+from playball_stack.processes import is_running
+
 # a claim older than this is taken for one whose JVM was killed before it could write
 STALE_CLAIM_S = 600.0
 
@@ -83,21 +85,8 @@ def _adopt(archive: Path) -> None:
         pid = int(_claim_file(archive).read_text().strip())
     except (OSError, ValueError):
         return  # the writer has not been named yet: it is still starting
-    if not _alive(pid):
+    if not is_running(pid):
         written.replace(archive)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:  # a zombie has exited: its archive is complete
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except (OSError, IndexError):
-        return True
 
 
 def _claim(archive: Path) -> bool:
@@ -119,4 +108,4 @@ def _abandoned(archive: Path) -> bool:
         pid = int(claim.read_text().strip())
     except ValueError:
         return time.time() - claim.stat().st_mtime > STALE_CLAIM_S
-    return not _alive(pid) and not _written(archive).exists()
+    return not is_running(pid) and not _written(archive).exists()

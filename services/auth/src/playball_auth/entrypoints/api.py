@@ -20,6 +20,7 @@ from playball_service_kit.api_errors import (
     json_safe,
 )
 from playball_service_kit.http_limits import DEFAULT_MAX_BODY, install_http_limits
+from playball_service_kit.openapi_links import install_links
 
 from playball_auth.entrypoints import account_api, openapi_links, token_api
 from playball_auth.entrypoints.invalid_input import INVALID_INPUT, weak_password_response
@@ -109,7 +110,7 @@ def create_app(
         "audience playball-groups; verify them with GET /.well-known/jwks.json.",
     )
     app.add_middleware(TraceContextMiddleware)
-    openapi_links.install(app)
+    install_links(app, openapi_links.LINKS)
 
     install_error_handlers(app, unparsable_body="malformed_body")
     health_threads = ThreadPoolExecutor(HEALTH_THREADS, thread_name_prefix="healthz")

@@ -1,20 +1,17 @@
 """OpenAPI 3 links of the auth API: what a client may do next with a response.
 
-FastAPI generates the OpenAPI from the routes and has no notion of links, so they are
-added to the generated document here, in one table, instead of cluttering each route.
-Clients read them as documentation; schemathesis' stateful phase follows them: register,
-log in with the password just registered, then use the account token on the account
-(re-authenticating with that password), or refresh and revoke the groups tokens.
+One table, which :mod:`playball_service_kit.openapi_links` adds to the document FastAPI
+generates (it has no notion of links). Clients read them as documentation;
+schemathesis' stateful phase follows them: register, log in with the password just
+registered, then use the account token on the account (re-authenticating with that
+password), or refresh and revoke the groups tokens.
 
 ``requestBody`` holds runtime expressions per field (schemathesis evaluates them field by
 field and merges them into the body it generates); the OpenAPI itself only says a link's
 request body is a literal or one expression, so other tools may take these literally.
 """
 
-from collections.abc import Callable
-from typing import Any
-
-from fastapi import FastAPI
+from playball_service_kit.openapi_links import Links
 
 # operationRef rather than operationId: FastAPI derives ids from the route functions'
 # names, which a refactoring changes without anyone thinking of the links.
@@ -23,7 +20,7 @@ _ME = "#/paths/~1users~1me"
 _BEARER = {"header.Authorization": "Bearer {$response.body#/access_token}"}
 
 # (path, method, status) of a response -> the links it offers
-LINKS: dict[tuple[str, str, str], dict[str, dict[str, Any]]] = {
+LINKS: Links = {
     ("/users", "post", "201"): {
         "LogIn": {
             "operationRef": _ISSUE_TOKENS,
@@ -84,21 +81,3 @@ LINKS: dict[tuple[str, str, str], dict[str, dict[str, Any]]] = {
         },
     },
 }
-
-
-def with_links(document: dict[str, Any]) -> dict[str, Any]:
-    """``document`` (an OpenAPI dict) with :data:`LINKS` added to its responses.
-
-    A link whose source response is gone from the routes raises KeyError: that is a
-    change of the code, not of the input, so the first test reading the OpenAPI fails.
-    """
-    for (path, method, status), links in LINKS.items():
-        response = document["paths"][path][method]["responses"][status]
-        response["links"] = {**response.get("links", {}), **links}
-    return document
-
-
-def install(app: FastAPI) -> None:
-    """Make ``app`` serve its OpenAPI with the links (FastAPI caches the document)."""
-    generate: Callable[[], dict[str, Any]] = app.openapi
-    app.openapi = lambda: with_links(generate())  # type: ignore[method-assign]

@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from playball_service_kit.api_errors import ErrorBody, error_response, install_error_handlers
 from playball_service_kit.http_limits import DEFAULT_MAX_BODY, install_http_limits
+from playball_service_kit.openapi_links import install_links
 
 from playball_groups.domain.model import (
     AlreadyMemberError,
@@ -116,7 +117,7 @@ def create_app(
         version="1.0.0",
         description="Groups of players, over a local view of users fed by auth's events.",
     )
-    openapi_links.install(app)
+    install_links(app, openapi_links.LINKS)
     bearer = HTTPBearer(auto_error=False, description="an access token from the auth service")
 
     def caller(
