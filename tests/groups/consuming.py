@@ -1,6 +1,7 @@
 """Running the groups consumer in tests: settings for a test topic, and draining with a deadline."""
 
 import hashlib
+import os
 import time
 import urllib.request
 import uuid
@@ -30,6 +31,22 @@ def settings_for(
     }
     fields.update(extra)
     return GroupsSettings(**fields)  # type: ignore[arg-type]
+
+
+def consumer_environment(
+    topic: str, bootstrap: str, registry_url: str, database_url: str, **extra: str
+) -> dict[str, str]:
+    """The environment of a consumer process on ``topic`` (its group ``<topic>-groups``),
+    what :func:`settings_for` is to one in this process; ``extra`` adds PLAYBALL_ settings."""
+    return {
+        **os.environ,
+        "PLAYBALL_GROUPS_TOPIC": topic,
+        "PLAYBALL_GROUPS_CONSUMER_GROUP": f"{topic}-groups",
+        "PLAYBALL_GROUPS_DATABASE_URL": database_url,
+        "PLAYBALL_KAFKA_BOOTSTRAP": bootstrap,
+        "PLAYBALL_SCHEMA_REGISTRY_URL": registry_url,
+        **extra,
+    }
 
 
 def drain(

@@ -14,7 +14,14 @@ from playball_groups.adapters.database import Engine
 from support.stack_env import free_port
 from support.user_events import EventProducer, create_event_topics, registered, updated
 
-from groups.consuming import committed, metric, processed, view_row, wait_for
+from groups.consuming import (
+    committed,
+    consumer_environment,
+    metric,
+    processed,
+    view_row,
+    wait_for,
+)
 
 pytestmark = [pytest.mark.stack, pytest.mark.slow]
 
@@ -39,18 +46,16 @@ def test_sigkill_after_db_commit_before_offset_commit_applies_nothing_twice(
         EventProducer(kafka_bootstrap, registry, topic).send(events)
 
     port = free_port()
-    env = {
-        **os.environ,
-        "PLAYBALL_GROUPS_TOPIC": topic,
-        "PLAYBALL_GROUPS_CONSUMER_GROUP": group,
-        "PLAYBALL_GROUPS_DATABASE_URL": url,
-        "PLAYBALL_KAFKA_BOOTSTRAP": kafka_bootstrap,
-        "PLAYBALL_SCHEMA_REGISTRY_URL": registry_url,
-        "PLAYBALL_CONSUMER_METRICS_PORT": str(port),
-        "PLAYBALL_GROUPS_BATCH_SIZE": "100",
+    env = consumer_environment(
+        topic,
+        kafka_bootstrap,
+        registry_url,
+        url,
+        PLAYBALL_CONSUMER_METRICS_PORT=str(port),
+        PLAYBALL_GROUPS_BATCH_SIZE="100",
         # the killed member holds its partitions until its session times out
-        "PLAYBALL_GROUPS_SESSION_TIMEOUT_MS": "6000",
-    }
+        PLAYBALL_GROUPS_SESSION_TIMEOUT_MS="6000",
+    )
     crashing = subprocess.Popen(
         [sys.executable, str(HERE / "crash_consumer.py")], env=env, start_new_session=True
     )

@@ -34,7 +34,13 @@ from support.databases import sqlite_url
 from support.kafka import create_topic
 from support.user_events import EventProducer, create_event_topics, headers_of, registered
 
-from groups.consuming import committed, settings_for, total, view_row
+from groups.consuming import (
+    committed,
+    consumer_environment,
+    settings_for,
+    total,
+    view_row,
+)
 
 pytestmark = pytest.mark.stack
 
@@ -74,16 +80,14 @@ def test_a_run_of_poison_at_the_limit_stops_with_exit_1_at_the_same_place_each_s
         for n in range(LIMIT):  # offsets 3-7: forged, not the wire format
             producer.send_raw(b"forged", b"\x07forged %d" % n, [])
         producer.send(good[3:])  # offsets 8-9
-    env = {
-        **os.environ,
-        "PLAYBALL_GROUPS_TOPIC": topic,
-        "PLAYBALL_GROUPS_CONSUMER_GROUP": group,
-        "PLAYBALL_GROUPS_DATABASE_URL": url,
-        "PLAYBALL_KAFKA_BOOTSTRAP": kafka_bootstrap,
-        "PLAYBALL_SCHEMA_REGISTRY_URL": registry_url,
-        "PLAYBALL_CONSUMER_METRICS_PORT": "0",
-        "PLAYBALL_GROUPS_MAX_CONSECUTIVE_POISON": str(LIMIT),
-    }
+    env = consumer_environment(
+        topic,
+        kafka_bootstrap,
+        registry_url,
+        url,
+        PLAYBALL_CONSUMER_METRICS_PORT="0",
+        PLAYBALL_GROUPS_MAX_CONSECUTIVE_POISON=str(LIMIT),
+    )
     for start in ("first", "second"):
         stopped = consume(env)
         assert stopped.returncode == 1, (start, stopped.stderr[-3000:])

@@ -31,7 +31,7 @@ from support.user_events import (
     updated,
 )
 
-from groups.consuming import committed, metric, processed, wait_for
+from groups.consuming import committed, consumer_environment, metric, processed, wait_for
 
 pytestmark = [pytest.mark.stack, pytest.mark.slow]
 
@@ -186,18 +186,16 @@ def test_rebalance_storm_loses_nothing_applies_nothing_twice_and_rebuilds_the_pr
     users = [uuid.uuid4() for _ in range(150)]
     stream = history(users)
     chunk = -(-len(stream) // len(STORM))  # ceiling: every event goes out during the storm
-    env = {
-        **os.environ,
-        "PLAYBALL_GROUPS_TOPIC": topic,
-        "PLAYBALL_GROUPS_CONSUMER_GROUP": group,
-        "PLAYBALL_GROUPS_DATABASE_URL": url,
-        "PLAYBALL_KAFKA_BOOTSTRAP": kafka_bootstrap,
-        "PLAYBALL_SCHEMA_REGISTRY_URL": registry_url,
+    env = consumer_environment(
+        topic,
+        kafka_bootstrap,
+        registry_url,
+        url,
         # small batches: many transactions, so changes land between and inside them
-        "PLAYBALL_GROUPS_BATCH_SIZE": "20",
+        PLAYBALL_GROUPS_BATCH_SIZE="20",
         # the broker's minimum: a SIGKILLed member holds its partitions the least time
-        "PLAYBALL_GROUPS_SESSION_TIMEOUT_MS": "6000",
-    }
+        PLAYBALL_GROUPS_SESSION_TIMEOUT_MS="6000",
+    )
     members = Members(env, tmp_path)
     with RegistryClient(registry_url) as registry:
         create_event_topics(kafka_bootstrap, registry, topic)
