@@ -29,6 +29,8 @@ pytestmark = [pytest.mark.stack, pytest.mark.slow]
 
 USERS = 20
 RENAMES_DURING_OUTAGE = 300
+# the relay resumes within 2 s of a dependency's return, not after a backoff of up to 30 s
+RESUME_SOON = {"PLAYBALL_RELAY_BACKOFF_MAX_SECONDS": "2"}
 
 
 def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:
@@ -71,8 +73,7 @@ def test_api_writes_succeed_with_the_broker_down_and_the_backlog_drains_after(
         quick_retries = {
             "PLAYBALL_RELAY_DELIVERY_TIMEOUT_MS": "3000",
             "PLAYBALL_RELAY_LEASE_SECONDS": "10",
-            # resume within 2 s of the broker's return, not after a backoff of up to 30 s
-            "PLAYBALL_RELAY_BACKOFF_MAX_SECONDS": "2",
+            **RESUME_SOON,
         }
         with (
             running_system(
@@ -134,7 +135,7 @@ def test_api_writes_succeed_with_the_registry_down_and_the_backlog_drains_after(
                 settings,
                 tmp_path / "system",
                 ("auth-api", "auth-relay"),
-                {"PLAYBALL_RELAY_BACKOFF_MAX_SECONDS": "2"},  # resume soon after the registry
+                RESUME_SOON,
             ) as system,
             httpx.Client(timeout=30) as client,
         ):
