@@ -12,6 +12,6 @@ REGISTRY_API_PATH = "/apis/ccompat/v7"
 
 DEFAULT_KAFKA_BOOTSTRAP = f"127.0.0.1:{DEFAULT_KAFKA_PORT}"
 DEFAULT_REGISTRY_URL = f"http://127.0.0.1:{DEFAULT_REGISTRY_PORT}{REGISTRY_API_PATH}"
-DEFAULT_DATABASE_URL = (
-    f"postgresql+psycopg://playball:playball@127.0.0.1:{DEFAULT_POSTGRES_PORT}/playball"
-)
+# no role and no password: each service connects as its own role, whose URL comes from
+# the environment or the stack's credentials files (playball_core.local_stack)
+DEFAULT_DATABASE_URL = f"postgresql+psycopg://127.0.0.1:{DEFAULT_POSTGRES_PORT}/playball"

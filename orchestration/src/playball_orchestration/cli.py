@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 app = typer.Typer(rich_markup_mode=None)
 
 
-def _system() -> "System":
+def _system(brokers: int | None = None) -> "System":
     # imported here so `playball --help` does not pay for pydantic, httpx and the stack
     from playball_stack.settings import StackSettings  # noqa: PLC0415
 
@@ -26,18 +26,29 @@ def _system() -> "System":
     def progress(message: str) -> None:
         typer.echo(message, err=True)
 
-    return System(settings_or_exit(StackSettings), progress)
+    return System(settings_or_exit(StackSettings), progress, brokers=brokers)
 
 
 @app.command()
-def up() -> None:
+def up(
+    brokers: Annotated[
+        int | None,
+        typer.Option(
+            "--brokers",
+            min=1,
+            max=3,
+            help="Kafka brokers of a new stack: 1, or 3 (replication factor 3, "
+            "min.insync.replicas 2). Default: what the stack was made with.",
+        ),
+    ] = None,
+) -> None:
     """Start the stack, prepare topics, databases and contracts, then the four services."""
     from playball_stack.errors import StackError  # noqa: PLC0415
 
     from playball_orchestration.supervisor import ServiceFailedError  # noqa: PLC0415
     from playball_orchestration.system import StepFailedError  # noqa: PLC0415
 
-    system = _system()
+    system = _system(brokers)
     try:
         system.up()
     except StackError as exc:

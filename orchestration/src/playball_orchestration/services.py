@@ -4,6 +4,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from playball_core import local_stack as principals
+
 AUTH_PORT = 18180
 GROUPS_PORT = 18280
 RELAY_METRICS_PORT = 18181
@@ -20,6 +22,8 @@ class ServiceSpec:
     metric: str | None = None  # a gauge shown in `status` (consumer lag, outbox backlog)
     metric_label: str | None = None  # the key it is shown under in `status --json`
     ca: str | None = None  # the only CA an https health_url's certificate may chain to
+    # whose credentials files it is handed (its Kafka principal, its database role)
+    principals: tuple[str, ...] = ()
 
     @property
     def port(self) -> int:
@@ -68,6 +72,7 @@ def service_specs(ports: Ports = Ports(), tls: AuthTls | None = None) -> tuple[S
             address=auth,
             health_url=f"{auth}/healthz",
             ca=None if tls is None else str(tls.ca),
+            principals=(principals.POSTGRES_AUTH,),
         ),
         ServiceSpec(
             name="auth-relay",
@@ -76,12 +81,14 @@ def service_specs(ports: Ports = Ports(), tls: AuthTls | None = None) -> tuple[S
             health_url=f"{relay}/healthz",  # on the metrics server: the relay has no API
             metric="playball_outbox_backlog",
             metric_label="backlog",
+            principals=(principals.KAFKA_RELAY, principals.POSTGRES_RELAY),
         ),
         ServiceSpec(
             name="groups-api",
             command=("groups", "serve", "--host", HOST, "--port", str(ports.groups)),
             address=groups,
             health_url=f"{groups}/healthz",
+            principals=(principals.POSTGRES_GROUPS,),
         ),
         ServiceSpec(
             name="groups-consumer",
@@ -90,6 +97,7 @@ def service_specs(ports: Ports = Ports(), tls: AuthTls | None = None) -> tuple[S
             health_url=f"{consumer}/healthz",
             metric="playball_consumer_lag",
             metric_label="lag",
+            principals=(principals.KAFKA_CONSUMER, principals.POSTGRES_GROUPS),
         ),
     )
 
@@ -97,17 +105,17 @@ def service_specs(ports: Ports = Ports(), tls: AuthTls | None = None) -> tuple[S
 def service_environment(
     kafka_bootstrap: str,
     registry_url: str,
-    database_url: str,
+    database_url: str | None,
     ports: Ports = Ports(),
     tls: AuthTls | None = None,
 ) -> dict[str, str]:
     """The effective addresses every service process is handed. With ``tls``, groups
-    fetches auth's JWKS over https and trusts only ``tls.ca`` for it."""
+    fetches auth's JWKS over https and trusts only ``tls.ca`` for it. ``database_url``
+    None: each process gets its role's URL from its credentials instead."""
     auth = _base(ports.auth, tls=tls is not None)
     env = {
         "PLAYBALL_KAFKA_BOOTSTRAP": kafka_bootstrap,
         "PLAYBALL_SCHEMA_REGISTRY_URL": registry_url,
-        "DATABASE_URL": database_url,
         "PLAYBALL_AUTH_URL": auth,
         "PLAYBALL_AUTH_ISSUER": auth,
         "PLAYBALL_AUTH_PORT": str(ports.auth),
@@ -115,6 +123,8 @@ def service_environment(
         "PLAYBALL_RELAY_METRICS_PORT": str(ports.relay_metrics),
         "PLAYBALL_CONSUMER_METRICS_PORT": str(ports.consumer_metrics),
     }
+    if database_url is not None:
+        env["DATABASE_URL"] = database_url
     if tls is not None:
         env["PLAYBALL_AUTH_CA_LOCATION"] = str(tls.ca)
     return env

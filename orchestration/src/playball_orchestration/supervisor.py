@@ -96,7 +96,10 @@ class Supervisor:
             return None
 
     def start(self, spec: ServiceSpec, env: Mapping[str, str]) -> int:
-        """Start ``spec`` unless it runs already, and wait until it answers as itself."""
+        """Start ``spec`` unless it runs already, and wait until it answers as itself.
+
+        ``env`` is its whole environment: nothing of ours (our credentials) is inherited.
+        """
         process = self.process(spec)
         pid = process.pid()
         nonce = self.instance(spec)
@@ -114,7 +117,7 @@ class Supervisor:
                 raise ServiceFailedError(squatter_message(spec, health(spec.health_url, spec.ca)))
             nonce = self._new_instance(spec)
             argv = self.launcher(spec, process.marker)
-            pid = process.start(argv, {**env, INSTANCE_VARIABLE: nonce})
+            pid = process.start(argv, {**env, INSTANCE_VARIABLE: nonce}, inherit=False)
             self.progress(f"started {spec.name} (pid {pid}), log {process.log_file}")
         # else: our start, not answering as itself yet (still starting): wait for it
         self._wait_healthy(spec, process, nonce)

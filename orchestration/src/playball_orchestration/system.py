@@ -5,7 +5,9 @@ import subprocess
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
+from playball_core import local_stack
 from playball_stack.settings import StackSettings
 from playball_stack.stack import Stack
 
@@ -15,6 +17,27 @@ from playball_orchestration.services import Ports, service_environment, service_
 from playball_orchestration.supervisor import Supervisor
 
 STEP_TIMEOUT = 300.0
+# Credentials a child of `playball up` never inherits from the shell that ran it: each
+# gets its own principal's, from the stack's credentials files. (With an external
+# Kafka the shell's client settings are the only ones there are, and are kept.)
+KAFKA_CLIENT_VARIABLES = (
+    "PLAYBALL_KAFKA_SECURITY_PROTOCOL",
+    "PLAYBALL_KAFKA_SASL_MECHANISM",
+    "PLAYBALL_KAFKA_SASL_USERNAME",
+    "PLAYBALL_KAFKA_SASL_PASSWORD",
+    "PLAYBALL_KAFKA_SSL_CA_LOCATION",
+    "PLAYBALL_KAFKA_SSL_CERTIFICATE_LOCATION",
+    "PLAYBALL_KAFKA_SSL_KEY_LOCATION",
+    "PLAYBALL_KAFKA_SSL_KEY_PASSWORD",
+)
+ADMIN_ONLY_VARIABLES = (local_stack.POSTGRES_ADMIN_URL_VARIABLE,)
+SETUP_STEPS: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = (
+    # (the `playball` words, whose credentials they run with)
+    (("topics", "ensure", "--apply-configs"), (local_stack.KAFKA_ADMIN,)),
+    (("auth", "migrate"), (local_stack.POSTGRES_AUTH,)),  # as the database's owner
+    (("groups", "migrate"), (local_stack.POSTGRES_GROUPS,)),
+    (("schemas", "register"), (local_stack.KAFKA_ADMIN,)),  # it ensures topics too
+)
 
 
 class StepFailedError(Exception):
@@ -29,6 +52,7 @@ class ComponentReport:
     healthy: bool
     extra: Mapping[str, float | None]  # lag of the consumer, backlog of the relay
     problem: str | None = None  # e.g. another process answering on a service's port
+    principal: str | None = None  # the Kafka principal the running process connects as
 
     def as_json(self) -> dict[str, object]:
         counts = {key: None if v is None else round(v) for key, v in self.extra.items()}
@@ -38,13 +62,19 @@ class ComponentReport:
             "pid": self.pid,
             "healthy": self.healthy,
             **counts,
+            "principal": self.principal,
             "problem": self.problem,
         }
 
 
 class System:
-    def __init__(self, settings: StackSettings, progress: Callable[[str], None]) -> None:
-        self.stack = Stack(settings, progress=progress)
+    def __init__(
+        self,
+        settings: StackSettings,
+        progress: Callable[[str], None],
+        brokers: int | None = None,
+    ) -> None:
+        self.stack = Stack(settings, brokers=brokers, progress=progress)
         self.settings = settings
         self.progress = progress
         self.services = Supervisor(settings.home, progress)
@@ -52,13 +82,27 @@ class System:
         self.tls = auth_tls(settings.home)
         self.specs = service_specs(Ports(), self.tls)
 
-    def environment(self) -> dict[str, str]:
-        return service_environment(
-            self.stack.kafka_bootstrap,
-            self.stack.registry_url,
-            self.settings.effective_database_url,
-            tls=self.tls,
+    def environment(self, principals: Sequence[str] = ()) -> dict[str, str]:
+        """A child's whole environment: ours without credentials, the addresses, and the
+        credentials of ``principals`` (of the stack's own Kafka and PostgreSQL only)."""
+        stripped = set(ADMIN_ONLY_VARIABLES)
+        if self.stack.kafka is not None:
+            stripped.update(KAFKA_CLIENT_VARIABLES)
+        env = {name: value for name, value in os.environ.items() if name not in stripped}
+        env.update(
+            service_environment(
+                self.stack.kafka_bootstrap,
+                self.stack.registry_url,
+                self.settings.database_url,  # external; None: each role's own URL
+                tls=self.tls,
+            )
         )
+        for principal in principals:
+            kafka = principal in local_stack.KAFKA_CLIENT_PRINCIPALS
+            if (self.stack.kafka if kafka else self.stack.postgres) is None:
+                continue  # external: the shell's settings (kept above) apply
+            env.update(local_stack.read_credentials(self.settings.home, principal) or {})
+        return env
 
     def run_step(self, words: Sequence[str], env: Mapping[str, str]) -> None:
         """One `playball` command to completion; its output shown only when it fails."""
@@ -66,7 +110,7 @@ class System:
         try:
             result = subprocess.run(
                 [sys.executable, "-m", "playball_cli", *words],
-                env={**os.environ, **env},
+                env=dict(env),
                 capture_output=True,
                 text=True,
                 check=False,
@@ -84,16 +128,12 @@ class System:
         """Stack, topics, databases, contracts, then the four services; idempotent."""
         self.stack.up()
         ensure_auth_tls(self.settings.home)  # the CA is the stack's; auth's own cert here
-        env = self.environment()
-        for words in (
-            ("topics", "ensure", "--apply-configs"),  # a deploy brings topic settings along
-            ("auth", "migrate"),
-            ("groups", "migrate"),
-            ("schemas", "register"),
-        ):
-            self.run_step(words, env)
+        # a deploy brings topic settings along (--apply-configs); each step runs as the
+        # principal it needs, each service as its own
+        for words, principals in SETUP_STEPS:
+            self.run_step(words, self.environment(principals))
         for spec in self.specs:
-            self.services.start(spec, env)
+            self.services.start(spec, self.environment(spec.principals))
 
     def down(self) -> None:
         """The services (flushing their in-flight work), then the stack; data is kept."""
@@ -116,7 +156,27 @@ class System:
                 extra[spec.metric_label] = value
             reports.append(
                 ComponentReport(
-                    spec.name, spec.address, state.pid, state.healthy, extra, state.problem
+                    spec.name,
+                    spec.address,
+                    state.pid,
+                    state.healthy,
+                    extra,
+                    state.problem,
+                    principal=None if state.pid is None else kafka_principal_of(state.pid),
                 )
             )
         return reports
+
+
+def kafka_principal_of(pid: int) -> str | None:
+    """The SASL user a running process was started with (from its environment, which
+    only its owner may read), None for one without Kafka credentials."""
+    try:
+        environ = Path(f"/proc/{pid}/environ").read_bytes()
+    except OSError:
+        return None
+    for entry in environ.split(b"\0"):
+        name, _, value = entry.partition(b"=")
+        if name == b"PLAYBALL_KAFKA_SASL_USERNAME":
+            return value.decode(errors="replace")
+    return None

@@ -109,8 +109,13 @@ class ManagedProcess:
             return pid
         return None
 
-    def start(self, argv: Sequence[str], env: Mapping[str, str] | None = None) -> int:
+    def start(
+        self, argv: Sequence[str], env: Mapping[str, str] | None = None, *, inherit: bool = True
+    ) -> int:
         """Spawn ``argv`` in a new session, output appended to the log; returns its pid.
+
+        Its environment is ours with ``env`` on top, or, with ``inherit`` false, ``env``
+        alone (a process that must not see our credentials).
 
         ``posix_spawn`` rather than ``subprocess.Popen``: these servers are meant to outlive
         the interpreter that started them (``stack up`` returns while they run), and a Popen
@@ -123,7 +128,7 @@ class ManagedProcess:
             pid = os.posix_spawnp(
                 argv[0],
                 list(argv),
-                {**os.environ, **(env or {})},
+                {**(os.environ if inherit else {}), **(env or {})},
                 file_actions=[
                     (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
                     (os.POSIX_SPAWN_DUP2, log, 1),

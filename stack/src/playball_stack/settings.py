@@ -7,9 +7,9 @@ does not start its own. The ``effective_*`` addresses are what the stack hands t
 processes it starts.
 """
 
-import os
 from pathlib import Path
 
+from playball_core import local_stack
 from playball_core.addresses import (
     DEFAULT_KAFKA_PORT,
     DEFAULT_POSTGRES_PORT,
@@ -18,14 +18,6 @@ from playball_core.addresses import (
 )
 from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
-
-
-def _default_home() -> Path:
-    # PostgreSQL runs as the `postgres` user when we are root, and that user cannot
-    # enter /root; a root-run stack therefore keeps its data under /var/lib.
-    if os.geteuid() == 0:
-        return Path("/var/lib/playball")
-    return Path.home() / ".local" / "share" / "playball"
 
 
 def _default_cache() -> Path:
@@ -54,8 +46,15 @@ class StackSettings(BaseSettings):
         validation_alias=AliasChoices("DATABASE_URL", "PLAYBALL_DATABASE_URL"),
         description="SQLAlchemy URL of an existing PostgreSQL; unset = the stack's cluster",
     )
+    postgres_admin_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL of the stack's PostgreSQL superuser; unset = read from "
+        "the stack's credentials",
+    )
 
-    home: Path = Field(default_factory=_default_home, description="stack data and pid files")
+    home: Path = Field(
+        default_factory=local_stack.default_home, description="stack data and pid files"
+    )
     cache_dir: Path = Field(default_factory=_default_cache, description="verified downloads")
 
     kafka_port: int = DEFAULT_KAFKA_PORT
@@ -89,6 +88,16 @@ class StackSettings(BaseSettings):
 
     @property
     def effective_database_url(self) -> str:
-        return self.database_url or (
-            f"postgresql+psycopg://playball:playball@127.0.0.1:{self.postgres_port}/playball"
+        """An external server's URL, or the stack's superuser's (for the stack itself and
+        test helpers: services connect as their own roles)."""
+        if self.database_url:
+            return self.database_url
+        if self.postgres_admin_url:
+            return self.postgres_admin_url
+        stored = local_stack.read_credentials(self.home, local_stack.POSTGRES_ADMIN) or {}
+        return stored.get(
+            local_stack.POSTGRES_ADMIN_URL_VARIABLE,
+            # no password: the stack was not made yet, and nothing here invents one
+            f"postgresql+psycopg://{local_stack.POSTGRES_ADMIN}@127.0.0.1:{self.postgres_port}"
+            "/playball",
         )

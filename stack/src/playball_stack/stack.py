@@ -16,11 +16,19 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
+from playball_core import local_stack as names
 
 from playball_stack.components.base import Component, Progress
 from playball_stack.components.kafka import KafkaCluster, KafkaNode
+from playball_stack.components.kafka_sasl_ssl import SaslSslListeners
 from playball_stack.components.postgres import Postgres
 from playball_stack.components.registry import Registry, registry_answers
+from playball_stack.credentials import (
+    StackCredentials,
+    ensure_credentials,
+    load_credentials,
+    postgres_url,
+)
 from playball_stack.errors import ComponentFailedError, PortInUseError, StackError
 from playball_stack.health_kafka import broker_ids
 from playball_stack.ports import holder_of, is_listening
@@ -86,6 +94,18 @@ class Stack:
                 jvm_options=tuple(shlex.split(settings.kafka_jvm_options)),
             )
             self.kafka_nodes = [KafkaNode(self.kafka, n) for n in range(1, count + 1)]
+        self._secure(load_credentials(self.home))
+
+    def _secure(self, credentials: StackCredentials | None) -> None:
+        """Give the components the principals' passwords (None: a stack not yet made)."""
+        if credentials is None:
+            return
+        if self.kafka is not None:
+            self.kafka.security = kafka_listeners(self.home, credentials)
+        if self.registry is not None and self.postgres is not None:
+            self.registry.database_url = postgres_url(
+                credentials, names.POSTGRES_REGISTRY, self.postgres.port
+            )
 
     # -- what runs ------------------------------------------------------------------
 
@@ -111,11 +131,18 @@ class Stack:
     def up(self, timeout: float = DEFAULT_TIMEOUT) -> None:
         """Start whatever is not running and wait until every component answers."""
         self.home.mkdir(parents=True, exist_ok=True)
+        # refuses an unsecured home before anything in it is touched
+        credentials = ensure_credentials(
+            self.home, self.kafka_bootstrap, self.postgres.port if self.postgres else None
+        )
         (self.home / HOME_MARKER).touch()
         # here, not at the top: `cryptography` is for `up` only, not every status call
-        from playball_stack.tls import ensure_ca  # noqa: PLC0415
+        from playball_stack.tls import ensure_ca, ensure_server_certificate  # noqa: PLC0415
 
         ensure_ca(self.home)  # what the stack and `playball up` serve over TLS chains to it
+        if self.kafka is not None:
+            ensure_server_certificate(self.home, KAFKA_CERTIFICATE)
+        self._secure(credentials)
         for component in self.components():
             component.prepare(self.progress)
         deadline = time.monotonic() + timeout
@@ -222,6 +249,24 @@ class Stack:
 
     def logs(self) -> dict[str, Path]:
         return {c.name: c.log_file() for c in self.components()}
+
+
+KAFKA_CERTIFICATE = "kafka"  # every node's: they all listen on loopback
+
+
+def kafka_listeners(home: Path, credentials: StackCredentials) -> SaslSslListeners:
+    """SASL_SSL on every listener, with the stack's CA and the principals' passwords."""
+    from playball_stack.tls import ca_files, server_files  # noqa: PLC0415
+
+    server = server_files(home, KAFKA_CERTIFICATE)
+    return SaslSslListeners(
+        ca_file=ca_files(home).certificate,
+        certificate_file=server.certificate,
+        key_file=server.key,
+        broker_password=credentials.password(names.KAFKA_BROKER),
+        controller_password=credentials.password(names.KAFKA_CONTROLLER),
+        users=tuple((name, credentials.password(name)) for name in names.KAFKA_CLIENT_PRINCIPALS),
+    )
 
 
 def _looks_like_stack_home(home: Path) -> bool:

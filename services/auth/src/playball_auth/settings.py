@@ -3,7 +3,9 @@
 import os
 from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
+from typing import ClassVar
 
+from playball_core.local_stack import KAFKA_ADMIN, POSTGRES_AUTH
 from playball_events.settings import RuntimeSettings, with_database
 from pydantic import Field, field_validator
 
@@ -26,6 +28,8 @@ def trusted_networks(value: str) -> tuple[IPv4Network | IPv6Network, ...]:
 
 
 class AuthSettings(RuntimeSettings):
+    local_credentials: ClassVar[tuple[str, ...]] = (KAFKA_ADMIN, POSTGRES_AUTH)
+
     auth_database_url: str | None = Field(
         default=None,
         description="SQLAlchemy URL of the auth database (default: database playball_auth "

@@ -1,4 +1,5 @@
-"""`playball topics ensure`: create the contracts' topics and their dead-letter topics.
+"""`playball topics ensure`: create the contracts' topics and their dead-letter topics,
+and grant the relay's and the consumer's principals their ACLs on them.
 
 Exit codes: 0 every topic is there as wanted, 1 an existing topic's settings differ
 (reported, not changed; with ``--apply-configs`` only its partitions or replication
@@ -34,6 +35,7 @@ def topics() -> None:
 
 
 BOOTSTRAP_VARIABLE = "PLAYBALL_KAFKA_BOOTSTRAP"
+CONSUMER_GROUP_VARIABLE = "PLAYBALL_GROUPS_CONSUMER_GROUP"
 
 
 def manifest_topics() -> list[str]:
@@ -57,7 +59,12 @@ def ensure_topics(
     client's security from ``PLAYBALL_KAFKA_SECURITY_PROTOCOL`` and the rest.
     """
     from playball_events.kafka_security import kafka_security_from_environment  # noqa: PLC0415
+    from playball_events.service_principals import (  # noqa: PLC0415
+        DEFAULT_CONSUMER_GROUP,
+        ServicePrincipals,
+    )
     from playball_events.settings import SettingsError  # noqa: PLC0415
+    from playball_events.topics_acls_kafka import AclAdminError  # noqa: PLC0415
     from playball_events.topics_admin_kafka import (  # noqa: PLC0415 - pulls librdkafka in
         STRUCTURE,
         BrokerUnreachableError,
@@ -80,16 +87,20 @@ def ensure_topics(
     except SettingsError as exc:
         report_error(str(exc))
         return ExitCode.BAD_INPUT
+    wanted = list(topics) if topics else manifest_topics()
+    principals = ServicePrincipals(
+        consumer_group=os.environ.get(CONSUMER_GROUP_VARIABLE) or DEFAULT_CONSUMER_GROUP
+    )
     try:
-        report = TopicsAdmin(address, security=security).ensure(
-            list(topics) if topics else manifest_topics(),
-            apply_configs=apply_configs,
-            max_message_bytes=max_message_bytes,
+        admin = TopicsAdmin(address, security=security)
+        report = admin.ensure(
+            wanted, apply_configs=apply_configs, max_message_bytes=max_message_bytes
         )
+        authorized = admin.grant_service_acls(wanted, principals)
     except BrokerUnreachableError as exc:
         report_error(str(exc))
         return ExitCode.UNREACHABLE
-    except TopicAdminError as exc:
+    except (TopicAdminError, AclAdminError) as exc:
         report_error(str(exc))
         return ExitCode.CHECK_FAILED
     for name in report.created:
@@ -104,6 +115,14 @@ def ensure_topics(
         stream.write(
             f"differs   topic {diff.topic}: {diff.setting} is {diff.actual}, wanted {diff.wanted}\n"
         )
+    for name in wanted:
+        if authorized:
+            stream.write(
+                f"granted   topic {name}: write to {principals.relay}, read (group "
+                f"{principals.consumer_group}) and .dlq write to {principals.consumer}\n"
+            )
+    if not authorized:
+        stream.write("(the cluster has no authorizer: no ACLs granted)\n")
     if any(diff.setting not in STRUCTURE for diff in report.differences):
         stream.write("(`playball topics ensure --apply-configs` changes the configuration)\n")
     return ExitCode.CHECK_FAILED if report.differences else ExitCode.OK

@@ -13,8 +13,9 @@ properties. Secrets are ``SecretStr`` and input values are left out of validatio
 errors, so neither a repr nor a message ever shows one.
 """
 
+import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal, Self, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, Self, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 from playball_core.addresses import (
@@ -23,6 +24,7 @@ from playball_core.addresses import (
     DEFAULT_REGISTRY_URL,
 )
 from playball_core.exits import ConfigurationError
+from playball_core.local_stack import KAFKA_ADMIN, read_credentials, stack_home
 from pydantic import (
     AliasChoices,
     Field,
@@ -31,7 +33,12 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic.fields import FieldInfo
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 
 if TYPE_CHECKING:
     from playball_core.registry.client import RegistryClient
@@ -46,6 +53,44 @@ def _file_problem(path: Path | None) -> str | None:
     if path is None or path.is_file():
         return None
     return f"{path} is not a readable file"
+
+
+class LocalStackCredentials(PydanticBaseSettingsSource):
+    """The local stack's credentials files, below the environment in priority.
+
+    A file applies as a whole, and only when the environment agrees with every variable
+    it holds (each one unset or equal): a command run by hand against the local stack
+    then connects as the file's principal, while an environment that points anywhere
+    else, or names other credentials, is never mixed with it.
+    """
+
+    def __init__(self, settings_cls: type[BaseSettings], principals: tuple[str, ...]) -> None:
+        super().__init__(settings_cls)
+        self.principals = principals
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        del field  # all the work is in __call__
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        values: dict[str, Any] = {}
+        if not self.principals:
+            return values
+        home = stack_home()
+        names = {
+            _variable_name(self.settings_cls, field): field
+            for field in self.settings_cls.model_fields
+        }
+        for principal in self.principals:
+            variables = read_credentials(home, principal)
+            if not variables:
+                continue
+            if any(os.environ.get(name, value) != value for name, value in variables.items()):
+                continue
+            values.update(
+                {names[name]: value for name, value in variables.items() if name in names}
+            )
+        return values
 
 
 class ClientSecuritySettings(BaseSettings):
@@ -66,6 +111,27 @@ class ClientSecuritySettings(BaseSettings):
         # a value that fails validation may be a secret: messages never repeat values
         hide_input_in_errors=True,
     )
+
+    # the local stack's credentials files a command falls back to, when the environment
+    # names none (:class:`LocalStackCredentials`); a tool run by hand is the admin
+    local_credentials: ClassVar[tuple[str, ...]] = (KAFKA_ADMIN,)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (
+            init_settings,
+            env_settings,
+            LocalStackCredentials(settings_cls, cls.local_credentials),
+            dotenv_settings,
+            file_secret_settings,
+        )
 
     kafka_security_protocol: SecurityProtocol = Field(
         default="PLAINTEXT", description="how the Kafka clients connect"

@@ -26,6 +26,8 @@ from playball_core.manifest import dead_letter_topic
 from playball_events.kafka_errors_kafka import await_metadata, secured_config
 from playball_events.kafka_security import KafkaSecurity
 from playball_events.message_limits import DEFAULT_MAX_MESSAGE_BYTES, dead_letter_max_bytes
+from playball_events.service_principals import ServicePrincipals
+from playball_events.topics_acls_kafka import AclAdmin, service_acls
 
 PARTITIONS = 6
 CLUSTER_REPLICATION = 3
@@ -94,6 +96,12 @@ class TopicsAdmin:
         self._admin = AdminClient(
             secured_config({"bootstrap.servers": bootstrap, "log_level": 0}, security)
         )
+
+    def grant_service_acls(self, topics: Sequence[str], principals: ServicePrincipals) -> bool:
+        """The relay's and the consumer's ACLs on ``topics`` (see :mod:`.topics_acls_kafka`);
+        False when the cluster has no authorizer. AclAdminError when refused."""
+        bindings = [binding for topic in topics for binding in service_acls(topic, principals)]
+        return AclAdmin(self._admin, self.timeout).grant(bindings)
 
     def _metadata(self) -> object:
         try:

@@ -2,7 +2,9 @@
 
 import ssl
 from pathlib import Path
+from typing import ClassVar
 
+from playball_core.local_stack import KAFKA_ADMIN, POSTGRES_GROUPS
 from playball_core.manifest import dead_letter_topic
 from playball_events.consumer.metrics import DEFAULT_METRICS_PORT
 from playball_events.consumer.poison_runs import DEFAULT_MAX_CONSECUTIVE_POISON
@@ -12,6 +14,7 @@ from playball_events.message_limits import (
     LARGEST_MAX_MESSAGE_BYTES,
     SMALLEST_MAX_MESSAGE_BYTES,
 )
+from playball_events.service_principals import DEFAULT_CONSUMER_GROUP
 from playball_events.settings import RuntimeSettings, with_database
 from pydantic import Field, FilePath, ValidationInfo, field_validator
 
@@ -22,6 +25,8 @@ AUDIENCE = "playball-groups"
 
 
 class GroupsSettings(RuntimeSettings):
+    local_credentials: ClassVar[tuple[str, ...]] = (KAFKA_ADMIN, POSTGRES_GROUPS)
+
     groups_database_url: str | None = Field(
         default=None,
         description="SQLAlchemy URL of the groups database; default: database "
@@ -38,7 +43,7 @@ class GroupsSettings(RuntimeSettings):
         "to (the host name is checked too); default: the system's trust store",
     )
     consumer_metrics_port: int = Field(default=DEFAULT_METRICS_PORT, ge=0, le=65535)
-    groups_consumer_group: str = Field(default="playball-groups", min_length=1)
+    groups_consumer_group: str = Field(default=DEFAULT_CONSUMER_GROUP, min_length=1)
     groups_topic: str = Field(default=PLAYBALL_AUTH_USER_EVENTS_V1.name, min_length=1)
     groups_batch_size: int = Field(default=5000, ge=1, le=100_000)
     groups_max_consecutive_poison: int = Field(

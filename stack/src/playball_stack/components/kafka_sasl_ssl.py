@@ -18,8 +18,11 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-BROKER_PRINCIPAL = "playball-broker"
-CONTROLLER_PRINCIPAL = "playball-controller"
+from playball_core.local_stack import KAFKA_ADMIN, KAFKA_BROKER, KAFKA_CONTROLLER
+
+BROKER_PRINCIPAL = KAFKA_BROKER
+CONTROLLER_PRINCIPAL = KAFKA_CONTROLLER
+AUTHORIZER = "org.apache.kafka.metadata.authorizer.StandardAuthorizer"
 CLIENT_LISTENER = "SASL_SSL"
 CONTROLLER_LISTENER = "CONTROLLER"
 SCRAM_MECHANISM = "SCRAM-SHA-512"
@@ -50,6 +53,8 @@ class SaslSslListeners:
     broker_password: str = field(repr=False)
     controller_password: str = field(repr=False)
     users: tuple[tuple[str, str], ...] = field(default=(), repr=False)
+    # besides the broker and controller: who may do anything (no ACL needed)
+    super_users: tuple[str, ...] = (KAFKA_ADMIN,)
 
     def __post_init__(self) -> None:
         names = [BROKER_PRINCIPAL, CONTROLLER_PRINCIPAL, *(name for name, _ in self.users)]
@@ -115,6 +120,14 @@ class SaslSslListeners:
             "ssl.truststore.location": str(self.ca_file),
             # Kafka's default, stated: a node checks the certificate of every node it calls
             "ssl.endpoint.identification.algorithm": "https",
+            # nothing without an ACL: every principal but the super users gets only what
+            # `playball topics ensure` (or a test, for its own topics) grants it
+            "authorizer.class.name": AUTHORIZER,
+            "allow.everyone.if.no.acl.found": "false",
+            "super.users": ";".join(
+                f"User:{name}"
+                for name in (*self.super_users, BROKER_PRINCIPAL, CONTROLLER_PRINCIPAL)
+            ),
         }
 
     def format_arguments(self) -> list[str]:

@@ -6,19 +6,25 @@ directory that user owns. Debian keeps initdb/pg_ctl outside PATH, in
 /usr/lib/postgresql/<version>/bin, so we look there first.
 """
 
+import base64
 import contextlib
+import hashlib
+import hmac
 import os
 import shlex
 import shutil
 import signal
 import subprocess
+from collections.abc import Sequence
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 import psycopg
+from playball_core import local_stack as names
 from psycopg import sql
 
 from playball_stack.components.base import Component, Progress
+from playball_stack.credentials import StackCredentials, load_credentials
 from playball_stack.errors import (
     ComponentFailedError,
     DependencyDownError,
@@ -28,9 +34,17 @@ from playball_stack.errors import (
 from playball_stack.processes import carries_marker, is_running, run_tool, tail
 
 PG_LIB = Path("/usr/lib/postgresql")
-USER = "playball"
-PASSWORD = "playball"  # noqa: S105 - dev stack on loopback; trust auth, documented
-DATABASES = ("playball",)  # the services' database; the registry creates its own
+USER = names.POSTGRES_ADMIN
+# Each service's role owns its database; the relay's role may only connect to the
+# auth database (its table grants come with the auth migration that makes the outbox).
+# The admin's own database is the test helpers' scratch space.
+OWNERS = {
+    "playball": names.POSTGRES_ADMIN,
+    "playball_auth": names.POSTGRES_AUTH,
+    "playball_groups": names.POSTGRES_GROUPS,
+    "playball_registry": names.POSTGRES_REGISTRY,
+}
+EXTRA_CONNECT = {"playball_auth": (names.POSTGRES_RELAY,)}
 # initdb and pg_ctl finish in seconds; a hang (full disk, stuck NFS) must not hang `up`
 TOOL_TIMEOUT = 120.0
 
@@ -105,6 +119,7 @@ class Postgres(Component):
         return self.data
 
     def __init__(self, home: Path, port: int) -> None:
+        self.home = home
         self.root = home / "postgres"
         self.data = self.root / "data"
         self.port = port
@@ -145,18 +160,30 @@ class Postgres(Component):
         if (self.data / "PG_VERSION").is_file():
             return
         progress("initialising the PostgreSQL cluster")
+        # the superuser's password reaches initdb through a file only its owner reads,
+        # removed at once; every connection, local socket included, must then prove one
+        password_file = self.root / ".initdb-password"
+        descriptor = os.open(password_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "w") as stream:
+            stream.write(self._credentials().password(USER) + "\n")
+        if os.geteuid() == 0:
+            shutil.chown(password_file, "postgres", "postgres")
         argv = [
             self._binary("initdb"),
             "-D",
             str(self.data),
             "-U",
             USER,
-            "--auth=trust",
+            "--auth=scram-sha-256",
+            f"--pwfile={password_file}",
             "-E",
             "UTF8",
             "--locale=C",
         ]
-        result = run_tool(self._as_owner(argv), TOOL_TIMEOUT)
+        try:
+            result = run_tool(self._as_owner(argv), TOOL_TIMEOUT)
+        finally:
+            password_file.unlink(missing_ok=True)
         if result.returncode != 0:
             msg = f"initdb failed:\n{result.stdout[-1500:]}{result.stderr[-1500:]}"
             raise StackError(msg)
@@ -182,12 +209,19 @@ class Postgres(Component):
             reason = f"pg_ctl start failed: {(result.stdout + result.stderr).strip()[-1500:]}"
             raise ComponentFailedError(self.name, reason, tail(self.log_file()))
 
+    def _credentials(self) -> StackCredentials:
+        credentials = load_credentials(self.home)
+        if credentials is None:  # `Stack.up` makes them before any component is prepared
+            msg = f"the stack under {self.home} has no credentials; run `playball stack up`"
+            raise StackError(msg)
+        return credentials
+
     def _connect(self, dbname: str) -> psycopg.Connection[tuple[object, ...]]:
         return psycopg.connect(
             host="127.0.0.1",
             port=self.port,
             user=USER,
-            password=PASSWORD,
+            password=self._credentials().password(USER),
             dbname=dbname,
             connect_timeout=2,
             autocommit=True,
@@ -197,17 +231,18 @@ class Postgres(Component):
         try:
             with self._connect("postgres") as conn:
                 conn.execute("SELECT 1")
-        except psycopg.Error:
+        except (psycopg.Error, StackError):
             return False
         return True
 
-    @property
-    def url(self) -> str:
-        return f"postgresql://{USER}:{PASSWORD}@127.0.0.1:{self.port}/postgres"
-
     def after_healthy(self) -> None:
-        for name in DATABASES:
-            ensure_database(self.url, name)
+        """The services' roles and databases, each database closed to everyone else."""
+        credentials = self._credentials()
+        with self._connect("postgres") as conn:
+            for role in (*OWNERS.values(), names.POSTGRES_RELAY):
+                ensure_role(conn, role, credentials.password(role))
+            for database, owner in OWNERS.items():
+                ensure_owned_database(conn, database, owner, EXTRA_CONNECT.get(database, ()))
 
     def pid(self) -> int | None:
         try:
@@ -229,3 +264,59 @@ class Postgres(Component):
         if pid is not None:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
+
+
+def ensure_role(conn: psycopg.Connection[tuple[object, ...]], role: str, password: str) -> None:
+    """A login role with ``password``; never a superuser. The relay's may replicate."""
+    replication = sql.SQL("REPLICATION" if role == names.POSTGRES_RELAY else "NOREPLICATION")
+    # the verifier, not the password: a statement may end up in the server's log
+    verifier = sql.Literal(scram_verifier(password))
+    exists = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,)).fetchone()
+    if role == USER:  # the superuser initdb made: only its password is (re)set
+        statement = sql.SQL("ALTER ROLE {} PASSWORD {}").format(sql.Identifier(role), verifier)
+    else:
+        verb = sql.SQL("ALTER" if exists else "CREATE")
+        statement = sql.SQL(
+            "{} ROLE {} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE {} PASSWORD {}"
+        ).format(verb, sql.Identifier(role), replication, verifier)
+    conn.execute(statement)
+
+
+def ensure_owned_database(
+    conn: psycopg.Connection[tuple[object, ...]],
+    database: str,
+    owner: str,
+    also_connect: Sequence[str] = (),
+) -> None:
+    identifier = sql.Identifier(database)
+    if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (database,)).fetchone():
+        conn.execute(
+            sql.SQL("ALTER DATABASE {} OWNER TO {}").format(identifier, sql.Identifier(owner))
+        )
+    else:
+        conn.execute(
+            sql.SQL("CREATE DATABASE {} OWNER {}").format(identifier, sql.Identifier(owner))
+        )
+    conn.execute(sql.SQL("REVOKE CONNECT, TEMPORARY ON DATABASE {} FROM PUBLIC").format(identifier))
+    for role in also_connect:
+        conn.execute(
+            sql.SQL("GRANT CONNECT ON DATABASE {} TO {}").format(identifier, sql.Identifier(role))
+        )
+
+
+SCRAM_ITERATIONS = 4096  # PostgreSQL's own default (scram_iterations)
+
+
+def scram_verifier(password: str, salt: bytes | None = None) -> str:
+    """PostgreSQL's stored SCRAM-SHA-256 form of ``password`` (RFC 5802/7677), as the
+    server would compute it from ``PASSWORD 'plain'``."""
+    salt = salt if salt is not None else os.urandom(16)
+    salted = hashlib.pbkdf2_hmac("sha256", password.encode(), salt, SCRAM_ITERATIONS)
+    client_key = hmac.new(salted, b"Client Key", "sha256").digest()
+    stored_key = hashlib.sha256(client_key).digest()
+    server_key = hmac.new(salted, b"Server Key", "sha256").digest()
+
+    def b64(data: bytes) -> str:
+        return base64.b64encode(data).decode()
+
+    return f"SCRAM-SHA-256${SCRAM_ITERATIONS}:{b64(salt)}${b64(stored_key)}:{b64(server_key)}"
