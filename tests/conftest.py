@@ -16,6 +16,7 @@ from hypothesis import settings as hypothesis_settings
 from playball_stack.settings import StackSettings
 from support.durations import DirectoryTimes
 from support.kafka import remove_scratch_topics
+from support.principals import admin_environment
 from support.session_stack import ensure_up, running_components, stop_started_since
 
 # No per-example deadline: this 2-core machine runs JVMs beside the tests, and a slow
@@ -42,6 +43,9 @@ def stack(settings: StackSettings) -> StackSettings:
     (:func:`pytest_sessionfinish`) if the session started it.
     """
     ensure_up(settings)
+    # The test process is the admin (topic setup, readers, forged events); processes a
+    # test starts as a service get that service's principal (support.principals).
+    os.environ.update(admin_environment(settings))
     return settings
 
 

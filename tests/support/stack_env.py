@@ -3,6 +3,7 @@ settings, and a condition poller (fixtures are in tests/stack/conftest.py)."""
 
 import os
 import random
+import shutil
 import socket
 import time
 from collections.abc import Callable
@@ -80,11 +81,31 @@ def _ephemeral_low() -> int:
         return 32768  # Linux's default
 
 
+def share_secrets(session: StackSettings, home: Path) -> None:
+    """Seed ``home`` with the session stack's passwords and CA before its first ``up``.
+
+    A second stack then has the same principals with the same passwords, and certificates
+    from the same CA: the test process's client settings (the session's admin) and the
+    services' credentials files work against it unchanged, as they would against a
+    second cluster of one deployment.
+    """
+    for relative in (
+        Path("credentials") / ".passwords",
+        Path("tls") / "ca.pem",
+        Path("tls") / "ca-key.pem",
+    ):
+        source, target = session.home / relative, home / relative
+        if source.is_file() and not target.exists():
+            target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            shutil.copy2(source, target)
+
+
 def kafka_only_settings(
     session: StackSettings, home: Path, kafka_port: int, kafka_heap: str = "512m"
 ) -> StackSettings:
     """A second stack in ``home`` that starts only Kafka, on ``kafka_port``; PostgreSQL and
-    the registry are the session stack's."""
+    the registry are the session stack's. Its secrets are the session's (share_secrets)."""
+    share_secrets(session, home)
     return StackSettings(
         home=home,
         cache_dir=session.cache_dir,
@@ -100,8 +121,10 @@ def private_stack_settings(session: StackSettings, home: Path) -> StackSettings:
     """A whole second stack in ``home`` (PostgreSQL, registry, Kafka) on free ports.
 
     ``home`` should be a short path (the PostgreSQL socket lives in it, and a socket path
-    may not exceed ~107 bytes) that the ``postgres`` user can reach.
+    may not exceed ~107 bytes) that the ``postgres`` user can reach. Its secrets are the
+    session's (share_secrets).
     """
+    share_secrets(session, home)
     return StackSettings(
         home=home,
         cache_dir=session.cache_dir,

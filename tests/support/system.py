@@ -13,9 +13,10 @@ import sys
 import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from playball_core import local_stack
 from playball_events.contracts.topics import PLAYBALL_AUTH_USER_EVENTS_V1
 from playball_orchestration.auth_tls import ensure_auth_tls
 from playball_orchestration.services import (
@@ -30,6 +31,7 @@ from playball_stack.settings import StackSettings
 
 from support.databases import fresh_postgres
 from support.kafka import remove_scratch_topics, start_group_at_end
+from support.principals import principal_environment, service_acls_granted
 from support.stack_env import free_port
 
 STEP_TIMEOUT = 180.0
@@ -60,6 +62,7 @@ class RunningSystem:
     auth_database_url: str
     groups_database_url: str
     tls: AuthTls | None = None  # auth over https, its certificate from workdir's CA
+    principals: dict[str, dict[str, str]] = field(default_factory=dict)  # Kafka credentials
 
     @property
     def auth_url(self) -> str:
@@ -74,7 +77,11 @@ class RunningSystem:
         self.supervisor.process(self.specs[name]).kill()
 
     def start(self, name: str) -> None:
-        self.supervisor.start(self.specs[name], self.env)
+        self.supervisor.start(self.specs[name], self.environment_of(name))
+
+    def environment_of(self, name: str) -> dict[str, str]:
+        """A service's whole environment: the system's, as its own Kafka principal."""
+        return {**self.env, **self.principals.get(name, {})}
 
 
 ALL_SERVICES = ("auth-api", "auth-relay", "groups-api", "groups-consumer")
@@ -107,6 +114,7 @@ def running_system(
         fresh_postgres(server, "playball_groups_e2e") as groups_db,
     ):
         env = {
+            **os.environ,  # the supervisor hands a service this and nothing else
             **service_environment(
                 stack.effective_kafka_bootstrap, stack.effective_registry_url, server, ports, tls
             ),
@@ -135,13 +143,29 @@ def running_system(
         home = workdir
         supervisor = Supervisor(home, lambda _message: None)
         specs = {spec.name: spec for spec in service_specs(ports, tls)}
+        running = RunningSystem(
+            supervisor,
+            specs,
+            env,
+            auth_db,
+            groups_db,
+            tls,
+            principals={
+                "auth-relay": principal_environment(stack, local_stack.KAFKA_RELAY),
+                "groups-consumer": principal_environment(stack, local_stack.KAFKA_CONSUMER),
+            },
+        )
+        topic = env.get("PLAYBALL_GROUPS_TOPIC", PLAYBALL_AUTH_USER_EVENTS_V1.name)
         try:
-            for name in services:
-                supervisor.start(specs[name], env)
-            yield RunningSystem(supervisor, specs, env, auth_db, groups_db, tls)
+            with service_acls_granted(stack.effective_kafka_bootstrap, topic, group):
+                try:
+                    for name in services:
+                        running.start(name)
+                    yield running
+                finally:  # before the ACLs go: a consumer's last commit needs them
+                    for spec in reversed(list(specs.values())):
+                        supervisor.stop(spec)
         finally:
-            for spec in reversed(list(specs.values())):
-                supervisor.stop(spec)
             # the generated, unique group is this system's to delete; a caller's is not
             if "PLAYBALL_GROUPS_CONSUMER_GROUP" not in (extra_env or {}):
                 remove_scratch_topics(stack.effective_kafka_bootstrap, group)

@@ -192,7 +192,9 @@ def smoke() -> None:
 
     stack = _stack()
     try:
-        result = run_smoke(stack.kafka_bootstrap, stack.registry_url)
+        result = run_smoke(
+            stack.kafka_bootstrap, stack.registry_url, security=stack.admin_client_config()
+        )
     except StackError as exc:
         raise _fail(exc) from exc
     _console().log(

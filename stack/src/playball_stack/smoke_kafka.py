@@ -8,6 +8,7 @@ topic of its own so that no consumer of the real user-events topic ever sees it.
 
 import time
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -33,8 +34,8 @@ class SmokeResult:
     seconds: float
 
 
-def _ensure_topic(bootstrap: str, topic: str) -> None:
-    admin = AdminClient({"bootstrap.servers": bootstrap})
+def _ensure_topic(bootstrap: str, topic: str, security: Mapping[str, str]) -> None:
+    admin = AdminClient({"bootstrap.servers": bootstrap, **security})
     future = admin.create_topics([NewTopic(topic, 1, 1)])[topic]
     try:
         future.result(timeout=30)
@@ -52,9 +53,12 @@ def _ensure_topic(bootstrap: str, topic: str) -> None:
         raise StackError(msg) from exc
 
 
-def _read_back(bootstrap: str, key: bytes, timeout: float) -> tuple[bytes, int, int]:
+def _read_back(
+    bootstrap: str, key: bytes, timeout: float, security: Mapping[str, str]
+) -> tuple[bytes, int, int]:
     consumer = Consumer(
         {
+            **security,
             "bootstrap.servers": bootstrap,
             "group.id": f"smoke-{uuid.uuid4().hex}",
             "auto.offset.reset": "earliest",
@@ -75,8 +79,17 @@ def _read_back(bootstrap: str, key: bytes, timeout: float) -> tuple[bytes, int, 
     raise StackError(msg)
 
 
-def run_smoke(bootstrap: str, registry_url: str, timeout: float = 60.0) -> SmokeResult:
+def run_smoke(
+    bootstrap: str,
+    registry_url: str,
+    timeout: float = 60.0,
+    *,
+    security: Mapping[str, str] | None = None,
+) -> SmokeResult:
+    """``security``: librdkafka settings of the principal to connect as (the stack's
+    admin, on its own secured Kafka)."""
     started = time.monotonic()
+    security = security or {}
     event = UserRegistered(
         event_id=uuid.uuid4(),
         occurred_at=datetime.now(UTC),
@@ -94,14 +107,16 @@ def run_smoke(bootstrap: str, registry_url: str, timeout: float = 60.0) -> Smoke
             payload = serializer.serialize(event)
         except RegistryUnreachableError as exc:
             raise DependencyDownError(str(exc)) from exc
-        _ensure_topic(bootstrap, SMOKE_TOPIC)
-        producer = Producer({"bootstrap.servers": bootstrap, "enable.idempotence": True})
+        _ensure_topic(bootstrap, SMOKE_TOPIC, security)
+        producer = Producer(
+            {**security, "bootstrap.servers": bootstrap, "enable.idempotence": True}
+        )
         key = str(event.user_id).encode()
         producer.produce(SMOKE_TOPIC, key=key, value=payload)
         if producer.flush(timeout) != 0:
             msg = f"the broker at {bootstrap} did not acknowledge the smoke event"
             raise DependencyDownError(msg)
-        value, partition, offset = _read_back(bootstrap, key, timeout)
+        value, partition, offset = _read_back(bootstrap, key, timeout, security)
         decoded = RecordDeserializer(registry, [UserRegistered]).deserialize(value)
     finally:
         registry.close()

@@ -24,6 +24,7 @@ from playball_stack.components.kafka_sasl_ssl import SaslSslListeners
 from playball_stack.components.postgres import Postgres
 from playball_stack.components.registry import Registry, registry_answers
 from playball_stack.credentials import (
+    SCRAM_MECHANISM,
     StackCredentials,
     ensure_credentials,
     load_credentials,
@@ -125,6 +126,21 @@ class Stack:
     @property
     def registry_url(self) -> str:
         return self.registry.url if self.registry else self.settings.effective_registry_url
+
+    def admin_client_config(self) -> dict[str, str]:
+        """librdkafka settings connecting to the stack's own Kafka as its admin; none for
+        an external Kafka (or a stack not made yet)."""
+        credentials = load_credentials(self.home)
+        if self.kafka is None or self.kafka.security is None or credentials is None:
+            return {}
+        return {
+            "security.protocol": "SASL_SSL",
+            "sasl.mechanism": SCRAM_MECHANISM,
+            "sasl.username": names.KAFKA_ADMIN,
+            "sasl.password": credentials.password(names.KAFKA_ADMIN),
+            "ssl.ca.location": str(self.kafka.security.ca_file),
+            "ssl.endpoint.identification.algorithm": "https",
+        }
 
     # -- lifecycle ------------------------------------------------------------------
 

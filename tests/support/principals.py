@@ -1,0 +1,47 @@
+"""Who a test's clients and processes connect as, on the secured stack.
+
+The test process itself is ``playball-admin`` (the stack's super user): it creates
+topics, forges events and reads topics back. A relay or consumer process a test starts
+runs as ``auth-relay`` or ``groups-consumer``, with ACLs on the test's own topic and
+group that the test grants first, as admin, and revokes afterwards
+(:func:`service_acls_granted`).
+"""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from confluent_kafka.admin import AdminClient
+from playball_core import local_stack
+from playball_events.service_principals import ServicePrincipals
+from playball_events.topics_acls_kafka import AclAdmin, service_acls
+from playball_stack.settings import StackSettings
+
+from support.kafka import client_config
+
+
+def principal_environment(settings: StackSettings, principal: str) -> dict[str, str]:
+    """The variables of a process connecting to the stack as ``principal``, but for the
+    address (the caller's: a test's second stack shares the session's secrets); none when
+    the stack's Kafka is external (the environment's settings apply)."""
+    if settings.kafka_bootstrap is not None and principal in local_stack.KAFKA_CLIENT_PRINCIPALS:
+        return {}
+    variables = local_stack.read_credentials(settings.home, principal) or {}
+    variables.pop("PLAYBALL_KAFKA_BOOTSTRAP", None)
+    return variables
+
+
+def admin_environment(settings: StackSettings) -> dict[str, str]:
+    return principal_environment(settings, local_stack.KAFKA_ADMIN)
+
+
+@contextmanager
+def service_acls_granted(bootstrap: str, topic: str, consumer_group: str) -> Iterator[None]:
+    """The relay's and the consumer's ACLs on ``topic`` and ``consumer_group``, LITERAL,
+    for the duration: what `playball topics ensure` grants on the manifest's topic."""
+    bindings = service_acls(topic, ServicePrincipals(consumer_group=consumer_group))
+    acls = AclAdmin(AdminClient(client_config(bootstrap)))
+    acls.grant(bindings)
+    try:
+        yield
+    finally:
+        acls.revoke(bindings)
