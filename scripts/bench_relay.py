@@ -1,26 +1,37 @@
-"""Outbox relay throughput and latency on the running stack, with its baselines, in one run.
+"""Outbox relay throughput and latency, secured beside PLAINTEXT, with baselines, in one run.
 
-Run: uv run python scripts/bench_relay.py [--events 50000] [--users 10000] [--naive 2000]
+Run: UV_NO_SYNC=1 python3 -m uv run python scripts/bench_relay.py [--events 50000]
+     [--users 10000] [--naive 2000] [--repeats 3] [--seconds 10]
 
-Uses the stack's Postgres (a scratch database, dropped at the end), Kafka (a scratch topic
-made by our topics ensure, deleted at the end) and registry (the topic's subjects).
+Every Kafka figure is measured twice (see scripts/bench_support.py), median of --repeats:
+on the secured stack's broker (SASL_SSL, SCRAM-SHA-512, authorizer), the relay and its
+baseline producers as ``auth-relay`` and the latency consumer as ``groups-consumer``, with
+ACLs on the scratch topic granted by ``playball-admin`` and revoked at the end; and on a
+private PLAINTEXT broker the script starts (same heap and JIT as the stack's), killed at
+the end. Both share the stack's registry (the topic's subjects) and PostgreSQL (a scratch
+database, dropped at the end); the scratch topic has the same name on both.
 
 1. Throughput: a backlog of --events rows over --users users (UserRegistered then
    UserUpdated...), drained by one in-process OutboxRelay to acked Kafka messages, next to
    (a) the raw producer ceiling: the same messages pre-serialized, same producer settings;
    (b) the naive relay: per event, lock the oldest row, publish it, wait for its ack
        (linger.ms=0), mark it sent, commit; measured on --naive events.
-2. Latency at a steady --rate events/s for --seconds: from the moment the insert's commit
-   returns (one event per transaction, NOTIFY included, as the auth writer does) to its
-   arrival at a consumer of the topic; the relay runs as its own process.
-3. LISTEN/NOTIFY's commit cost: --threads concurrent writers committing one-row
-   transactions with and without ``pg_notify`` in them.
+   Each round refills the outbox (TRUNCATE, insert, ANALYZE) before each drain and
+   alternates which broker goes first. Targets: the secured relay >= 20,000 events/s and
+   >= 0.8x the PLAINTEXT relay.
+2. Latency at a steady --rate events/s, --repeats windows of --seconds: from the moment
+   the insert's commit returns (one event per transaction, NOTIFY included, as the auth
+   writer does) to its arrival at a consumer of the topic; the relay runs as its own
+   process.
+3. LISTEN/NOTIFY's commit cost (PostgreSQL only, measured once): --threads concurrent
+   writers committing one-row transactions with and without ``pg_notify`` in them.
+
+Targets are printed as met or NOT MET; a miss does not fail the run (the machine is shared).
 """
 
 import argparse
 import datetime as dt
 import json
-import os
 import signal
 import statistics
 import subprocess
@@ -29,18 +40,16 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
-from typing import Any
+from contextlib import ExitStack, contextmanager
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 from confluent_kafka import Consumer, Producer
-from confluent_kafka.admin import AdminClient
+from playball_core.local_stack import KAFKA_ADMIN, KAFKA_CONSUMER, KAFKA_RELAY
 from playball_core.manifest import dead_letter_topic, topic_record_subject
 from playball_events.contracts import UserRegistered, UserUpdated
 from playball_events.gc_tuning import tune_for_service
-from playball_events.kafka_errors_kafka import secured_config
-from playball_events.kafka_security import KafkaSecurity, kafka_security
 from playball_events.outbox.model import OUTBOX_CHANNEL, NewOutboxEvent, schema_fingerprint
 from playball_events.outbox.ports import EventPublisher, OutboxEvent, OutgoingMessage
 from playball_events.outbox.producer_kafka import KafkaEventPublisher, producer_config
@@ -51,18 +60,27 @@ from playball_events.outbox.store_sql import SqlOutboxStore
 from playball_events.outbox.wakeup import PollWakeup
 from playball_events.outbox.writer_sql import write_outbox_events
 from playball_events.serde import header
-from playball_events.settings import RuntimeSettings
+from playball_events.settings import RuntimeSettings, load_settings
 from playball_events.topics_admin_kafka import TopicsAdmin
+from playball_stack.settings import StackSettings
+
+if TYPE_CHECKING:  # mypy knows this directory as the namespace package `scripts`
+    from scripts import bench_support as bench
+else:
+    import bench_support as bench
+
+TARGET_RATE = 20_000
+TARGET_SECURED_RATIO = 0.8
+TARGET_NAIVE_RATIO = 10
+AIM_RAW_RATIO = 0.3
+TARGET_P99_MS = 25.0
+
+RawMessage = tuple[bytes, bytes, list[tuple[str, str | bytes | None]]]
 
 
 def full_name(cls: type[Any]) -> str:
     schema = cls.avro_schema()
     return f"{schema['namespace']}.{schema['name']}"
-
-
-def secured(settings: RuntimeSettings, config: dict[str, Any]) -> dict[str, Any]:
-    """A raw client's ``config`` with the brokers' security from the settings."""
-    return secured_config(config, kafka_security(settings))
 
 
 def event(topic: str, user: uuid.UUID, version: int) -> NewOutboxEvent:
@@ -125,19 +143,32 @@ def scratch_database(server_url: str) -> Iterator[str]:
 
 
 @contextmanager
-def scratch_topic(settings: RuntimeSettings) -> Iterator[str]:
+def scratch_topic(
+    clusters: Sequence[bench.Cluster], settings: RuntimeSettings, groups: Sequence[str]
+) -> Iterator[str]:
+    """One topic name, made by our topics ensure on every cluster (as admin), its subjects
+    registered, the services' ACLs on it and on ``groups`` granted; deleted at the end."""
     topic = f"bench.relay.{uuid.uuid4().hex[:8]}"
-    TopicsAdmin(settings.kafka_bootstrap, security=kafka_security(settings)).ensure([topic])
     with settings.registry_client() as registry:
         for cls in (UserRegistered, UserUpdated):
             subject = topic_record_subject(topic, full_name(cls))
             registry.register(subject, json.dumps(cls.avro_schema()))
+    made: list[bench.Cluster] = []
     try:
-        yield topic
+        for cluster in clusters:
+            TopicsAdmin(cluster.bootstrap, security=cluster.security(KAFKA_ADMIN)).ensure([topic])
+            made.append(cluster)
+        with ExitStack() as acls:
+            for cluster in clusters:
+                acls.enter_context(bench.scratch_acls(cluster, topic, groups))
+            yield topic
     finally:
-        admin = AdminClient(secured(settings, {"bootstrap.servers": settings.kafka_bootstrap}))
-        for future in admin.delete_topics([topic, dead_letter_topic(topic)]).values():
-            future.result(30)
+        for cluster in made:
+            if cluster.secured:  # a private broker's data goes with it
+                bench.delete_groups(cluster, groups)
+                futures = cluster.admin().delete_topics([topic, dead_letter_topic(topic)])
+                for future in futures.values():
+                    future.result(30)
 
 
 def warm_up(publisher: EventPublisher, topic: str) -> None:
@@ -145,20 +176,27 @@ def warm_up(publisher: EventPublisher, topic: str) -> None:
     publisher.send([OutgoingMessage(topic, b"warm-up", b"")]).wait()
 
 
-def analyze(url: str) -> None:
-    """Statistics, as autovacuum would gather for a table that grew this much: without them
-    the planner does not know the backlog is large and sorts it instead of walking the
-    pending-rows index."""
+def refill(url: str, store: SqlOutboxStore, rows: Sequence[NewOutboxEvent]) -> None:
+    """An outbox holding exactly ``rows``, pending, with fresh statistics: every drain
+    starts from the same table."""
+    with psycopg.connect(**conninfo(url), autocommit=True) as conn:
+        conn.execute("TRUNCATE outbox")
+    for start in range(0, len(rows), 5000):
+        insert(store, rows[start : start + 5000])
+    # Statistics, as autovacuum would gather for a table that grew this much: without
+    # them the planner does not know the backlog is large and sorts it instead of
+    # walking the pending-rows index.
     with psycopg.connect(**conninfo(url), autocommit=True) as conn:
         conn.execute("ANALYZE outbox")
 
 
 def relay_throughput(
-    settings: RuntimeSettings, store: SqlOutboxStore, topic: str, batch: int
+    cluster: bench.Cluster, settings: RuntimeSettings, url: str, topic: str, batch: int
 ) -> tuple[float, int]:
+    store = open_outbox_store(url, for_relay=True)  # the engine the relay process uses
     relay = OutboxRelay(
         store,
-        KafkaEventPublisher(settings.kafka_bootstrap, security=kafka_security(settings)),
+        KafkaEventPublisher(cluster.bootstrap, security=cluster.security(KAFKA_RELAY)),
         SchemaHeaders(settings.registry_client()),
         PollWakeup(),
         relay_id="bench",
@@ -171,10 +209,14 @@ def relay_throughput(
         delivered += claimed
     elapsed = time.perf_counter() - started
     relay.publisher.close()
+    store.engine.dispose()
     return delivered / elapsed, delivered
 
 
-def raw_ceiling(settings: RuntimeSettings, topic: str, rows: list[NewOutboxEvent]) -> float:
+def raw_messages(
+    settings: RuntimeSettings, topic: str, rows: list[NewOutboxEvent]
+) -> list[RawMessage]:
+    """``rows`` as the relay sends them (schema-id header, event headers), serialized."""
     prefix = {}
     with settings.registry_client() as registry:
         for cls in (UserRegistered, UserUpdated):
@@ -183,7 +225,7 @@ def raw_ceiling(settings: RuntimeSettings, topic: str, rows: list[NewOutboxEvent
             )
             assert found is not None
             prefix[full_name(cls)] = header(found.id)
-    messages: list[tuple[bytes, bytes, list[tuple[str, str | bytes | None]]]] = [
+    return [
         (
             e.aggregate_id.encode(),
             prefix[e.record_type] + e.payload,
@@ -195,7 +237,10 @@ def raw_ceiling(settings: RuntimeSettings, topic: str, rows: list[NewOutboxEvent
         )
         for e in rows
     ]
-    producer = Producer(secured(settings, producer_config(settings.kafka_bootstrap)))
+
+
+def raw_ceiling(cluster: bench.Cluster, topic: str, messages: list[RawMessage]) -> float:
+    producer = Producer(cluster.config(KAFKA_RELAY, **producer_config(cluster.bootstrap)))
     acked = 0
 
     def report(error: Any, _message: Any) -> None:
@@ -218,13 +263,17 @@ def raw_ceiling(settings: RuntimeSettings, topic: str, rows: list[NewOutboxEvent
     return len(messages) / elapsed
 
 
-def naive_relay(settings: RuntimeSettings, url: str, topic: str, count: int) -> float:
+def naive_relay(
+    cluster: bench.Cluster, settings: RuntimeSettings, url: str, topic: str, count: int
+) -> float:
     """One row at a time, the transaction open across the publish, waiting for each ack."""
     with settings.registry_client() as registry:
         headers = SchemaHeaders(registry)
         producer = Producer(
-            secured(settings, producer_config(settings.kafka_bootstrap, linger_ms=0))
+            cluster.config(KAFKA_RELAY, **producer_config(cluster.bootstrap, linger_ms=0))
         )
+        producer.produce(topic, value=b"", key=b"warm-up")  # connect before timing
+        assert producer.flush(30) == 0
         with psycopg.connect(**conninfo(url)) as conn:
             started = time.perf_counter()
             for _ in range(count):
@@ -258,29 +307,27 @@ def probe_event(e: NewOutboxEvent, seq: int) -> OutboxEvent:
 
 
 class Arrivals:
-    """A consumer thread noting when each event id arrives."""
+    """A consumer thread, as ``groups-consumer`` in ``group``, noting when each event id
+    arrives."""
 
-    def __init__(self, bootstrap: str, topic: str, security: KafkaSecurity) -> None:
-        self.security = security
+    def __init__(self, cluster: bench.Cluster, topic: str, group: str) -> None:
+        self.config = cluster.config(
+            KAFKA_CONSUMER,
+            **{
+                "group.id": group,
+                "auto.offset.reset": "latest",
+                "enable.auto.commit": False,
+                "fetch.wait.max.ms": 5,
+            },
+        )
         self.at: dict[str, float] = {}
         self.ready = threading.Event()
         self._done = threading.Event()
-        self._thread = threading.Thread(target=self._run, args=(bootstrap, topic))
+        self._thread = threading.Thread(target=self._run, args=(topic,))
         self._thread.start()
 
-    def _run(self, bootstrap: str, topic: str) -> None:
-        consumer = Consumer(
-            secured_config(
-                {
-                    "bootstrap.servers": bootstrap,
-                    "group.id": f"bench-{uuid.uuid4().hex}",
-                    "auto.offset.reset": "latest",
-                    "enable.auto.commit": False,
-                    "fetch.wait.max.ms": 5,
-                },
-                self.security,
-            )
-        )
+    def _run(self, topic: str) -> None:
+        consumer = Consumer(self.config)
         consumer.subscribe([topic], on_assign=lambda *_: self.ready.set())
         while not self._done.is_set():
             message = consumer.poll(0.05)  # returns on the first message: no batching delay
@@ -297,13 +344,14 @@ class Arrivals:
         self._thread.join()
 
 
-def start_relay_process(settings: RuntimeSettings, url: str) -> "subprocess.Popen[bytes]":
-    env = {
-        **os.environ,
-        "PLAYBALL_KAFKA_BOOTSTRAP": settings.kafka_bootstrap,
-        "PLAYBALL_SCHEMA_REGISTRY_URL": settings.schema_registry_url,
-        "PLAYBALL_RELAY_METRICS_PORT": "0",
-    }
+def start_relay_process(
+    cluster: bench.Cluster, settings: RuntimeSettings, url: str
+) -> "subprocess.Popen[bytes]":
+    env = cluster.child_environment(
+        KAFKA_RELAY,
+        PLAYBALL_SCHEMA_REGISTRY_URL=settings.schema_registry_url,
+        PLAYBALL_RELAY_METRICS_PORT="0",
+    )
     return subprocess.Popen(
         [sys.executable, "-m", "playball_events.outbox", "relay", "--database-url", url],
         env=env,
@@ -336,12 +384,33 @@ def steady_writes(
     return commits
 
 
+class Window:
+    """One latency window's figures."""
+
+    def __init__(self, latencies_ms: list[float], achieved: float) -> None:
+        ordered = sorted(latencies_ms)
+        self.p50 = statistics.median(ordered)
+        self.p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
+        self.achieved = achieved
+        self.count = len(ordered)
+
+
 def latency(
-    settings: RuntimeSettings, url: str, topic: str, rate: float, seconds: float
-) -> tuple[float, float, float, int]:
+    cluster: bench.Cluster,
+    settings: RuntimeSettings,
+    url: str,
+    topic: str,
+    *,
+    group: str,
+    args: argparse.Namespace,
+) -> list[Window]:
+    """``args.repeats`` windows through one relay process on ``cluster``."""
+    with psycopg.connect(**conninfo(url), autocommit=True) as conn:
+        conn.execute("TRUNCATE outbox")
     store = open_outbox_store(url)
-    arrivals = Arrivals(settings.kafka_bootstrap, topic, kafka_security(settings))
-    relay = start_relay_process(settings, url)
+    arrivals = Arrivals(cluster, topic, group)
+    relay = start_relay_process(cluster, settings, url)
+    windows = []
     try:
         arrivals.ready.wait(30)
         # Warm-up: events through the whole path until one arrives, so the relay process
@@ -353,26 +422,28 @@ def latency(
             time.sleep(0.2)
             if str(probe.event_id) in arrivals.at:
                 break
-        commits = steady_writes(store, topic, rate, seconds)
-        deadline = time.perf_counter() + 30
-        while arrivals.at.keys() & commits.keys() != commits.keys():
-            if time.perf_counter() > deadline:
-                break
-            time.sleep(0.05)
+        for _ in range(args.repeats):
+            commits = steady_writes(store, topic, args.rate, args.seconds)
+            deadline = time.perf_counter() + 30
+            while arrivals.at.keys() & commits.keys() != commits.keys():
+                if time.perf_counter() > deadline:
+                    break
+                time.sleep(0.05)
+            lat = [(arrivals.at[k] - commits[k]) * 1000 for k in commits if k in arrivals.at]
+            missing = len(commits) - len(lat)
+            assert missing == 0, f"{missing} events did not arrive"
+            windows.append(Window(lat, len(commits) / args.seconds))
+            print(
+                f"   {cluster.label:<9} window {len(windows)}: p50 {windows[-1].p50:5.1f} ms"
+                f"  p99 {windows[-1].p99:5.1f} ms",
+                file=sys.stderr,
+            )
     finally:
-        os.killpg(relay.pid, signal.SIGTERM)
+        relay.send_signal(signal.SIGTERM)
         relay.wait(60)
         arrivals.stop()
         store.engine.dispose()
-    lat = sorted((arrivals.at[k] - commits[k]) * 1000 for k in commits if k in arrivals.at)
-    missing = len(commits) - len(lat)
-    assert missing == 0, f"{missing} events did not arrive"
-    return (
-        statistics.median(lat),
-        lat[min(len(lat) - 1, int(len(lat) * 0.99))],
-        len(commits) / seconds,
-        len(lat),
-    )
+    return windows
 
 
 def notify_cost(url: str, threads: int, seconds: float) -> dict[bool, tuple[float, float, float]]:
@@ -423,6 +494,101 @@ def notify_cost(url: str, threads: int, seconds: float) -> dict[bool, tuple[floa
     return results
 
 
+def throughput(
+    clusters: Sequence[bench.Cluster],
+    settings: RuntimeSettings,
+    url: str,
+    topic: str,
+    args: argparse.Namespace,
+) -> dict[str, dict[str, list[float]]]:
+    """Per cluster label, per measure (relay, raw, naive): one rate per round."""
+    store = open_outbox_store(url)
+    store.create_table()
+    rows = backlog(topic, args.events, args.users)
+    naive_rows = backlog(topic, args.naive, args.naive)
+    messages = raw_messages(settings, topic, rows)
+    # As the relay process does after start-up; here it also freezes the backlog this
+    # process holds for (a), which the relay process never has in memory.
+    tune_for_service()
+    print(f"backlog: {len(rows)} events over {args.users} users in a fresh Postgres database")
+    rates: dict[str, dict[str, list[float]]] = {
+        c.label: {"relay": [], "raw": [], "naive": []} for c in clusters
+    }
+    for round_ in range(args.repeats):
+        # alternate which broker goes first, so neither always follows the other's load
+        for cluster in clusters if round_ % 2 == 0 else list(reversed(clusters)):
+            mine = rates[cluster.label]
+            refill(url, store, rows)
+            rate, delivered = relay_throughput(cluster, settings, url, topic, args.batch)
+            assert delivered == len(rows), (delivered, len(rows))
+            mine["relay"].append(rate)
+            mine["raw"].append(raw_ceiling(cluster, topic, messages))
+            refill(url, store, naive_rows)  # the naive relay drains a backlog of its own
+            mine["naive"].append(naive_relay(cluster, settings, url, topic, args.naive))
+            print(
+                f"   round {round_ + 1} {cluster.label:<9}  relay {mine['relay'][-1]:>9,.0f}"
+                f"  raw {mine['raw'][-1]:>9,.0f}  naive {mine['naive'][-1]:>7,.0f} ev/s",
+                file=sys.stderr,
+            )
+    store.engine.dispose()
+    return rates
+
+
+def print_throughput(rates: dict[str, dict[str, list[float]]], args: argparse.Namespace) -> None:
+    sec = {k: statistics.median(v) for k, v in rates["secured"].items()}
+    pln = {k: statistics.median(v) for k, v in rates["PLAINTEXT"].items()}
+    print(f"\n1. throughput (events/s, to acked Kafka messages), median of {args.repeats}")
+    print(f"   {'':30}{'secured':>10}{'PLAINTEXT':>11}{'sec/PLAIN':>11}")
+    for key, label in (
+        ("relay", f"relay, batch {args.batch}"),
+        ("raw", "(a) raw producer ceiling"),
+        ("naive", f"(b) naive relay ({args.naive} events)"),
+    ):
+        print(f"   {label:30}{sec[key]:>10,.0f}{pln[key]:>11,.0f}{sec[key] / pln[key]:>11.2f}")
+    print(
+        f"   {'relay / (a)':30}{sec['relay'] / sec['raw']:>10.2f}"
+        f"{pln['relay'] / pln['raw']:>11.2f}{'':11}aim >= {AIM_RAW_RATIO}"
+    )
+    print(
+        f"   {'relay / (b)':30}{sec['relay'] / sec['naive']:>10.1f}"
+        f"{pln['relay'] / pln['naive']:>11.1f}{'':11}target >= {TARGET_NAIVE_RATIO}"
+    )
+    ratio = sec["relay"] / pln["relay"]
+    print("\n   targets")
+    print(
+        f"   secured relay >= {TARGET_RATE:,} ev/s: {sec['relay']:,.0f} "
+        f"-> {bench.verdict(sec['relay'] >= TARGET_RATE)}"
+    )
+    print(
+        f"   secured relay >= {TARGET_SECURED_RATIO}x PLAINTEXT relay: {ratio:.2f}x "
+        f"-> {bench.verdict(ratio >= TARGET_SECURED_RATIO)}"
+    )
+    per_round = [
+        s / p for s, p in zip(rates["secured"]["relay"], rates["PLAINTEXT"]["relay"], strict=True)
+    ]
+    print(
+        f"   (per-round secured/PLAINTEXT relay: "
+        f"{', '.join(f'{r:.2f}' for r in per_round)}; median {statistics.median(per_round):.2f})"
+    )
+
+
+def print_latency(windows: dict[str, list[Window]], args: argparse.Namespace) -> None:
+    sec, pln = windows["secured"], windows["PLAINTEXT"]
+    achieved = statistics.median(w.achieved for w in sec + pln)
+    print(
+        f"\n2. latency, commit returned -> consumer, at {achieved:.0f} events/s, median of "
+        f"{args.repeats} windows of {args.seconds:.0f} s ({sum(w.count for w in sec)} + "
+        f"{sum(w.count for w in pln)} events)"
+    )
+    print(f"   {'':8}{'secured':>10}{'PLAINTEXT':>11}{'sec/PLAIN':>11}")
+    for name in ("p50", "p99"):
+        s = statistics.median(getattr(w, name) for w in sec)
+        p = statistics.median(getattr(w, name) for w in pln)
+        print(f"   {name:8}{s:>8.1f}ms{p:>9.1f}ms{s / p:>11.2f}")
+    p99 = statistics.median(w.p99 for w in sec)
+    print(f"   secured p99 <= {TARGET_P99_MS:.0f} ms: {bench.verdict(p99 <= TARGET_P99_MS)}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=50_000)
@@ -434,49 +600,29 @@ def main() -> None:
         help="events per claim (default: the relay's, PLAYBALL_RELAY_BATCH_SIZE)",
     )
     parser.add_argument("--naive", type=int, default=2_000)
+    parser.add_argument("--repeats", type=int, default=3, help="rounds per broker (median)")
     parser.add_argument("--rate", type=float, default=200.0)
-    parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--seconds", type=float, default=10.0, help="per latency window")
     parser.add_argument("--threads", type=int, default=8)
     parser.add_argument("--notify-seconds", type=float, default=5.0)
     args = parser.parse_args()
-    settings = RuntimeSettings()
+    settings = load_settings(RuntimeSettings)  # the registry's address
+    stack = StackSettings()
+    secured = bench.secured_stack(stack)
 
-    with scratch_database(settings.database_url) as url, scratch_topic(settings) as topic:
-        store = open_outbox_store(url)
-        store.create_table()
-        rows = backlog(topic, args.events, args.users)
-        for start in range(0, len(rows), 5000):
-            insert(store, rows[start : start + 5000])
-        analyze(url)
-        # As the relay process does after start-up; here it also freezes the backlog this
-        # process holds for (a), which the relay process never has in memory.
-        tune_for_service()
-        print(f"backlog: {len(rows)} events over {args.users} users in a fresh Postgres database")
-
-        relay_store = open_outbox_store(url, for_relay=True)  # the engine the relay process uses
-        relay_rate, delivered = relay_throughput(settings, relay_store, topic, args.batch)
-        relay_store.engine.dispose()
-        assert delivered == len(rows), (delivered, len(rows))
-        raw_rate = raw_ceiling(settings, topic, rows)
-        # the naive relay drains a fresh backlog of its own
-        insert(store, backlog(topic, args.naive, args.naive))
-        naive_rate = naive_relay(settings, url, topic, args.naive)
-        store.engine.dispose()
-
-        print("\n1. throughput (events/s, to acked Kafka messages)")
-        print(f"   relay, batch {args.batch:<6}        {relay_rate:>10,.0f}   target >= 20,000")
-        print(f"   (a) raw producer ceiling   {raw_rate:>10,.0f}")
-        print(f"   (b) naive relay            {naive_rate:>10,.0f}   ({args.naive} events)")
-        print(f"   relay / (a)                {relay_rate / raw_rate:>10.2f}   aim >= 0.3")
-        print(f"   relay / (b)                {relay_rate / naive_rate:>10.1f}   target >= 10")
-
-    with scratch_database(settings.database_url) as url, scratch_topic(settings) as topic:
-        store = open_outbox_store(url)
-        store.create_table()
-        store.engine.dispose()
-        p50, p99, achieved, count = latency(settings, url, topic, args.rate, args.seconds)
-        print(f"\n2. latency, commit returned -> consumer, at {achieved:.0f} events/s ({count})")
-        print(f"   p50 {p50:6.1f} ms   p99 {p99:6.1f} ms   target p99 <= 25 ms")
+    with (
+        bench.plaintext_broker(stack) as plaintext,
+        scratch_database(stack.effective_database_url) as url,
+    ):
+        clusters = (secured, plaintext)
+        group = f"bench-relay-arrivals-{uuid.uuid4().hex[:8]}"
+        with scratch_topic(clusters, settings, [group]) as topic:
+            rates = throughput(clusters, settings, url, topic, args)
+            print_throughput(rates, args)
+            windows = {
+                c.label: latency(c, settings, url, topic, group=group, args=args) for c in clusters
+            }
+            print_latency(windows, args)
 
         costs = notify_cost(url, args.threads, args.notify_seconds)
         print(f"\n3. NOTIFY commit cost, {args.threads} concurrent writers, one-row transactions")

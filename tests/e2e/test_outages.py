@@ -69,7 +69,12 @@ def test_api_writes_succeed_with_the_broker_down_and_the_backlog_drains_after(
     stack: StackSettings, tmp_path: Path
 ) -> None:
     with private_kafka(stack, tmp_path / "kafka") as kafka:
-        settings = stack.model_copy(update={"kafka_bootstrap": kafka.kafka_bootstrap})
+        # the private broker as the stack's own Kafka, not an external one: the relay runs
+        # as its principal (auth-relay), whose password the private broker shares
+        settings = stack.model_copy(
+            update={"kafka_bootstrap": None, "kafka_port": kafka.settings.kafka_port}
+        )
+        assert settings.effective_kafka_bootstrap == kafka.kafka_bootstrap
         quick_retries = {
             "PLAYBALL_RELAY_DELIVERY_TIMEOUT_MS": "3000",
             "PLAYBALL_RELAY_LEASE_SECONDS": "10",

@@ -4,6 +4,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from playball_core import local_stack
 from playball_events.consumer.ports import ProcessedEvents
 from playball_events.consumer.processed_sql import SqlProcessedEvents
 from playball_groups.adapters.database import Engine, make_engine
@@ -11,7 +12,9 @@ from playball_groups.adapters.migrate import upgrade
 from playball_groups.adapters.tables import processed_events
 from playball_groups.adapters.unit_of_work import SqlUnitOfWork, repositories_on
 from playball_groups.service_layer.unit_of_work import Repositories, UnitOfWork
+from playball_stack.settings import StackSettings
 from support.databases import fresh_postgres, sqlite_url
+from support.principals import principal_environment
 from support.tokens import Issuer, jwks_server
 
 from groups.fakes import FakeProcessedEvents, FakeUnitOfWork, Store, fake_repositories
@@ -96,6 +99,12 @@ def processed(backend: str, request: pytest.FixtureRequest, store: Store) -> Pro
 @pytest.fixture(scope="module")
 def repositories(backend: str) -> RepositoriesOn:
     return fake_repositories if backend == "fake" else repositories_on
+
+
+@pytest.fixture(scope="session")
+def consumer_principal(stack: StackSettings) -> dict[str, str]:
+    """The Kafka variables of a consumer process: it runs as ``groups-consumer``."""
+    return principal_environment(stack, local_stack.KAFKA_CONSUMER)
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,7 @@ import os
 import time
 import urllib.request
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from confluent_kafka import ConsumerGroupTopicPartitions, TopicPartition
@@ -34,12 +34,23 @@ def settings_for(
 
 
 def consumer_environment(
-    topic: str, bootstrap: str, registry_url: str, database_url: str, **extra: str
+    topic: str,
+    bootstrap: str,
+    registry_url: str,
+    database_url: str,
+    principal: Mapping[str, str],
+    **extra: str,
 ) -> dict[str, str]:
     """The environment of a consumer process on ``topic`` (its group ``<topic>-groups``),
-    what :func:`settings_for` is to one in this process; ``extra`` adds PLAYBALL_ settings."""
+    what :func:`settings_for` is to one in this process; ``extra`` adds PLAYBALL_ settings.
+
+    The process connects as ``principal`` (the consumer's, see the ``consumer_principal``
+    fixture), never as the test process's admin: the test holds that principal's ACLs on
+    the topic and group (:func:`support.principals.service_acls_granted`) while it runs.
+    """
     return {
         **os.environ,
+        **principal,
         "PLAYBALL_GROUPS_TOPIC": topic,
         "PLAYBALL_GROUPS_CONSUMER_GROUP": f"{topic}-groups",
         "PLAYBALL_GROUPS_DATABASE_URL": database_url,

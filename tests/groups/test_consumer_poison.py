@@ -25,13 +25,15 @@ from playball_events.consumer.metrics import ConsumerMetrics
 from playball_events.consumer.redrive_checks import RedriveRefusedError
 from playball_events.contracts import UserRegistered
 from playball_events.contracts.topics import PLAYBALL_AUTH_USER_EVENTS_V1
+from playball_events.kafka_security import kafka_security_from_environment
 from playball_events.message_limits import dead_letter_max_bytes
 from playball_events.serde import RecordSerializer, header
 from playball_groups.adapters.database import make_engine
 from playball_groups.adapters.migrate import upgrade
 from playball_groups.entrypoints.bootstrap import build_consumer
 from support.databases import sqlite_url
-from support.kafka import create_topic
+from support.kafka import client_config, create_topic
+from support.principals import service_acls_granted
 from support.user_events import EventProducer, create_event_topics, headers_of, registered
 
 from groups.consuming import (
@@ -67,9 +69,14 @@ def consume(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
 
 
 def test_a_run_of_poison_at_the_limit_stops_with_exit_1_at_the_same_place_each_start(
-    kafka_bootstrap: str, registry_url: str, unique_name: str, tmp_path: Path
+    kafka_bootstrap: str,
+    registry_url: str,
+    unique_name: str,
+    tmp_path: Path,
+    consumer_principal: dict[str, str],
 ) -> None:
     topic, group = unique_name, f"{unique_name}-groups"
+    admin = kafka_security_from_environment()
     url = sqlite_url(tmp_path)
     upgrade(make_engine(url))
     good = [registered(uuid.uuid4(), 1, f"user {n}") for n in range(5)]
@@ -85,17 +92,19 @@ def test_a_run_of_poison_at_the_limit_stops_with_exit_1_at_the_same_place_each_s
         kafka_bootstrap,
         registry_url,
         url,
+        consumer_principal,
         PLAYBALL_CONSUMER_METRICS_PORT="0",
         PLAYBALL_GROUPS_MAX_CONSECUTIVE_POISON=str(LIMIT),
     )
     for start in ("first", "second"):
-        stopped = consume(env)
+        with service_acls_granted(kafka_bootstrap, topic, group):
+            stopped = consume(env)
         assert stopped.returncode == 1, (start, stopped.stderr[-3000:])
         logged = stopped.stderr
         assert "first offset 3, last offset 7" in logged, logged[-3000:]
         assert "UnknownMagicByteError" in logged  # the run's first reason
         assert committed(kafka_bootstrap, group, topic, partitions=1) == 3, start
-        assert read_parked(kafka_bootstrap, dead_letter_topic(topic)) == [], start
+        assert read_parked(kafka_bootstrap, dead_letter_topic(topic), security=admin) == [], start
     engine = make_engine(url)
     assert all(view_row(engine, e.user_id) is not None for e in good[:3])
     engine.dispose()
@@ -124,7 +133,7 @@ def test_too_large_letters_become_stubs_foreign_ids_are_parked_and_the_view_move
         fastavro.schemaless_writer(body, fastavro.parse_schema(newer), datum)
         big_key = b"k" * 300_000
         producer = Producer(
-            {"bootstrap.servers": kafka_bootstrap, "message.max.bytes": raised + 65_536}
+            client_config(kafka_bootstrap, **{"message.max.bytes": raised + 65_536})
         )
         sent = [
             (b"user-a", b"\x07" + b"v" * 1_040_000),  # 0: 1.04 MB: fits the .dlq whole
@@ -165,7 +174,8 @@ def test_too_large_letters_become_stubs_foreign_ids_are_parked_and_the_view_move
     assert committed(kafka_bootstrap, settings.groups_consumer_group, topic, 1) == len(sent) + 1
     assert metrics.value("playball_consumer_dlq_stubs_total") == 2
 
-    parked = {p.source_offset: p for p in read_parked(kafka_bootstrap, dlq)}
+    admin = kafka_security_from_environment()
+    parked = {p.source_offset: p for p in read_parked(kafka_bootstrap, dlq, security=admin)}
     assert sorted(parked) == [0, 1, 2, 3]
     assert [offset for offset, p in sorted(parked.items()) if p.stub] == [1, 2]
     assert parked[0].value == sent[0][1]  # 1.04 MB, parked whole
@@ -176,6 +186,6 @@ def test_too_large_letters_become_stubs_foreign_ids_are_parked_and_the_view_move
     assert parked[3].kind == "foreign_schema"
     assert "not registered under subject" in parked[3].reason
     with pytest.raises(RedriveRefusedError, match="it is a stub") as refused:
-        redrive(kafka_bootstrap, dlq, [parked[1]])
+        redrive(kafka_bootstrap, dlq, [parked[1]], security=admin)
     assert f"offset {parked[1].offset} " in str(refused.value)
     engine.dispose()

@@ -18,9 +18,11 @@ import pytest
 from playball_core.registry import RegistryClient
 from playball_events.consumer.dlq_kafka import read_parked
 from playball_events.contracts import UserDeleted
+from playball_events.kafka_security import kafka_security_from_environment
 from playball_groups.adapters.database import Engine, make_engine
 from playball_groups.adapters.migrate import upgrade
 from support.databases import fresh_postgres
+from support.principals import service_acls_granted
 from support.stack_env import free_port
 from support.user_events import (
     EventProducer,
@@ -180,6 +182,7 @@ def test_rebalance_storm_loses_nothing_applies_nothing_twice_and_rebuilds_the_pr
     registry_url: str,
     unique_name: str,
     tmp_path: Path,
+    consumer_principal: dict[str, str],
 ) -> None:
     engine, url = groups_database
     topic, group = unique_name, f"{unique_name}-groups"
@@ -191,6 +194,7 @@ def test_rebalance_storm_loses_nothing_applies_nothing_twice_and_rebuilds_the_pr
         kafka_bootstrap,
         registry_url,
         url,
+        consumer_principal,
         # small batches: many transactions, so changes land between and inside them
         PLAYBALL_GROUPS_BATCH_SIZE="20",
         # the broker's minimum: a SIGKILLed member holds its partitions the least time
@@ -200,30 +204,31 @@ def test_rebalance_storm_loses_nothing_applies_nothing_twice_and_rebuilds_the_pr
     with RegistryClient(registry_url) as registry:
         create_event_topics(kafka_bootstrap, registry, topic)
         producer = EventProducer(kafka_bootstrap, registry, topic)
-        try:
-            for step, change in enumerate(STORM):
-                before = processed(engine)
-                producer.send(stream[step * chunk : (step + 1) * chunk])
-                if change == "start":
-                    members.start()
-                else:
-                    members.end_oldest(signal.SIGTERM if change == "term" else signal.SIGKILL)
-                # the next change comes only once the group is consuming again
-                wait_for(lambda: processed(engine) > before, 60, f"progress after {change}")  # noqa: B023
+        with service_acls_granted(kafka_bootstrap, topic, group):
+            try:
+                for step, change in enumerate(STORM):
+                    before = processed(engine)
+                    producer.send(stream[step * chunk : (step + 1) * chunk])
+                    if change == "start":
+                        members.start()
+                    else:
+                        members.end_oldest(signal.SIGTERM if change == "term" else signal.SIGKILL)
+                    # the next change comes only once the group is consuming again
+                    wait_for(lambda: processed(engine) > before, 60, f"progress after {change}")  # noqa: B023
 
-            drainer = members.live[-1]
-            while len(members.live) > 1:
+                drainer = members.live[-1]
+                while len(members.live) > 1:
+                    members.end_oldest(signal.SIGTERM)
+                event_ids = {e.event_id for e in stream}
+                wait_for(lambda: processed(engine) == len(event_ids), 120, "every event processed")
+                wait_for(
+                    lambda: metric(drainer.metrics_port, "playball_consumer_lag") == 0, 60, "lag 0"
+                )
                 members.end_oldest(signal.SIGTERM)
-            event_ids = {e.event_id for e in stream}
-            wait_for(lambda: processed(engine) == len(event_ids), 120, "every event processed")
-            wait_for(
-                lambda: metric(drainer.metrics_port, "playball_consumer_lag") == 0, 60, "lag 0"
-            )
-            members.end_oldest(signal.SIGTERM)
-            for member in members.all:
-                member.process.wait(timeout=60)
-        finally:
-            members.close()
+                for member in members.all:
+                    member.process.wait(timeout=60)
+            finally:
+                members.close()
 
     for member in members.all:
         expected = 0 if member.ended_by is signal.SIGTERM else -signal.SIGKILL
@@ -258,4 +263,7 @@ def test_rebalance_storm_loses_nothing_applies_nothing_twice_and_rebuilds_the_pr
         )
         last[user] = (version, is_deleted)
 
-    assert read_parked(kafka_bootstrap, f"{topic}.dlq") == []
+    assert (
+        read_parked(kafka_bootstrap, f"{topic}.dlq", security=kafka_security_from_environment())
+        == []
+    )

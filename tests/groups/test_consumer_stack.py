@@ -17,6 +17,7 @@ from playball_core.registry import RegistryClient
 from playball_events.consumer.dlq_kafka import read_parked
 from playball_events.consumer.loop import BatchReport
 from playball_events.contracts import UserRegistered
+from playball_events.kafka_security import kafka_security_from_environment
 from playball_events.serde import header
 from playball_groups.adapters.database import Engine, make_engine
 from playball_groups.adapters.migrate import upgrade
@@ -168,7 +169,9 @@ def test_poison_is_parked_later_messages_applied_and_redrive_after_a_fix_applies
         assert view_row(engine, grace) is None
         assert total(reports, "dead_lettered") == 3
 
-        parked = read_parked(kafka_bootstrap, settings.dead_letter_topic)
+        parked = read_parked(
+            kafka_bootstrap, settings.dead_letter_topic, security=kafka_security_from_environment()
+        )
         by_kind = {p.kind: p for p in parked}
         assert set(by_kind) == {"undecodable", "unknown_schema", "invalid"}
         assert by_kind["undecodable"].value == garbage
@@ -354,7 +357,12 @@ def test_registry_unreachable_is_retried_never_parked(
             report = blind.run_once()
     finally:
         blind.close()
-    assert read_parked(kafka_bootstrap, settings.dead_letter_topic) == []
+    assert (
+        read_parked(
+            kafka_bootstrap, settings.dead_letter_topic, security=kafka_security_from_environment()
+        )
+        == []
+    )
     assert view_row(engine, user) is None
 
     healthy = build_consumer(settings, engine=engine)  # same group: nothing was committed

@@ -17,7 +17,7 @@ from confluent_kafka import Consumer, Producer, TopicPartition
 from playball_core.manifest import dead_letter_topic
 from playball_events.consumer.dead_letter import dead_letter_headers
 from playball_events.consumer.ports import DeadLetter, RawMessage
-from support.kafka import consume, create_topic
+from support.kafka import client_config, consume, create_topic
 from support.user_events import now
 
 pytestmark = pytest.mark.stack
@@ -28,7 +28,7 @@ HOSTILE = "\x1b]0;owned\x07\x1b[2J\u202egnp.exe\x9b31m"
 
 
 def _forge(bootstrap: str, dlq: str, letters: list[tuple[bytes, Headers]]) -> None:
-    producer = Producer({"bootstrap.servers": bootstrap})
+    producer = Producer(client_config(bootstrap))
     for value, headers in letters:
         producer.produce(dlq, key=b"user-1", value=value, headers=headers)
     assert producer.flush(30) == 0
@@ -54,7 +54,7 @@ def _playball(topic: str, bootstrap: str, *args: str) -> subprocess.CompletedPro
 
 def _end_offset(bootstrap: str, topic: str) -> int:
     """How many messages the single-partition ``topic`` ever received."""
-    reader = Consumer({"bootstrap.servers": bootstrap, "group.id": "unused"})
+    reader = Consumer(client_config(bootstrap, **{"group.id": "unused"}))
     try:
         return int(reader.get_watermark_offsets(TopicPartition(topic, 0), timeout=10)[1])
     finally:

@@ -1,5 +1,10 @@
 """Fixtures of the relay tests: a fresh database per test, a fresh topic with its
-subjects registered, relay processes that are always stopped, a topic reader."""
+subjects registered, relay processes that are always stopped, a topic reader.
+
+The test process is the stack's admin (it makes topics and reads them back); a relay
+process runs as the relay's principal, ``auth-relay``, which may write a test's topic only
+while the test holds that topic's ACLs (:func:`support.principals.service_acls_granted`).
+"""
 
 import contextlib
 import json
@@ -18,14 +23,18 @@ from urllib.parse import urlsplit, urlunsplit
 import psycopg
 import pytest
 from confluent_kafka import Consumer
+from playball_core.local_stack import KAFKA_RELAY
 from playball_core.registry import RegistryClient
+from playball_events.kafka_security import kafka_security_from_environment
 from playball_events.outbox.ports import OutboxStatus
 from playball_events.outbox.store_factory_sql import open_outbox_store
 from playball_events.outbox.store_sql import SqlOutboxStore
-from playball_events.topics_admin_kafka import TopicsAdmin
+from playball_events.topics_admin_kafka import EnsureReport, TopicsAdmin
 from playball_stack.components.postgres import ensure_database
+from playball_stack.settings import StackSettings
 from support.kafka import client_config
 from support.outbox import subjects
+from support.principals import principal_environment, service_acls_granted
 
 
 def _with_database(url: str, name: str) -> str:
@@ -74,12 +83,40 @@ def register_subjects(registry_url: str, topic: str, only: tuple[str, ...] | Non
                 registry.register(subject, json.dumps(cls.avro_schema()))
 
 
+def ensure_topic(bootstrap: str, topic: str) -> EnsureReport:
+    """``topic`` and its .dlq, made by our ensure, as the admin (the test process)."""
+    return TopicsAdmin(bootstrap, security=kafka_security_from_environment()).ensure([topic])
+
+
 @pytest.fixture
-def topic(kafka_bootstrap: str, registry_url: str, unique_name: str) -> str:
-    """A fresh topic (made by our ensure) whose three subjects hold the current schemas."""
-    TopicsAdmin(kafka_bootstrap).ensure([unique_name])
-    register_subjects(registry_url, unique_name)
+def grant_acls() -> Iterator[Callable[[str, str], None]]:
+    """``grant(bootstrap, topic)``: the relay's and the consumer's LITERAL ACLs on ``topic``
+    (its group named after it) in the cluster at ``bootstrap``, granted by the admin at
+    once and revoked when the test ends."""
+    with contextlib.ExitStack() as held:
+
+        def grant(bootstrap: str, topic: str) -> None:
+            held.enter_context(service_acls_granted(bootstrap, topic, consumer_group=topic))
+
+        yield grant
+
+
+@pytest.fixture
+def writable_topic(
+    kafka_bootstrap: str, unique_name: str, grant_acls: Callable[[str, str], None]
+) -> str:
+    """A fresh topic (made by our ensure) the relay's principal may write for the duration
+    of the test; no subject registered."""
+    ensure_topic(kafka_bootstrap, unique_name)
+    grant_acls(kafka_bootstrap, unique_name)
     return unique_name
+
+
+@pytest.fixture
+def topic(writable_topic: str, registry_url: str) -> str:
+    """A fresh writable topic whose three subjects hold the current schemas."""
+    register_subjects(registry_url, writable_topic)
+    return writable_topic
 
 
 @dataclass(frozen=True)
@@ -173,19 +210,30 @@ def drained(store: SqlOutboxStore) -> Callable[[], bool]:
 
 
 class RelayProcesses:
-    """Relay processes (``python -m playball_events.outbox relay``), always stopped."""
+    """Relay processes (``python -m playball_events.outbox relay``), always stopped.
 
-    def __init__(self, tmp: Path) -> None:
+    Each runs as the relay's principal (``auth-relay``), not as the test process's admin.
+    """
+
+    def __init__(self, tmp: Path, settings: StackSettings) -> None:
         self.tmp = tmp
+        self.settings = settings
         self.procs: list[subprocess.Popen[bytes]] = []
 
-    def start(self, database_url: str, **env: Any) -> subprocess.Popen[bytes]:
-        environment = {
+    def environment(self, **env: Any) -> dict[str, str]:
+        """A relay process's variables: the test's, connecting to Kafka as ``auth-relay``
+        (the admin's variables it inherits overridden), then ``env``."""
+        return {
             **os.environ,
+            # read at start: the stack's credentials exist once a Kafka fixture brought it up
+            **principal_environment(self.settings, KAFKA_RELAY),
             "PLAYBALL_RELAY_METRICS_PORT": "0",
             "PLAYBALL_RELAY_POLL_INTERVAL": "0.2",
             **{k: str(v) for k, v in env.items()},
         }
+
+    def start(self, database_url: str, **env: Any) -> subprocess.Popen[bytes]:
+        environment = self.environment(**env)
         with (self.tmp / f"relay-{len(self.procs)}.log").open("wb") as log:
             proc = subprocess.Popen(
                 [
@@ -222,8 +270,8 @@ class RelayProcesses:
 
 
 @pytest.fixture
-def relays(tmp_path: Path) -> Iterator[RelayProcesses]:
-    processes = RelayProcesses(tmp_path)
+def relays(tmp_path: Path, settings: StackSettings) -> Iterator[RelayProcesses]:
+    processes = RelayProcesses(tmp_path, settings)
     try:
         yield processes
     finally:

@@ -5,19 +5,26 @@ other ports, never the shared one."""
 
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from playball_events.outbox.model import NewOutboxEvent
 from playball_events.outbox.store_sql import SqlOutboxStore
-from playball_events.topics_admin_kafka import TopicsAdmin
 from playball_stack.settings import StackSettings
 from playball_stack.stack import Stack
 from support.outbox import insert_events, user_event
 from support.private_kafka import private_kafka as start_private_kafka
+from support.stack_env import share_secrets
 
-from relay.conftest import RelayProcesses, drained, read_topic, register_subjects, wait_for
+from relay.conftest import (
+    RelayProcesses,
+    drained,
+    ensure_topic,
+    read_topic,
+    register_subjects,
+    wait_for,
+)
 from relay.test_relay_faults import assert_order_and_nothing_lost
 
 pytestmark = [pytest.mark.stack, pytest.mark.slow]
@@ -25,7 +32,10 @@ pytestmark = [pytest.mark.stack, pytest.mark.slow]
 
 @pytest.fixture
 def private_kafka(stack: StackSettings, tmp_path: Path) -> Iterator[Stack]:
-    with start_private_kafka(stack, tmp_path / "private-kafka") as cluster:
+    home = tmp_path / "private-kafka"
+    # the session's passwords and CA: its admin (this process) and relay principals work
+    share_secrets(stack, home)
+    with start_private_kafka(stack, home) as cluster:
         yield cluster
 
 
@@ -35,12 +45,14 @@ def test_broker_stopped_under_write_load_then_restarted_loses_nothing(
     store: SqlOutboxStore,
     outbox_url: str,
     unique_name: str,
+    grant_acls: Callable[[str, str], None],
     relays: RelayProcesses,
     registry_url: str,
 ) -> None:
     bootstrap = private_kafka.kafka_bootstrap
     topic = unique_name
-    TopicsAdmin(bootstrap).ensure([topic])
+    ensure_topic(bootstrap, topic)
+    grant_acls(bootstrap, topic)
     register_subjects(registry_url, topic)
     relays.start(
         outbox_url,

@@ -20,7 +20,7 @@ import re
 import subprocess
 import uuid
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -34,17 +34,19 @@ from playball_events.topics_admin_kafka import (
     CLUSTER_MIN_INSYNC,
     CLUSTER_REPLICATION,
     PARTITIONS,
-    TopicsAdmin,
 )
 from playball_stack.components.kafka import KafkaNode
 from playball_stack.settings import StackSettings
 from playball_stack.stack import Stack
+from support.kafka import client_config
 from support.private_kafka import private_kafka
+from support.stack_env import share_secrets
 
 from relay.conftest import (
     Received,
     RelayProcesses,
     drained,
+    ensure_topic,
     first_occurrence_versions,
     read_topic,
     register_subjects,
@@ -63,7 +65,10 @@ FENCING_MS = 9_000
 
 @pytest.fixture
 def cluster(stack: StackSettings, tmp_path: Path) -> Iterator[Stack]:
-    with private_kafka(stack, tmp_path / "cluster", brokers=3) as cluster:
+    home = tmp_path / "cluster"
+    # the session's passwords and CA: its admin (this process) and relay principals work
+    share_secrets(stack, home)
+    with private_kafka(stack, home, brokers=3) as cluster:
         yield cluster
 
 
@@ -154,8 +159,9 @@ def start_writes(
     store: SqlOutboxStore,
     delivery_timeout_ms: int,
 ) -> tuple["subprocess.Popen[bytes]", ContinuousWriter]:
-    """On ``topic`` (made, checked replicated as the project wants, its subjects
-    registered): a relay process, and USERS users writing one event per transaction."""
+    """On ``topic`` (made, checked replicated as the project wants, writable by the
+    relay's principal, its subjects registered): a relay process, and USERS users writing
+    one event per transaction."""
     assert_replicated_as_the_project_wants(admin, topic)
     register_subjects(registry_url, topic)
     relay = relays.start(
@@ -190,14 +196,16 @@ def test_a_broker_killed_under_write_load_loses_nothing_and_keeps_order(
     store: SqlOutboxStore,
     outbox_url: str,
     unique_name: str,
+    grant_acls: Callable[[str, str], None],
     relays: RelayProcesses,
     registry_url: str,
 ) -> None:
     bootstrap = cluster.kafka_bootstrap
     topic = unique_name
-    admin = AdminClient({"bootstrap.servers": bootstrap})
-    report = TopicsAdmin(bootstrap).ensure([topic])
+    admin = AdminClient(client_config(bootstrap))
+    report = ensure_topic(bootstrap, topic)
     assert topic in report.created
+    grant_acls(bootstrap, topic)
     relay, writer = start_writes(
         admin, bootstrap, topic, registry_url, relays, outbox_url, store, delivery_timeout_ms
     )
@@ -262,6 +270,7 @@ def test_two_of_three_brokers_lost_hold_delivery_back_and_lose_nothing(
     store: SqlOutboxStore,
     outbox_url: str,
     unique_name: str,
+    grant_acls: Callable[[str, str], None],
     relays: RelayProcesses,
     registry_url: str,
 ) -> None:
@@ -274,8 +283,9 @@ def test_two_of_three_brokers_lost_hold_delivery_back_and_lose_nothing(
     """
     bootstrap = cluster.kafka_bootstrap
     topic = unique_name
-    admin = AdminClient({"bootstrap.servers": bootstrap})
-    TopicsAdmin(bootstrap).ensure([topic])
+    admin = AdminClient(client_config(bootstrap))
+    ensure_topic(bootstrap, topic)
+    grant_acls(bootstrap, topic)
     # deliveries time out (and are rescheduled by the relay) during the outage
     relay, writer = start_writes(
         admin, bootstrap, topic, registry_url, relays, outbox_url, store, 5_000

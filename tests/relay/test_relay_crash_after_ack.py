@@ -2,7 +2,6 @@
 before it marked the rows sent loses nothing; the restarted relay sends that batch again
 (duplicates the consumer drops), every user's versions still in order."""
 
-import os
 import signal
 import subprocess
 import sys
@@ -47,22 +46,18 @@ def test_a_relay_killed_between_the_ack_and_marking_sent_resends_that_batch_and_
     store = open_outbox_store(database)
     written = [e for history in user_histories(topic, users=40, versions=3) for e in history]
     insert_events(store, written)
-    env = {
-        k: str(v)
-        for k, v in relay_env(
-            kafka_bootstrap,
-            registry_url,
-            PLAYBALL_RELAY_BATCH_SIZE=25,
-            PLAYBALL_RELAY_METRICS_PORT=0,
-            # the dead relay's claims (and SQLite's one-relay lease) expire soon
-            PLAYBALL_RELAY_LEASE_SECONDS=3,
-            PLAYBALL_RELAY_DELIVERY_TIMEOUT_MS=2000,
-        ).items()
-    }
+    env = relay_env(
+        kafka_bootstrap,
+        registry_url,
+        PLAYBALL_RELAY_BATCH_SIZE=25,
+        # the dead relay's claims (and SQLite's one-relay lease) expire soon
+        PLAYBALL_RELAY_LEASE_SECONDS=3,
+        PLAYBALL_RELAY_DELIVERY_TIMEOUT_MS=2000,
+    )
     with (tmp_path / "crashing.log").open("w+b") as log:
         crashing = subprocess.run(
             [sys.executable, str(HERE / "crash_relay.py"), database],
-            env={**os.environ, **env},
+            env=relays.environment(**env),  # a relay process: as the relay's principal
             stdout=log,
             stderr=subprocess.STDOUT,
             timeout=120,

@@ -3,6 +3,7 @@ decodes through the registry with confluent-kafka's AvroDeserializer as well as 
 
 import json
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -21,8 +22,10 @@ from typer.testing import CliRunner
 from relay.conftest import (
     RelayProcesses,
     drained,
+    ensure_topic,
     first_occurrence_versions,
     read_topic,
+    register_subjects,
     wait_for,
 )
 
@@ -106,3 +109,38 @@ def test_every_committed_row_reaches_the_topic_keyed_and_headed_and_decodes_both
     assert status["parked_count"] == 0
     assert status["sent_retained"] == len(rows)
     assert status["oldest_unsent_age_seconds"] is None
+
+
+def test_the_relay_runs_as_its_own_principal_and_writes_a_topic_once_granted_its_acls(
+    *,
+    store: SqlOutboxStore,
+    outbox_url: str,
+    unique_name: str,
+    grant_acls: Callable[[str, str], None],
+    relays: RelayProcesses,
+    kafka_bootstrap: str,
+    registry_url: str,
+) -> None:
+    """Not as the test process's admin: on a topic the relay's principal has no ACL on
+    yet, the broker refuses it; the event waits, and goes once the ACLs are granted."""
+    topic = unique_name
+    ensure_topic(kafka_bootstrap, topic)
+    register_subjects(registry_url, topic)
+    event = user_event(topic, uuid.uuid4(), 1)
+    insert_events(store, [event])
+    relays.start(
+        outbox_url,
+        PLAYBALL_KAFKA_BOOTSTRAP=kafka_bootstrap,
+        PLAYBALL_SCHEMA_REGISTRY_URL=registry_url,
+        PLAYBALL_RELAY_BACKOFF_MAX_SECONDS=2,  # retry soon after the grant
+    )
+    wait_for(
+        lambda: "authorization failed" in relays.log(0).lower(),
+        60,
+        "the broker to refuse the relay's principal the topic",
+    )
+    assert store.status(parked_limit=0).backlog == 1
+    grant_acls(kafka_bootstrap, topic)
+    wait_for(drained(store), 60, "the relay to deliver once granted")
+    received = read_topic(kafka_bootstrap, topic, {event.event_id})
+    assert [r.event_id for r in received] == [event.event_id]

@@ -11,7 +11,6 @@ from urllib.parse import urlsplit
 import pytest
 from playball_events.outbox.model import NewOutboxEvent
 from playball_events.outbox.store_sql import SqlOutboxStore
-from playball_events.topics_admin_kafka import TopicsAdmin
 from support.outbox import insert_events, user_event
 from support.tcp_proxy import TcpProxy
 from typer.testing import CliRunner
@@ -141,13 +140,12 @@ def test_a_poison_event_is_parked_others_flow_and_its_user_waits_for_retry(
     *,
     store: SqlOutboxStore,
     outbox_url: str,
-    unique_name: str,
+    writable_topic: str,
     relays: RelayProcesses,
     kafka_bootstrap: str,
     registry_url: str,
 ) -> None:
-    topic = unique_name
-    TopicsAdmin(kafka_bootstrap).ensure([topic])
+    topic = writable_topic
     # UserUpdated's subject is not registered yet: its events cannot get a schema id
     register_subjects(registry_url, topic, only=("UserRegistered", "UserDeleted"))
     poisoned_user, other_user = uuid.uuid4(), uuid.uuid4()

@@ -8,7 +8,7 @@ import pytest
 from confluent_kafka import Producer
 from playball_stack.settings import StackSettings
 from playball_stack.stack import Stack
-from support.kafka import consume, create_topic
+from support.kafka import client_config, consume, create_topic
 from support.private_kafka import private_kafka
 
 pytestmark = [pytest.mark.stack, pytest.mark.slow, pytest.mark.cluster]
@@ -21,7 +21,7 @@ def cluster(stack: StackSettings, tmp_path_factory: pytest.TempPathFactory) -> I
 
 
 def produce(bootstrap: str, topic: str, values: list[bytes]) -> None:
-    producer = Producer({"bootstrap.servers": bootstrap, "acks": "all", "enable.idempotence": True})
+    producer = Producer(client_config(bootstrap, acks="all", **{"enable.idempotence": True}))
     for value in values:
         producer.produce(topic, key=value, value=value)
     assert producer.flush(60) == 0

@@ -8,7 +8,7 @@ import pytest
 from confluent_kafka import Producer
 from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
 from confluent_kafka.schema_registry.error import SchemaRegistryError
-from support.kafka import consume, create_topic
+from support.kafka import client_config, consume, create_topic
 
 pytestmark = pytest.mark.stack
 
@@ -17,7 +17,7 @@ def test_keyed_message_round_trips_through_the_broker(
     kafka_bootstrap: str, unique_name: str
 ) -> None:
     create_topic(kafka_bootstrap, unique_name, partitions=3)
-    producer = Producer({"bootstrap.servers": kafka_bootstrap, "enable.idempotence": True})
+    producer = Producer(client_config(kafka_bootstrap, **{"enable.idempotence": True}))
     for i in range(10):
         producer.produce(unique_name, key=b"user-42", value=f"v{i}".encode())
     assert producer.flush(30) == 0

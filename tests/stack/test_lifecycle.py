@@ -16,7 +16,7 @@ from playball_stack.ports import is_listening
 from playball_stack.processes import pids_with_marker
 from playball_stack.settings import StackSettings
 from playball_stack.stack import Stack
-from support.kafka import consume, create_topic
+from support.kafka import client_config, consume, create_topic
 from support.stack_env import kafka_only_settings, private_stack_settings
 
 pytestmark = pytest.mark.stack
@@ -41,7 +41,7 @@ def test_data_survives_down_and_up_and_down_leaves_no_process(
         try:
             running.up(timeout=180)
             create_topic(running.kafka_bootstrap, unique_name)
-            producer = Producer({"bootstrap.servers": running.kafka_bootstrap})
+            producer = Producer(client_config(running.kafka_bootstrap))
             producer.produce(unique_name, key=b"k", value=b"kept across restarts")
             assert producer.flush(30) == 0
             with SchemaRegistryClient({"url": running.registry_url}) as registry:

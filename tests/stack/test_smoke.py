@@ -2,7 +2,7 @@
 
 import pytest
 from playball_stack.smoke_kafka import SMOKE_TOPIC, run_smoke
-from support.kafka import consume
+from support.kafka import client_config, consume
 
 pytestmark = pytest.mark.stack
 
@@ -10,7 +10,8 @@ pytestmark = pytest.mark.stack
 def test_smoke_event_round_trips_in_confluent_wire_format(
     kafka_bootstrap: str, registry_url: str
 ) -> None:
-    result = run_smoke(kafka_bootstrap, registry_url)
+    # as the test process's principal, the admin: `playball stack smoke` runs as it too
+    result = run_smoke(kafka_bootstrap, registry_url, security=client_config(kafka_bootstrap))
 
     # the message on the topic carries magic byte 0 and the registry's schema id
     values = [

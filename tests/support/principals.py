@@ -9,6 +9,7 @@ group that the test grants first, as admin, and revokes afterwards
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from confluent_kafka.admin import AdminClient
 from playball_core import local_stack
@@ -28,6 +29,19 @@ def principal_environment(settings: StackSettings, principal: str) -> dict[str, 
     variables = local_stack.read_credentials(settings.home, principal) or {}
     variables.pop("PLAYBALL_KAFKA_BOOTSTRAP", None)
     return variables
+
+
+def principal_config(settings: StackSettings, principal: str, bootstrap: str) -> dict[str, Any]:
+    """A librdkafka config connecting to ``bootstrap`` as ``principal`` of the stack."""
+    variables = principal_environment(settings, principal)
+    return {
+        "bootstrap.servers": bootstrap,
+        "security.protocol": variables["PLAYBALL_KAFKA_SECURITY_PROTOCOL"],
+        "sasl.mechanism": variables["PLAYBALL_KAFKA_SASL_MECHANISM"],
+        "sasl.username": variables["PLAYBALL_KAFKA_SASL_USERNAME"],
+        "sasl.password": variables["PLAYBALL_KAFKA_SASL_PASSWORD"],
+        "ssl.ca.location": variables["PLAYBALL_KAFKA_SSL_CA_LOCATION"],
+    }
 
 
 def admin_environment(settings: StackSettings) -> dict[str, str]:

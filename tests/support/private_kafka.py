@@ -12,7 +12,7 @@ from playball_stack.processes import kill_and_wait, pids_with_marker
 from playball_stack.settings import StackSettings
 from playball_stack.stack import Stack
 
-from support.stack_env import SCRATCH_KAFKA_JVM_OPTIONS, free_port_run
+from support.stack_env import SCRATCH_KAFKA_JVM_OPTIONS, free_port_run, share_secrets
 
 
 @contextmanager
@@ -20,8 +20,11 @@ def private_kafka(stack: StackSettings, home: Path, brokers: int = 1) -> Iterato
     """``brokers`` Kafka nodes under ``home``, beside the shared Postgres and registry.
 
     Every node is stopped on the way out (SIGKILLed if it will not stop), and nothing
-    naming ``home`` may be left running.
+    naming ``home`` may be left running. Its principals and CA are the session stack's
+    (:func:`~support.stack_env.share_secrets`): the test process's admin settings and the
+    services' credentials work against it unchanged.
     """
+    share_secrets(stack, home)
     settings = StackSettings(
         home=home,
         cache_dir=stack.cache_dir,

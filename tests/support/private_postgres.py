@@ -19,7 +19,7 @@ from playball_stack.processes import pids_with_marker
 from playball_stack.settings import StackSettings
 from playball_stack.stack import Stack
 
-from support.stack_env import free_port
+from support.stack_env import free_port, share_secrets
 
 
 class PrivatePostgres:
@@ -73,6 +73,7 @@ def private_postgres(stack: StackSettings) -> Iterator[PrivatePostgres]:
     """
     with tempfile.TemporaryDirectory(prefix="pbpg") as tmp:
         home = Path(tmp)
+        share_secrets(stack, home)  # the session's roles and passwords, and its CA
         settings = StackSettings(
             home=home,
             cache_dir=stack.cache_dir,

@@ -27,6 +27,7 @@ from playball_orchestration.services import (
     service_specs,
 )
 from playball_orchestration.supervisor import Supervisor
+from playball_orchestration.system import KAFKA_CLIENT_VARIABLES
 from playball_stack.settings import StackSettings
 
 from support.databases import fresh_postgres
@@ -114,7 +115,9 @@ def running_system(
         fresh_postgres(server, "playball_groups_e2e") as groups_db,
     ):
         env = {
-            **os.environ,  # the supervisor hands a service this and nothing else
+            # the supervisor hands a service this and nothing else: not the test
+            # process's admin credentials (the relay and consumer get their own)
+            **{k: v for k, v in os.environ.items() if k not in KAFKA_CLIENT_VARIABLES},
             **service_environment(
                 stack.effective_kafka_bootstrap, stack.effective_registry_url, server, ports, tls
             ),

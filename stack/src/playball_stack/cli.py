@@ -1,4 +1,4 @@
-"""`playball stack` sub-commands: up, down, status, logs, reset, smoke.
+"""`playball stack` sub-commands: up, down, status, logs, reset, smoke, env.
 
 Exit codes (README, "CLI conventions"): 0 ok; 1 the operation or check failed (a component
 this stack starts did not come up, ``status`` found one unhealthy, the smoke event did not
@@ -168,6 +168,42 @@ def reset(
     except StackError as exc:
         raise _fail(exc) from exc
     _console().log(f"stack data under {stack.home} deleted")
+
+
+@app.command()
+def env(
+    principal: Annotated[
+        str,
+        typer.Option(
+            "--principal",
+            help="whose credentials: a Kafka principal (playball-admin, auth-relay, "
+            "groups-consumer) or a PostgreSQL role (playball, playball_auth, "
+            "playball_groups, playball_registry, playball_auth_relay)",
+        ),
+    ] = "playball-admin",
+) -> None:
+    """Print `export` lines connecting a shell to the stack as PRINCIPAL:
+    eval "$(playball stack env)". They hold its password: do not paste them anywhere."""
+    import shlex  # noqa: PLC0415
+
+    from playball_core import local_stack  # noqa: PLC0415
+
+    stack = _stack()
+    known_name = principal.replace("-", "").replace("_", "").isalnum()
+    variables = local_stack.read_credentials(stack.home, principal) if known_name else None
+    if variables is None:
+        known = sorted(
+            path.stem for path in local_stack.credentials_directory(stack.home).glob("*.env")
+        )
+        if not known:
+            report_error(
+                f"the stack under {stack.home} has no credentials yet: run `playball stack up`"
+            )
+        else:
+            report_error(f"no principal {principal!r}; choose from {', '.join(known)}")
+        raise typer.Exit(ExitCode.BAD_INPUT)
+    for name, value in variables.items():
+        typer.echo(f"export {name}={shlex.quote(value)}")
 
 
 def _print_status(stack: Stack) -> bool:

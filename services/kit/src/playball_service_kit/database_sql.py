@@ -101,6 +101,18 @@ def create_database_if_missing(url: str) -> bool:
             )
             if exists is not None:
                 return False
+            may_create = connection.scalar(
+                text("SELECT rolcreatedb OR rolsuper FROM pg_roles WHERE rolname = current_user")
+            )
+            if not may_create:
+                # a service role owns its database but is not trusted to make others: only
+                # the upgrade is its to do
+                msg = (
+                    f"database {name!r} does not exist, and role {parsed.username!r} may "
+                    "not create it (no CREATEDB): have its administrator create it, owned "
+                    "by that role (`playball stack up` does, for the local stack)"
+                )
+                raise ConfigurationError(msg)
             quoted = admin.dialect.identifier_preparer.quote_identifier(name)
             connection.execute(text(f"CREATE DATABASE {quoted}"))
             return True
