@@ -166,8 +166,8 @@ def scratch_topic(
         for cluster in made:
             if cluster.secured:  # a private broker's data goes with it
                 bench.delete_groups(cluster, groups)
-                futures = cluster.admin().delete_topics([topic, dead_letter_topic(topic)])
-                for future in futures.values():
+                admin = cluster.admin()  # held: its futures fail once it is destroyed
+                for future in admin.delete_topics([topic, dead_letter_topic(topic)]).values():
                     future.result(30)
 
 

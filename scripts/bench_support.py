@@ -246,8 +246,9 @@ def delete_groups(cluster: Cluster, groups: Sequence[str]) -> None:
     """Best effort: a benchmark's consumer groups, once its consumers are gone."""
     if not groups:
         return
+    admin = cluster.admin()  # held: its futures fail once it is destroyed
     try:
-        for future in cluster.admin().delete_consumer_groups(list(groups)).values():
+        for future in admin.delete_consumer_groups(list(groups)).values():
             future.result(30)
     except Exception as exc:  # cleanup must not hide the figures
         print(f"bench: could not delete consumer groups: {exc}", file=sys.stderr)
