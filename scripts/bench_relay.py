@@ -17,7 +17,8 @@ database, dropped at the end); the scratch topic has the same name on both.
    (b) the naive relay: per event, lock the oldest row, publish it, wait for its ack
        (linger.ms=0), mark it sent, commit; measured on --naive events.
    Each round refills the outbox (TRUNCATE, insert, ANALYZE) before each drain and
-   alternates which broker goes first. Targets: the secured relay >= 20,000 events/s and
+   alternates which broker goes first, after --warmup unmeasured rounds on each (the
+   private broker starts with a cold JIT). Targets: the secured relay >= 20,000 events/s and
    >= 0.8x the PLAINTEXT relay.
 2. Latency at a steady --rate events/s, --repeats windows of --seconds: from the moment
    the insert's commit returns (one event per transaction, NOTIFY included, as the auth
@@ -514,6 +515,11 @@ def throughput(
     rates: dict[str, dict[str, list[float]]] = {
         c.label: {"relay": [], "raw": [], "naive": []} for c in clusters
     }
+    for cluster in clusters:  # unmeasured: the private broker starts with a cold JIT
+        for _ in range(args.warmup):
+            refill(url, store, rows)
+            relay_throughput(cluster, settings, url, topic, args.batch)
+            raw_ceiling(cluster, topic, messages)
     for round_ in range(args.repeats):
         # alternate which broker goes first, so neither always follows the other's load
         for cluster in clusters if round_ % 2 == 0 else list(reversed(clusters)):
@@ -601,6 +607,7 @@ def main() -> None:
     )
     parser.add_argument("--naive", type=int, default=2_000)
     parser.add_argument("--repeats", type=int, default=3, help="rounds per broker (median)")
+    parser.add_argument("--warmup", type=int, default=1, help="unmeasured rounds per broker")
     parser.add_argument("--rate", type=float, default=200.0)
     parser.add_argument("--seconds", type=float, default=10.0, help="per latency window")
     parser.add_argument("--threads", type=int, default=8)
