@@ -140,7 +140,8 @@ def _errors_of(config: dict[str, Any]) -> list[KafkaError]:
     """The errors a client reports trying to read metadata with ``config`` (none when it
     reads it): every error of its first failed round, however it ends."""
     errors: list[KafkaError] = []
-    admin = AdminClient({**config, "error_cb": errors.append, "log_level": 0})
+    settings: dict[str, Any] = {**config, "error_cb": errors.append, "log_level": 0}
+    admin = AdminClient(settings)
     deadline = time.monotonic() + 20
     while not errors and time.monotonic() < deadline:
         try:
