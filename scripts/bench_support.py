@@ -10,8 +10,8 @@ Every benchmark measures twice in one run (median of its repetitions on each):
   ``playball-admin`` only sets up (topics, backlogs, ACLs) and cleans up;
 - on a **private PLAINTEXT** broker (:func:`plaintext_broker`) the benchmark starts on
   free ports under a temporary home, as the stack's broker runs (one node, same heap,
-  full JIT), beside the stack's registry and PostgreSQL; killed at the end whatever
-  happens.
+  full JIT), beside the stack's registry and PostgreSQL; warmed up with some traffic
+  first (:func:`warm_up`), killed at the end whatever happens.
 
 The ratio of the two is the cost of TLS, SCRAM and the authorizer.
 """
@@ -21,7 +21,9 @@ import shutil
 import signal
 import sys
 import tempfile
+import threading
 import time
+import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -29,7 +31,9 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from confluent_kafka import Consumer, Producer
 from confluent_kafka.admin import AdminClient
+from confluent_kafka.cimpl import NewTopic
 from playball_core import local_stack
 from playball_core.local_stack import KAFKA_ADMIN
 from playball_events.kafka_errors_kafka import secured_config
@@ -64,6 +68,7 @@ CONNECTION_VARIABLES = (
 )
 BROKER_HEAP = "512m"  # the stack's broker's (PLAYBALL_KAFKA_HEAP's default)
 START_TIMEOUT = 180.0
+WARM_UP_SECONDS = 20.0
 
 
 @dataclass(frozen=True)
@@ -172,9 +177,12 @@ def _terminated_as_exit() -> Iterator[None]:
 
 
 @contextmanager
-def plaintext_broker(stack: StackSettings, heap: str = BROKER_HEAP) -> Iterator[Cluster]:
+def plaintext_broker(
+    stack: StackSettings, heap: str = BROKER_HEAP, warm_up_seconds: float = WARM_UP_SECONDS
+) -> Iterator[Cluster]:
     """A private one-node PLAINTEXT Kafka (no authorizer) on free ports, under a temporary
-    home; SIGKILLed and its home removed on the way out (scratch data)."""
+    home, warmed up (:func:`warm_up`); SIGKILLed and its home removed on the way out
+    (scratch data)."""
     home = Path(tempfile.mkdtemp(prefix="playball-bench-kafka-"))
     cluster = KafkaCluster(home, stack.cache_dir, 1, free_port_run(2), heap, security=None)
     node = KafkaNode(cluster, 1)
@@ -189,12 +197,15 @@ def plaintext_broker(stack: StackSettings, heap: str = BROKER_HEAP) -> Iterator[
                         msg = f"the private broker did not come up:\n{tail(node.log_file())}"
                         raise RuntimeError(msg)
                     time.sleep(0.25)
+                plaintext = Cluster("PLAINTEXT", cluster.bootstrap)
+                up = time.monotonic() - started
+                warm_up(plaintext, warm_up_seconds)
                 print(
-                    f"private PLAINTEXT broker on {cluster.bootstrap}, heap {heap} "
-                    f"(up in {time.monotonic() - started:.0f} s)",
+                    f"private PLAINTEXT broker on {cluster.bootstrap}, heap {heap} (up in "
+                    f"{up:.0f} s, then {warm_up_seconds:.0f} s of warm-up traffic)",
                     file=sys.stderr,
                 )
-                yield Cluster("PLAINTEXT", cluster.bootstrap)
+                yield plaintext
             finally:
                 pid = node.pid()
                 if pid is not None:
@@ -203,6 +214,68 @@ def plaintext_broker(stack: StackSettings, heap: str = BROKER_HEAP) -> Iterator[
                     kill_and_wait(leftover)
     finally:
         shutil.rmtree(home, ignore_errors=True)
+
+
+def warm_up(cluster: Cluster, seconds: float) -> None:
+    """Traffic through a fresh broker's produce, fetch and offset-commit paths, so its JIT
+    has compiled them before anything is timed: the stack's broker has been running for
+    long, and a cold one answers a fetch several times slower at first. A bulk backlog
+    read back, then one message a millisecond to a consumer fetching with a short wait
+    (the latency benchmarks' pattern), for ``seconds`` in all; the topic is deleted."""
+    deadline = time.monotonic() + seconds
+    topic = f"bench-warm-up-{uuid.uuid4().hex[:8]}"
+    admin = cluster.admin()
+    admin.create_topics([NewTopic(topic, 6, 1)])[topic].result(30)
+    common = {"socket.nagle.disable": True}
+    consumer = Consumer(
+        cluster.config(
+            KAFKA_ADMIN,
+            **{
+                "group.id": topic,
+                "auto.offset.reset": "earliest",
+                "auto.commit.interval.ms": 100,
+                "fetch.wait.max.ms": 5,
+                **common,
+            },
+        )
+    )
+    done = threading.Event()
+
+    def read() -> None:
+        consumer.subscribe([topic])
+        while not done.is_set():
+            consumer.consume(1000, 0.05)
+        consumer.close()
+
+    reader = threading.Thread(target=read, name="warm-up-reader")
+    reader.start()
+    producer = Producer(
+        cluster.config(
+            KAFKA_ADMIN,
+            **{"enable.idempotence": True, "acks": "all", "linger.ms": 1, **common},
+        )
+    )
+    try:
+        value = b"w" * 200
+        for n in range(50_000):
+            while True:
+                try:
+                    producer.produce(topic, key=str(n).encode(), value=value)
+                    break
+                except BufferError:
+                    producer.poll(0.01)
+        producer.flush(60)
+        n = 0
+        while time.monotonic() < deadline:
+            producer.produce(topic, key=str(n).encode(), value=value)
+            producer.poll(0)
+            n += 1
+            time.sleep(0.001)
+        producer.flush(30)
+    finally:
+        done.set()
+        reader.join()
+        admin.delete_topics([topic])[topic].result(30)
 
 
 def _key(binding: Any) -> tuple[Any, ...]:

@@ -11,9 +11,16 @@ from typing import Any
 
 from confluent_kafka import Consumer, ConsumerGroupTopicPartitions, KafkaException, TopicPartition
 from confluent_kafka.admin import AdminClient
+from confluent_kafka.admin._acl import (
+    AclBindingFilter,
+    AclOperation,
+    AclPermissionType,
+)
+from confluent_kafka.admin._resource import ResourcePatternType, ResourceType
 from confluent_kafka.cimpl import NewTopic
 from playball_events.kafka_errors_kafka import secured_config
 from playball_events.kafka_security import kafka_security_from_environment
+from playball_events.topics_acls_kafka import AclAdmin
 
 
 def client_config(bootstrap: str, **settings: Any) -> dict[str, Any]:
@@ -47,6 +54,7 @@ def remove_scratch_topics(bootstrap: str, prefix: str, timeout: float = 10.0) ->
         if topics:
             for future in admin.delete_topics(topics, operation_timeout=timeout).values():
                 future.result(timeout=timeout)
+        _remove_acls_of(admin, prefix, timeout)
         listed = admin.list_consumer_groups(request_timeout=timeout).result(timeout=timeout)
         groups = [g.group_id for g in listed.valid if g.group_id.startswith(prefix)]
         if groups:
@@ -54,6 +62,28 @@ def remove_scratch_topics(bootstrap: str, prefix: str, timeout: float = 10.0) ->
                 future.result(timeout=timeout)
     except (KafkaException, TimeoutError):
         pass  # a member still leaving, a broker restarting: left for the next stack reset
+
+
+def _remove_acls_of(admin: AdminClient, prefix: str, timeout: float) -> None:
+    """Delete the ACLs on topics and groups named ``prefix``…, granted by the test (or by
+    a `topics ensure` / `schemas register` it ran)."""
+    # None matches any name, principal and host (the stubs say str; the library takes None)
+    everything = AclBindingFilter(
+        ResourceType.ANY,
+        None,  # type: ignore[arg-type]
+        ResourcePatternType.ANY,
+        None,  # type: ignore[arg-type]
+        None,  # type: ignore[arg-type]
+        AclOperation.ANY,
+        AclPermissionType.ANY,
+    )
+    try:
+        bindings = admin.describe_acls(everything, request_timeout=timeout).result(timeout=timeout)
+    except KafkaException:
+        return  # no authorizer, or the broker is away: nothing to clean
+    ours = [b for b in bindings if b.name.startswith(prefix)]
+    if ours:
+        AclAdmin(admin, timeout).revoke(ours)
 
 
 def start_group_at_end(bootstrap: str, group: str, topic: str, timeout: float = 30.0) -> None:
