@@ -5,13 +5,15 @@ import os
 import time
 import urllib.request
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 from confluent_kafka import ConsumerGroupTopicPartitions, TopicPartition
 from confluent_kafka.admin import AdminClient
 from playball_events.consumer.loop import BatchReport, EventConsumer
-from playball_groups.adapters.database import Engine
+from playball_groups.adapters.database import Engine, make_engine
+from playball_groups.adapters.migrate import upgrade
 from playball_groups.adapters.unit_of_work import SqlUnitOfWork
 from playball_groups.domain.user_view import UserEvent
 from playball_groups.settings import GroupsSettings
@@ -58,6 +60,18 @@ def consumer_environment(
         "PLAYBALL_SCHEMA_REGISTRY_URL": registry_url,
         **extra,
     }
+
+
+@contextmanager
+def migrated(url: str) -> Iterator[Engine]:
+    """An engine on the groups database at ``url``, migrated; disposed of afterwards even
+    when the test fails (a connection left to the garbage collector fails a later test)."""
+    engine = make_engine(url)
+    try:
+        upgrade(engine)
+        yield engine
+    finally:
+        engine.dispose()
 
 
 def drain(

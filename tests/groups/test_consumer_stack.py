@@ -19,8 +19,7 @@ from playball_events.consumer.loop import BatchReport
 from playball_events.contracts import UserRegistered
 from playball_events.kafka_security import kafka_security_from_environment
 from playball_events.serde import header
-from playball_groups.adapters.database import Engine, make_engine
-from playball_groups.adapters.migrate import upgrade
+from playball_groups.adapters.database import Engine
 from playball_groups.entrypoints.bootstrap import build_consumer
 from playball_groups.service_layer.user_events import ViewLimits
 from support.databases import fresh_postgres
@@ -38,6 +37,7 @@ from support.user_events import (
 from groups.consuming import (
     committed,
     drain,
+    migrated,
     processed,
     settings_for,
     total,
@@ -148,9 +148,7 @@ def test_poison_is_parked_later_messages_applied_and_redrive_after_a_fix_applies
     topic = unique_name
     create_event_topics(kafka_bootstrap, registry, topic, partitions=1)
     producer = EventProducer(kafka_bootstrap, registry, topic)
-    with fresh_postgres(database_url, "playball_groups") as url:
-        engine = make_engine(url)
-        upgrade(engine)
+    with fresh_postgres(database_url, "playball_groups") as url, migrated(url) as engine:
         settings = settings_for(topic, kafka_bootstrap, registry_url, url)
         ada, grace, bob = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
         garbage = b"\x07not avro"
@@ -212,7 +210,6 @@ def test_poison_is_parked_later_messages_applied_and_redrive_after_a_fix_applies
             fixed.close()
         assert view_row(engine, grace) == (1, False, "Grace Brewster Murray Hopper")
         assert total(reports, "applied") == 1
-        engine.dispose()
 
 
 def test_unhandled_record_type_is_skipped_and_counted(
@@ -258,9 +255,7 @@ def test_replay_from_earliest_rebuilds_the_same_view(
     events += [deleted(u, 3) for i, u in enumerate(users) if i % 3 == 0]
     events += [updated(u, 2, "late") for u in users[:10]]  # stale or after delete
     producer.send(events)
-    with fresh_postgres(database_url, "playball_groups") as url:
-        engine = make_engine(url)
-        upgrade(engine)
+    with fresh_postgres(database_url, "playball_groups") as url, migrated(url) as engine:
         settings = settings_for(topic, kafka_bootstrap, registry_url, url)
         consumer = build_consumer(settings, engine=engine)
         try:
@@ -287,7 +282,6 @@ def test_replay_from_earliest_rebuilds_the_same_view(
             again.close()
         assert total(reports, "duplicates") == 0  # really re-applied, not skipped
         assert view_hash(engine) == before
-        engine.dispose()
 
 
 def _reset_to_earliest(bootstrap: str, group: str, topic: str) -> None:
@@ -306,9 +300,7 @@ def test_a_second_consumer_joining_mid_stream_loses_and_doubles_nothing(
     events += [updated(u, 2, "two") for u in users]
     events += [updated(u, 3, "three") for u in users]
     producer.send(events)
-    with fresh_postgres(database_url, "playball_groups") as url:
-        engine = make_engine(url)
-        upgrade(engine)
+    with fresh_postgres(database_url, "playball_groups") as url, migrated(url) as engine:
         settings = settings_for(topic, kafka_bootstrap, registry_url, url, groups_batch_size=50)
         first = build_consumer(settings, engine=engine)
         second = None
@@ -333,7 +325,6 @@ def test_a_second_consumer_joining_mid_stream_loses_and_doubles_nothing(
         assert total(seconds, "messages") > 0  # the partitions were really shared
         both = reports + seconds
         assert total(both, "applied") + total(both, "stale") == len(events)
-        engine.dispose()
 
 
 def test_registry_unreachable_is_retried_never_parked(

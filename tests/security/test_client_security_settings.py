@@ -8,6 +8,7 @@ import pytest
 from confluent_kafka import KafkaError
 from playball_core.credentials import CredentialsRefusedError, raise_on_refusal
 from playball_core.exits import ConfigurationError
+from playball_core.local_stack import HOME_VARIABLE
 from playball_core.registry.client import access_from_environment
 from playball_events.kafka_errors_kafka import ClientErrors, secured_config
 from playball_events.kafka_security import (
@@ -29,11 +30,14 @@ REGISTRY_PASSWORD = "registry-secret-Xw55"
 
 
 @pytest.fixture(autouse=True)
-def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    """No PLAYBALL_* of the developer's shell leaks into these settings."""
+def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No PLAYBALL_* of the developer's shell (or of the session, the admin's) leaks into
+    these settings, nor the local stack's credentials files a command run by hand falls
+    back to: the stack's home is an empty one."""
     for name in list(os.environ):
         if name.startswith("PLAYBALL_"):
             monkeypatch.delenv(name)
+    monkeypatch.setenv(HOME_VARIABLE, str(tmp_path / "no-stack-here"))
     raise_on_refusal()
 
 

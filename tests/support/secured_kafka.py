@@ -1,6 +1,8 @@
 """A private Kafka that serves SASL_SSL only (SCRAM-SHA-512, TLS from a CA of its own home,
-made by :mod:`playball_stack.tls`), for tests of the clients' security settings. Never
-the shared stack's, which stays PLAINTEXT.
+made by :mod:`playball_stack.tls`), for tests of the clients' security settings: its CA,
+users and passwords are its own, unknown to the shared stack (and the reverse). Its one
+client user is a super user: these tests are about authentication and TLS, and the
+authorizer (no ACL, no access) would otherwise refuse it everything.
 
 One node on the JIT's first tier, like every scratch cluster: a module starts it once
 (module-scoped fixture) and its tests share it.
@@ -74,6 +76,7 @@ def secured_kafka(stack: StackSettings, home: Path) -> Iterator[SecuredKafka]:
         broker_password=secrets.token_urlsafe(24),
         controller_password=secrets.token_urlsafe(24),
         users=((CLIENT_USER, password),),
+        super_users=(CLIENT_USER,),
     )
     cluster = KafkaCluster(
         home,
