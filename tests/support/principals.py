@@ -13,6 +13,7 @@ from typing import Any
 
 from confluent_kafka.admin import AdminClient
 from playball_core import local_stack
+from playball_core.manifest import dead_letter_topic
 from playball_events.service_principals import ServicePrincipals
 from playball_events.topics_acls_kafka import AclAdmin, AclAdminError, service_acls
 from playball_stack.settings import StackSettings
@@ -48,10 +49,23 @@ def admin_environment(settings: StackSettings) -> dict[str, str]:
     return principal_environment(settings, local_stack.KAFKA_ADMIN)
 
 
+def _shared_resources(principals: ServicePrincipals) -> set[str]:
+    """What other tests, benchmarks and `playball up` rely on at the same time: the
+    manifest's topics (granted by `playball topics ensure`) and the readers topic."""
+    from playball_events.contracts.topics import ALL_TOPICS  # noqa: PLC0415 - generated
+
+    topics = {topic.name for topic in ALL_TOPICS}
+    return {*topics, *(dead_letter_topic(name) for name in topics), principals.readers_topic}
+
+
 @contextmanager
 def service_acls_granted(bootstrap: str, topic: str, consumer_group: str) -> Iterator[None]:
     """The relay's and the consumer's ACLs on ``topic`` and ``consumer_group``, LITERAL,
-    for the duration: what `playball topics ensure` grants on the manifest's topic."""
+    for the duration: what `playball topics ensure` grants on the manifest's topic.
+
+    Afterwards only the test's own grants go (its topic, its group): those on a shared
+    resource are everyone's, and revoking them would cut off whoever runs beside it.
+    """
     principals = ServicePrincipals(consumer_group=consumer_group)
     bindings = service_acls(topic, principals)
     acls = AclAdmin(AdminClient(client_config(bootstrap)))
@@ -59,7 +73,7 @@ def service_acls_granted(bootstrap: str, topic: str, consumer_group: str) -> Ite
     try:
         yield
     finally:
-        # the readers topic's grants are shared with every other test and the stack's own
+        shared = _shared_resources(principals)
         with suppress(AclAdminError):  # a fault test's cluster without a quorum answers
             # no ACL request; it is thrown away with its grants
-            acls.revoke([b for b in bindings if b.name != principals.readers_topic])
+            acls.revoke([b for b in bindings if b.name not in shared])
