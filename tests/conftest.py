@@ -14,9 +14,11 @@ import pytest
 from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
 from playball_stack.settings import StackSettings
+from playball_stack.stack import Stack
 from support.durations import DirectoryTimes
 from support.kafka import remove_scratch_topics
 from support.principals import admin_environment
+from support.private_kafka import private_kafka
 from support.session_stack import ensure_up, running_components, stop_started_since
 
 # No per-example deadline: this 2-core machine runs JVMs beside the tests, and a slow
@@ -68,6 +70,21 @@ def database_url(settings: StackSettings, request: pytest.FixtureRequest) -> str
     if settings.database_url is None:
         request.getfixturevalue("stack")
     return settings.effective_database_url
+
+
+@pytest.fixture(scope="session")
+def kafka_cluster(
+    stack: StackSettings, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Stack]:
+    """One private 3-node Kafka for the tests that kill brokers, started once: a cluster
+    start is six JVM launches (format and run, per node), the dearest setup of the suite.
+
+    Its tests share the ``cluster`` xdist group, so one worker runs them all, one at a
+    time; each takes it through :func:`support.private_kafka.running_cluster`, which
+    restarts what an earlier test killed.
+    """
+    with private_kafka(stack, tmp_path_factory.mktemp("cluster"), brokers=3) as cluster:
+        yield cluster
 
 
 @pytest.fixture

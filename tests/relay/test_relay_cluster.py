@@ -20,8 +20,7 @@ import re
 import subprocess
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -36,11 +35,9 @@ from playball_events.topics_admin_kafka import (
     PARTITIONS,
 )
 from playball_stack.components.kafka import KafkaNode
-from playball_stack.settings import StackSettings
 from playball_stack.stack import Stack
 from support.kafka import client_config
-from support.private_kafka import private_kafka
-from support.stack_env import share_secrets
+from support.private_kafka import running_cluster
 
 from relay.conftest import (
     Received,
@@ -64,12 +61,9 @@ FENCING_MS = 9_000
 
 
 @pytest.fixture
-def cluster(stack: StackSettings, tmp_path: Path) -> Iterator[Stack]:
-    home = tmp_path / "cluster"
-    # the session's passwords and CA: its admin (this process) and relay principals work
-    share_secrets(stack, home)
-    with private_kafka(stack, home, brokers=3) as cluster:
-        yield cluster
+def cluster(kafka_cluster: Stack) -> Stack:
+    """The session's 3-node cluster, every node running (conftest.kafka_cluster)."""
+    return running_cluster(kafka_cluster)
 
 
 def partition_leaders(admin: AdminClient, topic: str) -> dict[int, int]:

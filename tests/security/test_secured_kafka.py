@@ -1,6 +1,6 @@
-"""Kafka clients built from the security settings, against a private SASL_SSL-only broker
-(SCRAM-SHA-512, TLS from a scratch CA): every kind of client gets through with the right
-settings; a wrong password is fatal at once, named by its setting and never shown; a
+"""Kafka clients built from the security settings, against the session's SASL_SSL-only
+stack (SCRAM-SHA-512, TLS from the stack's CA), as its admin: every kind of client gets
+through with the right settings; a wrong password is fatal at once, named by its setting and never shown; a
 client that does not trust the CA, or speaks PLAINTEXT, gets nowhere."""
 
 import contextlib
@@ -12,7 +12,6 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -28,19 +27,14 @@ from playball_events.outbox.producer_kafka import KafkaEventPublisher
 from playball_events.outbox.store_factory_sql import open_outbox_store
 from playball_events.topics_admin_kafka import BrokerUnreachableError, TopicsAdmin
 from playball_stack.settings import StackSettings
-from support.secured_kafka import SecuredKafka, secured_kafka
-
-pytestmark = pytest.mark.slow  # a broker of its own, started once for the module
+from support.secured_kafka import SecuredKafka, session_secured_kafka
 
 FATAL_WITHIN = 10.0  # seconds: how soon a refused credential must end a command or service
 
 
 @pytest.fixture(scope="module")
-def broker(
-    settings: StackSettings, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[SecuredKafka]:
-    with secured_kafka(settings, tmp_path_factory.mktemp("secured-kafka")) as kafka:
-        yield kafka
+def broker(stack: StackSettings) -> SecuredKafka:
+    return session_secured_kafka(stack)
 
 
 @pytest.fixture(autouse=True)

@@ -1,23 +1,21 @@
 """A 3-node KRaft cluster on loopback: a replication-factor-3 topic survives losing a broker."""
 
 import shlex
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from confluent_kafka import Producer
-from playball_stack.settings import StackSettings
 from playball_stack.stack import Stack
 from support.kafka import client_config, consume, create_topic
-from support.private_kafka import private_kafka
+from support.private_kafka import running_cluster
 
 pytestmark = [pytest.mark.stack, pytest.mark.slow, pytest.mark.cluster]
 
 
-@pytest.fixture(scope="module")
-def cluster(stack: StackSettings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    with private_kafka(stack, tmp_path_factory.mktemp("cluster"), brokers=3) as cluster:
-        yield cluster
+@pytest.fixture
+def cluster(kafka_cluster: Stack) -> Stack:
+    """The session's 3-node cluster, every node running (conftest.kafka_cluster)."""
+    return running_cluster(kafka_cluster)
 
 
 def produce(bootstrap: str, topic: str, values: list[bytes]) -> None:

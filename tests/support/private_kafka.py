@@ -49,3 +49,10 @@ def private_kafka(stack: StackSettings, home: Path, brokers: int = 1) -> Iterato
                 kill_and_wait(pid)
         cluster.down()
         assert pids_with_marker(str(home)) == []
+
+
+def running_cluster(cluster: Stack) -> Stack:
+    """``cluster`` with all its nodes running and healthy again (a test before may have
+    killed some: the session's cluster is shared, see tests/conftest.py)."""
+    cluster.up(timeout=240)
+    return cluster

@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from playball_core import local_stack
 from playball_events.kafka_security import KafkaSecurity, kafka_security
 from playball_events.settings import ClientSecuritySettings
 from playball_stack.components.kafka import KafkaCluster, KafkaNode
@@ -37,7 +38,7 @@ class SecuredKafka:
     ca_file: Path
     user: str
     password: str = field(repr=False)
-    node: KafkaNode = field(repr=False)
+    node: KafkaNode | None = field(default=None, repr=False)  # a private broker's
 
     def environment(self, **overrides: str) -> dict[str, str]:
         """``PLAYBALL_KAFKA_*`` variables of a client connecting as :attr:`user`."""
@@ -62,6 +63,19 @@ class SecuredKafka:
             **overrides,
         }
         return kafka_security(ClientSecuritySettings.model_validate(fields))
+
+
+def session_secured_kafka(stack: StackSettings) -> SecuredKafka:
+    """The session's own stack, which serves SASL_SSL only, as its admin: no broker of
+    its own needed (a broker start costs the loaded suite ~15 s of CPU)."""
+    variables = local_stack.read_credentials(stack.home, local_stack.KAFKA_ADMIN)
+    assert variables is not None, "the session's stack has no admin credentials"
+    return SecuredKafka(
+        stack.effective_kafka_bootstrap,
+        Path(variables["PLAYBALL_KAFKA_SSL_CA_LOCATION"]),
+        variables["PLAYBALL_KAFKA_SASL_USERNAME"],
+        variables["PLAYBALL_KAFKA_SASL_PASSWORD"],
+    )
 
 
 @contextmanager
