@@ -1,7 +1,7 @@
 """Kafka clients built from the security settings, against the session's SASL_SSL-only
 stack (SCRAM-SHA-512, TLS from the stack's CA), as its admin: every kind of client gets
-through with the right settings; a wrong password is fatal at once, named by its setting and never shown; a
-client that does not trust the CA, or speaks PLAINTEXT, gets nowhere."""
+through with the right settings; a wrong password is fatal at once, named by its setting
+and never shown; a client that does not trust the CA, or speaks PLAINTEXT, gets nowhere."""
 
 import contextlib
 import io

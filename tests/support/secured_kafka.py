@@ -1,33 +1,14 @@
-"""A private Kafka that serves SASL_SSL only (SCRAM-SHA-512, TLS from a CA of its own home,
-made by :mod:`playball_stack.tls`), for tests of the clients' security settings: its CA,
-users and passwords are its own, unknown to the shared stack (and the reverse). Its one
-client user is a super user: these tests are about authentication and TLS, and the
-authorizer (no ACL, no access) would otherwise refuse it everything.
+"""The secured session stack as the client security tests see it: where it listens, the
+CA it trusts, and one user's credentials (the admin's), as environment variables or as
+the services build them."""
 
-One node on the JIT's first tier, like every scratch cluster: a module starts it once
-(module-scoped fixture) and its tests share it.
-"""
-
-import secrets
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from playball_core import local_stack
 from playball_events.kafka_security import KafkaSecurity, kafka_security
 from playball_events.settings import ClientSecuritySettings
-from playball_stack.components.kafka import KafkaCluster, KafkaNode
-from playball_stack.components.kafka_sasl_ssl import SaslSslListeners
-from playball_stack.processes import kill_and_wait, pids_with_marker, tail
 from playball_stack.settings import StackSettings
-from playball_stack.tls import ca_files, ensure_server_certificate
-
-from support.stack_env import SCRATCH_KAFKA_JVM_OPTIONS, free_port_run
-
-CLIENT_USER = "playball-test-client"
-START_TIMEOUT = 120.0
 
 
 @dataclass(frozen=True)
@@ -38,7 +19,6 @@ class SecuredKafka:
     ca_file: Path
     user: str
     password: str = field(repr=False)
-    node: KafkaNode | None = field(default=None, repr=False)  # a private broker's
 
     def environment(self, **overrides: str) -> dict[str, str]:
         """``PLAYBALL_KAFKA_*`` variables of a client connecting as :attr:`user`."""
@@ -76,48 +56,3 @@ def session_secured_kafka(stack: StackSettings) -> SecuredKafka:
         variables["PLAYBALL_KAFKA_SASL_USERNAME"],
         variables["PLAYBALL_KAFKA_SASL_PASSWORD"],
     )
-
-
-@contextmanager
-def secured_kafka(stack: StackSettings, home: Path) -> Iterator[SecuredKafka]:
-    """One SASL_SSL-only node under ``home``; SIGKILLed on the way out (scratch data)."""
-    server = ensure_server_certificate(home, "kafka")  # makes the home's CA first
-    password = secrets.token_urlsafe(24)
-    listeners = SaslSslListeners(
-        ca_file=ca_files(home).certificate,
-        certificate_file=server.certificate,
-        key_file=server.key,
-        broker_password=secrets.token_urlsafe(24),
-        controller_password=secrets.token_urlsafe(24),
-        users=((CLIENT_USER, password),),
-        super_users=(CLIENT_USER,),
-    )
-    cluster = KafkaCluster(
-        home,
-        stack.cache_dir,
-        1,
-        free_port_run(2),  # client and controller listeners
-        "256m",
-        jvm_options=(SCRATCH_KAFKA_JVM_OPTIONS,),
-        security=listeners,
-    )
-    node = KafkaNode(cluster, 1)
-    try:
-        node.prepare(lambda _message: None)
-        node.launch()
-        _wait_healthy(node)
-        yield SecuredKafka(cluster.bootstrap, listeners.ca_file, CLIENT_USER, password, node)
-    finally:
-        pid = node.pid()
-        if pid is not None:
-            kill_and_wait(pid)
-        assert pids_with_marker(str(home)) == []
-
-
-def _wait_healthy(node: KafkaNode) -> None:
-    deadline = time.monotonic() + START_TIMEOUT
-    while not node.healthy():  # a metadata answer over SASL_SSL, as the broker's principal
-        if node.exited() or time.monotonic() > deadline:
-            msg = f"the secured broker did not come up:\n{tail(node.log_file())}"
-            raise RuntimeError(msg)
-        time.sleep(0.25)
