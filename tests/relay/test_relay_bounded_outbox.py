@@ -22,12 +22,12 @@ from relay.test_relay_faults import assert_order_and_nothing_lost, relay_env
 pytestmark = [pytest.mark.stack, pytest.mark.slow]
 
 RATE = 200  # events per second, each its own transaction
-TOTAL = 6000  # so ~30 s of writes
-RETENTION = 2.0  # seconds a sent row is kept
-CLEANUP_INTERVAL = 1.0
+TOTAL = 3200  # so ~16 s of writes: some 16 retention periods, the suite's CPU spared
+RETENTION = 1.0  # seconds a sent row is kept
+CLEANUP_INTERVAL = 0.5
 # Room for the relay's delivery lag and one cleanup round's own time on a busy machine:
 # a row may live from its write until retention + interval + this after it was sent.
-SLACK = 10.0
+SLACK = 5.0
 BOUND = int(RATE * (RETENTION + CLEANUP_INTERVAL + SLACK))
 
 
@@ -110,7 +110,7 @@ def test_a_steady_stream_keeps_the_outbox_bounded_and_cleanup_never_deletes_unse
         counter.stop()
 
     assert relay.poll() is None, relays.log(0)
-    assert len(counter.samples) >= 50  # sampled all along the ~30 s of writes
+    assert len(counter.samples) >= 30  # sampled all along the ~16 s of writes
     assert max(counter.samples) <= BOUND, f"outbox grew to {max(counter.samples)} rows"
     assert store.status(parked_limit=0).parked_count == 0
     assert "removed" in relays.log(0)  # cleanup rounds did the removing
