@@ -11,6 +11,7 @@ from urllib.parse import unquote, urlsplit
 
 import httpx
 
+from playball_stack import cds
 from playball_stack.artifacts import ensure_registry_app, load_pins
 from playball_stack.components.base import Component, Progress
 from playball_stack.components.postgres import ensure_database
@@ -107,11 +108,16 @@ class Registry(Component):
             hint="or point PLAYBALL_SCHEMA_REGISTRY_URL at an existing registry",
         )
         jdbc_url, user, password = jdbc_from_sqlalchemy_url(self.database_url, REGISTRY_DATABASE)
-        self.process.start(
+        # the JDK's and Quarkus' bootstrap classes from a class data sharing archive, as
+        # for Kafka (playball_stack.cds); the application's own classes come through
+        # Quarkus' class loader, which no archive covers
+        archive = cds.archive_for(self._app, self._java.executable, "apicurio-registry")
+        pid = self.process.start(
             [
                 str(self._java.executable),
                 f"-Xmx{self.heap}",
                 "-XX:+UseSerialGC",
+                *cds.cds_options(archive),
                 f"-Dplayball.home={self.dir}",
                 "-Dquarkus.http.host=127.0.0.1",
                 f"-Dquarkus.http.port={self.port}",
@@ -131,6 +137,7 @@ class Registry(Component):
                 "APICURIO_DATASOURCE_PASSWORD": password,
             },
         )
+        cds.record_writer(archive, pid)
 
     def healthy(self) -> bool:
         # loopback: never through an HTTP(S)_PROXY the environment may set
