@@ -73,14 +73,16 @@ class System:
         settings: StackSettings,
         progress: Callable[[str], None],
         brokers: int | None = None,
+        ports: Ports | None = None,
     ) -> None:
         self.stack = Stack(settings, brokers=brokers, progress=progress)
+        self.ports = ports or Ports()
         self.settings = settings
         self.progress = progress
         self.services = Supervisor(settings.home, progress)
         # auth over https with a certificate of the stack's CA (made by `up`)
         self.tls = auth_tls(settings.home)
-        self.specs = service_specs(Ports(), self.tls)
+        self.specs = service_specs(self.ports, self.tls)
 
     def environment(self, principals: Sequence[str] = ()) -> dict[str, str]:
         """A child's whole environment: ours without credentials, the addresses, and the
@@ -94,6 +96,7 @@ class System:
                 self.stack.kafka_bootstrap,
                 self.stack.registry_url,
                 self.settings.database_url,  # external; None: each role's own URL
+                self.ports,
                 tls=self.tls,
             )
         )
