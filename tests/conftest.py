@@ -157,7 +157,9 @@ def _is_worker(config: pytest.Config) -> bool:
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
-    if not _is_worker(session.config):
+    # a collection alone never starts the stack, so it must never stop one (scripts/test
+    # collects once while the stack is starting, to compile the test modules)
+    if not _is_worker(session.config) and not session.config.option.collectonly:
         session.config.stash[_stack_was_running] = running_components(StackSettings())
 
 
