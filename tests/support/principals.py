@@ -11,14 +11,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from typing import Any
 
-from confluent_kafka.admin import AdminClient
 from playball_core import local_stack
 from playball_core.manifest import dead_letter_topic
 from playball_events.service_principals import ServicePrincipals
 from playball_events.topics_acls_kafka import AclAdmin, AclAdminError, service_acls
 from playball_stack.settings import StackSettings
 
-from support.kafka import client_config
+from support.kafka import admin_client
 
 
 def principal_environment(settings: StackSettings, principal: str) -> dict[str, str]:
@@ -68,7 +67,7 @@ def service_acls_granted(bootstrap: str, topic: str, consumer_group: str) -> Ite
     """
     principals = ServicePrincipals(consumer_group=consumer_group)
     bindings = service_acls(topic, principals)
-    acls = AclAdmin(AdminClient(client_config(bootstrap)))
+    acls = AclAdmin(admin_client(bootstrap))
     acls.grant(bindings)
     try:
         yield
