@@ -13,7 +13,6 @@ import base64
 import json
 import logging
 import threading
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -33,6 +32,7 @@ from playball_groups.adapters.jwks_cache import (
 from playball_groups.adapters.jwks_fetch import MAX_JWKS_BYTES
 from playball_groups.entrypoints.api import create_app
 from playball_groups.service_layer.tokens import InvalidTokenError, TokenKeysUnavailableError
+from support.stack_env import wait_for
 from support.tokens import AUDIENCE, Issuer, SigningKey, jwks_server
 
 from groups.fakes import FakeUnitOfWork, Store
@@ -75,10 +75,7 @@ def verifier_for(issuer: Issuer, clock: Clock, timeout: float = 5.0) -> JwksToke
 
 
 def until(what: str, condition: Callable[[], bool]) -> None:
-    deadline = time.monotonic() + DEADLINE
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting until {what}"
-        time.sleep(0.01)
+    wait_for(condition, what, DEADLINE)
 
 
 def _jwks(*entries: dict[str, Any]) -> bytes:

@@ -15,7 +15,6 @@ from playball_stack.settings import StackSettings
 from playball_stack.stack import Stack
 from support.outbox import insert_events, user_event
 from support.private_kafka import private_kafka as start_private_kafka
-from support.stack_env import share_secrets
 
 from relay.conftest import (
     RelayProcesses,
@@ -32,10 +31,8 @@ pytestmark = [pytest.mark.stack, pytest.mark.slow]
 
 @pytest.fixture
 def private_kafka(stack: StackSettings, tmp_path: Path) -> Iterator[Stack]:
-    home = tmp_path / "private-kafka"
-    # the session's passwords and CA: its admin (this process) and relay principals work
-    share_secrets(stack, home)
-    with start_private_kafka(stack, home) as cluster:
+    # seeded with the session's passwords and CA: the admin and relay principals work
+    with start_private_kafka(stack, tmp_path / "private-kafka") as cluster:
         yield cluster
 
 

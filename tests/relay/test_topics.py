@@ -6,6 +6,7 @@ reported, or with --apply-configs changed (never the partitions or the replicati
 The ACLs an ensure grants on a test's topics and on its consumer group (a group of the
 test's own, through PLAYBALL_GROUPS_CONSUMER_GROUP) are revoked when the test ends."""
 
+import functools
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -30,6 +31,7 @@ from playball_events.topics_admin_kafka import TopicDifference, TopicsAdmin, top
 from playball_schemagate.cli import app as schemas_app
 from support.kafka import client_config, create_topic
 from support.paths import SCHEMA_DIR
+from support.stack_env import wait_for
 from typer.testing import CliRunner
 
 runner = CliRunner()
@@ -222,10 +224,7 @@ def test_apply_configs_changes_the_configuration_never_partitions_or_replication
         return (config["cleanup.policy"], config["max.message.bytes"]) == wanted[topic]
 
     for topic in wanted:
-        deadline = time.monotonic() + 30
-        while not applied(topic):
-            assert time.monotonic() < deadline, f"{topic}: the altered configs never showed"
-            time.sleep(0.05)
+        wait_for(functools.partial(applied, topic), f"{topic}: the altered configs show", 30)
     partitions, replication, _config = describe(kafka_bootstrap, unique_name)
     assert (partitions, replication) == (2, 1)
     # entry by entry: nothing else of the topic's own settings was set or dropped

@@ -13,7 +13,9 @@ from typing import Any
 
 from playball_core import local_stack
 from playball_core.manifest import dead_letter_topic
+from playball_events.kafka_security import kafka_security
 from playball_events.service_principals import ServicePrincipals
+from playball_events.settings import ENV_PREFIX, ClientSecuritySettings
 from playball_events.topics_acls_kafka import AclAdmin, AclAdminError, service_acls
 from playball_stack.settings import StackSettings
 
@@ -32,16 +34,12 @@ def principal_environment(settings: StackSettings, principal: str) -> dict[str, 
 
 
 def principal_config(settings: StackSettings, principal: str, bootstrap: str) -> dict[str, Any]:
-    """A librdkafka config connecting to ``bootstrap`` as ``principal`` of the stack."""
+    """A librdkafka config connecting to ``bootstrap`` as ``principal`` of the stack, as
+    the services build it from the principal's variables."""
     variables = principal_environment(settings, principal)
-    return {
-        "bootstrap.servers": bootstrap,
-        "security.protocol": variables["PLAYBALL_KAFKA_SECURITY_PROTOCOL"],
-        "sasl.mechanism": variables["PLAYBALL_KAFKA_SASL_MECHANISM"],
-        "sasl.username": variables["PLAYBALL_KAFKA_SASL_USERNAME"],
-        "sasl.password": variables["PLAYBALL_KAFKA_SASL_PASSWORD"],
-        "ssl.ca.location": variables["PLAYBALL_KAFKA_SSL_CA_LOCATION"],
-    }
+    fields = {name.removeprefix(ENV_PREFIX).lower(): value for name, value in variables.items()}
+    security = kafka_security(ClientSecuritySettings.model_validate(fields))
+    return security.client_config({"bootstrap.servers": bootstrap})
 
 
 def admin_environment(settings: StackSettings) -> dict[str, str]:

@@ -7,13 +7,12 @@ developer's stack that was already running therefore stays running, and CI leave
 process behind.
 """
 
-import fcntl
 import hashlib
 import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from pathlib import Path
 
+from playball_stack.file_lock import file_lock
 from playball_stack.settings import StackSettings
 from playball_stack.stack import Stack
 
@@ -22,16 +21,9 @@ def running_components(settings: StackSettings) -> set[str]:
     return {c.name for c in Stack(settings).components() if c.pid() is not None}
 
 
-@contextmanager
-def _start_lock(settings: StackSettings) -> Iterator[None]:
+def _start_lock(settings: StackSettings) -> AbstractContextManager[None]:
     digest = hashlib.sha256(str(settings.home.resolve()).encode()).hexdigest()[:16]
-    path = Path(tempfile.gettempdir()) / f"playball-stack-{digest}.lock"
-    with path.open("a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
+    return file_lock(Path(tempfile.gettempdir()) / f"playball-stack-{digest}.lock")
 
 
 def ensure_up(settings: StackSettings) -> None:

@@ -20,9 +20,9 @@ from pathlib import Path
 from playball_core import local_stack as names
 from playball_core.exits import ConfigurationError
 
+from playball_stack.components.kafka_sasl_ssl import SCRAM_MECHANISM
 from playball_stack.errors import StackError
 
-SCRAM_MECHANISM = "SCRAM-SHA-512"
 PASSWORDS_FILE = ".passwords"  # every principal's password, for the stack itself
 _KAFKA = (*names.KAFKA_CLIENT_PRINCIPALS, names.KAFKA_BROKER, names.KAFKA_CONTROLLER)
 _POSTGRES = (

@@ -24,7 +24,6 @@ from playball_stack.components.kafka_sasl_ssl import SaslSslListeners
 from playball_stack.components.postgres import Postgres
 from playball_stack.components.registry import Registry, registry_answers
 from playball_stack.credentials import (
-    SCRAM_MECHANISM,
     StackCredentials,
     ensure_credentials,
     load_credentials,
@@ -101,6 +100,8 @@ class Stack:
         """Give the components the principals' passwords (None: a stack not yet made)."""
         if credentials is None:
             return
+        if self.postgres is not None:
+            self.postgres.credentials = credentials
         if self.kafka is not None:
             self.kafka.security = kafka_listeners(self.home, credentials)
         if self.registry is not None and self.postgres is not None:
@@ -130,17 +131,9 @@ class Stack:
     def admin_client_config(self) -> dict[str, str]:
         """librdkafka settings connecting to the stack's own Kafka as its admin; none for
         an external Kafka (or a stack not made yet)."""
-        credentials = load_credentials(self.home)
-        if self.kafka is None or self.kafka.security is None or credentials is None:
+        if self.kafka is None or self.kafka.security is None:
             return {}
-        return {
-            "security.protocol": "SASL_SSL",
-            "sasl.mechanism": SCRAM_MECHANISM,
-            "sasl.username": names.KAFKA_ADMIN,
-            "sasl.password": credentials.password(names.KAFKA_ADMIN),
-            "ssl.ca.location": str(self.kafka.security.ca_file),
-            "ssl.endpoint.identification.algorithm": "https",
-        }
+        return self.kafka.security.client_config(names.KAFKA_ADMIN)
 
     # -- lifecycle ------------------------------------------------------------------
 

@@ -21,7 +21,6 @@ makes it anew.
 """
 
 import datetime as dt
-import fcntl
 import ipaddress
 import os
 import re
@@ -35,6 +34,8 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from playball_stack.file_lock import file_lock
 
 TLS_DIRECTORY = "tls"
 KEY_MODE = 0o600
@@ -109,12 +110,8 @@ def ensure_server_certificate(
 def _locked(home: Path) -> Iterator[None]:
     directory = tls_directory(home)
     directory.mkdir(parents=True, exist_ok=True)
-    with (directory / ".lock").open("a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
+    with file_lock(directory / ".lock"):
+        yield
 
 
 def _ensure_ca(home: Path) -> CertificateFiles:

@@ -115,14 +115,13 @@ def ensure_topics(
         stream.write(
             f"differs   topic {diff.topic}: {diff.setting} is {diff.actual}, wanted {diff.wanted}\n"
         )
-    for name in wanted:
-        if authorized:
-            stream.write(
-                f"granted   topic {name}: write to {principals.relay}, read (group "
-                f"{principals.consumer_group}) and .dlq write to {principals.consumer}\n"
-            )
     if not authorized:
         stream.write("(the cluster has no authorizer: no ACLs granted)\n")
+    for name in wanted if authorized else ():
+        stream.write(
+            f"granted   topic {name}: write to {principals.relay}, read (group "
+            f"{principals.consumer_group}) and .dlq write to {principals.consumer}\n"
+        )
     if any(diff.setting not in STRUCTURE for diff in report.differences):
         stream.write("(`playball topics ensure --apply-configs` changes the configuration)\n")
     return ExitCode.CHECK_FAILED if report.differences else ExitCode.OK

@@ -137,13 +137,18 @@ class SaslSslListeners:
             arguments += ["--add-scram", f"{SCRAM_MECHANISM}=[name={name},password={password}]"]
         return arguments
 
-    def probe_config(self) -> dict[str, str]:
-        """librdkafka settings of a health probe, authenticating as the broker's principal."""
+    def client_config(self, principal: str) -> dict[str, str]:
+        """librdkafka settings connecting as ``principal`` (the broker's, or a user's)."""
+        passwords = {BROKER_PRINCIPAL: self.broker_password, **dict(self.users)}
         return {
             "security.protocol": "SASL_SSL",
             "sasl.mechanism": SCRAM_MECHANISM,
-            "sasl.username": BROKER_PRINCIPAL,
-            "sasl.password": self.broker_password,
+            "sasl.username": principal,
+            "sasl.password": passwords[principal],
             "ssl.ca.location": str(self.ca_file),
             "ssl.endpoint.identification.algorithm": "https",
         }
+
+    def probe_config(self) -> dict[str, str]:
+        """librdkafka settings of a health probe, authenticating as the broker's principal."""
+        return self.client_config(BROKER_PRINCIPAL)

@@ -24,7 +24,7 @@ from playball_core import local_stack as names
 from psycopg import sql
 
 from playball_stack.components.base import Component, Progress
-from playball_stack.credentials import StackCredentials, load_credentials
+from playball_stack.credentials import DATABASE_OF, StackCredentials, load_credentials
 from playball_stack.errors import (
     ComponentFailedError,
     DependencyDownError,
@@ -35,16 +35,11 @@ from playball_stack.processes import carries_marker, is_running, run_tool, tail
 
 PG_LIB = Path("/usr/lib/postgresql")
 USER = names.POSTGRES_ADMIN
-# Each service's role owns its database; the relay's role may only connect to the
-# auth database (its table grants come with the auth migration that makes the outbox).
-# The admin's own database is the test helpers' scratch space.
-OWNERS = {
-    "playball": names.POSTGRES_ADMIN,
-    "playball_auth": names.POSTGRES_AUTH,
-    "playball_groups": names.POSTGRES_GROUPS,
-    "playball_registry": names.POSTGRES_REGISTRY,
-}
-EXTRA_CONNECT = {"playball_auth": (names.POSTGRES_RELAY,)}
+# Each role owns the database its URL names (credentials.DATABASE_OF), but the relay's:
+# it may only connect to the auth database (its table grants come with the auth
+# migration that makes the outbox). The admin's own database is the test helpers'.
+OWNERS = {database: role for role, database in DATABASE_OF.items() if role != names.POSTGRES_RELAY}
+EXTRA_CONNECT = {DATABASE_OF[names.POSTGRES_RELAY]: (names.POSTGRES_RELAY,)}
 # initdb and pg_ctl finish in seconds; a hang (full disk, stuck NFS) must not hang `up`
 TOOL_TIMEOUT = 120.0
 
@@ -124,6 +119,8 @@ class Postgres(Component):
         self.data = self.root / "data"
         self.port = port
         self._bin: Path | None = None
+        # handed over by Stack (as the Kafka nodes get theirs); read from the home if not
+        self.credentials: StackCredentials | None = None
 
     def address(self) -> str:
         return f"127.0.0.1:{self.port}"
@@ -210,11 +207,12 @@ class Postgres(Component):
             raise ComponentFailedError(self.name, reason, tail(self.log_file()))
 
     def _credentials(self) -> StackCredentials:
-        credentials = load_credentials(self.home)
-        if credentials is None:  # `Stack.up` makes them before any component is prepared
+        if self.credentials is None:
+            self.credentials = load_credentials(self.home)
+        if self.credentials is None:  # `Stack.up` makes them before any prepare
             msg = f"the stack under {self.home} has no credentials; run `playball stack up`"
             raise StackError(msg)
-        return credentials
+        return self.credentials
 
     def _connect(self, dbname: str) -> psycopg.Connection[tuple[object, ...]]:
         return psycopg.connect(
