@@ -13,6 +13,7 @@ from collections.abc import Iterator
 import pytest
 from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
+from playball_stack.processes import kill_and_wait
 from playball_stack.settings import StackSettings
 from playball_stack.stack import Stack
 from support.durations import DirectoryTimes
@@ -85,6 +86,38 @@ def kafka_cluster(
     """
     with private_kafka(stack, tmp_path_factory.mktemp("cluster"), brokers=3) as cluster:
         yield cluster
+
+
+@pytest.fixture(scope="session")
+def outage_kafka(stack: StackSettings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """One private single-broker Kafka for the tests that stop the broker under load
+    (the relay's and the end-to-end one), started once for both: they share the
+    ``outage-kafka`` xdist group, and each takes it through
+    :func:`support.private_kafka.running_cluster`, which restarts a stopped broker."""
+    with private_kafka(stack, tmp_path_factory.mktemp("outage-kafka")) as kafka:
+        yield kafka
+
+
+# the session's private Kafkas: each is killed once a worker's last test using it is done
+PRIVATE_KAFKAS = ("kafka_cluster", "outage_kafka")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
+    """Kill a session-scoped private Kafka (:data:`PRIVATE_KAFKAS`) once the last test of
+    this worker's run of tests using it is done. Those tests run early (they are slow),
+    and idle KRaft nodes would otherwise heartbeat through the rest of the session on CPU
+    the other workers need; a later test that asks for one again gets it restarted
+    (:func:`support.private_kafka.running_cluster`)."""
+    funcargs = getattr(item, "funcargs", {})
+    held = [(name, funcargs[name]) for name in PRIVATE_KAFKAS if name in funcargs]
+    yield
+    following = getattr(nextitem, "fixturenames", ()) if nextitem is not None else ()
+    for name, kafka in held:
+        if isinstance(kafka, Stack) and name not in following:
+            for node in kafka.kafka_nodes:
+                if (pid := node.pid()) is not None:
+                    kill_and_wait(pid)  # scratch data: no controlled shutdown to wait out
 
 
 @pytest.fixture

@@ -19,16 +19,17 @@ import pytest
 from playball_events.contracts.topics import PLAYBALL_AUTH_USER_EVENTS_V1
 from playball_orchestration.probe import gauge
 from playball_stack.settings import StackSettings
+from playball_stack.stack import Stack
 from relay.conftest import Received, first_occurrence_versions, read_topic
 from sqlalchemy import create_engine, text
-from support.private_kafka import private_kafka
+from support.private_kafka import running_cluster
 from support.system import running_system
 from support.tcp_proxy import TcpProxy
 
 pytestmark = [pytest.mark.stack, pytest.mark.slow]
 
-USERS = 20
-RENAMES_DURING_OUTAGE = 300
+USERS = 10
+RENAMES_DURING_OUTAGE = 150
 # the relay resumes within 2 s of a dependency's return, not after a backoff of up to 30 s
 RESUME_SOON = {"PLAYBALL_RELAY_BACKOFF_MAX_SECONDS": "2"}
 
@@ -65,51 +66,54 @@ def outbox_events(database_url: str) -> list[tuple[uuid.UUID, str, int]]:
     return [(uuid.UUID(str(e)), str(a), int(v)) for e, a, v in rows]
 
 
+@pytest.mark.xdist_group("outage-kafka")
 def test_api_writes_succeed_with_the_broker_down_and_the_backlog_drains_after(
-    stack: StackSettings, tmp_path: Path
+    stack: StackSettings, outage_kafka: Stack, tmp_path: Path
 ) -> None:
-    with private_kafka(stack, tmp_path / "kafka") as kafka:
-        # the private broker as the stack's own Kafka, not an external one: the relay runs
-        # as its principal (auth-relay), whose password the private broker shares
-        settings = stack.model_copy(
-            update={"kafka_bootstrap": None, "kafka_port": kafka.settings.kafka_port}
-        )
-        assert settings.effective_kafka_bootstrap == kafka.kafka_bootstrap
-        quick_retries = {
-            "PLAYBALL_RELAY_DELIVERY_TIMEOUT_MS": "3000",
-            "PLAYBALL_RELAY_LEASE_SECONDS": "10",
-            **RESUME_SOON,
-        }
-        with (
-            running_system(
-                settings, tmp_path / "system", ("auth-api", "auth-relay"), quick_retries
-            ) as system,
-            httpx.Client(timeout=30) as client,
-        ):
-            metrics = system.specs["auth-relay"].address
+    # the session's private single broker (tests/conftest.py: ``outage_kafka``), shared
+    # with the relay's broker outage test, one at a time
+    kafka = running_cluster(outage_kafka)
+    # the private broker as the stack's own Kafka, not an external one: the relay runs
+    # as its principal (auth-relay), whose password the private broker shares
+    settings = stack.model_copy(
+        update={"kafka_bootstrap": None, "kafka_port": kafka.settings.kafka_port}
+    )
+    assert settings.effective_kafka_bootstrap == kafka.kafka_bootstrap
+    quick_retries = {
+        "PLAYBALL_RELAY_DELIVERY_TIMEOUT_MS": "3000",
+        "PLAYBALL_RELAY_LEASE_SECONDS": "10",
+        **RESUME_SOON,
+    }
+    with (
+        running_system(
+            settings, tmp_path / "system", ("auth-api", "auth-relay"), quick_retries
+        ) as system,
+        httpx.Client(timeout=30) as client,
+    ):
+        metrics = system.specs["auth-relay"].address
 
-            def backlog() -> float:
-                return gauge(metrics, "playball_outbox_backlog") or 0.0
+        def backlog() -> float:
+            return gauge(metrics, "playball_outbox_backlog") or 0.0
 
-            users = [register(client, system.auth_url, n) for n in range(USERS)]
-            wait_for(lambda: backlog() == 0, 60, "the registrations to be delivered")
+        users = [register(client, system.auth_url, n) for n in range(USERS)]
+        wait_for(lambda: backlog() == 0, 60, "the registrations to be delivered")
 
-            kafka.kafka_nodes[0].stop()
-            for n in range(RENAMES_DURING_OUTAGE):
-                answer = client.patch(
-                    f"{system.auth_url}/users/me",
-                    json={"display_name": f"renamed {n}"},
-                    headers=users[n % USERS],
-                )
-                assert answer.status_code == 200, answer.text  # the API never waits on Kafka
-            wait_for(lambda: backlog() >= RENAMES_DURING_OUTAGE, 60, "the backlog to show")
+        kafka.kafka_nodes[0].stop()
+        for n in range(RENAMES_DURING_OUTAGE):
+            answer = client.patch(
+                f"{system.auth_url}/users/me",
+                json={"display_name": f"renamed {n}"},
+                headers=users[n % USERS],
+            )
+            assert answer.status_code == 200, answer.text  # the API never waits on Kafka
+        wait_for(lambda: backlog() >= RENAMES_DURING_OUTAGE, 60, "the backlog to show")
 
-            kafka.up(timeout=180)
-            wait_for(lambda: backlog() == 0, 180, "the backlog to drain")
+        kafka.up(timeout=180)
+        wait_for(lambda: backlog() == 0, 180, "the backlog to drain")
 
-            committed = outbox_events(system.auth_database_url)
-            assert len(committed) == USERS + RENAMES_DURING_OUTAGE
-            assert_all_arrived_in_order(kafka.kafka_bootstrap, committed)
+        committed = outbox_events(system.auth_database_url)
+        assert len(committed) == USERS + RENAMES_DURING_OUTAGE
+        assert_all_arrived_in_order(kafka.kafka_bootstrap, committed)
 
 
 def assert_all_arrived_in_order(

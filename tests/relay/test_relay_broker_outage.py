@@ -1,20 +1,18 @@
 """The broker stopped under write load: writes keep committing, the relay rides out the
 outage (deliveries time out, possibly persisted, and are retried), the backlog drains
-after the restart, and nothing is lost. On a PRIVATE single-broker Kafka started here on
-other ports, never the shared one."""
+after the restart, and nothing is lost. On a PRIVATE single-broker Kafka on other ports
+(shared with the end-to-end broker outage, one test at a time), never the shared one."""
 
 import threading
 import uuid
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 
 import pytest
 from playball_events.outbox.model import NewOutboxEvent
 from playball_events.outbox.store_sql import SqlOutboxStore
-from playball_stack.settings import StackSettings
 from playball_stack.stack import Stack
 from support.outbox import insert_events, user_event
-from support.private_kafka import private_kafka as start_private_kafka
+from support.private_kafka import running_cluster
 
 from relay.conftest import (
     RelayProcesses,
@@ -30,12 +28,13 @@ pytestmark = [pytest.mark.stack, pytest.mark.slow]
 
 
 @pytest.fixture
-def private_kafka(stack: StackSettings, tmp_path: Path) -> Iterator[Stack]:
-    # seeded with the session's passwords and CA: the admin and relay principals work
-    with start_private_kafka(stack, tmp_path / "private-kafka") as cluster:
-        yield cluster
+def private_kafka(outage_kafka: Stack) -> Stack:
+    """The session's private single broker (tests/conftest.py: ``outage_kafka``), running:
+    seeded with the session's passwords and CA, so the admin and relay principals work."""
+    return running_cluster(outage_kafka)
 
 
+@pytest.mark.xdist_group("outage-kafka")
 def test_broker_stopped_under_write_load_then_restarted_loses_nothing(
     *,
     private_kafka: Stack,

@@ -40,6 +40,12 @@ def test_data_survives_down_and_up_and_down_leaves_no_process(
         running = Stack(settings)
         try:
             running.up(timeout=180)
+            # the registry got its extra JVM options (PLAYBALL_REGISTRY_JVM_OPTIONS' field)
+            assert running.registry is not None
+            registry_pid = running.registry.pid()
+            assert registry_pid is not None
+            argv = Path(f"/proc/{registry_pid}/cmdline").read_bytes().split(b"\0")
+            assert settings.registry_jvm_options.encode() in argv
             create_topic(running.kafka_bootstrap, unique_name)
             producer = Producer(client_config(running.kafka_bootstrap))
             producer.produce(unique_name, key=b"k", value=b"kept across restarts")

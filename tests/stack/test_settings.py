@@ -109,3 +109,12 @@ def test_extra_kafka_jvm_options_come_from_the_environment_word_by_word(
     stack = Stack(StackSettings())
     assert stack.kafka is not None
     assert stack.kafka.jvm_options == ("-XX:TieredStopAtLevel=1", "-Dx=a b")
+
+
+def test_extra_registry_jvm_options_come_from_the_environment_word_by_word(
+    clean_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PLAYBALL_REGISTRY_JVM_OPTIONS", "-XX:TieredStopAtLevel=1  -Dx='a b'")
+    stack = Stack(StackSettings())
+    assert stack.registry is not None
+    assert stack.registry.jvm_options == ("-XX:TieredStopAtLevel=1", "-Dx=a b")

@@ -136,4 +136,5 @@ def private_stack_settings(session: StackSettings, home: Path) -> StackSettings:
         schema_registry_url=None,
         kafka_heap="256m",
         kafka_jvm_options=SCRATCH_KAFKA_JVM_OPTIONS,
+        registry_jvm_options=SCRATCH_KAFKA_JVM_OPTIONS,
     )

@@ -67,6 +67,10 @@ class StackSettings(BaseSettings):
         description="extra JVM options for the Kafka nodes and their storage format, "
         "space-separated (e.g. -XX:TieredStopAtLevel=1: less CPU to start, slower after)",
     )
+    registry_jvm_options: str = Field(
+        default="",
+        description="extra JVM options for the schema registry, space-separated",
+    )
 
     @field_validator("kafka_port", "registry_port", "postgres_port")
     @classmethod

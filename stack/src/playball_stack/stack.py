@@ -77,6 +77,7 @@ class Stack:
                 settings.registry_port,
                 settings.registry_heap,
                 settings.effective_database_url,
+                jvm_options=tuple(shlex.split(settings.registry_jvm_options)),
             )
             if settings.schema_registry_url is None
             else None

@@ -57,13 +57,21 @@ class Registry(Component):
     program = "java"
 
     def __init__(
-        self, home: Path, cache_dir: Path, port: int, heap: str, database_url: str
+        self,
+        home: Path,
+        cache_dir: Path,
+        port: int,
+        heap: str,
+        database_url: str,
+        *,
+        jvm_options: tuple[str, ...] = (),
     ) -> None:
         self.dir = home / "registry"
         self.cache_dir = cache_dir
         self.port = port
         self.heap = heap
         self.database_url = database_url
+        self.jvm_options = jvm_options
         self.process = ManagedProcess(
             name=self.name,
             pid_file=self.dir / "registry.pid",
@@ -126,6 +134,7 @@ class Registry(Component):
                 f"-Dquarkus.management.port={self.port + 1}",
                 "-Dapicurio.rules.global.compatibility=BACKWARD",
                 f"-XX:ErrorFile={self.dir}/hs_err_pid%p.log",
+                *self.jvm_options,  # last: they may override the ones above
                 "-jar",
                 str(self._app / "quarkus-run.jar"),
             ],
