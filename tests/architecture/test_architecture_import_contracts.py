@@ -114,6 +114,12 @@ def test_the_tree_keeps_every_contract(tmp_path: Path) -> None:
             "import playball_service_kit.cli\n",
             "runtime-layers",
         ),
+        (
+            "playball_privacy",
+            "_probe",
+            "import playball_groups.adapters.privacy_scan_sql\n",
+            "privacy-without-services",
+        ),
     ],
     ids=[
         "domain->adapters",
@@ -124,6 +130,7 @@ def test_the_tree_keeps_every_contract(tmp_path: Path) -> None:
         "kit->groups",
         "kit->codegen",
         "events->kit",
+        "privacy->groups",
     ],
 )
 def test_a_violation_fails_the_check(

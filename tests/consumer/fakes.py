@@ -85,6 +85,7 @@ class FakeDeadLetters(DeadLetterSink):
         self.parked: list[DeadLetter] = []
         self.failures_left = 0
         self.too_large: set[int] = set()  # source offsets whose letters become stubs
+        self.erased: list[RawMessage] = []  # the messages whose keys were tombstoned
 
     def park(self, letters: Sequence[DeadLetter]) -> int:
         if self.failures_left:
@@ -92,6 +93,12 @@ class FakeDeadLetters(DeadLetterSink):
             raise RuntimeError("broker unreachable")
         self.parked.extend(letters)
         return sum(1 for letter in letters if letter.message.offset in self.too_large)
+
+    def erase(self, messages: Sequence[RawMessage]) -> None:
+        if self.failures_left:
+            self.failures_left -= 1
+            raise RuntimeError("broker unreachable")
+        self.erased.extend(messages)
 
 
 class FakeProcessedEvents(ProcessedEvents[set[uuid.UUID]]):

@@ -29,6 +29,7 @@ from playball_events.kafka_security import kafka_security_from_environment
 from playball_events.outbox.ports import OutboxStatus
 from playball_events.outbox.store_factory_sql import open_outbox_store
 from playball_events.outbox.store_sql import SqlOutboxStore
+from playball_events.roll_markers import is_control_key
 from playball_events.topics_admin_kafka import EnsureReport, TopicsAdmin
 from playball_stack.components.postgres import ensure_database
 from playball_stack.settings import StackSettings
@@ -164,7 +165,8 @@ def read_topic(
     try:
         while missing and time.monotonic() < deadline:
             for message in consumer.consume(1000, 0.5):
-                if message.error():
+                # a relay's roll markers (playball_events.roll_markers) are no events
+                if message.error() or is_control_key(message.key()):
                     continue
                 item = Received(
                     key=message.key() or b"",

@@ -40,6 +40,13 @@ READ, WRITE, DESCRIBE = AclOperation.READ, AclOperation.WRITE, AclOperation.DESC
 TOPIC, GROUP = ResourceType.TOPIC, ResourceType.GROUP
 # (resource type, resource name, principal, operation) of an ACL that allows
 Grant = tuple[object, str, str, object]
+# what `topics ensure` sets on a topic and its .dlq to bound erasure (docs/privacy.md)
+ERASURE_BOUND_DEFAULTS = {
+    "max.compaction.lag.ms": "86400000",
+    "segment.ms": "86400000",
+    "min.cleanable.dirty.ratio": "0.1",
+    "delete.retention.ms": "86400000",
+}
 
 
 def acls_under(bootstrap: str, prefix: str) -> list[AclBinding]:
@@ -137,10 +144,15 @@ def test_a_cluster_of_three_brokers_gets_replication_three_and_min_insync_two() 
     cluster = topic_specs(["t"], brokers=3)
     assert [s.name for s in single] == ["t", "t.dlq"]
     assert {(s.partitions, s.replication) for s in single} == {(6, 1)}
-    assert single[0].config == {"cleanup.policy": "compact", "max.message.bytes": "1048576"}
+    assert single[0].config == {
+        "cleanup.policy": "compact",
+        **ERASURE_BOUND_DEFAULTS,
+        "max.message.bytes": "1048576",
+    }
     assert {(s.partitions, s.replication) for s in cluster} == {(6, 3)}
     assert cluster[1].config == {
         "cleanup.policy": "compact",
+        **ERASURE_BOUND_DEFAULTS,
         "min.insync.replicas": "2",
         "max.message.bytes": str(1048576 + 65536),
     }
@@ -228,9 +240,12 @@ def test_apply_configs_changes_the_configuration_never_partitions_or_replication
     partitions, replication, _config = describe(kafka_bootstrap, unique_name)
     assert (partitions, replication) == (2, 1)
     # entry by entry: nothing else of the topic's own settings was set or dropped
+    # (delete.retention.ms is left out: its wanted value is the broker's default already,
+    # so it never differed and was not set)
     assert set(_topic_overrides(kafka_bootstrap, unique_name)) == {
         "cleanup.policy",
         "max.message.bytes",
+        *(set(ERASURE_BOUND_DEFAULTS) - {"delete.retention.ms"}),
     }
     again = runner.invoke(topics_app, args)
     assert "altered" not in again.output  # nothing left to change

@@ -12,6 +12,7 @@ REPO_SCHEMAS = Path(__file__).resolve().parents[2] / "schemas"
 ORIGINAL = (REPO_SCHEMAS / "UserRegistered.avsc").read_text(encoding="utf-8")
 EMAIL_LINE = (
     '    {"name": "email", "type": ["null", "string"], "default": null, '
+    '"confluent:tags": ["PII"], '
     '"doc": "Contact address, if the user gave one."},\n'
 )
 

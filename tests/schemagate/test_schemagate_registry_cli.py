@@ -15,6 +15,7 @@ USER_REGISTERED = (REPO_SCHEMAS / "UserRegistered.avsc").read_text(encoding="utf
 USER_DELETED = (REPO_SCHEMAS / "UserDeleted.avsc").read_text(encoding="utf-8")
 EMAIL_LINE = (
     '    {"name": "email", "type": ["null", "string"], "default": null, '
+    '"confluent:tags": ["PII"], '
     '"doc": "Contact address, if any."},\n'
 )
 

@@ -22,7 +22,15 @@ MODULE_NAMES = frozenset(
     {"_abc", "_dc", "_decimal", "_dt", "_enum", "_runtime", "_t", "_uuid", "annotations"}
 )
 RECORD_API = frozenset(
-    {"avro_schema", "to_avro", "from_avro", "to_avro_bytes", "from_avro_bytes", "avro_decoder"}
+    {
+        "avro_schema",
+        "to_avro",
+        "from_avro",
+        "to_avro_bytes",
+        "from_avro_bytes",
+        "avro_decoder",
+        "PERSONAL_FIELDS",
+    }
 )
 ENUM_RESERVED = frozenset({"mro", "name", "value"})
 _RESERVED = (

@@ -17,6 +17,7 @@ from playball_core.avro.schema import (
     RecordType,
     UnionType,
 )
+from playball_core.avro.tags import is_personal
 
 from playball_codegen.checks import value_checks
 from playball_codegen.conversions import Conversions
@@ -204,8 +205,11 @@ class Renderer:
         record = view.definition
         about = f"Avro record ``{record.full_name}`` ({self.schema_set.file_name(record)})."
         doc = f"{record.doc}\n\n{about}" if record.doc else about
+        personal = personal_attributes(view)
+        # Fields tagged PII get their own repr (below); dataclass's would show the values.
+        options = "frozen=True, slots=True, kw_only=True" + (", repr=False" if personal else "")
         lines = [
-            "@_dc.dataclass(frozen=True, slots=True, kw_only=True)",
+            f"@_dc.dataclass({options})",
             f"class {view.class_name}:",
             *docstring(doc, "    "),
             "",
@@ -214,8 +218,20 @@ class Renderer:
             lines.append(self.field_line(field, attribute))
             if field.doc:
                 lines.extend(docstring(field.doc, "    "))
+        lines += [
+            "",
+            "    PERSONAL_FIELDS: _t.ClassVar[tuple[str, ...]] = " + _tuple_literal(personal),
+            '    """Attributes tagged ``PII`` in the schema: never shown in a repr or a log."""',
+        ]
         lines += self._post_init(view)
         lines += self._methods(view)
+        if personal:
+            lines += [
+                "",
+                "    def __repr__(self) -> str:",
+                '        """The fields as dataclass shows them, those tagged PII as ``<PII>``."""',
+                "        return _runtime.record_repr(self)",
+            ]
         return "\n".join(lines) + "\n"
 
     def _post_init(self, view: RecordView) -> list[str]:
@@ -225,7 +241,13 @@ class Renderer:
         ):
             where = f"{view.class_name}.{attribute}"
             body += value_checks(
-                self.annotations, field.type, f"self.{attribute}", where, 0, f"f{index}_"
+                self.annotations,
+                field.type,
+                f"self.{attribute}",
+                where,
+                0,
+                f"f{index}_",
+                personal=is_personal(field),
             )
         if not body:
             return []
@@ -269,7 +291,8 @@ class Renderer:
                 "        return " + codec + ".encode(",
                 "            {",
                 *wire_items,
-                "            }",
+                "            },",
+                "            self,",
                 "        )",
             ]
             build = "cls._from_wire"
@@ -286,7 +309,7 @@ class Renderer:
                 "        )",
             ]
         else:
-            encode = [f"        return {codec}.encode(self.to_avro())"]
+            encode = [f"        return {codec}.encode(self.to_avro(), self)"]
             build = "cls.from_avro"
             wire_reader = []
         return [
@@ -378,6 +401,16 @@ class Renderer:
         if uses_runtime:
             head += ["", RUNTIME_IMPORT]
         return "\n".join(head) + "\n\n\n" + body
+
+
+def personal_attributes(view: RecordView) -> tuple[str, ...]:
+    """The attribute names of the record's fields tagged ``PII``, in field order."""
+    pairs = zip(view.definition.fields, view.attributes, strict=True)
+    return tuple(attribute for field, attribute in pairs if is_personal(field))
+
+
+def _tuple_literal(items: tuple[str, ...]) -> str:
+    return "(" + ", ".join(repr(item) for item in items) + ("," if len(items) == 1 else "") + ")"
 
 
 def record_views(

@@ -57,6 +57,16 @@ class Manifest:
     path: Path
     schemas: tuple[SchemaEntry, ...]
     codegen: CodegenTarget | None
+    # The runtime-owned section ([[runtime.schema]], [runtime.codegen]): records the shared
+    # runtime publishes about itself (reader records), gated like the contracts but
+    # generated into the runtime package and carrying no service's events.
+    runtime: tuple[SchemaEntry, ...] = ()
+    runtime_codegen: CodegenTarget | None = None
+
+    @property
+    def gated(self) -> tuple[SchemaEntry, ...]:
+        """Every subject the gate checks and the registry workflow registers."""
+        return self.schemas + self.runtime
 
     @property
     def schema_dir(self) -> Path:
@@ -94,10 +104,39 @@ def load_manifest(path: Path) -> Manifest:
         msg = f"{path}: invalid TOML: {exc}"
         raise ManifestError(msg) from exc
 
-    entries: list[SchemaEntry] = []
     seen_subjects: set[str] = set()
-    for index, table in enumerate(data.get("schema", [])):
-        where = f"{path}: [[schema]] #{index + 1}"
+    entries = _entries(path, data.get("schema", []), "[[schema]]", seen_subjects)
+    if not entries:
+        msg = f"{path}: no [[schema]] entries"
+        raise ManifestError(msg)
+    runtime_table = data.get("runtime", {})
+    runtime = _entries(
+        path, runtime_table.get("schema", []), "[[runtime.schema]]", seen_subjects
+    )
+    return Manifest(
+        path=path.resolve(),
+        schemas=entries,
+        codegen=_codegen(path, data.get("codegen"), "[codegen]"),
+        runtime=runtime,
+        runtime_codegen=_codegen(path, runtime_table.get("codegen"), "[runtime.codegen]"),
+    )
+
+
+def _codegen(path: Path, table: dict[str, Any] | None, name: str) -> CodegenTarget | None:
+    if table is None:
+        return None
+    return CodegenTarget(
+        out=(path.parent / _require_str(table, "out", f"{path}: {name}")).resolve(),
+        package=_require_str(table, "package", f"{path}: {name}"),
+    )
+
+
+def _entries(
+    path: Path, tables: list[dict[str, Any]], kind: str, seen_subjects: set[str]
+) -> tuple[SchemaEntry, ...]:
+    entries: list[SchemaEntry] = []
+    for index, table in enumerate(tables):
+        where = f"{path}: {kind} #{index + 1}"
         file = path.parent / _require_str(table, "file", where)
         if not file.is_file():
             msg = f"{where}: schema file {file.name!r} does not exist"
@@ -133,18 +172,7 @@ def load_manifest(path: Path) -> Manifest:
                 record_full_name=record,
             )
         )
-    if not entries:
-        msg = f"{path}: no [[schema]] entries"
-        raise ManifestError(msg)
-
-    codegen: CodegenTarget | None = None
-    if "codegen" in data:
-        table = data["codegen"]
-        codegen = CodegenTarget(
-            out=(path.parent / _require_str(table, "out", f"{path}: [codegen]")).resolve(),
-            package=_require_str(table, "package", f"{path}: [codegen]"),
-        )
-    return Manifest(path=path.resolve(), schemas=tuple(entries), codegen=codegen)
+    return tuple(entries)
 
 
 def _record_full_name(file: Path, where: str) -> str:

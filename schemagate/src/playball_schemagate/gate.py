@@ -12,7 +12,7 @@ from playball_schemagate.findings import Direction, Finding, Location, Severity
 from playball_schemagate.hints import hint_for
 from playball_schemagate.levels import plan_checks
 from playball_schemagate.lint import LintIssue, lint_change
-from playball_schemagate.rules import Rule
+from playball_schemagate.rules import LINT_ERRORS, Rule
 from playball_schemagate.schema_version import SchemaVersion
 
 
@@ -71,7 +71,7 @@ def _resolution_finding(
 def _lint_finding(issue: LintIssue, old: SchemaVersion | None, new: SchemaVersion) -> Finding:
     return Finding(
         rule=issue.rule,
-        severity=Severity.WARNING,
+        severity=Severity.ERROR if issue.rule in LINT_ERRORS else Severity.WARNING,
         path=issue.path,
         message=issue.message,
         hint=hint_for(issue.rule, None, issue.subject),

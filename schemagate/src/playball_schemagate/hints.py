@@ -66,6 +66,14 @@ _HINTS: dict[tuple[Rule, Direction | None], str] = {
         "keep the enum default '{subject}': without it readers fail on symbols they lack"
     ),
     (Rule.FIELD_MISSING_DOC, None): "document field '{subject}' with a 'doc'",
+    (Rule.PII_UNCLASSIFIED, None): (
+        'classify field \'{subject}\': add "confluent:tags": ["PII"] if its values are '
+        'personal data, ["NOT_PII"] if they are not'
+    ),
+    (Rule.PII_TAG_REMOVED, None): (
+        "keep \"PII\" in the tags of field '{subject}': its values stay personal data "
+        "whatever the schema says (to stop publishing them, remove the field instead)"
+    ),
     (Rule.SCHEMA_WARNING, None): (
         "use ASCII names for readers outside Java, and fix or remove an ignored logicalType"
     ),

@@ -5,6 +5,12 @@ Schema resolution ignores logical types, decimal parameters and namespaces, so c
 get values off by a factor of 1000. These rules walk the candidate against its predecessor
 along the elements that resolution would pair up (fields by name or alias, union branches
 by kind and name) and report what changed meaning.
+
+Tags (``"confluent:tags"``) are ignored by resolution too. A field that loses ``PII`` would
+silently start to show up in logs, so that is an error (:data:`~.rules.LINT_ERRORS`); a
+new field that can hold text (string, bytes or fixed, directly or in a union, array or
+map) must say whether it is personal (``PII`` or ``NOT_PII``). A new field of a record type
+is not classified itself: its record's fields are, each on its own.
 """
 
 from dataclasses import dataclass
@@ -14,11 +20,14 @@ from playball_core.avro.schema import (
     ArrayType,
     AvroType,
     EnumType,
+    Field,
+    Kind,
     MapType,
     NamedType,
     RecordType,
     UnionType,
 )
+from playball_core.avro.tags import NOT_PII, PII
 
 from playball_schemagate.compat import AmbiguousAliasError, lookup_writer_field, render_path
 from playball_schemagate.rules import Rule
@@ -52,6 +61,26 @@ def _branches(schema: AvroType) -> list[tuple[str | None, AvroType]]:
     if isinstance(schema, UnionType):
         return [(f"[{index}]", branch) for index, branch in enumerate(schema.branches)]
     return [(None, schema)]
+
+
+_TEXT_KINDS = frozenset({Kind.STRING, Kind.BYTES, Kind.FIXED})
+
+
+def holds_text(schema: AvroType) -> bool:
+    """Whether a field's type is or contains string, bytes or fixed.
+
+    Through unions, arrays and maps; not into records, whose fields are classified each
+    on its own (and so no further than a record, which also ends recursion).
+    """
+    if schema.kind in _TEXT_KINDS:
+        return True
+    if isinstance(schema, UnionType):
+        return any(holds_text(branch) for branch in schema.branches)
+    if isinstance(schema, ArrayType):
+        return holds_text(schema.items)
+    if isinstance(schema, MapType):
+        return holds_text(schema.values)
+    return False
 
 
 def _same_type(old: AvroType, new: AvroType) -> bool:
@@ -168,9 +197,34 @@ class _Linter:
                 continue  # reported as an error by schema resolution
             if old_field is None:
                 self.new_field_doc(new_field.name, new_field.doc, field_trail, new_field.pointer)
+                self.unclassified(new_field, field_trail)
                 self.undocumented_fields(new_field.type, (*field_trail, "type"))
             else:
+                self.pii_tag_removed(old_field, new_field, field_trail)
                 self.walk(old_field.type, new_field.type, (*field_trail, "type"))
+
+    def unclassified(self, field: Field, trail: tuple[str, ...]) -> None:
+        if holds_text(field.type) and PII not in field.tags and NOT_PII not in field.tags:
+            self.add(
+                Rule.PII_UNCLASSIFIED,
+                f"new field '{field.name}' holds text ({field.type.describe()}) but is tagged "
+                f"neither {PII} nor {NOT_PII}",
+                trail,
+                field.pointer,
+                None,
+                field.name,
+            )
+
+    def pii_tag_removed(self, old: Field, new: Field, trail: tuple[str, ...]) -> None:
+        if PII in old.tags and PII not in new.tags:
+            self.add(
+                Rule.PII_TAG_REMOVED,
+                f"field '{new.name}' was tagged {PII} and is not any more",
+                trail,
+                new.pointer,
+                old.pointer,
+                new.name,
+            )
 
     def new_field_doc(
         self, name: str, doc: str | None, trail: tuple[str, ...], pointer: Pointer
@@ -194,6 +248,7 @@ class _Linter:
             for field in schema.fields:
                 field_trail = (*trail, f"fields[{field.name}]")
                 self.new_field_doc(field.name, field.doc, field_trail, field.pointer)
+                self.unclassified(field, field_trail)
                 self.undocumented_fields(field.type, (*field_trail, "type"))
         elif isinstance(schema, UnionType):
             for segment, branch in _branches(schema):

@@ -2,7 +2,8 @@
 
 The first six are Java Avro's ``SchemaIncompatibilityType`` (the registries' verdicts);
 ``READER_FIELD_MISSING_DEFAULT`` is Java's ``READER_FIELD_MISSING_DEFAULT_VALUE``. The
-others are checks the registries do not make: warnings, failures only with ``--strict``.
+others are checks the registries do not make: warnings, failures only with ``--strict``,
+except the few in :data:`LINT_ERRORS`.
 """
 
 from enum import StrEnum
@@ -25,6 +26,10 @@ class Rule(StrEnum):
     NAMESPACE_CHANGED = "NAMESPACE_CHANGED"
     ENUM_DEFAULT_REMOVED = "ENUM_DEFAULT_REMOVED"
     FIELD_MISSING_DOC = "FIELD_MISSING_DOC"
+    # Personal-data tags ("confluent:tags": ["PII"] / ["NOT_PII"]), which Avro ignores: a
+    # new text field must be classified (a warning); dropping PII from a field is an error.
+    PII_UNCLASSIFIED = "PII_UNCLASSIFIED"
+    PII_TAG_REMOVED = "PII_TAG_REMOVED"
     # What the parser accepts with a warning (shared with codegen): a non-ASCII name, an
     # invalid logical type ignored in favour of its underlying type.
     SCHEMA_WARNING = "SCHEMA_WARNING"
@@ -43,3 +48,8 @@ RESOLUTION_RULES = frozenset(
         Rule.AMBIGUOUS_FIELD_ALIAS,
     }
 )
+
+# Checks beyond the registries that fail without --strict: no resolution rule catches them
+# (tags do not change the encoding) and the harm cannot be undone later (a value that
+# stops being treated as personal is logged, kept and shown from the next deploy on).
+LINT_ERRORS = frozenset({Rule.PII_TAG_REMOVED})

@@ -61,6 +61,7 @@ from playball_core.avro.schema import (
     SourceRef,
     UnionType,
 )
+from playball_core.avro.tags import field_tags, malformed_tag_keys
 
 _PRIMITIVE_NAMES = {kind.value: kind for kind in PRIMITIVE_KINDS}
 _INT_RANGE = range(-(2**31), 2**31)
@@ -460,6 +461,9 @@ class _Parser:
         if problem is not None:
             raise self.error((*at, "default"), f"invalid default for field {name!r}: {problem}")
         doc = raw.get("doc")
+        for key in malformed_tag_keys(raw):
+            # Java keeps any attribute; a tag list we cannot read is ignored, not refused.
+            self.warn((*at, key), f"field {name!r}: {key!r} is not a list of strings; ignored")
         return Field(
             name=name,
             type=field_type,
@@ -469,4 +473,5 @@ class _Parser:
             doc=doc if isinstance(doc, str) else None,
             has_default=has_default,
             default=raw.get("default"),
+            tags=field_tags(raw),
         )

@@ -96,6 +96,9 @@ class Field:
     doc: str | None = None
     has_default: bool = False
     default: Any = None
+    # Data-contract tags from every ``<prefix>:tags`` attribute (``confluent:tags``), in
+    # order, without duplicates: ``("PII",)`` marks personal data (see ``avro.tags``).
+    tags: tuple[str, ...] = ()
 
 
 @dataclass(eq=False, kw_only=True)

@@ -56,7 +56,9 @@ def ensure_topics(
     Also the hook `playball schemas register` calls after registering, with the topics of
     the manifest it registered. ``max.message.bytes`` comes from
     ``PLAYBALL_KAFKA_MAX_MESSAGE_BYTES`` (default 1 MiB; the .dlq gets 64 KiB more), the
-    client's security from ``PLAYBALL_KAFKA_SECURITY_PROTOCOL`` and the rest.
+    compaction settings that bound erasure from ``PLAYBALL_TOPIC_*``
+    (:mod:`playball_events.topic_settings`), the client's security from
+    ``PLAYBALL_KAFKA_SECURITY_PROTOCOL`` and the rest.
     """
     from playball_events.kafka_security import kafka_security_from_environment  # noqa: PLC0415
     from playball_events.service_principals import (  # noqa: PLC0415
@@ -64,6 +66,7 @@ def ensure_topics(
         ServicePrincipals,
     )
     from playball_events.settings import SettingsError  # noqa: PLC0415
+    from playball_events.topic_settings import load_topic_settings  # noqa: PLC0415
     from playball_events.topics_acls_kafka import AclAdminError  # noqa: PLC0415
     from playball_events.topics_admin_kafka import (  # noqa: PLC0415 - pulls librdkafka in
         STRUCTURE,
@@ -84,6 +87,7 @@ def ensure_topics(
         return ExitCode.BAD_INPUT
     try:
         security = kafka_security_from_environment()
+        retention = load_topic_settings().topic_config()
     except SettingsError as exc:
         report_error(str(exc))
         return ExitCode.BAD_INPUT
@@ -94,7 +98,10 @@ def ensure_topics(
     try:
         admin = TopicsAdmin(address, security=security)
         report = admin.ensure(
-            wanted, apply_configs=apply_configs, max_message_bytes=max_message_bytes
+            wanted,
+            apply_configs=apply_configs,
+            max_message_bytes=max_message_bytes,
+            retention=retention,
         )
         authorized = admin.grant_service_acls(wanted, principals)
     except BrokerUnreachableError as exc:

@@ -9,6 +9,7 @@ producer registered (an ignored invalid logical type) decodes here too.
 """
 
 import copy
+import dataclasses
 import datetime as _dt
 import decimal as _decimal
 import functools
@@ -23,6 +24,7 @@ from fastavro.schema import to_parsing_canonical_form
 from playball_core.avro import normalise_writer
 
 from playball_events.bounded_cache import BoundedCache
+from playball_events.redaction import REDACTED, personal_fields, redact
 
 
 class AvroValueError(ValueError):
@@ -39,16 +41,24 @@ class _Missing:
 MISSING: Final = _Missing()
 
 
-def naive_timestamp(where: str, value: _dt.datetime) -> AvroValueError:
+def _shown(value: object, personal: bool) -> str:
+    """A value as an error message quotes it: :data:`REDACTED` for a personal field's."""
+    return REDACTED if personal else repr(value)
+
+
+def naive_timestamp(where: str, value: _dt.datetime, *, personal: bool = False) -> AvroValueError:
     return AvroValueError(
-        f"{where}: {value!r} is a naive datetime; this timestamp needs an aware one "
-        "(for example datetime.now(datetime.UTC))"
+        f"{where}: {_shown(value, personal)} is a naive datetime; this timestamp needs an "
+        "aware one (for example datetime.now(datetime.UTC))"
     )
 
 
-def aware_local_timestamp(where: str, value: _dt.datetime) -> AvroValueError:
+def aware_local_timestamp(
+    where: str, value: _dt.datetime, *, personal: bool = False
+) -> AvroValueError:
     return AvroValueError(
-        f"{where}: {value!r} has a time zone; a local-timestamp holds a naive datetime"
+        f"{where}: {_shown(value, personal)} has a time zone; a local-timestamp holds a "
+        "naive datetime"
     )
 
 
@@ -58,18 +68,53 @@ def require_fixed(value: bytes, size: int, where: str) -> None:
         raise AvroValueError(msg)
 
 
-def require_decimal(value: _decimal.Decimal, precision: int, scale: int, where: str) -> None:
+def require_decimal(
+    value: _decimal.Decimal, precision: int, scale: int, where: str, *, personal: bool = False
+) -> None:
+    shown = REDACTED if personal else str(value)
     if not value.is_finite():
-        msg = f"{where}: {value} is not a finite decimal"
+        msg = f"{where}: {shown} is not a finite decimal"
         raise AvroValueError(msg)
     exponent = value.as_tuple().exponent
     if isinstance(exponent, int) and exponent < -scale:
-        msg = f"{where}: {value} has more than {scale} digits after the point (scale {scale})"
+        msg = f"{where}: {shown} has more than {scale} digits after the point (scale {scale})"
         raise AvroValueError(msg)
     unscaled = abs(int(value.scaleb(scale)))
     if len(str(unscaled)) > precision and unscaled != 0:
-        msg = f"{where}: {value} has more than {precision} digits (precision {precision})"
+        msg = f"{where}: {shown} has more than {precision} digits (precision {precision})"
         raise AvroValueError(msg)
+
+
+def record_repr(record: object) -> str:
+    """``Class(field=value, ...)`` as a dataclass shows it, personal fields as ``<PII>``.
+
+    The ``repr`` (and so ``str``) of a generated class with fields tagged ``PII``: a
+    record in a log line, an exception or a debugger's listing never shows their values.
+    """
+    personal = set(personal_fields(record))
+    parts = [
+        f"{field.name}={REDACTED if field.name in personal else _field_repr(record, field.name)}"
+        for field in dataclasses.fields(record)  # type: ignore[arg-type]
+        if field.repr
+    ]
+    return f"{type(record).__qualname__}({', '.join(parts)})"
+
+
+_repr_active = threading.local()
+
+
+def _field_repr(record: object, name: str) -> str:
+    # A list inside a frozen record can still be made to hold the record itself: guard the
+    # cycle as dataclasses' own repr does.
+    active: set[int] = _repr_active.__dict__.setdefault("ids", set())
+    key = id(record)
+    if key in active:
+        return "..."
+    active.add(key)
+    try:
+        return repr(getattr(record, name))
+    finally:
+        active.discard(key)
 
 
 # Fast paths for a record's own logical-type fields: the generated class converts them
@@ -248,10 +293,22 @@ class RecordCodec:
     def schema_copy(self) -> dict[str, Any]:
         return copy.deepcopy(self.schema)
 
-    def encode(self, datum: Mapping[str, Any]) -> bytes:
-        """Binary of a datum in the fast-path form (``wire_fields`` as primitives)."""
+    def encode(self, datum: Mapping[str, Any], record: object = None) -> bytes:
+        """Binary of a datum in the fast-path form (``wire_fields`` as primitives).
+
+        ``record`` is the instance the datum was made of: when fastavro refuses the
+        datum, its message (which may quote the datum) loses ``record``'s personal values.
+        """
         buffer = io.BytesIO()
-        fastavro.schemaless_writer(buffer, self.wire_parsed, datum)
+        try:
+            fastavro.schemaless_writer(buffer, self.wire_parsed, datum)
+        except (ValueError, TypeError, OverflowError) as exc:
+            if record is None or not personal_fields(record):
+                raise
+            # from None: the original message, values and all, must not ride along in a
+            # logged traceback's "direct cause".
+            error = TypeError if isinstance(exc, TypeError) else AvroValueError
+            raise error(f"{type(exc).__name__}: {redact(str(exc), [record])}") from None
         return buffer.getvalue()
 
     def decode(self, data: bytes) -> Any:

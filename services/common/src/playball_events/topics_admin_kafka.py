@@ -5,6 +5,9 @@ Every manifest topic and its dead-letter topic (``<topic>.dlq``) get 6 partition
 ``min.insync.replicas=2``) when the cluster has at least 3 brokers. A topic takes
 messages of up to X bytes (``max.message.bytes``, default 1 MiB) and its dead-letter
 topic X + 64 KiB, room for a parked copy's headers (:mod:`playball_events.message_limits`).
+Both get the compaction settings that bound erasure (``max.compaction.lag.ms``,
+``segment.ms``, ``min.cleanable.dirty.ratio``, ``delete.retention.ms``; see
+:mod:`playball_events.topic_settings`).
 
 Ensuring is idempotent: an existing topic is left as it is, and any setting of it that
 differs from the wanted one is reported. With ``apply_configs`` the differing
@@ -14,7 +17,7 @@ topic is an operator's decision, not a side effect of a deploy).
 """
 
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from confluent_kafka import KafkaError, KafkaException
@@ -27,6 +30,7 @@ from playball_events.kafka_errors_kafka import await_metadata, secured_config
 from playball_events.kafka_security import KafkaSecurity
 from playball_events.message_limits import DEFAULT_MAX_MESSAGE_BYTES, dead_letter_max_bytes
 from playball_events.service_principals import ServicePrincipals
+from playball_events.topic_settings import TopicSettings
 from playball_events.topics_acls_kafka import AclAdmin, service_acls
 
 PARTITIONS = 6
@@ -68,12 +72,28 @@ class EnsureReport:
     altered: list[TopicDifference] = field(default_factory=list)  # changed to the wanted
 
 
+def default_retention() -> dict[str, str]:
+    """The compaction entries of :class:`TopicSettings`' defaults (the environment unread)."""
+    return TopicSettings.model_validate({}).topic_config()
+
+
 def topic_specs(
-    topics: Iterable[str], brokers: int, max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES
+    topics: Iterable[str],
+    brokers: int,
+    max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
+    retention: Mapping[str, str] | None = None,
 ) -> list[TopicSpec]:
-    """Each topic and its dead-letter topic, with the settings a cluster of ``brokers`` gets."""
+    """Each topic and its dead-letter topic, with the settings a cluster of ``brokers`` gets.
+
+    ``retention``: the compaction entries (:meth:`TopicSettings.topic_config`; default:
+    its defaults), the same on a topic and on its dead-letter topic, which holds the same
+    users' data under the same keys.
+    """
     replication = CLUSTER_REPLICATION if brokers >= CLUSTER_REPLICATION else 1
-    config = {"cleanup.policy": "compact"}
+    config = {
+        "cleanup.policy": "compact",
+        **(default_retention() if retention is None else retention),
+    }
     if replication == CLUSTER_REPLICATION:
         config["min.insync.replicas"] = str(CLUSTER_MIN_INSYNC)
     limits: dict[str, int] = {}
@@ -116,12 +136,13 @@ class TopicsAdmin:
         *,
         apply_configs: bool = False,
         max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
+        retention: Mapping[str, str] | None = None,
     ) -> EnsureReport:
         """Create what is missing; compare what exists, and with ``apply_configs`` change
         its differing configuration entries (never partitions or replication)."""
         metadata = self._metadata()
         brokers = len(metadata.brokers)  # type: ignore[attr-defined]
-        specs = topic_specs(topics, brokers, max_message_bytes)
+        specs = topic_specs(topics, brokers, max_message_bytes, retention)
         present = metadata.topics  # type: ignore[attr-defined]
         report = EnsureReport()
         missing = [spec for spec in specs if spec.name not in present]
@@ -231,4 +252,41 @@ class TopicsAdmin:
                 actual = entries[key].value if key in entries else "(unset)"
                 if actual != wanted:
                     found.append(TopicDifference(spec.name, key, wanted, str(actual)))
+        return found
+
+    # -- reading settings back (`playball privacy bound`) ----------------------------------
+
+    def topic_configs(self, topics: Sequence[str]) -> dict[str, dict[str, str]]:
+        """Each topic's effective configuration: its own entries, else the broker's defaults.
+
+        TopicAdminError when a topic does not exist or its settings cannot be read.
+        """
+        present = self._metadata().topics  # type: ignore[attr-defined]
+        missing = [name for name in topics if name not in present]
+        if missing:
+            msg = f"no such topic on {self.bootstrap}: {', '.join(missing)}"
+            raise TopicAdminError(msg)
+        resources = [ConfigResource(ConfigResource.Type.TOPIC, name) for name in topics]
+        return dict(zip(topics, self._describe(resources), strict=True))
+
+    def broker_configs(self, key: str) -> dict[int, str]:
+        """The value of broker setting ``key`` on every broker of the cluster, by node id."""
+        brokers = sorted(self._metadata().brokers)  # type: ignore[attr-defined]
+        resources = [ConfigResource(ConfigResource.Type.BROKER, str(node)) for node in brokers]
+        return {
+            node: entries[key]
+            for node, entries in zip(brokers, self._describe(resources), strict=True)
+            if key in entries
+        }
+
+    def _describe(self, resources: Sequence[ConfigResource]) -> list[dict[str, str]]:
+        futures = self._admin.describe_configs(list(resources), request_timeout=self.timeout)
+        found: list[dict[str, str]] = []
+        for resource in resources:
+            try:
+                entries = futures[resource].result(timeout=self.timeout * 2)
+            except KafkaException as exc:
+                msg = f"reading the settings of {resource.name!r} failed: {exc}"
+                raise TopicAdminError(msg) from exc
+            found.append({k: str(v.value) for k, v in entries.items() if v.value is not None})
         return found

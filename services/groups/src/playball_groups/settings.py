@@ -16,6 +16,7 @@ from playball_events.message_limits import (
 )
 from playball_events.service_principals import DEFAULT_CONSUMER_GROUP
 from playball_events.settings import RuntimeSettings, with_database
+from playball_events.topic_settings import TopicSettings
 from pydantic import Field, FilePath, ValidationInfo, field_validator
 
 DATABASE_NAME = "playball_groups"
@@ -24,7 +25,8 @@ DEFAULT_AUTH_URL = "http://127.0.0.1:18180"
 AUDIENCE = "playball-groups"
 
 
-class GroupsSettings(RuntimeSettings):
+# TopicSettings: the consumer paces the dead-letter topic's roll markers by its segment.ms
+class GroupsSettings(RuntimeSettings, TopicSettings):
     local_credentials: ClassVar[tuple[str, ...]] = (KAFKA_ADMIN, POSTGRES_GROUPS)
 
     groups_database_url: str | None = Field(

@@ -14,6 +14,10 @@ must have recorded an event describing exactly the state saved (its version, use
 and display name), and a deleted user a UserDeleted at its version. Otherwise the flush
 fails with :class:`UnrecordedChangeError` and saves nothing (an attribute written
 directly, bypassing the methods, say).
+
+A flush that writes a user's ``UserDeleted`` also erases the payloads of that user's
+parked outbox rows (``erase_parked_payloads``), in the same transaction: a deleted
+user's name must not outlive it in a row that will never be sent (docs/privacy.md).
 """
 
 from collections.abc import Iterator
@@ -22,7 +26,7 @@ from typing import Any
 from playball_events.contracts import UserDeleted
 from playball_events.contracts.topics import PLAYBALL_AUTH_USER_EVENTS_V1
 from playball_events.outbox.model import NewOutboxEvent, new_outbox_event
-from playball_events.outbox.writer_sql import write_outbox_events
+from playball_events.outbox.writer_sql import erase_parked_payloads, write_outbox_events
 from sqlalchemy import event, inspect
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -30,6 +34,7 @@ from playball_auth.adapters.orm_sql import outbox
 from playball_auth.domain.model import CONTRACT_FIELDS, User, UserEvent
 
 TOPIC = PLAYBALL_AUTH_USER_EVENTS_V1
+_DELETION = TOPIC.subject_of(UserDeleted).record_full_name
 
 # What a contract event states about a user: a change to any of these must be described
 _CONTRACT_STATE = (*CONTRACT_FIELDS, "version")
@@ -96,7 +101,10 @@ def _write_recorded_events(session: Session, _context: object, _instances: objec
     # before the flush's own statements: a refused flush has sent nothing
     rows = collect_user_events(session)
     if rows:
-        write_outbox_events(session.connection(), outbox, rows)
+        connection = session.connection()
+        write_outbox_events(connection, outbox, rows)
+        deleted = [row.aggregate_id for row in rows if row.record_type == _DELETION]
+        erase_parked_payloads(connection, outbox, deleted)
 
 
 def install(target: "sessionmaker[Any] | type[Session]") -> None:

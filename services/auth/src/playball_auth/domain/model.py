@@ -143,4 +143,6 @@ class User:
         )
 
     def __repr__(self) -> str:
-        return f"User(id={self.id}, username={self.username!r}, version={self.version})"
+        # No username: this repr ends up in error messages (UnrecordedChangeError) and so in
+        # logs, where personal data must not go (docs/privacy.md).
+        return f"User(id={self.id}, version={self.version})"

@@ -12,7 +12,7 @@ import typer
 from playball_core.exits import ExitCode
 from playball_service_kit.cli import command_group, fail, settings_or_exit
 
-from playball_auth.entrypoints import relay_cli
+from playball_auth.entrypoints import privacy_cli, relay_cli
 
 if TYPE_CHECKING:
     from playball_service_kit.database_commands_sql import ServiceDatabase
@@ -227,3 +227,4 @@ def backfill() -> None:
 
 
 relay_cli.register(app, outbox_app)
+privacy_cli.register(app)

@@ -9,6 +9,9 @@ as a stub (:mod:`.dead_letter_stub`). The broker refuses a whole batch when one 
 messages is too large, so the letters of a refused batch are sent again one at a time,
 and only those refused on their own become stubs. Any other failure raises: the loop
 treats it as transient, rewinds the batch and retries after a backoff.
+
+The same producer writes the erasures' tombstones (:meth:`KafkaDeadLetters.erase`) and
+the dead-letter topics' roll markers (:meth:`KafkaDeadLetters.roll_markers`).
 """
 
 import logging
@@ -20,10 +23,11 @@ from playball_core.manifest import dead_letter_topic
 
 from playball_events.consumer.dead_letter import dead_letter_headers
 from playball_events.consumer.dead_letter_stub import Stub, stub_of
-from playball_events.consumer.ports import DeadLetter, DeadLetterSink
+from playball_events.consumer.ports import DeadLetter, DeadLetterSink, RawMessage
 from playball_events.kafka_errors_kafka import secured_config
 from playball_events.kafka_security import KafkaSecurity
 from playball_events.message_limits import DEFAULT_MAX_MESSAGE_BYTES, dead_letter_max_bytes
+from playball_events.roll_markers_kafka import KafkaRollMarkers
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +78,33 @@ class KafkaDeadLetters(DeadLetterSink):
         for letter in too_large:
             self._send_stub(letter)
         return len(too_large)
+
+    def erase(self, messages: Sequence[RawMessage]) -> None:
+        """A tombstone (null value, no headers) of each message's key on its dead-letter
+        topic; the key's letters go at the topic's next compaction. Raises unless all
+        are acknowledged."""
+        errors: list[str] = []
+
+        def delivered(error: Any, _message: Any) -> None:
+            if error is not None:
+                errors.append(str(error))
+
+        for message in messages:
+            self._producer.produce(
+                self.dead_letter_topic(message.topic),
+                key=message.key,
+                value=None,
+                on_delivery=delivered,
+            )
+        remaining = self._producer.flush(FLUSH_TIMEOUT)
+        if remaining or errors:
+            msg = f"dead-letter tombstones failed ({remaining} unacked): {'; '.join(errors)}"
+            raise RuntimeError(msg)
+
+    def roll_markers(self, source_topics: Sequence[str]) -> KafkaRollMarkers:
+        """Roll markers on the dead-letter topics of ``source_topics``, through this producer."""
+        topics = [self.dead_letter_topic(topic) for topic in source_topics]
+        return KafkaRollMarkers(lambda: self._producer, topics)
 
     def _send_stub(self, letter: DeadLetter) -> None:
         if self._send([letter], whole=False):

@@ -4,6 +4,10 @@ Both read the dead-letter topic with an assigned (group-less) consumer from its 
 its current end, so listing never moves any group's offsets. Reading never fails on a
 letter (a malformed one comes back marked, see :func:`letter_of`); where a redrive may
 send is :mod:`.redrive_checks`' business.
+
+What is on the topic but is no letter is skipped: roll markers (``_playball/`` keys) and
+the tombstones that erase a deleted user's letters (null values), so neither is listed
+nor redriven.
 """
 
 import dataclasses
@@ -23,6 +27,7 @@ from playball_events.consumer.redrive_checks import redrive_target
 from playball_events.consumer.source_kafka import raw_message
 from playball_events.kafka_errors_kafka import await_metadata, secured_config
 from playball_events.kafka_security import KafkaSecurity
+from playball_events.roll_markers import is_control_key
 
 
 class DeadLetterTopicError(Exception):
@@ -41,6 +46,11 @@ def letter_of(message: Any) -> ParkedMessage:
         )
         problem = f"its headers cannot be read ({type(exc).__name__})"
         return dataclasses.replace(parse_parked(bare), problems=(problem,))
+
+
+def _is_tombstone_or_marker(message: Any) -> bool:
+    """A roll marker, or a tombstone erasing a key's letters: not a letter."""
+    return message.value() is None or is_control_key(message.key())
 
 
 def read_parked(
@@ -88,10 +98,11 @@ def read_parked(
                 raise DeadLetterTopicError(msg)
             if message.error() is not None:
                 continue
-            letter = letter_of(message)
-            parked.append(letter)
-            if letter.offset + 1 >= ends.get(letter.partition, 0):
-                ends.pop(letter.partition, None)
+            if not _is_tombstone_or_marker(message):
+                parked.append(letter_of(message))
+            partition, offset = message.partition() or 0, message.offset() or 0
+            if offset + 1 >= ends.get(partition, 0):
+                ends.pop(partition, None)
     except KafkaException as exc:
         raise DeadLetterTopicError(str(exc)) from exc
     finally:

@@ -8,6 +8,12 @@ the batch is rewound and retried with backoff until it comes back or the loop is
 (:mod:`.transient`, and the handler's ``is_transient`` for the database). Poison is
 parked once a good message follows it in its partition; a run of
 ``max_consecutive_poison`` stops the loop instead (:mod:`.poison_runs`).
+
+For erasure (docs/privacy.md): messages keyed ``_playball/`` (roll markers) are skipped,
+neither applied nor parked; an event the handler calls an erasure (a user's deletion)
+tombstones its key on the dead-letter topic, after the batch's letters are parked; and
+when given a :class:`~playball_events.roll_markers.RollMarking`, the loop keeps the
+dead-letter topic's partitions rolling.
 """
 
 import datetime as dt
@@ -45,6 +51,8 @@ from playball_events.consumer.ports import (
 )
 from playball_events.consumer.transient import is_transient_decode_error
 from playball_events.lifecycle import Backoff, Lifecycle, Stoppable
+from playball_events.redaction import redact
+from playball_events.roll_markers import RollMarking, is_control_key
 from playball_events.serde_errors import (
     ForeignSchemaError,
     SerdeError,
@@ -82,6 +90,8 @@ class BatchReport:
     dead_lettered: list[DeadLetter] = field(default_factory=list)  # parked by this batch
     stubs: int = 0  # of those, parked as stubs (too large for the dead-letter topic)
     held: int = 0  # poison of this batch in an open run: not parked, not committed past
+    markers: int = 0  # control messages (roll markers) skipped
+    erased: int = 0  # keys tombstoned on the dead-letter topic (erasures)
     retried: bool = False
 
 
@@ -103,6 +113,7 @@ class EventConsumer(Stoppable, Generic[E, Tx]):
         max_consecutive_poison: int = DEFAULT_MAX_CONSECUTIVE_POISON,
         on_applied: Callable[[ApplyOutcome[E]], None] | None = None,
         on_close: Sequence[Callable[[], None]] = (),
+        marking: RollMarking | None = None,
     ) -> None:
         self._source = source
         self._decoder = decoder
@@ -118,6 +129,7 @@ class EventConsumer(Stoppable, Generic[E, Tx]):
         self._on_close = on_close  # the registry client's connections, say
         self._lifecycle = Lifecycle(backoff)
         self._runs = PoisonRuns(max_consecutive_poison)
+        self._marking = marking  # roll markers on the dead-letter topic, when due
 
     def run(self) -> None:
         """Until :meth:`stop`; raises :class:`~.poison_runs.PoisonRunLimitError` (after
@@ -138,6 +150,8 @@ class EventConsumer(Stoppable, Generic[E, Tx]):
         Raises :class:`~.poison_runs.PoisonRunLimitError` once the batch is committed
         when it completed a run of ``max_consecutive_poison`` poison messages.
         """
+        if self._marking is not None:
+            self._marking.tick()  # never raises: a failed round is logged and retried
         messages = self._source.poll_batch(self._batch_size, self._poll_timeout)
         self._runs.forget(self._source.revoked())
         self._metrics.polled(self._source.lag())
@@ -160,6 +174,9 @@ class EventConsumer(Stoppable, Generic[E, Tx]):
         events: list[ConsumedEvent[E]] = []
         poison: dict[MessageKey, DeadLetter] = {}
         for message in messages:
+            if is_control_key(message.key):  # a roll marker: no event, no poison
+                report.markers += 1
+                continue
             decoded = self._decode(message, poison, report)
             if decoded is not None:
                 events.append(decoded)
@@ -172,6 +189,8 @@ class EventConsumer(Stoppable, Generic[E, Tx]):
         # then leaves no second copy of the poison on the dead-letter topic.
         if plan.park:
             report.stubs = self._park(plan.park)
+        # After the letters: a letter parked in this batch is then erased with its key's.
+        report.erased = self._erase(events, poison)
         report.dead_lettered = plan.park
         report.held = plan.held
         report.applied = len(outcome.applied)
@@ -257,12 +276,15 @@ class EventConsumer(Stoppable, Generic[E, Tx]):
             return Refused("undecodable", f"{type(exc).__name__}: {exc}")
 
     def _invalid_reason(self, event: ConsumedEvent[E]) -> str | None:
+        # A reason becomes a dead letter's header and a log line: it must not quote a value
+        # of a field tagged PII, whatever the handler (or its exception) wrote.
         try:
-            return _header_mismatch(event) or self._handler.invalid_reason(event)
+            reason = _header_mismatch(event) or self._handler.invalid_reason(event)
         except Exception as exc:
             if self._handler.is_transient(exc):
-                raise TransientError(f"validating: {exc}") from exc
-            return f"validation failed: {type(exc).__name__}: {exc}"
+                raise TransientError(redact(f"validating: {exc}", [event.record])) from exc
+            reason = f"validation failed: {type(exc).__name__}: {exc}"
+        return None if reason is None else redact(reason, [event.record])
 
     def _park(self, letters: Sequence[DeadLetter]) -> int:
         try:
@@ -282,15 +304,42 @@ class EventConsumer(Stoppable, Generic[E, Tx]):
             )
         return stubs
 
+    def _erase(
+        self, events: Sequence[ConsumedEvent[E]], poison: dict[MessageKey, DeadLetter]
+    ) -> int:
+        """Tombstone the keys of the batch's erasures on the dead-letter topic.
+
+        Every erasure that is not poison, applied, duplicate or stale alike: a redelivered
+        deletion (a crash after the database commit) writes its tombstone again.
+        """
+        erasures = [
+            event.message
+            for event in events
+            if message_key(event.message) not in poison and self._handler.is_erasure(event)
+        ]
+        if not erasures:
+            return 0
+        try:
+            self._dead_letters.erase(erasures)
+        except Exception as exc:
+            # the broker or the topic is unavailable: retried with the batch, like a park
+            raise TransientError(f"dead-letter topic (erasure): {exc}") from exc
+        return len(erasures)
+
     def _apply(
         self, events: Sequence[ConsumedEvent[E]], poison: dict[MessageKey, DeadLetter]
     ) -> ApplyOutcome[E]:
         try:
             return apply_once(self._processed, self._handler, events)
         except Exception as exc:
+            records = [event.record for event in events]
             if self._handler.is_transient(exc):
-                raise TransientError(f"applying the batch: {exc}") from exc
-            log.warning("batch of %d failed (%s); applying one by one", len(events), exc)
+                raise TransientError(redact(f"applying the batch: {exc}", records)) from exc
+            log.warning(
+                "batch of %d failed (%s); applying one by one",
+                len(events),
+                redact(str(exc), records),
+            )
         # One event the database refuses must not stall the others: apply them singly and
         # park only the ones that fail on their own.
         applied: list[ConsumedEvent[E]] = []
@@ -301,8 +350,10 @@ class EventConsumer(Stoppable, Generic[E, Tx]):
                 single = apply_once(self._processed, self._handler, [event])
             except Exception as exc:
                 if self._handler.is_transient(exc):
-                    raise TransientError(f"applying an event: {exc}") from exc
-                reason = f"apply failed: {type(exc).__name__}: {exc}"
+                    raise TransientError(
+                        redact(f"applying an event: {exc}", [event.record])
+                    ) from exc
+                reason = redact(f"apply failed: {type(exc).__name__}: {exc}", [event.record])
                 _poison(event.message, "apply_failed", reason, poison)
                 continue
             applied.extend(single.applied)

@@ -17,12 +17,17 @@ memory stays bounded by the batch.
 
 A restarted consumer reads the partition again from the committed offset, the run's
 first, and stops at the same place.
+
+A roll marker (a ``_playball/`` key, :mod:`playball_events.roll_markers`) is neither:
+written on a timer, it says nothing about whether this consumer can read its topic, so
+it neither extends a run nor ends one; outside a run it is committed like a good message.
 """
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 from playball_events.consumer.ports import DeadLetter, Position, RawMessage
+from playball_events.roll_markers import is_control_key
 
 DEFAULT_MAX_CONSECUTIVE_POISON = 100
 
@@ -145,6 +150,9 @@ class PoisonRuns:
                 break
             if release is not None and offset >= release:
                 release = None
+            if is_control_key(message.key):  # neutral: see the module's docstring
+                end = offset + 1 if run is None else end
+                continue
             letter = poison.get((topic, partition, offset))
             if letter is None:  # a good message: it ends the run before it
                 if run is not None and len(in_hand) < run.count:
@@ -170,15 +178,28 @@ class PoisonRuns:
                 if run.count >= self.limit:
                     plan.stopped = plan.stopped or run
                     break
-        if run is not None:
-            plan.runs[key] = run
-            plan.held += len(in_hand)
-            if in_hand:
-                plan.open.append(run)
-        if release is not None:
-            plan.releases[key] = release
-        if end is not None:
-            plan.commits.append(Position(topic, partition, end))
+        _keep(plan, key, run=run, in_hand=in_hand, release=release, end=end)
+
+
+def _keep(
+    plan: RunPlan,
+    key: Partition,
+    *,
+    run: PoisonRun | None,
+    in_hand: list[DeadLetter],
+    release: int | None,
+    end: int | None,
+) -> None:
+    """What a partition's planning leaves: its open run, its release, its commit."""
+    if run is not None:
+        plan.runs[key] = run
+        plan.held += len(in_hand)
+        if in_hand:
+            plan.open.append(run)
+    if release is not None:
+        plan.releases[key] = release
+    if end is not None:
+        plan.commits.append(Position(*key, end))
 
 
 def _by_partition(messages: Sequence[RawMessage]) -> dict[Partition, list[RawMessage]]:

@@ -95,6 +95,15 @@ class EventHandler(ABC, Generic[E, Tx]):
     def apply(self, fresh: Sequence[ConsumedEvent[E]], tx: Tx) -> ApplyOutcome[E]:
         """Apply these events, in order, inside ``tx``: each one applied or stale; or raise."""
 
+    def is_erasure(self, event: ConsumedEvent[E]) -> bool:
+        """Whether ``event`` erases its key's data (a user's deletion).
+
+        For each such event the loop writes a tombstone of its key to the dead-letter
+        topic, so compaction removes the key's letters too (:meth:`DeadLetterSink.erase`).
+        """
+        del event  # a handler that erases nothing keeps this answer
+        return False
+
     def is_transient(self, error: Exception) -> bool:
         """Whether a failed transaction is worth retrying as it is (a lost connection).
 
@@ -203,4 +212,13 @@ class DeadLetterSink(ABC):
 
         A letter too large for the dead-letter topic is parked as a stub (where it was
         read, why, its value's length, no value); the answer is how many were.
+        """
+
+    @abstractmethod
+    def erase(self, messages: Sequence[RawMessage]) -> None:
+        """Tombstone each message's key on its topic's dead-letter topic, and wait.
+
+        For the events that erase their key (:meth:`EventHandler.is_erasure`): once
+        compacted, the dead-letter topic holds none of that key's letters. Raises when a
+        tombstone could not be written.
         """

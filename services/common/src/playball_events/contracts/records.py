@@ -33,6 +33,9 @@ class UserDeleted:
     order events and ignore stale ones.
     """
 
+    PERSONAL_FIELDS: _t.ClassVar[tuple[str, ...]] = ()
+    """Attributes tagged ``PII`` in the schema: never shown in a repr or a log."""
+
     def __post_init__(self) -> None:
         if self.occurred_at.utcoffset() is None:
             raise _runtime.naive_timestamp("UserDeleted.occurred_at", self.occurred_at)
@@ -69,7 +72,8 @@ class UserDeleted:
                 "occurred_at": _runtime.timestamp_micros(self.occurred_at),
                 "user_id": str(self.user_id),
                 "user_version": self.user_version,
-            }
+            },
+            self,
         )
 
     @classmethod
@@ -104,7 +108,7 @@ class UserDeleted:
         return lambda data: build(read(data))
 
 
-@_dc.dataclass(frozen=True, slots=True, kw_only=True)
+@_dc.dataclass(frozen=True, slots=True, kw_only=True, repr=False)
 class UserRegistered:
     """A user account was created in the auth service. Carries the account's full public
     state.
@@ -126,6 +130,9 @@ class UserRegistered:
     """Unique login name, as the user chose it."""
     display_name: str
     """Name shown to other players."""
+
+    PERSONAL_FIELDS: _t.ClassVar[tuple[str, ...]] = ("username", "display_name")
+    """Attributes tagged ``PII`` in the schema: never shown in a repr or a log."""
 
     def __post_init__(self) -> None:
         if self.occurred_at.utcoffset() is None:
@@ -169,7 +176,8 @@ class UserRegistered:
                 "user_version": self.user_version,
                 "username": self.username,
                 "display_name": self.display_name,
-            }
+            },
+            self,
         )
 
     @classmethod
@@ -205,8 +213,12 @@ class UserRegistered:
         read, build = _USER_REGISTERED_CODEC.decode, cls._from_wire
         return lambda data: build(read(data))
 
+    def __repr__(self) -> str:
+        """The fields as dataclass shows them, those tagged PII as ``<PII>``."""
+        return _runtime.record_repr(self)
 
-@_dc.dataclass(frozen=True, slots=True, kw_only=True)
+
+@_dc.dataclass(frozen=True, slots=True, kw_only=True, repr=False)
 class UserUpdated:
     """A user account's public state changed. Carries the account's full public state after
     the change.
@@ -228,6 +240,9 @@ class UserUpdated:
     """Unique login name, as the user chose it."""
     display_name: str
     """Name shown to other players."""
+
+    PERSONAL_FIELDS: _t.ClassVar[tuple[str, ...]] = ("username", "display_name")
+    """Attributes tagged ``PII`` in the schema: never shown in a repr or a log."""
 
     def __post_init__(self) -> None:
         if self.occurred_at.utcoffset() is None:
@@ -271,7 +286,8 @@ class UserUpdated:
                 "user_version": self.user_version,
                 "username": self.username,
                 "display_name": self.display_name,
-            }
+            },
+            self,
         )
 
     @classmethod
@@ -307,6 +323,10 @@ class UserUpdated:
         read, build = _USER_UPDATED_CODEC.decode, cls._from_wire
         return lambda data: build(read(data))
 
+    def __repr__(self) -> str:
+        """The fields as dataclass shows them, those tagged PII as ``<PII>``."""
+        return _runtime.record_repr(self)
+
 
 # Each schema is parsed once, when the module is imported.
 _USER_DELETED_CODEC = _runtime.RecordCodec(
@@ -319,6 +339,7 @@ _USER_DELETED_CODEC = _runtime.RecordCodec(
             {
                 "name": "event_id",
                 "type": {"type": "string", "logicalType": "uuid"},
+                "confluent:tags": ["NOT_PII"],
                 "doc": "Unique id of this event; consumers deduplicate on it.",
             },
             {
@@ -359,6 +380,7 @@ _USER_REGISTERED_CODEC = _runtime.RecordCodec(
             {
                 "name": "event_id",
                 "type": {"type": "string", "logicalType": "uuid"},
+                "confluent:tags": ["NOT_PII"],
                 "doc": "Unique id of this event; consumers deduplicate on it.",
             },
             {
@@ -385,9 +407,15 @@ _USER_REGISTERED_CODEC = _runtime.RecordCodec(
             {
                 "name": "username",
                 "type": "string",
+                "confluent:tags": ["PII"],
                 "doc": "Unique login name, as the user chose it.",
             },
-            {"name": "display_name", "type": "string", "doc": "Name shown to other players."},
+            {
+                "name": "display_name",
+                "type": "string",
+                "confluent:tags": ["PII"],
+                "doc": "Name shown to other players.",
+            },
         ],
     },
     ("event_id", "occurred_at", "user_id"),
@@ -405,6 +433,7 @@ _USER_UPDATED_CODEC = _runtime.RecordCodec(
             {
                 "name": "event_id",
                 "type": {"type": "string", "logicalType": "uuid"},
+                "confluent:tags": ["NOT_PII"],
                 "doc": "Unique id of this event; consumers deduplicate on it.",
             },
             {
@@ -431,9 +460,15 @@ _USER_UPDATED_CODEC = _runtime.RecordCodec(
             {
                 "name": "username",
                 "type": "string",
+                "confluent:tags": ["PII"],
                 "doc": "Unique login name, as the user chose it.",
             },
-            {"name": "display_name", "type": "string", "doc": "Name shown to other players."},
+            {
+                "name": "display_name",
+                "type": "string",
+                "confluent:tags": ["PII"],
+                "doc": "Name shown to other players.",
+            },
         ],
     },
     ("event_id", "occurred_at", "user_id"),

@@ -4,8 +4,9 @@
 status|retry`` are these over the auth database, and ``python -m playball_events.outbox
 relay|status|retry --database-url URL`` over any outbox database (tests, other services).
 Each ``*_command`` returns the process exit code: 0 ok, 1 nothing to do (no such parked
-event), 2 bad input or settings, 3 the database is unreachable. Everything but typer is
-imported inside the commands, so a CLI registering them at import stays fast to start.
+event, or one whose payload was erased with its user), 2 bad input or settings, 3 the
+database is unreachable. Everything but typer is imported inside the commands, so a CLI
+registering them at import stays fast to start.
 """
 
 import json
@@ -60,6 +61,7 @@ def status_json(status: "OutboxStatus") -> dict[str, Any]:
                 "attempts": p.attempts,
                 "reason": p.reason,
                 "created_at": p.created_at.isoformat(),
+                "payload_erased": p.payload_erased,
             }
             for p in status.parked
         ],
@@ -77,7 +79,8 @@ def _status_text(status: "OutboxStatus") -> str:
     for p in status.parked:
         lines.append(
             f"  parked {p.event_id} user {p.aggregate_id} v{p.aggregate_version} "
-            f"{p.record_type} (attempts {p.attempts}): {p.reason}"
+            f"{p.record_type} (attempts {p.attempts}"
+            f"{', payload erased: user deleted' if p.payload_erased else ''}): {p.reason}"
         )
     return "\n".join(lines) + "\n"
 
@@ -102,7 +105,10 @@ def status_command(database_url: str, *, json_output: bool = False) -> int:
 
 
 def retry_command(database_url: str, event_id: str) -> int:
-    from playball_events.outbox.ports import StoreUnavailableError  # noqa: PLC0415
+    from playball_events.outbox.ports import (  # noqa: PLC0415
+        PayloadErasedError,
+        StoreUnavailableError,
+    )
     from playball_events.outbox.store_factory_sql import open_outbox_store  # noqa: PLC0415
 
     try:
@@ -116,6 +122,9 @@ def retry_command(database_url: str, event_id: str) -> int:
     except StoreUnavailableError as exc:
         report_error(f"the outbox database is unreachable: {exc}")
         return ExitCode.UNREACHABLE
+    except PayloadErasedError as exc:
+        report_error(str(exc))
+        return ExitCode.CHECK_FAILED
     finally:
         store.engine.dispose()
     if not released:

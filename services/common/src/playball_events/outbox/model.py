@@ -9,6 +9,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Protocol
 
+from playball_core.avro.tags import without_annotations, without_tags
+
 if TYPE_CHECKING:  # for the annotation only: importing this module loads no contracts
     from playball_events.contract_topics import Topic
 
@@ -39,11 +41,28 @@ class ContractRecord(Protocol):
 
 
 def schema_fingerprint(schema: dict[str, Any]) -> str:
-    """sha256 of the schema's canonical JSON: which class version wrote a payload.
+    """sha256 of the schema's canonical JSON without ``doc`` and ``*:tags``: which class
+    version wrote a payload.
 
     The relay delivers a payload only under the schema that wrote it; a row written by an
     older deploy whose schema the relay no longer has is parked, never mislabelled.
+    Documentation and tags (``"confluent:tags": ["PII"]``) change neither the bytes nor
+    their meaning, so editing them parks nothing.
     """
+    return _sha256_json(without_annotations(schema))
+
+
+def legacy_schema_fingerprints(schema: dict[str, Any]) -> frozenset[str]:
+    """Fingerprints a deploy before tags were ignored gave rows of this class's schema.
+
+    Those deploys hashed the whole schema, ``doc`` and all. A row they wrote with the same
+    schema, or with the same schema before its tags were added, is still delivered; one
+    written under other documentation is parked, as it was then.
+    """
+    return frozenset({_sha256_json(schema), _sha256_json(without_tags(schema))})
+
+
+def _sha256_json(schema: Any) -> str:
     text = json.dumps(schema, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(text.encode()).hexdigest()
 

@@ -49,6 +49,8 @@ class ParkedEvent:
     attempts: int
     reason: str
     created_at: datetime
+    # its payload was erased when its user was deleted: it can never be sent again
+    payload_erased: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +64,10 @@ class OutboxStatus:
 
 class StoreUnavailableError(Exception):
     """The database did not answer; the relay waits and tries again."""
+
+
+class PayloadErasedError(Exception):
+    """A parked event's payload was erased (its user deleted): there is nothing to retry."""
 
 
 class RelayLeaseHeldError(Exception):
@@ -102,7 +108,10 @@ class OutboxStore(ABC):
 
     @abstractmethod
     def retry(self, event_id: uuid.UUID) -> bool:
-        """Put a parked event back in line; False when no parked event has this id."""
+        """Put a parked event back in line; False when no parked event has this id.
+
+        Raises :class:`PayloadErasedError`, changing nothing, when its payload was erased.
+        """
 
     @abstractmethod
     def cleanup(self, older_than: timedelta, batch_size: int, max_batches: int) -> int:

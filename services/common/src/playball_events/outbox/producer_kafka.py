@@ -24,6 +24,7 @@ from playball_events.outbox.ports import (
     OutgoingMessage,
     PendingDeliveries,
 )
+from playball_events.roll_markers_kafka import KafkaRollMarkers
 
 log = logging.getLogger(__name__)
 
@@ -162,6 +163,10 @@ class KafkaEventPublisher(EventPublisher):
             results[index] = Delivery(outcome_of(error), error.str())
 
         return report
+
+    def roll_markers(self, topics: Sequence[str]) -> KafkaRollMarkers:
+        """Roll markers on ``topics``, written through this publisher's producer."""
+        return KafkaRollMarkers(lambda: self._producer, topics)
 
     def _recreate(self) -> None:
         log.warning("producer hit a fatal error; starting a new producer session")

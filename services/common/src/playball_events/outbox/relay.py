@@ -10,6 +10,10 @@ At least once, per user in order:
 - a crash at any point leaves rows leased, and an expired lease makes them claimable
   again: the worst outcome is a duplicate, which consumers drop by event id.
 
+Between rounds the relay also appends roll markers to its topics' partitions when they
+are due (:mod:`playball_events.roll_markers`), so compaction can erase a deleted user's
+events from a partition nobody writes to any more.
+
 An undeliverable event is parked with its reason; the rest of its user's events in the
 batch are handed back untried, and the store will not hand them out again until an
 operator retries the parked one. Everything else that fails (broker, registry, database)
@@ -44,6 +48,7 @@ from playball_events.outbox.ports import (
     Wakeup,
 )
 from playball_events.outbox.schema_ids import SchemaHeaders, UndeliverableEventError, message_key
+from playball_events.roll_markers import RollMarking
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +82,7 @@ class OutboxRelay(Stoppable):
         relay_id: str,
         config: RelayConfig | None = None,
         metrics: RelayMetrics | None = None,
+        marking: RollMarking | None = None,
         now: Callable[[], datetime] = _utcnow,
         monotonic: Callable[[], float] = time.monotonic,
         rng: Callable[[], float] = random.random,
@@ -88,6 +94,7 @@ class OutboxRelay(Stoppable):
         self.relay_id = relay_id
         self.config = config or RelayConfig()
         self.metrics = metrics or RelayMetrics()
+        self.marking = marking  # roll markers on the topics; None: not this relay's job
         self._now = now
         self._monotonic = monotonic
         # Jittered: relays that failed together (a broker outage) do not return together.
@@ -377,6 +384,8 @@ class OutboxRelay(Stoppable):
     # -- housekeeping ---------------------------------------------------------------------
 
     def _housekeeping(self) -> None:
+        if self.marking is not None:
+            self.marking.tick()  # never raises: a failed round is logged and retried
         now = self._monotonic()
         try:
             if now >= self._next_status:

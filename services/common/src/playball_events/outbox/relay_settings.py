@@ -1,4 +1,5 @@
-"""The relay's knobs, ``PLAYBALL_RELAY_*`` beside the runtime addresses."""
+"""The relay's knobs, ``PLAYBALL_RELAY_*`` beside the runtime addresses, and the topics'
+``PLAYBALL_TOPIC_*`` settings, whose ``segment.ms`` paces the relay's roll markers."""
 
 from datetime import timedelta
 from typing import Self
@@ -7,11 +8,12 @@ from pydantic import Field, model_validator
 
 from playball_events.outbox.relay import RelayConfig
 from playball_events.settings import RuntimeSettings
+from playball_events.topic_settings import TopicSettings
 
 DEFAULT_METRICS_PORT = 18181
 
 
-class RelaySettings(RuntimeSettings):
+class RelaySettings(RuntimeSettings, TopicSettings):
     relay_batch_size: int = Field(
         default=2000, ge=1, le=50_000, description="events claimed and sent per batch"
     )
@@ -40,6 +42,11 @@ class RelaySettings(RuntimeSettings):
     relay_metrics_port: int = Field(
         default=DEFAULT_METRICS_PORT, ge=0, le=65535, description="Prometheus port; 0 disables"
     )
+    relay_roll_topics: str = Field(
+        default="",
+        description="comma-separated topics whose partitions the relay keeps rolling with "
+        "roll markers, every PLAYBALL_TOPIC_SEGMENT_MS / 2 (default: the manifest's topics)",
+    )
 
     @model_validator(mode="after")
     def _lease_outlasts_delivery(self) -> Self:
@@ -52,6 +59,15 @@ class RelaySettings(RuntimeSettings):
             )
             raise ValueError(msg)
         return self
+
+    def roll_topics(self) -> list[str]:
+        """The topics the relay writes roll markers to."""
+        named = [name.strip() for name in self.relay_roll_topics.split(",") if name.strip()]
+        if named:
+            return named
+        from playball_events.contracts.topics import ALL_TOPICS  # noqa: PLC0415 - generated
+
+        return [topic.name for topic in ALL_TOPICS]
 
     def relay_config(self) -> RelayConfig:
         return RelayConfig(

@@ -23,6 +23,7 @@ from playball_events.outbox.store_factory_sql import open_outbox_store
 from playball_events.outbox.store_postgres_sql import PostgresOutboxStore
 from playball_events.outbox.wakeup import PollWakeup
 from playball_events.outbox.wakeup_sql import ListenWakeup
+from playball_events.roll_markers import RollMarking
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +42,10 @@ def build_relay(
         security=kafka_security(settings),
     )
     publisher.check_credentials()
+    # every partition of its topics gets a marker each segment.ms / 2, so a quiet one rolls
+    marking = RollMarking(
+        publisher.roll_markers(settings.roll_topics()), settings.marker_interval_seconds()
+    )
     return OutboxRelay(
         store,
         publisher,
@@ -49,6 +54,7 @@ def build_relay(
         relay_id=new_relay_id(),
         config=settings.relay_config(),
         metrics=metrics,
+        marking=marking,
     )
 
 

@@ -18,7 +18,11 @@ from playball_core.avro.names import schema_full_name
 from playball_core.manifest import topic_record_subject
 from playball_core.registry import SchemaRegistry
 
-from playball_events.outbox.model import ContractRecord, schema_fingerprint
+from playball_events.outbox.model import (
+    ContractRecord,
+    legacy_schema_fingerprints,
+    schema_fingerprint,
+)
 from playball_events.outbox.ports import OutboxEvent
 from playball_events.serde import header
 
@@ -58,11 +62,14 @@ class SchemaHeaders:
     ) -> None:
         self._registry = registry
         self._records = dict(records) if records is not None else contract_records()
-        # Fingerprint and text of each class's current schema, computed once.
+        # Fingerprint and text of each class's current schema, computed once, and the
+        # fingerprints of rows that schema may have written under the earlier algorithm.
         self._schemas: dict[str, tuple[str, str]] = {}
+        self._legacy: dict[str, frozenset[str]] = {}
         for name, cls in self._records.items():
             schema = cls.avro_schema()
             self._schemas[name] = (schema_fingerprint(schema), json.dumps(schema))
+            self._legacy[name] = legacy_schema_fingerprints(schema)
         # Only successes are cached: a missing schema is looked up again after `retry`.
         self._headers: dict[tuple[str, str], bytes] = {}
         self._lock = threading.Lock()
@@ -77,7 +84,10 @@ class SchemaHeaders:
             msg = f"record type {event.record_type!r} is not a contract this relay knows"
             raise UndeliverableEventError(msg)
         fingerprint, text = known
-        if event.schema_fingerprint != fingerprint:
+        if (
+            event.schema_fingerprint != fingerprint
+            and event.schema_fingerprint not in self._legacy[event.record_type]
+        ):
             msg = (
                 f"payload written by another version of {event.record_type} (schema "
                 f"fingerprint {event.schema_fingerprint[:12]}, this deploy has {fingerprint[:12]})"

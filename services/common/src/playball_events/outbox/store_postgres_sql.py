@@ -62,6 +62,8 @@ def postgres_outbox_engine(url: str, *, for_relay: bool = False) -> Engine:
         pool_size=2,
         max_overflow=2,
         connect_args={**network, "options": options},
+        # A failed statement's message would quote its parameters: payloads hold personal data.
+        hide_parameters=True,
     )
 
 
@@ -70,7 +72,8 @@ def postgres_outbox_engine(url: str, *, for_relay: bool = False) -> Engine:
 #   the partial index, locked with SKIP LOCKED. One LATERAL probe of the user's earlier
 #   unsent rows gives both counts: how many there are (`earlier_unsent`) and how many of
 #   them block right now (parked, leased, or backing off; a candidate behind one of those
-#   is left out so it does not fill the batch).
+#   is left out so it does not fill the batch). A parked row whose payload was erased (its
+#   user deleted) is neither: it will never be sent, so it holds nothing back.
 # - `ranked`: the prefix rule. Sorted by version, a user's candidate at position k is kept
 #   only if every candidate of that user up to it has exactly as many earlier unsent
 #   versions as its position, i.e. all of them are in this claim. A row another relay
@@ -95,6 +98,7 @@ WITH candidates AS (
         WHERE p.aggregate_id = o.aggregate_id
           AND p.aggregate_version < o.aggregate_version
           AND p.state IN ('pending', 'parked')
+          AND (p.state = 'pending' OR p.payload IS NOT NULL)
     ) e
     WHERE o.state = 'pending'
       AND (o.claimed_until IS NULL OR o.claimed_until < %(now)s)

@@ -27,6 +27,7 @@ from playball_events.outbox.ports import (
     OutboxStatus,
     OutboxStore,
     ParkedEvent,
+    PayloadErasedError,
     Retry,
     StoreUnavailableError,
 )
@@ -169,10 +170,23 @@ class SqlOutboxStore(OutboxStore):
         with self._begin() as conn:
             result = conn.execute(
                 update(o)
-                .where(o.c.event_id == event_id, o.c.state == PARKED)
+                .where(o.c.event_id == event_id, o.c.state == PARKED, o.c.payload.is_not(None))
                 .values(state=PENDING, attempts=0, next_attempt_at=None, last_error=None)
             )
-            return bool(result.rowcount)
+            if result.rowcount:
+                return True
+            erased = conn.execute(
+                select(o.c.seq).where(
+                    o.c.event_id == event_id, o.c.state == PARKED, o.c.payload.is_(None)
+                )
+            ).first()
+        if erased is not None:
+            msg = (
+                f"event {event_id} cannot be retried: its payload was erased when its user "
+                "was deleted, so there is nothing to send"
+            )
+            raise PayloadErasedError(msg)
+        return False
 
     def cleanup(self, older_than: timedelta, batch_size: int, max_batches: int) -> int:
         o = self.table
@@ -222,6 +236,7 @@ class SqlOutboxStore(OutboxStore):
                 attempts=row.attempts,
                 reason=row.last_error or "",
                 created_at=as_utc(row.created_at),
+                payload_erased=row.payload is None,
             )
             for row in parked_rows
         )

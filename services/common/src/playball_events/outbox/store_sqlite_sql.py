@@ -21,6 +21,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    and_,
     cast,
     create_engine,
     delete,
@@ -51,7 +52,8 @@ SINGLE_RELAY_LEASE = "relay"
 
 def sqlite_outbox_engine(url: str) -> Engine:
     # A writer holds SQLite's one write lock for its whole transaction: wait for it.
-    return create_engine(url, connect_args={"timeout": 30})
+    # hide_parameters: a failed statement's message would quote payloads (personal data).
+    return create_engine(url, connect_args={"timeout": 30}, hide_parameters=True)
 
 
 class SqliteOutboxStore(SqlOutboxStore):
@@ -91,7 +93,12 @@ class SqliteOutboxStore(SqlOutboxStore):
         o, p = self.table, self.table.alias("earlier")
         # The states written out, not bound: SQLite only uses the partial index of unsent
         # rows when the query's terms visibly imply its WHERE.
-        unsent = p.c.state.in_([literal_column(f"'{PENDING}'"), literal_column(f"'{PARKED}'")])
+        unsent = and_(
+            p.c.state.in_([literal_column(f"'{PENDING}'"), literal_column(f"'{PARKED}'")]),
+            # a parked row whose payload was erased (its user deleted) is never sent: it
+            # holds nothing back
+            or_(p.c.state == PENDING, p.c.payload.is_not(None)),
+        )
         # A scalar count rather than NOT EXISTS: the planner turns NOT EXISTS into an anti
         # join over a materialized list of blocking rows (thousands while a batch is in
         # flight), scanned once per candidate; the count stays an index probe per row.

@@ -9,7 +9,10 @@ Columns (documented for operators in services/auth/README.md, "The outbox table"
   it to; the relay keeps per-aggregate order by them.
 - ``record_type``: the record's full Avro name (``playball.auth.v1.UserRegistered``).
 - ``topic`` / ``subject``: where it goes, and the subject whose schema id heads it.
-- ``payload``: the schemaless Avro body, written at flush time by the generated class.
+- ``payload``: the schemaless Avro body, written at flush time by the generated class;
+  NULL once erased: the transaction that writes a user's deletion erases the payloads of
+  that user's parked rows (:func:`~.writer_sql.erase_parked_payloads`). Such a row keeps
+  its reason, is never sent, and no longer holds its user's later events back.
 - ``schema_fingerprint``: sha256 of the writing class's schema, so a payload is never sent
   under another schema after a deploy.
 - ``headers``: JSON object of extra Kafka headers (``traceparent`` when a trace is active).
@@ -98,7 +101,7 @@ def _outbox_table(metadata: MetaData, name: str) -> Table:
         Column("record_type", String(255), nullable=False),
         Column("topic", String(249), nullable=False),
         Column("subject", String(512), nullable=False),
-        Column("payload", LargeBinary(), nullable=False),
+        Column("payload", LargeBinary(), nullable=True),  # NULL: erased (parked rows only)
         Column("schema_fingerprint", String(64), nullable=False),
         Column("headers", JSON(), nullable=False, default=dict),
         Column("created_at", DateTime(timezone=True), nullable=False),

@@ -78,6 +78,7 @@ def build_consumer(
     )
     from playball_events.contracts.topics import PLAYBALL_AUTH_USER_EVENTS_V1  # noqa: PLC0415
     from playball_events.kafka_security import kafka_security  # noqa: PLC0415
+    from playball_events.roll_markers import RollMarking  # noqa: PLC0415
     from playball_events.serde import RecordDeserializer  # noqa: PLC0415
 
     from playball_groups.adapters.tables import processed_events  # noqa: PLC0415
@@ -107,6 +108,12 @@ def build_consumer(
         limits=limits or ViewLimits(),
         upserts=view_upserts_for(engine),
     )
+    dead_letters = KafkaDeadLetters(
+        settings.kafka_bootstrap,
+        {topic: settings.dead_letter_topic},
+        max_message_bytes=settings.kafka_max_message_bytes,
+        security=security,
+    )
     return EventConsumer(
         KafkaSource(
             consumer_config(
@@ -119,16 +126,14 @@ def build_consumer(
         ),
         decoder,
         handler,
-        KafkaDeadLetters(
-            settings.kafka_bootstrap,
-            {topic: settings.dead_letter_topic},
-            max_message_bytes=settings.kafka_max_message_bytes,
-            security=security,
-        ),
+        dead_letters,
         metrics or ConsumerMetrics(topic),
         processed=SqlProcessedEvents(engine, processed_events),
         batch_size=settings.groups_batch_size,
         max_consecutive_poison=settings.groups_max_consecutive_poison,
         on_applied=on_applied,
         on_close=[registry.close],
+        # the dead-letter topic gets a marker per partition each segment.ms / 2: a user's
+        # letters are compacted away even when nothing else is parked after the deletion
+        marking=RollMarking(dead_letters.roll_markers([topic]), settings.marker_interval_seconds()),
     )

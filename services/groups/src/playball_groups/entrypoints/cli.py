@@ -1,4 +1,4 @@
-"""``playball groups``: migrate, serve, consume, and the dead-letter topic.
+"""``playball groups``: migrate, serve, consume, the dead-letter topic, and the privacy scan.
 
 Exit codes: 0 ok, 1 check failed, 2 bad input or configuration, 3 a dependency (database,
 broker, registry) is unreachable. Heavy modules are imported inside the commands so
@@ -20,6 +20,8 @@ if TYPE_CHECKING:
 app = command_group("The groups service: API, user-event consumer, dead-letter topic.")
 dlq_app = command_group("Messages the consumer parked on the dead-letter topic.")
 app.add_typer(dlq_app, name="dlq")
+privacy_app = command_group("What the groups database holds of a user (erasure audits).")
+app.add_typer(privacy_app, name="privacy")
 
 
 def _settings() -> "GroupsSettings":
@@ -202,3 +204,33 @@ def dlq_redrive(
     except DeadLetterTopicError as exc:
         fail(escape_lines(str(exc)), ExitCode.UNREACHABLE)
     typer.echo(f"redrove {count} message(s) to {escape_controls(settings.groups_topic)}")
+
+
+@privacy_app.command("scan")
+def privacy_scan(
+    user_id: Annotated[str, typer.Argument(help="the user's id (a UUID)")],
+    as_json: Annotated[bool, typer.Option("--json", help="one JSON document")] = False,
+) -> None:
+    """Report each row of the user's personal data: the view, the processed events.
+
+    The groups part of an erasure audit (`playball privacy audit`): field names and rows,
+    never values. Exit 0 nothing found, 1 found, 3 the database could not be read.
+    """
+    import uuid  # noqa: PLC0415
+
+    from playball_events.privacy_scan import exit_code, rendered  # noqa: PLC0415
+
+    from playball_groups.adapters.privacy_scan_sql import scan_user  # noqa: PLC0415
+    from playball_groups.entrypoints.bootstrap import engine_for  # noqa: PLC0415
+
+    try:
+        wanted = uuid.UUID(user_id)
+    except ValueError:
+        fail(f"{user_id!r} is not a user id (a UUID)", ExitCode.BAD_INPUT)
+    engine = engine_for(_settings())
+    try:
+        report = scan_user(engine, wanted)
+    finally:
+        engine.dispose()
+    typer.echo(rendered(report, as_json=as_json))
+    raise typer.Exit(exit_code(report))

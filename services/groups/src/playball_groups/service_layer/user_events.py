@@ -84,6 +84,10 @@ class UserEventHandler(EventHandler[UserEvent, Tx], Generic[Tx]):
                 return f"{field} contains a NUL character"
         return None
 
+    def is_erasure(self, event: ConsumedEvent[UserEvent]) -> bool:
+        # a deletion: the loop then tombstones the user's letters on the dead-letter topic
+        return isinstance(event.record, UserDeleted)
+
     def is_transient(self, error: Exception) -> bool:
         return isinstance(error, TransientError) or self._is_transient(error)
 
