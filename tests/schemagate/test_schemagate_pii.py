@@ -189,6 +189,8 @@ def test_cli_pii_tag_removed_fails_and_points_at_the_field(tmp_path: Path) -> No
     result = runner.invoke(app, ["compat", "--level", "FULL", str(old), str(new)])
     assert result.exit_code == 1, result.output
     assert "PII_TAG_REMOVED" in result.stdout
+    # no reader breaks: a new major version is not the fix, keeping the tag is
+    assert "intentional break?" not in result.stdout
     # where the field's object starts in v2.avsc: the fields list's second entry
     result = runner.invoke(app, ["compat", "--level", "FULL", "--github", str(old), str(new)])
     assert result.exit_code == 1

@@ -32,6 +32,12 @@ class SubjectReport:
         return tuple(f for f in self.findings if f.severity is Severity.ERROR)
 
     @property
+    def compatibility_errors(self) -> tuple[Finding, ...]:
+        """The errors a reader meets (a reader/writer pair), not the lint's: only these a
+        new major version would answer (``advice``)."""
+        return tuple(f for f in self.errors if f.direction is not None)
+
+    @property
     def warnings(self) -> tuple[Finding, ...]:
         return tuple(f for f in self.findings if f.severity is Severity.WARNING)
 
@@ -47,7 +53,7 @@ def _location(document: SchemaDocument, pointer: Pointer | None) -> Location:
     )
 
 
-def _resolution_finding(
+def resolution_finding(
     issue: Incompatibility, old: SchemaVersion, new: SchemaVersion, direction: Direction
 ) -> Finding:
     if direction is Direction.NEW_READS_OLD:  # the candidate is the reader
@@ -97,7 +103,7 @@ def compare(
             key = (issue.rule, issue.path, issue.message)
             if key not in seen:  # Java repeats a shared named type's faults; say them once
                 seen.add(key)
-                findings.append(_resolution_finding(issue, check.old, candidate, check.direction))
+                findings.append(resolution_finding(issue, check.old, candidate, check.direction))
     findings.extend(
         Finding(
             rule=Rule.SCHEMA_WARNING,

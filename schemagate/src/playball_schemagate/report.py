@@ -57,7 +57,7 @@ def render_human(reports: Sequence[SubjectReport], console: Console, *, strict: 
         for finding in report.findings:
             for line in _finding_lines(finding):
                 console.print(line, highlight=False)
-        if report.advice and report.errors:
+        if report.advice and report.compatibility_errors:
             console.print(f"  [magenta]intentional break?[/] {escape(report.advice)}")
     failed = sum(not report.passed(strict=strict) for report in reports)
     warnings = sum(len(report.warnings) for report in reports)
@@ -111,7 +111,7 @@ def reports_json(reports: Sequence[SubjectReport], *, strict: bool) -> dict[str,
                 "compared": list(report.compared),
                 "passed": report.passed(strict=strict),
                 "notes": list(report.notes),
-                "advice": report.advice if report.errors else None,
+                "advice": report.advice if report.compatibility_errors else None,
                 "findings": [_finding_json(finding) for finding in report.findings],
             }
             for report in reports
@@ -158,7 +158,7 @@ def render_github(reports: Sequence[SubjectReport], *, strict: bool) -> str:
     for report in reports:
         lines.extend(_notice(report, note) for note in report.notes)
         lines.extend(_annotation(report, finding, strict=strict) for finding in report.findings)
-        if report.advice and report.errors:
+        if report.advice and report.compatibility_errors:
             lines.append(_notice(report, f"intentional break? {report.advice}"))
         status = "PASS" if report.passed(strict=strict) else "FAIL"
         lines.append(f"{status} {report.subject} ({report.level.value}, against {report.baseline})")
