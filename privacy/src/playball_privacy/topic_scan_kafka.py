@@ -20,6 +20,9 @@ from playball_events.kafka_security import KafkaSecurity
 from playball_events.privacy_scan import UNDECODABLE, Finding, Place, personal_fields_held
 
 READ_TIMEOUT = 30.0  # seconds without a message before a read in progress gives up
+# a broker that does not answer its first request in this long is away: the audit names
+# the place unreachable soon instead of waiting out a read timeout per topic
+METADATA_TIMEOUT = 10.0
 
 
 class TopicUnreadableError(Exception):
@@ -83,7 +86,7 @@ def _keyed(
 
 
 def _read(consumer: Any, topic: str, key: bytes, timeout: float) -> list[tuple[int, int, Any]]:
-    metadata = await_metadata(consumer, timeout, topic=topic)
+    metadata = await_metadata(consumer, min(timeout, METADATA_TIMEOUT), topic=topic)
     found = metadata.topics.get(topic)
     if found is None or found.error is not None:
         problem = found.error.str() if found is not None and found.error else "not listed"
