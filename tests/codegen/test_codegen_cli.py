@@ -46,12 +46,14 @@ def test_output_is_byte_identical_on_rerun_and_from_another_location(tmp_path: P
 
 
 def _project_copy(tmp_path: Path) -> Path:
-    """schemas/ with its manifest and the committed contracts, as in the repository."""
+    """schemas/ with its manifest and the committed contracts (and the runtime's own
+    records, generated from the manifest's runtime section), as in the repository."""
     root = tmp_path / "repo"
     shutil.copytree(REPO / "schemas", root / "schemas")
-    contracts = Path("services/common/src/playball_events/contracts")
     no_cache = shutil.ignore_patterns("__pycache__")
-    shutil.copytree(REPO / contracts, root / contracts, ignore=no_cache)
+    for package in ("contracts", "runtime_records"):
+        generated = Path("services/common/src/playball_events") / package
+        shutil.copytree(REPO / generated, root / generated, ignore=no_cache)
     return root
 
 

@@ -14,7 +14,7 @@ from typing import Any
 from playball_core import local_stack
 from playball_core.manifest import dead_letter_topic
 from playball_events.kafka_security import kafka_security
-from playball_events.service_principals import ServicePrincipals
+from playball_events.service_principals import DEFAULT_READERS_TOPIC, ServicePrincipals
 from playball_events.settings import ENV_PREFIX, ClientSecuritySettings
 from playball_events.topics_acls_kafka import AclAdmin, AclAdminError, service_acls
 from playball_stack.settings import StackSettings
@@ -46,31 +46,34 @@ def admin_environment(settings: StackSettings) -> dict[str, str]:
     return principal_environment(settings, local_stack.KAFKA_ADMIN)
 
 
-def _shared_resources(principals: ServicePrincipals) -> set[str]:
+def _shared_resources() -> set[str]:
     """What other tests, benchmarks and `playball up` rely on at the same time: the
     manifest's topics (granted by `playball topics ensure`) and the readers topic."""
     from playball_events.contracts.topics import ALL_TOPICS  # noqa: PLC0415 - generated
 
     topics = {topic.name for topic in ALL_TOPICS}
-    return {*topics, *(dead_letter_topic(name) for name in topics), principals.readers_topic}
+    # the shared readers topic; a test's own readers topic is the test's to revoke
+    return {*topics, *(dead_letter_topic(name) for name in topics), DEFAULT_READERS_TOPIC}
 
 
 @contextmanager
-def service_acls_granted(bootstrap: str, topic: str, consumer_group: str) -> Iterator[None]:
+def service_acls_granted(
+    bootstrap: str, topic: str, consumer_group: str, readers_topic: str = DEFAULT_READERS_TOPIC
+) -> Iterator[None]:
     """The relay's and the consumer's ACLs on ``topic`` and ``consumer_group``, LITERAL,
     for the duration: what `playball topics ensure` grants on the manifest's topic.
 
     Afterwards only the test's own grants go (its topic, its group): those on a shared
     resource are everyone's, and revoking them would cut off whoever runs beside it.
     """
-    principals = ServicePrincipals(consumer_group=consumer_group)
+    principals = ServicePrincipals(consumer_group=consumer_group, readers_topic=readers_topic)
     bindings = service_acls(topic, principals)
     acls = AclAdmin(admin_client(bootstrap))
     acls.grant(bindings)
     try:
         yield
     finally:
-        shared = _shared_resources(principals)
+        shared = _shared_resources()
         with suppress(AclAdminError):  # a fault test's cluster without a quorum answers
             # no ACL request; it is thrown away with its grants
             acls.revoke([b for b in bindings if b.name not in shared])

@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 def test_playball_command_offers_every_packages_sub_commands() -> None:
     result = CliRunner().invoke(build_app(), ["--help"])
     assert result.exit_code == 0
-    for sub_command in ("stack", "codegen", "schemas"):
+    for sub_command in ("stack", "codegen", "schemas", "readers"):
         assert sub_command in result.output
 
 
@@ -81,3 +81,22 @@ def test_bad_manifest_is_refused_naming_file_entry_and_reason(
     with pytest.raises(ManifestError, match=message) as refused:
         load_manifest(tmp_path)
     assert str(path) in str(refused.value)
+
+
+def test_the_runtime_section_holds_the_reader_record_gated_and_generated_apart() -> None:
+    manifest = load_manifest(SCHEMA_DIR)
+    [reader] = manifest.runtime
+    assert reader.subject == "_playball.readers-playball.runtime.v1.ReaderRecord"
+    assert reader.topic == "_playball.readers"
+    assert reader in manifest.gated and reader not in manifest.schemas
+    assert manifest.runtime_codegen is not None
+    assert manifest.runtime_codegen.package == "playball_events.runtime_records"
+    assert manifest.codegen is not None
+    assert manifest.codegen.package == "playball_events.contracts"
+
+
+def test_a_runtime_subject_may_not_repeat_a_contract_subject(tmp_path: Path) -> None:
+    body = ENTRY_A + ENTRY_A.replace("[[schema]]", "[[runtime.schema]]")
+    path = write_manifest(tmp_path, body)
+    with pytest.raises(ManifestError, match=r"\[\[runtime.schema\]\] #1: subject 't-A' is listed"):
+        load_manifest(path)

@@ -35,8 +35,9 @@ def _warn(warnings: tuple[str, ...]) -> None:
         typer.echo(f"warning: {warning}", err=True)
 
 
-def _manifest_target(schemas: Path | None) -> tuple[Path, Path, str]:
-    """Schema dir, out dir and package of the manifest's [codegen] table."""
+def _manifest_targets(schemas: Path | None) -> list[tuple[Path, Path, str]]:
+    """Schema dir, out dir and package of the manifest's [codegen] table, then of its
+    [runtime.codegen] table (the runtime's own records, from the runtime schemas' dir)."""
     from playball_core.manifest import ManifestError, load_manifest, resolve_schema_dir  # noqa: PLC0415
 
     try:
@@ -45,7 +46,14 @@ def _manifest_target(schemas: Path | None) -> tuple[Path, Path, str]:
         _fail(str(exc))
     if manifest.codegen is None:
         _fail(f"{manifest.path}: no [codegen] table; pass SCHEMA_DIR --out DIR --package NAME")
-    return manifest.schema_dir, manifest.codegen.out, manifest.codegen.package
+    targets = [(manifest.schema_dir, manifest.codegen.out, manifest.codegen.package)]
+    if manifest.runtime_codegen is not None and manifest.runtime:
+        directories = {entry.file.parent for entry in manifest.runtime}
+        if len(directories) != 1:
+            _fail(f"{manifest.path}: the [[runtime.schema]] files must share one directory")
+        target = manifest.runtime_codegen
+        targets.append((directories.pop(), target.out, target.package))
+    return targets
 
 
 @app.command()
@@ -66,17 +74,20 @@ def generate(
 
     explicit = (schema_dir, out, package)
     if all(value is None for value in explicit):
-        schema_dir, out, package = _manifest_target(schemas)
+        targets = _manifest_targets(schemas)
     elif any(value is None for value in explicit):
         _fail("give SCHEMA_DIR, --out and --package together, or none of them")
-    assert schema_dir is not None and out is not None and package is not None
+    else:
+        assert schema_dir is not None and out is not None and package is not None
+        targets = [(schema_dir, out, package)]
     try:
-        result = plan(schema_dir, out, package)
+        results = [plan(*target) for target in targets]  # all planned before any is written
     except CodegenError as exc:
         _fail(str(exc))
-    _warn(result.warnings)
-    for path in write(result):
-        typer.echo(f"wrote {path}")
+    for result in results:
+        _warn(result.warnings)
+        for path in write(result):
+            typer.echo(f"wrote {path}")
 
 
 @app.command()
@@ -85,19 +96,25 @@ def check(schemas: SchemasOption = None) -> None:
     from playball_codegen.errors import CodegenError  # noqa: PLC0415
     from playball_codegen.generate import plan, regenerate_command, stale_files  # noqa: PLC0415
 
-    schema_dir, out, package = _manifest_target(schemas)
-    try:
-        result = plan(schema_dir, out, package)
-    except CodegenError as exc:
-        _fail(str(exc))
-    _warn(result.warnings)
-    problems = stale_files(result)
+    problems: list[tuple[Path, str]] = []
+    fresh: list[str] = []
+    for schema_dir, out, package in _manifest_targets(schemas):
+        try:
+            result = plan(schema_dir, out, package)
+        except CodegenError as exc:
+            _fail(str(exc))
+        _warn(result.warnings)
+        stale = stale_files(result)
+        problems += stale
+        if not stale:
+            fresh.append(f"{result.package_dir.name}: up to date with {schema_dir.name}/")
     for path, why in problems:
         typer.echo(f"stale: {path}: {why}", err=True)
     if problems:
-        command = regenerate_command(package, manifest=True)
+        command = regenerate_command("", manifest=True)
         if schemas is not None:
             command += f" --schemas {schemas}"
         typer.echo(f"{len(problems)} generated file(s) out of date; run `{command}`", err=True)
         raise typer.Exit(ExitCode.CHECK_FAILED)
-    typer.echo(f"{result.package_dir.name}: up to date with {schema_dir.name}/")
+    for line in fresh:
+        typer.echo(line)

@@ -77,12 +77,32 @@ def _manifest_of(schema_dir: Path, out: Path, package: str) -> Manifest | None:
     return manifest
 
 
+def _is_runtime_target(schema_dir: Path, out: Path, package: str) -> bool:
+    """Whether the manifest one level up names this target in its [runtime.codegen] (the
+    runtime's own records): then the bare command regenerates it too, but it carries no
+    service topics, so no ``topics.py``."""
+    if not (schema_dir.parent / MANIFEST_NAME).is_file():
+        return False
+    try:
+        manifest = load_manifest(schema_dir.parent)
+    except ManifestError as exc:
+        raise CodegenError(str(exc)) from exc
+    target = manifest.runtime_codegen
+    return (
+        target is not None
+        and target.package == package
+        and target.out == out.resolve()
+        and {entry.file.parent for entry in manifest.runtime} == {schema_dir.resolve()}
+    )
+
+
 def plan(schema_dir: Path, out: Path, package: str) -> Plan:
     """Every file of the package; with ``topics.py`` when the manifest names this target."""
     target = package_dir(out, package)
     schema_set = parse_sources(load_schema_dir(schema_dir))
     manifest = _manifest_of(schema_dir, out, package)
-    command = regenerate_command(package, manifest=manifest is not None)
+    named = manifest is not None or _is_runtime_target(schema_dir, out, package)
+    command = regenerate_command(package, manifest=named)
     header = _header(schema_dir, schema_set.sources, command)
     names = _class_names(schema_set)
     records = schema_set.records()

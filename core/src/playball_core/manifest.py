@@ -110,9 +110,7 @@ def load_manifest(path: Path) -> Manifest:
         msg = f"{path}: no [[schema]] entries"
         raise ManifestError(msg)
     runtime_table = data.get("runtime", {})
-    runtime = _entries(
-        path, runtime_table.get("schema", []), "[[runtime.schema]]", seen_subjects
-    )
+    runtime = _entries(path, runtime_table.get("schema", []), "[[runtime.schema]]", seen_subjects)
     return Manifest(
         path=path.resolve(),
         schemas=entries,

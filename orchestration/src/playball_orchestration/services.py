@@ -21,6 +21,8 @@ class ServiceSpec:
     health_url: str  # answers 200 {"status": "ok", "instance": <its nonce>} when ready
     metric: str | None = None  # a gauge shown in `status` (consumer lag, outbox backlog)
     metric_label: str | None = None  # the key it is shown under in `status --json`
+    # more gauges shown in `status`: (metric, key), e.g. whether the reader record is out
+    more_metrics: tuple[tuple[str, str], ...] = ()
     ca: str | None = None  # the only CA an https health_url's certificate may chain to
     # whose credentials files it is handed (its Kafka principal, its database role)
     principals: tuple[str, ...] = ()
@@ -97,6 +99,10 @@ def service_specs(ports: Ports = Ports(), tls: AuthTls | None = None) -> tuple[S
             health_url=f"{consumer}/healthz",
             metric="playball_consumer_lag",
             metric_label="lag",
+            # 0 while its reader record cannot be published (it keeps consuming, retrying)
+            more_metrics=(
+                ("playball_consumer_reader_record_published", "reader_record_published"),
+            ),
             principals=(principals.KAFKA_CONSUMER, principals.POSTGRES_GROUPS),
         ),
     )

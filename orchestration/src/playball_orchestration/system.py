@@ -154,9 +154,11 @@ class System:
         for spec in self.specs:
             state = self.services.status(spec)
             extra: dict[str, float | None] = {}
+            shown = list(spec.more_metrics)
             if spec.metric is not None and spec.metric_label is not None:
-                value = gauge(spec.address, spec.metric) if state.healthy else None
-                extra[spec.metric_label] = value
+                shown.insert(0, (spec.metric, spec.metric_label))
+            for metric, label in shown:
+                extra[label] = gauge(spec.address, metric) if state.healthy else None
             reports.append(
                 ComponentReport(
                     spec.name,

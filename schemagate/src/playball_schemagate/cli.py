@@ -99,6 +99,7 @@ def _emit(
 def _guarded(action: Callable[[], T]) -> T:
     """Run ``action``; bad input of any kind becomes a message on stderr and exit 2."""
     from playball_core.avro.parser import SchemaParseError  # noqa: PLC0415
+    from playball_core.exits import DependencyUnreachableError  # noqa: PLC0415
     from playball_core.manifest import ManifestError  # noqa: PLC0415
     from playball_core.registry import RegistryError, RegistryUnreachableError  # noqa: PLC0415
 
@@ -112,6 +113,8 @@ def _guarded(action: Callable[[], T]) -> T:
         _fail(str(exc), ExitCode.UNREACHABLE)
     except RegistryError as exc:
         _fail(str(exc))
+    except DependencyUnreachableError as exc:  # the readers topic, say
+        _fail(str(exc), ExitCode.UNREACHABLE)
 
 
 @app.command()
@@ -239,33 +242,92 @@ def check(
     ] = False,
     schemas: SchemasOption = None,
     registry_url: RegistryUrlOption = None,
+    readers: Annotated[
+        bool,
+        typer.Option(
+            "--readers",
+            help="Also check against the reader schemas of deployed consumers (the readers "
+            "topic, PLAYBALL_READERS_TOPIC).",
+        ),
+    ] = False,
+    readers_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--readers-file",
+            help="Check against the readers in this snapshot (`playball readers snapshot`) "
+            "instead of the topic: offline, for CI.",
+        ),
+    ] = None,
+    readers_max_age: Annotated[
+        float,
+        typer.Option(
+            "--readers-max-age",
+            min=0,
+            help="Days: readers last seen longer ago are not checked (stopped ones are).",
+        ),
+    ] = 7.0,
+    require_readers: Annotated[
+        bool,
+        typer.Option("--require-readers", help="Fail (exit 1) when there is no reader to check."),
+    ] = False,
     json_output: JsonFlag = False,
     github: GithubFlag = False,
     strict: StrictFlag = False,
 ) -> None:
-    """Check every manifest schema against git history (and the registry) at its level."""
+    """Check every manifest schema against git history (and the registry) at its level.
+
+    With --readers or --readers-file, also against every deployed reader of the same
+    record: can that reader read what the candidate writes? Exit 1 when one cannot, 3
+    when the readers topic cannot be read.
+    """
     from playball_schemagate.contracts import (  # noqa: PLC0415
         check_git,
         check_registry,
         load_contracts,
     )
     from playball_schemagate.history_git import resolve_baseline  # noqa: PLC0415
+    from playball_schemagate.report import OutputFormat  # noqa: PLC0415
 
     fmt = _output_format(json_output, github)
+    if readers and readers_file is not None:
+        _fail("--readers and --readers-file are exclusive")
+    checked: list[int] = []  # readers checked, when asked to
 
     def run() -> list[SubjectReport]:
+        from playball_schemagate.readers_check import reader_reports, start_reading  # noqa: PLC0415
+
+        with_readers = readers or readers_file is not None
+        deployed = start_reading(readers_file) if with_readers else None
         contracts = load_contracts(_schema_dir(schemas))
         baseline = resolve_baseline(contracts.manifest.schema_dir, against)
         reports = check_git(contracts, baseline)
-        if not registry:
-            return reports
-        with _registry(registry_url) as client:
-            client.ping()
-            from_registry = check_registry(contracts, client)
-        # One subject after the other: its git report, then its registry report.
-        return [report for pair in zip(reports, from_registry, strict=True) for report in pair]
+        if registry:
+            with _registry(registry_url) as client:
+                client.ping()
+                from_registry = check_registry(contracts, client)
+            # One subject after the other: its git report, then its registry report.
+            reports = [r for pair in zip(reports, from_registry, strict=True) for r in pair]
+        if deployed is not None:
+            found, from_readers = reader_reports(contracts, deployed(), readers_max_age)
+            checked.append(found)
+            reports += from_readers
+        return reports
 
-    raise typer.Exit(_emit(_guarded(run), fmt, strict=strict))
+    reports = _guarded(run)
+    extra = {"readers_checked": checked[0]} if checked else None
+    code: int = _emit(reports, fmt, strict=strict, json_extra=extra)
+    if checked:
+        out = sys.stderr if fmt is not OutputFormat.HUMAN else sys.stdout
+        out.write(f"checked {checked[0]} deployed reader(s)\n")
+        if not checked[0]:
+            typer.echo(
+                f"warning: no deployed reader seen within {readers_max_age:g} day(s): "
+                "nothing checked against readers",
+                err=True,
+            )
+            if require_readers:
+                code = ExitCode.CHECK_FAILED
+    raise typer.Exit(code)
 
 
 @app.command()
@@ -292,7 +354,9 @@ def register(
 
     def run() -> tuple[list[SubjectReport], list[Registration]]:
         contracts = load_contracts(_schema_dir(schemas))
-        topics.extend(dict.fromkeys(entry.topic for entry in contracts.entries()))
+        # the services' topics (each with its .dlq); the readers topic is compacted and
+        # has no .dlq: `playball topics ensure` creates it
+        topics.extend(dict.fromkeys(entry.topic for entry in contracts.manifest.schemas))
         with _registry(registry_url) as client:
             return register_all(contracts, client, strict=strict)
 

@@ -34,7 +34,8 @@ class Contracts:
     undeclared: dict[str, str]  # subject -> why it needs a breaking-changes declaration
 
     def entries(self) -> tuple[SchemaEntry, ...]:
-        return self.manifest.schemas
+        """The contracts and the runtime's own records (reader records): all are gated."""
+        return self.manifest.gated
 
 
 def load_contracts(schema_dir: Path) -> Contracts:
@@ -44,8 +45,7 @@ def load_contracts(schema_dir: Path) -> Contracts:
     except ManifestError as exc:
         raise GateInputError(str(exc)) from exc
     candidates = {
-        entry.subject: load_file_version(entry.file, label=WORKING_TREE)
-        for entry in manifest.schemas
+        entry.subject: load_file_version(entry.file, label=WORKING_TREE) for entry in manifest.gated
     }
     declarations = load_declarations(manifest.schema_dir)
     validate_declarations(declarations, manifest, manifest.schema_dir)

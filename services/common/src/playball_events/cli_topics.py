@@ -36,6 +36,7 @@ def topics() -> None:
 
 BOOTSTRAP_VARIABLE = "PLAYBALL_KAFKA_BOOTSTRAP"
 CONSUMER_GROUP_VARIABLE = "PLAYBALL_GROUPS_CONSUMER_GROUP"
+READERS_TOPIC_VARIABLE = "PLAYBALL_READERS_TOPIC"
 
 
 def manifest_topics() -> list[str]:
@@ -61,8 +62,13 @@ def ensure_topics(
     ``PLAYBALL_KAFKA_SECURITY_PROTOCOL`` and the rest.
     """
     from playball_events.kafka_security import kafka_security_from_environment  # noqa: PLC0415
+    from playball_events.readers.readers_kafka import (  # noqa: PLC0415
+        ReadersTopicError,
+        ensure_readers_topic,
+    )
     from playball_events.service_principals import (  # noqa: PLC0415
         DEFAULT_CONSUMER_GROUP,
+        DEFAULT_READERS_TOPIC,
         ServicePrincipals,
     )
     from playball_events.settings import SettingsError  # noqa: PLC0415
@@ -93,7 +99,8 @@ def ensure_topics(
         return ExitCode.BAD_INPUT
     wanted = list(topics) if topics else manifest_topics()
     principals = ServicePrincipals(
-        consumer_group=os.environ.get(CONSUMER_GROUP_VARIABLE) or DEFAULT_CONSUMER_GROUP
+        consumer_group=os.environ.get(CONSUMER_GROUP_VARIABLE) or DEFAULT_CONSUMER_GROUP,
+        readers_topic=os.environ.get(READERS_TOPIC_VARIABLE) or DEFAULT_READERS_TOPIC,
     )
     try:
         admin = TopicsAdmin(address, security=security)
@@ -104,10 +111,15 @@ def ensure_topics(
             retention=retention,
         )
         authorized = admin.grant_service_acls(wanted, principals)
+        # with the manifest's topics, the readers topic (compacted, 1 partition, no .dlq)
+        readers_topic = [] if topics else [principals.readers_topic]
+        for name in readers_topic:
+            created = ensure_readers_topic(address, name, security=security)
+            (report.created if created else report.existing).append(name)
     except BrokerUnreachableError as exc:
         report_error(str(exc))
         return ExitCode.UNREACHABLE
-    except (TopicAdminError, AclAdminError) as exc:
+    except (TopicAdminError, AclAdminError, ReadersTopicError) as exc:
         report_error(str(exc))
         return ExitCode.CHECK_FAILED
     for name in report.created:

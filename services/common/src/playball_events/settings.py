@@ -40,6 +40,8 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
+from playball_events.service_principals import DEFAULT_READERS_TOPIC
+
 if TYPE_CHECKING:
     from playball_core.registry.client import RegistryClient
 
@@ -280,6 +282,13 @@ class RuntimeSettings(ClientSecuritySettings):
         default=DEFAULT_DATABASE_URL,
         validation_alias=AliasChoices("DATABASE_URL", "PLAYBALL_DATABASE_URL"),
         description="SQLAlchemy URL of the PostgreSQL server the services' databases live on",
+    )
+
+    readers_topic: str = Field(
+        default=DEFAULT_READERS_TOPIC,
+        min_length=1,
+        description="compacted topic every consumer publishes its reader record on "
+        "(the consumer-aware gate reads it)",
     )
 
     @field_validator("schema_registry_url")

@@ -141,6 +141,13 @@ class ConsumerMetrics:
             labels,
             registry=self.registry,
         )
+        self.reader_record_published = Gauge(
+            "playball_consumer_reader_record_published",
+            "1 when this instance's reader record was last published, 0 while publishing "
+            "fails (the consumer keeps consuming and retries)",
+            labels,
+            registry=self.registry,
+        )
         self._window: deque[tuple[float, int]] = deque()
 
     def _labels(self, **extra: str) -> dict[str, Any]:
@@ -178,6 +185,9 @@ class ConsumerMetrics:
 
     def unhandled(self, record_type: str) -> None:
         self.unhandled_total.labels(**self._labels(record_type=record_type)).inc()
+
+    def reader_published(self, published: bool) -> None:
+        self.reader_record_published.labels(topic=self._topic).set(1 if published else 0)
 
     def retried(self) -> None:
         self.retries_total.labels(**self._labels()).inc()

@@ -11,6 +11,7 @@ if TYPE_CHECKING:
     from playball_events.consumer.loop import EventConsumer
     from playball_events.consumer.metrics import ConsumerMetrics
     from playball_events.consumer.ports import ApplyOutcome
+    from playball_events.readers.reporter import ReaderReporter
 
     from playball_groups.adapters.database import Engine
     from playball_groups.adapters.jwks import JwksTokenVerifier
@@ -136,4 +137,24 @@ def build_consumer(
         # the dead-letter topic gets a marker per partition each segment.ms / 2: a user's
         # letters are compacted away even when nothing else is parked after the deletion
         marking=RollMarking(dead_letters.roll_markers([topic]), settings.marker_interval_seconds()),
+    )
+
+
+# The name the groups consumer reports itself under on the readers topic.
+CONSUMER_SERVICE = "groups-consumer"
+
+
+def build_reader_reporter(settings: GroupsSettings, metrics: "ConsumerMetrics") -> "ReaderReporter":
+    """The consumer's reader record: the generated classes it decodes the topic with."""
+    from playball_events.contracts.topics import PLAYBALL_AUTH_USER_EVENTS_V1  # noqa: PLC0415
+    from playball_events.readers.wiring import reader_reporter  # noqa: PLC0415
+
+    return reader_reporter(
+        settings,
+        service=CONSUMER_SERVICE,
+        distribution="playball-groups",
+        consumer_group=settings.groups_consumer_group,
+        topic=settings.groups_topic,
+        classes=PLAYBALL_AUTH_USER_EVENTS_V1.records,
+        on_outcome=metrics.reader_published,
     )

@@ -98,7 +98,10 @@ def consume() -> None:
     from playball_events.consumer.poison_runs import PoisonRunLimitError  # noqa: PLC0415
     from playball_events.gc_tuning import tune_for_service  # noqa: PLC0415
 
-    from playball_groups.entrypoints.bootstrap import build_consumer  # noqa: PLC0415
+    from playball_groups.entrypoints.bootstrap import (  # noqa: PLC0415
+        build_consumer,
+        build_reader_reporter,
+    )
 
     _logging()
     settings = _settings()
@@ -120,12 +123,17 @@ def consume() -> None:
         "consuming %s as group %s", settings.groups_topic, settings.groups_consumer_group
     )
     tune_for_service()
+    # the reader record: published now, refreshed each minute, stopped_at on the way out
+    reporter = build_reader_reporter(settings, metrics)
+    reporter.start()
     try:
         consumer.run()
     except PoisonRunLimitError:
         # logged with the run's offsets and first reason; committed up to its first
         # offset, so a restart stops at the same place until the cause is fixed
         raise typer.Exit(ExitCode.CHECK_FAILED) from None
+    finally:
+        reporter.stop()
 
 
 @dlq_app.command("list")
