@@ -15,6 +15,7 @@ from sqlalchemy import Engine, event, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from playball_auth.adapters import user_events_sql
+from playball_auth.adapters.idle_ping_sql import ping_idle_connections
 from playball_auth.adapters.orm_sql import map_user
 
 __all__ = [
@@ -58,7 +59,12 @@ def make_engine(url: str) -> Engine:
         engine = make_service_engine(url)
         _sqlite_transactions(engine)
         return engine
-    return make_service_engine(url, pool_size=POOL_SIZE, max_overflow=POOL_OVERFLOW)
+    # pinged only after an idle spell, not at every checkout: see idle_ping_sql
+    engine = make_service_engine(
+        url, pool_size=POOL_SIZE, max_overflow=POOL_OVERFLOW, pool_pre_ping=False
+    )
+    ping_idle_connections(engine)
+    return engine
 
 
 def session_factory(engine: Engine) -> "sessionmaker[Session]":

@@ -4,14 +4,18 @@ import uuid
 from collections.abc import Sequence
 
 from playball_events.outbox.writer_sql import write_outbox_events
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import bindparam, func, select
+from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm.util import identity_key
 
 from playball_auth.adapters.orm_sql import outbox, users
 from playball_auth.adapters.user_events_sql import outbox_event
 from playball_auth.domain.model import User, UserEvent
 from playball_auth.domain.rules import username_key
 from playball_auth.service_layer.ports import Outbox, UserRepository
+
+# every request of an account token reads its user by id: a Core statement, built once
+_BY_ID = select(users).where(users.c.id == bindparam("user_id"))
 
 
 class SqlUserRepository(UserRepository):
@@ -22,7 +26,30 @@ class SqlUserRepository(UserRepository):
         self.session.add(user)
 
     def get(self, user_id: uuid.UUID) -> User | None:
-        return self.session.get(User, user_id)
+        """The user, read with SQLAlchemy Core and then attached to the session as if the
+        ORM had loaded it (``make_transient_to_detached`` leaves no pending history), so
+        its changes are flushed as usual: the UPDATE's version check and the flush hook's
+        event collection included. The ORM's own loading took a sixth of the API's CPU
+        per profile change."""
+        found = self.session.identity_map.get(identity_key(User, user_id))
+        if found is not None:
+            return found
+        row = self.session.connection().execute(_BY_ID, {"user_id": user_id}).one_or_none()
+        if row is None:
+            return None
+        user = User(
+            id=row.id,
+            username=row.username,
+            email=row.email,
+            password_hash=row.password_hash,
+            display_name=row.display_name,
+            version=row.version,
+            created_at=row.created_at,
+            credentials_version=row.credentials_version,
+        )
+        make_transient_to_detached(user)
+        self.session.add(user)
+        return user
 
     def get_by_username(self, username: str) -> User | None:
         query = select(User).where(func.lower(users.c.username) == username_key(username))

@@ -16,11 +16,21 @@ signed with the same key from passing as an access token); then the scope's audi
 the issuer, every claim above, and 30 s of clock leeway. ``alg: none``, HMAC tokens
 (one "signed" with our public key included), other audiences or issuers and expired
 tokens are all refused.
+
+A token that passed is remembered (:class:`VerifiedTokens`, keyed by the token's text),
+so the next request with it skips the parsing and the RSA check: the claims are only
+kept while the token would still pass, i.e. until its ``exp`` (with the leeway) and
+while its ``kid`` is published. The cache says nothing about the user: whether the
+token's ``cv`` is still the user's credentials version is checked against the user row
+on every request, by the use cases.
 """
 
 import secrets
+import threading
 import time
 import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import jwt
@@ -41,6 +51,8 @@ AUDIENCES: dict[Scope, str] = {"groups": "playball-groups", "account": "playball
 ACCOUNT_TTL_SECONDS = 300
 LEEWAY_SECONDS = 30
 REQUIRED_CLAIMS = ["iss", "sub", "aud", "iat", "exp", "jti", "client_id", "scope", "cv"]
+# verified tokens remembered; beyond that the oldest is forgotten (a token is ~1 kB)
+VERIFIED_TOKENS_KEPT = 4096
 
 
 def token_lifetimes(ttl_seconds: int) -> dict[Scope, int]:
@@ -48,11 +60,54 @@ def token_lifetimes(ttl_seconds: int) -> dict[Scope, int]:
     return {"groups": ttl_seconds, "account": min(ACCOUNT_TTL_SECONDS, ttl_seconds)}
 
 
+@dataclass(frozen=True, slots=True)
+class _Verified:
+    claims: TokenClaims
+    kid: str
+    valid_until: float  # exp plus the leeway, in time.time()'s seconds
+
+
+class VerifiedTokens:
+    """Tokens that passed verification, by their text, at most ``kept`` of them (the
+    oldest forgotten first). Shared by the API's threads, hence the lock."""
+
+    def __init__(self, kept: int = VERIFIED_TOKENS_KEPT) -> None:
+        self._kept = kept
+        self._found: dict[str, _Verified] = {}
+        self._lock = threading.Lock()
+
+    def get(self, token: str) -> _Verified | None:
+        return self._found.get(token)
+
+    def put(self, token: str, verified: _Verified) -> None:
+        with self._lock:
+            if len(self._found) >= self._kept and token not in self._found:
+                del self._found[next(iter(self._found))]
+            self._found[token] = verified
+
+    def forget(self, token: str) -> None:
+        with self._lock:
+            self._found.pop(token, None)
+
+    def __len__(self) -> int:
+        return len(self._found)
+
+
 class JwtAccessTokens(AccessTokens):
-    def __init__(self, keys: KeyRing, *, issuer: str, ttl_seconds: int) -> None:
+    def __init__(
+        self,
+        keys: KeyRing,
+        *,
+        issuer: str,
+        ttl_seconds: int,
+        clock: Callable[[], float] = time.time,
+        verified: VerifiedTokens | None = None,
+    ) -> None:
         self.keys = keys
         self.issuer = issuer
         self.lifetimes = token_lifetimes(ttl_seconds)
+        self._clock = clock
+        self.verified = VerifiedTokens() if verified is None else verified
 
     def issue(self, user_id: uuid.UUID, *, scope: Scope, credentials_version: int) -> IssuedToken:
         keys = self.keys.current()
@@ -78,13 +133,36 @@ class JwtAccessTokens(AccessTokens):
         return IssuedToken(access_token=token, expires_in=lifetime)
 
     def verify(self, token: str, *, scope: Scope) -> TokenClaims:
+        remembered = self.verified.get(token)
+        if remembered is not None:
+            return self._still_valid(token, remembered, scope)
+        claims, kid, expires = self._verify(token, scope)
+        self.verified.put(token, _Verified(claims, kid, expires + LEEWAY_SECONDS))
+        return claims
+
+    def _still_valid(self, token: str, remembered: _Verified, scope: Scope) -> TokenClaims:
+        """What a full verification would say of a token that passed it before: only
+        the clock and the published keys have moved since."""
+        if self._clock() > remembered.valid_until:
+            self.verified.forget(token)
+            raise InvalidTokenError("Signature has expired")
+        if remembered.kid not in self.keys.current().published:
+            self.verified.forget(token)
+            raise InvalidTokenError("unknown kid")
+        if remembered.claims.scope != scope:
+            raise InvalidTokenError("scope or client_id does not match")
+        return remembered.claims
+
+    def _verify(self, token: str, scope: Scope) -> tuple[TokenClaims, str, int]:
+        """The claims, the kid and the ``exp`` of a token checked in full."""
         try:
             header = jwt.get_unverified_header(token)
             if header.get("typ") != TOKEN_TYPE:
                 raise InvalidTokenError(f"typ must be {TOKEN_TYPE}, not {header.get('typ')!r}")
             if header.get("alg") != ALGORITHM:
                 raise InvalidTokenError(f"alg must be {ALGORITHM}")
-            key = self.keys.current().published.get(str(header.get("kid")))
+            kid = str(header.get("kid"))
+            key = self.keys.current().published.get(kid)
             if key is None:
                 raise InvalidTokenError("unknown kid")
             claims = jwt.decode(
@@ -96,7 +174,7 @@ class JwtAccessTokens(AccessTokens):
                 leeway=LEEWAY_SECONDS,
                 options={"require": REQUIRED_CLAIMS},
             )
-            return _claims_of(claims, scope)
+            return _claims_of(claims, scope), kid, int(claims["exp"])
         except (jwt.PyJWTError, ValueError, TypeError) as exc:
             raise InvalidTokenError(str(exc)) from exc
 

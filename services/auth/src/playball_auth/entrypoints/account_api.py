@@ -39,7 +39,13 @@ def install(app: FastAPI, ports: AuthPorts) -> None:
         auto_error=False,
     )
 
-    def caller(request: Request, token: Annotated[str | None, Depends(bearer)]) -> account.Caller:
+    # async: checking a token is CPU work only (its signature is checked once, then
+    # remembered), so it runs on the event loop; a sync dependency would cost every
+    # request a second trip through the thread pool. The credentials version is checked
+    # against the user row by the use case, in the request's own transaction.
+    async def caller(
+        request: Request, token: Annotated[str | None, Depends(bearer)]
+    ) -> account.Caller:
         if token is None:
             raise ApiError(401, "not_authenticated", "a bearer token is required", BEARER)
         try:
