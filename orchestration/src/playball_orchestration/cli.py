@@ -58,6 +58,10 @@ def up(
     except ServiceFailedError as exc:
         fail(str(exc), ExitCode.UNREACHABLE)
     _print_status(system, as_json=False)
+    from playball_orchestration.catalog_step import build_catalog  # noqa: PLC0415
+
+    _built, line = build_catalog()
+    typer.echo(line)  # a warning when it failed: the system is up all the same
 
 
 @app.command()
