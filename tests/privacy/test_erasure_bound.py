@@ -1,8 +1,10 @@
 """The whole promise of erasure, on a real broker with short bounds.
 
-A PRIVATE one-broker Kafka (secured as the shared one: SASL_SSL, its principals and CA)
-with a segment.ms and max.compaction.lag.ms of three seconds and a cleaner that looks
-for work every second; the auth API, its relay and the groups consumer as processes.
+A PRIVATE one-broker Kafka (secured as the shared one: SASL_SSL, its principals and CA;
+the session's, shared one test at a time with the broker-outage tests, see
+tests/conftest.py: ``outage_kafka``) with a segment.ms and max.compaction.lag.ms of
+three seconds and a cleaner that looks for work every second (for this test only); the
+auth API, its relay and the groups consumer as processes.
 A user registers, changes its name twice, gets a letter on the dead-letter topic, and is
 deleted. Then nothing but the services' own roll markers is written, and within the
 bound `playball privacy bound` prints (plus slack for the audit's own runs), `playball
@@ -16,6 +18,8 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -35,10 +39,11 @@ from playball_events.serde import RecordSerializer
 from playball_groups.adapters.tables import known_users
 from playball_groups.entrypoints.bootstrap import build_consumer
 from playball_stack.settings import StackSettings
+from playball_stack.stack import Stack
 from sqlalchemy import select
 from support.kafka import admin_client, client_config
 from support.principals import admin_environment
-from support.private_kafka import private_kafka
+from support.private_kafka import running_cluster
 from support.system import running_system
 
 from privacy.topic_reader import high_watermarks, read_all
@@ -69,23 +74,35 @@ def wait_for(condition: Any, timeout: float, what: str) -> Any:
     return found
 
 
-def shorten_cleaner_backoff(bootstrap: str) -> None:
-    """The broker's cleaner looks for work every second (a dynamic broker setting)."""
+@contextmanager
+def shortened_cleaner_backoff(bootstrap: str) -> Iterator[None]:
+    """The broker's cleaner looks for work every second (a dynamic broker setting), until
+    the block ends: the broker is the session's, and its next test expects the default."""
     admin = admin_client(bootstrap)
     [node] = admin.list_topics(timeout=30).brokers
-    entry = ConfigEntry(
-        "log.cleaner.backoff.ms", CLEANER_BACKOFF_MS, incremental_operation=AlterConfigOpType.SET
-    )
-    resource = ConfigResource(ConfigResource.Type.BROKER, str(node), incremental_configs=[entry])
-    for future in admin.incremental_alter_configs([resource]).values():
-        future.result(timeout=30)
+
+    def alter(operation: AlterConfigOpType) -> None:
+        entry = ConfigEntry(
+            "log.cleaner.backoff.ms", CLEANER_BACKOFF_MS, incremental_operation=operation
+        )
+        resource = ConfigResource(
+            ConfigResource.Type.BROKER, str(node), incremental_configs=[entry]
+        )
+        for future in admin.incremental_alter_configs([resource]).values():
+            future.result(timeout=30)
+
     plain = ConfigResource(ConfigResource.Type.BROKER, str(node))
 
     def applied() -> bool:
         entries = admin.describe_configs([plain])[plain].result(timeout=30)
         return bool(entries["log.cleaner.backoff.ms"].value == CLEANER_BACKOFF_MS)
 
-    wait_for(applied, 30, "the cleaner backoff to apply")
+    alter(AlterConfigOpType.SET)
+    try:
+        wait_for(applied, 30, "the cleaner backoff to apply")
+        yield
+    finally:
+        alter(AlterConfigOpType.DELETE)
 
 
 def playball(words: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
@@ -223,14 +240,15 @@ def replayed_as_deleted(
     return False
 
 
+@pytest.mark.xdist_group("outage-kafka")
 def test_a_deleted_user_is_gone_everywhere_within_the_printed_bound(
-    stack: StackSettings, tmp_path: Path
+    stack: StackSettings, outage_kafka: Stack, tmp_path: Path
 ) -> None:
     started = time.monotonic()
-    with private_kafka(stack, tmp_path / "kafka") as kafka:
-        broker_up = time.monotonic() - started
-        bootstrap = kafka.kafka_bootstrap
-        shorten_cleaner_backoff(bootstrap)
+    kafka = running_cluster(outage_kafka)
+    broker_up = time.monotonic() - started
+    bootstrap = kafka.kafka_bootstrap
+    with shortened_cleaner_backoff(bootstrap):
         # the private broker as the stack's own Kafka: the services run as their
         # principals, whose passwords it shares (as in tests/e2e/test_outages.py)
         settings = stack.model_copy(
