@@ -30,9 +30,7 @@ def private_kafka(stack: StackSettings, home: Path, brokers: int = 1) -> Iterato
         cache_dir=stack.cache_dir,
         kafka_port=free_port_run(2 * brokers),
         kafka_heap="256m",
-        # a lone broker stays on the full JIT: the outage tests' producers, with short
-        # delivery timeouts, must keep up with it once it is back under a loaded machine
-        kafka_jvm_options=SCRATCH_KAFKA_JVM_OPTIONS if brokers > 1 else "",
+        kafka_jvm_options=SCRATCH_KAFKA_JVM_OPTIONS,
         database_url=stack.effective_database_url,  # only Kafka is started here
         schema_registry_url=stack.effective_registry_url,
     )
