@@ -11,13 +11,13 @@ holds none.
 """
 
 from collections.abc import Callable
-from typing import Any
 
-from confluent_kafka import Consumer, KafkaException, TopicPartition
+from confluent_kafka import Consumer, KafkaError, KafkaException
 from playball_core.registry import RegistryUnreachableError
-from playball_events.kafka_errors_kafka import await_metadata, secured_config
+from playball_events.kafka_errors_kafka import secured_config
 from playball_events.kafka_security import KafkaSecurity
 from playball_events.privacy_scan import UNDECODABLE, Finding, Place, personal_fields_held
+from playball_events.topic_read_kafka import TopicReadError, messages_to_end
 
 READ_TIMEOUT = 30.0  # seconds without a message before a read in progress gives up
 # a broker that does not answer its first request in this long is away: the audit names
@@ -78,44 +78,23 @@ def _keyed(
         )
     )
     try:
-        return _read(consumer, topic, key, timeout)
-    except KafkaException as exc:
+        return [
+            (message.partition() or 0, message.offset() or 0, message.value())
+            for message in messages_to_end(
+                consumer,
+                topic,
+                timeout,
+                metadata_timeout=min(timeout, METADATA_TIMEOUT),
+                tolerate=_passing,
+            )
+            if message.key() == key
+        ]
+    except (TopicReadError, KafkaException) as exc:
         raise TopicUnreadableError(f"{topic}: {exc}") from exc
     finally:
         consumer.close()
 
 
-def _read(consumer: Any, topic: str, key: bytes, timeout: float) -> list[tuple[int, int, Any]]:
-    metadata = await_metadata(consumer, min(timeout, METADATA_TIMEOUT), topic=topic)
-    found = metadata.topics.get(topic)
-    if found is None or found.error is not None:
-        problem = found.error.str() if found is not None and found.error else "not listed"
-        msg = f"topic {topic} cannot be read: {problem}"
-        raise TopicUnreadableError(msg)
-    ends: dict[int, int] = {}
-    assignment = []
-    for partition in found.partitions:
-        low, high = consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout)
-        if high > low:
-            ends[partition] = high
-            assignment.append(TopicPartition(topic, partition, low))
-    keyed: list[tuple[int, int, Any]] = []
-    if not assignment:
-        return keyed
-    consumer.assign(assignment)
-    while ends:
-        message = consumer.poll(timeout)
-        if message is None:
-            msg = f"timed out reading {topic} (partitions {sorted(ends)} not read to their end)"
-            raise TopicUnreadableError(msg)
-        error = message.error()
-        if error is not None:
-            if error.fatal() or not error.retriable():
-                raise KafkaException(error)
-            continue
-        partition, offset = message.partition() or 0, message.offset() or 0
-        if message.key() == key:
-            keyed.append((partition, offset, message.value()))
-        if offset + 1 >= ends.get(partition, 0):
-            ends.pop(partition, None)
-    return keyed
+def _passing(error: KafkaError) -> bool:
+    """A retriable, non-fatal error the client recovers from by itself."""
+    return bool(error.retriable() and not error.fatal())

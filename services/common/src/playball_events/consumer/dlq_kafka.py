@@ -14,7 +14,7 @@ import dataclasses
 from collections.abc import Sequence
 from typing import Any
 
-from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
+from confluent_kafka import Consumer, KafkaError, KafkaException, Producer
 
 from playball_events.consumer.dead_letter import (
     PREFIX,
@@ -25,9 +25,10 @@ from playball_events.consumer.dead_letter import (
 from playball_events.consumer.ports import RawMessage
 from playball_events.consumer.redrive_checks import redrive_target
 from playball_events.consumer.source_kafka import raw_message
-from playball_events.kafka_errors_kafka import await_metadata, secured_config
+from playball_events.kafka_errors_kafka import secured_config
 from playball_events.kafka_security import KafkaSecurity
 from playball_events.roll_markers import is_control_key
+from playball_events.topic_read_kafka import TopicReadError, messages_to_end
 
 
 class DeadLetterTopicError(Exception):
@@ -72,42 +73,21 @@ def read_parked(
             security,
         )
     )
+    parked: list[ParkedMessage] = []
     try:
-        metadata = await_metadata(consumer, timeout, topic=dlq_topic)
-        found = metadata.topics.get(dlq_topic)
-        if found is None or found.error is not None:
-            msg = f"dead-letter topic {dlq_topic!r} not found: {found.error if found else ''}"
-            raise DeadLetterTopicError(msg)
-        ends: dict[int, int] = {}
-        assignment = []
-        for partition in found.partitions:
-            low, high = consumer.get_watermark_offsets(
-                TopicPartition(dlq_topic, partition), timeout=timeout
-            )
-            if high > low:
-                ends[partition] = high
-                assignment.append(TopicPartition(dlq_topic, partition, low))
-        parked: list[ParkedMessage] = []
-        if not assignment:
-            return parked
-        consumer.assign(assignment)
-        while ends:
-            message = consumer.poll(timeout)
-            if message is None:
-                msg = f"timed out reading {dlq_topic!r}"
-                raise DeadLetterTopicError(msg)
-            if message.error() is not None:
-                continue
+        # a letter the client cannot hand over is skipped: the listing shows the rest
+        for message in messages_to_end(consumer, dlq_topic, timeout, tolerate=_any_error):
             if not _is_tombstone_or_marker(message):
                 parked.append(letter_of(message))
-            partition, offset = message.partition() or 0, message.offset() or 0
-            if offset + 1 >= ends.get(partition, 0):
-                ends.pop(partition, None)
-    except KafkaException as exc:
-        raise DeadLetterTopicError(str(exc)) from exc
+    except (TopicReadError, KafkaException) as exc:
+        raise DeadLetterTopicError(f"dead-letter topic {dlq_topic!r}: {exc}") from exc
     finally:
         consumer.close()
     return sorted(parked, key=lambda p: (p.partition, p.offset))
+
+
+def _any_error(_error: KafkaError) -> bool:
+    return True
 
 
 def redrive(

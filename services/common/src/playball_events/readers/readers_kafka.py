@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from confluent_kafka import Consumer as KafkaConsumer
-from confluent_kafka import KafkaError, KafkaException, Producer, TopicPartition
+from confluent_kafka import KafkaError, KafkaException, Producer
 from confluent_kafka.admin import AdminClient
 from confluent_kafka.cimpl import NewTopic
 from playball_core.registry import SchemaRegistry
@@ -24,6 +24,7 @@ from playball_events.runtime_records import ReaderRecord
 from playball_events.serde import RecordDeserializer, RecordSerializer
 from playball_events.serde_errors import SerdeError
 from playball_events.service_principals import DEFAULT_READERS_TOPIC
+from playball_events.topic_read_kafka import TopicReadError, messages_to_end
 
 # a stop waits this long at most for its stopped_at record: the process is ending
 PUBLISH_TIMEOUT = 5.0
@@ -129,41 +130,12 @@ def read_readers(
     )
     latest: dict[str, ReaderRecord | None] = {}
     try:
-        metadata = await_metadata(consumer, timeout, topic=topic)
-        found = metadata.topics.get(topic)
-        if found is None or found.error is not None:
-            why = found.error if found is not None else "missing"
-            msg = f"readers topic {topic!r} cannot be read: {why}"
-            raise ReadersTopicError(msg)
-        ends: dict[int, int] = {}
-        assignment = []
-        for partition in found.partitions:
-            low, high = consumer.get_watermark_offsets(
-                TopicPartition(topic, partition), timeout=timeout
-            )
-            if high > low:
-                ends[partition] = high
-                assignment.append(TopicPartition(topic, partition, low))
-        if assignment:
-            consumer.assign(assignment)
-        while ends:
-            message = consumer.poll(timeout)
-            if message is None:
-                msg = f"timed out reading the readers topic {topic!r}"
-                raise ReadersTopicError(msg)
-            error = message.error()
-            if error is not None:
-                if error.code() != KafkaError._PARTITION_EOF:
-                    raise ReadersTopicError(f"{topic!r}: {error.str()}")
-                continue
+        for message in messages_to_end(consumer, topic, timeout):
             key = (message.key() or b"").decode("utf-8", errors="replace")
             value = message.value()
             if key:
                 latest[key] = None if value is None else _decoded(decoder, value, key)
-            partition, offset = message.partition() or 0, message.offset() or 0
-            if offset + 1 >= ends.get(partition, 0):
-                ends.pop(partition, None)
-    except KafkaException as exc:
+    except (TopicReadError, KafkaException) as exc:
         raise ReadersTopicError(f"readers topic {topic!r}: {exc}") from exc
     finally:
         consumer.close()
