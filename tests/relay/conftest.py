@@ -20,19 +20,21 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-import psycopg
 import pytest
 from confluent_kafka import Consumer
 from playball_core.local_stack import KAFKA_RELAY
 from playball_core.registry import RegistryClient
 from playball_events.kafka_security import kafka_security_from_environment
+from playball_events.outbox.capture_wal_sql import WalChangeStream
 from playball_events.outbox.ports import OutboxStatus
+from playball_events.outbox.relay_settings import default_slot_name
 from playball_events.outbox.store_factory_sql import open_outbox_store
 from playball_events.outbox.store_sql import SqlOutboxStore
 from playball_events.roll_markers import is_control_key
 from playball_events.topics_admin_kafka import EnsureReport, TopicsAdmin
 from playball_stack.components.postgres import ensure_database
 from playball_stack.settings import StackSettings
+from support.databases import drop_database as drop_test_database
 from support.kafka import client_config
 from support.outbox import subjects
 from support.principals import principal_environment, service_acls_granted
@@ -43,16 +45,7 @@ def _with_database(url: str, name: str) -> str:
 
 
 def drop_database(url: str, name: str) -> None:
-    parts = urlsplit(url)
-    with psycopg.connect(
-        host=parts.hostname,
-        port=parts.port,
-        user=parts.username,
-        password=parts.password,
-        dbname="postgres",
-        autocommit=True,
-    ) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    drop_test_database(_with_database(url, name))
 
 
 @pytest.fixture
@@ -68,6 +61,14 @@ def outbox_url(database_url: str) -> Iterator[str]:
         yield url
     finally:
         drop_database(database_url, name)
+
+
+def open_slot(outbox_url: str) -> None:
+    """Create the log-based relay's slot now, as its first start would: rows written after
+    this come from the log (rows written before a slot exists are the table's to send)."""
+    stream = WalChangeStream(outbox_url, slot=default_slot_name(outbox_url))
+    stream.open()
+    stream.close()
 
 
 @pytest.fixture
@@ -231,6 +232,8 @@ class RelayProcesses:
             **principal_environment(self.settings, KAFKA_RELAY),
             "PLAYBALL_RELAY_METRICS_PORT": "0",
             "PLAYBALL_RELAY_POLL_INTERVAL": "0.2",
+            # the polling relay unless a test asks for the log-based one (test_relay_wal.py)
+            "PLAYBALL_RELAY_CAPTURE": "poll",
             **{k: str(v) for k, v in env.items()},
         }
 

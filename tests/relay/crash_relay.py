@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 from playball_events.outbox.ports import OutboxEvent
 from playball_events.outbox.relay_settings import RelaySettings
-from playball_events.outbox.runner import build_relay
+from playball_events.outbox.runner import build_relay, choose_capture
 from playball_events.settings import load_settings
 
 
@@ -21,7 +21,9 @@ def die_instead_of_marking(events: Sequence[OutboxEvent]) -> None:
 
 
 def main() -> None:
-    relay = build_relay(load_settings(RelaySettings), sys.argv[1])
+    settings = load_settings(RelaySettings)
+    capture = choose_capture(settings, sys.argv[1])
+    relay = build_relay(settings, sys.argv[1], capture=capture)
     # mark_sent is only called with events whose delivery the broker acknowledged
     relay.store.mark_sent = die_instead_of_marking  # type: ignore[method-assign]
     relay.run()

@@ -22,10 +22,11 @@ from playball_auth.service_layer.unit_of_work import UnitOfWork
 from playball_events.outbox.model import NewOutboxEvent
 from playball_events.settings import with_database
 from playball_events.utc_sql import as_utc
-from sqlalchemy import Engine, create_engine, delete, select, text
+from sqlalchemy import Engine, delete, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from support.auth_fakes import FakeLoginThrottle, FakeStore, FakeUnitOfWork
+from support.databases import drop_database as drop_test_database
 
 ISSUER = "http://testserver"  # the iss of the test apps' tokens
 
@@ -36,12 +37,7 @@ OutboxRow = NewOutboxEvent
 
 def drop_database(server_url: str, name: str) -> None:
     """Drop a test database, disconnecting whatever still holds it."""
-    admin = create_engine(with_database(server_url, "postgres"), isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    finally:
-        admin.dispose()
+    drop_test_database(with_database(server_url, name))
 
 
 class AuthBackend:

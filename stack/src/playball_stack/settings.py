@@ -67,6 +67,11 @@ class StackSettings(BaseSettings):
         description="extra JVM options for the Kafka nodes and their storage format, "
         "space-separated (e.g. -XX:TieredStopAtLevel=1: less CPU to start, slower after)",
     )
+    postgres_max_slot_wal_keep_size: str = Field(
+        default="1GB",
+        description="PostgreSQL's max_slot_wal_keep_size: the most WAL a replication slot "
+        "(the log-based relay's) may hold back before the server gives the slot up",
+    )
     registry_jvm_options: str = Field(
         default="",
         description="extra JVM options for the schema registry, space-separated",

@@ -68,7 +68,13 @@ class Stack:
         self.home = settings.home
         self.progress = progress
         self.postgres = (
-            Postgres(self.home, settings.postgres_port) if settings.database_url is None else None
+            Postgres(
+                self.home,
+                settings.postgres_port,
+                max_slot_wal_keep_size=settings.postgres_max_slot_wal_keep_size,
+            )
+            if settings.database_url is None
+            else None
         )
         self.registry = (
             Registry(

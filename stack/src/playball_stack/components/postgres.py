@@ -15,6 +15,7 @@ import shlex
 import shutil
 import signal
 import subprocess
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -113,8 +114,9 @@ class Postgres(Component):
     def runtime_dir(self) -> Path:
         return self.data
 
-    def __init__(self, home: Path, port: int) -> None:
+    def __init__(self, home: Path, port: int, *, max_slot_wal_keep_size: str = "1GB") -> None:
         self.home = home
+        self.max_slot_wal_keep_size = max_slot_wal_keep_size
         self.root = home / "postgres"
         self.data = self.root / "data"
         self.port = port
@@ -188,7 +190,10 @@ class Postgres(Component):
     def launch(self) -> None:
         options = (
             f"-p {self.port} -c listen_addresses=127.0.0.1 "
-            f"-c unix_socket_directories={shlex.quote(str(self.root))} -c max_connections=200"
+            f"-c unix_socket_directories={shlex.quote(str(self.root))} -c max_connections=200 "
+            # the log-based relay reads the outbox's inserts from the WAL through a slot
+            # (one per relay database, and the tests' scratch databases' own)
+            + " ".join(f"-c {name}={value}" for name, value in self.server_settings().items())
         )
         argv = [
             self._binary("pg_ctl"),
@@ -205,6 +210,15 @@ class Postgres(Component):
             # pg_ctl only says "could not start server"; the reason is in the server log
             reason = f"pg_ctl start failed: {(result.stdout + result.stderr).strip()[-1500:]}"
             raise ComponentFailedError(self.name, reason, tail(self.log_file()))
+
+    def server_settings(self) -> dict[str, str]:
+        """Settings given at start; a server found running with others is restarted."""
+        return {
+            "wal_level": "logical",
+            "max_slot_wal_keep_size": shlex.quote(self.max_slot_wal_keep_size),
+            "max_replication_slots": "64",
+            "max_wal_senders": "64",
+        }
 
     def _credentials(self) -> StackCredentials:
         if self.credentials is None:
@@ -235,12 +249,34 @@ class Postgres(Component):
 
     def after_healthy(self) -> None:
         """The services' roles and databases, each database closed to everyone else."""
+        self._restart_if_settings_differ()
         credentials = self._credentials()
         with self._connect("postgres") as conn:
             for role in (*OWNERS.values(), names.POSTGRES_RELAY):
                 ensure_role(conn, role, credentials.password(role))
             for database, owner in OWNERS.items():
                 ensure_owned_database(conn, database, owner, EXTRA_CONNECT.get(database, ()))
+
+    def _restart_if_settings_differ(self) -> None:
+        """A home started by an older version (``wal_level=replica``) is restarted with
+        today's settings: ``wal_level`` only changes at a server start."""
+        with self._connect("postgres") as conn:
+            running = {}
+            for name in ("wal_level", "max_replication_slots"):
+                row = conn.execute(sql.SQL("SHOW {}").format(sql.Identifier(name))).fetchone()
+                running[name] = str(row[0]) if row else ""
+        wanted = self.server_settings()
+        if all(running[name] == wanted[name] for name in running):
+            return
+        self.stop()
+        self.launch()
+        deadline = time.monotonic() + TOOL_TIMEOUT
+        while not self.healthy():
+            if time.monotonic() > deadline:
+                raise ComponentFailedError(
+                    self.name, "not healthy after a restart for wal_level", tail(self.log_file())
+                )
+            time.sleep(0.2)
 
     def pid(self) -> int | None:
         try:

@@ -10,7 +10,7 @@ from collections import deque
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from playball_events.metrics_http import serve_metrics_and_health
-from playball_events.outbox.ports import OutboxStatus
+from playball_events.outbox.ports import OutboxStatus, SlotStatus
 
 # Flush->ack of one batch: a few ms on a healthy local broker, up to the delivery timeout.
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
@@ -54,6 +54,27 @@ class RelayMetrics:
             buckets=LATENCY_BUCKETS,
             registry=self.registry,
         )
+        # the log-based relay's slot (pg_replication_slots), refreshed every few seconds
+        self.slot_lag_bytes = Gauge(
+            "playball_outbox_slot_lag_bytes",
+            "WAL written since the slot's confirmed position (log-based capture).",
+            registry=self.registry,
+        )
+        self.slot_lag_seconds = Gauge(
+            "playball_outbox_slot_lag_seconds",
+            "Age of the last commit the log-based relay read (0 when it is at the log's end).",
+            registry=self.registry,
+        )
+        self.slot_retained_bytes = Gauge(
+            "playball_outbox_slot_retained_bytes",
+            "WAL the slot holds back on the server's disk (lost past max_slot_wal_keep_size).",
+            registry=self.registry,
+        )
+        self.standby = Gauge(
+            "playball_outbox_relay_standby",
+            "1 while this log-based relay waits for the slot another relay streams from.",
+            registry=self.registry,
+        )
         self._acks: deque[tuple[float, int]] = deque()
 
     def record_delivered(self, count: int, latencies: list[float]) -> None:
@@ -82,6 +103,16 @@ class RelayMetrics:
         self.oldest_unsent_age.set(age.total_seconds() if age is not None else 0.0)
         self.parked.set(status.parked_count)
         self._update_rate(time.monotonic())
+
+    def record_slot(self, status: SlotStatus) -> None:
+        self.slot_lag_bytes.set(status.lag_bytes or 0)
+        self.slot_retained_bytes.set(status.retained_bytes or 0)
+
+    def record_slot_lag_seconds(self, seconds: float) -> None:
+        self.slot_lag_seconds.set(seconds)
+
+    def record_standby(self, waiting: bool) -> None:
+        self.standby.set(1 if waiting else 0)
 
 
 def serve_metrics(metrics: RelayMetrics, port: int) -> None:

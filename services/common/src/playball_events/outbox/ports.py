@@ -177,3 +177,115 @@ class Wakeup(ABC):
 
     @abstractmethod
     def close(self) -> None: ...
+
+
+# -- log-based capture (the ``wal`` relay, :mod:`.wal_relay`) ------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class CapturedBatch:
+    """Whole committed transactions read from the log, in commit order."""
+
+    events: list[OutboxEvent]
+    # Everything up to here was read: once these events are settled, confirming it lets
+    # the server drop the log before it. Never inside a transaction.
+    position: int
+    # how far behind the log's end the reader is (the last commit's age); None: unknown
+    lag_seconds: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SlotStatus:
+    name: str
+    active_pid: int | None  # the process streaming from it; None when nobody is
+    wal_status: str  # reserved / extended / unreserved / lost (pg_replication_slots)
+    lag_bytes: int | None  # the log written since its confirmed position
+    retained_bytes: int | None  # the log it holds back on the server's disk
+
+
+class SlotBusyError(Exception):
+    """Another relay streams from the slot; this one waits as its standby."""
+
+    def __init__(self, slot: str, active_pid: int | None) -> None:
+        super().__init__(f"replication slot {slot!r} is in use by process {active_pid}")
+        self.active_pid = active_pid
+
+
+class SlotLostError(Exception):
+    """The server gave the slot up (it held more log than ``max_slot_wal_keep_size``):
+    events committed since its position can no longer be read from the log."""
+
+
+class ChangeStream(ABC):
+    """The outbox's inserts as the database's log holds them, through a replication slot."""
+
+    @abstractmethod
+    def open(self) -> bool:
+        """Start streaming (creating the slot if missing); True when it was created now.
+
+        Raises :class:`SlotBusyError` when another process streams from the slot,
+        :class:`SlotLostError` when the slot is lost, :class:`StoreUnavailableError`
+        when the database does not answer.
+        """
+
+    @abstractmethod
+    def read(self, max_events: int, timeout: float) -> CapturedBatch:
+        """The committed transactions available within ``timeout`` seconds, whole, up to
+        about ``max_events`` events (a larger transaction comes whole)."""
+
+    @abstractmethod
+    def confirm(self, position: int) -> None:
+        """Everything up to ``position`` is settled: the slot may move past it."""
+
+    @abstractmethod
+    def close(self) -> None: ...
+
+
+class SlotMonitor(ABC):
+    """The slot as the server reports it (pg_replication_slots)."""
+
+    @abstractmethod
+    def status(self) -> SlotStatus | None:
+        """None when the slot does not exist."""
+
+
+class CaptureStore(OutboxStore):
+    """The outbox table as the log-based relay uses it, beside the log itself.
+
+    The log carries each row once, at its insert; the table remains the record of what
+    happened to it. Rows the stream cannot send now (their user is *held*: an earlier
+    event of theirs is parked or waiting for a retry) are deferred in the table and sent
+    from there, by the same claim the polling relay uses, restricted to the held users.
+    """
+
+    @abstractmethod
+    def stream_verdicts(self, seqs: Sequence[int]) -> tuple[set[int], set[str]]:
+        """Of these freshly read rows: which the stream may send (still pending, not
+        leased, not deferred), and the users whose other rows are in the table's hands
+        (deferred, leased or parked), to be held. Rows already sent are in neither."""
+
+    @abstractmethod
+    def held_users(self, among: Sequence[str] | None = None) -> set[str]:
+        """Users with a row the stream must not overtake: parked (with its payload), or
+        pending but deferred or leased. ``among``: only these users, and then any unsent
+        row counts (the check that releases a held user)."""
+
+    @abstractmethod
+    def every_unsent_user(self) -> set[str]:
+        """Users with any unsent row: when a slot is created, the log holds none of
+        their rows, so all of them are the table's to send."""
+
+    @abstractmethod
+    def claim_held(
+        self, relay_id: str, users: Sequence[str], limit: int, lease: timedelta
+    ) -> list[OutboxEvent]:
+        """:meth:`OutboxStore.claim_batch`, restricted to ``users``."""
+
+    @abstractmethod
+    def defer(self, retries: Sequence[Retry], *, failed: bool) -> None:
+        """Leave streamed rows to the table, to be claimed at ``not_before``; ``failed``
+        counts an attempt (a delivery failed) rather than a wait behind an earlier event."""
+
+    @abstractmethod
+    def park_streamed(self, event: OutboxEvent, reason: str) -> None:
+        """:meth:`OutboxStore.park` for a row read from the log (which nobody leases)."""

@@ -71,6 +71,26 @@ def _utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def outgoing_message(headers: SchemaHeaders, event: OutboxEvent) -> OutgoingMessage:
+    """The Kafka message of an outbox event: its key, the schema header, its headers.
+
+    Raises :class:`UndeliverableEventError` (park it) or ``RegistryError`` (retry later).
+    """
+    kafka_headers = [
+        ("event_id", str(event.event_id).encode()),
+        ("event_type", event.record_type.encode()),
+        ("user_version", str(event.aggregate_version).encode()),
+    ]
+    if event.headers:  # most events carry none: skip the generator
+        kafka_headers.extend((name, value.encode()) for name, value in event.headers.items())
+    return OutgoingMessage(
+        topic=event.topic,
+        key=message_key(event),
+        value=headers.header(event) + event.payload,
+        headers=kafka_headers,
+    )
+
+
 class OutboxRelay(Stoppable):
     def __init__(
         self,
@@ -86,6 +106,7 @@ class OutboxRelay(Stoppable):
         now: Callable[[], datetime] = _utcnow,
         monotonic: Callable[[], float] = time.monotonic,
         rng: Callable[[], float] = random.random,
+        lifecycle: Lifecycle | None = None,
     ) -> None:
         self.store = store
         self.publisher = publisher
@@ -99,7 +120,9 @@ class OutboxRelay(Stoppable):
         self._monotonic = monotonic
         # Jittered: relays that failed together (a broker outage) do not return together.
         # Its failures are consecutive failed rounds: how long the relay backs off.
-        self._lifecycle = Lifecycle(
+        # Given when this relay works inside another loop (the log-based relay's catch-up),
+        # whose stop must also end this one's pauses.
+        self._lifecycle = lifecycle or Lifecycle(
             Backoff(self.config.backoff_initial, self.config.backoff_max, rng)
         )
         self._may_hold_orphans = False  # a round failed: rows may be leased to nobody here
@@ -118,7 +141,7 @@ class OutboxRelay(Stoppable):
 
     def _cycle(self) -> None:
         claimed = self._round()
-        self._housekeeping()
+        self.housekeeping()
         # Less than a full batch: the outbox held no more. Wait for what can bring more: a
         # commit's wake-up, the batch in flight settled (it interrupts the wait, releasing
         # its users' later events) or the poll. A full batch, or a failed round (it paused
@@ -247,6 +270,12 @@ class OutboxRelay(Stoppable):
             self.settle()
             raise
 
+    def drain(self) -> None:
+        """Settle the batch in flight and wait for a claim made ahead (its rows stay
+        leased: :meth:`OutboxStore.release` gives them back)."""
+        self.settle()
+        self._drop_claim_ahead()
+
     def _drop_claim_ahead(self) -> None:
         """Wait for a claim made ahead to finish; its rows stay leased to this relay."""
         claiming, self._claiming = self._claiming, None
@@ -292,19 +321,7 @@ class OutboxRelay(Stoppable):
         return to_send, messages
 
     def _message(self, event: OutboxEvent) -> OutgoingMessage:
-        headers = [
-            ("event_id", str(event.event_id).encode()),
-            ("event_type", event.record_type.encode()),
-            ("user_version", str(event.aggregate_version).encode()),
-        ]
-        if event.headers:  # most events carry none: skip the generator
-            headers.extend((name, value.encode()) for name, value in event.headers.items())
-        return OutgoingMessage(
-            topic=event.topic,
-            key=message_key(event),
-            value=self.headers.header(event) + event.payload,
-            headers=headers,
-        )
+        return outgoing_message(self.headers, event)
 
     def _park(self, event: OutboxEvent, reason: str) -> None:
         log.error(
@@ -383,7 +400,7 @@ class OutboxRelay(Stoppable):
 
     # -- housekeeping ---------------------------------------------------------------------
 
-    def _housekeeping(self) -> None:
+    def housekeeping(self) -> None:
         if self.marking is not None:
             self.marking.tick()  # never raises: a failed round is logged and retried
         now = self._monotonic()

@@ -1,19 +1,46 @@
 """The relay's knobs, ``PLAYBALL_RELAY_*`` beside the runtime addresses, and the topics'
 ``PLAYBALL_TOPIC_*`` settings, whose ``segment.ms`` paces the relay's roll markers."""
 
+import re
 from datetime import timedelta
-from typing import Self
+from typing import Literal, Self
+from urllib.parse import urlsplit
 
 from pydantic import Field, model_validator
 
 from playball_events.outbox.relay import RelayConfig
+from playball_events.outbox.wal_relay import WalConfig
 from playball_events.settings import RuntimeSettings
 from playball_events.topic_settings import TopicSettings
 
 DEFAULT_METRICS_PORT = 18181
 
 
+def default_slot_name(database_url: str) -> str:
+    """``playball_outbox_<database>``: slots are named server-wide but tied to a database,
+    so two services' (or two test systems') relays on one server never share one."""
+    database = urlsplit(database_url).path.lstrip("/") or "postgres"
+    return ("playball_outbox_" + re.sub(r"[^a-z0-9_]", "_", database.lower()))[:63]
+
+
 class RelaySettings(RuntimeSettings, TopicSettings):
+    relay_capture: Literal["poll", "wal"] | None = Field(
+        default=None,
+        description="how the relay finds new rows: wal (log-based, from a replication slot) "
+        "or poll (claims from the table); unset: wal when the database allows it (PostgreSQL "
+        "with wal_level=logical, a role with REPLICATION, the publication), else poll",
+    )
+    relay_slot: str | None = Field(
+        default=None,
+        pattern=r"^[a-z0-9_]{1,63}$",
+        description="the logical replication slot of log-based capture, created when missing "
+        "(slots are the server's, each tied to one database; unset: playball_outbox_<database>)",
+    )
+    relay_slot_warn_bytes: int = Field(
+        default=512 * 1024 * 1024,
+        ge=0,
+        description="warn (log, outbox status) when the slot holds back more WAL than this",
+    )
     relay_batch_size: int = Field(
         default=2000, ge=1, le=50_000, description="events claimed and sent per batch"
     )
@@ -68,6 +95,13 @@ class RelaySettings(RuntimeSettings, TopicSettings):
         from playball_events.contracts.topics import ALL_TOPICS  # noqa: PLC0415 - generated
 
         return [topic.name for topic in ALL_TOPICS]
+
+    def slot_for(self, database_url: str) -> str:
+        """The slot's name: the setting, or one derived from the database's name."""
+        return self.relay_slot or default_slot_name(database_url)
+
+    def wal_config(self) -> WalConfig:
+        return WalConfig(self.relay_config(), max_retained_bytes=self.relay_slot_warn_bytes)
 
     def relay_config(self) -> RelayConfig:
         return RelayConfig(

@@ -17,6 +17,8 @@ The claim and the mark-sent, the relay's two statements per batch, run as fixed 
 strings on the driver's own cursor, in autocommit mode (see :meth:`_execute_hot`).
 """
 
+import logging
+import time
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
@@ -25,10 +27,10 @@ from sqlalchemy import BigInteger, Connection, Engine, any_, bindparam, create_e
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.sql.elements import ColumnElement
 
-from playball_events.outbox.ports import OutboxEvent, StoreUnavailableError
+from playball_events.outbox.model import headers_of
+from playball_events.outbox.ports import CaptureStore, OutboxEvent, StoreUnavailableError
 from playball_events.outbox.store_sql import (
     SqlOutboxStore,
-    headers_of,
     in_delivery_order,
     outages_as_unavailable,
     utcnow,
@@ -36,6 +38,11 @@ from playball_events.outbox.store_sql import (
 from playball_events.outbox.table_sql import OUTBOX_TABLE
 from playball_events.postgres_network import network_connect_args
 from playball_events.utc_sql import as_utc
+
+log = logging.getLogger(__name__)
+
+# how long a row read from the log may stay invisible to the relay's own queries
+INVISIBLE_PATIENCE = 5.0
 
 
 def postgres_outbox_engine(url: str, *, for_relay: bool = False) -> Engine:
@@ -103,7 +110,7 @@ WITH candidates AS (
     WHERE o.state = 'pending'
       AND (o.claimed_until IS NULL OR o.claimed_until < %(now)s)
       AND (o.next_attempt_at IS NULL OR o.next_attempt_at <= %(now)s)
-      AND e.blocking = 0
+      AND e.blocking = 0{only}
     ORDER BY o.seq
     LIMIT %(limit)s
     FOR UPDATE OF o SKIP LOCKED
@@ -138,6 +145,38 @@ WHERE seq = ANY(%(seqs)s) AND state IN ('pending', 'parked')
 """
 
 
+# The log-based relay's check of a batch it read from the log: what became of each row.
+# Deliverable: still pending, neither leased nor deferred (next_attempt_at set). The rest
+# of the unsent rows are in the table's hands, and their users are held.
+_STREAM_VERDICTS = """
+SELECT seq, aggregate_id,
+       state = 'pending' AND claimed_until IS NULL AND next_attempt_at IS NULL AS deliverable,
+       state = 'pending' OR (state = 'parked' AND payload IS NOT NULL) AS unsent
+FROM {table}
+WHERE seq = ANY(%(seqs)s)
+"""
+
+# Users the log must not overtake: a parked row (with its payload), or a pending one
+# deferred to the table (next_attempt_at set) or leased by a claim.
+_HELD_USERS = """
+SELECT DISTINCT aggregate_id FROM {table}
+WHERE (state = 'parked' AND payload IS NOT NULL)
+   OR (state = 'pending' AND (next_attempt_at IS NOT NULL OR claimed_until IS NOT NULL))
+"""
+
+# ... and, among given users, those with any unsent row left (the check that frees them)
+_UNSENT_USERS = """
+SELECT DISTINCT aggregate_id FROM {table}
+WHERE aggregate_id = ANY(%(users)s)
+  AND (state = 'pending' OR (state = 'parked' AND payload IS NOT NULL))
+"""
+
+_EVERY_UNSENT_USER = """
+SELECT DISTINCT aggregate_id FROM {table}
+WHERE state = 'pending' OR (state = 'parked' AND payload IS NOT NULL)
+"""
+
+
 def _event_of(row: Sequence[Any]) -> OutboxEvent:
     """An event from a claim row (the columns of ``_CLAIM``'s RETURNING)."""
     (seq, event_id, aggregate_id, version, record_type, topic, subject, payload,
@@ -158,7 +197,7 @@ def _event_of(row: Sequence[Any]) -> OutboxEvent:
     )
 
 
-class PostgresOutboxStore(SqlOutboxStore):
+class PostgresOutboxStore(SqlOutboxStore, CaptureStore):
     def __init__(
         self,
         engine: Engine,
@@ -169,7 +208,14 @@ class PostgresOutboxStore(SqlOutboxStore):
         super().__init__(engine, table_name=table_name, now=now)
         self._autocommit_engine = engine.execution_options(isolation_level="AUTOCOMMIT")
         quoted = engine.dialect.identifier_preparer.quote(self.table.name)
-        self._claim_sql = _CLAIM.format(table=quoted)
+        self._claim_sql = _CLAIM.format(table=quoted, only="")
+        self._claim_held_sql = _CLAIM.format(
+            table=quoted, only="\n      AND o.aggregate_id = ANY(%(users)s)"
+        )
+        self._stream_verdicts_sql = _STREAM_VERDICTS.format(table=quoted)
+        self._held_users_sql = _HELD_USERS.format(table=quoted)
+        self._unsent_users_sql = _UNSENT_USERS.format(table=quoted)
+        self._every_unsent_user_sql = _EVERY_UNSENT_USER.format(table=quoted)
         self._mark_sent_sql = _MARK_SENT.format(table=quoted)
 
     def claim_batch(self, relay_id: str, limit: int, lease: timedelta) -> list[OutboxEvent]:
@@ -178,6 +224,65 @@ class PostgresOutboxStore(SqlOutboxStore):
         params = {"now": now, "limit": limit, "relay": relay_id, "until": now + lease}
         rows = self._execute_hot(self._claim_sql, params)
         return in_delivery_order([_event_of(row) for row in rows])
+
+    # -- the log-based relay (CaptureStore) -----------------------------------------------
+
+    def claim_held(
+        self, relay_id: str, users: Sequence[str], limit: int, lease: timedelta
+    ) -> list[OutboxEvent]:
+        if not users:
+            return []
+        now = self._now()
+        params = {
+            "now": now,
+            "limit": limit,
+            "relay": relay_id,
+            "until": now + lease,
+            "users": list(users),
+        }
+        rows = self._execute_hot(self._claim_held_sql, params)
+        return in_delivery_order([_event_of(row) for row in rows])
+
+    def stream_verdicts(self, seqs: Sequence[int]) -> tuple[set[int], set[str]]:
+        """See :meth:`CaptureStore.stream_verdicts`.
+
+        A row can reach the log reader before the database shows it to other sessions:
+        a commit is written to the log, and read from it, before the committing session
+        publishes it (ProcArrayEndTransaction). Such a row is looked for again, a few
+        times over at most :data:`INVISIBLE_PATIENCE` seconds; one that never shows was
+        sent and cleaned up long ago (a replay after a very long outage), and is skipped.
+        """
+        deliverable: set[int] = set()
+        held: set[str] = set()
+        wanted = set(seqs)
+        deadline = time.monotonic() + INVISIBLE_PATIENCE
+        pause = 0.001
+        while wanted:
+            rows = self._execute_hot(self._stream_verdicts_sql, {"seqs": list(wanted)})
+            for seq, user, ok, unsent in rows:
+                wanted.discard(seq)
+                if ok:
+                    deliverable.add(seq)
+                elif unsent:
+                    held.add(user)
+            if wanted and time.monotonic() < deadline:
+                time.sleep(pause)
+                pause = min(pause * 2, 0.05)
+            elif wanted:
+                log.warning("outbox rows %s read from the log are not in the table", wanted)
+                break
+        return deliverable, held
+
+    def held_users(self, among: Sequence[str] | None = None) -> set[str]:
+        if among is None:
+            return {user for (user,) in self._execute_hot(self._held_users_sql, {})}
+        if not among:
+            return set()
+        rows = self._execute_hot(self._unsent_users_sql, {"users": list(among)})
+        return {user for (user,) in rows}
+
+    def every_unsent_user(self) -> set[str]:
+        return {user for (user,) in self._execute_hot(self._every_unsent_user_sql, {})}
 
     def mark_sent(self, events: Sequence[OutboxEvent]) -> None:
         if not events:

@@ -10,14 +10,24 @@ Rows are never read by "seq greater than the last seen": seqs are taken before c
 Times are the relay's UTC clock, passed as parameters, so both databases compare alike.
 """
 
-import json
 import uuid
 from abc import abstractmethod
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Connection, Engine, MetaData, and_, bindparam, delete, func, select, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    MetaData,
+    and_,
+    bindparam,
+    delete,
+    func,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -55,16 +65,6 @@ def outages_as_unavailable() -> Iterator[None]:
         if exc.connection_invalidated:
             raise StoreUnavailableError(str(exc).splitlines()[0]) from exc
         raise
-
-
-def headers_of(text_headers: str | None) -> dict[str, str]:
-    """A row's extra Kafka headers, read as text.
-
-    Most rows carry "{}", and decoding JSON for each costs more than the rest of the row.
-    """
-    if text_headers in (None, "{}", "null"):
-        return {}
-    return {str(k): str(v) for k, v in (json.loads(text_headers) or {}).items()}
 
 
 def in_delivery_order(events: list[OutboxEvent]) -> list[OutboxEvent]:
@@ -111,11 +111,29 @@ class SqlOutboxStore(OutboxStore):
     # -- settling -------------------------------------------------------------------------
 
     def park(self, relay_id: str, event: OutboxEvent, reason: str) -> None:
+        self._park(event, reason, self.table.c.claimed_by == relay_id)
+
+    def park_streamed(self, event: OutboxEvent, reason: str) -> None:
+        """Park a row the log-based relay read from the log: nobody holds a lease on it."""
+        self._park(event, reason, self._unleased())
+
+    def reschedule(self, relay_id: str, retries: Sequence[Retry]) -> None:
+        self._reschedule(retries, self.table.c.claimed_by == relay_id, failed=True)
+
+    def defer(self, retries: Sequence[Retry], *, failed: bool) -> None:
+        """Leave rows the log-based relay read to the table's claim (see CaptureStore)."""
+        self._reschedule(retries, self._unleased(), failed=failed)
+
+    def _unleased(self) -> ColumnElement[bool]:
+        o = self.table
+        return or_(o.c.claimed_until.is_(None), o.c.claimed_until < self._now())
+
+    def _park(self, event: OutboxEvent, reason: str, holder: ColumnElement[bool]) -> None:
         o = self.table
         with self._begin() as conn:
             conn.execute(
                 update(o)
-                .where(o.c.seq == event.seq, o.c.state == PENDING, o.c.claimed_by == relay_id)
+                .where(o.c.seq == event.seq, o.c.state == PENDING, holder)
                 .values(
                     state=PARKED,
                     last_error=reason,
@@ -125,19 +143,17 @@ class SqlOutboxStore(OutboxStore):
                 )
             )
 
-    def reschedule(self, relay_id: str, retries: Sequence[Retry]) -> None:
+    def _reschedule(
+        self, retries: Sequence[Retry], holder: ColumnElement[bool], *, failed: bool
+    ) -> None:
         if not retries:
             return
         o = self.table
         statement = (
             update(o)
-            .where(
-                o.c.seq == bindparam("b_seq"),
-                o.c.state == PENDING,
-                o.c.claimed_by == relay_id,
-            )
+            .where(o.c.seq == bindparam("b_seq"), o.c.state == PENDING, holder)
             .values(
-                attempts=o.c.attempts + 1,
+                attempts=o.c.attempts + int(failed),
                 last_error=bindparam("b_reason"),
                 next_attempt_at=bindparam("b_not_before"),
                 claimed_by=None,
@@ -167,11 +183,13 @@ class SqlOutboxStore(OutboxStore):
 
     def retry(self, event_id: uuid.UUID) -> bool:
         o = self.table
+        # due now, not NULL: a set next_attempt_at marks the row as the table's to send,
+        # which the log-based relay (that read it from the log long ago) looks for
         with self._begin() as conn:
             result = conn.execute(
                 update(o)
                 .where(o.c.event_id == event_id, o.c.state == PARKED, o.c.payload.is_not(None))
-                .values(state=PENDING, attempts=0, next_attempt_at=None, last_error=None)
+                .values(state=PENDING, attempts=0, next_attempt_at=self._now(), last_error=None)
             )
             if result.rowcount:
                 return True

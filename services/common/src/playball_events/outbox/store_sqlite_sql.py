@@ -34,13 +34,13 @@ from sqlalchemy import (
 )
 from sqlalchemy.sql.elements import ColumnElement
 
+from playball_events.outbox.model import headers_of
 from playball_events.outbox.ports import OutboxEvent, RelayLeaseHeldError
 from playball_events.outbox.store_sql import (
     PARKED,
     PENDING,
     SENT,
     SqlOutboxStore,
-    headers_of,
     in_delivery_order,
     utcnow,
 )

@@ -1,0 +1,291 @@
+"""PostgreSQL's logical replication stream, as the log-based relay reads it: the framing of
+the replication protocol and the ``pgoutput`` plugin's messages, decoded to outbox events.
+
+Pure functions over bytes (no I/O), so every branch is unit-tested without a server; the
+one module that talks to PostgreSQL is :mod:`.capture_wal_sql`.
+
+What arrives in a ``CopyData`` message of ``START_REPLICATION … LOGICAL``:
+
+- ``w`` XLogData: wal start, wal end, send time, then one ``pgoutput`` message;
+- ``k`` primary keepalive: wal end, send time, "reply now".
+
+What the client sends back is a standby status update (``r``): the position written,
+flushed and applied, the clock, "reply now". The flushed position is what the slot
+confirms: the server keeps (and resends after a reconnect) everything after it.
+
+``pgoutput`` (protocol 1, ``binary 'true'``) sends, per committed transaction that
+touched the publication: ``B`` begin, ``R`` relation (a table's columns, before the first
+row of it in the session and after each change of it), ``I`` insert, ``C`` commit. Other
+messages (``Y`` type, ``O`` origin, ``T`` truncate, updates and deletes when published)
+are skipped: the publication publishes inserts only. Column values come in the binary
+"send" format of their types, decoded here for the outbox's column types.
+
+Reference: PostgreSQL 15 documentation, "Streaming Replication Protocol" and "Logical
+Replication Message Formats".
+"""
+
+import struct
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from playball_events.outbox.model import headers_of
+from playball_events.outbox.ports import OutboxEvent
+
+# PostgreSQL's epoch for timestamps and the replication protocol's clock
+PG_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
+
+_U64 = struct.Struct(">Q")
+_I64 = struct.Struct(">q")
+_U32 = struct.Struct(">I")
+_I32 = struct.Struct(">i")
+_U16 = struct.Struct(">H")
+_XLOG_DATA = struct.Struct(">QQq")  # wal start, wal end, send time
+_KEEPALIVE = struct.Struct(">Qq?")  # wal end, send time, reply requested
+_STATUS = struct.Struct(">cQQQq?")  # 'r', written, flushed, applied, clock, reply requested
+_BEGIN = struct.Struct(">Qqi")  # final lsn, commit time, xid
+_COMMIT = struct.Struct(">BQQq")  # flags, commit lsn, end lsn, commit time
+
+
+def lsn_text(lsn: int) -> str:
+    """``0x1E0654650`` as PostgreSQL writes it: ``1/E0654650``."""
+    return f"{lsn >> 32:X}/{lsn & 0xFFFFFFFF:X}"
+
+
+def parse_lsn(text: str) -> int:
+    high, low = text.split("/")
+    return (int(high, 16) << 32) | int(low, 16)
+
+
+def pg_time(microseconds: int) -> datetime:
+    return PG_EPOCH + timedelta(microseconds=microseconds)
+
+
+def pg_clock(now: datetime) -> int:
+    """``now`` in the protocol's clock: microseconds since 2000-01-01 UTC."""
+    delta = now - PG_EPOCH
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+def standby_status(flushed: int, now: datetime, *, reply: bool = False) -> bytes:
+    """The standby status update confirming everything up to ``flushed``."""
+    return _STATUS.pack(b"r", flushed, flushed, flushed, pg_clock(now), reply)
+
+
+# -- column values, by type oid (pg_type), in their binary send format ------------------
+
+_DECODERS: Mapping[int, Callable[[bytes], Any]] = {
+    16: lambda raw: raw == b"\x01",  # bool
+    17: bytes,  # bytea
+    20: lambda raw: _I64.unpack(raw)[0],  # int8
+    21: lambda raw: struct.unpack(">h", raw)[0],  # int2
+    23: lambda raw: _I32.unpack(raw)[0],  # int4
+    25: lambda raw: raw.decode(),  # text
+    114: lambda raw: raw.decode(),  # json: its text
+    1043: lambda raw: raw.decode(),  # varchar
+    1114: lambda raw: pg_time(_I64.unpack(raw)[0]),  # timestamp (the outbox stores UTC)
+    1184: lambda raw: pg_time(_I64.unpack(raw)[0]),  # timestamptz
+    2950: lambda raw: uuid.UUID(bytes=raw),  # uuid
+    3802: lambda raw: raw[1:].decode(),  # jsonb: a version byte, then its text
+}
+
+# the columns an outbox event is made of (see table_sql); the others are the relay's own
+# bookkeeping and are always at their defaults in an insert
+EVENT_COLUMNS = (
+    "seq",
+    "event_id",
+    "aggregate_id",
+    "aggregate_version",
+    "record_type",
+    "topic",
+    "subject",
+    "payload",
+    "schema_fingerprint",
+    "headers",
+    "created_at",
+    "attempts",
+)
+
+
+class ProtocolError(ValueError):
+    """The stream holds something the relay cannot read: a bug or an incompatible server."""
+
+
+@dataclass(frozen=True, slots=True)
+class Relation:
+    """A table as ``pgoutput`` described it: which tuple position holds which column."""
+
+    oid: int
+    name: str
+    positions: Mapping[str, int]  # column name -> position in the tuple
+    types: tuple[int, ...]  # type oid per position
+
+
+@dataclass(frozen=True, slots=True)
+class Begin:
+    commit_time: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Commit:
+    end_lsn: int  # confirming it confirms the whole transaction
+    commit_time: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Insert:
+    relation: int
+    values: tuple[bytes | None, ...]  # raw binary values, one per column
+
+
+@dataclass(frozen=True, slots=True)
+class Keepalive:
+    wal_end: int
+    reply_requested: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Skipped:
+    """A message the relay has no use for (type, origin, truncate, update, delete)."""
+
+
+Message = Relation | Begin | Commit | Insert | Keepalive | Skipped
+
+
+def _cstring(data: bytes, offset: int) -> tuple[str, int]:
+    end = data.index(b"\x00", offset)
+    return data[offset:end].decode(), end + 1
+
+
+def parse_relation(data: bytes) -> Relation:
+    (oid,) = _U32.unpack_from(data, 1)
+    namespace, offset = _cstring(data, 5)
+    name, offset = _cstring(data, offset)
+    offset += 1  # replica identity
+    (count,) = _U16.unpack_from(data, offset)
+    offset += 2
+    positions: dict[str, int] = {}
+    types: list[int] = []
+    for position in range(count):
+        offset += 1  # flags (part of the key)
+        column, offset = _cstring(data, offset)
+        (type_oid,) = _U32.unpack_from(data, offset)
+        offset += 8  # type oid, type modifier
+        positions[column] = position
+        types.append(type_oid)
+    return Relation(oid, f"{namespace}.{name}", positions, tuple(types))
+
+
+def parse_tuple(data: bytes, offset: int) -> tuple[bytes | None, ...]:
+    """A ``TupleData``: each column null, or its value (text or binary, as sent)."""
+    (count,) = _U16.unpack_from(data, offset)
+    offset += 2
+    values: list[bytes | None] = []
+    for _ in range(count):
+        kind = data[offset]
+        offset += 1
+        if kind in (0x62, 0x74):  # 'b' binary, 't' text
+            (length,) = _U32.unpack_from(data, offset)
+            offset += 4
+            values.append(data[offset : offset + length])
+            offset += length
+        elif kind in (0x6E, 0x75):  # 'n' null, 'u' unchanged toast (never in an insert)
+            values.append(None)
+        else:
+            msg = f"unknown column kind {chr(kind)!r} in a pgoutput tuple"
+            raise ProtocolError(msg)
+    return tuple(values)
+
+
+def parse_pgoutput(data: bytes) -> Message:
+    """One ``pgoutput`` message (the payload of an XLogData)."""
+    tag = data[:1]
+    if tag == b"I":
+        (relation,) = _U32.unpack_from(data, 1)
+        if data[5:6] != b"N":
+            msg = f"an insert without a new tuple ({data[5:6]!r})"
+            raise ProtocolError(msg)
+        return Insert(relation, parse_tuple(data, 6))
+    if tag == b"B":
+        _final_lsn, commit_time, _xid = _BEGIN.unpack_from(data, 1)
+        return Begin(pg_time(commit_time))
+    if tag == b"C":
+        _flags, _commit_lsn, end_lsn, commit_time = _COMMIT.unpack_from(data, 1)
+        return Commit(end_lsn, pg_time(commit_time))
+    if tag == b"R":
+        return parse_relation(data)
+    return Skipped()
+
+
+def parse_copy_data(data: bytes) -> tuple[int, Message]:
+    """A ``CopyData`` of the replication stream: (the wal end it reports, its message)."""
+    tag = data[:1]
+    if tag == b"w":
+        _start, wal_end, _sent = _XLOG_DATA.unpack_from(data, 1)
+        return wal_end, parse_pgoutput(data[_XLOG_DATA.size + 1 :])
+    if tag == b"k":
+        wal_end, _sent, reply = _KEEPALIVE.unpack_from(data, 1)
+        return wal_end, Keepalive(wal_end, reply)
+    msg = f"unknown replication message {tag!r}"
+    raise ProtocolError(msg)
+
+
+class EventDecoder:
+    """Turns the outbox table's inserts into :class:`OutboxEvent`, by relation."""
+
+    def __init__(self, table: str) -> None:
+        self.table = table  # unqualified name; the relation's schema is not checked
+        self._relations: dict[int, Relation] = {}
+        self._columns: dict[int, tuple[tuple[int, Callable[[bytes], Any]], ...]] = {}
+
+    def add_relation(self, relation: Relation) -> None:
+        self._relations[relation.oid] = relation
+        if relation.name.rsplit(".", 1)[-1] != self.table:
+            return
+        missing = [name for name in EVENT_COLUMNS if name not in relation.positions]
+        if missing:
+            msg = f"table {relation.name} has no column {', '.join(missing)}: not an outbox"
+            raise ProtocolError(msg)
+        columns = []
+        for name in EVENT_COLUMNS:
+            position = relation.positions[name]
+            type_oid = relation.types[position]
+            if type_oid not in _DECODERS:
+                msg = f"column {relation.name}.{name} has type oid {type_oid}, not decoded here"
+                raise ProtocolError(msg)
+            columns.append((position, _DECODERS[type_oid]))
+        self._columns[relation.oid] = tuple(columns)
+
+    def event(self, insert: Insert) -> OutboxEvent | None:
+        """The event an insert into the outbox carries; None for any other table's."""
+        columns = self._columns.get(insert.relation)
+        if columns is None:
+            if insert.relation not in self._relations:
+                msg = f"an insert into relation {insert.relation} before its description"
+                raise ProtocolError(msg)
+            return None
+        decoded: list[Any] = []
+        for position, decode in columns:
+            raw = insert.values[position]
+            decoded.append(None if raw is None else decode(raw))
+        (seq, event_id, aggregate_id, version, record_type, topic, subject, payload,
+         fingerprint, headers, created_at, attempts) = decoded  # fmt: skip
+        if payload is None:
+            msg = f"outbox row {seq} was inserted without a payload"
+            raise ProtocolError(msg)
+        return OutboxEvent(
+            seq=seq,
+            event_id=event_id,
+            aggregate_id=aggregate_id,
+            aggregate_version=version,
+            record_type=record_type,
+            topic=topic,
+            subject=subject,
+            payload=payload,
+            schema_fingerprint=fingerprint,
+            headers=headers_of(headers),
+            created_at=created_at,
+            attempts=attempts or 0,
+        )

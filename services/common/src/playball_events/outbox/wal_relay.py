@@ -1,0 +1,404 @@
+"""The log-based outbox relay: the outbox's inserts read from PostgreSQL's WAL.
+
+The same guarantees as the polling relay (:mod:`.relay`), without a claim or a lease per
+event, without polling and without ``NOTIFY``:
+
+- **At least once.** A position of the log is confirmed to the slot only once every event
+  before it is settled: acked by the broker and marked sent, or handed to the table
+  (parked, or deferred: see below). After a crash or a reconnect the server resends from
+  the confirmed position; rows already sent are recognised by one query per batch
+  (:meth:`CaptureStore.stream_verdicts`) and not sent again.
+- **Per-user order.** The log is in commit order, and a batch goes through one idempotent
+  producer in that order. A batch is settled before the next one is sent, so the fate of
+  every earlier event of a user is known before a later one goes out.
+- **A poison event** is parked; its user is then *held*: that user's later events are
+  deferred to the table instead of sent, and the table's claim (the polling relay's,
+  restricted to held users, run here every poll interval) sends them once the parked
+  one is retried. A delivery that fails is deferred the same way, with a backoff. Other
+  users' events keep flowing from the log. A user is freed once it has no unsent row.
+- **Several relays.** One streams; the others wait as standbys, looking at the slot's
+  ``active_pid`` every second, and the first to find it free streams next.
+
+The rows stay in the table until sent and cleaned (the relay marks each batch sent with
+one statement), so ``outbox status``, ``outbox retry`` and parking work as with polling.
+"""
+
+import logging
+import random
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from playball_core.registry import RegistryError
+
+from playball_events.lifecycle import Backoff, Lifecycle, Stoppable
+from playball_events.outbox.metrics import RelayMetrics
+from playball_events.outbox.ports import (
+    CapturedBatch,
+    CaptureStore,
+    ChangeStream,
+    DeliveryOutcome,
+    EventPublisher,
+    OutboxEvent,
+    OutboxStatus,
+    OutboxStore,
+    OutgoingMessage,
+    PendingDeliveries,
+    Retry,
+    SlotBusyError,
+    SlotMonitor,
+    StoreUnavailableError,
+    Wakeup,
+)
+from playball_events.outbox.relay import OutboxRelay, RelayConfig, outgoing_message
+from playball_events.outbox.schema_ids import SchemaHeaders, UndeliverableEventError
+from playball_events.roll_markers import RollMarking
+
+log = logging.getLogger(__name__)
+
+WAITING = "waiting behind an earlier event of its user (parked or retrying)"
+STANDBY_POLL = 1.0  # seconds between a standby's looks at the slot
+IN_FLIGHT_READ = 0.02  # read timeout while a batch awaits its acks: settle it soon
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class WalConfig:
+    relay: RelayConfig
+    # warn when the slot holds back more log than this (the server gives the slot up
+    # at its max_slot_wal_keep_size)
+    max_retained_bytes: int = 512 * 1024 * 1024
+
+
+@dataclass(slots=True)
+class _InFlight:
+    events: list[OutboxEvent]
+    pending: PendingDeliveries
+    position: int  # confirmed once these are settled
+
+
+class _NoWakeup(Wakeup):
+    """The catch-up claim runs when the log relay decides; it never waits for a signal."""
+
+    def wait(self, timeout: float) -> bool:  # noqa: ARG002 - never waits
+        return False
+
+    def interrupt(self) -> None:
+        """Nothing waits."""
+
+    def close(self) -> None:
+        """Nothing to free."""
+
+
+class _HeldUsersView(OutboxStore):
+    """The outbox as the catch-up sees it: only held users' rows are claimed."""
+
+    def __init__(self, store: CaptureStore, held: Callable[[], set[str]]) -> None:
+        self.store = store
+        self._held = held
+
+    def claim_batch(self, relay_id: str, limit: int, lease: timedelta) -> list[OutboxEvent]:
+        return self.store.claim_held(relay_id, sorted(self._held()), limit, lease)
+
+    def mark_sent(self, events: Sequence[OutboxEvent]) -> None:
+        self.store.mark_sent(events)
+
+    def park(self, relay_id: str, event: OutboxEvent, reason: str) -> None:
+        self.store.park(relay_id, event, reason)
+
+    def reschedule(self, relay_id: str, retries: Sequence[Retry]) -> None:
+        self.store.reschedule(relay_id, retries)
+
+    def release(self, relay_id: str, events: Sequence[OutboxEvent] | None = None) -> None:
+        self.store.release(relay_id, events)
+
+    def retry(self, event_id: uuid.UUID) -> bool:
+        return self.store.retry(event_id)
+
+    def cleanup(self, older_than: timedelta, batch_size: int, max_batches: int) -> int:
+        return self.store.cleanup(older_than, batch_size, max_batches)
+
+    def status(self, parked_limit: int = 100) -> OutboxStatus:
+        return self.store.status(parked_limit)
+
+
+class WalOutboxRelay(Stoppable):
+    def __init__(
+        self,
+        stream: ChangeStream,
+        store: CaptureStore,
+        slots: SlotMonitor,
+        publisher: EventPublisher,
+        headers: SchemaHeaders,
+        *,
+        relay_id: str,
+        config: WalConfig | None = None,
+        metrics: RelayMetrics | None = None,
+        marking: RollMarking | None = None,
+        now: Callable[[], datetime] = _utcnow,
+        monotonic: Callable[[], float] = time.monotonic,
+        rng: Callable[[], float] = random.random,
+    ) -> None:
+        self.stream = stream
+        self.store = store
+        self.slots = slots
+        self.publisher = publisher
+        self.headers = headers
+        self.relay_id = relay_id
+        self.config = config or WalConfig(RelayConfig())
+        self.metrics = metrics or RelayMetrics()
+        self._now = now
+        self._monotonic = monotonic
+        relay = self.config.relay
+        self._lifecycle = Lifecycle(Backoff(relay.backoff_initial, relay.backoff_max, rng))
+        self._streaming = False
+        self._standby_since: float | None = None
+        self._held: set[str] = set()
+        self._in_flight: _InFlight | None = None
+        self._next_catch_up = 0.0
+        self._next_slot_check = 0.0
+        # The held users' rows go out through the polling relay's own loop, over a view
+        # of the table that only claims theirs; it shares this relay's producer, its
+        # stop and its housekeeping (status gauges, cleanup, roll markers).
+        self._catch_up = OutboxRelay(
+            _HeldUsersView(store, lambda: self._held),
+            publisher,
+            headers,
+            _NoWakeup(),
+            relay_id=relay_id,
+            config=relay,
+            metrics=self.metrics,
+            marking=marking,
+            now=now,
+            monotonic=monotonic,
+            rng=rng,
+            lifecycle=self._lifecycle,
+        )
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    def run(self) -> None:
+        """Stream until stopped. Raises :class:`~.ports.SlotLostError` when the slot is lost."""
+        log.info("outbox relay %s started (log-based capture)", self.relay_id)
+        self._lifecycle.run(self._cycle, self._shutdown)
+
+    def _cycle(self) -> None:
+        try:
+            if self._streaming or self._start_streaming():
+                self._round()
+                if self._lifecycle.succeeded():
+                    log.info("outbox relay %s: recovered", self.relay_id)
+        except StoreUnavailableError as exc:
+            self._stream_lost()
+            self._pause(f"{type(exc).__name__}: {exc}")
+        except RegistryError as exc:
+            # nothing of the batch was written: read it again from the log after a pause
+            self._stream_lost()
+            self.metrics.record_retries("registry", 1)
+            self._pause(f"registry: {exc}")
+        self._housekeeping()
+
+    def _start_streaming(self) -> bool:
+        """Open the stream, or wait one standby poll when another relay holds the slot."""
+        status = self.slots.status()
+        if status is not None and status.active_pid is not None:
+            self._standby(status.active_pid)
+            return False
+        # what a failure left leased to this relay (a catch-up claim whose answer was
+        # lost) goes back first: leased rows hold their users until the lease ends
+        self._catch_up.drain()
+        self.store.release(self.relay_id)
+        try:
+            created = self.stream.open()
+        except SlotBusyError as exc:
+            self._standby(exc.active_pid)
+            return False
+        # Users whose rows the table holds (parked, deferred, leased) stay the table's;
+        # with a slot created just now, the log holds none of the rows before it.
+        self._held = self.store.every_unsent_user() if created else self.store.held_users()
+        self._streaming = True
+        self._next_catch_up = 0.0
+        self.metrics.record_standby(False)
+        waited = (
+            f" after {self._monotonic() - self._standby_since:.1f} s as a standby"
+            if self._standby_since is not None
+            else ""
+        )
+        self._standby_since = None
+        log.info(
+            "outbox relay %s: streaming%s%s; %d users held for the table",
+            self.relay_id,
+            " from a new slot" if created else "",
+            waited,
+            len(self._held),
+        )
+        return True
+
+    def _standby(self, active_pid: int | None) -> None:
+        if self._standby_since is None:
+            self._standby_since = self._monotonic()
+            self.metrics.record_standby(True)
+            log.info(
+                "outbox relay %s: standby, the slot is streamed by process %s; taking over "
+                "when it stops",
+                self.relay_id,
+                active_pid,
+            )
+        self._lifecycle.pause(STANDBY_POLL)
+
+    def _stream_lost(self) -> None:
+        """After a failure: what is in flight is forgotten, not confirmed, so the server
+        resends it once the stream is open again (sent rows are then recognised)."""
+        self._in_flight = None
+        self._streaming = False
+        self.stream.close()
+
+    def _pause(self, reason: str) -> None:
+        delay = self._lifecycle.failed()
+        log.warning("outbox relay %s: %s; next try in %.2f s", self.relay_id, reason, delay)
+        self._lifecycle.pause(delay)
+
+    def _shutdown(self) -> None:
+        try:
+            try:
+                if self._streaming:
+                    self._settle()  # the batch in flight: acks awaited, recorded, confirmed
+                self._catch_up.drain()
+            except StoreUnavailableError as exc:
+                log.warning("outbox relay %s: last acks not recorded: %s", self.relay_id, exc)
+            self.publisher.close()
+        finally:
+            try:
+                self.store.release(self.relay_id)
+            except StoreUnavailableError as exc:  # the leases expire by themselves
+                log.warning("outbox relay %s: claims not released: %s", self.relay_id, exc)
+            self.stream.close()
+            log.info("outbox relay %s stopped", self.relay_id)
+
+    # -- one round ------------------------------------------------------------------------
+
+    def _round(self) -> None:
+        """Read a batch (the batch before gets its acks meanwhile), settle the one before,
+        let the table send the held users' rows, then send this batch."""
+        timeout = IN_FLIGHT_READ if self._in_flight else self.config.relay.poll_interval
+        batch = self.stream.read(self.config.relay.batch_size, timeout)
+        if batch.lag_seconds is not None:
+            self.metrics.record_slot_lag_seconds(batch.lag_seconds)
+        self._settle()
+        if self._held and self._monotonic() >= self._next_catch_up:
+            self._next_catch_up = self._monotonic() + self.config.relay.poll_interval
+            self._catch_up.run_once()
+            self._catch_up.settle()
+            self._held = self.store.held_users(among=sorted(self._held))
+        self._send(batch)
+
+    def _send(self, batch: CapturedBatch) -> None:
+        if not batch.events:
+            self.stream.confirm(batch.position)
+            return
+        deliverable, in_table = self.store.stream_verdicts([e.seq for e in batch.events])
+        self._held |= in_table
+        to_send: list[OutboxEvent] = []
+        messages: list[OutgoingMessage] = []
+        waiting: list[OutboxEvent] = []
+        for event in batch.events:
+            if event.seq not in deliverable:
+                continue  # sent already (read again after a reconnect), or the table's
+            if event.aggregate_id in self._held:
+                waiting.append(event)
+                continue
+            try:
+                messages.append(outgoing_message(self.headers, event))
+            except UndeliverableEventError as exc:
+                self._park(event, str(exc))
+                continue
+            to_send.append(event)
+        if waiting:
+            now = self._now()
+            self.store.defer([Retry(e, WAITING, now) for e in waiting], failed=False)
+        if not to_send:
+            self.stream.confirm(batch.position)
+            return
+        self._in_flight = _InFlight(to_send, self.publisher.send(messages), batch.position)
+
+    def _park(self, event: OutboxEvent, reason: str) -> None:
+        log.error(
+            "outbox relay %s: parking event %s (user %s v%d): %s",
+            self.relay_id,
+            event.event_id,
+            event.aggregate_id,
+            event.aggregate_version,
+            reason,
+        )
+        self.store.park_streamed(event, reason)
+        self._held.add(event.aggregate_id)
+        self.metrics.record_parked()
+
+    def _settle(self) -> None:
+        """Await the batch in flight, record what became of each event, then confirm."""
+        flight, self._in_flight = self._in_flight, None
+        if flight is None:
+            return
+        deliveries = flight.pending.wait()
+        acked: list[OutboxEvent] = []
+        latencies: list[float] = []
+        retries: list[Retry] = []
+        possibly_persisted = 0
+        for event, delivery in zip(flight.events, deliveries, strict=True):
+            if delivery.outcome is DeliveryOutcome.ACKED:
+                acked.append(event)
+                if delivery.latency is not None:
+                    latencies.append(delivery.latency)
+            elif delivery.outcome is DeliveryOutcome.FATAL:
+                self._park(event, f"the broker refused it: {delivery.error}")
+            else:
+                possibly_persisted += delivery.outcome is DeliveryOutcome.POSSIBLY_PERSISTED
+                delay = self._lifecycle.backoff.delay(event.attempts)
+                reason = f"{delivery.outcome.value}: {delivery.error}"
+                retries.append(Retry(event, reason, self._now() + timedelta(seconds=delay)))
+                self._held.add(event.aggregate_id)
+        # Raises StoreUnavailableError when the database is gone: then nothing is
+        # confirmed, and the reopened stream resends the batch (duplicates at worst).
+        self.store.mark_sent(acked)
+        self.metrics.record_delivered(len(acked), latencies)
+        if retries:
+            self.store.defer(retries, failed=True)
+            self.metrics.record_retries("possibly_persisted", possibly_persisted)
+            self.metrics.record_retries("broker", len(retries) - possibly_persisted)
+        self.stream.confirm(flight.position)
+        if retries:
+            self._pause(
+                f"{len(retries)} of {len(flight.events)} deliveries failed: {retries[0].reason}"
+            )
+
+    # -- housekeeping ---------------------------------------------------------------------
+
+    def _housekeeping(self) -> None:
+        self._catch_up.housekeeping()
+        now = self._monotonic()
+        if now < self._next_slot_check:
+            return
+        self._next_slot_check = now + self.config.relay.status_interval
+        try:
+            status = self.slots.status()
+        except StoreUnavailableError as exc:
+            log.warning("outbox relay %s: slot status unknown: %s", self.relay_id, exc)
+            return
+        if status is None:
+            return
+        self.metrics.record_slot(status)
+        retained = status.retained_bytes or 0
+        if retained > self.config.max_retained_bytes:
+            log.warning(
+                "outbox relay %s: slot %s holds %d MiB of WAL (warning above %d MiB; the "
+                "server gives the slot up past max_slot_wal_keep_size)",
+                self.relay_id,
+                status.name,
+                retained // 2**20,
+                self.config.max_retained_bytes // 2**20,
+            )

@@ -1,0 +1,261 @@
+"""The log-based relay (``--capture wal``) on the stack's PostgreSQL (wal_level=logical):
+delivery from the slot, the slot in ``outbox status``, a poison event parked while others
+flow, a standby taking over from a SIGKILLed relay, ``outbox slot drop``, and the choice
+of capture."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import psycopg
+import pytest
+from playball_events.outbox.relay_settings import default_slot_name
+from playball_events.outbox.store_sql import SqlOutboxStore
+from support.outbox import insert_events, user_event
+from typer.testing import CliRunner
+
+from relay.conftest import (
+    RelayProcesses,
+    drained,
+    read_topic,
+    register_subjects,
+    wait_for,
+)
+from relay.test_relay_delivery import auth_cli
+from relay.test_relay_faults import assert_order_and_nothing_lost, relay_env, write_load
+
+pytestmark = pytest.mark.stack
+
+
+def wal_env(kafka_bootstrap: str, registry_url: str, **more: object) -> dict[str, object]:
+    return relay_env(kafka_bootstrap, registry_url, PLAYBALL_RELAY_CAPTURE="wal", **more)
+
+
+def slot_row(outbox_url: str) -> tuple[object, ...] | None:
+    dsn = outbox_url.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        return conn.execute(
+            "SELECT active_pid, confirmed_flush_lsn::text, database FROM pg_replication_slots"
+            " WHERE slot_name = %s",
+            [default_slot_name(outbox_url)],
+        ).fetchone()
+
+
+def streaming(relays: RelayProcesses, index: int) -> bool:
+    return "streaming" in relays.log(index)
+
+
+def test_the_log_based_relay_delivers_from_the_slot_and_status_shows_the_slot(
+    *,
+    store: SqlOutboxStore,
+    outbox_url: str,
+    topic: str,
+    relays: RelayProcesses,
+    kafka_bootstrap: str,
+    registry_url: str,
+) -> None:
+    relays.start(outbox_url, **wal_env(kafka_bootstrap, registry_url))
+    wait_for(lambda: streaming(relays, 0), 30, "the relay to stream from its new slot")
+    assert "from a new slot" in relays.log(0)
+    before = slot_row(outbox_url)
+    assert before is not None and before[0] is not None  # a walsender serves the relay
+
+    written = write_load(store, topic, users=40, versions=5)
+    received = read_topic(kafka_bootstrap, topic, {e.event_id for e in written})
+    assert_order_and_nothing_lost(received, written)
+    wait_for(drained(store), 30, "every row to be marked sent")
+    # nothing went through the table's claim: no row was ever leased or deferred
+    dsn = outbox_url.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        touched = conn.execute(
+            "SELECT count(*) FROM outbox WHERE attempts > 0 OR next_attempt_at IS NOT NULL"
+        ).fetchone()
+    assert touched == (0,)
+
+    def confirmed_moved() -> bool:
+        now = slot_row(outbox_url)
+        return now is not None and now[1] != before[1]
+
+    wait_for(confirmed_moved, 30, "the slot's confirmed position to advance")
+    shown = CliRunner().invoke(
+        auth_cli(), ["outbox", "status", "--json"], env={"PLAYBALL_AUTH_DATABASE_URL": outbox_url}
+    )
+    assert shown.exit_code == 0, shown.output
+    document = json.loads(shown.output)
+    assert document["backlog"] == 0
+    assert document["slot"]["name"] == default_slot_name(outbox_url)
+    assert document["slot"]["active_pid"] is not None
+    assert document["slot"]["wal_status"] in {"reserved", "extended"}
+    text = CliRunner().invoke(
+        auth_cli(), ["outbox", "status"], env={"PLAYBALL_AUTH_DATABASE_URL": outbox_url}
+    )
+    assert f"slot               {default_slot_name(outbox_url)}: streaming" in text.output
+
+
+def test_a_poison_event_is_parked_from_the_log_others_flow_and_its_user_waits_for_retry(
+    *,
+    store: SqlOutboxStore,
+    outbox_url: str,
+    writable_topic: str,
+    relays: RelayProcesses,
+    kafka_bootstrap: str,
+    registry_url: str,
+) -> None:
+    topic = writable_topic
+    register_subjects(registry_url, topic, only=("UserRegistered", "UserDeleted"))
+    relays.start(outbox_url, **wal_env(kafka_bootstrap, registry_url))
+    wait_for(lambda: streaming(relays, 0), 30, "the relay to stream")
+    poisoned_user, other_user = uuid.uuid4(), uuid.uuid4()
+    first = user_event(topic, poisoned_user, 1)
+    poison = user_event(topic, poisoned_user, 2)  # UserUpdated: its subject is missing
+    waiting = user_event(topic, poisoned_user, 3, last=True)
+    others = [user_event(topic, other_user, 1), user_event(topic, other_user, 2, last=True)]
+    for event in (first, poison, waiting, *others):
+        insert_events(store, [event])
+
+    received = read_topic(kafka_bootstrap, topic, {first.event_id, *(e.event_id for e in others)})
+    wait_for(lambda: store.status().parked_count == 1, 30, "the poison event to be parked")
+    wait_for(lambda: store.status().backlog == 1, 30, "only the poisoned user's later event")
+    status = store.status()
+    assert status.parked[0].event_id == poison.event_id
+    assert "not registered" in status.parked[0].reason
+    assert waiting.event_id not in {r.event_id for r in received}
+
+    runner = CliRunner()
+    env = {"PLAYBALL_AUTH_DATABASE_URL": outbox_url}
+    register_subjects(registry_url, topic, only=("UserUpdated",))  # the fix
+    retried = runner.invoke(auth_cli(), ["outbox", "retry", str(poison.event_id)], env=env)
+    assert retried.exit_code == 0, retried.output
+    # the table's claim sends the retried event, then the one that waited behind it
+    wait_for(drained(store), 30, "the retried event and its follower to be sent")
+    later = user_event(topic, poisoned_user, 4, last=True)
+    insert_events(store, [later])  # the user is freed: the log sends its next event again
+    everything = [first, poison, waiting, later, *others]
+    received = read_topic(kafka_bootstrap, topic, {e.event_id for e in everything})
+    assert_order_and_nothing_lost(received, everything)
+
+
+def test_a_standby_takes_over_the_slot_when_the_streaming_relay_is_killed(
+    *,
+    store: SqlOutboxStore,
+    outbox_url: str,
+    topic: str,
+    relays: RelayProcesses,
+    kafka_bootstrap: str,
+    registry_url: str,
+) -> None:
+    env = wal_env(kafka_bootstrap, registry_url)
+    active = relays.start(outbox_url, **env)
+    wait_for(lambda: streaming(relays, 0), 30, "the first relay to stream")
+    relays.start(outbox_url, **env)
+    wait_for(lambda: "standby" in relays.log(1), 30, "the second relay to wait as a standby")
+    written = write_load(store, topic, users=30, versions=4)
+    os.killpg(active.pid, signal.SIGKILL)
+    killed_at = time.monotonic()
+    active.wait(30)
+    wait_for(lambda: streaming(relays, 1), 30, "the standby to stream")
+    # reported, not asserted (a shared machine's timing is no test): the issue's aim is 5 s
+    print(f"standby streaming {time.monotonic() - killed_at:.2f} s after the SIGKILL")
+    more = write_load(store, topic, users=30, versions=4)
+    everything = written + more
+    received = read_topic(kafka_bootstrap, topic, {e.event_id for e in everything})
+    assert_order_and_nothing_lost(received, everything)
+    wait_for(drained(store), 30, "every row to be marked sent")
+
+
+def test_slot_drop_refuses_a_streamed_slot_and_drops_an_idle_one(
+    *,
+    outbox_url: str,
+    relays: RelayProcesses,
+    kafka_bootstrap: str,
+    registry_url: str,
+) -> None:
+    runner = CliRunner()
+    env = {"PLAYBALL_AUTH_DATABASE_URL": outbox_url}
+    missing = runner.invoke(auth_cli(), ["outbox", "slot", "drop", "--yes"], env=env)
+    assert missing.exit_code == 1 and "no replication slot" in missing.output
+    relay = relays.start(outbox_url, **wal_env(kafka_bootstrap, registry_url))
+    wait_for(lambda: streaming(relays, 0), 30, "the relay to stream")
+    busy = runner.invoke(auth_cli(), ["outbox", "slot", "drop", "--yes"], env=env)
+    assert busy.exit_code == 1 and "stop that relay first" in busy.output
+    unasked = runner.invoke(auth_cli(), ["outbox", "slot", "drop"], env=env)
+    assert unasked.exit_code == 2 and "--yes" in unasked.output
+    assert RelayProcesses.terminate(relay) == 0
+    wait_for(lambda: (slot_row(outbox_url) or (1,))[0] is None, 30, "the walsender to end")
+    idle = runner.invoke(auth_cli(), ["outbox", "status"], env=env)
+    assert "idle (no relay reads it)" in idle.output
+    dropped = runner.invoke(auth_cli(), ["outbox", "slot", "drop", "--yes"], env=env)
+    assert dropped.exit_code == 0, dropped.output
+    assert slot_row(outbox_url) is None
+
+
+def run_relay(outbox_url: str, env: dict[str, str], log: Path, *args: str) -> subprocess.Popen[str]:
+    with log.open("w") as output:
+        return subprocess.Popen(
+            [sys.executable, "-m", "playball_events.outbox", "relay", "--database-url",
+             outbox_url, *args],
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,
+        )  # fmt: skip
+
+
+def test_capture_falls_back_to_polling_with_the_reason_and_wal_asked_for_is_refused(
+    *,
+    outbox_url: str,
+    relays: RelayProcesses,
+    kafka_bootstrap: str,
+    registry_url: str,
+    tmp_path: Path,
+) -> None:
+    dsn = outbox_url.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute("DROP PUBLICATION playball_outbox")
+    env = relays.environment(**relay_env(kafka_bootstrap, registry_url))
+    del env["PLAYBALL_RELAY_CAPTURE"]  # unset: the best the database allows
+    log = tmp_path / "auto.log"
+    polling = run_relay(outbox_url, env, log)
+    try:
+        wait_for(lambda: "started" in log.read_text(), 30, "the relay to start")
+    finally:
+        os.killpg(polling.pid, signal.SIGTERM)
+        polling.wait(60)
+    output = log.read_text()
+    assert "polling the outbox: log-based capture is unavailable" in output
+    assert "publication playball_outbox does not exist" in output
+    assert "(log-based capture)" not in output
+
+    refused = run_relay(outbox_url, env, tmp_path / "wal.log", "--capture", "wal")
+    assert refused.wait(60) == 2
+    output = (tmp_path / "wal.log").read_text()
+    assert "--capture wal: log-based capture cannot run here" in output
+    sqlite_log = tmp_path / "sqlite.log"
+    sqlite = run_relay(f"sqlite:///{tmp_path / 'outbox.db'}", env, sqlite_log, "--capture", "wal")
+    assert sqlite.wait(60) == 2
+    assert "needs PostgreSQL" in sqlite_log.read_text()
+
+
+def test_rows_written_before_the_slot_existed_are_sent_from_the_table(
+    *,
+    store: SqlOutboxStore,
+    outbox_url: str,
+    topic: str,
+    relays: RelayProcesses,
+    kafka_bootstrap: str,
+    registry_url: str,
+) -> None:
+    before = write_load(store, topic, users=20, versions=3)
+    relays.start(outbox_url, **wal_env(kafka_bootstrap, registry_url))
+    wait_for(lambda: streaming(relays, 0), 30, "the relay to stream")
+    assert "20 users held for the table" in relays.log(0)
+    after = write_load(store, topic, users=20, versions=3)
+    received = read_topic(kafka_bootstrap, topic, {e.event_id for e in before + after})
+    assert_order_and_nothing_lost(received, before + after)
+    wait_for(drained(store), 30, "every row to be marked sent")
