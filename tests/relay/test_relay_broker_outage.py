@@ -18,6 +18,7 @@ from relay.conftest import (
     RelayProcesses,
     drained,
     ensure_topic,
+    open_slot,
     read_topic,
     register_subjects,
     wait_for,
@@ -35,8 +36,10 @@ def private_kafka(outage_kafka: Stack) -> Stack:
 
 
 @pytest.mark.xdist_group("outage-kafka")
+@pytest.mark.parametrize("capture", ["poll", "wal"])
 def test_broker_stopped_under_write_load_then_restarted_loses_nothing(
     *,
+    capture: str,
     private_kafka: Stack,
     store: SqlOutboxStore,
     outbox_url: str,
@@ -50,8 +53,11 @@ def test_broker_stopped_under_write_load_then_restarted_loses_nothing(
     ensure_topic(bootstrap, topic)
     grant_acls(bootstrap, topic)
     register_subjects(registry_url, topic)
+    if capture == "wal":
+        open_slot(outbox_url)
     relays.start(
         outbox_url,
+        PLAYBALL_RELAY_CAPTURE=capture,
         PLAYBALL_KAFKA_BOOTSTRAP=bootstrap,
         PLAYBALL_SCHEMA_REGISTRY_URL=registry_url,
         PLAYBALL_RELAY_BATCH_SIZE=200,

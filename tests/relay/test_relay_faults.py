@@ -20,6 +20,7 @@ from relay.conftest import (
     RelayProcesses,
     drained,
     first_occurrence_versions,
+    open_slot,
     read_topic,
     register_subjects,
     wait_for,
@@ -108,8 +109,10 @@ def test_three_relays_at_once_keep_each_users_versions_in_order_and_lose_nothing
     assert all("started" in relays.log(i) for i in range(3))
 
 
+@pytest.mark.parametrize("capture", ["poll", "wal"])
 def test_a_relay_killed_mid_batch_then_restarted_loses_nothing(
     *,
+    capture: str,
     store: SqlOutboxStore,
     outbox_url: str,
     topic: str,
@@ -117,10 +120,13 @@ def test_a_relay_killed_mid_batch_then_restarted_loses_nothing(
     kafka_bootstrap: str,
     registry_url: str,
 ) -> None:
+    if capture == "wal":
+        open_slot(outbox_url)  # the rows below come from the log, not from the table
     written = write_load(store, topic, users=200, versions=10)
     env = relay_env(
         kafka_bootstrap,
         registry_url,
+        PLAYBALL_RELAY_CAPTURE=capture,
         PLAYBALL_RELAY_BATCH_SIZE=50,
         PLAYBALL_RELAY_LEASE_SECONDS=3,
         PLAYBALL_RELAY_DELIVERY_TIMEOUT_MS=2000,

@@ -24,7 +24,7 @@ from playball_events.outbox.writer_sql import write_outbox_events
 from sqlalchemy import create_engine, select
 from support.outbox import insert_events, user_event, user_histories
 
-from relay.conftest import RelayProcesses, drained, read_topic, wait_for
+from relay.conftest import RelayProcesses, drained, open_slot, read_topic, wait_for
 from relay.test_relay_faults import assert_order_and_nothing_lost, relay_env
 
 pytestmark = pytest.mark.stack
@@ -41,8 +41,10 @@ def seqs_of(store: SqlOutboxStore, events: list[NewOutboxEvent]) -> dict[uuid.UU
     return {row.event_id: row.seq for row in rows}
 
 
+@pytest.mark.parametrize("capture", ["poll", "wal"])
 def test_a_long_open_transaction_holds_back_nobody_and_its_rows_are_delivered_at_commit(
     *,
+    capture: str,
     store: SqlOutboxStore,
     outbox_url: str,
     topic: str,
@@ -50,7 +52,11 @@ def test_a_long_open_transaction_holds_back_nobody_and_its_rows_are_delivered_at
     kafka_bootstrap: str,
     registry_url: str,
 ) -> None:
-    relays.start(outbox_url, **relay_env(kafka_bootstrap, registry_url))
+    if capture == "wal":
+        open_slot(outbox_url)
+    relays.start(
+        outbox_url, **relay_env(kafka_bootstrap, registry_url, PLAYBALL_RELAY_CAPTURE=capture)
+    )
     new_user, existing_user = uuid.uuid4(), uuid.uuid4()
     before = [user_event(topic, existing_user, v) for v in (1, 2, 3)]
     for event in before:

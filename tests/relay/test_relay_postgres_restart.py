@@ -27,7 +27,7 @@ from support.private_postgres import PrivatePostgres
 from support.private_postgres import private_postgres as start_private_postgres
 from support.tcp_proxy import TcpProxy
 
-from relay.conftest import RelayProcesses, drained, read_topic, wait_for
+from relay.conftest import RelayProcesses, drained, open_slot, read_topic, wait_for
 from relay.test_relay_faults import assert_order_and_nothing_lost, relay_env
 
 pytestmark = [pytest.mark.stack, pytest.mark.slow]
@@ -115,10 +115,13 @@ def relay_saw_outage(relays: RelayProcesses) -> Callable[[], bool]:
     return lambda: any(sign in relays.log(0) for sign in OUTAGE_SIGNS)
 
 
-@pytest.mark.parametrize("restart", ["fast", "crash"])
+@pytest.mark.parametrize(
+    ("restart", "capture"), [("fast", "poll"), ("crash", "poll"), ("crash", "wal")]
+)
 def test_postgres_restarted_under_the_relay_loses_nothing_and_keeps_order(
     *,
     restart: str,
+    capture: str,
     private_postgres: PrivatePostgres,
     private_store: SqlOutboxStore,
     topic: str,
@@ -127,9 +130,16 @@ def test_postgres_restarted_under_the_relay_loses_nothing_and_keeps_order(
     registry_url: str,
 ) -> None:
     store = private_store
+    if capture == "wal":
+        open_slot(private_postgres.url)
     relay = relays.start(
         private_postgres.url,
-        **relay_env(kafka_bootstrap, registry_url, PLAYBALL_RELAY_BATCH_SIZE=200),
+        **relay_env(
+            kafka_bootstrap,
+            registry_url,
+            PLAYBALL_RELAY_CAPTURE=capture,
+            PLAYBALL_RELAY_BATCH_SIZE=200,
+        ),
     )
     writer = ContinuousWriter(store, topic, [uuid.uuid4() for _ in range(40)])
     writer.start()

@@ -308,7 +308,10 @@ class PostgresOutboxStore(SqlOutboxStore, CaptureStore):
             except (dbapi.OperationalError, dbapi.InterfaceError) as exc:
                 # The driver's cursor is past SQLAlchemy's error wrapping, so translate here
                 # too: a statement cancelled by a statement_timeout, or cut off with its
-                # connection, is an outage to back off from, not the relay's end.
+                # connection, is an outage to back off from, not the relay's end. The
+                # connection is thrown away rather than reset (a rollback on a dead socket
+                # would only log a traceback).
+                conn.invalidate(exc)
                 raise StoreUnavailableError(str(exc).splitlines()[0]) from exc
             finally:
                 cursor.close()
