@@ -15,13 +15,17 @@ from pathlib import Path
 import psycopg
 import pytest
 from playball_events.outbox.relay_settings import default_slot_name
+from playball_events.outbox.store_factory_sql import open_outbox_store
 from playball_events.outbox.store_sql import SqlOutboxStore
+from playball_stack.settings import StackSettings
 from support.outbox import insert_events, user_event
+from support.private_postgres import private_postgres
 from typer.testing import CliRunner
 
 from relay.conftest import (
     RelayProcesses,
     drained,
+    open_slot,
     read_topic,
     register_subjects,
     wait_for,
@@ -259,3 +263,60 @@ def test_rows_written_before_the_slot_existed_are_sent_from_the_table(
     received = read_topic(kafka_bootstrap, topic, {e.event_id for e in before + after})
     assert_order_and_nothing_lost(received, before + after)
     wait_for(drained(store), 30, "every row to be marked sent")
+
+
+def test_a_lost_slot_ends_the_relay_with_exit_3_naming_the_way_out_and_nothing_is_lost(
+    *,
+    settings: StackSettings,
+    relays: RelayProcesses,
+    topic: str,
+    kafka_bootstrap: str,
+    registry_url: str,
+) -> None:
+    # a private server whose slots may hold back 1 MB of WAL only: easy to exceed
+    with private_postgres(settings, postgres_max_slot_wal_keep_size="1MB") as server:
+        store = open_outbox_store(server.url)
+        store.create_table()
+        open_slot(server.url)
+        written = write_load(store, topic, users=10, versions=2)
+        dsn = server.url.replace("postgresql+psycopg://", "postgresql://")
+
+        def lost() -> bool:
+            with psycopg.connect(dsn, autocommit=True) as conn:
+                for _ in range(3):  # fill segments past the slot's allowance, then recycle
+                    conn.execute("SELECT pg_switch_wal()")
+                    conn.execute("CREATE TEMP TABLE IF NOT EXISTS filler (x text)")
+                    conn.execute(
+                        "INSERT INTO filler SELECT repeat('x', 1000) FROM generate_series(1, 1000)"
+                    )
+                conn.execute("CHECKPOINT")
+                row = conn.execute(
+                    "SELECT wal_status FROM pg_replication_slots WHERE slot_name = %s",
+                    [default_slot_name(server.url)],
+                ).fetchone()
+            return row == ("lost",)
+
+        wait_for(lost, 60, "the server to give the slot up")
+        env = wal_env(kafka_bootstrap, registry_url)
+        ended = relays.start(server.url, **env)
+        assert ended.wait(60) == 3
+        output = relays.log(0)
+        assert "is lost" in output and "outbox slot drop --yes" in output
+        assert "--capture poll" in output
+        runner = CliRunner()
+        shown = runner.invoke(
+            auth_cli(), ["outbox", "status"], env={"PLAYBALL_AUTH_DATABASE_URL": server.url}
+        )
+        assert "wal_status lost" in shown.output and "the slot is lost" in shown.output
+        dropped = runner.invoke(
+            auth_cli(),
+            ["outbox", "slot", "drop", "--yes"],
+            env={"PLAYBALL_AUTH_DATABASE_URL": server.url},
+        )
+        assert dropped.exit_code == 0, dropped.output
+        # a new slot: every unsent row is the table's to send, none is lost
+        relays.start(server.url, **env)
+        received = read_topic(kafka_bootstrap, topic, {e.event_id for e in written})
+        assert_order_and_nothing_lost(received, written)
+        wait_for(drained(store), 30, "every row to be marked sent")
+        store.engine.dispose()

@@ -65,24 +65,26 @@ class PrivatePostgres:
 
 
 @contextmanager
-def private_postgres(stack: StackSettings) -> Iterator[PrivatePostgres]:
+def private_postgres(stack: StackSettings, **settings: object) -> Iterator[PrivatePostgres]:
     """A fresh PostgreSQL cluster in a temporary home, stopped and removed afterwards.
 
     The home is a short path under the system's temp directory, not pytest's ``tmp_path``:
     the server's Unix socket lives in it, and a socket path may not exceed ~107 bytes.
+    ``settings``: more of its :class:`StackSettings` (``postgres_max_slot_wal_keep_size``).
     """
     with tempfile.TemporaryDirectory(prefix="pbpg") as tmp:
         home = Path(tmp)
         share_secrets(stack, home)  # the session's roles and passwords, and its CA
-        settings = StackSettings(
+        private = StackSettings(
             home=home,
             cache_dir=stack.cache_dir,
             postgres_port=free_port(),
             database_url=None,  # even if DATABASE_URL is set: this one is started here
             kafka_bootstrap=stack.effective_kafka_bootstrap,  # external: not started here
             schema_registry_url=stack.effective_registry_url,  # external: not started here
+            **settings,  # type: ignore[arg-type]
         )
-        cluster = Stack(settings)
+        cluster = Stack(private)
         assert [c.name for c in cluster.components()] == ["postgres"]
         try:
             cluster.up(timeout=120)
