@@ -98,7 +98,7 @@ class _NoWakeup(Wakeup):
 class _HeldUsersView(OutboxStore):
     """The outbox as the catch-up sees it: only held users' rows are claimed."""
 
-    def __init__(self, store: CaptureStore, held: Callable[[], set[str]]) -> None:
+    def __init__(self, store: CaptureStore, held: Callable[[], frozenset[str]]) -> None:
         self.store = store
         self._held = held
 
@@ -158,7 +158,9 @@ class WalOutboxRelay(Stoppable):
         self._lifecycle = Lifecycle(Backoff(relay.backoff_initial, relay.backoff_max, rng))
         self._streaming = False
         self._standby_since: float | None = None
-        self._held: set[str] = set()
+        # Replaced, never changed in place: the catch-up's claim ahead reads it on its
+        # own thread while this one goes on.
+        self._held: frozenset[str] = frozenset()
         self._in_flight: _InFlight | None = None
         self._next_catch_up = 0.0
         self._next_slot_check = 0.0
@@ -220,7 +222,9 @@ class WalOutboxRelay(Stoppable):
             return False
         # Users whose rows the table holds (parked, deferred, leased) stay the table's;
         # with a slot created just now, the log holds none of the rows before it.
-        self._held = self.store.every_unsent_user() if created else self.store.held_users()
+        self._held = frozenset(
+            self.store.every_unsent_user() if created else self.store.held_users()
+        )
         self._streaming = True
         self._next_catch_up = 0.0
         self.metrics.record_standby(False)
@@ -294,7 +298,7 @@ class WalOutboxRelay(Stoppable):
             self._next_catch_up = self._monotonic() + self.config.relay.poll_interval
             self._catch_up.run_once()
             self._catch_up.settle()
-            self._held = self.store.held_users(among=sorted(self._held))
+            self._held = frozenset(self.store.held_users(among=sorted(self._held)))
         self._send(batch)
 
     def _send(self, batch: CapturedBatch) -> None:
@@ -302,7 +306,8 @@ class WalOutboxRelay(Stoppable):
             self.stream.confirm(batch.position)
             return
         deliverable, in_table = self.store.stream_verdicts([e.seq for e in batch.events])
-        self._held |= in_table
+        if in_table:
+            self._held = self._held | in_table
         to_send: list[OutboxEvent] = []
         messages: list[OutgoingMessage] = []
         waiting: list[OutboxEvent] = []
@@ -336,7 +341,7 @@ class WalOutboxRelay(Stoppable):
             reason,
         )
         self.store.park_streamed(event, reason)
-        self._held.add(event.aggregate_id)
+        self._held = self._held | {event.aggregate_id}
         self.metrics.record_parked()
 
     def _settle(self) -> None:
@@ -361,7 +366,7 @@ class WalOutboxRelay(Stoppable):
                 delay = self._lifecycle.backoff.delay(event.attempts)
                 reason = f"{delivery.outcome.value}: {delivery.error}"
                 retries.append(Retry(event, reason, self._now() + timedelta(seconds=delay)))
-                self._held.add(event.aggregate_id)
+                self._held = self._held | {event.aggregate_id}
         # Raises StoreUnavailableError when the database is gone: then nothing is
         # confirmed, and the reopened stream resends the batch (duplicates at worst).
         self.store.mark_sent(acked)
