@@ -1,7 +1,9 @@
 """Outbox relay throughput and latency, secured beside PLAINTEXT, with baselines, in one run.
 
 Run: UV_NO_SYNC=1 python3 -m uv run python scripts/bench_relay.py [--events 50000]
-     [--users 10000] [--naive 2000] [--repeats 3] [--seconds 10]
+     [--users 10000] [--naive 2000] [--repeats 3] [--seconds 10] [--throughput-only]
+
+``--throughput-only`` measures section 1 alone (about a minute a round on this stack).
 
 Every Kafka figure is measured twice (see scripts/bench_support.py), median of --repeats:
 on the secured stack's broker (SASL_SSL, SCRAM-SHA-512, authorizer), the relay and its
@@ -12,14 +14,28 @@ the end. Both share the stack's registry (the topic's subjects) and PostgreSQL (
 database, dropped at the end); the scratch topic has the same name on both.
 
 1. Throughput: a backlog of --events rows over --users users (UserRegistered then
-   UserUpdated...), drained by one in-process OutboxRelay to acked Kafka messages, next to
+   UserUpdated...), drained by one in-process OutboxRelay (the polling relay) to acked
+   Kafka messages, next to
+   (w) the log-based relay: the same backlog, inserted after its replication slot was
+       created (so every row comes from the log, none from the table), drained by one
+       in-process WalOutboxRelay composed as ``playball auth relay --capture wal`` composes
+       it, with the polling relay's producer settings; timed from its start (the stream
+       opened) to the last batch acked and marked sent; the slot is dropped after each
+       drain and created anew before each refill;
    (a) the raw producer ceiling: the same messages pre-serialized, same producer settings;
    (b) the naive relay: per event, lock the oldest row, publish it, wait for its ack
        (linger.ms=0), mark it sent, commit; measured on --naive events.
-   Each round refills the outbox (TRUNCATE, insert, ANALYZE) before each drain and
-   alternates which broker goes first, after --warmup unmeasured rounds on each (the
-   private broker starts with a cold JIT). Targets: the secured relay >= 20,000 events/s and
-   >= 0.8x the PLAINTEXT relay.
+   Each round refills the outbox (TRUNCATE, insert 5,000 rows a transaction, ANALYZE)
+   before each drain and alternates which broker goes first, after --warmup unmeasured
+   rounds on each (the private broker starts with a cold JIT). Targets: the secured relay
+   >= 20,000 events/s and >= 0.8x the PLAINTEXT relay; the log-based relay >= 1.5x the
+   polling relay (must) and >= 0.3x the raw producer (aim). When the aim is missed, the
+   CPU of the log-based drains is broken down (median of the rounds): the relay's main
+   thread inside WalChangeStream.read (decode), inside the publisher's send and delivery
+   wait (produce), inside its SQL statements (store) and the rest; the process's other
+   threads (librdkafka's); the PostgreSQL walsender streaming the slot and the relay's
+   other backends (from /proc/<pid>/stat, so only with PostgreSQL on this machine); and
+   the whole machine's busy CPU over the drain.
 2. Latency at a steady --rate events/s, --repeats windows of --seconds: from the moment
    the insert's commit returns (one event per transaction, NOTIFY included, as the auth
    writer does) to its arrival at a consumer of the topic; the relay runs as its own
@@ -33,6 +49,7 @@ Targets are printed as met or NOT MET; a miss does not fail the run (the machine
 import argparse
 import datetime as dt
 import json
+import os
 import signal
 import statistics
 import subprocess
@@ -40,8 +57,10 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Iterator, Sequence
-from contextlib import ExitStack, contextmanager
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import ExitStack, contextmanager, suppress
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -51,14 +70,26 @@ from playball_core.local_stack import KAFKA_ADMIN, KAFKA_CONSUMER, KAFKA_RELAY
 from playball_core.manifest import dead_letter_topic, topic_record_subject
 from playball_events.contracts import UserRegistered, UserUpdated
 from playball_events.gc_tuning import tune_for_service
+from playball_events.outbox.capture_wal_sql import PgSlotMonitor, WalChangeStream, drop_slot
 from playball_events.outbox.model import OUTBOX_CHANNEL, NewOutboxEvent, schema_fingerprint
-from playball_events.outbox.ports import EventPublisher, OutboxEvent, OutgoingMessage
+from playball_events.outbox.ports import (
+    CapturedBatch,
+    Delivery,
+    EventPublisher,
+    OutboxEvent,
+    OutgoingMessage,
+    PendingDeliveries,
+    SlotBusyError,
+)
 from playball_events.outbox.producer_kafka import KafkaEventPublisher, producer_config
 from playball_events.outbox.relay import OutboxRelay, RelayConfig
+from playball_events.outbox.relay_settings import default_slot_name
 from playball_events.outbox.schema_ids import SchemaHeaders
 from playball_events.outbox.store_factory_sql import open_outbox_store
+from playball_events.outbox.store_postgres_sql import PostgresOutboxStore, postgres_outbox_engine
 from playball_events.outbox.store_sql import SqlOutboxStore
 from playball_events.outbox.wakeup import PollWakeup
+from playball_events.outbox.wal_relay import WalConfig, WalOutboxRelay
 from playball_events.outbox.writer_sql import write_outbox_events
 from playball_events.serde import header
 from playball_events.settings import RuntimeSettings, load_settings
@@ -74,7 +105,11 @@ TARGET_RATE = 20_000
 TARGET_SECURED_RATIO = 0.8
 TARGET_NAIVE_RATIO = 10
 AIM_RAW_RATIO = 0.3
+TARGET_WAL_RATIO = 1.5  # the log-based relay against the polling relay
 TARGET_P99_MS = 25.0
+SLOT_DROP_PATIENCE = 30.0  # seconds for a closed stream's walsender to leave its slot
+WAL_DRAIN_TIMEOUT = 600.0  # a log-based drain that takes longer has stalled
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")  # /proc's CPU time unit
 
 RawMessage = tuple[bytes, bytes, list[tuple[str, str | bytes | None]]]
 
@@ -133,6 +168,8 @@ def conninfo(url: str, database: str = "") -> dict[str, Any]:
 
 @contextmanager
 def scratch_database(server_url: str) -> Iterator[str]:
+    """A fresh database on the server, dropped at the end with any replication slot left
+    on it (a database that has one cannot be dropped), whatever happened."""
     name = f"playball_bench_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(**conninfo(server_url, "postgres"), autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
@@ -140,7 +177,50 @@ def scratch_database(server_url: str) -> Iterator[str]:
         yield urlunsplit(urlsplit(server_url)._replace(path=f"/{name}"))
     finally:
         with psycopg.connect(**conninfo(server_url, "postgres"), autocommit=True) as conn:
+            drop_database_slots(conn, name)
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def drop_database_slots(conn: "psycopg.Connection[Any]", database: str) -> None:
+    """Drop every replication slot of ``database``, ending the walsenders streaming them."""
+    deadline = time.monotonic() + SLOT_DROP_PATIENCE
+    while rows := conn.execute(
+        "SELECT slot_name, active_pid FROM pg_replication_slots WHERE database = %s", [database]
+    ).fetchall():
+        for slot, active_pid in rows:
+            if active_pid is not None:
+                conn.execute("SELECT pg_terminate_backend(%s)", [active_pid])
+                continue
+            with suppress(psycopg.errors.ObjectInUse, psycopg.errors.UndefinedObject):
+                conn.execute("SELECT pg_drop_replication_slot(%s)", [slot])
+        if time.monotonic() > deadline:
+            msg = f"replication slots {[r[0] for r in rows]} of {database} could not be dropped"
+            raise RuntimeError(msg)
+        time.sleep(0.05)
+
+
+def create_slot(url: str) -> str:
+    """The log-based relay's slot, created (and its stream opened once) as the relay's
+    first start does: rows inserted after this are read from the log, not the table."""
+    slot = default_slot_name(url)
+    stream = WalChangeStream(url, slot=slot)
+    stream.open()
+    stream.close()
+    return slot
+
+
+def remove_slot(url: str, slot: str) -> None:
+    """Drop ``slot``, once the walsender of the stream just closed has left it."""
+    deadline = time.monotonic() + SLOT_DROP_PATIENCE
+    while True:
+        try:
+            drop_slot(url, slot)
+        except SlotBusyError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+        else:
+            return
 
 
 @contextmanager
@@ -177,11 +257,15 @@ def warm_up(publisher: EventPublisher, topic: str) -> None:
     publisher.send([OutgoingMessage(topic, b"warm-up", b"")]).wait()
 
 
-def refill(url: str, store: SqlOutboxStore, rows: Sequence[NewOutboxEvent]) -> None:
+def refill(
+    url: str, store: SqlOutboxStore, rows: Sequence[NewOutboxEvent], *, slot_first: bool = False
+) -> str | None:
     """An outbox holding exactly ``rows``, pending, with fresh statistics: every drain
-    starts from the same table."""
+    starts from the same table. With ``slot_first``, the log-based relay's slot is created
+    after the TRUNCATE and before the inserts (so they are all in its stream): its name."""
     with psycopg.connect(**conninfo(url), autocommit=True) as conn:
         conn.execute("TRUNCATE outbox")
+    slot = create_slot(url) if slot_first else None
     for start in range(0, len(rows), 5000):
         insert(store, rows[start : start + 5000])
     # Statistics, as autovacuum would gather for a table that grew this much: without
@@ -189,6 +273,7 @@ def refill(url: str, store: SqlOutboxStore, rows: Sequence[NewOutboxEvent]) -> N
     # walking the pending-rows index.
     with psycopg.connect(**conninfo(url), autocommit=True) as conn:
         conn.execute("ANALYZE outbox")
+    return slot
 
 
 def relay_throughput(
@@ -212,6 +297,234 @@ def relay_throughput(
     relay.publisher.close()
     store.engine.dispose()
     return delivered / elapsed, delivered
+
+
+# -- the log-based relay ------------------------------------------------------------------
+
+
+@dataclass
+class Split:
+    """CPU (``time.thread_time``) and wall seconds the calling thread spent inside one kind
+    of call."""
+
+    cpu: float = 0.0
+    wall: float = 0.0
+
+    @contextmanager
+    def timed(self) -> Iterator[None]:
+        cpu, wall = time.thread_time(), time.perf_counter()
+        try:
+            yield
+        finally:
+            self.cpu += time.thread_time() - cpu
+            self.wall += time.perf_counter() - wall
+
+
+class TimedStream(WalChangeStream):
+    """The relay's change stream, timing its reads (framing and decoding to events)."""
+
+    def __init__(self, url: str, *, slot: str, split: Split) -> None:
+        super().__init__(url, slot=slot)
+        self.split = split
+
+    def read(self, max_events: int, timeout: float) -> CapturedBatch:
+        with self.split.timed():
+            return super().read(max_events, timeout)
+
+
+class TimedPending(PendingDeliveries):
+    def __init__(self, pending: PendingDeliveries, split: Split) -> None:
+        self.pending = pending
+        self.split = split
+
+    def wait(self) -> list[Delivery]:
+        with self.split.timed():
+            return self.pending.wait()
+
+
+class TimedPublisher(EventPublisher):
+    """The relay's publisher, timing its sends and its delivery waits."""
+
+    def __init__(self, publisher: EventPublisher, split: Split) -> None:
+        self.publisher = publisher
+        self.split = split
+
+    def send(self, messages: Sequence[OutgoingMessage]) -> PendingDeliveries:
+        with self.split.timed():
+            return TimedPending(self.publisher.send(messages), self.split)
+
+    def close(self) -> None:
+        self.publisher.close()
+
+
+class DrainingStore(PostgresOutboxStore):
+    """The relay's store (its engine as ``open_outbox_store(url, for_relay=True)`` makes
+    it), timing its per-batch statements, calling ``drained`` once ``expected`` rows are
+    marked sent."""
+
+    def __init__(self, url: str, split: Split, expected: int, drained: Callable[[], None]) -> None:
+        super().__init__(postgres_outbox_engine(url, for_relay=True))
+        self.split = split
+        self.expected = expected
+        self.marked = 0
+        self._drained: Callable[[], None] | None = drained
+
+    def stream_verdicts(self, seqs: Sequence[int]) -> tuple[set[int], set[str]]:
+        with self.split.timed():
+            return super().stream_verdicts(seqs)
+
+    def mark_sent(self, events: Sequence[OutboxEvent]) -> None:
+        with self.split.timed():
+            super().mark_sent(events)
+        self.marked += len(events)
+        if self.marked >= self.expected and self._drained is not None:
+            drained, self._drained = self._drained, None
+            drained()
+
+
+def proc_cpu(pid: int | None = None) -> float | None:
+    """CPU seconds (user + system) of a process of this machine; None when unreadable."""
+    try:
+        text = Path(f"/proc/{pid or 'self'}/stat").read_text()
+    except OSError:
+        return None
+    fields = text.rsplit(")", 1)[1].split()  # after the command name: state is fields[0]
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
+def machine_busy() -> float | None:
+    """CPU seconds this machine's cores spent busy since boot (/proc/stat)."""
+    try:
+        cpu = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
+    except OSError:
+        return None
+    ticks = [int(value) for value in cpu[:8]]  # user nice system idle iowait irq softirq steal
+    return (sum(ticks) - ticks[3] - ticks[4]) / CLOCK_TICKS
+
+
+@dataclass(frozen=True)
+class CpuSnapshot:
+    at: float
+    thread: float  # this thread's CPU (the relay's main loop)
+    process: float  # all of this process's threads
+    machine: float | None
+    splits: dict[str, tuple[float, float]]  # (cpu, wall) per timed kind of call
+    backends: dict[int, tuple[str, float | None]]  # pid -> (backend type, CPU seconds)
+
+
+def cpu_snapshot(monitor: "psycopg.Connection[Any]", splits: dict[str, Split]) -> CpuSnapshot:
+    at, thread, process = time.perf_counter(), time.thread_time(), time.process_time()
+    frozen = {name: (split.cpu, split.wall) for name, split in splits.items()}
+    rows = monitor.execute(
+        "SELECT pid, backend_type FROM pg_stat_activity"
+        " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+    ).fetchall()
+    return CpuSnapshot(
+        at,
+        thread,
+        process,
+        machine_busy(),
+        frozen,
+        {pid: (kind, proc_cpu(pid)) for pid, kind in rows},
+    )
+
+
+@dataclass
+class WalRun:
+    """One log-based drain: its rate and where the CPU went (seconds; None: unknown)."""
+
+    rate: float
+    delivered: int
+    elapsed: float
+    cpu: dict[str, float | None] = field(default_factory=dict)
+    wall: dict[str, float] = field(default_factory=dict)
+
+
+def backend_cpu(start: CpuSnapshot, end: CpuSnapshot, kind: str) -> float | None:
+    """CPU the database's backends of ``kind`` used between the snapshots (a backend
+    started in between counts whole)."""
+    total = 0.0
+    for pid, (found, cpu) in end.backends.items():
+        if found != kind:
+            continue
+        if cpu is None:
+            return None
+        before = start.backends.get(pid, (kind, 0.0))[1]
+        total += cpu - (before or 0.0)
+    return total
+
+
+def wal_run(start: CpuSnapshot, end: CpuSnapshot, delivered: int) -> WalRun:
+    elapsed = end.at - start.at
+    split = {
+        name: (cpu - start.splits[name][0], wall - start.splits[name][1])
+        for name, (cpu, wall) in end.splits.items()
+    }
+    thread = end.thread - start.thread
+    machine = (
+        end.machine - start.machine
+        if end.machine is not None and start.machine is not None
+        else None
+    )
+    cpu: dict[str, float | None] = {name: cpu for name, (cpu, _) in split.items()}
+    cpu["rest"] = thread - sum(c for c, _ in split.values())
+    cpu["threads"] = end.process - start.process - thread
+    cpu["walsender"] = backend_cpu(start, end, "walsender")
+    cpu["backends"] = backend_cpu(start, end, "client backend")
+    cpu["machine"] = machine
+    wall = {name: w for name, (_, w) in split.items()}
+    return WalRun(delivered / elapsed, delivered, elapsed, cpu, wall)
+
+
+def wal_throughput(
+    cluster: bench.Cluster,
+    settings: RuntimeSettings,
+    url: str,
+    topic: str,
+    *,
+    slot: str,
+    batch: int,
+    expected: int,
+) -> WalRun:
+    """Drain the outbox's rows from ``slot`` with a log-based relay composed as
+    ``runner.build_relay`` composes it (producer settings as the polling relay's here),
+    until ``expected`` rows are acked and marked sent."""
+    splits = {"decode": Split(), "produce": Split(), "store": Split()}
+    publisher = KafkaEventPublisher(cluster.bootstrap, security=cluster.security(KAFKA_RELAY))
+    warm_up(publisher, topic)
+    ends: list[CpuSnapshot] = []
+    with psycopg.connect(**conninfo(url), autocommit=True) as monitor:
+
+        def drained() -> None:
+            ends.append(cpu_snapshot(monitor, splits))
+            relay.stop()  # settles nothing more: the last batch is marked already
+
+        store = DrainingStore(url, splits["store"], expected, drained)
+        relay = WalOutboxRelay(
+            TimedStream(url, slot=slot, split=splits["decode"]),
+            store,
+            PgSlotMonitor(url, slot),
+            TimedPublisher(publisher, splits["produce"]),
+            SchemaHeaders(settings.registry_client()),
+            relay_id="bench-wal",
+            config=WalConfig(RelayConfig(batch_size=batch)),
+        )
+        watchdog = threading.Timer(WAL_DRAIN_TIMEOUT, relay.stop)
+        watchdog.daemon = True
+        start = cpu_snapshot(monitor, splits)
+        watchdog.start()
+        try:
+            relay.run()  # here, on this thread: its thread_time is the relay loop's
+        finally:
+            watchdog.cancel()
+            store.engine.dispose()
+    if not ends:
+        msg = (
+            f"the log-based relay marked {store.marked} of {expected} rows sent "
+            f"within {WAL_DRAIN_TIMEOUT:.0f} s"
+        )
+        raise RuntimeError(msg)
+    return wal_run(start, ends[0], store.marked)
 
 
 def raw_messages(
@@ -495,14 +808,46 @@ def notify_cost(url: str, threads: int, seconds: float) -> dict[bool, tuple[floa
     return results
 
 
+def wal_drain(
+    cluster: bench.Cluster,
+    settings: RuntimeSettings,
+    url: str,
+    topic: str,
+    *,
+    store: SqlOutboxStore,
+    rows: Sequence[NewOutboxEvent],
+    batch: int,
+) -> WalRun:
+    """The outbox refilled behind a fresh slot, drained by the log-based relay; the slot
+    dropped after."""
+    slot = refill(url, store, rows, slot_first=True)
+    assert slot is not None
+    try:
+        return wal_throughput(
+            cluster, settings, url, topic, slot=slot, batch=batch, expected=len(rows)
+        )
+    finally:
+        remove_slot(url, slot)
+
+
+class Throughput:
+    """Per cluster label, per measure (relay, wal, raw, naive): one rate per round; and
+    the log-based relay's drains."""
+
+    def __init__(self, clusters: Sequence[bench.Cluster]) -> None:
+        self.rates: dict[str, dict[str, list[float]]] = {
+            c.label: {"relay": [], "wal": [], "raw": [], "naive": []} for c in clusters
+        }
+        self.wal_runs: dict[str, list[WalRun]] = {c.label: [] for c in clusters}
+
+
 def throughput(
     clusters: Sequence[bench.Cluster],
     settings: RuntimeSettings,
     url: str,
     topic: str,
     args: argparse.Namespace,
-) -> dict[str, dict[str, list[float]]]:
-    """Per cluster label, per measure (relay, raw, naive): one rate per round."""
+) -> Throughput:
     store = open_outbox_store(url)
     store.create_table()
     rows = backlog(topic, args.events, args.users)
@@ -512,51 +857,66 @@ def throughput(
     # process holds for (a), which the relay process never has in memory.
     tune_for_service()
     print(f"backlog: {len(rows)} events over {args.users} users in a fresh Postgres database")
-    rates: dict[str, dict[str, list[float]]] = {
-        c.label: {"relay": [], "raw": [], "naive": []} for c in clusters
-    }
-    for cluster in clusters:  # unmeasured: the private broker starts with a cold JIT
-        for _ in range(args.warmup):
-            refill(url, store, rows)
-            relay_throughput(cluster, settings, url, topic, args.batch)
-            raw_ceiling(cluster, topic, messages)
-    for round_ in range(args.repeats):
-        # alternate which broker goes first, so neither always follows the other's load
-        for cluster in clusters if round_ % 2 == 0 else list(reversed(clusters)):
-            mine = rates[cluster.label]
-            refill(url, store, rows)
-            rate, delivered = relay_throughput(cluster, settings, url, topic, args.batch)
-            assert delivered == len(rows), (delivered, len(rows))
-            mine["relay"].append(rate)
-            mine["raw"].append(raw_ceiling(cluster, topic, messages))
-            refill(url, store, naive_rows)  # the naive relay drains a backlog of its own
-            mine["naive"].append(naive_relay(cluster, settings, url, topic, args.naive))
-            print(
-                f"   round {round_ + 1} {cluster.label:<9}  relay {mine['relay'][-1]:>9,.0f}"
-                f"  raw {mine['raw'][-1]:>9,.0f}  naive {mine['naive'][-1]:>7,.0f} ev/s",
-                file=sys.stderr,
-            )
-    store.engine.dispose()
-    return rates
+    result = Throughput(clusters)
+    try:
+        for cluster in clusters:  # unmeasured: the private broker starts with a cold JIT
+            for _ in range(args.warmup):
+                refill(url, store, rows)
+                relay_throughput(cluster, settings, url, topic, args.batch)
+                raw_ceiling(cluster, topic, messages)
+                wal_drain(cluster, settings, url, topic, store=store, rows=rows, batch=args.batch)
+        for round_ in range(args.repeats):
+            # alternate which broker goes first, so neither always follows the other's load
+            for cluster in clusters if round_ % 2 == 0 else list(reversed(clusters)):
+                mine = result.rates[cluster.label]
+                refill(url, store, rows)
+                rate, delivered = relay_throughput(cluster, settings, url, topic, args.batch)
+                assert delivered == len(rows), (delivered, len(rows))
+                mine["relay"].append(rate)
+                mine["raw"].append(raw_ceiling(cluster, topic, messages))
+                run = wal_drain(
+                    cluster, settings, url, topic, store=store, rows=rows, batch=args.batch
+                )
+                assert run.delivered == len(rows), (run.delivered, len(rows))
+                mine["wal"].append(run.rate)
+                result.wal_runs[cluster.label].append(run)
+                refill(url, store, naive_rows)  # the naive relay drains a backlog of its own
+                mine["naive"].append(naive_relay(cluster, settings, url, topic, args.naive))
+                print(
+                    f"   round {round_ + 1} {cluster.label:<9}  relay {mine['relay'][-1]:>9,.0f}"
+                    f"  wal {mine['wal'][-1]:>9,.0f}  raw {mine['raw'][-1]:>9,.0f}"
+                    f"  naive {mine['naive'][-1]:>7,.0f} ev/s",
+                    file=sys.stderr,
+                )
+    finally:
+        store.engine.dispose()
+    return result
 
 
-def print_throughput(rates: dict[str, dict[str, list[float]]], args: argparse.Namespace) -> None:
+def print_throughput(result: Throughput, args: argparse.Namespace) -> None:
+    rates = result.rates
     sec = {k: statistics.median(v) for k, v in rates["secured"].items()}
     pln = {k: statistics.median(v) for k, v in rates["PLAINTEXT"].items()}
     print(f"\n1. throughput (events/s, to acked Kafka messages), median of {args.repeats}")
-    print(f"   {'':30}{'secured':>10}{'PLAINTEXT':>11}{'sec/PLAIN':>11}")
+    print(f"   {'':34}{'secured':>10}{'PLAINTEXT':>11}{'sec/PLAIN':>11}")
     for key, label in (
-        ("relay", f"relay, batch {args.batch}"),
+        ("relay", f"polling relay, batch {args.batch}"),
+        ("wal", f"(w) log-based relay, batch {args.batch}"),
         ("raw", "(a) raw producer ceiling"),
         ("naive", f"(b) naive relay ({args.naive} events)"),
     ):
-        print(f"   {label:30}{sec[key]:>10,.0f}{pln[key]:>11,.0f}{sec[key] / pln[key]:>11.2f}")
+        print(f"   {label:34}{sec[key]:>10,.0f}{pln[key]:>11,.0f}{sec[key] / pln[key]:>11.2f}")
+    for label, over, under, reference in (
+        ("(w) / polling relay", "wal", "relay", f"target >= {TARGET_WAL_RATIO}"),
+        ("(w) / (a)", "wal", "raw", f"aim >= {AIM_RAW_RATIO}"),
+        ("polling relay / (a)", "relay", "raw", f"aim >= {AIM_RAW_RATIO}"),
+    ):
+        print(
+            f"   {label:34}{sec[over] / sec[under]:>10.2f}"
+            f"{pln[over] / pln[under]:>11.2f}{'':11}{reference}"
+        )
     print(
-        f"   {'relay / (a)':30}{sec['relay'] / sec['raw']:>10.2f}"
-        f"{pln['relay'] / pln['raw']:>11.2f}{'':11}aim >= {AIM_RAW_RATIO}"
-    )
-    print(
-        f"   {'relay / (b)':30}{sec['relay'] / sec['naive']:>10.1f}"
+        f"   {'polling relay / (b)':34}{sec['relay'] / sec['naive']:>10.1f}"
         f"{pln['relay'] / pln['naive']:>11.1f}{'':11}target >= {TARGET_NAIVE_RATIO}"
     )
     ratio = sec["relay"] / pln["relay"]
@@ -575,6 +935,67 @@ def print_throughput(rates: dict[str, dict[str, list[float]]], args: argparse.Na
     print(
         f"   (per-round secured/PLAINTEXT relay: "
         f"{', '.join(f'{r:.2f}' for r in per_round)}; median {statistics.median(per_round):.2f})"
+    )
+    wal_ratio = sec["wal"] / sec["relay"]
+    print(
+        f"   secured log-based relay >= {TARGET_WAL_RATIO}x polling relay: {wal_ratio:.2f}x "
+        f"-> {bench.verdict(wal_ratio >= TARGET_WAL_RATIO)}"
+    )
+    raw_ratio = sec["wal"] / sec["raw"]
+    print(
+        f"   secured log-based relay >= {AIM_RAW_RATIO}x raw producer (aim): {raw_ratio:.2f}x "
+        f"-> {bench.verdict(raw_ratio >= AIM_RAW_RATIO)}"
+    )
+    per_round_wal = [
+        w / p for w, p in zip(rates["secured"]["wal"], rates["secured"]["relay"], strict=True)
+    ]
+    print(
+        f"   (per-round secured log-based/polling: {', '.join(f'{r:.2f}' for r in per_round_wal)})"
+    )
+    if min(sec["wal"] / sec["raw"], pln["wal"] / pln["raw"]) < AIM_RAW_RATIO:
+        print_wal_cpu(result.wal_runs)
+
+
+CPU_ROWS = (
+    ("decode", "relay thread: WalChangeStream.read"),
+    ("produce", "relay thread: send + delivery wait"),
+    ("store", "relay thread: verdicts + mark sent"),
+    ("rest", "relay thread: the rest"),
+    ("threads", "relay's other threads (librdkafka)"),
+    ("walsender", "PostgreSQL walsender (the slot)"),
+    ("backends", "PostgreSQL backends (relay's SQL)"),
+    ("machine", "whole machine, all processes"),
+)
+
+
+def print_wal_cpu(runs: dict[str, list[WalRun]]) -> None:
+    """Where the log-based drains' CPU went: median seconds per component, and per event."""
+    elapsed = {label: statistics.median(r.elapsed for r in mine) for label, mine in runs.items()}
+    events = next(iter(runs.values()))[0].delivered
+    print(
+        f"\n   CPU of the log-based relay's drains ({events:,} events; median of the rounds; "
+        "wall: time inside the calls)"
+    )
+    header = "".join(f"{label + ' CPU s':>15}{'us/ev':>7}{'wall s':>8}" for label in runs)
+    print(f"   {'':38}{header}")
+    print(f"   {'elapsed (the drain)':38}" + "".join(f"{elapsed[k]:>30.2f}" for k in runs))
+    for key, label in CPU_ROWS:
+        cells = ""
+        for mine in runs.values():
+            found = [r.cpu[key] for r in mine]
+            if any(value is None for value in found):
+                cells += f"{'n/a':>15}{'':>7}{'':>8}"
+                continue
+            cpu = statistics.median(value for value in found if value is not None)
+            walls = [r.wall[key] for r in mine if key in r.wall]
+            wall = f"{statistics.median(walls):>8.2f}" if walls else f"{'':>8}"
+            cells += f"{cpu:>15.2f}{cpu / events * 1e6:>7.1f}{wall}"
+        print(f"   {label:38}{cells}")
+    cores = os.cpu_count() or 1
+    print(
+        f"   (the machine has {cores} cores: {cores} x elapsed CPU seconds at most; what the "
+        "rows above leave of the machine's figure went to the broker, the registry and "
+        "other processes)"
     )
 
 
@@ -612,6 +1033,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0, help="per latency window")
     parser.add_argument("--threads", type=int, default=8)
     parser.add_argument("--notify-seconds", type=float, default=5.0)
+    parser.add_argument(
+        "--throughput-only", action="store_true", help="section 1 only (no latency, no NOTIFY)"
+    )
     args = parser.parse_args()
     settings = load_settings(RuntimeSettings)  # the registry's address
     stack = StackSettings()
@@ -624,8 +1048,10 @@ def main() -> None:
         clusters = (secured, plaintext)
         group = f"bench-relay-arrivals-{uuid.uuid4().hex[:8]}"
         with scratch_topic(clusters, settings, [group]) as topic:
-            rates = throughput(clusters, settings, url, topic, args)
-            print_throughput(rates, args)
+            result = throughput(clusters, settings, url, topic, args)
+            print_throughput(result, args)
+            if args.throughput_only:
+                return
             windows = {
                 c.label: latency(c, settings, url, topic, group=group, args=args) for c in clusters
             }

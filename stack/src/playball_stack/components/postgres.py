@@ -8,6 +8,7 @@ directory that user owns. Debian keeps initdb/pg_ctl outside PATH, in
 
 import base64
 import contextlib
+import fcntl
 import hashlib
 import hmac
 import os
@@ -15,6 +16,7 @@ import shlex
 import shutil
 import signal
 import subprocess
+import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -56,6 +58,10 @@ def find_pg_bin(pg_lib: Path = PG_LIB) -> Path | None:
     return Path(on_path).parent if on_path else None
 
 
+# the lock file the project's apt-get runs share (scripts/setup-browser takes it too)
+APT_LOCK = Path(tempfile.gettempdir()) / "playball-apt.lock"
+
+
 def install_postgres(progress: Progress) -> Path:
     """Install Debian's postgresql package (the stack runs as root in CI and sessions)."""
     apt = shutil.which("apt-get")
@@ -67,11 +73,17 @@ def install_postgres(progress: Progress) -> Path:
         raise ToolMissingError(msg)
     progress("PostgreSQL binaries missing: installing Debian package 'postgresql' (apt-get)")
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    for args in (["update", "-qq"], ["install", "-y", "-qq", "postgresql"]):
-        result = subprocess.run([apt, *args], capture_output=True, text=True, env=env, check=False)
-        if result.returncode != 0:
-            msg = f"apt-get {' '.join(args)} failed:\n{result.stderr[-2000:]}"
-            raise ToolMissingError(msg)
+    # one apt-get at a time: scripts/setup-browser may be installing chromium right now
+    # (scripts/test runs it beside the stack's start), and apt-get refuses a held lock
+    with APT_LOCK.open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        for args in (["update", "-qq"], ["install", "-y", "-qq", "postgresql"]):
+            result = subprocess.run(
+                [apt, *args], capture_output=True, text=True, env=env, check=False
+            )
+            if result.returncode != 0:
+                msg = f"apt-get {' '.join(args)} failed:\n{result.stderr[-2000:]}"
+                raise ToolMissingError(msg)
     found = find_pg_bin()
     if found is None:
         msg = "apt-get installed postgresql but initdb is still not found"
