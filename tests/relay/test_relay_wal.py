@@ -4,17 +4,18 @@ flow, a standby taking over from a SIGKILLed relay, ``outbox slot drop``, and th
 of capture."""
 
 import json
+import logging
 import os
 import signal
-import subprocess
-import sys
 import time
 import uuid
 from pathlib import Path
 
 import psycopg
 import pytest
-from playball_events.outbox.relay_settings import default_slot_name
+from playball_core.exits import ConfigurationError
+from playball_events.outbox.relay_settings import RelaySettings, default_slot_name
+from playball_events.outbox.runner import choose_capture
 from playball_events.outbox.store_factory_sql import open_outbox_store
 from playball_events.outbox.store_sql import SqlOutboxStore
 from playball_stack.settings import StackSettings
@@ -198,52 +199,25 @@ def test_slot_drop_refuses_a_streamed_slot_and_drops_an_idle_one(
     assert slot_row(outbox_url) is None
 
 
-def run_relay(outbox_url: str, env: dict[str, str], log: Path, *args: str) -> subprocess.Popen[str]:
-    with log.open("w") as output:
-        return subprocess.Popen(
-            [sys.executable, "-m", "playball_events.outbox", "relay", "--database-url",
-             outbox_url, *args],
-            env=env,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            text=True,
-            start_new_session=True,
-        )  # fmt: skip
-
-
 def test_capture_falls_back_to_polling_with_the_reason_and_wal_asked_for_is_refused(
-    *,
-    outbox_url: str,
-    relays: RelayProcesses,
-    kafka_bootstrap: str,
-    registry_url: str,
-    tmp_path: Path,
+    *, outbox_url: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
+    # what `playball auth relay` decides first, before it connects to anything else
     dsn = outbox_url.replace("postgresql+psycopg://", "postgresql://")
+    assert choose_capture(RelaySettings(), outbox_url) == "wal"  # all it needs is there
     with psycopg.connect(dsn, autocommit=True) as conn:
         conn.execute("DROP PUBLICATION playball_outbox")
-    env = relays.environment(**relay_env(kafka_bootstrap, registry_url))
-    del env["PLAYBALL_RELAY_CAPTURE"]  # unset: the best the database allows
-    log = tmp_path / "auto.log"
-    polling = run_relay(outbox_url, env, log)
-    try:
-        wait_for(lambda: "started" in log.read_text(), 30, "the relay to start")
-    finally:
-        os.killpg(polling.pid, signal.SIGTERM)
-        polling.wait(60)
-    output = log.read_text()
-    assert "polling the outbox: log-based capture is unavailable" in output
-    assert "publication playball_outbox does not exist" in output
-    assert "(log-based capture)" not in output
-
-    refused = run_relay(outbox_url, env, tmp_path / "wal.log", "--capture", "wal")
-    assert refused.wait(60) == 2
-    output = (tmp_path / "wal.log").read_text()
-    assert "--capture wal: log-based capture cannot run here" in output
-    sqlite_log = tmp_path / "sqlite.log"
-    sqlite = run_relay(f"sqlite:///{tmp_path / 'outbox.db'}", env, sqlite_log, "--capture", "wal")
-    assert sqlite.wait(60) == 2
-    assert "needs PostgreSQL" in sqlite_log.read_text()
+    with caplog.at_level(logging.WARNING):
+        assert choose_capture(RelaySettings(), outbox_url) == "poll"
+    assert "polling the outbox: log-based capture is unavailable" in caplog.text
+    assert "publication playball_outbox does not exist" in caplog.text
+    assert choose_capture(RelaySettings(relay_capture="poll"), outbox_url) == "poll"
+    with pytest.raises(ConfigurationError, match="--capture wal: log-based capture cannot"):
+        choose_capture(RelaySettings(relay_capture="wal"), outbox_url)
+    sqlite = f"sqlite:///{tmp_path / 'outbox.db'}"
+    assert choose_capture(RelaySettings(), sqlite) == "poll"
+    with pytest.raises(ConfigurationError, match="needs PostgreSQL"):
+        choose_capture(RelaySettings(relay_capture="wal"), sqlite)
 
 
 def test_rows_written_before_the_slot_existed_are_sent_from_the_table(
