@@ -200,6 +200,9 @@ class WalChangeStream(ChangeStream):
             raise
         self._conn = conn
         self._decoder = EventDecoder(self.table)  # a new session describes relations anew
+        # the server resends from the confirmed position: what the last session read past
+        # it was never settled, and must not be confirmed on the strength of that session
+        self._read_to = self._confirmed
         self._next_status = 0.0
         return created
 

@@ -243,6 +243,8 @@ class EventDecoder:
     def add_relation(self, relation: Relation) -> None:
         self._relations[relation.oid] = relation
         if relation.name.rsplit(".", 1)[-1] != self.table:
+            # re-described under another name (a renamed table): no longer the outbox
+            self._columns.pop(relation.oid, None)
             return
         missing = [name for name in EVENT_COLUMNS if name not in relation.positions]
         if missing:
