@@ -14,7 +14,6 @@ from pathlib import Path
 import psycopg
 import pytest
 from playball_core.exits import ConfigurationError
-from playball_events.outbox.capture_wal_sql import WalChangeStream
 from playball_events.outbox.relay_settings import RelaySettings, default_slot_name
 from playball_events.outbox.runner import choose_capture
 from playball_events.outbox.store_factory_sql import open_outbox_store
@@ -295,23 +294,3 @@ def test_a_lost_slot_ends_the_relay_with_exit_3_naming_the_way_out_and_nothing_i
         assert_order_and_nothing_lost(received, written)
         wait_for(drained(store), 30, "every row to be marked sent")
         store.engine.dispose()
-
-
-def test_a_reopened_stream_reports_no_position_past_the_confirmed_one_until_it_reads_again(
-    *, store: SqlOutboxStore, outbox_url: str, topic: str
-) -> None:
-    stream = WalChangeStream(outbox_url, slot=default_slot_name(outbox_url))
-    stream.open()
-    try:
-        insert_events(store, [user_event(topic, uuid.uuid4(), 1)])
-        first = stream.read(100, timeout=10)
-        assert len(first.events) == 1 and first.position > 0
-        # not confirmed: a new session starts again from the slot's confirmed position
-        stream.open()
-        again = stream.read(100, timeout=0)
-        if not again.events:  # the server has not resent the transaction yet
-            assert again.position < first.position
-        resent = again.events or stream.read(100, timeout=10).events
-        assert [e.event_id for e in resent] == [e.event_id for e in first.events]
-    finally:
-        stream.close()
