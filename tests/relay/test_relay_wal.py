@@ -55,7 +55,7 @@ def streaming(relays: RelayProcesses, index: int) -> bool:
     return "streaming" in relays.log(index)
 
 
-def test_the_log_based_relay_delivers_from_the_slot_and_status_shows_the_slot(
+def test_the_log_based_relay_delivers_from_the_slot_status_shows_it_and_slot_drop_frees_it(
     *,
     store: SqlOutboxStore,
     outbox_url: str,
@@ -96,10 +96,25 @@ def test_the_log_based_relay_delivers_from_the_slot_and_status_shows_the_slot(
     assert document["slot"]["name"] == default_slot_name(outbox_url)
     assert document["slot"]["active_pid"] is not None
     assert document["slot"]["wal_status"] in {"reserved", "extended"}
-    text = CliRunner().invoke(
-        auth_cli(), ["outbox", "status"], env={"PLAYBALL_AUTH_DATABASE_URL": outbox_url}
-    )
+    runner = CliRunner()
+    env = {"PLAYBALL_AUTH_DATABASE_URL": outbox_url}
+    text = runner.invoke(auth_cli(), ["outbox", "status"], env=env)
     assert f"slot               {default_slot_name(outbox_url)}: streaming" in text.output
+
+    # `outbox slot drop`: refused while streamed, or without --yes and a terminal
+    busy = runner.invoke(auth_cli(), ["outbox", "slot", "drop", "--yes"], env=env)
+    assert busy.exit_code == 1 and "stop that relay first" in busy.output
+    unasked = runner.invoke(auth_cli(), ["outbox", "slot", "drop"], env=env)
+    assert unasked.exit_code == 2 and "--yes" in unasked.output
+    assert RelayProcesses.terminate(relays.procs[0]) == 0
+    wait_for(lambda: (slot_row(outbox_url) or (1,))[0] is None, 30, "the walsender to end")
+    idle = runner.invoke(auth_cli(), ["outbox", "status"], env=env)
+    assert "idle (no relay reads it)" in idle.output
+    dropped = runner.invoke(auth_cli(), ["outbox", "slot", "drop", "--yes"], env=env)
+    assert dropped.exit_code == 0, dropped.output
+    assert slot_row(outbox_url) is None
+    missing = runner.invoke(auth_cli(), ["outbox", "slot", "drop", "--yes"], env=env)
+    assert missing.exit_code == 1 and "no replication slot" in missing.output
 
 
 def test_a_poison_event_is_parked_from_the_log_others_flow_and_its_user_waits_for_retry(
@@ -171,32 +186,6 @@ def test_a_standby_takes_over_the_slot_when_the_streaming_relay_is_killed(
     received = read_topic(kafka_bootstrap, topic, {e.event_id for e in everything})
     assert_order_and_nothing_lost(received, everything)
     wait_for(drained(store), 30, "every row to be marked sent")
-
-
-def test_slot_drop_refuses_a_streamed_slot_and_drops_an_idle_one(
-    *,
-    outbox_url: str,
-    relays: RelayProcesses,
-    kafka_bootstrap: str,
-    registry_url: str,
-) -> None:
-    runner = CliRunner()
-    env = {"PLAYBALL_AUTH_DATABASE_URL": outbox_url}
-    missing = runner.invoke(auth_cli(), ["outbox", "slot", "drop", "--yes"], env=env)
-    assert missing.exit_code == 1 and "no replication slot" in missing.output
-    relay = relays.start(outbox_url, **wal_env(kafka_bootstrap, registry_url))
-    wait_for(lambda: streaming(relays, 0), 30, "the relay to stream")
-    busy = runner.invoke(auth_cli(), ["outbox", "slot", "drop", "--yes"], env=env)
-    assert busy.exit_code == 1 and "stop that relay first" in busy.output
-    unasked = runner.invoke(auth_cli(), ["outbox", "slot", "drop"], env=env)
-    assert unasked.exit_code == 2 and "--yes" in unasked.output
-    assert RelayProcesses.terminate(relay) == 0
-    wait_for(lambda: (slot_row(outbox_url) or (1,))[0] is None, 30, "the walsender to end")
-    idle = runner.invoke(auth_cli(), ["outbox", "status"], env=env)
-    assert "idle (no relay reads it)" in idle.output
-    dropped = runner.invoke(auth_cli(), ["outbox", "slot", "drop", "--yes"], env=env)
-    assert dropped.exit_code == 0, dropped.output
-    assert slot_row(outbox_url) is None
 
 
 def test_capture_falls_back_to_polling_with_the_reason_and_wal_asked_for_is_refused(
