@@ -225,6 +225,47 @@ def test_outbox_rows_carry_the_active_trace_context(sql_backend: SqlBackend) -> 
     assert "traceparent" not in sql_backend.outbox_rows(untraced.id)[0].headers
 
 
+def test_a_profile_changes_row_carries_the_active_trace_context(sql_backend: SqlBackend) -> None:
+    """The one-user update the flush hook saves itself writes the same headers."""
+    user = register(sql_backend, "ivan")
+    trace_id, span_id = 0x1AF7651916CD43DD8448EB211C80319C, 0xC7AD6B7169203331
+    span = NonRecordingSpan(
+        SpanContext(trace_id, span_id, is_remote=True, trace_flags=TraceFlags(1))
+    )
+    token = context.attach(trace.set_span_in_context(span))
+    try:
+        handlers.update_profile(
+            sql_backend.uow_factory,
+            FakePasswordHasher(),
+            user.id,
+            handlers.ProfileChanges(display_name="Ivan the Traced"),
+        )
+    finally:
+        context.detach(token)
+    _registered, updated = sql_backend.outbox_rows(user.id)
+    assert updated.headers["traceparent"] == f"00-{trace_id:032x}-{span_id:016x}-01"
+    assert decode(updated).display_name == "Ivan the Traced"  # type: ignore[union-attr]
+
+
+def test_changes_saved_twice_in_one_unit_of_work_check_the_version_each_saved(
+    sql_backend: SqlBackend,
+) -> None:
+    """After the flush hook saves a user, the session holds it as saved: the next save
+    checks the version the first one wrote, and writes only its own event."""
+    user = register(sql_backend, "judy")
+    with sql_backend.uow_factory() as uow:
+        loaded = uow.users.get(user.id)
+        assert loaded is not None
+        loaded.change_display_name("Judy Two", datetime.now(UTC))
+        uow.commit()
+        loaded.change_display_name("Judy Three", datetime.now(UTC))
+        uow.commit()
+    rows = sql_backend.outbox_rows(user.id)
+    assert kinds(rows) == [(REGISTERED, 1), (UPDATED, 2), (UPDATED, 3)]
+    saved = handlers.get_user(sql_backend.uow_factory, user.id)
+    assert (saved.display_name, saved.version) == ("Judy Three", 3)
+
+
 def _write_after_the_method(user: User) -> None:
     user.change_display_name("Recorded", datetime.now(UTC))
     user.display_name = "Saved"  # the recorded event no longer describes what is saved

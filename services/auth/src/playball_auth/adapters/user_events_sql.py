@@ -146,7 +146,14 @@ def _user_update_with_event(changed: tuple[str, ...]) -> Executable:
     inserted once per user row updated, so none for a stale version."""
     saved = _user_update(changed).returning(users.c.id).cte("saved")
     values = [bindparam(f"row_{name}", type_=outbox.c[name].type) for name in _OUTBOX_COLUMNS]
-    return insert(outbox).from_select(list(_OUTBOX_COLUMNS), select(*values).select_from(saved))
+    row = select(*values).select_from(saved)
+    # the state and attempts come from the table's server defaults (pending, 0); an
+    # INSERT's row count is kept only when asked for
+    return (
+        insert(outbox)
+        .from_select(list(_OUTBOX_COLUMNS), row, include_defaults=False)
+        .execution_options(preserve_rowcount=True)
+    )
 
 
 def _changed_columns(state: InstanceState[Any]) -> tuple[str, ...] | None:

@@ -10,13 +10,14 @@ from typing import Annotated
 from fastapi import Depends, FastAPI, Request, Response, status
 from fastapi.security import OAuth2PasswordBearer
 from playball_service_kit.api_errors import ApiError
+from starlette.concurrency import run_in_threadpool
 
 from playball_auth.entrypoints import client_address
 from playball_auth.entrypoints.invalid_input import INVALID_INPUT
 from playball_auth.entrypoints.responses import errors
 from playball_auth.entrypoints.schemas import AccountDeletion, ProfilePatch, UserOut
 from playball_auth.service_layer import account
-from playball_auth.service_layer.handlers import ProfileChanges
+from playball_auth.service_layer.handlers import ProfileChanges, UserSnapshot
 from playball_auth.service_layer.ports import AuthPorts, InvalidTokenError
 
 BEARER = {"WWW-Authenticate": "Bearer"}
@@ -30,6 +31,16 @@ _LOGIN_REQUIRED_HEADER = {
         "schema": {"type": "string", "enum": ["true"]},
     }
 }
+
+
+def _user_response(user: UserSnapshot) -> Response:
+    """What FastAPI answers for a ``UserOut`` (the routes declare it as their model).
+
+    The routes are async and take the thread pool only for the use case: a sync route
+    cost two trips through it per request (the second to validate the returned model),
+    and the returned snapshot needs no validation (:meth:`UserOut.json_of`).
+    """
+    return Response(UserOut.json_of(user), media_type="application/json")
 
 
 def install(app: FastAPI, ports: AuthPorts) -> None:
@@ -66,8 +77,8 @@ def install(app: FastAPI, ports: AuthPorts) -> None:
         responses=errors(401, 503),
         summary="The caller (an account token)",
     )
-    def me(who: Caller) -> UserOut:
-        return UserOut.of(account.show(ports, who))
+    async def me(who: Caller) -> Response:
+        return _user_response(await run_in_threadpool(account.show, ports, who))
 
     @app.patch(
         "/users/me",
@@ -81,14 +92,15 @@ def install(app: FastAPI, ports: AuthPorts) -> None:
         description="A new email or password needs current_password. After a password "
         "change every token of the account is revoked and the answer says Login-Required.",
     )
-    def patch_me(who: Caller, body: ProfilePatch, response: Response) -> UserOut:
+    async def patch_me(who: Caller, body: ProfilePatch) -> Response:
         changes = ProfileChanges(
             display_name=body.display_name, email=body.email, password=body.password
         )
-        user = account.change(ports, who, changes, body.current_password)
+        user = await run_in_threadpool(account.change, ports, who, changes, body.current_password)
+        response = _user_response(user)
         if changes.password is not None:
             response.headers[LOGIN_REQUIRED] = "true"
-        return UserOut.of(user)
+        return response
 
     @app.delete(
         "/users/me",

@@ -131,6 +131,21 @@ class UserOut(BaseModel):
     def of(cls, user: UserSnapshot) -> "UserOut":
         return cls.model_validate(user)
 
+    @classmethod
+    def json_of(cls, user: UserSnapshot) -> bytes:
+        """The JSON FastAPI would answer for ``UserOut.of(user)``, without validating
+        it: a snapshot's fields are typed already, and the validation FastAPI runs on
+        every returned model was a tenth of the API's CPU per profile change."""
+        constructed = cls.model_construct(
+            id=user.id,
+            username=user.username,
+            email=user.email,
+            display_name=user.display_name,
+            version=user.version,
+            created_at=user.created_at,
+        )
+        return constructed.__pydantic_serializer__.to_json(constructed, by_alias=True)
+
 
 class TokenOut(BaseModel):
     access_token: str
