@@ -3,7 +3,7 @@
 Run: UV_NO_SYNC=1 python3 -m uv run python scripts/bench_relay.py [--events 50000]
      [--users 10000] [--naive 2000] [--repeats 3] [--seconds 10] [--throughput-only]
 
-``--throughput-only`` measures section 1 alone (about a minute a round on this stack).
+``--throughput-only`` measures section 1 alone, for a quicker run.
 
 Every Kafka figure is measured twice (see scripts/bench_support.py), median of --repeats:
 on the secured stack's broker (SASL_SSL, SCRAM-SHA-512, authorizer), the relay and its
@@ -21,7 +21,8 @@ database, dropped at the end); the scratch topic has the same name on both.
        in-process WalOutboxRelay composed as ``playball auth relay --capture wal`` composes
        it, with the polling relay's producer settings; timed from its start (the stream
        opened) to the last batch acked and marked sent; the slot is dropped after each
-       drain and created anew before each refill;
+       drain and created anew before each refill. It reads whole transactions, so its
+       batches are the refill's transactions (5,000 events) whatever --batch says;
    (a) the raw producer ceiling: the same messages pre-serialized, same producer settings;
    (b) the naive relay: per event, lock the oldest row, publish it, wait for its ack
        (linger.ms=0), mark it sent, commit; measured on --naive events.
@@ -31,11 +32,16 @@ database, dropped at the end); the scratch topic has the same name on both.
    >= 20,000 events/s and >= 0.8x the PLAINTEXT relay; the log-based relay >= 1.5x the
    polling relay (must) and >= 0.3x the raw producer (aim). When the aim is missed, the
    CPU of the log-based drains is broken down (median of the rounds): the relay's main
-   thread inside WalChangeStream.read (decode), inside the publisher's send and delivery
-   wait (produce), inside its SQL statements (store) and the rest; the process's other
-   threads (librdkafka's); the PostgreSQL walsender streaming the slot and the relay's
-   other backends (from /proc/<pid>/stat, so only with PostgreSQL on this machine); and
+   thread (``time.thread_time``) inside WalChangeStream.read (framing and decoding),
+   inside the publisher's send and delivery wait (produce), inside the per-batch
+   statements (the stream verdicts and the mark-sent), inside its start-up and
+   housekeeping (opening the stream, the slot's and the outbox's status, releasing
+   claims, finding held users, cleanup: the polling relay's drain above runs no
+   housekeeping) and the rest, each beside the wall time it took; the process's other
+   threads (librdkafka's); the PostgreSQL walsender streaming the slot and the backends of
+   the relay's SQL (from /proc/<pid>/stat, so only with PostgreSQL on this machine); and
    the whole machine's busy CPU over the drain.
+   The scratch database is dropped at the end with any slot left on it, whatever happens.
 2. Latency at a steady --rate events/s, --repeats windows of --seconds: from the moment
    the insert's commit returns (one event per transaction, NOTIFY included, as the auth
    writer does) to its arrival at a consumer of the topic; the relay runs as its own
@@ -77,9 +83,11 @@ from playball_events.outbox.ports import (
     Delivery,
     EventPublisher,
     OutboxEvent,
+    OutboxStatus,
     OutgoingMessage,
     PendingDeliveries,
     SlotBusyError,
+    SlotStatus,
 )
 from playball_events.outbox.producer_kafka import KafkaEventPublisher, producer_config
 from playball_events.outbox.relay import OutboxRelay, RelayConfig
@@ -321,15 +329,31 @@ class Split:
 
 
 class TimedStream(WalChangeStream):
-    """The relay's change stream, timing its reads (framing and decoding to events)."""
+    """The relay's change stream, timing its reads (framing and decoding to events) and,
+    apart, its opening."""
 
-    def __init__(self, url: str, *, slot: str, split: Split) -> None:
+    def __init__(self, url: str, *, slot: str, split: Split, setup: Split) -> None:
         super().__init__(url, slot=slot)
         self.split = split
+        self.setup = setup
+
+    def open(self) -> bool:
+        with self.setup.timed():
+            return super().open()
 
     def read(self, max_events: int, timeout: float) -> CapturedBatch:
         with self.split.timed():
             return super().read(max_events, timeout)
+
+
+class TimedSlotMonitor(PgSlotMonitor):
+    def __init__(self, url: str, slot: str, split: Split) -> None:
+        super().__init__(url, slot)
+        self.split = split
+
+    def status(self) -> SlotStatus | None:
+        with self.split.timed():
+            return super().status()
 
 
 class TimedPending(PendingDeliveries):
@@ -359,15 +383,34 @@ class TimedPublisher(EventPublisher):
 
 class DrainingStore(PostgresOutboxStore):
     """The relay's store (its engine as ``open_outbox_store(url, for_relay=True)`` makes
-    it), timing its per-batch statements, calling ``drained`` once ``expected`` rows are
-    marked sent."""
+    it), timing its per-batch statements and, apart, those of its start and housekeeping;
+    calling ``drained`` once ``expected`` rows are marked sent."""
 
-    def __init__(self, url: str, split: Split, expected: int, drained: Callable[[], None]) -> None:
+    def __init__(
+        self, url: str, split: Split, setup: Split, expected: int, drained: Callable[[], None]
+    ) -> None:
         super().__init__(postgres_outbox_engine(url, for_relay=True))
         self.split = split
+        self.setup = setup
         self.expected = expected
         self.marked = 0
         self._drained: Callable[[], None] | None = drained
+
+    def release(self, relay_id: str, events: Sequence[OutboxEvent] | None = None) -> None:
+        with self.setup.timed():
+            super().release(relay_id, events)
+
+    def held_users(self, among: Sequence[str] | None = None) -> set[str]:
+        with self.setup.timed():
+            return super().held_users(among)
+
+    def status(self, parked_limit: int = 100) -> OutboxStatus:
+        with self.setup.timed():
+            return super().status(parked_limit)
+
+    def cleanup(self, older_than: dt.timedelta, batch_size: int, max_batches: int) -> int:
+        with self.setup.timed():
+            return super().cleanup(older_than, batch_size, max_batches)
 
     def stream_verdicts(self, seqs: Sequence[int]) -> tuple[set[int], set[str]]:
         with self.split.timed():
@@ -473,6 +516,7 @@ def wal_run(start: CpuSnapshot, end: CpuSnapshot, delivered: int) -> WalRun:
     cpu["backends"] = backend_cpu(start, end, "client backend")
     cpu["machine"] = machine
     wall = {name: w for name, (_, w) in split.items()}
+    wall["rest"] = elapsed - sum(wall.values())
     return WalRun(delivered / elapsed, delivered, elapsed, cpu, wall)
 
 
@@ -489,7 +533,7 @@ def wal_throughput(
     """Drain the outbox's rows from ``slot`` with a log-based relay composed as
     ``runner.build_relay`` composes it (producer settings as the polling relay's here),
     until ``expected`` rows are acked and marked sent."""
-    splits = {"decode": Split(), "produce": Split(), "store": Split()}
+    splits = {"decode": Split(), "produce": Split(), "store": Split(), "setup": Split()}
     publisher = KafkaEventPublisher(cluster.bootstrap, security=cluster.security(KAFKA_RELAY))
     warm_up(publisher, topic)
     ends: list[CpuSnapshot] = []
@@ -499,11 +543,11 @@ def wal_throughput(
             ends.append(cpu_snapshot(monitor, splits))
             relay.stop()  # settles nothing more: the last batch is marked already
 
-        store = DrainingStore(url, splits["store"], expected, drained)
+        store = DrainingStore(url, splits["store"], splits["setup"], expected, drained)
         relay = WalOutboxRelay(
-            TimedStream(url, slot=slot, split=splits["decode"]),
+            TimedStream(url, slot=slot, split=splits["decode"], setup=splits["setup"]),
             store,
-            PgSlotMonitor(url, slot),
+            TimedSlotMonitor(url, slot, splits["setup"]),
             TimedPublisher(publisher, splits["produce"]),
             SchemaHeaders(settings.registry_client()),
             relay_id="bench-wal",
@@ -960,6 +1004,7 @@ CPU_ROWS = (
     ("decode", "relay thread: WalChangeStream.read"),
     ("produce", "relay thread: send + delivery wait"),
     ("store", "relay thread: verdicts + mark sent"),
+    ("setup", "relay thread: start-up + housekeeping"),
     ("rest", "relay thread: the rest"),
     ("threads", "relay's other threads (librdkafka)"),
     ("walsender", "PostgreSQL walsender (the slot)"),
@@ -976,20 +1021,20 @@ def print_wal_cpu(runs: dict[str, list[WalRun]]) -> None:
         f"\n   CPU of the log-based relay's drains ({events:,} events; median of the rounds; "
         "wall: time inside the calls)"
     )
-    header = "".join(f"{label + ' CPU s':>15}{'us/ev':>7}{'wall s':>8}" for label in runs)
+    header = "".join(f"{label + ' CPU s':>17}{'us/ev':>7}{'wall s':>8}" for label in runs)
     print(f"   {'':38}{header}")
-    print(f"   {'elapsed (the drain)':38}" + "".join(f"{elapsed[k]:>30.2f}" for k in runs))
+    print(f"   {'elapsed (the drain)':38}" + "".join(f"{'':>24}{elapsed[k]:>8.2f}" for k in runs))
     for key, label in CPU_ROWS:
         cells = ""
         for mine in runs.values():
             found = [r.cpu[key] for r in mine]
             if any(value is None for value in found):
-                cells += f"{'n/a':>15}{'':>7}{'':>8}"
+                cells += f"{'n/a':>17}{'':>7}{'':>8}"
                 continue
             cpu = statistics.median(value for value in found if value is not None)
             walls = [r.wall[key] for r in mine if key in r.wall]
             wall = f"{statistics.median(walls):>8.2f}" if walls else f"{'':>8}"
-            cells += f"{cpu:>15.2f}{cpu / events * 1e6:>7.1f}{wall}"
+            cells += f"{cpu:>17.2f}{cpu / events * 1e6:>7.1f}{wall}"
         print(f"   {label:38}{cells}")
     cores = os.cpu_count() or 1
     print(
