@@ -27,7 +27,9 @@ import logging
 import random
 import time
 import uuid
+from collections import deque
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -80,6 +82,62 @@ class _InFlight:
     events: list[OutboxEvent]
     pending: PendingDeliveries
     position: int  # confirmed once these are settled
+
+
+class _Recorder:
+    """Marks acked batches sent on its own thread, in order, while the relay reads and
+    sends the next ones; a batch's position may be confirmed once its marks are written.
+
+    The database's work (the UPDATE of a batch's rows) then overlaps the relay's own
+    (reading, decoding, producing) instead of stalling it.
+    """
+
+    def __init__(self, store: CaptureStore, *, background: bool = True) -> None:
+        self.store = store
+        # background=False marks at once, on the caller's thread (unit tests, step by step)
+        self._executor = (
+            ThreadPoolExecutor(1, thread_name_prefix="outbox-mark") if background else None
+        )
+        self._queue: deque[tuple[Future[None], int]] = deque()
+
+    def record(self, acked: list[OutboxEvent], position: int) -> None:
+        """Mark ``acked`` sent; ``position`` is confirmable once that is done (and every
+        batch recorded before it)."""
+        if self._executor is not None:
+            future = self._executor.submit(self.store.mark_sent, acked)
+        else:
+            future = Future()
+            try:
+                self.store.mark_sent(acked)
+                future.set_result(None)
+            except StoreUnavailableError as exc:
+                future.set_exception(exc)
+        self._queue.append((future, position))
+
+    def recorded(self, *, wait: bool = False) -> int | None:
+        """The last position whose batch, and every one before it, is marked; None if none
+        is yet. Raises what marking raised (StoreUnavailableError): then nothing after the
+        last confirmable position may be confirmed, the stream is read again."""
+        position = None
+        while self._queue and (wait or self._queue[0][0].done()):
+            future, at = self._queue.popleft()
+            future.result()
+            position = at
+        return position
+
+    def forget(self) -> None:
+        """After a failure: wait for the marks under way, whatever became of them; their
+        positions are not confirmed (the reopened stream sends what they held again)."""
+        while self._queue:
+            future, _at = self._queue.popleft()
+            try:
+                future.result()
+            except StoreUnavailableError as exc:
+                log.warning("outbox relay: acks not recorded: %s", exc)
+
+    def close(self) -> None:
+        if self._executor is not None:
+            self._executor.shutdown()
 
 
 class _NoWakeup(Wakeup):
@@ -143,6 +201,7 @@ class WalOutboxRelay(Stoppable):
         now: Callable[[], datetime] = _utcnow,
         monotonic: Callable[[], float] = time.monotonic,
         rng: Callable[[], float] = random.random,
+        mark_in_background: bool = True,
     ) -> None:
         self.stream = stream
         self.store = store
@@ -162,6 +221,7 @@ class WalOutboxRelay(Stoppable):
         # own thread while this one goes on.
         self._held: frozenset[str] = frozenset()
         self._in_flight: _InFlight | None = None
+        self._recorder = _Recorder(store, background=mark_in_background)
         self._next_catch_up = 0.0
         self._next_slot_check = 0.0
         # The held users' rows go out through the polling relay's own loop, over a view
@@ -259,6 +319,7 @@ class WalOutboxRelay(Stoppable):
         """After a failure: what is in flight is forgotten, not confirmed, so the server
         resends it once the stream is open again (sent rows are then recognised)."""
         self._in_flight = None
+        self._recorder.forget()
         self._streaming = False
         self.stream.close()
 
@@ -272,6 +333,7 @@ class WalOutboxRelay(Stoppable):
             try:
                 if self._streaming:
                     self._settle()  # the batch in flight: acks awaited, recorded, confirmed
+                    self._confirm(wait=True)
                 self._catch_up.drain()
             except StoreUnavailableError as exc:
                 log.warning("outbox relay %s: last acks not recorded: %s", self.relay_id, exc)
@@ -281,31 +343,39 @@ class WalOutboxRelay(Stoppable):
                 self.store.release(self.relay_id)
             except StoreUnavailableError as exc:  # the leases expire by themselves
                 log.warning("outbox relay %s: claims not released: %s", self.relay_id, exc)
+            self._recorder.forget()
+            self._recorder.close()
             self.stream.close()
             log.info("outbox relay %s stopped", self.relay_id)
 
     # -- one round ------------------------------------------------------------------------
 
     def _round(self) -> None:
-        """Read a batch (the batch before gets its acks meanwhile), settle the one before,
-        let the table send the held users' rows, then send this batch."""
+        """Read a batch (the batch before gets its acks meanwhile) and check its rows,
+        settle the one before, let the table send the held users' rows, then send this
+        batch; what is marked sent by now is confirmed."""
         timeout = IN_FLIGHT_READ if self._in_flight else self.config.relay.poll_interval
         batch = self.stream.read(self.config.relay.batch_size, timeout)
         if batch.lag_seconds is not None:
             self.metrics.record_slot_lag_seconds(batch.lag_seconds)
+        # before the settling: this query runs while the broker acks the batch in flight
+        verdicts = self.store.stream_verdicts([e.seq for e in batch.events])
         self._settle()
         if self._held and self._monotonic() >= self._next_catch_up:
             self._next_catch_up = self._monotonic() + self.config.relay.poll_interval
             self._catch_up.run_once()
             self._catch_up.settle()
             self._held = frozenset(self.store.held_users(among=sorted(self._held)))
-        self._send(batch)
+        self._send(batch, verdicts)
+        self._confirm()
 
-    def _send(self, batch: CapturedBatch) -> None:
-        if not batch.events:
-            self.stream.confirm(batch.position)
-            return
-        deliverable, in_table = self.store.stream_verdicts([e.seq for e in batch.events])
+    def _confirm(self, *, wait: bool = False) -> None:
+        position = self._recorder.recorded(wait=wait)
+        if position is not None:
+            self.stream.confirm(position)
+
+    def _send(self, batch: CapturedBatch, verdicts: tuple[set[int], set[str]]) -> None:
+        deliverable, in_table = verdicts
         if in_table:
             self._held = self._held | in_table
         to_send: list[OutboxEvent] = []
@@ -327,7 +397,8 @@ class WalOutboxRelay(Stoppable):
             now = self._now()
             self.store.defer([Retry(e, WAITING, now) for e in waiting], failed=False)
         if not to_send:
-            self.stream.confirm(batch.position)
+            # nothing to await: confirmable once the batches before it are marked
+            self._recorder.record([], batch.position)
             return
         self._in_flight = _InFlight(to_send, self.publisher.send(messages), batch.position)
 
@@ -367,15 +438,15 @@ class WalOutboxRelay(Stoppable):
                 reason = f"{delivery.outcome.value}: {delivery.error}"
                 retries.append(Retry(event, reason, self._now() + timedelta(seconds=delay)))
                 self._held = self._held | {event.aggregate_id}
-        # Raises StoreUnavailableError when the database is gone: then nothing is
-        # confirmed, and the reopened stream resends the batch (duplicates at worst).
-        self.store.mark_sent(acked)
         self.metrics.record_delivered(len(acked), latencies)
         if retries:
             self.store.defer(retries, failed=True)
             self.metrics.record_retries("possibly_persisted", possibly_persisted)
             self.metrics.record_retries("broker", len(retries) - possibly_persisted)
-        self.stream.confirm(flight.position)
+        # Marked on the recorder's thread; a failure there (the database gone) surfaces at
+        # the next confirmation: nothing after it is confirmed, and the reopened stream
+        # resends those batches (duplicates at worst).
+        self._recorder.record(acked, flight.position)
         if retries:
             self._pause(
                 f"{len(retries)} of {len(flight.events)} deliveries failed: {retries[0].reason}"
