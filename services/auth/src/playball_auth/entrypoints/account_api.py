@@ -8,9 +8,9 @@ touch the account. A token issued before the last password change is refused (40
 from typing import Annotated
 
 from fastapi import Depends, FastAPI, Request, Response, status
+from fastapi.concurrency import run_in_threadpool
 from fastapi.security import OAuth2PasswordBearer
 from playball_service_kit.api_errors import ApiError
-from starlette.concurrency import run_in_threadpool
 
 from playball_auth.entrypoints import client_address
 from playball_auth.entrypoints.invalid_input import INVALID_INPUT
