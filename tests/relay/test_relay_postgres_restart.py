@@ -19,9 +19,12 @@ from playball_events.outbox.model import NewOutboxEvent
 from playball_events.outbox.ports import StoreUnavailableError
 from playball_events.outbox.store_factory_sql import open_outbox_store
 from playball_events.outbox.store_sql import SqlOutboxStore
+from playball_events.settings import with_database
+from playball_stack.components.postgres import ensure_database
 from playball_stack.settings import StackSettings
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
+from support.databases import drop_database as drop_test_database
 from support.outbox import insert_events, user_event
 from support.private_postgres import PrivatePostgres
 from support.private_postgres import private_postgres as start_private_postgres
@@ -41,15 +44,27 @@ OUTAGE_SIGNS = (
 )
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def private_postgres(stack: StackSettings) -> Iterator[PrivatePostgres]:
+    """One private server for the module's restart tests (an initdb and a start cost a few
+    CPU-seconds each); they run one after another on one worker (their xdist group), each
+    on a database of its own."""
     with start_private_postgres(stack) as server:
         yield server
 
 
 @pytest.fixture
-def private_store(private_postgres: PrivatePostgres) -> Iterator[SqlOutboxStore]:
-    store = open_outbox_store(private_postgres.url)
+def private_url(private_postgres: PrivatePostgres) -> Iterator[str]:
+    name = f"playball_restart_t{uuid.uuid4().hex[:10]}"
+    ensure_database(private_postgres.url, name)
+    url = with_database(private_postgres.url, name)
+    yield url
+    drop_test_database(url)
+
+
+@pytest.fixture
+def private_store(private_url: str) -> Iterator[SqlOutboxStore]:
+    store = open_outbox_store(private_url)
     store.create_table()
     yield store
     store.engine.dispose()
@@ -115,6 +130,7 @@ def relay_saw_outage(relays: RelayProcesses) -> Callable[[], bool]:
     return lambda: any(sign in relays.log(0) for sign in OUTAGE_SIGNS)
 
 
+@pytest.mark.xdist_group("private-postgres")
 @pytest.mark.parametrize(
     ("restart", "capture"), [("fast", "poll"), ("crash", "poll"), ("crash", "wal")]
 )
@@ -123,6 +139,7 @@ def test_postgres_restarted_under_the_relay_loses_nothing_and_keeps_order(
     restart: str,
     capture: str,
     private_postgres: PrivatePostgres,
+    private_url: str,
     private_store: SqlOutboxStore,
     topic: str,
     relays: RelayProcesses,
@@ -131,9 +148,9 @@ def test_postgres_restarted_under_the_relay_loses_nothing_and_keeps_order(
 ) -> None:
     store = private_store
     if capture == "wal":
-        open_slot(private_postgres.url)
+        open_slot(private_url)
     relay = relays.start(
-        private_postgres.url,
+        private_url,
         **relay_env(
             kafka_bootstrap,
             registry_url,
@@ -145,6 +162,7 @@ def test_postgres_restarted_under_the_relay_loses_nothing_and_keeps_order(
     writer.start()
     try:
         wait_for(lambda: store.status(parked_limit=0).sent >= 300, 60, "deliveries to start")
+        recovered_before = private_postgres.recoveries()
         if restart == "fast":
             private_postgres.stop()  # open connections terminated, a clean shutdown
         else:
@@ -155,7 +173,8 @@ def test_postgres_restarted_under_the_relay_loses_nothing_and_keeps_order(
         wait_for(lambda: writer.failures >= failed_before + 20, 30, "writes to fail")
         assert relay.poll() is None, relays.log(0)
         private_postgres.start()
-        assert private_postgres.ran_crash_recovery() == (restart == "crash")
+        # this restart's: the shared server's log holds the earlier tests' too
+        assert private_postgres.recoveries() - recovered_before == (restart == "crash")
         committed_before = len(writer.committed)
         wait_for(
             lambda: len(writer.committed) >= committed_before + 400,

@@ -56,8 +56,13 @@ class PrivatePostgres:
 
     def ran_crash_recovery(self) -> bool:
         """The server's log says a start replayed the WAL after an unclean shutdown."""
+        return self.recoveries() > 0
+
+    def recoveries(self) -> int:
+        """How many starts replayed the WAL after an unclean shutdown, per the server's log
+        (a server shared by several tests: compare before and after)."""
         log = self.server.log_file().read_text(errors="replace")
-        return "automatic recovery in progress" in log
+        return log.count("automatic recovery in progress")
 
     def start(self, timeout: float = 120) -> None:
         """Start it again on the same port and data; returns once it answers queries."""
