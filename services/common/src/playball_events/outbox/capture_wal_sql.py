@@ -19,7 +19,7 @@ import select
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import psycopg
@@ -48,6 +48,7 @@ from playball_events.outbox.ports import (
     SlotStatus,
     StoreUnavailableError,
 )
+from playball_events.outbox.store_sql import utcnow
 from playball_events.outbox.table_sql import OUTBOX_TABLE, publication_name
 from playball_events.postgres_network import network_connect_args
 
@@ -57,10 +58,6 @@ SLOT_NAME = re.compile(r"^[a-z0-9_]{1,63}$")
 # replication connection silent for wal_sender_timeout (60 s by default).
 STATUS_INTERVAL = 10.0
 _OBJECT_IN_USE = "55006"  # the slot is active for another process
-
-
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 def conninfo(url: str) -> tuple[str, dict[str, Any]]:
@@ -170,7 +167,7 @@ class WalChangeStream(ChangeStream):
         *,
         slot: str,
         table: str = OUTBOX_TABLE,
-        now: Callable[[], datetime] = _utcnow,
+        now: Callable[[], datetime] = utcnow,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         if not SLOT_NAME.match(slot):

@@ -27,7 +27,7 @@ import random
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from playball_core.registry import RegistryError
@@ -89,6 +89,59 @@ def outgoing_message(headers: SchemaHeaders, event: OutboxEvent) -> OutgoingMess
         value=headers.header(event) + event.payload,
         headers=kafka_headers,
     )
+
+
+def log_parking(relay_id: str, event: OutboxEvent, reason: str) -> None:
+    log.error(
+        "outbox relay %s: parking event %s (user %s v%d): %s",
+        relay_id,
+        event.event_id,
+        event.aggregate_id,
+        event.aggregate_version,
+        reason,
+    )
+
+
+@dataclass(slots=True)
+class DeliveryReport:
+    """What the broker said of a batch, sorted: acked, refused for good (to park), or to
+    try again later (with a backoff by the event's attempts)."""
+
+    acked: list[OutboxEvent] = field(default_factory=list)
+    latencies: list[float] = field(default_factory=list)
+    refused: list[tuple[OutboxEvent, str]] = field(default_factory=list)
+    retries: list[Retry] = field(default_factory=list)
+    possibly_persisted: int = 0
+
+    @classmethod
+    def of(
+        cls,
+        events: Sequence[OutboxEvent],
+        deliveries: Sequence[Delivery],
+        backoff: Backoff,
+        now: datetime,
+    ) -> "DeliveryReport":
+        report = cls()
+        for event, delivery in zip(events, deliveries, strict=True):
+            if delivery.outcome is DeliveryOutcome.ACKED:
+                report.acked.append(event)
+                if delivery.latency is not None:
+                    report.latencies.append(delivery.latency)
+            elif delivery.outcome is DeliveryOutcome.FATAL:
+                report.refused.append((event, f"the broker refused it: {delivery.error}"))
+            else:
+                report.possibly_persisted += delivery.outcome is DeliveryOutcome.POSSIBLY_PERSISTED
+                reason = f"{delivery.outcome.value}: {delivery.error}"
+                not_before = now + timedelta(seconds=backoff.delay(event.attempts))
+                report.retries.append(Retry(event, reason, not_before))
+        return report
+
+    def record_retries(self, metrics: RelayMetrics) -> None:
+        metrics.record_retries("possibly_persisted", self.possibly_persisted)
+        metrics.record_retries("broker", len(self.retries) - self.possibly_persisted)
+
+    def failure_summary(self, sent: int) -> str:
+        return f"{len(self.retries)} of {sent} deliveries failed: {self.retries[0].reason}"
 
 
 class OutboxRelay(Stoppable):
@@ -324,45 +377,20 @@ class OutboxRelay(Stoppable):
         return outgoing_message(self.headers, event)
 
     def _park(self, event: OutboxEvent, reason: str) -> None:
-        log.error(
-            "outbox relay %s: parking event %s (user %s v%d): %s",
-            self.relay_id,
-            event.event_id,
-            event.aggregate_id,
-            event.aggregate_version,
-            reason,
-        )
+        log_parking(self.relay_id, event, reason)
         self.store.park(self.relay_id, event, reason)
         self.metrics.record_parked()
 
     def _deliver(self, events: list[OutboxEvent], pending: PendingDeliveries) -> None:
-        deliveries = pending.wait()
-        acked: list[OutboxEvent] = []
-        latencies: list[float] = []
-        retries: list[Retry] = []
-        possibly_persisted = 0
-        for event, delivery in zip(events, deliveries, strict=True):
-            if delivery.outcome is DeliveryOutcome.ACKED:
-                acked.append(event)
-                if delivery.latency is not None:
-                    latencies.append(delivery.latency)
-            elif delivery.outcome is DeliveryOutcome.FATAL:
-                self._park(event, f"the broker refused it: {delivery.error}")
-            else:
-                possibly_persisted += delivery.outcome is DeliveryOutcome.POSSIBLY_PERSISTED
-                retries.append(self._retry(event, delivery))
-        self._settle(acked)
-        self.metrics.record_delivered(len(acked), latencies)
-        if retries:
-            self.store.reschedule(self.relay_id, retries)
-            self.metrics.record_retries("possibly_persisted", possibly_persisted)
-            self.metrics.record_retries("broker", len(retries) - possibly_persisted)
-            self._pause(f"{len(retries)} of {len(events)} deliveries failed: {retries[0].reason}")
-
-    def _retry(self, event: OutboxEvent, delivery: Delivery) -> Retry:
-        delay = self._lifecycle.backoff.delay(event.attempts)
-        reason = f"{delivery.outcome.value}: {delivery.error}"
-        return Retry(event, reason, self._now() + timedelta(seconds=delay))
+        report = DeliveryReport.of(events, pending.wait(), self._lifecycle.backoff, self._now())
+        for event, reason in report.refused:
+            self._park(event, reason)
+        self._settle(report.acked)
+        self.metrics.record_delivered(len(report.acked), report.latencies)
+        if report.retries:
+            self.store.reschedule(self.relay_id, report.retries)
+            report.record_retries(self.metrics)
+            self._pause(report.failure_summary(len(events)))
 
     def _retry_later(self, events: Sequence[OutboxEvent], reason: str, kind: str) -> None:
         if not events:

@@ -41,7 +41,6 @@ from playball_events.outbox.ports import (
     CapturedBatch,
     CaptureStore,
     ChangeStream,
-    DeliveryOutcome,
     EventPublisher,
     OutboxEvent,
     OutboxStatus,
@@ -54,7 +53,13 @@ from playball_events.outbox.ports import (
     StoreUnavailableError,
     Wakeup,
 )
-from playball_events.outbox.relay import OutboxRelay, RelayConfig, outgoing_message
+from playball_events.outbox.relay import (
+    DeliveryReport,
+    OutboxRelay,
+    RelayConfig,
+    log_parking,
+    outgoing_message,
+)
 from playball_events.outbox.schema_ids import SchemaHeaders, UndeliverableEventError
 from playball_events.roll_markers import RollMarking
 
@@ -403,54 +408,33 @@ class WalOutboxRelay(Stoppable):
         self._in_flight = _InFlight(to_send, self.publisher.send(messages), batch.position)
 
     def _park(self, event: OutboxEvent, reason: str) -> None:
-        log.error(
-            "outbox relay %s: parking event %s (user %s v%d): %s",
-            self.relay_id,
-            event.event_id,
-            event.aggregate_id,
-            event.aggregate_version,
-            reason,
-        )
+        log_parking(self.relay_id, event, reason)
         self.store.park_streamed(event, reason)
         self._held = self._held | {event.aggregate_id}
         self.metrics.record_parked()
 
     def _settle(self) -> None:
-        """Await the batch in flight, record what became of each event, then confirm."""
+        """Await the batch in flight and record what became of each event; its position
+        is confirmable once the recorder has marked it."""
         flight, self._in_flight = self._in_flight, None
         if flight is None:
             return
-        deliveries = flight.pending.wait()
-        acked: list[OutboxEvent] = []
-        latencies: list[float] = []
-        retries: list[Retry] = []
-        possibly_persisted = 0
-        for event, delivery in zip(flight.events, deliveries, strict=True):
-            if delivery.outcome is DeliveryOutcome.ACKED:
-                acked.append(event)
-                if delivery.latency is not None:
-                    latencies.append(delivery.latency)
-            elif delivery.outcome is DeliveryOutcome.FATAL:
-                self._park(event, f"the broker refused it: {delivery.error}")
-            else:
-                possibly_persisted += delivery.outcome is DeliveryOutcome.POSSIBLY_PERSISTED
-                delay = self._lifecycle.backoff.delay(event.attempts)
-                reason = f"{delivery.outcome.value}: {delivery.error}"
-                retries.append(Retry(event, reason, self._now() + timedelta(seconds=delay)))
-                self._held = self._held | {event.aggregate_id}
-        self.metrics.record_delivered(len(acked), latencies)
-        if retries:
-            self.store.defer(retries, failed=True)
-            self.metrics.record_retries("possibly_persisted", possibly_persisted)
-            self.metrics.record_retries("broker", len(retries) - possibly_persisted)
+        report = DeliveryReport.of(
+            flight.events, flight.pending.wait(), self._lifecycle.backoff, self._now()
+        )
+        for event, reason in report.refused:
+            self._park(event, reason)
+        self.metrics.record_delivered(len(report.acked), report.latencies)
+        if report.retries:
+            self.store.defer(report.retries, failed=True)
+            self._held = self._held | {r.event.aggregate_id for r in report.retries}
+            report.record_retries(self.metrics)
         # Marked on the recorder's thread; a failure there (the database gone) surfaces at
         # the next confirmation: nothing after it is confirmed, and the reopened stream
         # resends those batches (duplicates at worst).
-        self._recorder.record(acked, flight.position)
-        if retries:
-            self._pause(
-                f"{len(retries)} of {len(flight.events)} deliveries failed: {retries[0].reason}"
-            )
+        self._recorder.record(report.acked, flight.position)
+        if report.retries:
+            self._pause(report.failure_summary(len(flight.events)))
 
     # -- housekeeping ---------------------------------------------------------------------
 
