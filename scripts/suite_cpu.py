@@ -39,7 +39,7 @@ def kind_of(argv: list[str], stack_home: str) -> str:
     if program.startswith("java"):
         return _java_kind(argv, stack_home)
     if program.startswith("postgres"):
-        return "postgres"
+        return _postgres_kind(argv)
     if "python" in program or program in {"playball", "pytest"}:
         return _python_kind(argv)
     return program
@@ -54,6 +54,20 @@ def _java_kind(argv: list[str], stack_home: str) -> str:
     if "kafka.tools.StorageTool" in argv:
         return "kafka storage format"
     return "java (other)"
+
+
+def _postgres_kind(argv: list[str]) -> str:
+    """A server process by its title ("postgres: checkpointer", "postgres: walsender u
+    db ...", "postgres: u db 127.0.0.1(5) idle" for a client's backend)."""
+    title = " ".join(argv)
+    if not title.startswith("postgres: "):
+        return "postgres"
+    words = title.removeprefix("postgres: ").split()
+    if words[0] == "walsender":
+        return "postgres: walsender"
+    if len(words) >= 3 and "(" in words[2]:
+        return "postgres: backend"
+    return "postgres: " + " ".join(w for w in words if not any(c.isdigit() for c in w))[:40]
 
 
 def _python_kind(argv: list[str]) -> str:
@@ -137,10 +151,13 @@ def main() -> int:
     print(f"\n== CPU over the run: {busy:.0f} CPU-s busy in {wall:.0f} s of wall")
     print(f"   ({busy / wall / (os.cpu_count() or 1):.0%} of {os.cpu_count()} cores)")
     print("\n== per kind of process (CPU-s, processes)")
-    for kind, ticks in sampler.ticks.most_common(30):
+    for kind, ticks in sampler.ticks.most_common(60):
         print(f"{ticks / TICKS:9.1f}  {sampler.count[kind]:5d}  {kind}")
     print(f"\n== the {TOP_TESTS} tests that cost most (own + reaped children, CPU-s; wall)")
     tests.sort(key=lambda t: -(t["own"] + t["children"]))
+    if keep := os.environ.get("PLAYBALL_CPU_TESTS_JSON"):
+        # every test's figures, to sort another way than below (PLAYBALL_CPU_TESTS_JSON=file)
+        Path(keep).write_text(json.dumps(tests, indent=1), encoding="utf-8")
     for test in tests[:TOP_TESTS]:
         own, children, wall = test["own"], test["children"], test["wall"]
         print(f"{own + children:7.1f} {own:6.1f} {children:6.1f} {wall:6.1f}  {test['test']}")

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 import pytest
 from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
+from playball_core.startup import tune_collector
 from playball_stack.processes import kill_and_wait
 from playball_stack.settings import StackSettings
 from playball_stack.stack import Stack
@@ -31,6 +32,9 @@ hypothesis_settings.register_profile(
     "ci", parent=hypothesis_settings.get_profile("playball"), derandomize=True, database=None
 )
 hypothesis_settings.load_profile("ci" if os.environ.get("CI") == "true" else "playball")
+
+# as the services do: each worker imports the whole suite and every package it tests
+tune_collector()
 
 
 @pytest.fixture(scope="session")

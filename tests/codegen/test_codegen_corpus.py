@@ -47,7 +47,7 @@ RECORDS = [
 ENUMS = ["Keyword", "Mood", "Suit"]
 # Fixed types that share a union with bytes get a bytes subclass saying which branch it is.
 FIXED = ["Code"]
-ROUND_TRIPS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+ROUND_TRIPS = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 def test_corpus_is_big_enough() -> None:

@@ -20,7 +20,7 @@ from playball_events.contracts.topics import PLAYBALL_AUTH_USER_EVENTS_V1
 from playball_orchestration.probe import gauge
 from playball_stack.settings import StackSettings
 from playball_stack.stack import Stack
-from relay.conftest import Received, first_occurrence_versions, read_topic
+from relay.conftest import Received, end_offsets, first_occurrence_versions, read_topic
 from sqlalchemy import create_engine, text
 from support.private_kafka import running_cluster
 from support.system import running_system
@@ -91,6 +91,7 @@ def test_api_writes_succeed_with_the_broker_down_and_the_backlog_drains_after(
         httpx.Client(timeout=30) as client,
     ):
         metrics = system.specs["auth-relay"].address
+        start = end_offsets(kafka.kafka_bootstrap, PLAYBALL_AUTH_USER_EVENTS_V1.name)
 
         def backlog() -> float:
             return gauge(metrics, "playball_outbox_backlog") or 0.0
@@ -113,14 +114,15 @@ def test_api_writes_succeed_with_the_broker_down_and_the_backlog_drains_after(
 
         committed = outbox_events(system.auth_database_url)
         assert len(committed) == USERS + RENAMES_DURING_OUTAGE
-        assert_all_arrived_in_order(kafka.kafka_bootstrap, committed)
+        assert_all_arrived_in_order(kafka.kafka_bootstrap, committed, start)
 
 
 def assert_all_arrived_in_order(
-    bootstrap: str, committed: list[tuple[uuid.UUID, str, int]]
+    bootstrap: str, committed: list[tuple[uuid.UUID, str, int]], start: dict[int, int]
 ) -> None:
     ids = {event_id for event_id, _, _ in committed}
-    received = read_topic(bootstrap, PLAYBALL_AUTH_USER_EVENTS_V1.name, ids, timeout=120)
+    topic = PLAYBALL_AUTH_USER_EVENTS_V1.name
+    received = read_topic(bootstrap, topic, ids, timeout=120, start=start)
     ours: list[Received] = [r for r in received if r.event_id in ids]
     assert {r.event_id for r in ours} == ids
     expected: dict[str, list[int]] = {}
@@ -149,6 +151,8 @@ def test_api_writes_succeed_with_the_registry_down_and_the_backlog_drains_after(
             httpx.Client(timeout=30) as client,
         ):
             metrics = system.specs["auth-relay"].address
+            bootstrap = stack.effective_kafka_bootstrap
+            start = end_offsets(bootstrap, PLAYBALL_AUTH_USER_EVENTS_V1.name)
 
             def backlog() -> float:
                 return gauge(metrics, "playball_outbox_backlog") or 0.0
@@ -160,6 +164,6 @@ def test_api_writes_succeed_with_the_registry_down_and_the_backlog_drains_after(
             wait_for(lambda: backlog() == 0, 120, "the backlog to drain")
             committed = outbox_events(system.auth_database_url)
             assert len(committed) == USERS
-            assert_all_arrived_in_order(stack.effective_kafka_bootstrap, committed)
+            assert_all_arrived_in_order(bootstrap, committed, start)
     finally:
         proxy.stop()

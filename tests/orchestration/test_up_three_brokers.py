@@ -15,15 +15,13 @@ from confluent_kafka.admin._config import ConfigResource
 from playball_core import local_stack
 from playball_events.contracts.topics import PLAYBALL_AUTH_USER_EVENTS_V1
 from playball_orchestration.demo import run
-from playball_orchestration.services import Ports
 from playball_orchestration.system import System
 from playball_stack.settings import StackSettings
 from playball_stack.stack import Stack
 from support.databases import fresh_postgres
 from support.kafka import client_config
 from support.private_kafka import running_cluster
-from support.stack_env import free_port
-from support.system import PASSWORD_COST_ENV, signing_keys
+from support.system import PASSWORD_COST_ENV, free_service_ports, signing_keys
 
 pytestmark = [pytest.mark.stack, pytest.mark.slow, pytest.mark.xdist_group("cluster")]
 
@@ -49,12 +47,7 @@ def system(
             **PASSWORD_COST_ENV,
         }.items():
             monkeypatch.setenv(name, value)
-        ports = Ports(
-            auth=free_port(),
-            groups=free_port(),
-            relay_metrics=free_port(),
-            consumer_metrics=free_port(),
-        )
+        ports = free_service_ports()
         system = System(cluster.settings, lambda _message: None, brokers=3, ports=ports)
         try:
             yield system

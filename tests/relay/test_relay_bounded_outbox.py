@@ -21,8 +21,8 @@ from relay.test_relay_faults import assert_order_and_nothing_lost, relay_env
 
 pytestmark = [pytest.mark.stack, pytest.mark.slow]
 
-RATE = 200  # events per second, each its own transaction
-TOTAL = 3200  # so ~16 s of writes: some 16 retention periods, the suite's CPU spared
+RATE = 100  # events per second, each its own transaction
+TOTAL = 1600  # so ~16 s of writes: some 16 retention periods, the suite's CPU spared
 RETENTION = 1.0  # seconds a sent row is kept
 CLEANUP_INTERVAL = 0.5
 # Room for the relay's delivery lag and one cleanup round's own time on a busy machine:

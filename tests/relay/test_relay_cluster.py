@@ -15,12 +15,15 @@ so the outbox must drain while it is still dead. A restart would only add a JVM 
 relay reconnecting to a broker that comes back is test_relay_broker_outage.py's case.
 """
 
+import functools
 import json
 import re
 import subprocess
 import uuid
 from collections import Counter
 from collections.abc import Callable
+from contextlib import ExitStack
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -28,6 +31,7 @@ from confluent_kafka import KafkaException
 from confluent_kafka.admin import AdminClient
 from confluent_kafka.admin._config import ConfigResource
 from playball_events.outbox.model import NewOutboxEvent
+from playball_events.outbox.store_factory_sql import open_outbox_store
 from playball_events.outbox.store_sql import SqlOutboxStore
 from playball_events.topics_admin_kafka import (
     CLUSTER_MIN_INSYNC,
@@ -45,6 +49,7 @@ from relay.conftest import (
     drained,
     ensure_topic,
     first_occurrence_versions,
+    fresh_outbox,
     read_topic,
     register_subjects,
     wait_for,
@@ -107,15 +112,18 @@ def active_controller(nodes: list[KafkaNode]) -> int | None:
     return newest[1] if newest else None
 
 
-def choose_victim(nodes: list[KafkaNode], leaders: dict[int, int]) -> KafkaNode:
-    """The active controller if it leads partitions of the topic (then the kill moves
-    both the quorum and partition leadership), else the node leading the most."""
-    led = Counter(leaders.values())
+def choose_victim(nodes: list[KafkaNode], leaders: list[dict[int, int]]) -> KafkaNode:
+    """A node that leads partitions of every topic (``leaders``, one map per topic): the
+    active controller if it does (then the kill moves both the quorum and partition
+    leadership), else the one leading the most."""
+    leading_all = set.intersection(*(set(topic.values()) for topic in leaders)) - {-1}
+    assert leading_all, f"no node leads partitions of every topic: {leaders}"
+    led = Counter(leader for topic in leaders for leader in topic.values())
     controller = active_controller(nodes)
     by_id = {node.node_id: node for node in nodes}
-    if controller in by_id and led[controller]:
+    if controller in leading_all:
         return by_id[controller]
-    return by_id[led.most_common(1)[0][0]]
+    return by_id[max(leading_all, key=lambda node_id: led[node_id])]
 
 
 def assert_every_committed_event_once_or_more_in_order(
@@ -167,96 +175,132 @@ def start_writes(
             PLAYBALL_RELAY_DELIVERY_TIMEOUT_MS=delivery_timeout_ms,
         ),
     )
-    writer = ContinuousWriter(store, topic, [uuid.uuid4() for _ in range(USERS)])
+    writer = ContinuousWriter(store, topic, [uuid.uuid4() for _ in range(USERS)], per_second=100)
     writer.start()
     return relay, writer
 
 
-@pytest.mark.parametrize(
-    "delivery_timeout_ms",
-    [
-        # the relay's default: librdkafka's own retries carry every message through
-        pytest.param(30_000, id="default-delivery-timeout"),
-        # shorter than the failover stall: in-flight deliveries time out (possibly
-        # persisted), the idempotent producer must recover its sequence state, and the
-        # relay reschedules and resends them itself
-        pytest.param(2_000, id="delivery-timeout-shorter-than-failover"),
-    ],
+@dataclass(frozen=True)
+class Lane:
+    """One relay's share of the test: its delivery timeout, outbox, topic and writer."""
+
+    delivery_timeout_ms: int
+    store: SqlOutboxStore
+    topic: str
+    relay: "subprocess.Popen[bytes]"
+    writer: ContinuousWriter
+    log: Callable[[], str]
+
+    def sent(self) -> int:
+        return self.store.status(parked_limit=0).sent
+
+
+# Two relays through the same kill, each over an outbox and a topic of its own: a broker
+# kill, its failover and the restart after are the dearest steps of the test.
+DELIVERY_TIMEOUTS_MS = (
+    # the relay's default: librdkafka's own retries carry every message through
+    30_000,
+    # shorter than the failover stall: in-flight deliveries time out (possibly
+    # persisted), the idempotent producer must recover its sequence state, and the
+    # relay reschedules and resends them itself
+    2_000,
 )
+
+
 def test_a_broker_killed_under_write_load_loses_nothing_and_keeps_order(
     *,
-    delivery_timeout_ms: int,
     cluster: Stack,
-    store: SqlOutboxStore,
-    outbox_url: str,
+    database_url: str,
     unique_name: str,
     grant_acls: Callable[[str, str], None],
     relays: RelayProcesses,
     registry_url: str,
 ) -> None:
     bootstrap = cluster.kafka_bootstrap
-    topic = unique_name
     admin = AdminClient(client_config(bootstrap))
-    report = ensure_topic(bootstrap, topic)
-    assert topic in report.created
-    grant_acls(bootstrap, topic)
-    relay, writer = start_writes(
-        admin, bootstrap, topic, registry_url, relays, outbox_url, store, delivery_timeout_ms
-    )
-    try:
-        # a steady stream first: every user's first versions delivered, on average
-        wait_for(lambda: store.status(parked_limit=0).sent >= 4 * USERS, 90, "deliveries")
-        leaders = partition_leaders(admin, topic)
-        victim = choose_victim(cluster.kafka_nodes, leaders)
-        was_controller = active_controller(cluster.kafka_nodes) == victim.node_id
-        led = sorted(p for p, leader in leaders.items() if leader == victim.node_id)
-        assert led, f"node {victim.node_id} leads no partition of {topic}: {leaders}"
-        victim.kill()
-        assert victim.pid() is None
-        written_at_kill = len(writer.committed)
+    with ExitStack() as held:
+        lanes: list[Lane] = []
+        for index, timeout_ms in enumerate(DELIVERY_TIMEOUTS_MS):
+            topic = f"{unique_name}-{timeout_ms}"
+            report = ensure_topic(bootstrap, topic)
+            assert topic in report.created
+            grant_acls(bootstrap, topic)
+            url = held.enter_context(fresh_outbox(database_url))
+            store = open_outbox_store(url)
+            held.callback(store.engine.dispose)
+            relay, writer = start_writes(
+                admin, bootstrap, topic, registry_url, relays, url, store, timeout_ms
+            )
+            lanes.append(
+                Lane(timeout_ms, store, topic, relay, writer, functools.partial(relays.log, index))
+            )
+        try:
+            # a steady stream first: every user's first versions delivered, on average
+            wait_for(lambda: all(lane.sent() >= 4 * USERS for lane in lanes), 90, "deliveries")
+            leaders = [partition_leaders(admin, lane.topic) for lane in lanes]
+            victim = choose_victim(cluster.kafka_nodes, leaders)
+            was_controller = active_controller(cluster.kafka_nodes) == victim.node_id
+            mine = victim.node_id
+            led = [sorted(p for p, node in topic.items() if node == mine) for topic in leaders]
+            victim.kill()
+            assert victim.pid() is None
+            written_at_kill = [len(lane.writer.committed) for lane in lanes]
 
-        def failed_over() -> bool:
-            try:
-                now = partition_leaders(admin, topic)
-            except KafkaException:  # a metadata request that met the dead node: ask again
-                return False
-            return all(now.get(p, -1) not in (-1, victim.node_id) for p in led)
+            def failed_over() -> bool:
+                try:
+                    now = [partition_leaders(admin, lane.topic) for lane in lanes]
+                except KafkaException:  # a metadata request that met the dead node: again
+                    return False
+                return all(
+                    topic.get(p, -1) not in (-1, victim.node_id)
+                    for topic, partitions in zip(now, led, strict=True)
+                    for p in partitions
+                )
 
-        wait_for(failed_over, 90, f"partitions {led} to get a new leader")
-        # Delivery resumed with one broker dead: more has been sent than was ever
-        # written before the kill, so events written after it reached the topic.
-        wait_for(
-            lambda: store.status(parked_limit=0).sent >= written_at_kill + 2 * USERS,
-            180,
-            "events written after the kill to be delivered",
-        )
-    finally:
-        writer.stop()
-    committed = writer.committed
-    assert writer.failures == 0  # the database never failed: every write committed
-    wait_for(drained(store), 180, "the outbox to drain with the broker still dead")
+            wait_for(failed_over, 90, f"partitions {led} to get a new leader")
+            # Delivery resumed with one broker dead: more has been sent than was ever
+            # written before the kill, so events written after it reached the topics.
+            wait_for(
+                lambda: all(
+                    lane.sent() >= at_kill + 2 * USERS
+                    for lane, at_kill in zip(lanes, written_at_kill, strict=True)
+                ),
+                180,
+                "events written after the kill to be delivered",
+            )
+        finally:
+            for lane in lanes:
+                lane.writer.stop()
+        for lane, at_kill in zip(lanes, written_at_kill, strict=True):
+            assert_delivered_through_the_kill(lane, victim, bootstrap)
+            print(  # the run's figures, for whoever reads the -s output
+                f"R5 ({lane.delivery_timeout_ms} ms delivery timeout): killed node "
+                f"{victim.node_id} (active controller: {was_controller}, led partitions "
+                f"{led}); {len(lane.writer.committed)} events of {USERS} users, "
+                f"{len(lane.writer.committed) - at_kill} written after the kill"
+            )
+
+
+def assert_delivered_through_the_kill(lane: Lane, victim: KafkaNode, bootstrap: str) -> None:
+    committed = lane.writer.committed
+    assert lane.writer.failures == 0  # the database never failed: every write committed
+    wait_for(drained(lane.store), 180, "the outbox to drain with the broker still dead")
     assert victim.pid() is None
-    status = store.status()
+    status = lane.store.status()
     assert status.parked_count == 0, status.parked
-    assert relay.poll() is None, relays.log(0)  # it rode the kill out; it never exited
+    log = lane.log()
+    assert lane.relay.poll() is None, log  # it rode the kill out; it never exited
     # its producer was connected to the victim when it died (librdkafka logs the loss)
     lost = rf"{re.escape(victim.address())}/{victim.node_id}: (Disconnected|Connect to)"
-    assert re.search(lost, relays.log(0)), "the relay never talked to the killed broker"
-
-    if delivery_timeout_ms < FENCING_MS:
+    assert re.search(lost, log), "the relay never talked to the killed broker"
+    if lane.delivery_timeout_ms < FENCING_MS:
         # not a timing bet: the ISR of the partitions the victim followed cannot shrink
         # before the controller fences it, so acks=all produces to them wait for that
-        assert "possibly_persisted" in relays.log(0), "no delivery timed out: path not run"
-    received = read_topic(bootstrap, topic, {e.event_id for e in committed}, timeout=180)
-    duplicates = assert_every_committed_event_once_or_more_in_order(received, committed)
+        assert "possibly_persisted" in log, "no delivery timed out: path not run"
+    received = read_topic(bootstrap, lane.topic, {e.event_id for e in committed}, timeout=180)
+    assert_every_committed_event_once_or_more_in_order(received, committed)
     per_user = Counter(e.aggregate_id for e in committed)
     assert len(per_user) == USERS and min(per_user.values()) >= 3
-    print(  # the run's figures, for whoever reads the -s output
-        f"R5: killed node {victim.node_id} (active controller: {was_controller}, "
-        f"led partitions {led}); {len(committed)} events of {USERS} users, "
-        f"{len(committed) - written_at_kill} written after the kill; "
-        f"{len(received)} messages, {duplicates} duplicates"
-    )
 
 
 def test_two_of_three_brokers_lost_hold_delivery_back_and_lose_nothing(

@@ -135,7 +135,7 @@ def run(store: SqlOutboxStore, clock: Clock, ops: list[tuple[object, ...]]) -> N
             assert (state == "sent") == (event_id in acked)
 
 
-@settings(max_examples=150)
+@settings(max_examples=75)
 @given(ops=st.lists(op, min_size=20, max_size=60))
 @example(ops=ACK_AFTER_ANOTHER_RELAY_PARKED)
 def test_sqlite_store_never_loses_an_unsent_row_nor_claims_out_of_order(

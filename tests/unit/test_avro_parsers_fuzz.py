@@ -39,7 +39,7 @@ json_values = st.recursive(
     ),
     max_leaves=30,
 )
-FUZZ = settings(max_examples=300)
+FUZZ = settings(max_examples=150)
 
 
 def _both(text: str) -> None:

@@ -16,6 +16,7 @@ import sys
 import typer
 from playball_core.credentials import end_process_on_refusal
 from playball_core.exits import exit_code_for, report_error
+from playball_core.startup import tune_collector
 
 from playball_cli.discovery import entry_points
 
@@ -44,6 +45,7 @@ def build_app() -> typer.Typer:
 
 
 def main() -> None:
+    tune_collector()  # before the command imports what it needs
     # Every command and service: a broker or registry refusing the configured credentials
     # ends the process with exit 3 at once, wherever it surfaces (playball_core.credentials).
     end_process_on_refusal()

@@ -7,9 +7,11 @@ a pid as ours only while it carries that marker, so a reused pid is never signal
 import sys
 
 from playball_core.exits import ExitCode
+from playball_core.startup import tune_collector
 
 
 def main() -> None:
+    tune_collector()  # before the command imports what it needs
     if len(sys.argv) < 3:
         sys.stderr.write("usage: python -m playball_orchestration.run RUNTIME_DIR ARGS...\n")
         raise SystemExit(ExitCode.BAD_INPUT)
