@@ -14,7 +14,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from playball_cli.main import build_app
 from playball_core import local_stack
 from playball_events.contracts.topics import PLAYBALL_AUTH_USER_EVENTS_V1
 from playball_orchestration.auth_tls import ensure_auth_tls
@@ -28,8 +27,8 @@ from playball_orchestration.services import (
 from playball_orchestration.supervisor import Supervisor
 from playball_orchestration.system import KAFKA_CLIENT_VARIABLES
 from playball_stack.settings import StackSettings
-from typer.testing import CliRunner
 
+from support.cli import playball_here
 from support.databases import fresh_postgres
 from support.kafka import remove_scratch_topics, start_group_at_end
 from support.principals import principal_environment, service_acls_granted
@@ -54,8 +53,8 @@ def playball(words: list[str], env: Mapping[str, str]) -> None:
     """A setup step (``topics ensure``, ``migrate``), in this process: the commands are
     the same, and a process of its own would import them all again (~1.2 s of CPU each,
     three per system); the CLI as a process has its own tests."""
-    result = CliRunner().invoke(build_app(), words, env=dict(env))
-    assert result.exit_code == 0, f"playball {' '.join(words)}: {result.output}"
+    result = playball_here(words, env)
+    assert result.returncode == 0, f"playball {' '.join(words)}: {result.stdout}{result.stderr}"
 
 
 @dataclass
