@@ -180,6 +180,68 @@ def start_writes(
     return relay, writer
 
 
+# The order of the tests below is the order they run in (one worker runs the cluster's
+# tests): this one starts again the nodes it kills, the one after leaves a node dead,
+# and no test after it on the cluster needs all three (a node start is a JVM start).
+def test_two_of_three_brokers_lost_hold_delivery_back_and_lose_nothing(
+    cluster: Stack,
+    store: SqlOutboxStore,
+    outbox_url: str,
+    unique_name: str,
+    grant_acls: Callable[[str, str], None],
+    relays: RelayProcesses,
+    registry_url: str,
+) -> None:
+    """Two of three nodes SIGKILLed under write load, then started again.
+
+    With one replica left, min.insync.replicas 2 refuses every acks=all write (and the
+    KRaft quorum is lost too): nothing can be acked, so nothing may be marked sent. The
+    writes go on into the outbox, the relay retries, and when the two nodes are back
+    every committed event reaches the topic, in each user's order.
+    """
+    bootstrap = cluster.kafka_bootstrap
+    topic = unique_name
+    admin = AdminClient(client_config(bootstrap))
+    ensure_topic(bootstrap, topic)
+    grant_acls(bootstrap, topic)
+    # deliveries time out (and are rescheduled by the relay) during the outage
+    relay, writer = start_writes(
+        admin, bootstrap, topic, registry_url, relays, outbox_url, store, 5_000
+    )
+    try:
+        wait_for(lambda: store.status(parked_limit=0).sent >= 2 * USERS, 90, "deliveries")
+        nodes = cluster.kafka_nodes
+        controller = active_controller(nodes)
+        victims = sorted(nodes, key=lambda n: n.node_id != controller)[:2]
+        for victim in victims:
+            victim.kill()
+        # the outage is real: committed writes pile up in the outbox, undelivered
+        wait_for(
+            lambda: store.status(parked_limit=0).backlog >= 2 * USERS,
+            120,
+            "a backlog while two brokers are dead",
+        )
+        assert relay.poll() is None, relays.log(0)
+        cluster.up(timeout=240)  # starts the two killed nodes again
+        assert all(victim.pid() is not None for victim in victims)
+    finally:
+        writer.stop()
+    committed = writer.committed
+    assert writer.failures == 0  # the database never failed: every write committed
+    wait_for(drained(store), 240, "the outbox to drain once the brokers are back")
+    status = store.status()
+    assert status.parked_count == 0, status.parked
+    assert relay.poll() is None, relays.log(0)  # it rode the outage out
+    assert "deliveries failed" in relays.log(0), "no delivery failed: the outage was not seen"
+    received = read_topic(bootstrap, topic, {e.event_id for e in committed}, timeout=180)
+    duplicates = assert_every_committed_event_once_or_more_in_order(received, committed)
+    print(
+        f"R5b: killed nodes {[v.node_id for v in victims]} (controller {controller}); "
+        f"{len(committed)} events of {USERS} users; {len(received)} messages, "
+        f"{duplicates} duplicates"
+    )
+
+
 @dataclass(frozen=True)
 class Lane:
     """One relay's share of the test: its delivery timeout, outbox, topic and writer."""
@@ -301,62 +363,3 @@ def assert_delivered_through_the_kill(lane: Lane, victim: KafkaNode, bootstrap: 
     assert_every_committed_event_once_or_more_in_order(received, committed)
     per_user = Counter(e.aggregate_id for e in committed)
     assert len(per_user) == USERS and min(per_user.values()) >= 3
-
-
-def test_two_of_three_brokers_lost_hold_delivery_back_and_lose_nothing(
-    cluster: Stack,
-    store: SqlOutboxStore,
-    outbox_url: str,
-    unique_name: str,
-    grant_acls: Callable[[str, str], None],
-    relays: RelayProcesses,
-    registry_url: str,
-) -> None:
-    """Two of three nodes SIGKILLed under write load, then started again.
-
-    With one replica left, min.insync.replicas 2 refuses every acks=all write (and the
-    KRaft quorum is lost too): nothing can be acked, so nothing may be marked sent. The
-    writes go on into the outbox, the relay retries, and when the two nodes are back
-    every committed event reaches the topic, in each user's order.
-    """
-    bootstrap = cluster.kafka_bootstrap
-    topic = unique_name
-    admin = AdminClient(client_config(bootstrap))
-    ensure_topic(bootstrap, topic)
-    grant_acls(bootstrap, topic)
-    # deliveries time out (and are rescheduled by the relay) during the outage
-    relay, writer = start_writes(
-        admin, bootstrap, topic, registry_url, relays, outbox_url, store, 5_000
-    )
-    try:
-        wait_for(lambda: store.status(parked_limit=0).sent >= 2 * USERS, 90, "deliveries")
-        nodes = cluster.kafka_nodes
-        controller = active_controller(nodes)
-        victims = sorted(nodes, key=lambda n: n.node_id != controller)[:2]
-        for victim in victims:
-            victim.kill()
-        # the outage is real: committed writes pile up in the outbox, undelivered
-        wait_for(
-            lambda: store.status(parked_limit=0).backlog >= 2 * USERS,
-            120,
-            "a backlog while two brokers are dead",
-        )
-        assert relay.poll() is None, relays.log(0)
-        cluster.up(timeout=240)  # starts the two killed nodes again
-        assert all(victim.pid() is not None for victim in victims)
-    finally:
-        writer.stop()
-    committed = writer.committed
-    assert writer.failures == 0  # the database never failed: every write committed
-    wait_for(drained(store), 240, "the outbox to drain once the brokers are back")
-    status = store.status()
-    assert status.parked_count == 0, status.parked
-    assert relay.poll() is None, relays.log(0)  # it rode the outage out
-    assert "deliveries failed" in relays.log(0), "no delivery failed: the outage was not seen"
-    received = read_topic(bootstrap, topic, {e.event_id for e in committed}, timeout=180)
-    duplicates = assert_every_committed_event_once_or_more_in_order(received, committed)
-    print(
-        f"R5b: killed nodes {[v.node_id for v in victims]} (controller {controller}); "
-        f"{len(committed)} events of {USERS} users; {len(received)} messages, "
-        f"{duplicates} duplicates"
-    )
