@@ -19,7 +19,6 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
-from cryptography.hazmat.primitives.asymmetric import rsa
 from fastapi.testclient import TestClient
 from jwt.algorithms import RSAAlgorithm
 from playball_groups.adapters.jwks import JwksTokenVerifier
@@ -86,15 +85,19 @@ def _b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
 
+# One key for every unusable entry below: they are built when each worker collects this
+# module, and an RSA key costs ~35 ms to make
+STRANGER = SigningKey()
+
+
 def _rsa_public(kid: str, **fields: Any) -> dict[str, Any]:
-    jwk = SigningKey().jwk()
+    jwk = STRANGER.jwk()
     jwk.update(kid=kid, **fields)
     return jwk
 
 
 def _rsa_private(kid: str) -> dict[str, Any]:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    jwk: dict[str, Any] = json.loads(RSAAlgorithm.to_jwk(key))
+    jwk: dict[str, Any] = json.loads(RSAAlgorithm.to_jwk(STRANGER.private))
     jwk.update(kid=kid, use="sig", alg="RS256")
     return jwk
 
@@ -119,8 +122,8 @@ JUNK = {
     "not JSON": (200, b"<html>auth is restarting</html>"),
     "empty body": (200, b""),
     "empty key set": (200, _jwks()),
-    "a list, not an object": (200, json.dumps([SigningKey().jwk()]).encode()),
-    "keys not a list": (200, json.dumps({"keys": SigningKey().jwk()}).encode()),
+    "a list, not an object": (200, json.dumps([STRANGER.jwk()]).encode()),
+    "keys not a list": (200, json.dumps({"keys": STRANGER.jwk()}).encode()),
     "no usable RSA key": (200, json.dumps({"keys": UNUSABLE_KEYS}).encode()),
     "nested too deep": (200, b"[" * 100_000),
     "too large": (200, b'{"keys": [' + b" " * MAX_JWKS_BYTES + b"]}"),
