@@ -124,7 +124,7 @@ def test_a_relay_killed_mid_batch_then_restarted_loses_nothing(
 ) -> None:
     if capture == "wal":
         open_slot(outbox_url)  # the rows below come from the log, not from the table
-    written = write_load(store, topic, users=200, versions=10)
+    written = write_load(store, topic, users=100, versions=10)
     env = relay_env(
         kafka_bootstrap,
         registry_url,
