@@ -230,3 +230,24 @@ def test_control_characters_in_a_reader_record_are_shown_escaped(repo: Repo) -> 
     assert result.exit_code == ExitCode.CHECK_FAILED
     assert "\x1b" not in result.output and "\u202e" not in result.output
     assert "evil\\x1b[2J\\u202e" in result.output
+
+
+def test_many_instances_of_one_version_each_get_their_verdict(repo: Repo) -> None:
+    # a week of rolling deploys: instances sharing schemas are checked once per schema,
+    # yet each instance is reported, and a failing schema's findings name each reader
+    repo.write("Order.avsc", text(order(ID, STATUS_AB)))
+    old = [f"{n:08d}-1111-4111-8111-111111111111" for n in range(3)]
+    new = [f"{n:08d}-2222-4222-8222-222222222222" for n in range(3)]
+    path = readers_file(
+        repo,
+        *(reader_entry(order(ID, NOTE, STATUS_AB), instance=i) for i in old),
+        *(reader_entry(order(ID, STATUS_AB), instance=i, version="1.5.0") for i in new),
+    )
+    payload = json.loads(check_with(repo, path, "--json").stdout)
+    assert payload["readers_checked"] == 6
+    verdicts = {
+        s["baseline"].rsplit("instance ", 1)[1]: [f["path"] for f in s["findings"]]
+        for s in payload["subjects"]
+        if "deployed reader" in s["baseline"]
+    }
+    assert verdicts == {i: ["fields[note]"] for i in old} | {i: [] for i in new}

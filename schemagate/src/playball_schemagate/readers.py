@@ -198,22 +198,44 @@ def check_against_readers(
     candidates: Mapping[str, SchemaVersion],
     readers: Sequence[DeployedReader],
 ) -> list[SubjectReport]:
-    """Every candidate against every reader of the same record (matched by full name)."""
+    """Every candidate against every reader of the same record (matched by full name).
+
+    Each distinct reader schema is checked once per candidate: the instances of one
+    deployed version (a week of rolling deploys and autoscaling can leave hundreds) carry
+    the same schemas, and parsing and checking each again cost ~2 ms apiece. A schema
+    that fails is checked again for each of its readers, so that every finding names the
+    reader it came from."""
     by_record = {entry.record_full_name: entry for entry in entries}
+    readable: set[tuple[str, str]] = set()  # (subject, reader schema) known to read it
     reports = []
     for reader in readers:
         for record_name in sorted(reader.schemas):
             entry = by_record.get(record_name)
             if entry is None:
                 continue  # a record the manifest no longer has: no candidate to check
-            reports.append(
-                reader_report(
-                    entry.subject,
-                    level=entry.compatibility,
-                    candidate=candidates[entry.subject],
-                    reader=reader,
-                    record_name=record_name,
-                    baseline=f"deployed reader {reader.label}",
+            known = (entry.subject, reader.schemas[record_name])
+            baseline = f"deployed reader {reader.label}"
+            if known in readable:
+                reports.append(
+                    SubjectReport(
+                        subject=entry.subject,
+                        level=entry.compatibility,
+                        candidate=candidates[entry.subject],
+                        baseline=baseline,
+                        compared=(f"its reader schema of {record_name}",),
+                        findings=(),
+                    )
                 )
+                continue
+            report = reader_report(
+                entry.subject,
+                level=entry.compatibility,
+                candidate=candidates[entry.subject],
+                reader=reader,
+                record_name=record_name,
+                baseline=baseline,
             )
+            if not report.findings:
+                readable.add(known)
+            reports.append(report)
     return reports

@@ -50,7 +50,8 @@ def render_human(reports: Sequence[SubjectReport], console: Console, *, strict: 
         console.print(
             f"{badge} [bold]{escape(report.subject)}[/] ({report.level.value}; "
             f"{escape(report.candidate.label)} against {escape(report.baseline)}: "
-            f"{escape(against)})"
+            f"{escape(against)})",
+            highlight=False,  # our own markup only: rich's highlighter costs ~0.5 ms a line
         )
         for note in report.notes:
             console.print(f"  [dim]note:[/] {escape(note)}")
