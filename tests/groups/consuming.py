@@ -17,21 +17,24 @@ from playball_groups.adapters.migrate import upgrade
 from playball_groups.adapters.unit_of_work import SqlUnitOfWork
 from playball_groups.domain.user_view import UserEvent
 from playball_groups.settings import GroupsSettings
-from support.kafka import client_config
+from support.kafka import client_config, made_readers_topic
 
 
 def settings_for(
     topic: str, bootstrap: str, registry_url: str, database_url: str, **extra: object
 ) -> GroupsSettings:
+    group = str(extra.get("groups_consumer_group", f"{topic}-groups"))
     fields: dict[str, object] = {
         "groups_topic": topic,
-        "groups_consumer_group": f"{topic}-groups",
+        "groups_consumer_group": group,
         "kafka_bootstrap": bootstrap,
         "schema_registry_url": registry_url,
         "groups_database_url": database_url,
         "consumer_metrics_port": 0,
     }
     fields.update(extra)
+    if "readers_topic" not in fields:  # its own, made here: never the shared one
+        fields["readers_topic"] = made_readers_topic(bootstrap, group)
     return GroupsSettings(**fields)  # type: ignore[arg-type]
 
 
@@ -50,11 +53,15 @@ def consumer_environment(
     fixture), never as the test process's admin: the test holds that principal's ACLs on
     the topic and group (:func:`support.principals.service_acls_granted`) while it runs.
     """
+    group = extra.get("PLAYBALL_GROUPS_CONSUMER_GROUP", f"{topic}-groups")
     return {
         **os.environ,
         **principal,
         "PLAYBALL_GROUPS_TOPIC": topic,
-        "PLAYBALL_GROUPS_CONSUMER_GROUP": f"{topic}-groups",
+        "PLAYBALL_GROUPS_CONSUMER_GROUP": group,
+        # its own readers topic, made here: never the shared one (support.kafka)
+        "PLAYBALL_READERS_TOPIC": extra.get("PLAYBALL_READERS_TOPIC")
+        or made_readers_topic(bootstrap, group),
         "PLAYBALL_GROUPS_DATABASE_URL": database_url,
         "PLAYBALL_KAFKA_BOOTSTRAP": bootstrap,
         "PLAYBALL_SCHEMA_REGISTRY_URL": registry_url,

@@ -10,7 +10,13 @@ import time
 import uuid
 from typing import Any
 
-from confluent_kafka import Consumer, ConsumerGroupTopicPartitions, KafkaException, TopicPartition
+from confluent_kafka import (
+    Consumer,
+    ConsumerGroupTopicPartitions,
+    KafkaError,
+    KafkaException,
+    TopicPartition,
+)
 from confluent_kafka.admin import AdminClient
 from confluent_kafka.admin._acl import (
     AclBindingFilter,
@@ -51,6 +57,29 @@ def create_topic(
     admin = admin_client(bootstrap)
     futures = admin.create_topics([NewTopic(topic, partitions, replication, config=config or {})])
     futures[topic].result(timeout=30)
+
+
+def readers_topic_of(consumer_group: str) -> str:
+    """A test consumer's own readers topic. Tests never write the shared one (issue 19):
+    its reader records would outlive the test, and the gate would check every later
+    candidate against them. Named after the group, so the cleanup of the test's names
+    (the ``unique_name`` fixture, a system's generated group) removes it too."""
+    return f"{consumer_group}.readers"
+
+
+def made_readers_topic(bootstrap: str, consumer_group: str) -> str:
+    """:func:`readers_topic_of` ``consumer_group``, created as `playball topics ensure`
+    makes the shared one (compacted, one partition) unless it exists."""
+    topic = readers_topic_of(consumer_group)
+    futures = admin_client(bootstrap).create_topics(
+        [NewTopic(topic, 1, 1, config={"cleanup.policy": "compact"})]
+    )
+    try:
+        futures[topic].result(timeout=30)
+    except KafkaException as exc:
+        if exc.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:
+            raise
+    return topic
 
 
 def remove_scratch_topics(bootstrap: str, prefix: str, timeout: float = 10.0) -> None:

@@ -19,7 +19,7 @@ from playball_events.settings import ENV_PREFIX, ClientSecuritySettings
 from playball_events.topics_acls_kafka import AclAdmin, AclAdminError, service_acls
 from playball_stack.settings import StackSettings
 
-from support.kafka import admin_client
+from support.kafka import admin_client, readers_topic_of
 
 
 def principal_environment(settings: StackSettings, principal: str) -> dict[str, str]:
@@ -58,14 +58,17 @@ def _shared_resources() -> set[str]:
 
 @contextmanager
 def service_acls_granted(
-    bootstrap: str, topic: str, consumer_group: str, readers_topic: str = DEFAULT_READERS_TOPIC
+    bootstrap: str, topic: str, consumer_group: str, readers_topic: str | None = None
 ) -> Iterator[None]:
     """The relay's and the consumer's ACLs on ``topic`` and ``consumer_group``, LITERAL,
-    for the duration: what `playball topics ensure` grants on the manifest's topic.
+    for the duration: what `playball topics ensure` grants on the manifest's topic. The
+    consumer may write ``readers_topic``, by default the group's own
+    (:func:`support.kafka.readers_topic_of`), never the shared one.
 
     Afterwards only the test's own grants go (its topic, its group): those on a shared
     resource are everyone's, and revoking them would cut off whoever runs beside it.
     """
+    readers_topic = readers_topic or readers_topic_of(consumer_group)
     principals = ServicePrincipals(consumer_group=consumer_group, readers_topic=readers_topic)
     bindings = service_acls(topic, principals)
     acls = AclAdmin(admin_client(bootstrap))

@@ -30,7 +30,7 @@ from playball_stack.settings import StackSettings
 
 from support.cli import playball_here
 from support.databases import fresh_postgres
-from support.kafka import remove_scratch_topics, start_group_at_end
+from support.kafka import made_readers_topic, remove_scratch_topics, start_group_at_end
 from support.principals import principal_environment, service_acls_granted
 from support.stack_env import free_port_run
 
@@ -129,6 +129,10 @@ def running_system(
             **(extra_env or {}),
         }
         group = env["PLAYBALL_GROUPS_CONSUMER_GROUP"]
+        # the system's own readers topic, named after its group (removed with it below)
+        env.setdefault(
+            "PLAYBALL_READERS_TOPIC", made_readers_topic(stack.effective_kafka_bootstrap, group)
+        )
         for words in (
             ["topics", "ensure", "--apply-configs"],
             ["auth", "migrate"],
