@@ -57,6 +57,23 @@ def create_topic(
     admin = admin_client(bootstrap)
     futures = admin.create_topics([NewTopic(topic, partitions, replication, config=config or {})])
     futures[topic].result(timeout=30)
+    wait_until_listed(admin, topic, partitions)
+
+
+def wait_until_listed(admin: AdminClient, topic: str, partitions: int, timeout: float = 30) -> None:
+    """Until a metadata request lists ``topic`` with its ``partitions``. CreateTopics answers
+    once the controller has made the topic; the broker answering a client's metadata
+    request learns of it a moment later, and a client asking at once is told there is
+    no such topic (seen: roll markers written to none of a new topic's partitions)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        found = admin.list_topics(topic, timeout=10).topics.get(topic)
+        if found is not None and found.error is None and len(found.partitions) == partitions:
+            return
+        if time.monotonic() > deadline:
+            msg = f"topic {topic} not in the brokers' metadata within {timeout:.0f} s"
+            raise AssertionError(msg)
+        time.sleep(0.02)
 
 
 def readers_topic_of(consumer_group: str) -> str:
