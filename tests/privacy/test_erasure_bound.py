@@ -33,9 +33,11 @@ from playball_events.contracts import UserUpdated
 from playball_events.contracts.topics import PLAYBALL_AUTH_USER_EVENTS_V1
 from playball_events.kafka_security import kafka_security_from_environment
 from playball_events.roll_markers import is_control_key
-from playball_events.serde import RecordSerializer
+from playball_events.serde import RecordDeserializer, RecordSerializer
 from playball_groups.adapters.tables import known_users
 from playball_groups.entrypoints.bootstrap import build_consumer
+from playball_privacy.bound import dead_letter_pairs
+from playball_privacy.topic_scan_kafka import scan_topic
 from playball_stack.settings import StackSettings
 from playball_stack.stack import Stack
 from sqlalchemy import select
@@ -184,6 +186,25 @@ def audit(user_id: uuid.UUID, env: dict[str, str], values: list[str]) -> dict[st
     return report
 
 
+def topics_clean(bootstrap: str, registry_url: str, user_id: uuid.UUID) -> bool:
+    """The audit's topic places (the topic and its .dlq), read in this process: none holds
+    the user's personal data."""
+    records = [subject.record for subject in PLAYBALL_AUTH_USER_EVENTS_V1.subjects]
+    with RegistryClient(registry_url) as registry:
+        decoder: RecordDeserializer[Any] = RecordDeserializer(registry, records)
+        places = [
+            scan_topic(
+                bootstrap,
+                name,
+                str(user_id).encode(),
+                decoder.deserialize,
+                security=kafka_security_from_environment(),
+            )
+            for name in dead_letter_pairs([TOPIC])
+        ]
+    return all(place.error is None and not place.findings for place in places)
+
+
 def only_markers_after_the_deletion(bootstrap: str, key: bytes) -> bool:
     """On the topic, nothing but roll markers follows the user's deletion in its partition:
     what rolled the segments was the markers alone."""
@@ -280,6 +301,13 @@ def test_a_deleted_user_is_gone_everywhere_within_the_printed_bound(
             seconds = json.loads(bound.stdout)["bound_seconds"]
             assert seconds == pytest.approx(1 + 1 + 3 + 1.5 + 1)
 
+            # The topics are the last to be clean (compaction): until they are, a whole
+            # audit round (two service scans as programs) would only find them again
+            wait_for(
+                lambda: topics_clean(bootstrap, stack.effective_registry_url, account.user_id),
+                seconds + AUDIT_SLACK,
+                "the topics to hold none of the user's personal data",
+            )
             rounds: list[float] = []  # when each audit round began, after the deletion
 
             def clean() -> dict[str, Any] | None:
