@@ -5,7 +5,8 @@ import weakref
 from collections.abc import Iterator
 
 import pytest
-from playball_events.gc_tuning import YOUNG_THRESHOLD, tune_for_service
+from playball_core.startup import YOUNG_GENERATION
+from playball_events.gc_tuning import tune_for_service
 
 
 @pytest.fixture
@@ -19,10 +20,11 @@ def restored_gc() -> Iterator[None]:
 @pytest.mark.usefixtures("restored_gc")
 def test_start_up_objects_are_frozen_and_young_passes_are_rarer() -> None:
     survivor = [object() for _ in range(100)]  # allocated "during start-up"
+    gc.set_threshold(700, 10, 10)  # CPython's defaults
     _, middle, old = gc.get_threshold()
     tune_for_service()
     assert gc.get_freeze_count() >= len(survivor)
-    assert gc.get_threshold() == (YOUNG_THRESHOLD, middle, old)
+    assert gc.get_threshold() == (YOUNG_GENERATION, middle, old)
 
 
 @pytest.mark.usefixtures("restored_gc")

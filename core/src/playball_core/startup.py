@@ -8,7 +8,8 @@ import gc
 # find nothing. Measured, median of 12 starts on this 2-core machine: importing the
 # relay's modules takes 0.61 s of CPU at this threshold instead of 0.68 s at CPython's;
 # `playball up` starts four such processes and the test suite some two hundred. A
-# running service allocates far less, and a larger young generation costs it nothing.
+# running service keeps the threshold (playball_events.gc_tuning, which also freezes what
+# start-up allocated): its batches allocate tens of thousands of short-lived objects.
 YOUNG_GENERATION = 10_000
 
 
