@@ -14,16 +14,12 @@ import signal
 import socket
 import uuid
 from types import FrameType
+from typing import TYPE_CHECKING
 
 from playball_core.exits import ConfigurationError
 
 from playball_events.gc_tuning import tune_for_service
 from playball_events.kafka_security import kafka_security
-from playball_events.outbox.capture_wal_sql import (
-    PgSlotMonitor,
-    WalChangeStream,
-    capture_unavailable,
-)
 from playball_events.outbox.metrics import RelayMetrics, serve_metrics
 from playball_events.outbox.ports import StoreUnavailableError
 from playball_events.outbox.producer_kafka import KafkaEventPublisher
@@ -34,8 +30,10 @@ from playball_events.outbox.store_factory_sql import open_outbox_store
 from playball_events.outbox.store_postgres_sql import PostgresOutboxStore
 from playball_events.outbox.wakeup import PollWakeup
 from playball_events.outbox.wakeup_sql import ListenWakeup
-from playball_events.outbox.wal_relay import WalOutboxRelay
 from playball_events.roll_markers import RollMarking
+
+if TYPE_CHECKING:  # imported where the relay captures from the log: a poll relay skips them
+    from playball_events.outbox.wal_relay import WalOutboxRelay
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +53,10 @@ def choose_capture(settings: RelaySettings, database_url: str) -> str:
             msg = "--capture wal needs PostgreSQL: a SQLite outbox is always polled"
             raise ConfigurationError(msg)
         return "poll"
+    if asked == "poll":
+        return "poll"  # nothing to find out, and nothing of log-based capture to import
+    from playball_events.outbox.capture_wal_sql import capture_unavailable  # noqa: PLC0415
+
     try:
         reason = capture_unavailable(database_url)
     except StoreUnavailableError as exc:
@@ -82,7 +84,7 @@ def build_relay(
     *,
     metrics: RelayMetrics | None = None,
     capture: str = "poll",
-) -> OutboxRelay | WalOutboxRelay:
+) -> "OutboxRelay | WalOutboxRelay":
     store = open_outbox_store(database_url, for_relay=True)
     publisher = KafkaEventPublisher(
         settings.kafka_bootstrap,
@@ -96,6 +98,12 @@ def build_relay(
     )
     headers = SchemaHeaders(settings.registry_client())
     if capture == "wal" and isinstance(store, PostgresOutboxStore):
+        from playball_events.outbox.capture_wal_sql import (  # noqa: PLC0415
+            PgSlotMonitor,
+            WalChangeStream,
+        )
+        from playball_events.outbox.wal_relay import WalOutboxRelay  # noqa: PLC0415
+
         return WalOutboxRelay(
             WalChangeStream(database_url, slot=settings.slot_for(database_url)),
             store,
