@@ -28,7 +28,7 @@ from relay.conftest import (
     wait_for,
 )
 from relay.test_relay_faults import assert_order_and_nothing_lost
-from relay.test_relay_postgres_restart import ContinuousWriter
+from relay.writers import ContinuousWriter
 
 pytestmark = [pytest.mark.stack, pytest.mark.slow]
 

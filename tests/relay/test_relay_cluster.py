@@ -55,7 +55,7 @@ from relay.conftest import (
     wait_for,
 )
 from relay.test_relay_faults import relay_env
-from relay.test_relay_postgres_restart import ContinuousWriter
+from relay.writers import ContinuousWriter
 
 pytestmark = [pytest.mark.stack, pytest.mark.slow, pytest.mark.cluster]
 
