@@ -20,8 +20,9 @@ from playball_events.contracts.topics import PLAYBALL_AUTH_USER_EVENTS_V1
 from playball_orchestration.probe import gauge
 from playball_stack.settings import StackSettings
 from playball_stack.stack import Stack
-from relay.conftest import Received, end_offsets, first_occurrence_versions, read_topic
+from relay.conftest import Received, first_occurrence_versions, read_topic
 from sqlalchemy import create_engine, text
+from support.kafka import high_watermarks
 from support.private_kafka import running_cluster
 from support.system import running_system
 from support.tcp_proxy import TcpProxy
@@ -91,7 +92,7 @@ def test_api_writes_succeed_with_the_broker_down_and_the_backlog_drains_after(
         httpx.Client(timeout=30) as client,
     ):
         metrics = system.specs["auth-relay"].address
-        start = end_offsets(kafka.kafka_bootstrap, PLAYBALL_AUTH_USER_EVENTS_V1.name)
+        start = high_watermarks(kafka.kafka_bootstrap, PLAYBALL_AUTH_USER_EVENTS_V1.name)
 
         def backlog() -> float:
             return gauge(metrics, "playball_outbox_backlog") or 0.0
@@ -152,7 +153,7 @@ def test_api_writes_succeed_with_the_registry_down_and_the_backlog_drains_after(
         ):
             metrics = system.specs["auth-relay"].address
             bootstrap = stack.effective_kafka_bootstrap
-            start = end_offsets(bootstrap, PLAYBALL_AUTH_USER_EVENTS_V1.name)
+            start = high_watermarks(bootstrap, PLAYBALL_AUTH_USER_EVENTS_V1.name)
 
             def backlog() -> float:
                 return gauge(metrics, "playball_outbox_backlog") or 0.0

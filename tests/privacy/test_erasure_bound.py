@@ -42,12 +42,12 @@ from playball_stack.settings import StackSettings
 from playball_stack.stack import Stack
 from sqlalchemy import select
 from support.cli import Ran, playball_here
-from support.kafka import admin_client, client_config
+from support.kafka import admin_client, client_config, high_watermarks
 from support.principals import admin_environment
 from support.private_kafka import running_cluster
 from support.system import running_system
 
-from privacy.topic_reader import high_watermarks, read_all
+from privacy.topic_reader import read_all
 
 pytestmark = [pytest.mark.stack, pytest.mark.slow]
 

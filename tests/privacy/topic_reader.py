@@ -30,16 +30,3 @@ def read_all(bootstrap: str, topic: str, timeout: float = 30.0) -> list[RawMessa
         return sorted(found, key=lambda m: (m.partition, m.offset))
     finally:
         consumer.close()
-
-
-def high_watermarks(bootstrap: str, topic: str, timeout: float = 30.0) -> dict[int, int]:
-    """Each partition's next offset: where a message written from now on will be."""
-    consumer = Consumer(client_config(bootstrap, **{"group.id": "test-reader"}))
-    try:
-        partitions = consumer.list_topics(topic, timeout=timeout).topics[topic].partitions
-        return {
-            partition: consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout)[1]
-            for partition in partitions
-        }
-    finally:
-        consumer.close()

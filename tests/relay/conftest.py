@@ -35,7 +35,7 @@ from playball_events.topics_admin_kafka import EnsureReport, TopicsAdmin
 from playball_stack.settings import StackSettings
 from support.databases import create_database
 from support.databases import drop_database as drop_test_database
-from support.kafka import admin_client, client_config
+from support.kafka import client_config
 from support.outbox import subjects
 from support.principals import principal_environment, service_acls_granted
 
@@ -151,34 +151,6 @@ def _headers(raw: Any) -> dict[str, bytes]:
     return found
 
 
-def _reader(bootstrap: str) -> Consumer:
-    return Consumer(
-        client_config(
-            bootstrap,
-            **{
-                "group.id": f"test-{uuid.uuid4().hex}",
-                "auto.offset.reset": "earliest",
-                "enable.auto.commit": False,
-            },
-        )
-    )
-
-
-def end_offsets(bootstrap: str, topic: str) -> dict[int, int]:
-    """Where each partition of ``topic`` ends now. A test reading a topic that the whole
-    session writes (the contract's) reads from there, not through every earlier test's
-    events: measured, 5.5 s of CPU for one test on a long-lived stack."""
-    partitions = admin_client(bootstrap).list_topics(topic, timeout=30).topics[topic].partitions
-    reader = _reader(bootstrap)
-    try:
-        return {
-            p: reader.get_watermark_offsets(TopicPartition(topic, p), timeout=30)[1]
-            for p in partitions
-        }
-    finally:
-        reader.close()
-
-
 def read_topic(
     bootstrap: str,
     topic: str,
@@ -188,7 +160,16 @@ def read_topic(
 ) -> list[Received]:
     """Every message of ``topic`` (from the ``start`` offsets of its partitions, else from
     the beginning) until all ``expected_ids`` were seen, or time is up."""
-    consumer = _reader(bootstrap)
+    consumer = Consumer(
+        client_config(
+            bootstrap,
+            **{
+                "group.id": f"test-{uuid.uuid4().hex}",
+                "auto.offset.reset": "earliest",
+                "enable.auto.commit": False,
+            },
+        )
+    )
     if start is None:
         consumer.subscribe([topic])
     else:

@@ -15,16 +15,20 @@ from collections.abc import Callable, Iterator
 import pytest
 from playball_events.outbox.store_factory_sql import open_outbox_store
 from playball_events.outbox.store_sql import SqlOutboxStore
-from playball_events.settings import with_database
-from playball_stack.components.postgres import ensure_database
 from playball_stack.settings import StackSettings
 from sqlalchemy.engine import make_url
-from support.databases import drop_database as drop_test_database
 from support.private_postgres import PrivatePostgres
 from support.private_postgres import private_postgres as start_private_postgres
 from support.tcp_proxy import TcpProxy
 
-from relay.conftest import RelayProcesses, drained, open_slot, read_topic, wait_for
+from relay.conftest import (
+    RelayProcesses,
+    drained,
+    fresh_outbox,
+    open_slot,
+    read_topic,
+    wait_for,
+)
 from relay.test_relay_faults import assert_order_and_nothing_lost, relay_env
 from relay.writers import ContinuousWriter
 
@@ -50,17 +54,13 @@ def private_postgres(stack: StackSettings) -> Iterator[PrivatePostgres]:
 
 @pytest.fixture
 def private_url(private_postgres: PrivatePostgres) -> Iterator[str]:
-    name = f"playball_restart_t{uuid.uuid4().hex[:10]}"
-    ensure_database(private_postgres.url, name)
-    url = with_database(private_postgres.url, name)
-    yield url
-    drop_test_database(url)
+    with fresh_outbox(private_postgres.url) as url:
+        yield url
 
 
 @pytest.fixture
 def private_store(private_url: str) -> Iterator[SqlOutboxStore]:
     store = open_outbox_store(private_url)
-    store.create_table()
     yield store
     store.engine.dispose()
 

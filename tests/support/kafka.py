@@ -13,7 +13,6 @@ from typing import Any
 from confluent_kafka import (
     Consumer,
     ConsumerGroupTopicPartitions,
-    KafkaError,
     KafkaException,
     TopicPartition,
 )
@@ -27,6 +26,7 @@ from confluent_kafka.admin._resource import ResourcePatternType, ResourceType
 from confluent_kafka.cimpl import NewTopic
 from playball_events.kafka_errors_kafka import secured_config
 from playball_events.kafka_security import kafka_security_from_environment
+from playball_events.readers.readers_kafka import create_readers_topic
 from playball_events.topics_acls_kafka import AclAdmin
 
 
@@ -76,6 +76,21 @@ def wait_until_listed(admin: AdminClient, topic: str, partitions: int, timeout: 
         time.sleep(0.02)
 
 
+def high_watermarks(bootstrap: str, topic: str, timeout: float = 30.0) -> dict[int, int]:
+    """Each partition's next offset: where a message written from now on will be. A test
+    reading a topic the whole session writes (the contract's) starts there, not at the
+    beginning: one test spent 5.5 s of CPU reading a long-lived stack's 231k events."""
+    consumer = Consumer(client_config(bootstrap, **{"group.id": "test-reader"}))
+    try:
+        partitions = consumer.list_topics(topic, timeout=timeout).topics[topic].partitions
+        return {
+            partition: consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout)[1]
+            for partition in partitions
+        }
+    finally:
+        consumer.close()
+
+
 def readers_topic_of(consumer_group: str) -> str:
     """A test consumer's own readers topic. Tests never write the shared one (issue 19):
     its reader records would outlive the test, and the gate would check every later
@@ -86,16 +101,10 @@ def readers_topic_of(consumer_group: str) -> str:
 
 def made_readers_topic(bootstrap: str, consumer_group: str) -> str:
     """:func:`readers_topic_of` ``consumer_group``, created as `playball topics ensure`
-    makes the shared one (compacted, one partition) unless it exists."""
+    makes the shared one unless it exists (through the kept admin client: a new one costs
+    a TLS and SCRAM handshake)."""
     topic = readers_topic_of(consumer_group)
-    futures = admin_client(bootstrap).create_topics(
-        [NewTopic(topic, 1, 1, config={"cleanup.policy": "compact"})]
-    )
-    try:
-        futures[topic].result(timeout=30)
-    except KafkaException as exc:
-        if exc.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:
-            raise
+    create_readers_topic(admin_client(bootstrap), topic, timeout=30)
     return topic
 
 
@@ -150,18 +159,9 @@ def start_group_at_end(bootstrap: str, group: str, topic: str, timeout: float = 
     replay the topic's whole history, which on a long-lived development stack is every
     event any test or benchmark ever sent.
     """
-    reader = Consumer(client_config(bootstrap, **{"group.id": f"ends-{uuid.uuid4().hex}"}))
-    try:
-        partitions = reader.list_topics(topic, timeout=timeout).topics[topic].partitions
-        ends = [
-            TopicPartition(
-                topic, p, reader.get_watermark_offsets(TopicPartition(topic, p), timeout)[1]
-            )
-            for p in partitions
-        ]
-    finally:
-        reader.close()
-    set_group_offsets(bootstrap, group, ends, timeout)
+    ends = high_watermarks(bootstrap, topic, timeout)
+    offsets = [TopicPartition(topic, p, offset) for p, offset in ends.items()]
+    set_group_offsets(bootstrap, group, offsets, timeout)
 
 
 def set_group_offsets(

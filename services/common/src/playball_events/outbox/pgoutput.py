@@ -31,7 +31,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from playball_events.outbox.model import headers_of
 from playball_events.outbox.ports import OutboxEvent
 
 # PostgreSQL's epoch for timestamps and the replication protocol's clock
@@ -107,6 +106,7 @@ EVENT_COLUMNS = (
     "created_at",
     "attempts",
 )
+_PAYLOAD = EVENT_COLUMNS.index("payload")
 
 
 class ProtocolError(ValueError):
@@ -272,22 +272,7 @@ class EventDecoder:
         for position, decode in columns:
             raw = insert.values[position]
             decoded.append(None if raw is None else decode(raw))
-        (seq, event_id, aggregate_id, version, record_type, topic, subject, payload,
-         fingerprint, headers, created_at, attempts) = decoded  # fmt: skip
-        if payload is None:
-            msg = f"outbox row {seq} was inserted without a payload"
+        if decoded[_PAYLOAD] is None:
+            msg = f"outbox row {decoded[0]} was inserted without a payload"
             raise ProtocolError(msg)
-        return OutboxEvent(
-            seq=seq,
-            event_id=event_id,
-            aggregate_id=aggregate_id,
-            aggregate_version=version,
-            record_type=record_type,
-            topic=topic,
-            subject=subject,
-            payload=payload,
-            schema_fingerprint=fingerprint,
-            headers=headers_of(headers),
-            created_at=created_at,
-            attempts=attempts or 0,
-        )
+        return OutboxEvent.from_columns(decoded)

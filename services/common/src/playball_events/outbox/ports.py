@@ -11,6 +11,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import Any
+
+from playball_events.outbox.model import headers_of
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +32,28 @@ class OutboxEvent:
     headers: dict[str, str]
     created_at: datetime
     attempts: int
+
+    @classmethod
+    def from_columns(cls, row: Sequence[Any]) -> "OutboxEvent":
+        """An event from an outbox row's columns: ``seq``, the event's own (headers as
+        stored, JSON text), ``attempts``; as a claim returns them and as an insert read
+        from the log decodes them (``pgoutput.EVENT_COLUMNS``)."""
+        (seq, event_id, aggregate_id, version, record_type, topic, subject, payload,
+         fingerprint, headers, created_at, attempts) = row  # fmt: skip
+        return cls(
+            seq=seq,
+            event_id=event_id,
+            aggregate_id=aggregate_id,
+            aggregate_version=version,
+            record_type=record_type,
+            topic=topic,
+            subject=subject,
+            payload=bytes(payload),
+            schema_fingerprint=fingerprint,
+            headers=headers_of(headers),
+            created_at=created_at,
+            attempts=attempts or 0,
+        )
 
 
 @dataclass(frozen=True, slots=True)

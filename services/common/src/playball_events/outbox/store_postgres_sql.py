@@ -27,7 +27,6 @@ from sqlalchemy import BigInteger, Connection, Engine, any_, bindparam, create_e
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.sql.elements import ColumnElement
 
-from playball_events.outbox.model import headers_of
 from playball_events.outbox.ports import CaptureStore, OutboxEvent, StoreUnavailableError
 from playball_events.outbox.store_sql import (
     SqlOutboxStore,
@@ -37,7 +36,6 @@ from playball_events.outbox.store_sql import (
 )
 from playball_events.outbox.table_sql import OUTBOX_TABLE
 from playball_events.postgres_network import network_connect_args
-from playball_events.utc_sql import as_utc
 
 log = logging.getLogger(__name__)
 
@@ -177,26 +175,6 @@ WHERE state = 'pending' OR (state = 'parked' AND payload IS NOT NULL)
 """
 
 
-def _event_of(row: Sequence[Any]) -> OutboxEvent:
-    """An event from a claim row (the columns of ``_CLAIM``'s RETURNING)."""
-    (seq, event_id, aggregate_id, version, record_type, topic, subject, payload,
-     fingerprint, headers, created_at, attempts) = row  # fmt: skip
-    return OutboxEvent(
-        seq=seq,
-        event_id=event_id,
-        aggregate_id=aggregate_id,
-        aggregate_version=version,
-        record_type=record_type,
-        topic=topic,
-        subject=subject,
-        payload=bytes(payload),
-        schema_fingerprint=fingerprint,
-        headers=headers_of(headers),
-        created_at=as_utc(created_at),
-        attempts=attempts,
-    )
-
-
 class PostgresOutboxStore(SqlOutboxStore, CaptureStore):
     def __init__(
         self,
@@ -223,7 +201,7 @@ class PostgresOutboxStore(SqlOutboxStore, CaptureStore):
         now = self._now()
         params = {"now": now, "limit": limit, "relay": relay_id, "until": now + lease}
         rows = self._execute_hot(self._claim_sql, params)
-        return in_delivery_order([_event_of(row) for row in rows])
+        return in_delivery_order([OutboxEvent.from_columns(row) for row in rows])
 
     # -- the log-based relay (CaptureStore) -----------------------------------------------
 
@@ -241,7 +219,7 @@ class PostgresOutboxStore(SqlOutboxStore, CaptureStore):
             "users": list(users),
         }
         rows = self._execute_hot(self._claim_held_sql, params)
-        return in_delivery_order([_event_of(row) for row in rows])
+        return in_delivery_order([OutboxEvent.from_columns(row) for row in rows])
 
     def stream_verdicts(self, seqs: Sequence[int]) -> tuple[set[int], set[str]]:
         """See :meth:`CaptureStore.stream_verdicts`.

@@ -182,6 +182,11 @@ def ensure_readers_topic(
 ) -> bool:
     """Create the readers topic (compacted, 1 partition, no .dlq); False when it exists."""
     admin = AdminClient(secured_config({"bootstrap.servers": bootstrap, "log_level": 0}, security))
+    return create_readers_topic(admin, topic, timeout=timeout)
+
+
+def create_readers_topic(admin: AdminClient, topic: str, *, timeout: float = 10.0) -> bool:
+    """:func:`ensure_readers_topic` through a client the caller already holds."""
     metadata = await_metadata(admin, timeout)
     if topic in metadata.topics:
         return False
