@@ -144,6 +144,22 @@ def test_a_relay_killed_mid_batch_then_restarted_loses_nothing(
     assert_order_and_nothing_lost(received, written)
 
 
+def write_poisoned_history(
+    store: SqlOutboxStore, topic: str
+) -> tuple[NewOutboxEvent, NewOutboxEvent, NewOutboxEvent, list[NewOutboxEvent]]:
+    """One user's registration, its update (the poison while UserUpdated's subject is not
+    registered) and its deletion, then another user's two events: (first, poison, the
+    event waiting behind it, the other user's), each written in its own transaction."""
+    poisoned_user, other_user = uuid.uuid4(), uuid.uuid4()
+    first = user_event(topic, poisoned_user, 1)
+    poison = user_event(topic, poisoned_user, 2)
+    waiting = user_event(topic, poisoned_user, 3, last=True)
+    others = [user_event(topic, other_user, 1), user_event(topic, other_user, 2, last=True)]
+    for event in (first, poison, waiting, *others):
+        insert_events(store, [event])
+    return first, poison, waiting, others
+
+
 def test_a_poison_event_is_parked_others_flow_and_its_user_waits_for_retry(
     *,
     store: SqlOutboxStore,
@@ -156,13 +172,7 @@ def test_a_poison_event_is_parked_others_flow_and_its_user_waits_for_retry(
     topic = writable_topic
     # UserUpdated's subject is not registered yet: its events cannot get a schema id
     register_subjects(registry_url, topic, only=("UserRegistered", "UserDeleted"))
-    poisoned_user, other_user = uuid.uuid4(), uuid.uuid4()
-    first = user_event(topic, poisoned_user, 1)
-    poison = user_event(topic, poisoned_user, 2)
-    waiting = user_event(topic, poisoned_user, 3, last=True)
-    others = [user_event(topic, other_user, 1), user_event(topic, other_user, 2, last=True)]
-    for event in (first, poison, waiting, *others):
-        insert_events(store, [event])
+    first, poison, waiting, others = write_poisoned_history(store, topic)
 
     relays.start(outbox_url, **relay_env(kafka_bootstrap, registry_url))
     received = read_topic(kafka_bootstrap, topic, {first.event_id, *(e.event_id for e in others)})

@@ -32,7 +32,12 @@ from relay.conftest import (
     wait_for,
 )
 from relay.test_relay_delivery import auth_cli
-from relay.test_relay_faults import assert_order_and_nothing_lost, relay_env, write_load
+from relay.test_relay_faults import (
+    assert_order_and_nothing_lost,
+    relay_env,
+    write_load,
+    write_poisoned_history,
+)
 
 pytestmark = pytest.mark.stack
 
@@ -130,13 +135,7 @@ def test_a_poison_event_is_parked_from_the_log_others_flow_and_its_user_waits_fo
     register_subjects(registry_url, topic, only=("UserRegistered", "UserDeleted"))
     relays.start(outbox_url, **wal_env(kafka_bootstrap, registry_url))
     wait_for(lambda: streaming(relays, 0), 30, "the relay to stream")
-    poisoned_user, other_user = uuid.uuid4(), uuid.uuid4()
-    first = user_event(topic, poisoned_user, 1)
-    poison = user_event(topic, poisoned_user, 2)  # UserUpdated: its subject is missing
-    waiting = user_event(topic, poisoned_user, 3, last=True)
-    others = [user_event(topic, other_user, 1), user_event(topic, other_user, 2, last=True)]
-    for event in (first, poison, waiting, *others):
-        insert_events(store, [event])
+    first, poison, waiting, others = write_poisoned_history(store, topic)
 
     received = read_topic(kafka_bootstrap, topic, {first.event_id, *(e.event_id for e in others)})
     wait_for(lambda: store.status().parked_count == 1, 30, "the poison event to be parked")
@@ -153,7 +152,7 @@ def test_a_poison_event_is_parked_from_the_log_others_flow_and_its_user_waits_fo
     assert retried.exit_code == 0, retried.output
     # the table's claim sends the retried event, then the one that waited behind it
     wait_for(drained(store), 30, "the retried event and its follower to be sent")
-    later = user_event(topic, poisoned_user, 4, last=True)
+    later = user_event(topic, uuid.UUID(first.aggregate_id), 4, last=True)
     insert_events(store, [later])  # the user is freed: the log sends its next event again
     everything = [first, poison, waiting, later, *others]
     received = read_topic(kafka_bootstrap, topic, {e.event_id for e in everything})
