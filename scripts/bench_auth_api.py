@@ -285,7 +285,7 @@ def _profiler(out: Path | None, pid: int) -> "subprocess.Popen[bytes] | None":
     py_spy = shutil.which("py-spy")
     if py_spy is None:
         sys.exit("bench: --profile needs py-spy on PATH (pip install py-spy, outside the project)")
-    command = [py_spy, "record", "-p", str(pid), "-r", "150", "-f", "raw", "-o", str(out)]
+    command = [py_spy, "record", "-p", str(pid), "-r", "150", "--gil", "-f", "raw", "-o", str(out)]
     return subprocess.Popen(command)
 
 

@@ -1,14 +1,23 @@
 """argon2id with the expected parameters, and rehashing when they change."""
 
+import threading
+import time
+import uuid
+
 import pytest
 from argon2 import PasswordHasher as Argon2
 from argon2 import Type
 from playball_auth.adapters.passwords_argon2 import Argon2PasswordHasher
+from playball_auth.adapters.repository_sql import SqlUserRepository
+from playball_auth.domain.model import User
 from playball_auth.service_layer import handlers
+from playball_auth.service_layer.credentials import Reauthenticated
 from playball_auth.service_layer.errors import InvalidCredentialsError
 from playball_auth.settings import AuthSettings
 from pydantic import ValidationError
-from support.auth_backends import AuthBackend
+from sqlalchemy import text
+from support.auth_backends import AuthBackend, SqlBackend
+from support.auth_fakes import FakePasswordHasher
 
 
 def test_hashes_are_argon2id_with_rfc9106_parameters() -> None:
@@ -89,3 +98,62 @@ def test_login_rehashes_a_hash_made_with_older_parameters(backend: AuthBackend) 
     assert current.verify(rehashed, "correct horse")
     # a new hash is no contract change: no event, no new version
     assert backend.outbox_rows(user.id) == events_before
+
+
+@pytest.mark.stack
+def test_a_password_change_during_a_login_rehash_is_not_overwritten(
+    pg_backend: SqlBackend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A login with an outdated hash rehashes the password it verified. A password change
+    that commits between the rehash's read and its write must win: the UPDATE's version
+    check cannot catch it (a password change keeps the version), so the rehash locks the
+    row. Here the change runs right after the rehash has read the user; it has to wait
+    for the rehash's commit, then saves the new password."""
+    older, current = FakePasswordHasher("p0"), FakePasswordHasher("p1")
+    user = handlers.register_user(
+        pg_backend.uow_factory,
+        older,
+        username="sam",
+        email="sam@example.org",
+        password="correct horse",
+        display_name="Sam",
+    )
+    change = handlers.ProfileChanges(password="battery staple")
+    changer = threading.Thread(
+        target=handlers.update_profile,
+        args=(pg_backend.uow_factory, current, user.id, change),
+        kwargs={"reauthenticated": Reauthenticated(user.id)},
+    )
+    real_get = SqlUserRepository.get
+
+    def read_then_let_the_change_run(
+        self: SqlUserRepository, user_id: uuid.UUID, *, for_update: bool = False
+    ) -> User | None:
+        found = real_get(self, user_id, for_update=for_update)
+        if threading.current_thread() is threading.main_thread() and not changer.is_alive():
+            changer.start()  # the rehash has read the user; its write is still to come
+            wait_until_done_or_blocked(changer, pg_backend)
+        return found
+
+    monkeypatch.setattr(SqlUserRepository, "get", read_then_let_the_change_run)
+    handlers.authenticate(pg_backend.uow_factory, current, username="sam", password="correct horse")
+    changer.join(timeout=30)
+    assert not changer.is_alive()
+
+    stored = pg_backend.password_hash(user.id)
+    assert current.verify(stored, "battery staple"), stored
+    assert not current.verify(stored, "correct horse")
+
+
+def wait_until_done_or_blocked(thread: threading.Thread, backend: SqlBackend) -> None:
+    """Until ``thread`` has finished or its transaction waits for a row lock."""
+    waiting = text(
+        "SELECT count(*) FROM pg_stat_activity "
+        "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+    )
+    deadline = time.monotonic() + 30
+    with backend.engine.connect() as connection:
+        while thread.is_alive() and not connection.execute(waiting).scalar_one():
+            if time.monotonic() > deadline:
+                pytest.fail("the password change neither finished nor waited for a lock")
+            time.sleep(0.01)

@@ -71,7 +71,8 @@ class FakeUserRepository(UserRepository):
     def add(self, user: User) -> None:
         self.seen[user.id] = user
 
-    def get(self, user_id: uuid.UUID) -> User | None:
+    def get(self, user_id: uuid.UUID, *, for_update: bool = False) -> User | None:  # noqa: ARG002
+        # the fakes run one unit of work at a time: there is nothing to lock against
         return self._load(self.seen.get(user_id) or self.store.users.get(user_id))
 
     def get_by_username(self, username: str) -> User | None:

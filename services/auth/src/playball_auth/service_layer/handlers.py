@@ -158,13 +158,18 @@ def _rehash(
     password: str,
 ) -> None:
     """Store the NFKC form's hash with the current parameters; skipped when the hashing
-    slots are full or the user changed meanwhile (the next login tries again)."""
+    slots are full or the user changed meanwhile (the next login tries again).
+
+    The row is locked while the hash is compared and replaced: the UPDATE's version
+    check cannot see a password change (it leaves the version alone), so without the
+    lock a change committed between this read and this write would be overwritten by
+    the old password's hash."""
     try:
         new_hash = passwords.hash(credentials.normalized(password))
     except HashingBusyError:
         return
     with uow_factory() as uow:
-        user = uow.users.get(user_id)
+        user = uow.users.get(user_id, for_update=True)
         if user is None or user.password_hash != verified_hash:
             return  # deleted, or the password changed since we verified it
         user.rehash_password(new_hash)

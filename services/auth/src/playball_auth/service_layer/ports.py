@@ -21,7 +21,9 @@ class UserRepository(abc.ABC):
     def add(self, user: User) -> None: ...
 
     @abc.abstractmethod
-    def get(self, user_id: uuid.UUID) -> User | None: ...
+    def get(self, user_id: uuid.UUID, *, for_update: bool = False) -> User | None:
+        """``for_update``: the user's row locked against concurrent change until the unit
+        of work ends, for a write decided by what was read (not only by its version)."""
 
     @abc.abstractmethod
     def get_by_username(self, username: str) -> User | None:
