@@ -5,6 +5,8 @@ PostgreSQL; each through the repositories and through the one-step ViewUpserts p
 
 import datetime as dt
 import functools
+import threading
+import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -13,17 +15,22 @@ from typing import Any
 import pytest
 from playball_events.consumer.idempotent import apply_once
 from playball_events.consumer.ports import ConsumedEvent, ProcessedEvents, RawMessage
-from playball_groups.adapters.user_view_sql import PgViewUpserts
-from playball_groups.domain.model import Role
+from playball_events.consumer.processed_sql import SqlProcessedEvents
+from playball_groups.adapters.database import Engine
+from playball_groups.adapters.tables import processed_events
+from playball_groups.adapters.unit_of_work import SqlUnitOfWork, repositories_on
+from playball_groups.adapters.user_view_sql import PgViewUpserts, SqlUserView
+from playball_groups.domain.model import ConcurrentUpdateError, KnownUser, Role
 from playball_groups.domain.succession import succession
 from playball_groups.domain.user_view import UserEvent
 from playball_groups.service_layer import groups as use_cases
-from playball_groups.service_layer.unit_of_work import ViewUpserts
+from playball_groups.service_layer.unit_of_work import LockConflictError, ViewUpserts
 from playball_groups.service_layer.user_events import UserEventHandler, ViewLimits
+from sqlalchemy import text
 from support.user_events import deleted, registered, updated
 
 from groups.conftest import RepositoriesOn, UnitOfWorkFactory
-from groups.fakes import FoldingViewUpserts
+from groups.fakes import FakeUnitOfWork, FakeUserView, FoldingViewUpserts, Store
 
 _offsets = iter(range(10**9))
 
@@ -159,6 +166,97 @@ def test_deleted_user_leaves_groups_and_the_longest_standing_member_is_promoted(
 
     members = use_cases.list_members(unit_of_work(), elder, group.id)
     assert [(m.user_id, m.role) for m in members] == [(elder, Role.ADMIN), (junior, Role.MEMBER)]
+
+
+@pytest.mark.stack
+def test_a_user_deleted_while_being_added_to_a_group_does_not_stay_a_member(
+    postgres_engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The consumer applies a user's deletion right after ``add_member`` has read the
+    user, before it inserts the membership. The deletion's removal of memberships must
+    not miss that one: the add holds the user's row, so the deletion waits for its
+    commit and then removes the new membership with the others."""
+    consumer = Consumer(
+        UserEventHandler(repositories_on),
+        SqlProcessedEvents(postgres_engine, processed_events),
+    )
+    admin, joiner = uuid.uuid4(), uuid.uuid4()
+    apply(consumer, consumed(registered(admin, 1, "Ada"), registered(joiner, 1, "Bo")))
+    group = use_cases.create_group(SqlUnitOfWork(postgres_engine), admin, "club")
+    outcome: list[tuple[int, int, int] | BaseException] = []
+
+    def delete_joiner() -> None:
+        try:
+            outcome.append(apply(consumer, consumed(deleted(joiner, 2))))
+        except BaseException as exc:  # reported by the test, not lost with the thread
+            outcome.append(exc)
+
+    deletion = threading.Thread(target=delete_joiner)
+
+    def read_then_let_the_deletion_run(read: Any) -> Any:
+        def reading(self: SqlUserView, user_id: uuid.UUID) -> KnownUser | None:
+            found: KnownUser | None = read(self, user_id)
+            if user_id == joiner and threading.current_thread() is threading.main_thread():
+                deletion.start()  # add_member has read the user; its insert is to come
+                wait_until_done_or_blocked(deletion, postgres_engine)
+            return found
+
+        return reading
+
+    # whichever way add_member reads the user to add
+    for name in ("get", "get_locked"):
+        monkeypatch.setattr(
+            SqlUserView, name, read_then_let_the_deletion_run(getattr(SqlUserView, name))
+        )
+    use_cases.add_member(SqlUnitOfWork(postgres_engine), admin, group.id, joiner)
+    deletion.join(timeout=30)
+    assert not deletion.is_alive()
+    assert outcome == [(1, 0, 0)]  # the deletion applied, after the add's commit
+
+    monkeypatch.undo()
+    members = use_cases.list_members(SqlUnitOfWork(postgres_engine), admin, group.id)
+    assert [m.user_id for m in members] == [admin]
+
+
+def test_an_add_that_loses_a_deadlock_is_a_concurrent_update(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """PostgreSQL may break a deadlock between the add's lock of the user and a deletion's
+    lock of the group by failing the add: a lost race (409, retry), not an error."""
+    store = Store()
+    admin, joiner = uuid.uuid4(), uuid.uuid4()
+    for user in (admin, joiner):
+        store.users[user] = KnownUser(user, 1, deleted=False, username="u", display_name="U")
+    group = use_cases.create_group(FakeUnitOfWork(store), admin, "club")
+
+    def deadlocked(_self: FakeUserView, _user_id: uuid.UUID) -> KnownUser | None:
+        raise LockConflictError("deadlock detected")
+
+    monkeypatch.setattr(FakeUserView, "get_locked", deadlocked)
+    with pytest.raises(ConcurrentUpdateError):
+        use_cases.add_member(FakeUnitOfWork(store), admin, group.id, joiner)
+    members = use_cases.list_members(FakeUnitOfWork(store), admin, group.id)
+    assert [m.user_id for m in members] == [admin]
+
+
+def wait_until_done_or_blocked(thread: threading.Thread, engine: Engine) -> None:
+    """Until ``thread`` has finished or its transaction waits for a row lock."""
+    waiting = text(
+        "SELECT count(*) FROM pg_stat_activity "
+        "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+    )
+    deadline = time.monotonic() + 30
+    with engine.connect() as connection:
+        while thread.is_alive() and not connection.execute(waiting).scalar_one():
+            if time.monotonic() > deadline:
+                sessions = connection.execute(
+                    text(
+                        "SELECT state, wait_event_type, wait_event, query FROM pg_stat_activity"
+                        " WHERE datname = current_database()"
+                    )
+                ).all()
+                pytest.fail(f"the deletion neither finished nor waited for a lock: {sessions}")
+            time.sleep(0.01)
 
 
 def test_group_whose_last_member_is_deleted_is_deleted(

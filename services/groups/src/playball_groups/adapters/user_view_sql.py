@@ -41,6 +41,7 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.sql.base import ReadOnlyColumnCollection
 from sqlalchemy.sql.elements import ColumnClause
 from sqlalchemy.sql.selectable import TableValuedAlias
@@ -49,7 +50,7 @@ from playball_groups.adapters.in_lists import chunks
 from playball_groups.adapters.tables import known_users
 from playball_groups.domain.model import KnownUser
 from playball_groups.domain.user_view import UserState, Verdict
-from playball_groups.service_layer.unit_of_work import UserView, ViewUpserts
+from playball_groups.service_layer.unit_of_work import LockConflictError, UserView, ViewUpserts
 
 Insert = TypeVar("Insert", postgresql.Insert, sqlite.Insert)
 Columns = ReadOnlyColumnCollection[str, Any]  # a table's, a subquery's, or ``excluded``
@@ -58,6 +59,11 @@ PG_GET_USERS = text(
     "SELECT user_id, user_version, deleted, username, display_name FROM known_users"
     " WHERE user_id = ANY(CAST(:ids AS uuid[]))"
 )
+PG_LOCK_USER = text(
+    "SELECT user_id, user_version, deleted, username, display_name FROM known_users"
+    " WHERE user_id = :id FOR SHARE"
+)
+_DEADLOCK = "40P01"  # PostgreSQL's SQLSTATE
 
 
 def replaces(stored: Columns, incoming: Columns) -> ColumnElement[bool]:
@@ -196,6 +202,20 @@ class SqlUserView(UserView):
                     row.user_id, row.user_version, row.deleted, row.username, row.display_name
                 )
         return found
+
+    def get_locked(self, user_id: uuid.UUID) -> KnownUser | None:
+        """``FOR SHARE`` on PostgreSQL: the consumer's change of the row (a tombstone)
+        waits for this transaction. SQLite needs no lock: a use case's first statement
+        there is a write, which holds the database's one write lock to the commit."""
+        if self._c.dialect.name != "postgresql":
+            return self.get(user_id)
+        try:
+            row = self._c.execute(PG_LOCK_USER, {"id": user_id}).one_or_none()
+        except OperationalError as exc:
+            if getattr(exc.orig, "sqlstate", None) == _DEADLOCK:
+                raise LockConflictError(str(exc.orig)) from exc
+            raise
+        return None if row is None else KnownUser(*row)
 
     def save(self, users: Sequence[KnownUser]) -> None:
         now = dt.datetime.now(dt.UTC)

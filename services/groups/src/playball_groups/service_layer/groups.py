@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 from playball_groups.domain.model import (
     AlreadyMemberError,
+    ConcurrentUpdateError,
     Group,
     GroupNotFoundError,
     KnownUser,
@@ -19,7 +20,7 @@ from playball_groups.domain.model import (
     UserNotKnownError,
 )
 from playball_groups.domain.succession import settle
-from playball_groups.service_layer.unit_of_work import UnitOfWork
+from playball_groups.service_layer.unit_of_work import LockConflictError, UnitOfWork
 
 Clock = Callable[[], dt.datetime]
 
@@ -28,8 +29,9 @@ def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-def known_user(uow: UnitOfWork, user_id: uuid.UUID) -> KnownUser:
-    found = uow.users.get(user_id)
+def known_user(uow: UnitOfWork, user_id: uuid.UUID, *, locked: bool = False) -> KnownUser:
+    """``locked``: the user's row is held until the commit (see ``UserView.get_locked``)."""
+    found = uow.users.get_locked(user_id) if locked else uow.users.get(user_id)
     if found is None:
         raise UserNotKnownError(user_id)
     if found.deleted:
@@ -124,7 +126,13 @@ def add_member(
 ) -> Member:
     with uow:
         _admin_changing(uow, caller, group_id)
-        user = known_user(uow, user_id)
+        # locked: a deletion of the user applied meanwhile waits for this commit, then
+        # removes the membership with the user's others; unlocked, it would find no
+        # membership to remove, and the member would outlive its account
+        try:
+            user = known_user(uow, user_id, locked=True)
+        except LockConflictError:
+            raise ConcurrentUpdateError(group_id) from None
         if uow.groups.role_of(group_id, user_id) is not None:
             raise AlreadyMemberError(user_id)
         joined = clock()

@@ -23,6 +23,14 @@ class UserView(ABC):
     def get(self, user_id: uuid.UUID) -> KnownUser | None:
         return self.get_many([user_id]).get(user_id)
 
+    def get_locked(self, user_id: uuid.UUID) -> KnownUser | None:
+        """The user, its row held against concurrent change until the transaction ends:
+        a deletion applied meanwhile waits, then sees what this transaction wrote.
+        Raises :class:`LockConflictError` when the database broke a deadlock by failing
+        this transaction. This default takes no lock: for a store with one writer at a
+        time."""
+        return self.get(user_id)
+
     @abstractmethod
     def save(self, users: Sequence[KnownUser]) -> None:
         """Insert these rows, or replace stored ones where the version guard allows (never
@@ -109,6 +117,11 @@ class ViewUpserts(ABC, Generic[Tx]):
         one, or the user is deleted; the verdict of each of ``states``, in order, as
         :func:`~playball_groups.domain.user_view.fold` gives it from the rows before.
         """
+
+
+class LockConflictError(Exception):
+    """The database failed this transaction to break a deadlock with another: a race
+    lost, worth a retry."""
 
 
 class DatabaseBusyError(Exception):
