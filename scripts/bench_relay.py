@@ -34,11 +34,12 @@ database, dropped at the end); the scratch topic has the same name on both.
    CPU of the log-based drains is broken down (median of the rounds): the relay's main
    thread (``time.thread_time``) inside WalChangeStream.read (framing and decoding),
    inside the publisher's send and delivery wait (produce), inside the per-batch
-   statements (the stream verdicts and the mark-sent), inside its start-up and
+   check of what the stream read (the stream verdicts), inside its start-up and
    housekeeping (opening the stream, the slot's and the outbox's status, releasing
    claims, finding held users, cleanup: the polling relay's drain above runs no
-   housekeeping) and the rest, each beside the wall time it took; the process's other
-   threads (librdkafka's); the PostgreSQL walsender streaming the slot and the backends of
+   housekeeping) and the rest, each beside the wall time it took; the relay's recorder
+   thread inside the mark-sent; the process's other threads (librdkafka's); the
+   PostgreSQL walsender streaming the slot and the backends of
    the relay's SQL (from /proc/<pid>/stat, so only with PostgreSQL on this machine); and
    the whole machine's busy CPU over the drain.
    The scratch database is dropped at the end with any slot left on it, whatever happens.
@@ -387,10 +388,18 @@ class DrainingStore(PostgresOutboxStore):
     calling ``drained`` once ``expected`` rows are marked sent."""
 
     def __init__(
-        self, url: str, split: Split, setup: Split, expected: int, drained: Callable[[], None]
+        self,
+        url: str,
+        *,
+        split: Split,
+        marking: Split,
+        setup: Split,
+        expected: int,
+        drained: Callable[[], None],
     ) -> None:
         super().__init__(postgres_outbox_engine(url, for_relay=True))
         self.split = split
+        self.marking = marking  # the relay's recorder thread marks, not its main loop
         self.setup = setup
         self.expected = expected
         self.marked = 0
@@ -417,7 +426,7 @@ class DrainingStore(PostgresOutboxStore):
             return super().stream_verdicts(seqs)
 
     def mark_sent(self, events: Sequence[OutboxEvent]) -> None:
-        with self.split.timed():
+        with self.marking.timed():
             super().mark_sent(events)
         self.marked += len(events)
         if self.marked >= self.expected and self._drained is not None:
@@ -448,15 +457,20 @@ def machine_busy() -> float | None:
 @dataclass(frozen=True)
 class CpuSnapshot:
     at: float
-    thread: float  # this thread's CPU (the relay's main loop)
+    thread: float  # the relay's main loop's thread's CPU (whichever thread takes it)
     process: float  # all of this process's threads
     machine: float | None
     splits: dict[str, tuple[float, float]]  # (cpu, wall) per timed kind of call
     backends: dict[int, tuple[str, float | None]]  # pid -> (backend type, CPU seconds)
 
 
-def cpu_snapshot(monitor: "psycopg.Connection[Any]", splits: dict[str, Split]) -> CpuSnapshot:
-    at, thread, process = time.perf_counter(), time.thread_time(), time.process_time()
+def cpu_snapshot(
+    monitor: "psycopg.Connection[Any]", splits: dict[str, Split], relay_clock: int
+) -> CpuSnapshot:
+    """Taken on any thread: the end's is taken on the relay's recorder thread, when the
+    last batch is marked; ``relay_clock`` is the relay loop's thread's CPU clock."""
+    at, process = time.perf_counter(), time.process_time()
+    thread = time.clock_gettime(relay_clock)
     frozen = {name: (split.cpu, split.wall) for name, split in splits.items()}
     rows = monitor.execute(
         "SELECT pid, backend_type FROM pg_stat_activity"
@@ -510,13 +524,14 @@ def wal_run(start: CpuSnapshot, end: CpuSnapshot, delivered: int) -> WalRun:
         else None
     )
     cpu: dict[str, float | None] = {name: cpu for name, (cpu, _) in split.items()}
-    cpu["rest"] = thread - sum(c for c, _ in split.values())
-    cpu["threads"] = end.process - start.process - thread
+    on_loop = sum(c for name, (c, _) in split.items() if name != "marking")
+    cpu["rest"] = thread - on_loop
+    cpu["threads"] = end.process - start.process - thread - split["marking"][0]
     cpu["walsender"] = backend_cpu(start, end, "walsender")
     cpu["backends"] = backend_cpu(start, end, "client backend")
     cpu["machine"] = machine
     wall = {name: w for name, (_, w) in split.items()}
-    wall["rest"] = elapsed - sum(wall.values())
+    wall["rest"] = elapsed - sum(w for name, w in wall.items() if name != "marking")
     return WalRun(delivered / elapsed, delivered, elapsed, cpu, wall)
 
 
@@ -533,17 +548,31 @@ def wal_throughput(
     """Drain the outbox's rows from ``slot`` with a log-based relay composed as
     ``runner.build_relay`` composes it (producer settings as the polling relay's here),
     until ``expected`` rows are acked and marked sent."""
-    splits = {"decode": Split(), "produce": Split(), "store": Split(), "setup": Split()}
+    splits = {
+        "decode": Split(),
+        "produce": Split(),
+        "store": Split(),
+        "marking": Split(),
+        "setup": Split(),
+    }
+    relay_clock = time.pthread_getcpuclockid(threading.get_ident())  # relay.run() is here
     publisher = KafkaEventPublisher(cluster.bootstrap, security=cluster.security(KAFKA_RELAY))
     warm_up(publisher, topic)
     ends: list[CpuSnapshot] = []
     with psycopg.connect(**conninfo(url), autocommit=True) as monitor:
 
         def drained() -> None:
-            ends.append(cpu_snapshot(monitor, splits))
+            ends.append(cpu_snapshot(monitor, splits, relay_clock))
             relay.stop()  # settles nothing more: the last batch is marked already
 
-        store = DrainingStore(url, splits["store"], splits["setup"], expected, drained)
+        store = DrainingStore(
+            url,
+            split=splits["store"],
+            marking=splits["marking"],
+            setup=splits["setup"],
+            expected=expected,
+            drained=drained,
+        )
         relay = WalOutboxRelay(
             TimedStream(url, slot=slot, split=splits["decode"], setup=splits["setup"]),
             store,
@@ -555,7 +584,7 @@ def wal_throughput(
         )
         watchdog = threading.Timer(WAL_DRAIN_TIMEOUT, relay.stop)
         watchdog.daemon = True
-        start = cpu_snapshot(monitor, splits)
+        start = cpu_snapshot(monitor, splits, relay_clock)
         watchdog.start()
         try:
             relay.run()  # here, on this thread: its thread_time is the relay loop's
@@ -1003,9 +1032,10 @@ def print_throughput(result: Throughput, args: argparse.Namespace) -> None:
 CPU_ROWS = (
     ("decode", "relay thread: WalChangeStream.read"),
     ("produce", "relay thread: send + delivery wait"),
-    ("store", "relay thread: verdicts + mark sent"),
+    ("store", "relay thread: stream verdicts"),
     ("setup", "relay thread: start-up + housekeeping"),
     ("rest", "relay thread: the rest"),
+    ("marking", "recorder thread: mark sent"),
     ("threads", "relay's other threads (librdkafka)"),
     ("walsender", "PostgreSQL walsender (the slot)"),
     ("backends", "PostgreSQL backends (relay's SQL)"),

@@ -32,7 +32,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from confluent_kafka import Consumer, Producer
+from confluent_kafka import Consumer, KafkaError, KafkaException, Producer
 from confluent_kafka.admin import AdminClient
 from confluent_kafka.cimpl import NewTopic
 from playball_core import local_stack
@@ -318,16 +318,23 @@ def restore_manifest_acls(cluster: Cluster, topic: str) -> None:
         )
 
 
+def _never_joined(exc: Exception) -> bool:
+    """A group the broker does not know: its consumer never joined (nothing to delete)."""
+    error = exc.args[0] if isinstance(exc, KafkaException) and exc.args else None
+    return isinstance(error, KafkaError) and error.code() == KafkaError.GROUP_ID_NOT_FOUND
+
+
 def delete_groups(cluster: Cluster, groups: Sequence[str]) -> None:
     """Best effort: a benchmark's consumer groups, once its consumers are gone."""
     if not groups:
         return
     admin = cluster.admin()  # held: its futures fail once it is destroyed
-    try:
-        for future in admin.delete_consumer_groups(list(groups)).values():
+    for group, future in admin.delete_consumer_groups(list(groups)).items():
+        try:
             future.result(30)
-    except Exception as exc:  # cleanup must not hide the figures
-        print(f"bench: could not delete consumer groups: {exc}", file=sys.stderr)
+        except Exception as exc:  # cleanup must not hide the figures
+            if not _never_joined(exc):
+                print(f"bench: could not delete consumer group {group}: {exc}", file=sys.stderr)
 
 
 def verdict(met: bool) -> str:
