@@ -152,7 +152,8 @@ def wait_until_done_or_blocked(thread: threading.Thread, backend: SqlBackend) ->
         "WHERE datname = current_database() AND wait_event_type = 'Lock'"
     )
     deadline = time.monotonic() + 30
-    with backend.engine.connect() as connection:
+    # autocommit: a transaction sees pg_stat_activity as it was at its first read
+    with backend.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
         while thread.is_alive() and not connection.execute(waiting).scalar_one():
             if time.monotonic() > deadline:
                 pytest.fail("the password change neither finished nor waited for a lock")

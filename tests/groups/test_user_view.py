@@ -5,8 +5,10 @@ PostgreSQL; each through the repositories and through the one-step ViewUpserts p
 
 import datetime as dt
 import functools
+import sys
 import threading
 import time
+import traceback
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -246,7 +248,8 @@ def wait_until_done_or_blocked(thread: threading.Thread, engine: Engine) -> None
         "WHERE datname = current_database() AND wait_event_type = 'Lock'"
     )
     deadline = time.monotonic() + 30
-    with engine.connect() as connection:
+    # autocommit: a transaction sees pg_stat_activity as it was at its first read
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
         while thread.is_alive() and not connection.execute(waiting).scalar_one():
             if time.monotonic() > deadline:
                 sessions = connection.execute(
@@ -255,7 +258,12 @@ def wait_until_done_or_blocked(thread: threading.Thread, engine: Engine) -> None
                         " WHERE datname = current_database()"
                     )
                 ).all()
-                pytest.fail(f"the deletion neither finished nor waited for a lock: {sessions}")
+                frame = sys._current_frames().get(thread.ident or 0)
+                stack = "".join(traceback.format_stack(frame)) if frame else "(gone)"
+                pytest.fail(
+                    f"the deletion neither finished nor waited for a lock: {sessions}\n"
+                    f"pool: {engine.pool.status()}\nthe deletion's thread:\n{stack}"
+                )
             time.sleep(0.01)
 
 
