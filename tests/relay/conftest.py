@@ -26,6 +26,7 @@ from playball_core.local_stack import KAFKA_RELAY
 from playball_core.registry import RegistryClient
 from playball_events.kafka_security import kafka_security_from_environment
 from playball_events.outbox.capture_wal_sql import WalChangeStream
+from playball_events.outbox.commands import OUTBOX_URL_VARIABLE
 from playball_events.outbox.ports import OutboxStatus
 from playball_events.outbox.relay_settings import default_slot_name
 from playball_events.outbox.store_factory_sql import open_outbox_store
@@ -252,17 +253,11 @@ class RelayProcesses:
         }
 
     def start(self, database_url: str, **env: Any) -> subprocess.Popen[bytes]:
-        environment = self.environment(**env)
+        # the URL holds a password: in the environment, not on a command line
+        environment = {**self.environment(**env), OUTBOX_URL_VARIABLE: database_url}
         with (self.tmp / f"relay-{len(self.procs)}.log").open("wb") as log:
             proc = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "playball_events.outbox",
-                    "relay",
-                    "--database-url",
-                    database_url,
-                ],
+                [sys.executable, "-m", "playball_events.outbox", "relay"],
                 env=environment,
                 stdout=log,
                 stderr=subprocess.STDOUT,

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from playball_events.outbox.commands import OUTBOX_URL_VARIABLE
 from playball_events.outbox.store_factory_sql import open_outbox_store
 from support.outbox import insert_events, user_histories
 
@@ -66,8 +67,9 @@ def test_a_relay_killed_between_the_ack_and_marking_sent_resends_that_batch_and_
     )
     with (tmp_path / "crashing.log").open("w+b") as log:
         crashing = subprocess.run(
-            [sys.executable, str(HERE / "crash_relay.py"), database_url],
-            env=relays.environment(**env),  # a relay process: as the relay's principal
+            [sys.executable, str(HERE / "crash_relay.py")],
+            # a relay process: as the relay's principal; the URL (a password) not in argv
+            env={**relays.environment(**env), OUTBOX_URL_VARIABLE: database_url},
             stdout=log,
             stderr=subprocess.STDOUT,
             timeout=120,

@@ -1,6 +1,7 @@
 """Operating the relay: SIGTERM releases its claims, Prometheus metrics, SQLite runs one
 relay at a time, bad settings are named."""
 
+import json
 import os
 import subprocess
 import sys
@@ -8,11 +9,14 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from playball_events.outbox.commands import OUTBOX_URL_VARIABLE
+from playball_events.outbox.commands import app as outbox_commands
 from playball_events.outbox.store_factory_sql import open_outbox_store
 from playball_events.outbox.store_sql import SqlOutboxStore
 from sqlalchemy import select
 from support.outbox import insert_events, user_histories
 from support.stack_env import free_port
+from typer.testing import CliRunner
 
 from relay.conftest import RelayProcesses, drained, read_topic, wait_for
 
@@ -163,3 +167,32 @@ def test_a_lease_shorter_than_the_delivery_timeout_is_refused(tmp_path: Path) ->
     result = run_relay_on_sqlite(tmp_path, env)
     assert result.returncode == 2
     assert "must be longer than the delivery timeout" in result.stderr
+
+
+def test_a_password_on_the_command_line_is_warned_about_and_the_variable_is_read(
+    tmp_path: Path,
+) -> None:
+    """Every process of the machine can read a command line (/proc/<pid>/cmdline): a
+    --database-url with a password still works, with a warning naming the variable to
+    use instead, and never the password; the variable alone is enough."""
+    runner = CliRunner()
+    with_password = "postgresql+psycopg://relay:s3cret-Pw@127.0.0.1:1/outbox"  # nobody there
+    result = runner.invoke(outbox_commands, ["status", "--database-url", with_password])
+    assert result.exit_code == 3, result.output  # still tried: the database is unreachable
+    assert "warning: --database-url holds a password" in result.stderr
+    assert OUTBOX_URL_VARIABLE in result.stderr
+    assert "s3cret-Pw" not in result.output
+
+    url = f"sqlite:///{tmp_path / 'outbox.db'}"
+    open_outbox_store(url).create_table()
+    quiet = runner.invoke(outbox_commands, ["status", "--json"], env={OUTBOX_URL_VARIABLE: url})
+    assert quiet.exit_code == 0, quiet.output
+    assert json.loads(quiet.stdout)["backlog"] == 0
+    assert "warning" not in quiet.stderr
+    without_password = runner.invoke(outbox_commands, ["status", "--database-url", url])
+    assert without_password.exit_code == 0, without_password.output
+    assert "warning" not in without_password.stderr
+
+    missing = runner.invoke(outbox_commands, ["status"], env={OUTBOX_URL_VARIABLE: ""})
+    assert missing.exit_code == 2
+    assert f"--database-url or {OUTBOX_URL_VARIABLE}" in missing.stderr

@@ -21,4 +21,10 @@ def auth_database_url(given: str | None) -> str:
 
 def register(app: typer.Typer, outbox_app: typer.Typer) -> None:
     """Add ``relay`` to ``app`` and ``status`` / ``retry`` to ``outbox_app``."""
-    commands.register(app, outbox_app, auth_database_url, url_help="default: the auth database")
+    commands.register(
+        app,
+        outbox_app,
+        auth_database_url,
+        url_help="default: the auth database",
+        url_variable="PLAYBALL_AUTH_DATABASE_URL",
+    )

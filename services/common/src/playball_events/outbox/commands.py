@@ -2,7 +2,10 @@
 
 :func:`register` adds them to a CLI: ``playball auth relay`` / ``playball auth outbox
 status|retry`` are these over the auth database, and ``python -m playball_events.outbox
-relay|status|retry --database-url URL`` over any outbox database (tests, other services).
+relay|status|retry`` over any outbox database (tests, other services), named by
+``--database-url URL`` or ``PLAYBALL_OUTBOX_DATABASE_URL``. A password in
+``--database-url`` is readable by every process of the machine (``/proc/<pid>/cmdline``):
+the commands still run, with a warning naming the variable to use instead.
 Each ``*_command`` returns the process exit code: 0 ok, 1 nothing to do (no such parked
 event, or one whose payload was erased with its user), 2 bad input or settings, 3 the
 database is unreachable. Everything but typer is imported inside the commands, so a CLI
@@ -11,6 +14,7 @@ registering them at import stays fast to start.
 
 import json
 import logging
+import os
 import sys
 import uuid
 from collections.abc import Callable
@@ -19,6 +23,26 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from playball_core.exits import ExitCode, report_error
+
+# the generic commands' database, when --database-url is not given
+OUTBOX_URL_VARIABLE = "PLAYBALL_OUTBOX_DATABASE_URL"
+
+
+def warn_if_password_in_argv(url: str, variable: str) -> None:
+    """Warn (stderr) when ``url``, given on the command line, carries a password; the
+    warning names neither the URL nor the password."""
+    from urllib.parse import urlsplit  # noqa: PLC0415
+
+    try:
+        password = urlsplit(url).password
+    except ValueError:  # not a URL at all: the command will say so
+        return
+    if password:
+        sys.stderr.write(
+            "warning: --database-url holds a password, and a command line is readable by "
+            f"every process on this machine; give the URL in {variable} instead\n"
+        )
+
 
 if TYPE_CHECKING:
     from playball_events.outbox.ports import OutboxStatus, SlotStatus
@@ -268,16 +292,23 @@ class Capture(StrEnum):
 def register(
     relay_app: typer.Typer,
     outbox_app: typer.Typer,
-    database_url: Callable[[str | None], str],
+    resolve_url: Callable[[str | None], str],
     *,
     url_help: str,
+    url_variable: str,
 ) -> None:
     """Add ``relay`` to ``relay_app`` and ``status`` / ``retry`` to ``outbox_app``.
 
-    ``database_url`` turns the ``--database-url`` given (None when not) into the URL of
-    the outbox's database; ``url_help`` says what the option defaults to.
+    ``resolve_url`` turns the ``--database-url`` given (None when not) into the URL of
+    the outbox's database; ``url_help`` says what the option defaults to, and
+    ``url_variable`` is the environment variable to give a URL with a password in.
     """
     url_option = typer.Option("--database-url", metavar="URL", help=url_help)
+
+    def database_url(given: str | None) -> str:
+        if given is not None:
+            warn_if_password_in_argv(given, url_variable)
+        return resolve_url(given)
 
     @relay_app.command("relay")
     def relay(
@@ -331,8 +362,12 @@ def register(
 
 
 def _given_url(url: str | None) -> str:
-    if url is None:
-        report_error("--database-url: give the SQLAlchemy URL of the outbox's database")
+    url = url or os.environ.get(OUTBOX_URL_VARIABLE)
+    if not url:
+        report_error(
+            f"--database-url or {OUTBOX_URL_VARIABLE}: give the SQLAlchemy URL of the "
+            "outbox's database"
+        )
         raise typer.Exit(ExitCode.BAD_INPUT)
     return url
 
@@ -340,4 +375,10 @@ def _given_url(url: str | None) -> str:
 app = typer.Typer(
     help="The outbox relay over one database.", no_args_is_help=True, rich_markup_mode=None
 )
-register(app, app, _given_url, url_help="SQLAlchemy URL of the outbox's database (required)")
+register(
+    app,
+    app,
+    _given_url,
+    url_help=f"SQLAlchemy URL of the outbox's database (default: {OUTBOX_URL_VARIABLE})",
+    url_variable=OUTBOX_URL_VARIABLE,
+)
