@@ -1,7 +1,6 @@
 """argon2id with the expected parameters, and rehashing when they change."""
 
 import threading
-import time
 import uuid
 
 import pytest
@@ -15,9 +14,9 @@ from playball_auth.service_layer.credentials import Reauthenticated
 from playball_auth.service_layer.errors import InvalidCredentialsError
 from playball_auth.settings import AuthSettings
 from pydantic import ValidationError
-from sqlalchemy import text
 from support.auth_backends import AuthBackend, SqlBackend
 from support.auth_fakes import FakePasswordHasher
+from support.lock_waits import wait_until_done_or_blocked
 
 
 def test_hashes_are_argon2id_with_rfc9106_parameters() -> None:
@@ -132,7 +131,7 @@ def test_a_password_change_during_a_login_rehash_is_not_overwritten(
         found = real_get(self, user_id, for_update=for_update)
         if threading.current_thread() is threading.main_thread() and not changer.is_alive():
             changer.start()  # the rehash has read the user; its write is still to come
-            wait_until_done_or_blocked(changer, pg_backend)
+            wait_until_done_or_blocked(changer, pg_backend.engine, what="the password change")
         return found
 
     monkeypatch.setattr(SqlUserRepository, "get", read_then_let_the_change_run)
@@ -143,18 +142,3 @@ def test_a_password_change_during_a_login_rehash_is_not_overwritten(
     stored = pg_backend.password_hash(user.id)
     assert current.verify(stored, "battery staple"), stored
     assert not current.verify(stored, "correct horse")
-
-
-def wait_until_done_or_blocked(thread: threading.Thread, backend: SqlBackend) -> None:
-    """Until ``thread`` has finished or its transaction waits for a row lock."""
-    waiting = text(
-        "SELECT count(*) FROM pg_stat_activity "
-        "WHERE datname = current_database() AND wait_event_type = 'Lock'"
-    )
-    deadline = time.monotonic() + 30
-    # autocommit: a transaction sees pg_stat_activity as it was at its first read
-    with backend.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-        while thread.is_alive() and not connection.execute(waiting).scalar_one():
-            if time.monotonic() > deadline:
-                pytest.fail("the password change neither finished nor waited for a lock")
-            time.sleep(0.01)

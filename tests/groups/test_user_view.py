@@ -5,10 +5,7 @@ PostgreSQL; each through the repositories and through the one-step ViewUpserts p
 
 import datetime as dt
 import functools
-import sys
 import threading
-import time
-import traceback
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -28,7 +25,7 @@ from playball_groups.domain.user_view import UserEvent
 from playball_groups.service_layer import groups as use_cases
 from playball_groups.service_layer.unit_of_work import LockConflictError, ViewUpserts
 from playball_groups.service_layer.user_events import UserEventHandler, ViewLimits
-from sqlalchemy import text
+from support.lock_waits import wait_until_done_or_blocked
 from support.user_events import deleted, registered, updated
 
 from groups.conftest import RepositoriesOn, UnitOfWorkFactory
@@ -200,7 +197,7 @@ def test_a_user_deleted_while_being_added_to_a_group_does_not_stay_a_member(
             found: KnownUser | None = read(self, user_id)
             if user_id == joiner and threading.current_thread() is threading.main_thread():
                 deletion.start()  # add_member has read the user; its insert is to come
-                wait_until_done_or_blocked(deletion, postgres_engine)
+                wait_until_done_or_blocked(deletion, postgres_engine, what="the deletion")
             return found
 
         return reading
@@ -239,32 +236,6 @@ def test_an_add_that_loses_a_deadlock_is_a_concurrent_update(
         use_cases.add_member(FakeUnitOfWork(store), admin, group.id, joiner)
     members = use_cases.list_members(FakeUnitOfWork(store), admin, group.id)
     assert [m.user_id for m in members] == [admin]
-
-
-def wait_until_done_or_blocked(thread: threading.Thread, engine: Engine) -> None:
-    """Until ``thread`` has finished or its transaction waits for a row lock."""
-    waiting = text(
-        "SELECT count(*) FROM pg_stat_activity "
-        "WHERE datname = current_database() AND wait_event_type = 'Lock'"
-    )
-    deadline = time.monotonic() + 30
-    # autocommit: a transaction sees pg_stat_activity as it was at its first read
-    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-        while thread.is_alive() and not connection.execute(waiting).scalar_one():
-            if time.monotonic() > deadline:
-                sessions = connection.execute(
-                    text(
-                        "SELECT state, wait_event_type, wait_event, query FROM pg_stat_activity"
-                        " WHERE datname = current_database()"
-                    )
-                ).all()
-                frame = sys._current_frames().get(thread.ident or 0)
-                stack = "".join(traceback.format_stack(frame)) if frame else "(gone)"
-                pytest.fail(
-                    f"the deletion neither finished nor waited for a lock: {sessions}\n"
-                    f"pool: {engine.pool.status()}\nthe deletion's thread:\n{stack}"
-                )
-            time.sleep(0.01)
 
 
 def test_group_whose_last_member_is_deleted_is_deleted(
