@@ -18,7 +18,7 @@ from playball_core.credentials import end_process_on_refusal
 from playball_core.exits import exit_code_for, report_error
 from playball_core.startup import tune_collector
 
-from playball_cli.discovery import entry_points
+from playball_cli.discovery import EntryPoint, entry_points
 
 ENTRY_POINT_GROUP = "playball.commands"
 ROOT_ENTRY_POINT_GROUP = "playball.root_commands"
@@ -35,13 +35,29 @@ def build_app() -> typer.Typer:
     )
     for group, named in ((ROOT_ENTRY_POINT_GROUP, False), (ENTRY_POINT_GROUP, True)):
         for entry in sorted(entry_points(group), key=lambda e: e.name):
-            sub_app = entry.load()
-            if not isinstance(sub_app, typer.Typer):
-                msg = f"entry point {entry.name!r} ({entry.value}) is not a typer.Typer"
-                raise TypeError(msg)
-            # without a name, typer merges the sub-app's commands into the root
-            app.add_typer(sub_app, name=entry.name if named else None)
+            sub_app = _load(entry)
+            if sub_app is not None:
+                # without a name, typer merges the sub-app's commands into the root
+                app.add_typer(sub_app, name=entry.name if named else None)
     return app
+
+
+def _load(entry: EntryPoint) -> typer.Typer | None:
+    """The entry point's typer app; None, with a warning on stderr, when it cannot be
+    loaded: one broken package's commands must not take every other command with them."""
+    try:
+        sub_app = entry.load()
+    except Exception as exc:  # any import-time failure of that package
+        problem = f"{type(exc).__name__}: {exc}"
+    else:
+        if isinstance(sub_app, typer.Typer):
+            return sub_app
+        problem = f"it is a {type(sub_app).__name__}, not a typer.Typer"
+    sys.stderr.write(
+        f"warning: the {entry.name!r} commands are unavailable: {entry.value} did not "
+        f"load ({problem}); reinstall the package that declares it\n"
+    )
+    return None
 
 
 def main() -> None:
