@@ -168,13 +168,15 @@ def test_deleted_user_leaves_groups_and_the_longest_standing_member_is_promoted(
 
 
 @pytest.mark.stack
-def test_a_user_deleted_while_being_added_to_a_group_does_not_stay_a_member(
-    postgres_engine: Engine, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize("joining", ["added by an admin", "creating a group"])
+def test_a_user_deleted_while_joining_a_group_does_not_stay_a_member(
+    postgres_engine: Engine, monkeypatch: pytest.MonkeyPatch, joining: str
 ) -> None:
-    """The consumer applies a user's deletion right after ``add_member`` has read the
-    user, before it inserts the membership. The deletion's removal of memberships must
-    not miss that one: the add holds the user's row, so the deletion waits for its
-    commit and then removes the new membership with the others."""
+    """The consumer applies a user's deletion right after the use case that makes the
+    user a member (``add_member``, or ``create_group`` for its creator) has read the user,
+    before it inserts the membership. The deletion's removal of memberships must not miss
+    that one: the use case holds the user's row, so the deletion waits for its commit and
+    then removes the new membership with the others."""
     consumer = Consumer(
         UserEventHandler(repositories_on),
         SqlProcessedEvents(postgres_engine, processed_events),
@@ -196,23 +198,28 @@ def test_a_user_deleted_while_being_added_to_a_group_does_not_stay_a_member(
         def reading(self: SqlUserView, user_id: uuid.UUID) -> KnownUser | None:
             found: KnownUser | None = read(self, user_id)
             if user_id == joiner and threading.current_thread() is threading.main_thread():
-                deletion.start()  # add_member has read the user; its insert is to come
+                deletion.start()  # the use case has read the user; its insert is to come
                 wait_until_done_or_blocked(deletion, postgres_engine, what="the deletion")
             return found
 
         return reading
 
-    # whichever way add_member reads the user to add
+    # whichever way the use case reads the user
     for name in ("get", "get_locked"):
         monkeypatch.setattr(
             SqlUserView, name, read_then_let_the_deletion_run(getattr(SqlUserView, name))
         )
-    use_cases.add_member(SqlUnitOfWork(postgres_engine), admin, group.id, joiner)
+    if joining == "added by an admin":
+        use_cases.add_member(SqlUnitOfWork(postgres_engine), admin, group.id, joiner)
+    else:
+        use_cases.create_group(SqlUnitOfWork(postgres_engine), joiner, "their own")
     deletion.join(timeout=30)
     assert not deletion.is_alive()
-    assert outcome == [(1, 0, 0)]  # the deletion applied, after the add's commit
+    assert outcome == [(1, 0, 0)]  # the deletion applied, after the use case's commit
 
     monkeypatch.undo()
+    with SqlUnitOfWork(postgres_engine) as uow:
+        assert uow.groups.of_member(joiner) == []  # a group alone with them is gone too
     members = use_cases.list_members(SqlUnitOfWork(postgres_engine), admin, group.id)
     assert [m.user_id for m in members] == [admin]
 

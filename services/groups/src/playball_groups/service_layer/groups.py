@@ -78,7 +78,8 @@ def list_groups(uow: UnitOfWork, caller: uuid.UUID) -> list[Group]:
 
 def create_group(uow: UnitOfWork, caller: uuid.UUID, name: str, clock: Clock = utcnow) -> Group:
     with uow:
-        known_user(uow, caller)
+        # locked, as in add_member: the creator becomes the group's first member
+        known_user(uow, caller, locked=True)
         group = Group(id=uuid.uuid4(), name=name, version=1, created_at=clock())
         uow.groups.add(group, admin=caller)
         uow.commit()
