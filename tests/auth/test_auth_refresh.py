@@ -16,6 +16,7 @@ from playball_auth.adapters.passwords_argon2 import Argon2PasswordHasher
 from playball_auth.adapters.tokens_jwt import JwtAccessTokens
 from playball_auth.entrypoints.api import create_app
 from playball_auth.service_layer import grants, handlers
+from playball_auth.service_layer.credentials import Reauthenticated
 from playball_auth.service_layer.errors import InvalidGrantError
 from playball_auth.service_layer.ports import AuthPorts
 from support.auth_backends import AuthBackend, SqlBackend
@@ -132,6 +133,34 @@ def test_a_password_change_revokes_every_token_of_the_user(client: TestClient) -
     assert_invalid_grant(refresh(client, groups["refresh_token"]))
     fresh = login(client, password="battery staple")
     assert refresh(client, fresh["refresh_token"]).status_code == 200
+
+
+def test_a_login_racing_a_password_change_gets_no_refresh_token_that_outlives_it(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A login checks the old password; the password changes (revoking every refresh
+    token the user has); then the login adds its own. That token was issued under the
+    old credentials: it must not refresh, or the old password would keep the account."""
+    real_login = grants.login.login
+
+    def old_password_checked_then_changed(ports: AuthPorts, **kwargs: Any) -> Any:
+        user = real_login(ports, **kwargs)
+        handlers.update_profile(
+            ports.uow_factory,
+            ports.passwords,
+            user.id,
+            handlers.ProfileChanges(password="battery staple"),
+            reauthenticated=Reauthenticated(user.id),
+        )
+        return user
+
+    monkeypatch.setattr(grants.login, "login", old_password_checked_then_changed)
+    raced = login(client)  # its tokens are issued after the change has committed
+    monkeypatch.undo()
+
+    assert_invalid_grant(refresh(client, raced["refresh_token"]))
+    fresh = login(client, password="battery staple")["refresh_token"]
+    assert refresh(client, fresh).status_code == 200
 
 
 def test_a_deletion_revokes_the_users_refresh_tokens(client: TestClient) -> None:

@@ -91,6 +91,8 @@ refresh_tokens = Table(
     Column("expires_at", UtcDateTime(), nullable=False),
     Column("spent_at", UtcDateTime(), nullable=True),
     Column("revoked_at", UtcDateTime(), nullable=True),
+    # the user's credentials version the chain began under; NULL before migration 0009
+    Column("credentials_version", BigInteger(), nullable=True),
     Index("uq_refresh_tokens_token_hash", "token_hash", unique=True),
     Index("ix_refresh_tokens_chain_id", "chain_id"),
     Index("ix_refresh_tokens_user_id", "user_id"),

@@ -49,6 +49,7 @@ class SqlRefreshTokenRepository(RefreshTokenRepository):
                 expires_at=token.expires_at,
                 spent_at=token.spent_at,
                 revoked_at=token.revoked_at,
+                credentials_version=token.credentials_version,
             )
         )
 

@@ -30,7 +30,13 @@ def password_grant(
     if scope == "groups":
         with ports.uow_factory() as uow:
             refresh_token = refresh.add_token(
-                uow.refresh_tokens, user.id, uuid.uuid4(), ports.clock(), ports.refresh_ttl
+                uow.refresh_tokens,
+                user.id,
+                uuid.uuid4(),
+                ports.clock(),
+                ports.refresh_ttl,
+                # the version the password was checked against: a change since kills it
+                credentials_version=user.credentials_version,
             )
             uow.commit()
     issued = ports.tokens.issue(user.id, scope=scope, credentials_version=user.credentials_version)

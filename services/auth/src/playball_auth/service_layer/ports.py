@@ -113,6 +113,9 @@ class RefreshToken:
     expires_at: datetime
     spent_at: datetime | None = None
     revoked_at: datetime | None = None
+    # the user's credentials version its chain began under (None: issued before it was
+    # recorded): a rotation refuses the token once the user's is another
+    credentials_version: int | None = None
 
 
 class RefreshTokenRepository(abc.ABC):

@@ -31,8 +31,11 @@ def add_token(
     chain_id: uuid.UUID,
     now: datetime,
     lifetime: timedelta,
+    *,
+    credentials_version: int,
 ) -> str:
-    """A new token of ``chain_id``, added to ``tokens`` (committed with their unit of work)."""
+    """A new token of ``chain_id``, added to ``tokens`` (committed with their unit of work),
+    valid while ``credentials_version`` is the user's."""
     value = secrets.token_urlsafe(32)  # 256 bits
     tokens.add(
         RefreshToken(
@@ -42,6 +45,7 @@ def add_token(
             user_id=user_id,
             issued_at=now,
             expires_at=now + lifetime,
+            credentials_version=credentials_version,
         )
     )
     return value
@@ -61,6 +65,10 @@ def rotate(uow: UnitOfWork, token: str, now: datetime, lifetime: timedelta) -> R
     A token already spent (a replay, or a concurrent refresh that won) revokes its chain,
     committed before the refusal. The spend itself is one conditional UPDATE, so of two
     concurrent refreshes with one token exactly one succeeds.
+
+    A token issued under credentials the user has changed since is refused, its chain
+    revoked: a password change revokes the user's tokens in its commit, but a login that
+    checked the old password just before could add its token just after.
     """
     stored = uow.refresh_tokens.get_by_hash(digest(token))
     if stored is None or stored.revoked_at is not None or stored.expires_at <= now:
@@ -72,7 +80,19 @@ def rotate(uow: UnitOfWork, token: str, now: datetime, lifetime: timedelta) -> R
     user = uow.users.get(stored.user_id)
     if user is None:
         raise InvalidGrantError(INVALID_GRANT)
-    following = add_token(uow.refresh_tokens, user.id, stored.chain_id, now, lifetime)
+    issued_under = stored.credentials_version
+    if issued_under is not None and issued_under != user.credentials_version:
+        uow.refresh_tokens.revoke_chain(stored.chain_id, now)
+        uow.commit()
+        raise InvalidGrantError(INVALID_GRANT)
+    following = add_token(
+        uow.refresh_tokens,
+        user.id,
+        stored.chain_id,
+        now,
+        lifetime,
+        credentials_version=user.credentials_version,
+    )
     uow.commit()
     return Rotated(user.id, user.credentials_version, following)
 
