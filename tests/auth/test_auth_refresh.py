@@ -16,6 +16,7 @@ from playball_auth.adapters.passwords_argon2 import Argon2PasswordHasher
 from playball_auth.adapters.tokens_jwt import JwtAccessTokens
 from playball_auth.entrypoints.api import create_app
 from playball_auth.service_layer import grants, handlers
+from playball_auth.service_layer import login as login_use_case
 from playball_auth.service_layer.credentials import Reauthenticated
 from playball_auth.service_layer.errors import InvalidGrantError
 from playball_auth.service_layer.ports import AuthPorts
@@ -141,7 +142,7 @@ def test_a_login_racing_a_password_change_gets_no_refresh_token_that_outlives_it
     """A login checks the old password; the password changes (revoking every refresh
     token the user has); then the login adds its own. That token was issued under the
     old credentials: it must not refresh, or the old password would keep the account."""
-    real_login = grants.login.login
+    real_login = login_use_case.login  # what grants.password_grant calls
 
     def old_password_checked_then_changed(ports: AuthPorts, **kwargs: Any) -> Any:
         user = real_login(ports, **kwargs)
@@ -154,7 +155,7 @@ def test_a_login_racing_a_password_change_gets_no_refresh_token_that_outlives_it
         )
         return user
 
-    monkeypatch.setattr(grants.login, "login", old_password_checked_then_changed)
+    monkeypatch.setattr(login_use_case, "login", old_password_checked_then_changed)
     raced = login(client)  # its tokens are issued after the change has committed
     monkeypatch.undo()
 
