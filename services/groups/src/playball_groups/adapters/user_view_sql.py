@@ -205,8 +205,9 @@ class SqlUserView(UserView):
 
     def get_locked(self, user_id: uuid.UUID) -> KnownUser | None:
         """``FOR SHARE`` on PostgreSQL: the consumer's change of the row (a tombstone)
-        waits for this transaction. SQLite needs no lock: a use case's first statement
-        there is a write, which holds the database's one write lock to the commit."""
+        waits for this transaction. SQLite takes no row locks: it has one writer at a
+        time, and a transaction that read before another's commit cannot write after it
+        (SQLite refuses the write)."""
         if self._c.dialect.name != "postgresql":
             return self.get(user_id)
         try:
