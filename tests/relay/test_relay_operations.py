@@ -196,3 +196,20 @@ def test_a_password_on_the_command_line_is_warned_about_and_the_variable_is_read
     missing = runner.invoke(outbox_commands, ["status"], env={OUTBOX_URL_VARIABLE: ""})
     assert missing.exit_code == 2
     assert f"--database-url or {OUTBOX_URL_VARIABLE}" in missing.stderr
+
+
+@pytest.mark.parametrize(
+    "url", ["postgresql://relay:s3cret-Pw@[::1", "pg:s3cret-Pw", "mysql://relay:s3cret-Pw@h/db"]
+)
+def test_a_url_that_names_no_outbox_database_is_bad_input_and_never_quoted(url: str) -> None:
+    """A malformed URL, one without a scheme, or another database's: exit 2 saying what
+    URL is wanted, with no traceback and without quoting it (it may hold a password)."""
+    for given in (["--database-url", url], []):
+        result = CliRunner().invoke(
+            outbox_commands, ["status", *given], env={OUTBOX_URL_VARIABLE: url}
+        )
+        assert result.exit_code == 2, result.output
+        source = "--database-url" if given else OUTBOX_URL_VARIABLE
+        assert f"error: {source}: not a PostgreSQL or SQLite URL" in result.stderr
+        assert "s3cret-Pw" not in result.output
+        assert result.exception is None or isinstance(result.exception, SystemExit)

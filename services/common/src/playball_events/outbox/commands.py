@@ -308,7 +308,14 @@ def register(
     def database_url(given: str | None) -> str:
         if given is not None:
             warn_if_password_in_argv(given, url_variable)
-        return resolve_url(given)
+        url = resolve_url(given)
+        from playball_events.outbox.store_factory_sql import outbox_url_problem  # noqa: PLC0415
+
+        problem = outbox_url_problem(url)
+        if problem is not None:
+            report_error(f"{'--database-url' if given is not None else url_variable}: {problem}")
+            raise typer.Exit(ExitCode.BAD_INPUT)
+        return url
 
     @relay_app.command("relay")
     def relay(
