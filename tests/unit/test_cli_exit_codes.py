@@ -51,6 +51,37 @@ def test_runtime_settings_name_the_bad_variable(monkeypatch: pytest.MonkeyPatch)
         load_settings(PortSettings)
 
 
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgresql://u:s3cret@[::1",  # a bracket left open
+        "postgresql+psycopg://u:s3cret@db:fivefour/x",  # a port that is no number
+        "mysql://u:s3cret@db/x",  # another database
+        "db.example/x",  # no scheme
+    ],
+)
+@pytest.mark.parametrize(
+    ("variable", "command"),
+    [
+        ("DATABASE_URL", ["auth", "migrate"]),
+        ("PLAYBALL_AUTH_DATABASE_URL", ["auth", "serve"]),
+        ("PLAYBALL_GROUPS_DATABASE_URL", ["groups", "migrate"]),
+    ],
+)
+def test_a_database_url_that_is_none_is_named_never_quoted_and_exits_2(
+    url: str, variable: str, command: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Not a traceback from the first connection: the setting is named, the value (it
+    may hold a password) is not shown."""
+    from playball_cli.main import build_app  # noqa: PLC0415 - every sub-app
+
+    monkeypatch.setenv(variable, url)
+    result = runner.invoke(build_app(), command)
+    assert result.exit_code == 2, result.output
+    assert f"{variable}: Value error, not a PostgreSQL or SQLite URL" in result.stderr
+    assert "s3cret" not in result.output
+
+
 # A sub-app that forgets to handle an error kind: the composed command still maps it.
 FORGETFUL_SUB_APP = """
 import sys

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import ClassVar
 
 from playball_core.local_stack import KAFKA_ADMIN, POSTGRES_AUTH
-from playball_events.settings import RuntimeSettings, with_database
+from playball_events.settings import DatabaseUrl, RuntimeSettings, with_database
 from pydantic import Field, field_validator
 
 DATABASE_NAME = "playball_auth"
@@ -30,7 +30,7 @@ def trusted_networks(value: str) -> tuple[IPv4Network | IPv6Network, ...]:
 class AuthSettings(RuntimeSettings):
     local_credentials: ClassVar[tuple[str, ...]] = (KAFKA_ADMIN, POSTGRES_AUTH)
 
-    auth_database_url: str | None = Field(
+    auth_database_url: DatabaseUrl | None = Field(
         default=None,
         description="SQLAlchemy URL of the auth database (default: database playball_auth "
         "on the server of DATABASE_URL); sqlite:///path works too",

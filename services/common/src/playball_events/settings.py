@@ -15,7 +15,7 @@ errors, so neither a repr nor a message ever shows one.
 
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, Literal, Self, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, Self, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 from playball_core.addresses import (
@@ -26,6 +26,7 @@ from playball_core.addresses import (
 from playball_core.exits import ConfigurationError
 from playball_core.local_stack import KAFKA_ADMIN, read_credentials, stack_home
 from pydantic import (
+    AfterValidator,
     AliasChoices,
     Field,
     SecretStr,
@@ -271,6 +272,37 @@ class ClientSecuritySettings(BaseSettings):
         return user, password
 
 
+WANTED_DATABASE_URL = (
+    "not a PostgreSQL or SQLite URL; give postgresql+psycopg://USER:PASSWORD@HOST:PORT/"
+    "DATABASE or sqlite:///PATH"
+)
+
+
+def database_url_problem(url: str) -> str | None:
+    """Why ``url`` is no SQLAlchemy URL of a PostgreSQL or SQLite database (None: it is
+    one). Never quotes the URL: it may hold a password."""
+    try:
+        parts = urlsplit(url)
+        _ = parts.port  # raises for a port that is no number
+    except ValueError:  # a bracket left open, a port that is no number
+        return WANTED_DATABASE_URL
+    if parts.scheme.split("+", 1)[0] in ("postgresql", "sqlite"):
+        return None
+    return WANTED_DATABASE_URL
+
+
+def _database_url(url: str) -> str:
+    problem = database_url_problem(url)
+    if problem is not None:
+        raise ValueError(problem)
+    return url
+
+
+# a database URL setting: checked when loaded, so a malformed one is a named setting error
+# (exit 2), not a traceback from the first connection
+DatabaseUrl = Annotated[str, AfterValidator(_database_url)]
+
+
 class RuntimeSettings(ClientSecuritySettings):
     kafka_bootstrap: str = Field(
         default=DEFAULT_KAFKA_BOOTSTRAP, description="host:port list of the Kafka brokers"
@@ -278,7 +310,7 @@ class RuntimeSettings(ClientSecuritySettings):
     schema_registry_url: str = Field(
         default=DEFAULT_REGISTRY_URL, description="Confluent-compatible schema registry API"
     )
-    database_url: str = Field(
+    database_url: DatabaseUrl = Field(
         default=DEFAULT_DATABASE_URL,
         validation_alias=AliasChoices("DATABASE_URL", "PLAYBALL_DATABASE_URL"),
         description="SQLAlchemy URL of the PostgreSQL server the services' databases live on",

@@ -15,7 +15,7 @@ from playball_events.message_limits import (
     SMALLEST_MAX_MESSAGE_BYTES,
 )
 from playball_events.service_principals import DEFAULT_CONSUMER_GROUP
-from playball_events.settings import RuntimeSettings, with_database
+from playball_events.settings import DatabaseUrl, RuntimeSettings, with_database
 from playball_events.topic_settings import TopicSettings
 from pydantic import Field, FilePath, ValidationInfo, field_validator
 
@@ -29,7 +29,7 @@ AUDIENCE = "playball-groups"
 class GroupsSettings(RuntimeSettings, TopicSettings):
     local_credentials: ClassVar[tuple[str, ...]] = (KAFKA_ADMIN, POSTGRES_GROUPS)
 
-    groups_database_url: str | None = Field(
+    groups_database_url: DatabaseUrl | None = Field(
         default=None,
         description="SQLAlchemy URL of the groups database; default: database "
         f"{DATABASE_NAME!r} on DATABASE_URL's server. sqlite:///path works too",

@@ -309,9 +309,9 @@ def register(
         if given is not None:
             warn_if_password_in_argv(given, url_variable)
         url = resolve_url(given)
-        from playball_events.outbox.store_factory_sql import outbox_url_problem  # noqa: PLC0415
+        from playball_events.settings import database_url_problem  # noqa: PLC0415 - pydantic
 
-        problem = outbox_url_problem(url)
+        problem = database_url_problem(url)
         if problem is not None:
             report_error(f"{'--database-url' if given is not None else url_variable}: {problem}")
             raise typer.Exit(ExitCode.BAD_INPUT)
