@@ -10,6 +10,7 @@ processes it starts.
 from pathlib import Path
 
 from playball_core import local_stack
+from playball_core.address_checks import check_bootstrap, check_database_url
 from playball_core.addresses import (
     DEFAULT_KAFKA_PORT,
     DEFAULT_POSTGRES_PORT,
@@ -76,6 +77,16 @@ class StackSettings(BaseSettings):
         default="",
         description="extra JVM options for the schema registry, space-separated",
     )
+
+    @field_validator("kafka_bootstrap")
+    @classmethod
+    def _bootstrap(cls, servers: str | None) -> str | None:
+        return None if servers is None else check_bootstrap(servers)
+
+    @field_validator("database_url", "postgres_admin_url")
+    @classmethod
+    def _database_url(cls, url: str | None) -> str | None:
+        return None if url is None else check_database_url(url)
 
     @field_validator("kafka_port", "registry_port", "postgres_port")
     @classmethod

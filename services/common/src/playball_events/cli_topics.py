@@ -45,6 +45,23 @@ def manifest_topics() -> list[str]:
     return [topic.name for topic in ALL_TOPICS]
 
 
+def _address_and_limit(bootstrap: str | None) -> tuple[str, int]:
+    """The brokers to ask and the topics' max.message.bytes; ValueError naming the option
+    or variable that is wrong."""
+    from playball_core.address_checks import check_bootstrap  # noqa: PLC0415
+
+    address = bootstrap or os.environ.get(BOOTSTRAP_VARIABLE) or DEFAULT_KAFKA_BOOTSTRAP
+    try:
+        check_bootstrap(address)
+    except ValueError as exc:
+        msg = f"{'--bootstrap' if bootstrap else BOOTSTRAP_VARIABLE}: {exc}"
+        raise ValueError(msg) from None
+    limit = os.environ.get(MAX_MESSAGE_BYTES_VARIABLE)
+    if limit is None:
+        return address, DEFAULT_MAX_MESSAGE_BYTES
+    return address, parse_max_message_bytes(limit)
+
+
 def ensure_topics(
     topics: Sequence[str] | None = None,
     bootstrap: str | None = None,
@@ -82,12 +99,8 @@ def ensure_topics(
     )
 
     stream = out or sys.stdout
-    address = bootstrap or os.environ.get(BOOTSTRAP_VARIABLE) or DEFAULT_KAFKA_BOOTSTRAP
-    limit = os.environ.get(MAX_MESSAGE_BYTES_VARIABLE)
     try:
-        max_message_bytes = (
-            DEFAULT_MAX_MESSAGE_BYTES if limit is None else parse_max_message_bytes(limit)
-        )
+        address, max_message_bytes = _address_and_limit(bootstrap)
     except ValueError as exc:
         report_error(str(exc))
         return ExitCode.BAD_INPUT

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, Self, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
+from playball_core.address_checks import check_bootstrap, check_database_url, check_http_url
 from playball_core.addresses import (
     DEFAULT_DATABASE_URL,
     DEFAULT_KAFKA_BOOTSTRAP,
@@ -272,39 +273,17 @@ class ClientSecuritySettings(BaseSettings):
         return user, password
 
 
-WANTED_DATABASE_URL = (
-    "not a PostgreSQL or SQLite URL; give postgresql+psycopg://USER:PASSWORD@HOST:PORT/"
-    "DATABASE or sqlite:///PATH"
-)
-
-
-def database_url_problem(url: str) -> str | None:
-    """Why ``url`` is no SQLAlchemy URL of a PostgreSQL or SQLite database (None: it is
-    one). Never quotes the URL: it may hold a password."""
-    try:
-        parts = urlsplit(url)
-        _ = parts.port  # raises for a port that is no number
-    except ValueError:  # a bracket left open, a port that is no number
-        return WANTED_DATABASE_URL
-    if parts.scheme.split("+", 1)[0] in ("postgresql", "sqlite"):
-        return None
-    return WANTED_DATABASE_URL
-
-
-def _database_url(url: str) -> str:
-    problem = database_url_problem(url)
-    if problem is not None:
-        raise ValueError(problem)
-    return url
-
-
 # a database URL setting: checked when loaded, so a malformed one is a named setting error
 # (exit 2), not a traceback from the first connection
-DatabaseUrl = Annotated[str, AfterValidator(_database_url)]
+DatabaseUrl = Annotated[str, AfterValidator(check_database_url)]
+# the brokers' addresses: a typo is a named setting error, not ten seconds of "no broker"
+KafkaBootstrap = Annotated[str, AfterValidator(check_bootstrap)]
+# a service's base URL (another service's API)
+HttpUrl = Annotated[str, AfterValidator(check_http_url)]
 
 
 class RuntimeSettings(ClientSecuritySettings):
-    kafka_bootstrap: str = Field(
+    kafka_bootstrap: KafkaBootstrap = Field(
         default=DEFAULT_KAFKA_BOOTSTRAP, description="host:port list of the Kafka brokers"
     )
     schema_registry_url: str = Field(

@@ -15,7 +15,7 @@ from playball_events.message_limits import (
     SMALLEST_MAX_MESSAGE_BYTES,
 )
 from playball_events.service_principals import DEFAULT_CONSUMER_GROUP
-from playball_events.settings import DatabaseUrl, RuntimeSettings, with_database
+from playball_events.settings import DatabaseUrl, HttpUrl, RuntimeSettings, with_database
 from playball_events.topic_settings import TopicSettings
 from pydantic import Field, FilePath, ValidationInfo, field_validator
 
@@ -35,7 +35,7 @@ class GroupsSettings(RuntimeSettings, TopicSettings):
         f"{DATABASE_NAME!r} on DATABASE_URL's server. sqlite:///path works too",
     )
     groups_port: int = Field(default=DEFAULT_PORT, ge=1, le=65535)
-    auth_url: str = Field(
+    auth_url: HttpUrl = Field(
         default=DEFAULT_AUTH_URL,
         description="the auth API's base URL: the tokens' expected issuer, and where the JWKS is",
     )

@@ -309,7 +309,7 @@ def register(
         if given is not None:
             warn_if_password_in_argv(given, url_variable)
         url = resolve_url(given)
-        from playball_events.settings import database_url_problem  # noqa: PLC0415 - pydantic
+        from playball_core.address_checks import database_url_problem  # noqa: PLC0415
 
         problem = database_url_problem(url)
         if problem is not None:
