@@ -360,7 +360,11 @@ class Rig:
         return float(self.relay.metrics.standby._value.get())
 
 
-def make_rig(monkeypatch: pytest.MonkeyPatch, registry: InMemoryRegistry | None = None) -> Rig:
+def make_rig(
+    monkeypatch: pytest.MonkeyPatch,
+    registry: InMemoryRegistry | None = None,
+    backoff: tuple[float, float] = (1.0, 1.0),
+) -> Rig:
     clock, journal = Clock(), Journal()
     store = FakeCaptureStore(clock, journal)
     stream, slots = FakeChangeStream(journal), FakeSlotMonitor()
@@ -376,7 +380,12 @@ def make_rig(monkeypatch: pytest.MonkeyPatch, registry: InMemoryRegistry | None 
         ),
         relay_id="unit",
         config=WalConfig(
-            RelayConfig(batch_size=100, poll_interval=POLL, backoff_initial=1.0, backoff_max=1.0)
+            RelayConfig(
+                batch_size=100,
+                poll_interval=POLL,
+                backoff_initial=backoff[0],
+                backoff_max=backoff[1],
+            )
         ),
         metrics=RelayMetrics(),
         now=clock.now,
@@ -394,6 +403,33 @@ def make_rig(monkeypatch: pytest.MonkeyPatch, registry: InMemoryRegistry | None 
 @pytest.fixture
 def rig(monkeypatch: pytest.MonkeyPatch) -> Rig:
     return make_rig(monkeypatch)
+
+
+def test_batches_failing_one_after_another_make_the_pause_grow(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A broker outage fails batch after batch. Each round that settles a failed batch
+    pauses, and the next failure pauses twice as long: reading and sending the next batch
+    without an error is no recovery (its deliveries are not in yet). A batch delivered
+    whole ends the run of failures."""
+    rig = make_rig(monkeypatch, backoff=(0.5, 8.0))
+
+    def round_of(outcome: DeliveryOutcome | None) -> None:
+        (event,) = rig.commit(user_event(TOPIC, uuid.uuid4(), 1))  # a user of its own
+        if outcome is not None:
+            rig.publisher.fail(event, outcome)
+        rig.cycle()  # sends it, and settles the batch of the round before
+
+    for _ in range(4):
+        round_of(DeliveryOutcome.POSSIBLY_PERSISTED)
+    # equal jitter at 0.5: three quarters of 0.5, 1 and 2 s
+    assert rig.pauses == [0.375, 0.75, 1.5]
+
+    round_of(None)  # settles the fourth failure: the pause grows again
+    round_of(None)  # settles a batch delivered whole: recovered
+    round_of(DeliveryOutcome.POSSIBLY_PERSISTED)
+    round_of(None)  # settles the new failure: back to the first step
+    assert rig.pauses == [0.375, 0.75, 1.5, 3.0, 0.375]
 
 
 def register(registry: InMemoryRegistry, record: str) -> None:

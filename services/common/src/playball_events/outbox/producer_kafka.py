@@ -6,6 +6,12 @@ report. The idempotent producer keeps each partition's order across its internal
 retries, which is what keeps a user's events in order within a batch. A message that
 times out (``_MSG_TIMED_OUT``) may have been written anyway: it is reported as possibly
 persisted, retried and counted, and the consumer drops the duplicate by event id.
+
+A producer whose every delivery timed out for :data:`STALE_AFTER` batches in a row is
+replaced by a new one at the next send. Seen after a broker restart (a relay feeding the
+producer without pause through the outage): the old producer kept timing out every
+message for minutes while a new one, in another process, delivered at once. During a real
+outage the new producer times out like the old, and costs one connection attempt.
 """
 
 import logging
@@ -41,6 +47,8 @@ _REFUSED = frozenset(
 )
 # How long a send's wait() goes on past the delivery timeout, for the last reports.
 _REPORT_GRACE = 5.0
+# Batches in a row whose every delivery timed out, before the producer is replaced
+STALE_AFTER = 3
 
 
 def producer_config(
@@ -74,21 +82,30 @@ def outcome_of(error: KafkaError) -> DeliveryOutcome:
 
 
 class _KafkaPending(PendingDeliveries):
-    def __init__(self, producer: Producer, results: list[Delivery | None], deadline: float) -> None:
+    def __init__(
+        self,
+        producer: Producer,
+        results: list[Delivery | None],
+        deadline: float,
+        settled: Callable[[list[Delivery]], None],
+    ) -> None:
         self._producer = producer
         self._results = results
         self._deadline = deadline
+        self._settled = settled
 
     def wait(self) -> list[Delivery]:
         # poll(), not flush(): flush would also wait for batches produced after this one.
         results = self._results
         while None in results and time.monotonic() < self._deadline:
             self._producer.poll(min(0.1, max(0.0, self._deadline - time.monotonic())))
-        return [
+        deliveries = [
             found
             or Delivery(DeliveryOutcome.POSSIBLY_PERSISTED, "no delivery report before deadline")
             for found in results
         ]
+        self._settled(deliveries)
+        return deliveries
 
 
 class KafkaEventPublisher(EventPublisher):
@@ -114,6 +131,7 @@ class KafkaEventPublisher(EventPublisher):
         self._report_wait = delivery_timeout_ms / 1000 + _REPORT_GRACE
         self._producer = Producer(self._config)
         self._fatal = False
+        self._timed_out_batches = 0  # in a row, every delivery timed out
 
     def check_credentials(self, timeout: float = 5.0) -> None:
         """Wait for the brokers' metadata, so that a refused credential ends a relay at start,
@@ -128,7 +146,10 @@ class KafkaEventPublisher(EventPublisher):
 
     def send(self, messages: Sequence[OutgoingMessage]) -> PendingDeliveries:
         if self._fatal:  # idempotence state lost (KIP-360 cases): start a new session
-            self._recreate()
+            self._recreate("producer hit a fatal error")
+        elif self._timed_out_batches >= STALE_AFTER:
+            batches = self._timed_out_batches
+            self._recreate(f"every delivery of the last {batches} batches timed out")
         results: list[Delivery | None] = [None] * len(messages)
         producer = self._producer
         for index, message in enumerate(messages):
@@ -151,7 +172,14 @@ class KafkaEventPublisher(EventPublisher):
                     results[index] = Delivery(outcome_of(error), error.str())
                     break
         producer.poll(0)  # serve the reports already in, without waiting
-        return _KafkaPending(producer, results, time.monotonic() + self._report_wait)
+        deadline = time.monotonic() + self._report_wait
+        return _KafkaPending(producer, results, deadline, self._count_timeouts)
+
+    def _count_timeouts(self, deliveries: list[Delivery]) -> None:
+        timed_out = bool(deliveries) and all(
+            d.outcome is DeliveryOutcome.POSSIBLY_PERSISTED for d in deliveries
+        )
+        self._timed_out_batches = self._timed_out_batches + 1 if timed_out else 0
 
     def _reporter(self, results: list[Delivery | None], index: int) -> Callable[[Any, Any], None]:
         def report(error: KafkaError | None, message: Any) -> None:
@@ -168,11 +196,12 @@ class KafkaEventPublisher(EventPublisher):
         """Roll markers on ``topics``, written through this publisher's producer."""
         return KafkaRollMarkers(lambda: self._producer, topics)
 
-    def _recreate(self) -> None:
-        log.warning("producer hit a fatal error; starting a new producer session")
+    def _recreate(self, why: str) -> None:
+        log.warning("%s; starting a new producer session", why)
         self._producer.flush(self._report_wait)
         self._producer = Producer(self._config)
         self._fatal = False
+        self._timed_out_batches = 0
 
     def close(self) -> None:
         remaining = self._producer.flush(self._report_wait)

@@ -256,10 +256,10 @@ class WalOutboxRelay(Stoppable):
 
     def _cycle(self) -> None:
         try:
-            if self._streaming or self._start_streaming():
-                self._round()
-                if self._lifecycle.succeeded():
-                    log.info("outbox relay %s: recovered", self.relay_id)
+            streaming = self._streaming or self._start_streaming()
+            # a round whose batch before failed has paused: no success to count
+            if streaming and self._round() and self._lifecycle.succeeded():
+                log.info("outbox relay %s: recovered", self.relay_id)
         except StoreUnavailableError as exc:
             self._stream_lost()
             self._pause(f"{type(exc).__name__}: {exc}")
@@ -355,17 +355,19 @@ class WalOutboxRelay(Stoppable):
 
     # -- one round ------------------------------------------------------------------------
 
-    def _round(self) -> None:
+    def _round(self) -> bool:
         """Read a batch (the batch before gets its acks meanwhile) and check its rows,
         settle the one before, let the table send the held users' rows, then send this
-        batch; what is marked sent by now is confirmed."""
+        batch; what is marked sent by now is confirmed. False when the batch before had
+        deliveries fail: the round paused, and the failures in a row grow the pause (the
+        round itself raising nothing is no recovery)."""
         timeout = IN_FLIGHT_READ if self._in_flight else self.config.relay.poll_interval
         batch = self.stream.read(self.config.relay.batch_size, timeout)
         if batch.lag_seconds is not None:
             self.metrics.record_slot_lag_seconds(batch.lag_seconds)
         # before the settling: this query runs while the broker acks the batch in flight
         verdicts = self.store.stream_verdicts([e.seq for e in batch.events])
-        self._settle()
+        delivered = self._settle()
         if self._held and self._monotonic() >= self._next_catch_up:
             self._next_catch_up = self._monotonic() + self.config.relay.poll_interval
             self._catch_up.run_once()
@@ -373,6 +375,7 @@ class WalOutboxRelay(Stoppable):
             self._held = frozenset(self.store.held_users(among=sorted(self._held)))
         self._send(batch, verdicts)
         self._confirm()
+        return delivered
 
     def _confirm(self, *, wait: bool = False) -> None:
         position = self._recorder.recorded(wait=wait)
@@ -413,12 +416,12 @@ class WalOutboxRelay(Stoppable):
         self._held = self._held | {event.aggregate_id}
         self.metrics.record_parked()
 
-    def _settle(self) -> None:
+    def _settle(self) -> bool:
         """Await the batch in flight and record what became of each event; its position
-        is confirmable once the recorder has marked it."""
+        is confirmable once the recorder has marked it. False when deliveries failed."""
         flight, self._in_flight = self._in_flight, None
         if flight is None:
-            return
+            return True
         report = DeliveryReport.of(
             flight.events, flight.pending.wait(), self._lifecycle.backoff, self._now()
         )
@@ -435,6 +438,8 @@ class WalOutboxRelay(Stoppable):
         self._recorder.record(report.acked, flight.position)
         if report.retries:
             self._pause(report.failure_summary(len(flight.events)))
+            return False
+        return True
 
     # -- housekeeping ---------------------------------------------------------------------
 
