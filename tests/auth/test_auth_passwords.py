@@ -12,6 +12,7 @@ from playball_auth.domain.model import User
 from playball_auth.service_layer import handlers
 from playball_auth.service_layer.credentials import Reauthenticated
 from playball_auth.service_layer.errors import InvalidCredentialsError
+from playball_auth.service_layer.ports import PasswordHasher
 from playball_auth.settings import AuthSettings
 from pydantic import ValidationError
 from support.auth_backends import AuthBackend, SqlBackend
@@ -72,17 +73,22 @@ def test_only_argon2id_is_accepted() -> None:
         Argon2PasswordHasher(Argon2(type=Type.I))
 
 
+def register(backend: AuthBackend, hasher: PasswordHasher, name: str) -> handlers.UserSnapshot:
+    """``name``, registered with the password "correct horse" hashed by ``hasher``."""
+    return handlers.register_user(
+        backend.uow_factory,
+        hasher,
+        username=name,
+        email=f"{name}@example.org",
+        password="correct horse",
+        display_name=name.title(),
+    )
+
+
 @pytest.mark.parametrize("backend", ["fake", "sqlite"], indirect=True)
 def test_login_rehashes_a_hash_made_with_older_parameters(backend: AuthBackend) -> None:
     old = Argon2PasswordHasher(Argon2(time_cost=1, memory_cost=1024, parallelism=1))
-    user = handlers.register_user(
-        backend.uow_factory,
-        old,
-        username="rita",
-        email="rita@example.org",
-        password="correct horse",
-        display_name="Rita",
-    )
+    user = register(backend, old, "rita")
     assert backend.password_hash(user.id).startswith("$argon2id$v=19$m=1024,t=1,p=1$")
     events_before = backend.outbox_rows(user.id)
 
@@ -109,14 +115,7 @@ def test_a_password_change_during_a_login_rehash_is_not_overwritten(
     row. Here the change runs right after the rehash has read the user; it has to wait
     for the rehash's commit, then saves the new password."""
     older, current = FakePasswordHasher("p0"), FakePasswordHasher("p1")
-    user = handlers.register_user(
-        pg_backend.uow_factory,
-        older,
-        username="sam",
-        email="sam@example.org",
-        password="correct horse",
-        display_name="Sam",
-    )
+    user = register(pg_backend, older, "sam")
     change = handlers.ProfileChanges(password="battery staple")
     changer = threading.Thread(
         target=handlers.update_profile,
