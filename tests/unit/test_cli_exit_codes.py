@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from playball_cli.main import build_app
 from playball_codegen.cli import app as codegen_app
 from playball_core.exits import (
     ConfigurationError,
@@ -73,8 +74,6 @@ def test_a_database_url_that_is_none_is_named_never_quoted_and_exits_2(
 ) -> None:
     """Not a traceback from the first connection: the setting is named, the value (it
     may hold a password) is not shown."""
-    from playball_cli.main import build_app  # noqa: PLC0415 - every sub-app
-
     monkeypatch.setenv(variable, url)
     result = runner.invoke(build_app(), command)
     assert result.exit_code == 2, result.output

@@ -25,6 +25,14 @@ def database_url_problem(url: str) -> str | None:
     return WANTED_DATABASE_URL
 
 
+def holds_password(url: str) -> bool:
+    """Whether ``url`` names a password (False for what is no URL at all)."""
+    try:
+        return bool(urlsplit(url).password)
+    except ValueError:
+        return False
+
+
 def check_database_url(url: str) -> str:
     problem = database_url_problem(url)
     if problem is not None:

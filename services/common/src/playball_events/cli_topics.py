@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import Annotated, TextIO
 
 import typer
+from playball_core.address_checks import check_bootstrap
 from playball_core.addresses import DEFAULT_KAFKA_BOOTSTRAP
 from playball_core.exits import ExitCode, report_error
 
@@ -48,8 +49,6 @@ def manifest_topics() -> list[str]:
 def _address_and_limit(bootstrap: str | None) -> tuple[str, int]:
     """The brokers to ask and the topics' max.message.bytes; ValueError naming the option
     or variable that is wrong."""
-    from playball_core.address_checks import check_bootstrap  # noqa: PLC0415
-
     address = bootstrap or os.environ.get(BOOTSTRAP_VARIABLE) or DEFAULT_KAFKA_BOOTSTRAP
     try:
         check_bootstrap(address)

@@ -35,16 +35,16 @@ class SqlUserRepository(UserRepository):
         event collection included. The ORM's own loading took a sixth of the API's CPU
         per profile change.
 
-        ``for_update`` reads the row again, locked, even when this unit of work already
-        holds the user (whose state may then be out of date: lock first, then read)."""
+        ``for_update`` locks the row as it reads it: the unit of work's first read of the
+        user (one read earlier, unlocked, may be out of date by then)."""
         found = self.session.identity_map.get(identity_key(User, user_id))
-        if found is not None and not for_update:
+        if found is not None:
+            if for_update:
+                msg = f"{found!r} was read before it was locked: lock it first in the unit of work"
+                raise RuntimeError(msg)
             return found
         statement = _BY_ID_FOR_UPDATE if for_update else _BY_ID
         row = self.session.connection().execute(statement, {"user_id": user_id}).one_or_none()
-        if found is not None:
-            msg = f"{found!r} was read before it was locked: lock it first in the unit of work"
-            raise RuntimeError(msg)
         if row is None:
             return None
         user = User(

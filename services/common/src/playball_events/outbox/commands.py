@@ -22,6 +22,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from playball_core.address_checks import database_url_problem, holds_password
 from playball_core.exits import ExitCode, report_error
 
 # the generic commands' database, when --database-url is not given
@@ -31,13 +32,7 @@ OUTBOX_URL_VARIABLE = "PLAYBALL_OUTBOX_DATABASE_URL"
 def warn_if_password_in_argv(url: str, variable: str) -> None:
     """Warn (stderr) when ``url``, given on the command line, carries a password; the
     warning names neither the URL nor the password."""
-    from urllib.parse import urlsplit  # noqa: PLC0415
-
-    try:
-        password = urlsplit(url).password
-    except ValueError:  # not a URL at all: the command will say so
-        return
-    if password:
+    if holds_password(url):
         sys.stderr.write(
             "warning: --database-url holds a password, and a command line is readable by "
             f"every process on this machine; give the URL in {variable} instead\n"
@@ -309,8 +304,6 @@ def register(
         if given is not None:
             warn_if_password_in_argv(given, url_variable)
         url = resolve_url(given)
-        from playball_core.address_checks import database_url_problem  # noqa: PLC0415
-
         problem = database_url_problem(url)
         if problem is not None:
             report_error(f"{'--database-url' if given is not None else url_variable}: {problem}")
