@@ -33,6 +33,10 @@ from relay.writers import ContinuousWriter
 pytestmark = [pytest.mark.stack, pytest.mark.slow]
 
 CAPTURES = ("poll", "wal")
+# per relay: writes go on through the whole outage, and the broker's restart (a JVM
+# start, seconds on a busy machine) sets how many pile up; 100/s still builds a backlog
+# of several hundred events per relay, at half the suite's CPU of 200/s
+WRITES_PER_SECOND = 100
 
 
 @pytest.fixture
@@ -92,11 +96,12 @@ def test_broker_stopped_under_write_load_then_restarted_loses_nothing_either_cap
                 PLAYBALL_RELAY_BACKOFF_MAX_SECONDS=2,  # resume soon after the broker returns
             )
             users = [uuid.uuid4() for _ in range(50)]
-            lanes.append(Lane(capture, store, topic, ContinuousWriter(store, topic, users)))
+            writer = ContinuousWriter(store, topic, users, per_second=WRITES_PER_SECOND)
+            lanes.append(Lane(capture, store, topic, writer))
         for lane in lanes:
             lane.writer.start()
         try:
-            wait_for(lambda: all(lane.sent() >= 200 for lane in lanes), 60, "deliveries")
+            wait_for(lambda: all(lane.sent() >= 100 for lane in lanes), 60, "deliveries")
             private_kafka.kafka_nodes[0].stop()
             during = [len(lane.writer.committed) for lane in lanes]
 
@@ -107,11 +112,11 @@ def test_broker_stopped_under_write_load_then_restarted_loses_nothing_either_cap
                 )
 
             # writes keep committing with the broker down, and the backlogs build up
-            wait_for(written_since(during, 500), 60, "writes during the outage")
-            wait_for(lambda: all(lane.backlog() >= 300 for lane in lanes), 60, "backlogs")
+            wait_for(written_since(during, 250), 60, "writes during the outage")
+            wait_for(lambda: all(lane.backlog() >= 150 for lane in lanes), 60, "backlogs")
             private_kafka.up(timeout=180)
             after = [len(lane.writer.committed) for lane in lanes]
-            wait_for(written_since(after, 300), 60, "writes after the restart")
+            wait_for(written_since(after, 150), 60, "writes after the restart")
         finally:
             for lane in lanes:
                 lane.writer.stop()

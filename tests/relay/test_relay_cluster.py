@@ -59,7 +59,12 @@ from relay.writers import ContinuousWriter
 
 pytestmark = [pytest.mark.stack, pytest.mark.slow, pytest.mark.cluster]
 
-USERS = 120
+# Each relay's writer goes round USERS users at PER_SECOND events/s: a round every 1.2 s,
+# so every user has versions before, during and after the kill. The faults take as long
+# whatever the rate (fencing, failover, a JVM start); 120 users at 100/s cost the suite
+# twice the CPU (written, relayed, replicated three times, read back) for the same claim.
+USERS = 60
+PER_SECOND = 50
 # broker.session.timeout.ms (Kafka's default, which the stack keeps): how long the
 # controller waits before it fences a broker that stopped heartbeating
 FENCING_MS = 9_000
@@ -175,7 +180,9 @@ def start_writes(
             PLAYBALL_RELAY_DELIVERY_TIMEOUT_MS=delivery_timeout_ms,
         ),
     )
-    writer = ContinuousWriter(store, topic, [uuid.uuid4() for _ in range(USERS)], per_second=100)
+    writer = ContinuousWriter(
+        store, topic, [uuid.uuid4() for _ in range(USERS)], per_second=PER_SECOND
+    )
     writer.start()
     return relay, writer
 

@@ -1,6 +1,7 @@
 """`register`, `status` and `check --registry` against the stack's registry."""
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -66,7 +67,13 @@ class Contracts:
 
 
 @pytest.fixture
-def contracts(tmp_path: Path, unique_name: str, registry_url: str) -> Contracts:
+def contracts(
+    tmp_path: Path, unique_name: str, registry_url: str, kafka_bootstrap: str
+) -> Contracts:
+    """``register`` ensures the manifest's topics on the stack's broker as well (the
+    environment's ``PLAYBALL_KAFKA_BOOTSTRAP``): asking for ``kafka_bootstrap`` has
+    ``unique_name`` delete them, and their ACLs, when the test ends."""
+    assert os.environ.get("PLAYBALL_KAFKA_BOOTSTRAP", kafka_bootstrap) == kafka_bootstrap
     return Contracts(tmp_path, unique_name, registry_url)
 
 

@@ -12,7 +12,6 @@ import secrets
 import subprocess
 import sys
 import time
-import uuid
 from pathlib import Path
 
 import pytest
@@ -52,10 +51,11 @@ def poll_one(source: KafkaSource, timeout: float = 30.0) -> RawMessage:
 
 
 def test_every_client_built_from_the_settings_round_trips_over_sasl_ssl(
-    broker: SecuredKafka,
+    broker: SecuredKafka, unique_name: str, kafka_bootstrap: str
 ) -> None:
+    assert broker.bootstrap == kafka_bootstrap  # so unique_name's cleanup removes the topics
     security = broker.security()
-    topic = f"secured-{uuid.uuid4().hex[:8]}"
+    topic = unique_name
     report = TopicsAdmin(broker.bootstrap, security=security).ensure([topic])
     assert sorted(report.created) == [topic, f"{topic}.dlq"]
 

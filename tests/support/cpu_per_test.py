@@ -50,3 +50,12 @@ def pytest_runtest_protocol(item: pytest.Item) -> Iterator[None]:
     }
     _report.write(json.dumps(line) + "\n")
     _report.flush()
+
+
+def pytest_unconfigure() -> None:
+    """Close the report (a worker's session ends here; left open, the interpreter's exit
+    warns of an unclosed file)."""
+    global _report  # noqa: PLW0603 - the one report file of this process
+    if _report is not None:
+        _report.close()
+        _report = None
