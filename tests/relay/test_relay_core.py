@@ -224,7 +224,10 @@ def registry_with(*names: str) -> InMemoryRegistry:
 
 
 def make_relay(
-    store: FakeStore, publisher: FakePublisher, registry: InMemoryRegistry | None = None
+    store: FakeStore,
+    publisher: FakePublisher,
+    registry: InMemoryRegistry | None = None,
+    backoff: tuple[float, float] = (0.0, 0.0),
 ) -> tuple[OutboxRelay, FakeWakeup]:
     wakeup = FakeWakeup()
     records = {f"{c.avro_schema()['namespace']}.{c.__name__}": c for c in RECORDS}
@@ -236,7 +239,7 @@ def make_relay(
         ),
         wakeup,
         relay_id="unit",
-        config=RelayConfig(batch_size=100, backoff_initial=0.0, backoff_max=0.0),
+        config=RelayConfig(batch_size=100, backoff_initial=backoff[0], backoff_max=backoff[1]),
         metrics=RelayMetrics(),
         now=lambda: NOW,
         rng=lambda: 0.5,
@@ -564,3 +567,40 @@ def test_a_settled_batch_ends_the_wait_and_its_users_later_rows_go_out() -> None
 
     assert looking.result(30) == 1
     assert [dict(m.headers)["user_version"] for m in publisher.sent] == [b"1", b"2"]
+
+
+def test_batches_failing_one_after_another_make_the_pause_grow(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A broker outage fails batch after batch. Each failed batch pauses, and the next
+    failure pauses twice as long: a round that claims and sends without an error is no
+    recovery (its deliveries come in on the settling thread, in the round after). A batch
+    delivered whole ends the run of failures, and only then is the relay "recovered"."""
+    store, publisher = FakeStore(), FakePublisher()
+    relay, _ = make_relay(store, publisher, backoff=(0.5, 8.0))
+    pauses: list[float] = []
+    monkeypatch.setattr(relay._lifecycle, "pause", pauses.append)
+
+    def round_of(outcome: DeliveryOutcome | None) -> None:
+        event = user_event(TOPIC, uuid.uuid4(), 1)  # a user of its own
+        store.insert_events([event])
+        if outcome is None:
+            publisher.outcomes.clear()  # the broker is back: every delivery is acked
+        else:
+            publisher.outcomes[str(event.event_id)] = outcome
+        relay._round()  # sends it, and settles the batch of the round before
+
+    caplog.set_level("INFO", logger="playball_events.outbox.relay")
+    for _ in range(4):
+        round_of(DeliveryOutcome.POSSIBLY_PERSISTED)
+    relay.settle()
+    # equal jitter at 0.5: three quarters of 0.5, 1, 2 and 4 s
+    assert pauses == [0.375, 0.75, 1.5, 3.0]
+    assert "recovered" not in caplog.text
+
+    round_of(None)  # the failed rows go out again, delivered this time
+    round_of(None)  # settles that batch, delivered whole: recovered
+    assert caplog.text.count("recovered") == 1
+    round_of(DeliveryOutcome.POSSIBLY_PERSISTED)
+    relay.settle()  # a new failure: back to the first step
+    assert pauses == [0.375, 0.75, 1.5, 3.0, 0.375]

@@ -85,6 +85,10 @@ def private_postgres(stack: StackSettings, **settings: object) -> Iterator[Priva
             cache_dir=stack.cache_dir,
             postgres_port=free_port(),
             database_url=None,  # even if DATABASE_URL is set: this one is started here
+            # and its admin URL is its own, even with the session's exported (as a shell
+            # that sourced the stack's credentials/playball.env has it): else the tests
+            # here stopped and restarted nothing, and talked to the session's server
+            postgres_admin_url=None,
             kafka_bootstrap=stack.effective_kafka_bootstrap,  # external: not started here
             schema_registry_url=stack.effective_registry_url,  # external: not started here
             **settings,  # type: ignore[arg-type]

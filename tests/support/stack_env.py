@@ -135,6 +135,7 @@ def private_stack_settings(session: StackSettings, home: Path) -> StackSettings:
         registry_port=free_port_run(2),  # its management interface takes the next port
         postgres_port=free_port(),
         database_url=None,
+        postgres_admin_url=None,  # its own server's, even with the session's exported
         kafka_bootstrap=None,
         schema_registry_url=None,
         kafka_heap="256m",

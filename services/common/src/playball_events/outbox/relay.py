@@ -24,6 +24,7 @@ sending (a claim whose answer was lost), so they do not wait out the lease.
 
 import logging
 import random
+import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -179,6 +180,15 @@ class OutboxRelay(Stoppable):
             Backoff(self.config.backoff_initial, self.config.backoff_max, rng)
         )
         self._may_hold_orphans = False  # a round failed: rows may be leased to nobody here
+        # What a round may count as a success (which ends a run of failures and resets the
+        # backoff): none paused in it, on any thread; and the last batch settled was
+        # delivered whole. Sending a batch proves nothing of the broker: its deliveries
+        # come in on the settling thread, in the round after.
+        self._paused_in_round = False
+        self._deliveries_failing = False
+        # Held while a failure is counted (either thread) and while a round counts its
+        # success: a failure of the batch settling meanwhile is never lost to the reset.
+        self._outcome = threading.Lock()
         self._next_cleanup = 0.0
         self._next_status = 0.0
         self._settler = ThreadPoolExecutor(1, thread_name_prefix="outbox-settle")
@@ -204,6 +214,7 @@ class OutboxRelay(Stoppable):
 
     def _round(self) -> int:
         """One batch, failures turned into a backoff pause; how many events it claimed."""
+        self._paused_in_round = False
         try:
             if self._may_hold_orphans:
                 self._release_orphans()
@@ -213,7 +224,11 @@ class OutboxRelay(Stoppable):
                 self._may_hold_orphans = True
             self._pause(f"{type(exc).__name__}: {exc}")
             return -1
-        if self._lifecycle.succeeded():
+        with self._outcome:
+            if self._paused_in_round or self._deliveries_failing:
+                return claimed  # no success: the failures in a row grow the next pause
+            recovered = self._lifecycle.succeeded()
+        if recovered:
             log.info("outbox relay %s: recovered", self.relay_id)
         return claimed
 
@@ -234,7 +249,9 @@ class OutboxRelay(Stoppable):
         log.info("outbox relay %s: gave back the claims a failure left behind", self.relay_id)
 
     def _pause(self, reason: str) -> None:
-        delay = self._lifecycle.failed()
+        with self._outcome:
+            self._paused_in_round = True
+            delay = self._lifecycle.failed()
         log.warning("outbox relay %s: %s; next try in %.2f s", self.relay_id, reason, delay)
         self._lifecycle.pause(delay)
 
@@ -387,6 +404,8 @@ class OutboxRelay(Stoppable):
             self._park(event, reason)
         self._settle(report.acked)
         self.metrics.record_delivered(len(report.acked), report.latencies)
+        with self._outcome:
+            self._deliveries_failing = bool(report.retries)
         if report.retries:
             self.store.reschedule(self.relay_id, report.retries)
             report.record_retries(self.metrics)
