@@ -90,6 +90,6 @@ def _listening(bootstrap: str) -> str:
     dead address as well had librdkafka (2.16) spin a core on that node's thread for the
     whole of the revoke's request timeout, 10 s per revoke (3 runs of 4 of
     test_relay_cluster.py: some 17 CPU-s each); through the live ones alone, 0 of 4."""
-    addresses = bootstrap.split(",")
-    live = [a for a in addresses if is_listening(int(a.rsplit(":", 1)[1]), a.rsplit(":", 1)[0])]
-    return ",".join(live or addresses)
+    addresses = [address.rsplit(":", 1) for address in bootstrap.split(",")]
+    live = [f"{host}:{port}" for host, port in addresses if is_listening(int(port), host)]
+    return ",".join(live) or bootstrap
