@@ -178,12 +178,17 @@ def outbox_relation(columns: Sequence[str] = SHUFFLED, oid: int = OUTBOX_OID) ->
     )
 
 
+def an_insert(oid: int, values: Sequence[bytes | None]) -> Insert:
+    """An insert as the stream gives it: its message parsed."""
+    message = parse_pgoutput(insert_message(oid, values))
+    assert isinstance(message, Insert)
+    return message
+
+
 def outbox_insert(
     event: OutboxEvent, columns: Sequence[str] = SHUFFLED, oid: int = OUTBOX_OID
 ) -> Insert:
-    message = parse_pgoutput(insert_message(oid, [column_value(c, event) for c in columns]))
-    assert isinstance(message, Insert)
-    return message
+    return an_insert(oid, [column_value(c, event) for c in columns])
 
 
 def an_event(**changes: object) -> OutboxEvent:
@@ -320,7 +325,16 @@ def test_commit_gives_the_end_of_the_transaction_and_its_time() -> None:
 
 def test_an_insert_gives_its_relation_and_raw_values() -> None:
     message = parse_pgoutput(insert_message(OUTBOX_OID, [b"\x01", None, b"abc"]))
-    assert message == Insert(OUTBOX_OID, (b"\x01", None, b"abc"))
+    assert isinstance(message, Insert)
+    assert message.relation == OUTBOX_OID
+    assert message.values == (b"\x01", None, b"abc")
+
+
+def test_an_insert_framed_in_xlog_data_is_read_in_place() -> None:
+    message = insert_message(OUTBOX_OID, [b"\x01", None, b"abc"])
+    _wal_end, framed = parse_copy_data(xlog_data(0x10, 0x20, message))
+    assert isinstance(framed, Insert)
+    assert framed.values == (b"\x01", None, b"abc")
 
 
 @pytest.mark.parametrize(
@@ -374,7 +388,7 @@ def test_json_headers_are_read_as_a_dict(written: str, read: dict[str, str]) -> 
     decoder = EventDecoder("outbox")
     decoder.add_relation(relation)
 
-    decoded = decoder.event(Insert(OUTBOX_OID, tuple(values)))
+    decoded = decoder.event(an_insert(OUTBOX_OID, values))
 
     assert decoded is not None
     assert decoded.headers == read
@@ -389,7 +403,7 @@ def test_jsonb_headers_are_read_past_their_version_byte() -> None:
     decoder = EventDecoder("outbox")
     decoder.add_relation(parse_relation(relation_message(OUTBOX_OID, "public", "outbox", columns)))
 
-    decoded = decoder.event(Insert(OUTBOX_OID, tuple(values)))
+    decoded = decoder.event(an_insert(OUTBOX_OID, values))
 
     assert decoded is not None
     assert decoded.headers == {"traceparent": "00-ab-cd-01"}
@@ -400,7 +414,7 @@ def test_an_insert_into_another_published_table_is_no_event() -> None:
     decoder.add_relation(
         parse_relation(relation_message(OTHER_OID, "public", "users", [("id", INT8)]))
     )
-    assert decoder.event(Insert(OTHER_OID, (struct.pack(">q", 1),))) is None
+    assert decoder.event(an_insert(OTHER_OID, [struct.pack(">q", 1)])) is None
 
 
 def test_another_schemas_outbox_table_is_decoded_too() -> None:
@@ -449,7 +463,7 @@ def test_an_other_tables_columns_are_not_checked() -> None:
     decoder.add_relation(
         parse_relation(relation_message(OTHER_OID, "public", "ledger", [("amount", NUMERIC)]))
     )
-    assert decoder.event(Insert(OTHER_OID, (b"\x00",))) is None
+    assert decoder.event(an_insert(OTHER_OID, [b"\x00"])) is None
 
 
 def test_an_outbox_row_inserted_without_a_payload_is_a_protocol_error() -> None:
@@ -457,7 +471,13 @@ def test_an_outbox_row_inserted_without_a_payload_is_a_protocol_error() -> None:
     values = list(outbox_insert(an_event()).values)
     values[relation.positions["payload"]] = None
     with pytest.raises(ProtocolError, match="outbox row 9000000001 was inserted without a payload"):
-        decoder_knowing_the_outbox().event(Insert(OUTBOX_OID, tuple(values)))
+        decoder_knowing_the_outbox().event(an_insert(OUTBOX_OID, values))
+
+
+def test_an_insert_with_other_columns_than_its_relation_described_is_a_protocol_error() -> None:
+    values = list(outbox_insert(an_event()).values)[:-1]
+    with pytest.raises(ProtocolError, match="a tuple of 17 columns, its relation described 18"):
+        decoder_knowing_the_outbox().event(an_insert(OUTBOX_OID, values))
 
 
 # -- a whole stream, round trip ----------------------------------------------------------
