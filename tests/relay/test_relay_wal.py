@@ -208,6 +208,37 @@ def test_capture_falls_back_to_polling_with_the_reason_and_wal_asked_for_is_refu
         choose_capture(RelaySettings(relay_capture="wal"), sqlite)
 
 
+def test_an_outbox_the_log_cannot_decode_ends_the_relay_with_exit_2_and_polling_sends_it(
+    *,
+    store: SqlOutboxStore,
+    outbox_url: str,
+    topic: str,
+    relays: RelayProcesses,
+    kafka_bootstrap: str,
+    registry_url: str,
+) -> None:
+    # an operator changed an event column to a type the stream's decoder does not know
+    dsn = outbox_url.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute("ALTER TABLE outbox ALTER COLUMN aggregate_version TYPE numeric")
+    open_slot(outbox_url)
+    written = write_load(store, topic, users=5, versions=2)
+    ended = relays.start(outbox_url, **wal_env(kafka_bootstrap, registry_url))
+    assert ended.wait(60) == 2
+    output = relays.log(0)
+    assert "cannot read the replication stream" in output
+    assert "column public.outbox.aggregate_version has type oid 1700" in output
+    assert "--capture poll" in output
+    assert "Traceback" not in output
+    assert store.status(parked_limit=0).backlog == len(written)  # nothing marked, nothing lost
+    relays.start(
+        outbox_url, **relay_env(kafka_bootstrap, registry_url, PLAYBALL_RELAY_CAPTURE="poll")
+    )
+    received = read_topic(kafka_bootstrap, topic, {e.event_id for e in written})
+    assert_order_and_nothing_lost(received, written)
+    wait_for(drained(store), 30, "every row to be marked sent")
+
+
 def test_rows_written_before_the_slot_existed_are_sent_from_the_table(
     *,
     store: SqlOutboxStore,

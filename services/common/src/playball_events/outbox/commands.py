@@ -48,6 +48,7 @@ def relay_command(database_url: str, capture: str | None = None) -> int:
     from playball_core.credentials import end_process_on_refusal  # noqa: PLC0415
     from playball_core.exits import ConfigurationError  # noqa: PLC0415
 
+    from playball_events.outbox.pgoutput import ProtocolError  # noqa: PLC0415
     from playball_events.outbox.ports import SlotLostError  # noqa: PLC0415
     from playball_events.outbox.relay_settings import RelaySettings  # noqa: PLC0415
     from playball_events.outbox.runner import run_relay  # noqa: PLC0415 - pulls Kafka in
@@ -74,6 +75,15 @@ def relay_command(database_url: str, capture: str | None = None) -> int:
     except SlotLostError as exc:
         report_error(str(exc))
         return ExitCode.UNREACHABLE
+    except ProtocolError as exc:
+        # the same log would stop every log-based relay again: nothing to retry. Nothing
+        # is lost either: what was not confirmed stays in the slot and the table.
+        report_error(
+            f"the log-based relay cannot read the replication stream: {exc}. Nothing after "
+            "the last settled batch was confirmed, and the rows stay unsent in the table: "
+            "the polling relay sends them (`playball auth relay --capture poll`)"
+        )
+        return ExitCode.BAD_INPUT
     return ExitCode.OK
 
 
