@@ -544,10 +544,12 @@ def wal_throughput(
     slot: str,
     batch: int,
     expected: int,
+    store_type: type["DrainingStore"] | None = None,
 ) -> WalRun:
     """Drain the outbox's rows from ``slot`` with a log-based relay composed as
     ``runner.build_relay`` composes it (producer settings as the polling relay's here),
-    until ``expected`` rows are acked and marked sent."""
+    until ``expected`` rows are acked and marked sent (by ``store_type``, a
+    :class:`DrainingStore` unless another benchmark gives its own)."""
     splits = {
         "decode": Split(),
         "produce": Split(),
@@ -565,7 +567,7 @@ def wal_throughput(
             ends.append(cpu_snapshot(monitor, splits, relay_clock))
             relay.stop()  # settles nothing more: the last batch is marked already
 
-        store = DrainingStore(
+        store = (store_type or DrainingStore)(
             url,
             split=splits["store"],
             marking=splits["marking"],
