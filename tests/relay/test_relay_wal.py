@@ -9,6 +9,7 @@ import os
 import signal
 import time
 import uuid
+from collections import Counter
 from pathlib import Path
 
 import psycopg
@@ -18,7 +19,9 @@ from playball_events.outbox.relay_settings import RelaySettings, default_slot_na
 from playball_events.outbox.runner import choose_capture
 from playball_events.outbox.store_factory_sql import open_outbox_store
 from playball_events.outbox.store_sql import SqlOutboxStore
+from playball_events.roll_markers import is_control_key
 from playball_stack.settings import StackSettings
+from privacy.topic_reader import read_all
 from support.outbox import insert_events, user_event
 from support.private_postgres import private_postgres
 from typer.testing import CliRunner
@@ -56,6 +59,16 @@ def slot_row(outbox_url: str) -> tuple[object, ...] | None:
         ).fetchone()
 
 
+def untouched(outbox_url: str) -> bool:
+    """No row was ever claimed by a relay or left to the table: all came from the log."""
+    dsn = outbox_url.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        touched = conn.execute(
+            "SELECT count(*) FROM outbox WHERE attempts > 0 OR next_attempt_at IS NOT NULL"
+        ).fetchone()
+    return touched == (0,)
+
+
 def streaming(relays: RelayProcesses, index: int) -> bool:
     return "streaming" in relays.log(index)
 
@@ -79,13 +92,7 @@ def test_the_log_based_relay_delivers_from_the_slot_status_shows_it_and_slot_dro
     received = read_topic(kafka_bootstrap, topic, {e.event_id for e in written})
     assert_order_and_nothing_lost(received, written)
     wait_for(drained(store), 30, "every row to be marked sent")
-    # nothing went through the table's claim: no row was ever leased or deferred
-    dsn = outbox_url.replace("postgresql+psycopg://", "postgresql://")
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        touched = conn.execute(
-            "SELECT count(*) FROM outbox WHERE attempts > 0 OR next_attempt_at IS NOT NULL"
-        ).fetchone()
-    assert touched == (0,)
+    assert untouched(outbox_url)  # nothing went through the table's claim
 
     def confirmed_moved() -> bool:
         now = slot_row(outbox_url)
@@ -184,6 +191,50 @@ def test_a_standby_takes_over_the_slot_when_the_streaming_relay_is_killed(
     everything = written + more
     received = read_topic(kafka_bootstrap, topic, {e.event_id for e in everything})
     assert_order_and_nothing_lost(received, everything)
+    wait_for(drained(store), 30, "every row to be marked sent")
+
+
+def test_a_polling_relay_beside_the_streaming_one_sends_nothing_twice_then_takes_over(
+    *,
+    store: SqlOutboxStore,
+    outbox_url: str,
+    topic: str,
+    relays: RelayProcesses,
+    kafka_bootstrap: str,
+    registry_url: str,
+) -> None:
+    # as while moving from one capture to the other: both relays on one database
+    streamer = relays.start(outbox_url, **wal_env(kafka_bootstrap, registry_url))
+    wait_for(lambda: streaming(relays, 0), 30, "the log-based relay to stream")
+    relays.start(
+        outbox_url, **relay_env(kafka_bootstrap, registry_url, PLAYBALL_RELAY_CAPTURE="poll")
+    )
+    wait_for(
+        lambda: "claims nothing while it does" in relays.log(1),
+        30,
+        "the polling relay to see the slot streamed",
+    )
+    # bursts of one transaction each: pending rows a claim would find, had it looked
+    written = [user_event(topic, uuid.uuid4(), 1) for _ in range(3000)]
+    for start in range(0, len(written), 500):
+        insert_events(store, written[start : start + 500])
+    read_topic(kafka_bootstrap, topic, {e.event_id for e in written})
+    wait_for(drained(store), 30, "every row to be marked sent")
+    sent = Counter(
+        dict(m.headers)["event_id"]
+        for m in read_all(kafka_bootstrap, topic)
+        if not is_control_key(m.key)
+    )
+    assert len(sent) == len(written)
+    assert max(sent.values()) == 1  # each sent once
+    assert untouched(outbox_url)  # the polling relay claimed none of them
+
+    os.killpg(streamer.pid, signal.SIGKILL)
+    streamer.wait(30)
+    wait_for(lambda: "claiming again" in relays.log(1), 30, "the polling relay to take over")
+    more = write_load(store, topic, users=30, versions=3)
+    received = read_topic(kafka_bootstrap, topic, {e.event_id for e in written + more})
+    assert_order_and_nothing_lost(received, written + more)
     wait_for(drained(store), 30, "every row to be marked sent")
 
 

@@ -21,13 +21,14 @@ from playball_core.exits import ConfigurationError
 from playball_events.gc_tuning import tune_for_service
 from playball_events.kafka_security import kafka_security
 from playball_events.outbox.metrics import RelayMetrics, serve_metrics
-from playball_events.outbox.ports import StoreUnavailableError
+from playball_events.outbox.ports import OutboxStore, StoreUnavailableError, Wakeup
 from playball_events.outbox.producer_kafka import KafkaEventPublisher
 from playball_events.outbox.relay import OutboxRelay
 from playball_events.outbox.relay_settings import RelaySettings
 from playball_events.outbox.schema_ids import SchemaHeaders
 from playball_events.outbox.store_factory_sql import open_outbox_store
 from playball_events.outbox.store_postgres_sql import PostgresOutboxStore
+from playball_events.outbox.views import BesideTheLog
 from playball_events.outbox.wakeup import PollWakeup
 from playball_events.outbox.wakeup_sql import ListenWakeup
 from playball_events.roll_markers import RollMarking
@@ -97,17 +98,32 @@ def build_relay(
         publisher.roll_markers(settings.roll_topics()), settings.marker_interval_seconds()
     )
     headers = SchemaHeaders(settings.registry_client())
-    if capture == "wal" and isinstance(store, PostgresOutboxStore):
-        from playball_events.outbox.capture_wal_sql import (  # noqa: PLC0415
-            PgSlotMonitor,
-            WalChangeStream,
+
+    def polling(view: OutboxStore, wakeup: Wakeup) -> OutboxRelay:
+        return OutboxRelay(
+            view,
+            publisher,
+            headers,
+            wakeup,
+            relay_id=new_relay_id(),
+            config=settings.relay_config(),
+            metrics=metrics,
+            marking=marking,
         )
+
+    if not isinstance(store, PostgresOutboxStore):
+        return polling(store, PollWakeup())
+    from playball_events.outbox.capture_wal_sql import PgSlotMonitor  # noqa: PLC0415
+
+    slots = PgSlotMonitor(database_url, settings.slot_for(database_url))
+    if capture == "wal":
+        from playball_events.outbox.capture_wal_sql import WalChangeStream  # noqa: PLC0415
         from playball_events.outbox.wal_relay import WalOutboxRelay  # noqa: PLC0415
 
         return WalOutboxRelay(
             WalChangeStream(database_url, slot=settings.slot_for(database_url)),
             store,
-            PgSlotMonitor(database_url, settings.slot_for(database_url)),
+            slots,
             publisher,
             headers,
             relay_id=new_relay_id(),
@@ -115,16 +131,9 @@ def build_relay(
             metrics=metrics,
             marking=marking,
         )
-    return OutboxRelay(
-        store,
-        publisher,
-        headers,
-        ListenWakeup(database_url) if isinstance(store, PostgresOutboxStore) else PollWakeup(),
-        relay_id=new_relay_id(),
-        config=settings.relay_config(),
-        metrics=metrics,
-        marking=marking,
-    )
+    # beside a log-based relay on the same database (while moving from one capture to the
+    # other, say), claim nothing until its slot is no longer streamed
+    return polling(BesideTheLog(store, slots), ListenWakeup(database_url))
 
 
 def run_relay(settings: RelaySettings, database_url: str) -> None:

@@ -26,12 +26,11 @@ one statement), so ``outbox status``, ``outbox retry`` and parking work as with 
 import logging
 import random
 import time
-import uuid
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from playball_core.registry import RegistryError
 
@@ -43,8 +42,6 @@ from playball_events.outbox.ports import (
     ChangeStream,
     EventPublisher,
     OutboxEvent,
-    OutboxStatus,
-    OutboxStore,
     OutgoingMessage,
     PendingDeliveries,
     Retry,
@@ -61,6 +58,7 @@ from playball_events.outbox.relay import (
     outgoing_message,
 )
 from playball_events.outbox.schema_ids import SchemaHeaders, UndeliverableEventError
+from playball_events.outbox.views import HeldUsersView
 from playball_events.roll_markers import RollMarking
 
 log = logging.getLogger(__name__)
@@ -158,38 +156,6 @@ class _NoWakeup(Wakeup):
         """Nothing to free."""
 
 
-class _HeldUsersView(OutboxStore):
-    """The outbox as the catch-up sees it: only held users' rows are claimed."""
-
-    def __init__(self, store: CaptureStore, held: Callable[[], frozenset[str]]) -> None:
-        self.store = store
-        self._held = held
-
-    def claim_batch(self, relay_id: str, limit: int, lease: timedelta) -> list[OutboxEvent]:
-        return self.store.claim_held(relay_id, sorted(self._held()), limit, lease)
-
-    def mark_sent(self, events: Sequence[OutboxEvent]) -> None:
-        self.store.mark_sent(events)
-
-    def park(self, relay_id: str, event: OutboxEvent, reason: str) -> None:
-        self.store.park(relay_id, event, reason)
-
-    def reschedule(self, relay_id: str, retries: Sequence[Retry]) -> None:
-        self.store.reschedule(relay_id, retries)
-
-    def release(self, relay_id: str, events: Sequence[OutboxEvent] | None = None) -> None:
-        self.store.release(relay_id, events)
-
-    def retry(self, event_id: uuid.UUID) -> bool:
-        return self.store.retry(event_id)
-
-    def cleanup(self, older_than: timedelta, batch_size: int, max_batches: int) -> int:
-        return self.store.cleanup(older_than, batch_size, max_batches)
-
-    def status(self, parked_limit: int = 100) -> OutboxStatus:
-        return self.store.status(parked_limit)
-
-
 class WalOutboxRelay(Stoppable):
     def __init__(
         self,
@@ -233,7 +199,7 @@ class WalOutboxRelay(Stoppable):
         # of the table that only claims theirs; it shares this relay's producer, its
         # stop and its housekeeping (status gauges, cleanup, roll markers).
         self._catch_up = OutboxRelay(
-            _HeldUsersView(store, lambda: self._held),
+            HeldUsersView(store, lambda: self._held),
             publisher,
             headers,
             _NoWakeup(),
