@@ -15,6 +15,7 @@ from pathlib import Path
 import psycopg
 import pytest
 from playball_core.exits import ConfigurationError
+from playball_events.outbox.capture_wal_sql import MONITOR_NAME, PgSlotMonitor
 from playball_events.outbox.relay_settings import RelaySettings, default_slot_name
 from playball_events.outbox.runner import choose_capture
 from playball_events.outbox.store_factory_sql import open_outbox_store
@@ -236,6 +237,39 @@ def test_a_polling_relay_beside_the_streaming_one_sends_nothing_twice_then_takes
     received = read_topic(kafka_bootstrap, topic, {e.event_id for e in written + more})
     assert_order_and_nothing_lost(received, written + more)
     wait_for(drained(store), 30, "every row to be marked sent")
+
+
+def test_the_slot_is_looked_at_over_one_kept_connection_made_anew_once_it_is_gone(
+    outbox_url: str,
+) -> None:
+    # a standby looks every second: a connection a look would cost more than the look
+    open_slot(outbox_url)
+    monitor = PgSlotMonitor(outbox_url, default_slot_name(outbox_url))
+    dsn = outbox_url.replace("postgresql+psycopg://", "postgresql://")
+
+    def monitors() -> list[int]:
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            rows = conn.execute(
+                "SELECT pid FROM pg_stat_activity WHERE application_name = %s"
+                " AND datname = current_database()",
+                [MONITOR_NAME],
+            ).fetchall()
+        return [pid for (pid,) in rows]
+
+    try:
+        for _ in range(5):
+            status = monitor.status()
+            assert status is not None and status.active_pid is None
+        (first,) = monitors()
+        with psycopg.connect(dsn, autocommit=True) as conn:  # as a server restart would
+            conn.execute("SELECT pg_terminate_backend(%s)", [first])
+        wait_for(lambda: first not in monitors(), 30, "the monitor's backend to end")
+        assert monitor.status() is not None  # answered, over a new connection
+        (second,) = monitors()
+        assert second != first
+    finally:
+        monitor.close()
+    wait_for(lambda: not monitors(), 30, "the closed monitor's backend to end")
 
 
 def test_capture_falls_back_to_polling_with_the_reason_and_wal_asked_for_is_refused(

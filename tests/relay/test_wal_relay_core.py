@@ -286,6 +286,9 @@ class FakeSlotMonitor(SlotMonitor):
     def status(self) -> SlotStatus:
         return SlotStatus("playball_outbox_unit", self.active_pid, "reserved", 0, 0)
 
+    def close(self) -> None:
+        """Nothing held."""
+
 
 class JournalPending(PendingDeliveries):
     def __init__(self, deliveries: list[Delivery], seqs: tuple[int, ...], journal: Journal):

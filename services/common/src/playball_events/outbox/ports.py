@@ -273,6 +273,10 @@ class SlotMonitor(ABC):
     def status(self) -> SlotStatus | None:
         """None when the slot does not exist."""
 
+    @abstractmethod
+    def close(self) -> None:
+        """Free what looking held (a connection); the next look opens it again."""
+
 
 class CaptureStore(OutboxStore):
     """The outbox table as the log-based relay uses it, beside the log itself.

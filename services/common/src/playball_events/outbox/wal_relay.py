@@ -317,6 +317,7 @@ class WalOutboxRelay(Stoppable):
             self._recorder.forget()
             self._recorder.close()
             self.stream.close()
+            self.slots.close()
             log.info("outbox relay %s stopped", self.relay_id)
 
     # -- one round ------------------------------------------------------------------------
