@@ -16,6 +16,7 @@ import psycopg
 import pytest
 from playball_core.exits import ConfigurationError
 from playball_events.outbox.capture_wal_sql import MONITOR_NAME, PgSlotMonitor
+from playball_events.outbox.model import NewOutboxEvent
 from playball_events.outbox.relay_settings import RelaySettings, default_slot_name
 from playball_events.outbox.runner import choose_capture
 from playball_events.outbox.store_factory_sql import open_outbox_store
@@ -70,6 +71,15 @@ def untouched(outbox_url: str) -> bool:
     return touched == (0,)
 
 
+def all_delivered(
+    kafka_bootstrap: str, topic: str, store: SqlOutboxStore, written: list[NewOutboxEvent]
+) -> None:
+    """The common oracle on what reached the topic, then every row marked sent."""
+    received = read_topic(kafka_bootstrap, topic, {e.event_id for e in written})
+    assert_order_and_nothing_lost(received, written)
+    wait_for(drained(store), 30, "every row to be marked sent")
+
+
 def streaming(relays: RelayProcesses, index: int) -> bool:
     return "streaming" in relays.log(index)
 
@@ -90,9 +100,7 @@ def test_the_log_based_relay_delivers_from_the_slot_status_shows_it_and_slot_dro
     assert before is not None and before[0] is not None  # a walsender serves the relay
 
     written = write_load(store, topic, users=40, versions=5)
-    received = read_topic(kafka_bootstrap, topic, {e.event_id for e in written})
-    assert_order_and_nothing_lost(received, written)
-    wait_for(drained(store), 30, "every row to be marked sent")
+    all_delivered(kafka_bootstrap, topic, store, written)
     assert untouched(outbox_url)  # nothing went through the table's claim
 
     def confirmed_moved() -> bool:
@@ -190,9 +198,7 @@ def test_a_standby_takes_over_the_slot_when_the_streaming_relay_is_killed(
     print(f"standby streaming {time.monotonic() - killed_at:.2f} s after the SIGKILL")
     more = write_load(store, topic, users=30, versions=4)
     everything = written + more
-    received = read_topic(kafka_bootstrap, topic, {e.event_id for e in everything})
-    assert_order_and_nothing_lost(received, everything)
-    wait_for(drained(store), 30, "every row to be marked sent")
+    all_delivered(kafka_bootstrap, topic, store, everything)
 
 
 def test_a_polling_relay_beside_the_streaming_one_sends_nothing_twice_then_takes_over(
@@ -234,9 +240,7 @@ def test_a_polling_relay_beside_the_streaming_one_sends_nothing_twice_then_takes
     streamer.wait(30)
     wait_for(lambda: "claiming again" in relays.log(1), 30, "the polling relay to take over")
     more = write_load(store, topic, users=30, versions=3)
-    received = read_topic(kafka_bootstrap, topic, {e.event_id for e in written + more})
-    assert_order_and_nothing_lost(received, written + more)
-    wait_for(drained(store), 30, "every row to be marked sent")
+    all_delivered(kafka_bootstrap, topic, store, written + more)
 
 
 def test_the_slot_is_looked_at_over_one_kept_connection_made_anew_once_it_is_gone(
@@ -319,9 +323,7 @@ def test_an_outbox_the_log_cannot_decode_ends_the_relay_with_exit_2_and_polling_
     relays.start(
         outbox_url, **relay_env(kafka_bootstrap, registry_url, PLAYBALL_RELAY_CAPTURE="poll")
     )
-    received = read_topic(kafka_bootstrap, topic, {e.event_id for e in written})
-    assert_order_and_nothing_lost(received, written)
-    wait_for(drained(store), 30, "every row to be marked sent")
+    all_delivered(kafka_bootstrap, topic, store, written)
 
 
 def test_rows_written_before_the_slot_existed_are_sent_from_the_table(
@@ -338,9 +340,7 @@ def test_rows_written_before_the_slot_existed_are_sent_from_the_table(
     wait_for(lambda: streaming(relays, 0), 30, "the relay to stream")
     assert "20 users held for the table" in relays.log(0)
     after = write_load(store, topic, users=20, versions=3)
-    received = read_topic(kafka_bootstrap, topic, {e.event_id for e in before + after})
-    assert_order_and_nothing_lost(received, before + after)
-    wait_for(drained(store), 30, "every row to be marked sent")
+    all_delivered(kafka_bootstrap, topic, store, before + after)
 
 
 def test_a_lost_slot_ends_the_relay_with_exit_3_naming_the_way_out_and_nothing_is_lost(
@@ -394,7 +394,5 @@ def test_a_lost_slot_ends_the_relay_with_exit_3_naming_the_way_out_and_nothing_i
         assert dropped.exit_code == 0, dropped.output
         # a new slot: every unsent row is the table's to send, none is lost
         relays.start(server.url, **env)
-        received = read_topic(kafka_bootstrap, topic, {e.event_id for e in written})
-        assert_order_and_nothing_lost(received, written)
-        wait_for(drained(store), 30, "every row to be marked sent")
+        all_delivered(kafka_bootstrap, topic, store, written)
         store.engine.dispose()
