@@ -75,8 +75,12 @@ def test_the_slot_is_looked_at_once_a_second_at_most() -> None:
     assert slots.looks == 2
 
 
-def test_each_change_of_the_slot_is_logged_once(caplog: pytest.LogCaptureFixture) -> None:
-    _store, slots, clock, view = beside_the_log()
+def test_each_change_of_the_slot_is_logged_and_told_once(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    store, slots, clock = FakeStore(), CountingSlotMonitor(), Clock()
+    told: list[bool] = []
+    view = BesideTheLog(store, slots, on_standby=told.append, monotonic=clock)
     with caplog.at_level(logging.WARNING, logger="playball_events.outbox.views"):
         view.claim_batch("poll", 100, LEASE)  # no relay streams: nothing to say
         slots.active_pid = 4242
@@ -92,6 +96,7 @@ def test_each_change_of_the_slot_is_logged_once(caplog: pytest.LogCaptureFixture
         "polling relay claims nothing while it does (it would send every event twice)",
         "outbox: the log-based relay's slot is not streamed: claiming again",
     ]
+    assert told == [True, False]  # the standby gauge's values, as the runner wires it
 
 
 def test_a_database_that_does_not_answer_the_look_is_an_outage_of_the_round() -> None:

@@ -72,7 +72,8 @@ class RelayMetrics:
         )
         self.standby = Gauge(
             "playball_outbox_relay_standby",
-            "1 while this log-based relay waits for the slot another relay streams from.",
+            "1 while this relay stands by: a log-based relay waiting for the slot another "
+            "streams from, or a polling relay claiming nothing while that slot is streamed.",
             registry=self.registry,
         )
         self._acks: deque[tuple[float, int]] = deque()

@@ -86,6 +86,7 @@ def build_relay(
     metrics: RelayMetrics | None = None,
     capture: str = "poll",
 ) -> "OutboxRelay | WalOutboxRelay":
+    metrics = metrics or RelayMetrics()
     store = open_outbox_store(database_url, for_relay=True)
     publisher = KafkaEventPublisher(
         settings.kafka_bootstrap,
@@ -132,8 +133,10 @@ def build_relay(
             marking=marking,
         )
     # beside a log-based relay on the same database (while moving from one capture to the
-    # other, say), claim nothing until its slot is no longer streamed
-    return polling(BesideTheLog(store, slots), ListenWakeup(database_url))
+    # other, say), claim nothing until its slot is no longer streamed: a standby meanwhile
+    return polling(
+        BesideTheLog(store, slots, on_standby=metrics.record_standby), ListenWakeup(database_url)
+    )
 
 
 def run_relay(settings: RelaySettings, database_url: str) -> None:

@@ -83,10 +83,12 @@ class BesideTheLog(OutboxStoreView):
         store: OutboxStore,
         slots: SlotMonitor,
         *,
+        on_standby: Callable[[bool], None] = lambda _waiting: None,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         super().__init__(store)
         self.slots = slots
+        self._on_standby = on_standby  # told each change: standing back, or claiming again
         self._monotonic = monotonic
         self._streamer: int | None = None  # the process streaming the slot, at the last look
         self._next_look = 0.0
@@ -113,5 +115,6 @@ class BesideTheLog(OutboxStoreView):
                 )
             else:
                 log.warning("outbox: the log-based relay's slot is not streamed: claiming again")
+            self._on_standby(streamer is not None)
         self._streamer = streamer
         return streamer is not None
