@@ -79,10 +79,7 @@ class UncheckedStore(bench_relay.DrainingStore):
             return set(seqs), set()
 
     def mark_sent(self, events: Sequence[OutboxEvent]) -> None:
-        self.marked += len(events)
-        if self.marked >= self.expected and self._drained is not None:
-            drained, self._drained = self._drained, None
-            drained()
+        self.count_marked(events)
 
 
 def refill_deleted(url: str, store: SqlOutboxStore, rows: Sequence[NewOutboxEvent]) -> str:
@@ -124,25 +121,17 @@ def drain(
         assert delivered == len(rows), (delivered, len(rows))
         return rate
     deleted = kind == "deleted"
-    slot = (
-        refill_deleted(url, store, rows)
-        if deleted
-        else bench_relay.refill(url, store, rows, slot_first=True)
+    run = bench_relay.wal_drain(
+        cluster,
+        settings,
+        url,
+        topic,
+        store=store,
+        rows=rows,
+        batch=REFILL_TRANSACTION,
+        fill=refill_deleted if deleted else None,
+        store_type=UncheckedStore if deleted else None,
     )
-    assert slot is not None
-    try:
-        run = bench_relay.wal_throughput(
-            cluster,
-            settings,
-            url,
-            topic,
-            slot=slot,
-            batch=REFILL_TRANSACTION,
-            expected=len(rows),
-            store_type=UncheckedStore if deleted else None,
-        )
-    finally:
-        bench_relay.remove_slot(url, slot)
     assert run.delivered == len(rows), (run.delivered, len(rows))
     return run.rate
 

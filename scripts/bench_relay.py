@@ -428,6 +428,9 @@ class DrainingStore(PostgresOutboxStore):
     def mark_sent(self, events: Sequence[OutboxEvent]) -> None:
         with self.marking.timed():
             super().mark_sent(events)
+        self.count_marked(events)
+
+    def count_marked(self, events: Sequence[OutboxEvent]) -> None:
         self.marked += len(events)
         if self.marked >= self.expected and self._drained is not None:
             drained, self._drained = self._drained, None
@@ -892,14 +895,24 @@ def wal_drain(
     store: SqlOutboxStore,
     rows: Sequence[NewOutboxEvent],
     batch: int,
+    fill: Callable[[str, SqlOutboxStore, Sequence[NewOutboxEvent]], str] | None = None,
+    store_type: type[DrainingStore] | None = None,
 ) -> WalRun:
-    """The outbox refilled behind a fresh slot, drained by the log-based relay; the slot
-    dropped after."""
-    slot = refill(url, store, rows, slot_first=True)
+    """The outbox refilled behind a fresh slot (by ``fill``, which returns the slot's name,
+    unless another benchmark fills it its own way), drained by the log-based relay (see
+    :func:`wal_throughput` for ``store_type``); the slot dropped after."""
+    slot = fill(url, store, rows) if fill else refill(url, store, rows, slot_first=True)
     assert slot is not None
     try:
         return wal_throughput(
-            cluster, settings, url, topic, slot=slot, batch=batch, expected=len(rows)
+            cluster,
+            settings,
+            url,
+            topic,
+            slot=slot,
+            batch=batch,
+            expected=len(rows),
+            store_type=store_type,
         )
     finally:
         remove_slot(url, slot)

@@ -15,7 +15,7 @@ from playball_events.outbox.wakeup import PollWakeup
 from support.outbox import RECORDS
 
 from relay.test_relay_core import NOW, FakePublisher, FakeStore, history, registry_with
-from relay.test_wal_relay_core import FakeSlotMonitor
+from relay.test_wal_relay_core import Clock, FakeSlotMonitor
 
 LEASE = timedelta(seconds=30)
 
@@ -35,18 +35,10 @@ class CountingSlotMonitor(FakeSlotMonitor):
         return super().status()
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 100.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 def beside_the_log() -> tuple[FakeStore, CountingSlotMonitor, Clock, BesideTheLog]:
     store, slots, clock = FakeStore(), CountingSlotMonitor(), Clock()
     store.insert_events(history(uuid.uuid4(), 2))
-    return store, slots, clock, BesideTheLog(store, slots, monotonic=clock)
+    return store, slots, clock, BesideTheLog(store, slots, monotonic=clock.monotonic)
 
 
 def test_nothing_is_claimed_while_the_slot_streams_and_all_once_it_does_not() -> None:
@@ -57,7 +49,7 @@ def test_nothing_is_claimed_while_the_slot_streams_and_all_once_it_does_not() ->
     assert all(row["claimed_by"] is None for row in store.rows)
 
     slots.active_pid = None  # the log-based relay stopped
-    clock.now += SLOT_CHECK
+    clock.advance(SLOT_CHECK)
     assert len(view.claim_batch("poll", 100, LEASE)) == 2
 
 
@@ -68,9 +60,9 @@ def test_the_slot_is_looked_at_once_a_second_at_most() -> None:
         view.claim_batch("poll", 100, LEASE)
     assert slots.looks == 1
     slots.active_pid = None
-    clock.now += SLOT_CHECK / 2
+    clock.advance(SLOT_CHECK / 2)
     assert view.claim_batch("poll", 100, LEASE) == []  # the last look still holds
-    clock.now += SLOT_CHECK / 2
+    clock.advance(SLOT_CHECK / 2)
     assert len(view.claim_batch("poll", 100, LEASE)) == 2
     assert slots.looks == 2
 
@@ -80,16 +72,16 @@ def test_each_change_of_the_slot_is_logged_and_told_once(
 ) -> None:
     store, slots, clock = FakeStore(), CountingSlotMonitor(), Clock()
     told: list[bool] = []
-    view = BesideTheLog(store, slots, on_standby=told.append, monotonic=clock)
+    view = BesideTheLog(store, slots, on_standby=told.append, monotonic=clock.monotonic)
     with caplog.at_level(logging.WARNING, logger="playball_events.outbox.views"):
         view.claim_batch("poll", 100, LEASE)  # no relay streams: nothing to say
         slots.active_pid = 4242
         for _ in range(3):
-            clock.now += SLOT_CHECK
+            clock.advance(SLOT_CHECK)
             view.claim_batch("poll", 100, LEASE)
         slots.active_pid = None
         for _ in range(3):
-            clock.now += SLOT_CHECK
+            clock.advance(SLOT_CHECK)
             view.claim_batch("poll", 100, LEASE)
     assert [r.getMessage() for r in caplog.records] == [
         "outbox: a log-based relay streams slot playball_outbox_unit (process 4242): this "
@@ -126,7 +118,7 @@ def test_a_polling_relay_beside_a_streaming_slot_sends_nothing_then_everything()
     assert publisher.sent == []
 
     slots.active_pid = None
-    clock.now += SLOT_CHECK
+    clock.advance(SLOT_CHECK)
     assert relay.run_once() == 2
     relay.settle()
     assert len(publisher.sent) == 2

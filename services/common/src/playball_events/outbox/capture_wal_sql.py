@@ -163,24 +163,17 @@ class PgSlotMonitor(SlotMonitor):
         self._conn: psycopg.Connection[tuple[Any, ...]] | None = None
 
     def status(self) -> SlotStatus | None:
-        kept = self._conn is not None
+        if self._conn is not None:
+            try:
+                return _read_slot(self._conn, self.slot)
+            except psycopg.OperationalError:
+                self.close()  # gone (a server restart, an idle timeout): once more, anew
+        self._conn = _connect(self.url, application_name=MONITOR_NAME)  # or unavailable
         try:
-            return self._look()
-        except psycopg.OperationalError as exc:
-            self.close()
-            if not kept:
-                raise StoreUnavailableError(str(exc).strip().splitlines()[0]) from exc
-        # the kept connection was gone (a server restart, an idle timeout): once more, anew
-        try:
-            return self._look()
+            return _read_slot(self._conn, self.slot)
         except psycopg.OperationalError as exc:
             self.close()
             raise StoreUnavailableError(str(exc).strip().splitlines()[0]) from exc
-
-    def _look(self) -> SlotStatus | None:
-        if self._conn is None:
-            self._conn = _connect(self.url, application_name=MONITOR_NAME)
-        return _read_slot(self._conn, self.slot)
 
     def close(self) -> None:
         conn, self._conn = self._conn, None

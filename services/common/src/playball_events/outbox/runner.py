@@ -114,11 +114,13 @@ def build_relay(
 
     if not isinstance(store, PostgresOutboxStore):
         return polling(store, PollWakeup())
-    from playball_events.outbox.capture_wal_sql import PgSlotMonitor  # noqa: PLC0415
+    from playball_events.outbox.capture_wal_sql import (  # noqa: PLC0415
+        PgSlotMonitor,
+        WalChangeStream,
+    )
 
     slots = PgSlotMonitor(database_url, settings.slot_for(database_url))
     if capture == "wal":
-        from playball_events.outbox.capture_wal_sql import WalChangeStream  # noqa: PLC0415
         from playball_events.outbox.wal_relay import WalOutboxRelay  # noqa: PLC0415
 
         return WalOutboxRelay(
