@@ -1,9 +1,11 @@
 """Outbox relay throughput and latency, secured beside PLAINTEXT, with baselines, in one run.
 
 Run: UV_NO_SYNC=1 python3 -m uv run python scripts/bench_relay.py [--events 50000]
-     [--users 10000] [--naive 2000] [--repeats 3] [--seconds 10] [--throughput-only]
+     [--users 10000] [--naive 2000] [--repeats 3] [--seconds 10]
+     [--throughput-only | --latency-only]
 
-``--throughput-only`` measures section 1 alone, for a quicker run.
+``--throughput-only`` measures section 1 alone, ``--latency-only`` section 2 alone, for a
+quicker run.
 
 Every Kafka figure is measured twice (see scripts/bench_support.py), median of --repeats:
 on the secured stack's broker (SASL_SSL, SCRAM-SHA-512, authorizer), the relay and its
@@ -46,7 +48,9 @@ database, dropped at the end); the scratch topic has the same name on both.
 2. Latency at a steady --rate events/s, --repeats windows of --seconds: from the moment
    the insert's commit returns (one event per transaction, NOTIFY included, as the auth
    writer does) to its arrival at a consumer of the topic; the relay runs as its own
-   process.
+   process (the default capture: log-based where the database allows it), and its CPU
+   per event (from /proc, all its threads) is printed beside: at a low rate a batch is
+   one event, so this is what each batch costs the relay.
 3. LISTEN/NOTIFY's commit cost (PostgreSQL only, measured once): --threads concurrent
    writers committing one-row transactions with and without ``pg_notify`` in them.
 
@@ -779,12 +783,15 @@ def steady_writes(
 class Window:
     """One latency window's figures."""
 
-    def __init__(self, latencies_ms: list[float], achieved: float) -> None:
+    def __init__(self, latencies_ms: list[float], achieved: float, relay_cpu_s: float) -> None:
         ordered = sorted(latencies_ms)
         self.p50 = statistics.median(ordered)
         self.p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
         self.achieved = achieved
         self.count = len(ordered)
+        # the relay process's CPU (all its threads) per event, ms: at a low rate a batch is
+        # an event, so this is the relay's fixed cost per batch
+        self.relay_cpu_ms = relay_cpu_s * 1000 / len(ordered)
 
 
 def latency(
@@ -815,6 +822,7 @@ def latency(
             if str(probe.event_id) in arrivals.at:
                 break
         for _ in range(args.repeats):
+            relay_cpu = proc_cpu(relay.pid) or 0.0
             commits = steady_writes(store, topic, args.rate, args.seconds)
             deadline = time.perf_counter() + 30
             while arrivals.at.keys() & commits.keys() != commits.keys():
@@ -824,10 +832,12 @@ def latency(
             lat = [(arrivals.at[k] - commits[k]) * 1000 for k in commits if k in arrivals.at]
             missing = len(commits) - len(lat)
             assert missing == 0, f"{missing} events did not arrive"
-            windows.append(Window(lat, len(commits) / args.seconds))
+            relay_cpu = (proc_cpu(relay.pid) or 0.0) - relay_cpu
+            windows.append(Window(lat, len(commits) / args.seconds, relay_cpu))
             print(
                 f"   {cluster.label:<9} window {len(windows)}: p50 {windows[-1].p50:5.1f} ms"
-                f"  p99 {windows[-1].p99:5.1f} ms",
+                f"  p99 {windows[-1].p99:5.1f} ms"
+                f"  relay CPU {windows[-1].relay_cpu_ms:.2f} ms/event",
                 file=sys.stderr,
             )
     finally:
@@ -1102,6 +1112,9 @@ def print_latency(windows: dict[str, list[Window]], args: argparse.Namespace) ->
         s = statistics.median(getattr(w, name) for w in sec)
         p = statistics.median(getattr(w, name) for w in pln)
         print(f"   {name:8}{s:>8.1f}ms{p:>9.1f}ms{s / p:>11.2f}")
+    s = statistics.median(w.relay_cpu_ms for w in sec)
+    p = statistics.median(w.relay_cpu_ms for w in pln)
+    print(f"   relay CPU per event{s:>6.2f}ms{p:>9.2f}ms{s / p:>11.2f}   (the relay process)")
     p99 = statistics.median(w.p99 for w in sec)
     print(f"   secured p99 <= {TARGET_P99_MS:.0f} ms: {bench.verdict(p99 <= TARGET_P99_MS)}")
 
@@ -1123,8 +1136,12 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0, help="per latency window")
     parser.add_argument("--threads", type=int, default=8)
     parser.add_argument("--notify-seconds", type=float, default=5.0)
-    parser.add_argument(
+    only = parser.add_mutually_exclusive_group()
+    only.add_argument(
         "--throughput-only", action="store_true", help="section 1 only (no latency, no NOTIFY)"
+    )
+    only.add_argument(
+        "--latency-only", action="store_true", help="section 2 only (no throughput, no NOTIFY)"
     )
     args = parser.parse_args()
     settings = load_settings(RuntimeSettings)  # the registry's address
@@ -1138,14 +1155,21 @@ def main() -> None:
         clusters = (secured, plaintext)
         group = f"bench-relay-arrivals-{uuid.uuid4().hex[:8]}"
         with scratch_topic(clusters, settings, [group]) as topic:
-            result = throughput(clusters, settings, url, topic, args)
-            print_throughput(result, args)
+            if not args.latency_only:
+                result = throughput(clusters, settings, url, topic, args)
+                print_throughput(result, args)
             if args.throughput_only:
                 return
+            if args.latency_only:  # the table the throughput section would have made
+                store = open_outbox_store(url)
+                store.create_table()
+                store.engine.dispose()
             windows = {
                 c.label: latency(c, settings, url, topic, group=group, args=args) for c in clusters
             }
             print_latency(windows, args)
+            if args.latency_only:
+                return
 
         costs = notify_cost(url, args.threads, args.notify_seconds)
         print(f"\n3. NOTIFY commit cost, {args.threads} concurrent writers, one-row transactions")

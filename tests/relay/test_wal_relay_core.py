@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 from typing import cast
 
 import pytest
-from playball_core.registry import InMemoryRegistry
+from playball_core.registry import InMemoryRegistry, RegisteredSchema, RegistryUnreachableError
 from playball_events.outbox import wal_relay
 from playball_events.outbox.metrics import RelayMetrics
 from playball_events.outbox.model import NewOutboxEvent, OutboxState
@@ -232,6 +232,7 @@ class FakeChangeStream(ChangeStream):
         # past the script, it opens an existing slot
         self.open_script: list[bool | Exception] = []
         self.read_errors: list[Exception] = []  # raised by the next reads, in turn
+        self.timeouts: list[float] = []  # what each read was given to wait
         self.on_idle: Callable[[], None] | None = None  # called when the log is all read
         self._next = 0
 
@@ -256,6 +257,7 @@ class FakeChangeStream(ChangeStream):
     def read(self, max_events: int, timeout: float) -> CapturedBatch:
         assert self.is_open, "read from a stream that is not open"
         self.reads += 1
+        self.timeouts.append(timeout)
         if self.read_errors:
             raise self.read_errors.pop(0)
         if self._next < len(self.log):
@@ -367,6 +369,7 @@ def make_rig(
     monkeypatch: pytest.MonkeyPatch,
     registry: InMemoryRegistry | None = None,
     backoff: tuple[float, float] = (1.0, 1.0),
+    mark_linger: float = 0.0,
 ) -> Rig:
     clock, journal = Clock(), Journal()
     store = FakeCaptureStore(clock, journal)
@@ -388,7 +391,10 @@ def make_rig(
                 poll_interval=POLL,
                 backoff_initial=backoff[0],
                 backoff_max=backoff[1],
-            )
+            ),
+            # 0: a batch's acks are marked in the cycle that settles it (the linger's own
+            # tests set one)
+            mark_linger=mark_linger,
         ),
         metrics=RelayMetrics(),
         now=clock.now,
@@ -519,6 +525,108 @@ def test_empty_batches_confirm_their_position_once_nothing_is_in_flight(rig: Rig
 
     assert rig.at(("mark_sent", seqs(batch))) < rig.at(("confirm", 300))
     assert rig.stream.confirmed == 300
+
+
+# -- acks gathered before they are marked (WalConfig.mark_linger) --------------------------
+
+LINGER = 0.1
+
+
+def marks(rig: Rig) -> list[tuple[int, ...]]:
+    """The seqs of each mark_sent, in order."""
+    return [cast(tuple[int, ...], sent) for kind, sent in rig.journal if kind == "mark_sent"]
+
+
+def test_acks_are_gathered_for_the_linger_then_marked_with_one_update_and_confirmed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    rig = make_rig(monkeypatch, mark_linger=LINGER)
+    alice, bob = users(2)
+    first = rig.commit(user_event(TOPIC, alice, 1))
+    rig.cycle()  # sends the first
+    second = rig.commit(user_event(TOPIC, bob, 1))
+    rig.cycle(2)  # settles the first and sends the second; settles the second
+
+    assert rig.publisher.versions_of(alice) == [1]
+    assert rig.publisher.versions_of(bob) == [1]
+    assert marks(rig) == []  # acked, gathered, not marked yet
+    assert rig.stream.confirmed == 0  # so nothing is confirmed either
+    # the stream is read no longer than until the gathered acks are due (not a whole poll)
+    assert POLL > LINGER >= rig.stream.timeouts[-1] > 0
+
+    rig.clock.advance(LINGER)
+    rig.cycle()
+
+    assert marks(rig) == [seqs(first) + seqs(second)]  # one UPDATE for both batches
+    assert rig.at(("mark_sent", seqs(first) + seqs(second))) < rig.at(("confirm", 200))
+    assert rig.stream.confirmed == 200
+    assert all(row["state"] == OutboxState.SENT for row in rig.store.rows)
+
+
+def test_a_full_batch_of_acks_is_marked_without_waiting_for_the_linger(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    rig = make_rig(monkeypatch, mark_linger=LINGER)  # batch_size 100
+    batch = rig.commit(*(user_event(TOPIC, uuid.uuid4(), 1) for _ in range(100)))
+
+    rig.cycle(2)  # sends, settles: as many acks as a batch holds, marked at once
+
+    assert marks(rig) == [seqs(batch)]
+    assert rig.stream.confirmed == 100
+
+
+def test_gathered_acks_are_marked_before_the_catch_up_claims_a_held_users_rows(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # UserUpdated is not registered: alice's v2 is parked, and alice held
+    rig = make_rig(monkeypatch, registry_with("UserRegistered"), mark_linger=LINGER)
+    (alice,) = users(1)
+    a1, a2 = rig.commit(user_event(TOPIC, alice, 1), user_event(TOPIC, alice, 2))
+
+    rig.cycle()  # sends v1, parks v2
+    rig.cycle()  # settles v1 (acked, gathered); the catch-up for alice is due
+
+    # v1 is marked before the table is asked for alice's unsent rows: else the claim
+    # would find v1 unsent and send it a second time
+    assert rig.at(("mark_sent", (a1.seq,))) < len(rig.journal)
+    assert rig.store.held_claims == [([str(alice)], [])]
+    assert rig.publisher.versions_of(alice) == [1]
+    assert rig.store.row(a2)["state"] == OutboxState.PARKED
+
+
+class DownFor(InMemoryRegistry):
+    """A registry that cannot be reached for the schemas of ``down`` (record names)."""
+
+    def __init__(self, *down: str) -> None:
+        super().__init__()
+        self.down = down
+        for subject, cls in subjects(TOPIC).items():
+            self.register(subject, json.dumps(cls.avro_schema()))
+
+    def lookup(self, subject: str, schema: str) -> RegisteredSchema | None:
+        if subject.endswith(self.down):
+            raise RegistryUnreachableError("registry down")
+        return super().lookup(subject, schema)
+
+
+def test_acks_gathered_when_the_stream_is_lost_are_marked_and_not_sent_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    rig = make_rig(monkeypatch, DownFor("UserUpdated"), mark_linger=LINGER)
+    alice, bob = users(2)
+    first = rig.commit(user_event(TOPIC, alice, 1))
+    rig.cycle()  # sends the first
+    rig.commit(user_event(TOPIC, bob, 1), user_event(TOPIC, bob, 2))
+    rig.cycle()  # settles the first (gathered); the second's schema lookup fails
+
+    assert not rig.stream.is_open  # the stream is read again after a pause
+    assert marks(rig) == [seqs(first)]  # the acks gathered are marked all the same
+    assert rig.stream.confirmed == 0  # but their position is not confirmed
+
+    rig.cycle()  # reopens at the start: the first batch is read again
+
+    assert rig.journal.count(("read", 100)) == 2
+    assert rig.sends() == [seqs(first)]  # recognised as sent: not sent a second time
 
 
 def test_a_batch_sharing_users_with_the_one_before_waits_until_that_one_is_settled(

@@ -6,6 +6,7 @@ the reason (broker, registry, database, a parked event blocking nothing else).
 
 import time
 from collections import deque
+from collections.abc import Callable
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
@@ -18,8 +19,14 @@ RATE_WINDOW = 10.0  # seconds the delivered-per-second gauge averages over
 
 
 class RelayMetrics:
-    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+    def __init__(
+        self,
+        registry: CollectorRegistry | None = None,
+        *,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.registry = registry if registry is not None else CollectorRegistry()
+        self._monotonic = monotonic
         self.backlog = Gauge(
             "playball_outbox_backlog", "Unsent (pending) outbox rows.", registry=self.registry
         )
@@ -76,20 +83,25 @@ class RelayMetrics:
             "streams from, or a polling relay claiming nothing while that slot is streamed.",
             registry=self.registry,
         )
+        # the acks of the last RATE_WINDOW seconds and their sum, kept as they come and go:
+        # at low rates a batch is an event, and summing the window per batch cost the relay
+        # as much as its query per batch did
         self._acks: deque[tuple[float, int]] = deque()
+        self._acked_in_window = 0
 
     def record_delivered(self, count: int, latencies: list[float]) -> None:
         self.delivered.inc(count)
         for latency in latencies:
             self.flush_ack_seconds.observe(latency)
-        now = time.monotonic()
+        now = self._monotonic()
         self._acks.append((now, count))
+        self._acked_in_window += count
         self._update_rate(now)
 
     def _update_rate(self, now: float) -> None:
         while self._acks and self._acks[0][0] < now - RATE_WINDOW:
-            self._acks.popleft()
-        self.delivered_rate.set(sum(count for _, count in self._acks) / RATE_WINDOW)
+            self._acked_in_window -= self._acks.popleft()[1]
+        self.delivered_rate.set(self._acked_in_window / RATE_WINDOW)
 
     def record_retries(self, reason: str, count: int) -> None:
         if count:
@@ -103,7 +115,7 @@ class RelayMetrics:
         age = status.oldest_unsent_age
         self.oldest_unsent_age.set(age.total_seconds() if age is not None else 0.0)
         self.parked.set(status.parked_count)
-        self._update_rate(time.monotonic())
+        self._update_rate(self._monotonic())
 
     def record_slot(self, status: SlotStatus) -> None:
         self.slot_lag_bytes.set(status.lag_bytes or 0)

@@ -19,8 +19,9 @@ event, without polling and without ``NOTIFY``:
 - **Several relays.** One streams; the others wait as standbys, looking at the slot's
   ``active_pid`` every second, and the first to find it free streams next.
 
-The rows stay in the table until sent and cleaned (the relay marks each batch sent with
-one statement), so ``outbox status``, ``outbox retry`` and parking work as with polling.
+The rows stay in the table until sent and cleaned (the relay marks acked rows sent with
+one statement per ``WalConfig.mark_linger`` or per batch, see :class:`_Recorder`), so
+``outbox status``, ``outbox retry`` and parking work as with polling.
 """
 
 import logging
@@ -78,6 +79,8 @@ class WalConfig:
     # warn when the slot holds back more log than this (the server gives the slot up
     # at its max_slot_wal_keep_size)
     max_retained_bytes: int = 512 * 1024 * 1024
+    # seconds acks are gathered before they are marked sent with one UPDATE (_Recorder)
+    mark_linger: float = 0.1
 
 
 @dataclass(slots=True)
@@ -93,19 +96,60 @@ class _Recorder:
 
     The database's work (the UPDATE of a batch's rows) then overlaps the relay's own
     (reading, decoding, producing) instead of stalling it.
+
+    Acks are gathered for up to ``linger`` seconds (or until ``batch`` of them wait) and
+    marked with one UPDATE: at a low rate a batch is one event, and an UPDATE per event
+    cost the relay, PostgreSQL and its log more than sending the event did. A mark only
+    records what the broker already holds, so waiting delays nothing downstream; the
+    price is that a relay killed meanwhile sends those events again (at least once).
     """
 
-    def __init__(self, store: CaptureStore, *, background: bool = True) -> None:
+    def __init__(
+        self,
+        store: CaptureStore,
+        *,
+        background: bool = True,
+        linger: float = 0.0,
+        batch: int = 1,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.store = store
+        self.linger = linger
+        self.batch = batch
+        self._monotonic = monotonic
         # background=False marks at once, on the caller's thread (unit tests, step by step)
         self._executor = (
             ThreadPoolExecutor(1, thread_name_prefix="outbox-mark") if background else None
         )
         self._queue: deque[tuple[Future[None], int]] = deque()
+        # acks gathered, not yet handed to the executor, and the position they complete
+        self._gathered: list[OutboxEvent] = []
+        self._gathered_position: int | None = None
+        self._gathering_since = 0.0
 
     def record(self, acked: list[OutboxEvent], position: int) -> None:
         """Mark ``acked`` sent; ``position`` is confirmable once that is done (and every
         batch recorded before it)."""
+        if self._gathered_position is None:
+            self._gathering_since = self._monotonic()
+        self._gathered.extend(acked)
+        self._gathered_position = position
+        self._hand_over(due_only=True)
+
+    def due_in(self) -> float | None:
+        """Seconds until the gathered acks are due to be marked; None if none wait."""
+        if self._gathered_position is None:
+            return None
+        return max(0.0, self._gathering_since + self.linger - self._monotonic())
+
+    def _hand_over(self, *, due_only: bool) -> None:
+        """Give the gathered acks to the executor: all of them, or only once due."""
+        position = self._gathered_position
+        if position is None:
+            return
+        if due_only and len(self._gathered) < self.batch and self.due_in():
+            return
+        acked, self._gathered, self._gathered_position = self._gathered, [], None
         if self._executor is not None:
             future = self._executor.submit(self.store.mark_sent, acked)
         else:
@@ -119,8 +163,10 @@ class _Recorder:
 
     def recorded(self, *, wait: bool = False) -> int | None:
         """The last position whose batch, and every one before it, is marked; None if none
-        is yet. Raises what marking raised (StoreUnavailableError): then nothing after the
-        last confirmable position may be confirmed, the stream is read again."""
+        is yet. ``wait`` marks what is gathered now and waits for it. Raises what marking
+        raised (StoreUnavailableError): then nothing after the last confirmable position
+        may be confirmed, the stream is read again."""
+        self._hand_over(due_only=not wait)
         position = None
         while self._queue and (wait or self._queue[0][0].done()):
             future, at = self._queue.popleft()
@@ -129,8 +175,10 @@ class _Recorder:
         return position
 
     def forget(self) -> None:
-        """After a failure: wait for the marks under way, whatever became of them; their
-        positions are not confirmed (the reopened stream sends what they held again)."""
+        """After a failure: mark what was gathered (acked, so a replay must recognise it)
+        and wait for the marks under way, whatever became of them; their positions are
+        not confirmed (the reopened stream sends what they held again)."""
+        self._hand_over(due_only=False)
         while self._queue:
             future, _at = self._queue.popleft()
             try:
@@ -192,7 +240,13 @@ class WalOutboxRelay(Stoppable):
         # own thread while this one goes on.
         self._held: frozenset[str] = frozenset()
         self._in_flight: _InFlight | None = None
-        self._recorder = _Recorder(store, background=mark_in_background)
+        self._recorder = _Recorder(
+            store,
+            background=mark_in_background,
+            linger=self.config.mark_linger,
+            batch=self.config.relay.batch_size,
+            monotonic=monotonic,
+        )
         self._next_catch_up = 0.0
         self._next_slot_check = 0.0
         # The held users' rows go out through the polling relay's own loop, over a view
@@ -329,6 +383,9 @@ class WalOutboxRelay(Stoppable):
         deliveries fail: the round paused, and the failures in a row grow the pause (the
         round itself raising nothing is no recovery)."""
         timeout = IN_FLIGHT_READ if self._in_flight else self.config.relay.poll_interval
+        marks_due = self._recorder.due_in()
+        if marks_due is not None:  # gathered acks are marked (and confirmed) in time
+            timeout = min(timeout, marks_due)
         batch = self.stream.read(self.config.relay.batch_size, timeout)
         if batch.lag_seconds is not None:
             self.metrics.record_slot_lag_seconds(batch.lag_seconds)
@@ -337,6 +394,8 @@ class WalOutboxRelay(Stoppable):
         delivered = self._settle()
         if self._held and self._monotonic() >= self._next_catch_up:
             self._next_catch_up = self._monotonic() + self.config.relay.poll_interval
+            # acked rows are marked first: a user held since must not have them sent again
+            self._confirm(wait=True)
             self._catch_up.run_once()
             self._catch_up.settle()
             self._held = frozenset(self.store.held_users(among=sorted(self._held)))
