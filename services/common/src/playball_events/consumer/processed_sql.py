@@ -23,13 +23,13 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
-    TextClause,
     Uuid,
     text,
 )
 from sqlalchemy.dialects import sqlite
 
 from playball_events.consumer.ports import ConsumedEvent, ProcessedEvents
+from playball_events.driver_sql import DriverStatement
 
 PROCESSED_EVENTS_TABLE = "processed_events"
 
@@ -80,7 +80,7 @@ class SqlProcessedEvents(ProcessedEvents[Connection]):
         self._engine = engine
         self._table = table
         self._clock = clock
-        self._pg_claim: TextClause | None = None
+        self._pg_claim: DriverStatement | None = None
 
     @contextmanager
     def transaction(self) -> Iterator[Connection]:
@@ -102,8 +102,8 @@ class SqlProcessedEvents(ProcessedEvents[Connection]):
             }
             if self._pg_claim is None:
                 name = tx.dialect.identifier_preparer.format_table(self._table)
-                self._pg_claim = text(PG_CLAIM.format(table=name))
-            return set(tx.scalars(self._pg_claim, parameters))
+                self._pg_claim = DriverStatement(text(PG_CLAIM.format(table=name)))
+            return {event_id for (event_id,) in self._pg_claim.rows(tx, parameters)}
         at = self._clock()
         rows = [
             {

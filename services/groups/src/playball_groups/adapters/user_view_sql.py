@@ -18,6 +18,7 @@ import uuid
 from collections.abc import Iterable, Sequence
 from typing import Any, TypeVar
 
+from playball_events.driver_sql import DriverStatement
 from sqlalchemy import (
     JSON,
     BigInteger,
@@ -164,6 +165,8 @@ def _pg_upsert() -> Select[int]:
 
 PG_SAVE_USERS = _pg_save()
 PG_UPSERT = _pg_upsert()
+# the consumer's statement per batch: on the driver's cursor (playball_events.driver_sql)
+_PG_UPSERT_ON_DRIVER = DriverStatement(PG_UPSERT)
 
 
 def uuid_array(ids: Iterable[uuid.UUID]) -> str:
@@ -267,7 +270,8 @@ class PgViewUpserts(ViewUpserts[Connection]):
                 for k, s in enumerate(states)
             ]
         )
-        stale = set(tx.scalars(PG_UPSERT, {"rows": rows, "at": dt.datetime.now(dt.UTC)}))
+        at = dt.datetime.now(dt.UTC)
+        stale = {k for (k,) in _PG_UPSERT_ON_DRIVER.rows(tx, {"rows": rows, "at": at})}
         if not stale:
             return [Verdict.APPLIED] * len(states)
         return [Verdict.STALE if k in stale else Verdict.APPLIED for k in range(len(states))]

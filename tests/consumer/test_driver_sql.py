@@ -1,0 +1,83 @@
+"""A statement on the driver's cursor fails as SQLAlchemy's own execution would: the
+consumer's classification of failures (transient or not) sees the same errors."""
+
+from collections.abc import Iterator
+
+import psycopg
+import pytest
+from playball_events.consumer.transient_sql import is_transient_database_error
+from playball_events.driver_sql import DriverStatement
+from sqlalchemy import Engine, Integer, bindparam, create_engine, func, select, text
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from support.databases import fresh_postgres
+
+pytestmark = pytest.mark.stack
+
+SECRET = "a display name that must not reach a log"
+
+
+@pytest.fixture
+def engine(database_url: str) -> Iterator[Engine]:
+    with fresh_postgres(database_url, "playball_driver_sql") as url:
+        engine = create_engine(url, pool_pre_ping=False)
+        with engine.begin() as tx:
+            tx.execute(text("CREATE TABLE t (k integer PRIMARY KEY, name text NOT NULL)"))
+        yield engine
+        engine.dispose()
+
+
+INSERT = DriverStatement(
+    text("INSERT INTO t (k, name) VALUES (:k, :name) ON CONFLICT DO NOTHING RETURNING k")
+)
+PLAIN_INSERT = DriverStatement(text("INSERT INTO t (k, name) VALUES (:k, :name)"))
+
+
+def test_rows_come_back_in_the_callers_transaction(engine: Engine) -> None:
+    with engine.begin() as tx:
+        assert INSERT.rows(tx, {"k": 1, "name": "a"}) == [(1,)]
+        assert INSERT.rows(tx, {"k": 1, "name": "a"}) == []  # seen by the same transaction
+        assert PLAIN_INSERT.rows(tx, {"k": 2, "name": "100% b"}) == []  # no rows to return
+        tx.rollback()
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM t")).scalar_one() == 0  # rolled back
+
+
+def test_a_constraint_failure_is_sqlalchemys_error_without_the_parameters(engine: Engine) -> None:
+    with engine.begin() as tx:
+        PLAIN_INSERT.rows(tx, {"k": 1, "name": "a"})
+        with pytest.raises(IntegrityError) as raised:
+            PLAIN_INSERT.rows(tx, {"k": 1, "name": SECRET})
+        tx.rollback()
+    error = raised.value
+    assert isinstance(error.orig, psycopg.errors.UniqueViolation)
+    assert not error.connection_invalidated
+    assert not is_transient_database_error(error)  # the same every time: parked, not retried
+    assert SECRET not in str(error)
+
+
+def test_a_connection_cut_under_the_statement_is_invalidated_and_transient(
+    engine: Engine,
+) -> None:
+    with engine.connect() as tx:
+        tx.begin()
+        pid = tx.execute(text("SELECT pg_backend_pid()")).scalar_one()
+        with engine.connect() as other:
+            assert other.execute(text("SELECT pg_terminate_backend(:p)"), {"p": pid}).scalar()
+        with pytest.raises(DBAPIError) as raised:
+            INSERT.rows(tx, {"k": 1, "name": "a"})
+        # as SQLAlchemy's own execution would: the connection is thrown away, not pooled
+        assert tx.invalidated
+    assert raised.value.connection_invalidated
+    assert isinstance(raised.value.orig, psycopg.OperationalError)
+    assert is_transient_database_error(raised.value)  # retried with backoff, never parked
+    with engine.begin() as tx:  # the pool hands out a working connection again
+        assert INSERT.rows(tx, {"k": 1, "name": "a"}) == [(1,)]
+
+
+def test_literals_of_a_core_statement_go_with_its_parameters(engine: Engine) -> None:
+    # coalesce(..., 7) and the LIMIT become binds of the statement's own, not the caller's
+    value = bindparam("v", type_=Integer())
+    statement = DriverStatement(select(func.coalesce(value, 7) + 1).limit(1))
+    with engine.begin() as tx:
+        assert statement.rows(tx, {"v": None}) == [(8,)]
+        assert statement.rows(tx, {"v": 1}) == [(2,)]
