@@ -7,7 +7,7 @@ import psycopg
 import pytest
 from playball_events.consumer.transient_sql import is_transient_database_error
 from playball_events.driver_sql import DriverStatement
-from sqlalchemy import Engine, Integer, bindparam, create_engine, func, select, text
+from sqlalchemy import JSON, Engine, Integer, bindparam, create_engine, func, select, text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from support.databases import fresh_postgres
 
@@ -81,3 +81,12 @@ def test_literals_of_a_core_statement_go_with_its_parameters(engine: Engine) -> 
     with engine.begin() as tx:
         assert statement.rows(tx, {"v": None}) == [(8,)]
         assert statement.rows(tx, {"v": 1}) == [(2,)]
+
+
+def test_a_bind_that_sqlalchemy_would_convert_is_refused_before_anything_runs(
+    engine: Engine,
+) -> None:
+    document = bindparam("doc", type_=JSON())  # a dict becomes text only through SQLAlchemy
+    statement = DriverStatement(select(document))
+    with engine.begin() as tx, pytest.raises(TypeError, match="doc"):
+        statement.rows(tx, {"doc": {"a": 1}})

@@ -17,12 +17,17 @@ always saw.
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Dialect
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql import ClauseElement
+from sqlalchemy.sql.compiler import SQLCompiler
 
 
 class DriverStatement:
+    """One statement, compiled once per dialect, run on the driver's cursor. Rows come
+    back as the driver gives them (SQLAlchemy's result processing is skipped too): use it
+    for columns the driver already returns as wanted (numbers, text, UUIDs)."""
+
     def __init__(self, statement: ClauseElement) -> None:
         self._statement = statement
         # per dialect name: the compiled SQL, and the values of the binds the statement
@@ -34,8 +39,7 @@ class DriverStatement:
         dialect = tx.dialect
         compiled = self._compiled.get(dialect.name)
         if compiled is None:
-            done = self._statement.compile(dialect=dialect)
-            compiled = self._compiled[dialect.name] = (str(done), dict(done.params))
+            compiled = self._compiled[dialect.name] = self._compile(dialect)
         sql, own = compiled
         parameters = {**own, **parameters} if own else parameters
         dbapi_connection = tx.connection.dbapi_connection
@@ -59,3 +63,25 @@ class DriverStatement:
             ) from exc
         finally:
             cursor.close()
+
+    def _compile(self, dialect: Dialect) -> tuple[str, dict[str, Any]]:
+        """The SQL in the driver's parameter style, and the statement's own bind values.
+
+        Parameters go to the driver as they are, so a bind whose type SQLAlchemy would
+        convert first (a TypeDecorator, JSON) or expand (an IN list) is refused here,
+        once, rather than sent unconverted: run such a statement through SQLAlchemy.
+        """
+        done = self._statement.compile(dialect=dialect)
+        assert isinstance(done, SQLCompiler), "a statement compiles to SQL"
+        converted = sorted(
+            name
+            for name, bind in done.binds.items()
+            if bind.expanding or bind.type.dialect_impl(dialect).bind_processor(dialect) is not None
+        )
+        if converted:
+            msg = (
+                f"binds {', '.join(converted)} need SQLAlchemy's conversion on "
+                f"{dialect.name}: run this statement through SQLAlchemy"
+            )
+            raise TypeError(msg)
+        return str(done), dict(done.params)
