@@ -1,13 +1,29 @@
-"""A statement on the driver's cursor fails as SQLAlchemy's own execution would: the
-consumer's classification of failures (transient or not) sees the same errors."""
+"""A statement on the driver's cursor converts and fails as SQLAlchemy's own execution
+would: the same values reach the database and come back, and the callers' handling of
+failures (transient or not, a unique violation) sees the same errors."""
 
+import json
 from collections.abc import Iterator
 
 import psycopg
 import pytest
 from playball_events.consumer.transient_sql import is_transient_database_error
 from playball_events.driver_sql import DriverStatement
-from sqlalchemy import JSON, Engine, Integer, bindparam, create_engine, func, select, text
+from sqlalchemy import (
+    JSON,
+    Dialect,
+    Engine,
+    Integer,
+    Text,
+    TypeDecorator,
+    bindparam,
+    cast,
+    create_engine,
+    func,
+    literal_column,
+    select,
+    text,
+)
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from support.databases import fresh_postgres
 
@@ -83,10 +99,39 @@ def test_literals_of_a_core_statement_go_with_its_parameters(engine: Engine) -> 
         assert statement.rows(tx, {"v": 1}) == [(2,)]
 
 
-def test_a_bind_that_sqlalchemy_would_convert_is_refused_before_anything_runs(
-    engine: Engine,
-) -> None:
-    document = bindparam("doc", type_=JSON())  # a dict becomes text only through SQLAlchemy
-    statement = DriverStatement(select(document))
-    with engine.begin() as tx, pytest.raises(TypeError, match="doc"):
-        statement.rows(tx, {"doc": {"a": 1}})
+class Shout(TypeDecorator[str]):
+    """A type with conversions both ways, as UtcDateTime or JSON have."""
+
+    impl = Text()
+    cache_ok = True
+
+    def process_bind_param(self, value: str | None, dialect: Dialect) -> str | None:  # noqa: ARG002
+        return None if value is None else value + "!"
+
+    def process_result_value(self, value: str | None, dialect: Dialect) -> str | None:  # noqa: ARG002
+        return None if value is None else value.upper()
+
+
+def test_parameters_and_a_selects_rows_get_their_types_conversions(engine: Engine) -> None:
+    shouted = DriverStatement(select(bindparam("w", type_=Shout())))
+    document = DriverStatement(select(cast(bindparam("doc", type_=JSON()), Text())))
+    with engine.begin() as tx:
+        assert shouted.rows(tx, {"w": "hi"}) == [("HI!",)]  # "hi!" bound, "HI!" read
+        ((text_of_document,),) = document.rows(tx, {"doc": {"a": [1, "é"]}})
+    assert json.loads(text_of_document) == {"a": [1, "é"]}
+
+
+def test_rowcount_counts_the_rows_changed(engine: Engine) -> None:
+    rename = DriverStatement(text("UPDATE t SET name = :name WHERE k = :k"))
+    with engine.begin() as tx:
+        PLAIN_INSERT.rows(tx, {"k": 1, "name": "a"})
+        assert rename.rowcount(tx, {"k": 1, "name": "b"}) == 1
+        assert rename.rowcount(tx, {"k": 2, "name": "b"}) == 0
+
+
+def test_an_expanding_bind_is_refused_before_anything_runs(engine: Engine) -> None:
+    statement = DriverStatement(
+        select(literal_column("1")).where(literal_column("1").in_(bindparam("ks", expanding=True)))
+    )
+    with engine.begin() as tx, pytest.raises(TypeError, match="expanding binds ks"):
+        statement.rows(tx, {"ks": [1, 2]})

@@ -1,60 +1,89 @@
-"""A fixed statement run on its transaction's driver cursor: a consumer's per-batch path.
+"""A fixed statement run on its transaction's driver cursor: the per-event hot paths.
 
 SQLAlchemy's execution path (its execution context, the compiled cache's lookup, the
 result objects) costs about 0.1 ms of CPU per statement, measured on the processed-events
-claim in a transaction of its own: 340 to 370 µs through ``Connection.scalars``, 215 to 260 µs
-on the driver's cursor. A consumer at a low rate runs two such statements per event.
+claim in a transaction of its own: 340 to 370 µs through ``Connection.scalars``, 215 to
+260 µs on the driver's cursor. A consumer at a low rate runs two such statements per
+event, the auth API two per profile change.
 
 The statement is compiled once per dialect (the driver's parameter style, SQLAlchemy's
-own bind casts) and runs inside the caller's transaction, on its connection. A failure is
-translated as SQLAlchemy's own execution translates it: a :class:`~sqlalchemy.exc.DBAPIError`
-wrapping the driver's error, parameters hidden (payloads hold personal data), and the
-connection invalidated when the dialect calls it a disconnect, so that the consumer's
-classification of failures (:mod:`playball_events.consumer.transient_sql`) sees what it
-always saw.
+own bind casts, its types' conversions) and runs inside the caller's transaction, on its
+connection. A failure is translated as SQLAlchemy's own execution translates it: a
+:class:`~sqlalchemy.exc.DBAPIError` wrapping the driver's error, parameters hidden
+(payloads hold personal data), and the connection invalidated when the dialect calls it
+a disconnect, so that the callers' handling of failures (the consumer's
+:mod:`playball_events.consumer.transient_sql`, the auth unit of work's unique violations)
+sees what it always saw.
 """
 
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Dialect
+from sqlalchemy import Connection, Dialect, Select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.compiler import SQLCompiler
 
 
+@dataclass(frozen=True, slots=True)
+class _Compiled:
+    sql: str
+    own: dict[str, Any]  # the values of the binds the statement holds itself
+    binds: Mapping[str, Callable[[Any], Any]]  # SQLAlchemy's conversion of a parameter
+    results: tuple[Callable[[Any], Any] | None, ...]  # ... and of a row's column; () if none
+
+
 class DriverStatement:
-    """One statement, compiled once per dialect, run on the driver's cursor. Rows come
-    back as the driver gives them (SQLAlchemy's result processing is skipped too): use it
-    for columns the driver already returns as wanted (numbers, text, UUIDs)."""
+    """One statement, compiled once per dialect, run on the driver's cursor.
+
+    Parameters and rows get SQLAlchemy's conversions for their types (a TypeDecorator's,
+    JSON's), as ``Connection.execute`` would apply them: the parameters by their binds'
+    types, the rows by a SELECT's column types (a statement of another kind returns its
+    rows as the driver gives them). An expanding bind (an IN list) or a positional
+    parameter style (SQLite's) is refused when the statement is compiled.
+    """
 
     def __init__(self, statement: ClauseElement) -> None:
         self._statement = statement
-        # per dialect name: the compiled SQL, and the values of the binds the statement
-        # holds itself (a literal in an expression becomes a bind of its own)
-        self._compiled: dict[str, tuple[str, dict[str, Any]]] = {}
+        self._compiled: dict[str, _Compiled] = {}  # per dialect name
 
     def rows(self, tx: Connection, parameters: Mapping[str, Any]) -> list[tuple[Any, ...]]:
         """The statement's rows (none for one that returns none), run in ``tx``."""
+        found: list[tuple[Any, ...]] = []
+        self._run(tx, parameters, found)
+        return found
+
+    def rowcount(self, tx: Connection, parameters: Mapping[str, Any]) -> int:
+        """The rows the statement changed, run in ``tx``."""
+        return self._run(tx, parameters, None)
+
+    def _run(
+        self, tx: Connection, parameters: Mapping[str, Any], into: list[tuple[Any, ...]] | None
+    ) -> int:
         dialect = tx.dialect
         compiled = self._compiled.get(dialect.name)
         if compiled is None:
             compiled = self._compiled[dialect.name] = self._compile(dialect)
-        sql, own = compiled
-        parameters = {**own, **parameters} if own else parameters
+        values = {**compiled.own, **parameters}
+        for name, convert in compiled.binds.items():
+            if name in values:
+                values[name] = convert(values[name])
         dbapi_connection = tx.connection.dbapi_connection
         assert dbapi_connection is not None, "the transaction's connection is closed"
         cursor = dbapi_connection.cursor()
         try:
-            cursor.execute(sql, parameters)
-            return list(cursor.fetchall()) if cursor.description is not None else []
+            cursor.execute(compiled.sql, values)
+            if into is not None and cursor.description is not None:
+                into.extend(_converted(cursor.fetchall(), compiled.results))
+            return int(cursor.rowcount)
         except dialect.loaded_dbapi.Error as exc:
             gone = dialect.is_disconnect(exc, dbapi_connection, cursor)
             if gone:
                 tx.invalidate(exc)
             raise DBAPIError.instance(
-                sql,
-                parameters,
+                compiled.sql,
+                values,
                 exc,
                 dialect.loaded_dbapi.Error,
                 hide_parameters=True,
@@ -64,24 +93,37 @@ class DriverStatement:
         finally:
             cursor.close()
 
-    def _compile(self, dialect: Dialect) -> tuple[str, dict[str, Any]]:
-        """The SQL in the driver's parameter style, and the statement's own bind values.
-
-        Parameters go to the driver as they are, so a bind whose type SQLAlchemy would
-        convert first (a TypeDecorator, JSON) or expand (an IN list) is refused here,
-        once, rather than sent unconverted: run such a statement through SQLAlchemy.
-        """
+    def _compile(self, dialect: Dialect) -> _Compiled:
         done = self._statement.compile(dialect=dialect)
         assert isinstance(done, SQLCompiler), "a statement compiles to SQL"
-        converted = sorted(
-            name
-            for name, bind in done.binds.items()
-            if bind.expanding or bind.type.dialect_impl(dialect).bind_processor(dialect) is not None
-        )
-        if converted:
-            msg = (
-                f"binds {', '.join(converted)} need SQLAlchemy's conversion on "
-                f"{dialect.name}: run this statement through SQLAlchemy"
-            )
+        expanding = sorted(name for name, bind in done.binds.items() if bind.expanding)
+        if expanding or done.positional:
+            why = f"expanding binds {', '.join(expanding)}" if expanding else "positional binds"
+            msg = f"{why} on {dialect.name}: run this statement through SQLAlchemy"
             raise TypeError(msg)
-        return str(done), dict(done.params)
+        binds = {
+            name: convert
+            for name, bind in done.binds.items()
+            if (convert := bind.type.dialect_impl(dialect).bind_processor(dialect)) is not None
+        }
+        columns = self._statement.selected_columns if isinstance(self._statement, Select) else ()
+        results = tuple(
+            column.type.dialect_impl(dialect).result_processor(dialect, None) for column in columns
+        )
+        if not any(results):
+            results = ()
+        return _Compiled(str(done), dict(done.params), binds, results)
+
+
+def _converted(
+    rows: Sequence[tuple[Any, ...]], results: tuple[Callable[[Any], Any] | None, ...]
+) -> Iterable[tuple[Any, ...]]:
+    if not results:
+        return rows
+    return (
+        tuple(
+            value if convert is None else convert(value)
+            for value, convert in zip(row, results, strict=True)
+        )
+        for row in rows
+    )

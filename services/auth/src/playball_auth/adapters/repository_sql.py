@@ -3,6 +3,7 @@
 import uuid
 from collections.abc import Sequence
 
+from playball_events.driver_sql import DriverStatement
 from playball_events.outbox.writer_sql import write_outbox_events
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session, make_transient_to_detached
@@ -19,6 +20,10 @@ _BY_ID = select(users).where(users.c.id == bindparam("user_id"))
 # SQLite takes no row locks (and renders no FOR UPDATE): it has one writer at a time, and
 # a transaction that read before another's commit cannot write after it
 _BY_ID_FOR_UPDATE = _BY_ID.with_for_update()
+# ... and on PostgreSQL on the driver's cursor (playball_events.driver_sql): SQLAlchemy's
+# execution path cost about 0.1 ms of the API's CPU per request
+_ON_DRIVER = {False: DriverStatement(_BY_ID), True: DriverStatement(_BY_ID_FOR_UPDATE)}
+_USER_COLUMNS = tuple(column.key for column in users.c)
 
 
 class SqlUserRepository(UserRepository):
@@ -43,20 +48,16 @@ class SqlUserRepository(UserRepository):
                 msg = f"{found!r} was read before it was locked: lock it first in the unit of work"
                 raise RuntimeError(msg)
             return found
-        statement = _BY_ID_FOR_UPDATE if for_update else _BY_ID
-        row = self.session.connection().execute(statement, {"user_id": user_id}).one_or_none()
-        if row is None:
+        connection = self.session.connection()
+        parameters = {"user_id": user_id}
+        if connection.dialect.name == "postgresql":
+            rows = _ON_DRIVER[for_update].rows(connection, parameters)
+        else:
+            statement = _BY_ID_FOR_UPDATE if for_update else _BY_ID
+            rows = [tuple(row) for row in connection.execute(statement, parameters)]
+        if not rows:
             return None
-        user = User(
-            id=row.id,
-            username=row.username,
-            email=row.email,
-            password_hash=row.password_hash,
-            display_name=row.display_name,
-            version=row.version,
-            created_at=row.created_at,
-            credentials_version=row.credentials_version,
-        )
+        user = User(**dict(zip(_USER_COLUMNS, rows[0], strict=True)))
         make_transient_to_detached(user)
         self.session.add(user)
         return user
