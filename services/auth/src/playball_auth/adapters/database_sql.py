@@ -28,11 +28,13 @@ __all__ = [
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
-# Connections kept open: the API runs its sync handlers on a thread pool, one connection
-# per request in flight. SQLAlchemy's default of 5 closed the connections of a sixth to
-# fifteenth concurrent request after each use, so a steady load of 8 clients made
-# PostgreSQL start (fork) a backend several times a second.
-POOL_SIZE = 16
+# Connections kept open: the API runs its sync handlers on a thread pool (40 threads), one
+# connection per request in flight, and a connection beyond the pool's size is closed
+# when it is returned. SQLAlchemy's default of 5 made a steady load of 8 clients start
+# (fork, authenticate) a PostgreSQL backend several times a second; 16 did the same at
+# 400 requests/s from 20 clients (bench_e2e.py: 20 to 150 new sessions per 10 s run).
+# Kept at most 40, the request threads: a pool is filled only as far as a load needs.
+POOL_SIZE = 24
 POOL_OVERFLOW = 16
 
 
