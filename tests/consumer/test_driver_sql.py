@@ -129,9 +129,12 @@ def test_rowcount_counts_the_rows_changed(engine: Engine) -> None:
         assert rename.rowcount(tx, {"k": 2, "name": "b"}) == 0
 
 
-def test_an_expanding_bind_is_refused_before_anything_runs(engine: Engine) -> None:
+def test_an_expanding_or_renamed_bind_is_refused_before_anything_runs(engine: Engine) -> None:
     statement = DriverStatement(
         select(literal_column("1")).where(literal_column("1").in_(bindparam("ks", expanding=True)))
     )
     with engine.begin() as tx, pytest.raises(TypeError, match="expanding binds ks"):
         statement.rows(tx, {"ks": [1, 2]})
+    dotted = DriverStatement(select(bindparam("a.b", type_=Integer())))  # renamed in the SQL
+    with engine.begin() as tx, pytest.raises(TypeError, match=r"renamed binds a\.b"):
+        dotted.rows(tx, {"a.b": 1})

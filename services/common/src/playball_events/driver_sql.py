@@ -40,8 +40,9 @@ class DriverStatement:
     Parameters and rows get SQLAlchemy's conversions for their types (a TypeDecorator's,
     JSON's), as ``Connection.execute`` would apply them: the parameters by their binds'
     types, the rows by a SELECT's column types (a statement of another kind returns its
-    rows as the driver gives them). An expanding bind (an IN list) or a positional
-    parameter style (SQLite's) is refused when the statement is compiled.
+    rows as the driver gives them). An expanding bind (an IN list), a bind name the
+    parameter style cannot carry, or a positional parameter style (SQLite's) is refused
+    when the statement is compiled.
     """
 
     def __init__(self, statement: ClauseElement) -> None:
@@ -97,8 +98,16 @@ class DriverStatement:
         done = self._statement.compile(dialect=dialect)
         assert isinstance(done, SQLCompiler), "a statement compiles to SQL"
         expanding = sorted(name for name, bind in done.binds.items() if bind.expanding)
-        if expanding or done.positional:
-            why = f"expanding binds {', '.join(expanding)}" if expanding else "positional binds"
+        # a bind name the parameter style cannot carry is renamed in the SQL only
+        renamed = sorted(done.escaped_bind_names)
+        if expanding or renamed or done.positional:
+            why = (
+                f"expanding binds {', '.join(expanding)}"
+                if expanding
+                else f"renamed binds {', '.join(renamed)}"
+                if renamed
+                else "positional binds"
+            )
             msg = f"{why} on {dialect.name}: run this statement through SQLAlchemy"
             raise TypeError(msg)
         binds = {
