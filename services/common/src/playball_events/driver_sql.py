@@ -16,7 +16,7 @@ a disconnect, so that the callers' handling of failures (the consumer's
 sees what it always saw.
 """
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -51,17 +51,16 @@ class DriverStatement:
 
     def rows(self, tx: Connection, parameters: Mapping[str, Any]) -> list[tuple[Any, ...]]:
         """The statement's rows (none for one that returns none), run in ``tx``."""
-        found: list[tuple[Any, ...]] = []
-        self._run(tx, parameters, found)
-        return found
+        return self._run(tx, parameters, fetch=True)[1]
 
     def rowcount(self, tx: Connection, parameters: Mapping[str, Any]) -> int:
         """The rows the statement changed, run in ``tx``."""
-        return self._run(tx, parameters, None)
+        return self._run(tx, parameters, fetch=False)[0]
 
     def _run(
-        self, tx: Connection, parameters: Mapping[str, Any], into: list[tuple[Any, ...]] | None
-    ) -> int:
+        self, tx: Connection, parameters: Mapping[str, Any], *, fetch: bool
+    ) -> tuple[int, list[tuple[Any, ...]]]:
+        """The row count and, if ``fetch``, the converted rows."""
         dialect = tx.dialect
         compiled = self._compiled.get(dialect.name)
         if compiled is None:
@@ -75,9 +74,12 @@ class DriverStatement:
         cursor = dbapi_connection.cursor()
         try:
             cursor.execute(compiled.sql, values)
-            if into is not None and cursor.description is not None:
-                into.extend(_converted(cursor.fetchall(), compiled.results))
-            return int(cursor.rowcount)
+            found = (
+                _converted(cursor.fetchall(), compiled.results)
+                if fetch and cursor.description is not None
+                else []
+            )
+            return int(cursor.rowcount), found
         except dialect.loaded_dbapi.Error as exc:
             gone = dialect.is_disconnect(exc, dbapi_connection, cursor)
             if gone:
@@ -126,13 +128,13 @@ class DriverStatement:
 
 def _converted(
     rows: Sequence[tuple[Any, ...]], results: tuple[Callable[[Any], Any] | None, ...]
-) -> Iterable[tuple[Any, ...]]:
+) -> list[tuple[Any, ...]]:
     if not results:
-        return rows
-    return (
+        return list(rows)
+    return [
         tuple(
             value if convert is None else convert(value)
             for value, convert in zip(row, results, strict=True)
         )
         for row in rows
-    )
+    ]

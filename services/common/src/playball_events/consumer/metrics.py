@@ -9,7 +9,6 @@ import datetime as dt
 import math
 import time
 from bisect import bisect_left
-from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
@@ -19,6 +18,7 @@ from prometheus_client.registry import Collector
 
 from playball_events.consumer.ports import ApplyOutcome, DeadLetter
 from playball_events.metrics_http import serve_metrics_and_health
+from playball_events.recent_counts import RecentCounts
 
 DEFAULT_METRICS_PORT = 18281
 RATE_WINDOW = 10.0  # seconds the applied-per-second gauge averages over
@@ -155,12 +155,7 @@ class ConsumerMetrics:
             labels,
             registry=self.registry,
         )
-        # the applied counts of the last RATE_WINDOW seconds and their sum, kept as they
-        # come and go: every poll and batch updates the gauge, and at a low rate (an event
-        # a batch, 200 a second) summing the whole window each time cost more CPU than
-        # the batch's own bookkeeping
-        self._window: deque[tuple[float, int]] = deque()
-        self._applied_in_window = 0
+        self._applied = RecentCounts(RATE_WINDOW)
 
     def _labels(self, **extra: str) -> dict[str, Any]:
         return {"topic": self._topic, **extra}
@@ -209,12 +204,9 @@ class ConsumerMetrics:
 
     def _update_rate(self, applied: int) -> None:
         now = self._monotonic()
-        self._window.append((now, applied))
-        self._applied_in_window += applied
-        while self._window and self._window[0][0] < now - RATE_WINDOW:
-            self._applied_in_window -= self._window.popleft()[1]
-        span = max(now - self._window[0][0], 1.0)
-        self.applied_rate.labels(**self._labels()).set(self._applied_in_window / span)
+        self._applied.add(now, applied)
+        span = max(self._applied.age(now), 1.0)
+        self.applied_rate.labels(**self._labels()).set(self._applied.total / span)
 
     def value(self, name: str, **labels: str) -> float:
         """A sample's current value (0 when absent): for tests and the benchmark."""

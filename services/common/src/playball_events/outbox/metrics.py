@@ -5,13 +5,13 @@ the reason (broker, registry, database, a parked event blocking nothing else).
 """
 
 import time
-from collections import deque
 from collections.abc import Callable
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from playball_events.metrics_http import serve_metrics_and_health
 from playball_events.outbox.ports import OutboxStatus, SlotStatus
+from playball_events.recent_counts import RecentCounts
 
 # Flush->ack of one batch: a few ms on a healthy local broker, up to the delivery timeout.
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
@@ -83,25 +83,19 @@ class RelayMetrics:
             "streams from, or a polling relay claiming nothing while that slot is streamed.",
             registry=self.registry,
         )
-        # the acks of the last RATE_WINDOW seconds and their sum, kept as they come and go:
-        # at low rates a batch is an event, and summing the window per batch cost the relay
-        # as much as its query per batch did
-        self._acks: deque[tuple[float, int]] = deque()
-        self._acked_in_window = 0
+        self._acks = RecentCounts(RATE_WINDOW)
 
     def record_delivered(self, count: int, latencies: list[float]) -> None:
         self.delivered.inc(count)
         for latency in latencies:
             self.flush_ack_seconds.observe(latency)
         now = self._monotonic()
-        self._acks.append((now, count))
-        self._acked_in_window += count
+        self._acks.add(now, count)
         self._update_rate(now)
 
     def _update_rate(self, now: float) -> None:
-        while self._acks and self._acks[0][0] < now - RATE_WINDOW:
-            self._acked_in_window -= self._acks.popleft()[1]
-        self.delivered_rate.set(self._acked_in_window / RATE_WINDOW)
+        self._acks.forget_before(now)
+        self.delivered_rate.set(self._acks.total / RATE_WINDOW)
 
     def record_retries(self, reason: str, count: int) -> None:
         if count:
