@@ -9,6 +9,7 @@ import threading
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any, cast
 
 import psycopg
 import pytest
@@ -16,7 +17,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from opentelemetry import context, trace
 from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
-from playball_auth.adapters.orm_sql import outbox
+from playball_auth.adapters.orm_sql import outbox, users
+from playball_auth.adapters.unit_of_work_sql import SqlUnitOfWork
 from playball_auth.adapters.user_events_sql import UnrecordedChangeError
 from playball_auth.domain.model import User
 from playball_auth.service_layer import handlers
@@ -25,8 +27,10 @@ from playball_auth.service_layer.errors import ConcurrentUpdateError, StaleUser
 from playball_events.contracts import UserDeleted, UserRegistered, UserUpdated
 from playball_events.contracts.topics import PLAYBALL_AUTH_USER_EVENTS_V1
 from playball_events.outbox.model import OUTBOX_CHANNEL, schema_fingerprint
-from sqlalchemy import func, make_url, select
+from psycopg import pq
+from sqlalchemy import event, func, make_url, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 from support.auth_backends import AuthBackend, OutboxRow, SqlBackend
 from support.auth_fakes import FakePasswordHasher
 
@@ -380,6 +384,89 @@ def test_a_change_saved_on_a_stale_read_is_refused(pg_backend: SqlBackend) -> No
     rows = pg_backend.outbox_rows(user.id)
     assert kinds(rows) == [(REGISTERED, 1), (UPDATED, 2)]
     assert decode(rows[1]).display_name == "Theirs"  # type: ignore[union-attr]
+
+
+def _session(uow: object) -> Session:
+    assert isinstance(uow, SqlUnitOfWork)
+    assert uow.session is not None
+    return uow.session
+
+
+def _driver_status(uow: object) -> pq.TransactionStatus:
+    """Whether the unit of work's connection has a transaction open on the server."""
+    dbapi: Any = _session(uow).connection().connection.dbapi_connection
+    return pq.TransactionStatus(dbapi.info.transaction_status)
+
+
+def _status_at_commit(uow: object) -> list[pq.TransactionStatus]:
+    """The driver's status as the commit begins, after the commit's flush: IDLE if
+    everything sent had committed on its own, with nothing left for a COMMIT to end."""
+    seen: list[pq.TransactionStatus] = []
+    connection = _session(uow).connection()
+    info = cast("Any", connection.connection.dbapi_connection).info
+    event.listen(connection, "commit", lambda *_: seen.append(info.transaction_status))
+    return seen
+
+
+def _version_seen_elsewhere(backend: SqlBackend, user_id: uuid.UUID) -> int:
+    with backend.engine.connect() as conn:
+        return int(conn.execute(select(users.c.version).where(users.c.id == user_id)).scalar_one())
+
+
+@pytest.mark.stack
+def test_a_read_then_one_save_at_commit_run_alone_without_begin_or_commit(
+    pg_backend: SqlBackend,
+) -> None:
+    """The commonest unit of work, a profile change: the user's read runs outside any
+    transaction, and the commit's one statement (the UPDATE with its outbox row) in a
+    transaction of its own; no BEGIN and no COMMIT round trip (issue 21)."""
+    # what makes a read outside the transaction read what it would read inside
+    with pg_backend.engine.connect() as conn:
+        assert conn.get_isolation_level() == "READ COMMITTED"
+    user = register(pg_backend, "lena")
+    with pg_backend.uow_factory() as uow:
+        loaded = uow.users.get(user.id)
+        assert loaded is not None
+        assert _driver_status(uow) == pq.TransactionStatus.IDLE  # the read sent no BEGIN
+        at_commit = _status_at_commit(uow)
+        loaded.change_display_name("Lena Alone", datetime.now(UTC))
+        uow.commit()
+    # the statement had committed by itself: the COMMIT has nothing to send
+    assert at_commit == [pq.TransactionStatus.IDLE]
+    assert kinds(pg_backend.outbox_rows(user.id)) == [(REGISTERED, 1), (UPDATED, 2)]
+
+
+@pytest.mark.stack
+def test_a_flush_before_more_work_stays_in_the_transaction(pg_backend: SqlBackend) -> None:
+    """Only the commit's flush runs alone: a flush with work still to come (here a
+    rollback instead of the commit) saves nothing on its own."""
+    user = register(pg_backend, "mona")
+    with pg_backend.uow_factory() as uow:
+        loaded = uow.users.get(user.id)
+        assert loaded is not None
+        loaded.change_display_name("Mona Flushed", datetime.now(UTC))
+        _session(uow).flush()
+        assert _driver_status(uow) == pq.TransactionStatus.INTRANS
+        assert _version_seen_elsewhere(pg_backend, user.id) == 1  # not committed yet
+        uow.rollback()
+    assert _version_seen_elsewhere(pg_backend, user.id) == 1
+    assert kinds(pg_backend.outbox_rows(user.id)) == [(REGISTERED, 1)]
+
+
+@pytest.mark.stack
+def test_a_save_after_other_statements_commits_with_them(pg_backend: SqlBackend) -> None:
+    """A unit of work that sent a statement before its save (a password change revokes
+    the refresh tokens first) keeps them in one transaction."""
+    user = register(pg_backend, "nina")
+    with pg_backend.uow_factory() as uow:
+        loaded = uow.users.get(user.id)
+        assert loaded is not None
+        uow.refresh_tokens.revoke_user(user.id, datetime.now(UTC))
+        at_commit = _status_at_commit(uow)
+        loaded.change_display_name("Nina Together", datetime.now(UTC))
+        uow.commit()
+    assert at_commit == [pq.TransactionStatus.INTRANS]  # committed with the revocation
+    assert _version_seen_elsewhere(pg_backend, user.id) == 2
 
 
 CHANGES = st.lists(

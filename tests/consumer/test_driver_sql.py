@@ -1,6 +1,7 @@
 """A statement on the driver's cursor converts and fails as SQLAlchemy's own execution
 would: the same values reach the database and come back, and the callers' handling of
-failures (transient or not, a unique violation) sees the same errors."""
+failures (transient or not, a unique violation) sees the same errors. A statement run
+``alone`` commits by itself only while its transaction has sent nothing."""
 
 import json
 from collections.abc import Iterator
@@ -71,16 +72,18 @@ def test_a_constraint_failure_is_sqlalchemys_error_without_the_parameters(engine
     assert SECRET not in str(error)
 
 
+@pytest.mark.parametrize("alone", [False, True], ids=["in-transaction", "alone"])
 def test_a_connection_cut_under_the_statement_is_invalidated_and_transient(
-    engine: Engine,
+    engine: Engine, alone: bool
 ) -> None:
     with engine.connect() as tx:
+        with tx.begin():  # the pid read in a transaction of its own: the next is the first
+            pid = tx.execute(text("SELECT pg_backend_pid()")).scalar_one()
         tx.begin()
-        pid = tx.execute(text("SELECT pg_backend_pid()")).scalar_one()
         with engine.connect() as other:
             assert other.execute(text("SELECT pg_terminate_backend(:p)"), {"p": pid}).scalar()
         with pytest.raises(DBAPIError) as raised:
-            INSERT.rows(tx, {"k": 1, "name": "a"})
+            INSERT.rows(tx, {"k": 1, "name": "a"}, alone=alone)
         # as SQLAlchemy's own execution would: the connection is thrown away, not pooled
         assert tx.invalidated
     assert raised.value.connection_invalidated
@@ -138,3 +141,46 @@ def test_an_expanding_or_renamed_bind_is_refused_before_anything_runs(engine: En
     dotted = DriverStatement(select(bindparam("a.b", type_=Integer())))  # renamed in the SQL
     with engine.begin() as tx, pytest.raises(TypeError, match=r"renamed binds a\.b"):
         dotted.rows(tx, {"a.b": 1})
+
+
+def rows_in_t(engine: Engine) -> int:
+    with engine.connect() as conn:
+        return int(conn.execute(text("SELECT count(*) FROM t")).scalar_one())
+
+
+def test_a_first_statement_alone_commits_by_itself_and_the_next_runs_in_the_transaction(
+    engine: Engine,
+) -> None:
+    with engine.connect() as tx:
+        tx.begin()
+        assert INSERT.rows(tx, {"k": 1, "name": "a"}, alone=True) == [(1,)]
+        assert rows_in_t(engine) == 1  # committed: another connection sees it at once
+        PLAIN_INSERT.rows(tx, {"k": 2, "name": "b"})  # begins the transaction again
+        assert rows_in_t(engine) == 1
+        tx.rollback()
+    assert rows_in_t(engine) == 1  # the second undone, the first not
+
+
+def test_a_statement_alone_after_others_runs_in_their_transaction(engine: Engine) -> None:
+    with engine.connect() as tx:
+        tx.begin()
+        PLAIN_INSERT.rows(tx, {"k": 1, "name": "a"})
+        assert INSERT.rows(tx, {"k": 2, "name": "b"}, alone=True) == [(2,)]
+        assert rows_in_t(engine) == 0
+        tx.rollback()
+    assert rows_in_t(engine) == 0
+
+
+def test_a_failure_alone_leaves_the_connection_running_transactions(engine: Engine) -> None:
+    with engine.begin() as tx:
+        PLAIN_INSERT.rows(tx, {"k": 1, "name": "a"})
+    with engine.connect() as tx:
+        tx.begin()
+        with pytest.raises(IntegrityError):
+            PLAIN_INSERT.rows(tx, {"k": 1, "name": SECRET}, alone=True)
+        assert not tx.invalidated
+        tx.rollback()
+        tx.begin()
+        PLAIN_INSERT.rows(tx, {"k": 2, "name": "b"})
+        tx.rollback()
+    assert rows_in_t(engine) == 1  # the row after the failure was in a transaction

@@ -14,12 +14,27 @@ connection. A failure is translated as SQLAlchemy's own execution translates it:
 a disconnect, so that the callers' handling of failures (the consumer's
 :mod:`playball_events.consumer.transient_sql`, the auth unit of work's unique violations)
 sees what it always saw.
+
+A statement can also run *alone* (``alone=True``): when its transaction has not begun
+on the database (it has sent nothing yet, or only statements run alone), it runs in a
+transaction of its own (the driver's autocommit, for this one statement). That saves
+the BEGIN round trip, and the COMMIT or ROLLBACK the transaction ends with then has
+nothing to send either: a unit of work of one read and one write makes two round trips
+instead of four. Only for a statement whose effect stands alone: a read at READ
+COMMITTED (each statement there reads its own snapshot, inside a transaction or not),
+or the one and last write of a transaction. Once the transaction has sent a statement
+that was not alone, an ``alone`` statement runs in it like any other.
+This needs a driver that begins its transactions lazily, with their first statement, and
+tells whether one is open (``info.transaction_status``), as psycopg 3 does, the services'
+PostgreSQL driver; with another the statement runs in the transaction.
 """
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from psycopg import pq
 from sqlalchemy import Connection, Dialect, Select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql import ClauseElement
@@ -49,16 +64,21 @@ class DriverStatement:
         self._statement = statement
         self._compiled: dict[str, _Compiled] = {}  # per dialect name
 
-    def rows(self, tx: Connection, parameters: Mapping[str, Any]) -> list[tuple[Any, ...]]:
-        """The statement's rows (none for one that returns none), run in ``tx``."""
-        return self._run(tx, parameters, fetch=True)[1]
+    def rows(
+        self, tx: Connection, parameters: Mapping[str, Any], *, alone: bool = False
+    ) -> list[tuple[Any, ...]]:
+        """The statement's rows (none for one that returns none), run in ``tx`` (or
+        ``alone``, see the module's text)."""
+        return self._run(tx, parameters, fetch=True, alone=alone)[1]
 
-    def rowcount(self, tx: Connection, parameters: Mapping[str, Any]) -> int:
-        """The rows the statement changed, run in ``tx``."""
-        return self._run(tx, parameters, fetch=False)[0]
+    def rowcount(
+        self, tx: Connection, parameters: Mapping[str, Any], *, alone: bool = False
+    ) -> int:
+        """The rows the statement changed, run in ``tx`` (or ``alone``)."""
+        return self._run(tx, parameters, fetch=False, alone=alone)[0]
 
     def _run(
-        self, tx: Connection, parameters: Mapping[str, Any], *, fetch: bool
+        self, tx: Connection, parameters: Mapping[str, Any], *, fetch: bool, alone: bool
     ) -> tuple[int, list[tuple[Any, ...]]]:
         """The row count and, if ``fetch``, the converted rows."""
         dialect = tx.dialect
@@ -73,7 +93,11 @@ class DriverStatement:
         assert dbapi_connection is not None, "the transaction's connection is closed"
         cursor = dbapi_connection.cursor()
         try:
-            cursor.execute(compiled.sql, values)
+            if alone:
+                with _alone_if_idle(tx, dbapi_connection):
+                    cursor.execute(compiled.sql, values)
+            else:
+                cursor.execute(compiled.sql, values)
             found = (
                 _converted(cursor.fetchall(), compiled.results)
                 if fetch and cursor.description is not None
@@ -124,6 +148,28 @@ class DriverStatement:
         if not any(results):
             results = ()
         return _Compiled(str(done), dict(done.params), binds, results)
+
+
+@contextmanager
+def _alone_if_idle(tx: Connection, dbapi_connection: Any) -> Iterator[None]:
+    """Autocommit for the block if the driver's transaction has not begun (psycopg 3
+    sends its BEGIN with the transaction's first statement). Restored after, or the
+    connection is invalidated: one left in autocommit would commit every statement of
+    the transactions that use it next, each on its own."""
+    info = getattr(dbapi_connection, "info", None)
+    status = getattr(info, "transaction_status", None)
+    if status != pq.TransactionStatus.IDLE or dbapi_connection.autocommit:
+        yield
+        return
+    dbapi_connection.autocommit = True
+    try:
+        yield
+    finally:
+        try:
+            dbapi_connection.autocommit = False
+        except tx.dialect.loaded_dbapi.Error as exc:  # a broken connection: never reused
+            if not tx.invalidated:
+                tx.invalidate(exc)
 
 
 def _converted(

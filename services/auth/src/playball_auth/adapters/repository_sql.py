@@ -41,7 +41,14 @@ class SqlUserRepository(UserRepository):
         per profile change.
 
         ``for_update`` locks the row as it reads it: the unit of work's first read of the
-        user (one read earlier, unlocked, may be out of date by then)."""
+        user (one read earlier, unlocked, may be out of date by then).
+
+        On PostgreSQL an unlocked read that comes first in its unit of work runs outside
+        the transaction (``DriverStatement``'s ``alone``): no BEGIN round trip, and a unit
+        of work that only reads sends no ROLLBACK either. At READ COMMITTED, the auth
+        engine's level, each statement reads its own snapshot, so the read sees what it
+        would have seen inside; what it read is checked when it is written (the UPDATE's
+        version check) or locked (``for_update``)."""
         found = self.session.identity_map.get(identity_key(User, user_id))
         if found is not None:
             if for_update:
@@ -51,7 +58,7 @@ class SqlUserRepository(UserRepository):
         connection = self.session.connection()
         parameters = {"user_id": user_id}
         if connection.dialect.name == "postgresql":
-            rows = _ON_DRIVER[for_update].rows(connection, parameters)
+            rows = _ON_DRIVER[for_update].rows(connection, parameters, alone=not for_update)
         else:
             statement = _BY_ID_FOR_UPDATE if for_update else _BY_ID
             rows = [tuple(row) for row in connection.execute(statement, parameters)]

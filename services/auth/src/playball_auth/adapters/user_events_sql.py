@@ -27,7 +27,10 @@ nothing left to do. On PostgreSQL the row is inserted by the same statement as t
 UPDATE (a data-modifying CTE), and only if the UPDATE found the user at the version
 read: one round trip instead of two, and no outbox row for a stale write. The ORM's own
 unit-of-work machinery took a quarter of the API's CPU per profile change, the extra
-round trip another tenth (scripts/bench_auth_api.py, issue 21).
+round trip another tenth (scripts/bench_auth_api.py, issue 21). When that statement is
+all the transaction sends (the flush is the commit's, and the user was read outside the
+transaction, see ``SqlUserRepository.get``), it runs alone: no BEGIN and no COMMIT round
+trip (``DriverStatement``'s ``alone``; atomic by itself, one statement).
 """
 
 import functools
@@ -184,10 +187,15 @@ def _on_driver(statement: Insert | Update) -> DriverStatement:
 
 
 def _execute_saved(
-    connection: Connection, statement: Insert | Update, parameters: dict[str, Any], user: User
+    connection: Connection,
+    statement: Insert | Update,
+    parameters: dict[str, Any],
+    user: User,
+    *,
+    alone: bool,
 ) -> None:
     if connection.dialect.name == "postgresql":
-        saved = _on_driver(statement).rowcount(connection, parameters)
+        saved = _on_driver(statement).rowcount(connection, parameters, alone=alone)
     else:
         saved = connection.execute(statement, parameters).rowcount
     if saved != 1:
@@ -218,20 +226,39 @@ def _save_one_update(session: Session) -> bool:
         parameters = {"saved_id": user.id, "read_version": read_version}
         parameters.update({f"new_{name}": state.dict[name] for name in changed})
         connection = session.connection()
+        # the commit's flush sends this one statement and nothing after it
+        alone = _is_commit_flush(session)
         if not user.events:
-            _execute_saved(connection, _user_update(changed), parameters, user)
+            _execute_saved(connection, _user_update(changed), parameters, user, alone=alone)
         elif connection.dialect.name == "postgresql":
             (row,) = outbox_rows([outbox_event(user.events[0])], trace_headers())
             parameters.update({f"row_{name}": row[name] for name in _OUTBOX_COLUMNS})
-            _execute_saved(connection, _user_update_with_event(changed), parameters, user)
+            statement = _user_update_with_event(changed)
+            _execute_saved(connection, statement, parameters, user, alone=alone)
         else:  # SQLite has no data-modifying CTE: the row first, as the ORM path does
             write_outbox_events(connection, outbox, [outbox_event(user.events[0])])
-            _execute_saved(connection, _user_update(changed), parameters, user)
+            _execute_saved(connection, _user_update(changed), parameters, user, alone=False)
     user.events.clear()
     # what the ORM's flush does once it has saved a state: its changes are now the
     # committed values, and the session has nothing left to flush for it
     state._commit_all(state.dict, session.identity_map)
     return True
+
+
+# session.info's key: the transaction whose commit is flushing (before_commit fires just
+# before the commit's flush); a flush of any other transaction finds another one there
+_COMMITTING = "playball.committing"
+
+
+def _note_commit(session: Session) -> None:
+    session.info[_COMMITTING] = session.get_transaction()
+
+
+def _is_commit_flush(session: Session) -> bool:
+    """Whether this flush is the one its transaction's commit runs (the last statements
+    the transaction sends), not an autoflush or an explicit flush before more work."""
+    committing = session.info.pop(_COMMITTING, None)
+    return committing is not None and committing is session.get_transaction()
 
 
 def _write_recorded_events(session: Session, _context: object, _instances: object) -> None:
@@ -249,3 +276,4 @@ def _write_recorded_events(session: Session, _context: object, _instances: objec
 def install(target: "sessionmaker[Any] | type[Session]") -> None:
     """Make every flush through ``target`` write the users' recorded events to the outbox."""
     event.listen(target, "before_flush", _write_recorded_events)
+    event.listen(target, "before_commit", _note_commit)
