@@ -34,12 +34,18 @@ is the median of --rounds rounds. Printed, in order:
      stream still reads; the table stays empty);
    - ``pg sql``, ``pg sql wal``, ``pg sql del``: the same three on the statements
      alone: those ``update_profile`` sent through each variant's sessions (recorded
-     from the driver), replayed on a plain psycopg connection, each transaction with
-     its own versions, display name and event id. The same SQL, round trips and
-     commits, with little Python around them.
+     from the driver's cursors, SQLAlchemy's and the adapters' own), replayed on a plain
+     psycopg connection, each transaction with its own versions, display name and event
+     id, and each statement that ran alone (no BEGIN, no COMMIT: ``DriverStatement``'s
+     ``alone``) alone again. The same SQL, round trips and commits, with little Python
+     around them.
    The ratios of each group share one reference, no outbox writer and no relay at all;
    the no-outbox figures with capture streaming are printed below them, then the target
-   for both groups.
+   for both groups. The paths differ in round trips: with the writer, the user's read
+   and the commit's one statement (the UPDATE with its outbox row) each run alone, two
+   round trips; without it, the read runs alone and the ORM's flush sends BEGIN, its
+   UPDATE and COMMIT, four. So the writer's path can be the faster one;
+   the row's own cost shows in the database's CPU per transaction (3, below).
 3. --writers concurrent writers (8), --seconds per variant (5 s), transactions/s for:
    outbox disabled (the reference); outbox on with no slot streaming (NOTIFY: today's
    value, printed first); outbox on with capture streaming (target: >= 0.9x
@@ -103,7 +109,7 @@ from multiprocessing.connection import Connection as Pipe
 from multiprocessing.process import BaseProcess
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import Any, ClassVar, Self
 
 import psycopg
 from playball_auth.adapters.database_sql import (
@@ -392,31 +398,50 @@ def machine_ticks() -> tuple[int, int]:
 # -- concurrent writers --------------------------------------------------------------------
 
 
-# each statement, its parameters, and which of them are the change's own (name -> what)
-Recording = list[tuple[str, dict[str, Any], dict[str, str]]]
+# each statement, its parameters, which of them are the change's own (name -> what), and
+# whether it ran alone (autocommit: its own transaction, see playball_events.driver_sql)
+Recording = list[tuple[str, dict[str, Any], dict[str, str], bool]]
 # USE_CASE: update_profile itself; SQL: the statements it sent, from a lean client
 USE_CASE, SQL = "use case", "SQL"
 
 
+class _RecordingCursor(psycopg.Cursor[Any]):
+    """A psycopg cursor that notes what it executes: SQLAlchemy's statements and those
+    the auth adapters run on the driver's cursor (``DriverStatement``) alike."""
+
+    seen: ClassVar[list[tuple[str, dict[str, Any], bool]]] = []
+
+    def execute(self, query: Any, params: Any = None, **kwargs: Any) -> Self:
+        type(self).seen.append((str(query), dict(params or {}), self.connection.autocommit))
+        return super().execute(query, params, **kwargs)
+
+
 def recorded(engine: Engine, factory: "sessionmaker[Session]", user_id: uuid.UUID) -> Recording:
     """The statements one ``update_profile`` through ``factory`` sends, as the driver
-    gets them (the transaction's BEGIN and COMMIT are the driver's own), each parameter
-    that is this change's own (the user, its versions, the new display name, the event
-    id) marked by what it is, found by its value."""
+    gets them (the transaction's BEGIN and COMMIT are the driver's own, and a statement
+    run alone has neither), each parameter that is this change's own (the user, its
+    versions, the new display name, the event id) marked by what it is, found by its
+    value."""
     with engine.connect() as conn:
         version = conn.execute(select(users.c.version).where(users.c.id == user_id)).scalar_one()
     name = f"recorded {uuid.uuid4().hex}"
-    statements: list[tuple[str, dict[str, Any]]] = []
+    _RecordingCursor.seen = []
+    # every connection the pool holds records, whichever the use case checks out
+    pooled: list[Any] = []
 
-    def record(*args: Any) -> None:  # conn, cursor, statement, parameters, context, many
-        statements.append((args[2], dict(args[3])))
+    def record_on(dbapi_connection: Any, *_: Any) -> None:
+        dbapi_connection.cursor_factory = _RecordingCursor
+        pooled.append(dbapi_connection)
 
-    event.listen(engine, "before_cursor_execute", record)
+    event.listen(engine, "checkout", record_on)
     try:
         changes = handlers.ProfileChanges(display_name=name)
         handlers.update_profile(lambda: SqlUnitOfWork(factory), PlainHasher(), user_id, changes)
     finally:
-        event.remove(engine, "before_cursor_execute", record)
+        event.remove(engine, "checkout", record_on)
+        for dbapi_connection in pooled:
+            dbapi_connection.cursor_factory = psycopg.Cursor
+    statements = _RecordingCursor.seen
 
     def kind(value: Any) -> str | None:
         if isinstance(value, uuid.UUID):
@@ -428,8 +453,13 @@ def recorded(engine: Engine, factory: "sessionmaker[Session]", user_id: uuid.UUI
         )
 
     return [
-        (statement, params, {key: k for key, v in params.items() if (k := kind(v)) is not None})
-        for statement, params in statements
+        (
+            statement,
+            params,
+            {key: k for key, v in params.items() if (k := kind(v)) is not None},
+            alone,
+        )
+        for statement, params, alone in statements
     ]
 
 
@@ -440,8 +470,9 @@ def replay_one(
     version: int,
     number: int,
 ) -> None:
-    """One transaction of the recorded statements for this user at ``version``: what
-    update_profile sends, with this change's own user, versions, name and event id."""
+    """The recorded statements for this user at ``version``, in the recorded transactions
+    (those that ran alone, alone; the others in one transaction): what update_profile
+    sends, with this change's own user, versions, name and event id."""
     event_id = uuid.uuid4()
     values: dict[str, Any] = {
         "user": user_id,
@@ -451,8 +482,11 @@ def replay_one(
         "event": event_id,
         "name": f"name {number} {event_id.hex[:6]}",
     }
-    with conn.cursor() as cursor:
-        for statement, params, own in recording:
+    for statement, params, own, alone in recording:
+        if conn.autocommit != alone:
+            conn.commit()  # a statement alone comes only before the transaction begins
+            conn.autocommit = alone
+        with conn.cursor() as cursor:
             cursor.execute(statement, {**params, **{k: values[kind] for k, kind in own.items()}})
             if cursor.description is not None:
                 cursor.fetchall()
@@ -460,6 +494,7 @@ def replay_one(
                 msg = f"a replayed statement changed nothing (user {user_id} at {version}?)"
                 raise RuntimeError(msg)
     conn.commit()
+    conn.autocommit = False
 
 
 def writer_main(url: str, own_users: int, pipe: Pipe) -> None:

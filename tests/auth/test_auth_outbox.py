@@ -17,6 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from opentelemetry import context, trace
 from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
+from playball_auth.adapters.database_sql import session_factory
 from playball_auth.adapters.orm_sql import outbox, users
 from playball_auth.adapters.unit_of_work_sql import SqlUnitOfWork
 from playball_auth.adapters.user_events_sql import UnrecordedChangeError
@@ -28,7 +29,7 @@ from playball_events.contracts import UserDeleted, UserRegistered, UserUpdated
 from playball_events.contracts.topics import PLAYBALL_AUTH_USER_EVENTS_V1
 from playball_events.outbox.model import OUTBOX_CHANNEL, schema_fingerprint
 from psycopg import pq
-from sqlalchemy import event, func, make_url, select
+from sqlalchemy import event, func, literal, make_url, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from support.auth_backends import AuthBackend, OutboxRow, SqlBackend
@@ -466,6 +467,31 @@ def test_a_save_after_other_statements_commits_with_them(pg_backend: SqlBackend)
         loaded.change_display_name("Nina Together", datetime.now(UTC))
         uow.commit()
     assert at_commit == [pq.TransactionStatus.INTRANS]  # committed with the revocation
+    assert _version_seen_elsewhere(pg_backend, user.id) == 2
+
+
+@pytest.mark.stack
+def test_a_flush_listener_after_the_writers_keeps_the_save_in_the_transaction(
+    pg_backend: SqlBackend,
+) -> None:
+    """A ``before_flush`` listener after the outbox writer's may send SQL after the
+    writer's statement: that statement then runs in the transaction, not alone."""
+    user = register(pg_backend, "olga")
+    sessions = session_factory(pg_backend.engine)
+    seen_elsewhere: list[int] = []
+
+    def after_the_writer(session: Session, *_: object) -> None:
+        session.connection().execute(select(literal(1)))
+        # the writer's statement has run: committed already, had it run alone
+        seen_elsewhere.append(_version_seen_elsewhere(pg_backend, user.id))
+
+    event.listen(sessions, "before_flush", after_the_writer)
+    with SqlUnitOfWork(sessions) as uow:
+        loaded = uow.users.get(user.id)
+        assert loaded is not None
+        loaded.change_display_name("Olga Listened", datetime.now(UTC))
+        uow.commit()
+    assert seen_elsewhere == [1]
     assert _version_seen_elsewhere(pg_backend, user.id) == 2
 
 

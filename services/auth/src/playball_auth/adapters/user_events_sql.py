@@ -255,10 +255,20 @@ def _note_commit(session: Session) -> None:
 
 
 def _is_commit_flush(session: Session) -> bool:
-    """Whether this flush is the one its transaction's commit runs (the last statements
-    the transaction sends), not an autoflush or an explicit flush before more work."""
+    """Whether this flush is the one its transaction's commit runs and the hook's
+    statement the last the transaction sends: not an autoflush or an explicit flush
+    before more work, and no other listener of the flush that could send SQL after it
+    (a ``before_flush`` listener after this hook, any ``after_flush`` one)."""
     committing = session.info.pop(_COMMITTING, None)
-    return committing is not None and committing is session.get_transaction()
+    if committing is None or committing is not session.get_transaction():
+        return False
+    dispatch = session.dispatch
+    *_, last = dispatch.before_flush
+    return (
+        last is _write_recorded_events
+        and not dispatch.after_flush
+        and not dispatch.after_flush_postexec
+    )
 
 
 def _write_recorded_events(session: Session, _context: object, _instances: object) -> None:
