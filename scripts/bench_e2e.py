@@ -24,7 +24,7 @@ environment); the capture it actually runs is printed (a ``pgoutput`` slot strea
 the auth database, or none: polling).
 
 On each broker, for each rate of --rates (default: --rate), --runs series (default:
---repeats) of --seconds each, after --warm-up seconds (default 10) of renames at the first
+--repeats) of --seconds each, after --warm-up seconds (default 10) of renames at that
 rate that are not counted. Printed:
 
 - every run (stdout, as it ends): the rate asked and achieved (the requests' actual
@@ -732,12 +732,14 @@ def run_on(
             " their ports; each with its children)",
             flush=True,
         )
-        if args.warm_up > 0:
-            send_series(system.auth_url, users, applied, args.rates[0], args.warm_up)
-            monitor.commits()  # consumed, not counted
-            print(f"   warm-up: {args.warm_up:.0f} s at {args.rates[0]:.0f}/s, not counted")
         results: Results = {}
         for rate in args.rates:
+            # at each rate: a higher one needs more of the API's pooled connections and
+            # more sender threads, which its first run would otherwise open
+            if args.warm_up > 0:
+                send_series(system.auth_url, users, applied, rate, args.warm_up)
+                monitor.commits()  # consumed, not counted
+                print(f"   warm-up: {args.warm_up:.0f} s at {rate:.0f}/s, not counted")
             for n in range(args.runs):
                 before = cpu_snapshot(watched)
                 sent = send_series(system.auth_url, users, applied, rate, args.seconds)
@@ -953,7 +955,9 @@ def main() -> None:
     parser.add_argument("--runs", type=int, help="runs per rate and broker (default: --repeats)")
     parser.add_argument(
         # 10 s: with 2, a series' first run after a quiet stack still found the broker's
-        # JIT cold (Kafka 2.5 CPU-ms per event in that run, 0.45 in the next ones)
+        # JIT cold (Kafka 2.5 CPU-ms per event in that run, 0.45 in the next ones); before
+        # each rate's runs, since a higher rate's first run also opened the API's
+        # connections (10 PostgreSQL sessions in the first 400/s run after 200/s)
         "--warm-up",
         type=float,
         default=10.0,
