@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 import pytest
 from playball_events.outbox.model import NewOutboxEvent
 from playball_events.outbox.store_sql import SqlOutboxStore
+from sqlalchemy import make_url
 from support.outbox import insert_events, user_event
 from support.tcp_proxy import TcpProxy
 from typer.testing import CliRunner
@@ -137,10 +138,20 @@ def test_a_relay_killed_mid_batch_then_restarted_loses_nothing(
         PLAYBALL_RELAY_LEASE_SECONDS=3,
         PLAYBALL_RELAY_DELIVERY_TIMEOUT_MS=2000,
     )
-    victim = relays.start(outbox_url, **env)
-    wait_for(lambda: store.status(parked_limit=0).sent >= 200, 60, "a first part to be sent")
-    os.killpg(victim.pid, signal.SIGKILL)
-    victim.wait(30)
+    # The victim reaches PostgreSQL through a proxy that holds each answer back 20 ms:
+    # unslowed, a relay drains these 1,000 events faster than the test can see a first
+    # part sent, and would be killed with nothing left to do.
+    direct = make_url(outbox_url)
+    slow = TcpProxy(direct.host or "127.0.0.1", direct.port or 5432, delay=0.02)
+    slow.start()
+    try:
+        slowed = direct.set(host="127.0.0.1", port=slow.port)
+        victim = relays.start(slowed.render_as_string(hide_password=False), **env)
+        wait_for(lambda: store.status(parked_limit=0).sent >= 200, 60, "a first part to be sent")
+        os.killpg(victim.pid, signal.SIGKILL)
+        victim.wait(30)
+    finally:
+        slow.stop()
     assert store.status(parked_limit=0).backlog > 0  # killed with work left
     relays.start(outbox_url, **env)
     wait_for(drained(store), 120, "the restarted relay to drain the outbox")

@@ -1,14 +1,18 @@
 """A TCP forwarder a test can cut and restore: a dependency "going down" without
-stopping the shared component behind it."""
+stopping the shared component behind it; or slow: each answer held back a while."""
 
 import socket
 import threading
+import time
 from contextlib import suppress
 
 
 class TcpProxy:
-    def __init__(self, target_host: str, target_port: int) -> None:
+    def __init__(self, target_host: str, target_port: int, *, delay: float = 0.0) -> None:
+        """``delay``: seconds each chunk the target sends waits before it is passed on,
+        so every round trip through the proxy takes at least that long."""
         self.target = (target_host, target_port)
+        self.delay = delay
         self._server: socket.socket | None = None
         self._conns: list[socket.socket] = []
         self._lock = threading.Lock()
@@ -39,13 +43,15 @@ class TcpProxy:
             upstream.settimeout(None)
             with self._lock:
                 self._conns += [client, upstream]
-            for a, b in ((client, upstream), (upstream, client)):
-                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+            for a, b, delay in ((client, upstream, 0.0), (upstream, client, self.delay)):
+                threading.Thread(target=self._pipe, args=(a, b, delay), daemon=True).start()
 
     @staticmethod
-    def _pipe(source: socket.socket, sink: socket.socket) -> None:
+    def _pipe(source: socket.socket, sink: socket.socket, delay: float) -> None:
         with suppress(OSError):
             while data := source.recv(65536):
+                if delay:
+                    time.sleep(delay)
                 sink.sendall(data)
         with suppress(OSError):
             sink.shutdown(socket.SHUT_WR)
