@@ -30,7 +30,7 @@ PostgreSQL driver; with another the statement runs in the transaction.
 """
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from typing import Any
 
@@ -93,10 +93,7 @@ class DriverStatement:
         assert dbapi_connection is not None, "the transaction's connection is closed"
         cursor = dbapi_connection.cursor()
         try:
-            if alone:
-                with _alone_if_idle(tx, dbapi_connection):
-                    cursor.execute(compiled.sql, values)
-            else:
+            with _alone_if_idle(tx, dbapi_connection) if alone else nullcontext():
                 cursor.execute(compiled.sql, values)
             found = (
                 _converted(cursor.fetchall(), compiled.results)
