@@ -214,3 +214,55 @@ def test_registration_checks_the_name_and_email_before_hashing(
             response = client.post("/users", json={**NEW_USER, **taken})
             assert response.status_code == 409, response.text
         assert counting.hashed == hashed
+
+
+@pytest.mark.parametrize("backend", ["fake"], indirect=True)  # the routes, not the storage
+@pytest.mark.parametrize("threads", [1, 2])
+def test_the_account_routes_run_on_as_many_threads_as_the_setting_says(
+    ports: AuthPorts, held: HeldHasher, threads: int
+) -> None:
+    """A password change holds its thread while it hashes: with one account thread the
+    caller's next request waits for it, with two it is answered meanwhile."""
+    app = create_app(dataclasses.replace(ports, passwords=held), account_threads=threads)
+    with TestClient(app, raise_server_exceptions=False) as client:
+        assert client.post("/users", json=NEW_USER).status_code == 201
+        login = {"username": "alice", "password": "correct horse", "scope": "account"}
+        bearer = {
+            "Authorization": f"Bearer {client.post('/token', data=login).json()['access_token']}"
+        }
+        change = {"password": "another correct horse", "current_password": "correct horse"}
+        held.release.clear()
+        answers: dict[str, int] = {}
+
+        def send(name: str, call: Callable[[], Any]) -> threading.Thread:
+            thread = threading.Thread(target=lambda: answers.update({name: call().status_code}))
+            thread.start()
+            return thread
+
+        changing = send("change", lambda: client.patch("/users/me", json=change, headers=bearer))
+        try:
+            wait_until(lambda: held.waiting == 1, "the password change is hashing")
+            reading = send("read", lambda: client.get("/users/me", headers=bearer))
+            if threads == 2:
+                wait_until(lambda: "read" in answers, "the read is answered on the other thread")
+                assert "change" not in answers
+            else:
+                reading.join(0.3)  # bounded: the read must still be waiting afterwards
+                assert answers == {}
+        finally:
+            held.release.set()
+            changing.join(DEADLINE_S)
+            reading.join(DEADLINE_S)
+        # one thread: the read ran after the change, which revoked the caller's tokens
+        assert answers == {"change": 200, "read": 200 if threads == 2 else 401}
+
+
+def test_the_account_threads_default_to_two_per_cpu_and_refuse_zero() -> None:
+    from playball_service_kit.worker_threads import default_max_threads  # noqa: PLC0415
+    from pydantic import ValidationError  # noqa: PLC0415
+
+    assert default_max_threads() == 2 * len(os.sched_getaffinity(0))
+    assert AuthSettings().auth_account_threads is None
+    assert AuthSettings(auth_account_threads=3).auth_account_threads == 3
+    with pytest.raises(ValidationError, match="auth_account_threads"):
+        AuthSettings(auth_account_threads=0)

@@ -9,8 +9,10 @@ from pathlib import Path
 
 import jwt
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from playball_auth.adapters.key_ring import DirectoryKeyRing
-from playball_auth.adapters.key_rotation import GRACE, KeyTimes, schedule
+from playball_auth.adapters.key_rotation import GRACE, KeyTimes, next_change, schedule
 from playball_auth.adapters.signing_keys import add_key, ensure_development_directory, read_keys
 from playball_auth.adapters.tokens_jwt import JwtAccessTokens
 from playball_auth.service_layer.ports import InvalidTokenError
@@ -62,6 +64,32 @@ def test_keys_without_times_all_stay_published() -> None:
     plan = schedule([KeyTimes("b", None), KeyTimes("a", None)], T0, token_lifetime=LIFETIME)
     assert plan.signing == "b"  # the same choice in every process: the order of kids
     assert set(plan.published) == {"a", "b"}
+
+
+OFFSETS = st.integers(min_value=-2_000, max_value=2_000).map(lambda s: T0 + s * SECOND)
+KEY_SETS = st.lists(st.one_of(st.none(), OFFSETS), min_size=1, max_size=5).map(
+    lambda times: [KeyTimes(f"k{n}", time) for n, time in enumerate(times)]
+)
+
+
+@given(KEY_SETS, OFFSETS, st.floats(min_value=0, max_value=1, exclude_max=True))
+def test_the_plan_holds_until_the_next_change(
+    keys: list[KeyTimes], now: datetime, fraction: float
+) -> None:
+    """The key ring keeps a plan until next_change: the schedule must not move before."""
+    until = next_change(keys, now, token_lifetime=LIFETIME)
+    plan = schedule(keys, now, token_lifetime=LIFETIME)
+    last = (until or now + 10 * DELAY) - timedelta(microseconds=1)
+    for moment in (now + (last - now) * fraction, last):
+        assert schedule(keys, moment, token_lifetime=LIFETIME) == plan, moment
+
+
+def test_the_next_change_is_a_takeover_then_a_retirement_then_none() -> None:
+    old, new = KeyTimes("old", None), KeyTimes("new", T0 + DELAY)
+    assert next_change([old, new], T0, token_lifetime=LIFETIME) == T0 + DELAY
+    retired_at = T0 + DELAY + LIFETIME + GRACE
+    assert next_change([old, new], T0 + DELAY, token_lifetime=LIFETIME) == retired_at
+    assert next_change([old, new], retired_at, token_lifetime=LIFETIME) is None
 
 
 class Clocks:

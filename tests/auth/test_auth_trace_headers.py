@@ -134,3 +134,30 @@ def test_baggage_never_reaches_the_outbox(
         headers.append(("traceparent", traceparent))
     expected = {"traceparent": traceparent} if traceparent else {}
     assert _row_trace_headers(client, backend, headers) == expected
+
+
+def test_a_profile_change_on_a_worker_thread_carries_the_requests_trace(
+    client: TestClient, backend: AuthBackend
+) -> None:
+    """``PATCH /users/me`` runs its unit of work on the account routes' own worker
+    threads, not FastAPI's pool: the request's trace context must go with it."""
+    name = f"u{uuid.uuid4().hex[:10]}"
+    password = "correct horse"
+    body = {
+        "username": name,
+        "email": f"{name}@example.org",
+        "password": password,
+        "display_name": "Tracy",
+    }
+    user_id = uuid.UUID(client.post("/users", json=body).json()["id"])
+    login = {"username": name, "password": password, "scope": "account"}
+    token = client.post("/token", data=login).json()["access_token"]
+    headers = {"Authorization": f"Bearer {token}", "traceparent": TRACEPARENT}
+
+    response = client.patch("/users/me", json={"display_name": "Traced"}, headers=headers)
+
+    assert response.status_code == 200, response.text
+    registered, updated = backend.outbox_rows(user_id)
+    assert updated.record_type.endswith("UserUpdated")
+    assert updated.headers.get("traceparent") == TRACEPARENT
+    assert "traceparent" not in registered.headers  # the registration was not traced

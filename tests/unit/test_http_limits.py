@@ -261,3 +261,33 @@ def test_an_http_error_never_echoes_the_library_text(client: TestClient) -> None
     answer = client.post("/parse-error")
     assert answer.status_code == 400
     assert answer.json() == {"detail": "the request body cannot be parsed", "code": "bad_request"}
+
+
+def _scope(method: str, path: str) -> dict[str, Any]:
+    return {"type": "http", "method": method, "path": path, "root_path": "", "headers": []}
+
+
+def test_the_media_types_are_remembered_per_path_and_method_within_a_bound() -> None:
+    """The route lookup is remembered: answers stay right, and the client's paths cannot
+    grow the memory past its bound."""
+    from playball_service_kit.body_media import BodyMediaTypes  # noqa: PLC0415
+
+    app = FastAPI()
+
+    @app.put("/things/{name}")
+    def put(name: str, thing: Thing) -> Thing:
+        return thing
+
+    @app.get("/things/{name}")
+    def get(name: str) -> Thing:
+        return Thing(name=name)
+
+    media = BodyMediaTypes(app, remembered=3)
+    for round_ in range(2):  # the second round is answered from memory where kept
+        for n in range(5):
+            assert media.of(_scope("PUT", f"/things/{n}")) == frozenset({"application/json"}), (
+                round_
+            )
+            assert media.of(_scope("GET", f"/things/{n}")) is None, round_
+        assert media.of(_scope("PUT", "/elsewhere")) is None, round_
+    assert len(media._answers) == 3

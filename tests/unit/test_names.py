@@ -9,6 +9,7 @@ from typing import Annotated
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from playball_service_kit import names
 from playball_service_kit.names import NAME_PATTERN, InvalidNameError, check_name
 from pydantic import Field, TypeAdapter, ValidationError
 
@@ -127,6 +128,15 @@ def test_every_format_character_but_the_joiners_is_refused_anywhere() -> None:
             assert accepted(f"a{char}b") == f"a{char}b"
         else:
             assert accepted(f"a{char}b") is None, f"U+{ord(char):04X}"
+
+
+def test_the_walk_refuses_no_printable_character_so_printable_names_may_skip_it() -> None:
+    """check_name walks a name character by character only when it is not printable:
+    right only while the walk refuses no printable character, wherever it stands."""
+    for char in every_char():
+        if char.isprintable():
+            for name, index in ((f"a{char}b", 1), (char, 0)):
+                assert names._refusal(name, index) is None, f"U+{ord(char):04X}"
 
 
 def test_the_pattern_refuses_every_bmp_format_character_but_the_joiners() -> None:

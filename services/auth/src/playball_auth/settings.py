@@ -103,6 +103,13 @@ class AuthSettings(RuntimeSettings):
         description="password hashes at once; beyond, 503 busy (default: 2 x the CPUs "
         "available to the process)",
     )
+    auth_account_threads: int | None = Field(
+        default=None,
+        ge=1,
+        le=1024,
+        description="threads running /users/me's use cases; beyond, requests queue "
+        "(default: 2 x the CPUs available to the process)",
+    )
     auth_refresh_ttl: int = Field(
         default=2592000, ge=60, le=31536000, description="refresh token lifetime, seconds"
     )

@@ -12,7 +12,7 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
-from starlette.routing import Match
+from starlette.routing import Host, Match
 from starlette.types import Scope
 
 from playball_service_kit.api_errors import ErrorBody
@@ -61,13 +61,32 @@ class BodyMediaTypes:
     """The media types the operation a request is routed to takes; read lazily, on the
     first request, because routes are added after the middleware is installed."""
 
-    def __init__(self, api: FastAPI) -> None:
+    def __init__(self, api: FastAPI, *, remembered: int = 1024) -> None:
         self._api = api
         self._table: MediaTable | None = None
+        # Finding the route walks the whole route list, a few percent of an API's CPU
+        # per request. Routes here match on the method and the path alone (a Host route
+        # would also read a header: then nothing is remembered), so the answer is kept
+        # for the last ``remembered`` of them: paths are the client's, memory is bounded.
+        self._answers: dict[tuple[str, str, str], frozenset[str] | None] = {}
+        self._remembered = remembered
 
     def of(self, scope: Scope) -> frozenset[str] | None:
         """None when the request goes to no operation with a body (no route, a 405, a route
         without a body, or one left out of the OpenAPI): nothing to check then."""
+        key = (scope["method"], scope.get("root_path", ""), scope["path"])
+        try:
+            return self._answers[key]
+        except KeyError:
+            pass
+        answer = self._routed(scope)
+        if self._remembered and not any(isinstance(r, Host) for r in self._api.router.routes):
+            if len(self._answers) >= self._remembered:
+                del self._answers[next(iter(self._answers))]  # the oldest goes
+            self._answers[key] = answer
+        return answer
+
+    def _routed(self, scope: Scope) -> frozenset[str] | None:
         for route in self._api.router.routes:
             match, _child = route.matches(scope)
             if match is Match.FULL:

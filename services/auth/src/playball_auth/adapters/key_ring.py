@@ -3,9 +3,11 @@
 :class:`DirectoryKeyRing` re-reads the key directory when it changed, checking at most
 every ``recheck_seconds`` (a stat of a few files, cheap enough for every request path,
 JWKS included), so ``playball auth keys rotate`` reaches a running ``serve`` within
-seconds, without a restart. Which key signs and which are published is then decided per
-call from the clock (:mod:`key_rotation`): a key takes over or retires on time even when
-nothing on disk changes.
+seconds, without a restart. Which key signs and which are published is then decided
+from the clock (:mod:`key_rotation`): a key takes over or retires on time even when
+nothing on disk changes. The answer is kept until the clock reaches the next moment it
+can change (:func:`key_rotation.next_change`), rather than worked out on every call,
+which every request with a token makes.
 
 A directory that turns bad while the process runs (a file made group-readable, a
 half-copied key) is logged and the keys last read stay in use: refusing every request
@@ -24,7 +26,7 @@ from types import MappingProxyType
 
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from playball_auth.adapters.key_rotation import KeyTimes, schedule
+from playball_auth.adapters.key_rotation import KeyTimes, next_change, schedule
 from playball_auth.adapters.signing_keys import (
     SigningKeyError,
     StoredKey,
@@ -77,6 +79,16 @@ class StaticKeyRing(KeyRing):
 
 
 @dataclass(frozen=True, slots=True)
+class _Planned:
+    """A key set worked out at ``since`` for keys ``of``, good until ``until``."""
+
+    of: "_Loaded"
+    keys: KeySet
+    since: datetime
+    until: datetime | None  # None: for as long as the keys stay
+
+
+@dataclass(frozen=True, slots=True)
 class _Loaded:
     private: Mapping[str, rsa.RSAPrivateKey]
     public: Mapping[str, PublicKey]
@@ -114,6 +126,7 @@ class DirectoryKeyRing(KeyRing):
         except OSError:
             self._seen = ()  # read_keys names what is wrong with the directory
         self._keys = _loaded(read_keys(directory))
+        self._planned: _Planned | None = None
         self._checked = monotonic()
 
     def _refresh(self) -> None:
@@ -136,9 +149,22 @@ class DirectoryKeyRing(KeyRing):
         if self._monotonic() - self._checked >= self._recheck:
             self._refresh()
         keys = self._keys  # one consistent snapshot, even if another thread swaps it
-        plan = schedule(keys.times, self._clock(), token_lifetime=self._lifetime)
-        return KeySet(
+        now = self._clock()
+        planned = self._planned
+        if (
+            planned is not None
+            and planned.of is keys
+            and planned.since <= now  # a clock set back is worked out again
+            and (planned.until is None or now < planned.until)
+        ):
+            return planned.keys
+        plan = schedule(keys.times, now, token_lifetime=self._lifetime)
+        found = KeySet(
             signing_kid=plan.signing,
             signing_key=keys.private[plan.signing],
-            published={kid: keys.public[kid] for kid in plan.published},
+            # read-only: every caller until the next change shares it
+            published=MappingProxyType({kid: keys.public[kid] for kid in plan.published}),
         )
+        until = next_change(keys.times, now, token_lifetime=self._lifetime)
+        self._planned = _Planned(keys, found, now, until)  # one assignment: thread-safe
+        return found

@@ -67,6 +67,17 @@ def schedule(keys: Sequence[KeyTimes], now: datetime, *, token_lifetime: timedel
     return Schedule(signing=signing.kid, published=(signing.kid, *upcoming, *retiring))
 
 
+def next_change(
+    keys: Sequence[KeyTimes], now: datetime, *, token_lifetime: timedelta
+) -> datetime | None:
+    """The first moment after ``now`` at which :func:`schedule` may answer differently
+    (None: never, the keys staying as they are). A key changes the plan when it starts
+    signing and when the key it replaced retires, ``token_lifetime + GRACE`` later."""
+    times = [k.signs_from for k in keys if k.signs_from is not None]
+    later = [t for time in times for t in (time, time + token_lifetime + GRACE) if t > now]
+    return min(later, default=None)
+
+
 def prunable(keys: Sequence[KeyTimes], now: datetime, *, older_than: timedelta) -> list[str]:
     """The keys that stopped signing more than ``older_than`` ago: safe to delete once
     that is beyond any token lifetime a verifier may still accept."""

@@ -8,9 +8,9 @@ touch the account. A token issued before the last password change is refused (40
 from typing import Annotated
 
 from fastapi import Depends, FastAPI, Request, Response, status
-from fastapi.concurrency import run_in_threadpool
 from fastapi.security import OAuth2PasswordBearer
 from playball_service_kit.api_errors import ApiError
+from playball_service_kit.worker_threads import WorkerThreads
 
 from playball_auth.entrypoints import client_address
 from playball_auth.entrypoints.invalid_input import INVALID_INPUT
@@ -36,14 +36,15 @@ _LOGIN_REQUIRED_HEADER = {
 def _user_response(user: UserSnapshot) -> Response:
     """What FastAPI answers for a ``UserOut`` (the routes declare it as their model).
 
-    The routes are async and take the thread pool only for the use case: a sync route
-    cost two trips through it per request (the second to validate the returned model),
-    and the returned snapshot needs no validation (:meth:`UserOut.json_of`).
+    The routes are async and take a worker thread only for the use case: a sync route
+    cost two trips through the thread pool per request (the second to validate the
+    returned model), and the returned snapshot needs no validation
+    (:meth:`UserOut.json_of`).
     """
     return Response(UserOut.json_of(user), media_type="application/json")
 
 
-def install(app: FastAPI, ports: AuthPorts) -> None:
+def install(app: FastAPI, ports: AuthPorts, workers: WorkerThreads) -> None:
     bearer = OAuth2PasswordBearer(
         tokenUrl="token",
         scopes={"account": "this account (/users/me)", "groups": "the groups service"},
@@ -78,7 +79,7 @@ def install(app: FastAPI, ports: AuthPorts) -> None:
         summary="The caller (an account token)",
     )
     async def me(who: Caller) -> Response:
-        return _user_response(await run_in_threadpool(account.show, ports, who))
+        return _user_response(await workers.run(account.show, ports, who))
 
     @app.patch(
         "/users/me",
@@ -96,7 +97,7 @@ def install(app: FastAPI, ports: AuthPorts) -> None:
         changes = ProfileChanges(
             display_name=body.display_name, email=body.email, password=body.password
         )
-        user = await run_in_threadpool(account.change, ports, who, changes, body.current_password)
+        user = await workers.run(account.change, ports, who, changes, body.current_password)
         response = _user_response(user)
         if changes.password is not None:
             response.headers[LOGIN_REQUIRED] = "true"

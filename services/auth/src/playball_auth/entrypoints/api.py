@@ -21,6 +21,7 @@ from playball_service_kit.api_errors import (
 )
 from playball_service_kit.http_limits import DEFAULT_MAX_BODY, install_http_limits
 from playball_service_kit.openapi_links import install_links
+from playball_service_kit.worker_threads import WorkerThreads
 
 from playball_auth.entrypoints import account_api, openapi_links, token_api
 from playball_auth.entrypoints.invalid_input import INVALID_INPUT, weak_password_response
@@ -99,10 +100,15 @@ def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
 
 
 def create_app(
-    ports: AuthPorts, *, max_body: int = DEFAULT_MAX_BODY, instance: str | None = None
+    ports: AuthPorts,
+    *,
+    max_body: int = DEFAULT_MAX_BODY,
+    instance: str | None = None,
+    account_threads: int | None = None,
 ) -> FastAPI:
     """The API on ``ports``; ``/healthz`` echoes ``instance``, the nonce of this start
-    (:mod:`playball_core.instance`), so a supervisor knows the answer is its process's."""
+    (:mod:`playball_core.instance`), so a supervisor knows the answer is its process's.
+    ``account_threads`` run the ``/users/me`` use cases (None: the kit's default)."""
     app = FastAPI(
         title="PlayBall auth",
         version="1.0.0",
@@ -154,7 +160,9 @@ def create_app(
         return UserOut.of(user)
 
     token_api.install(app, ports)
-    account_api.install(app, ports)
+    # the account routes' use cases (the hot path: /users/me) run on threads of their
+    # own, cheaper per call than the thread pool FastAPI runs sync routes on
+    account_api.install(app, ports, WorkerThreads(account_threads, name="account"))
 
     # async: answered on the event loop itself, never queued behind the thread pool that
     # password hashing keeps busy (the groups service needs these keys for every request)

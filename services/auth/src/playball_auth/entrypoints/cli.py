@@ -109,7 +109,12 @@ def serve(
     except SigningKeyError as exc:
         fail(f"{KEYS_VARIABLE}: {exc}", ExitCode.BAD_INPUT)
     try:
-        api = create_app(wired.ports, max_body=settings.auth_max_body, instance=instance_nonce())
+        api = create_app(
+            wired.ports,
+            max_body=settings.auth_max_body,
+            instance=instance_nonce(),
+            account_threads=settings.auth_account_threads,
+        )
         tune_for_service()
         uvicorn.run(
             api,
