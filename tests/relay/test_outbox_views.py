@@ -27,12 +27,16 @@ class CountingSlotMonitor(FakeSlotMonitor):
         super().__init__()
         self.looks = 0
         self.down = False
+        self.closed = False
 
     def status(self) -> SlotStatus:
         self.looks += 1
         if self.down:
             raise StoreUnavailableError("connection refused")
         return super().status()
+
+    def close(self) -> None:
+        self.closed = True
 
 
 def beside_the_log() -> tuple[FakeStore, CountingSlotMonitor, Clock, BesideTheLog]:
@@ -123,3 +127,22 @@ def test_a_polling_relay_beside_a_streaming_slot_sends_nothing_then_everything()
     relay.settle()
     assert len(publisher.sent) == 2
     assert len(store.sent) == 2  # marked sent through the view
+
+
+def test_a_polling_relay_beside_the_log_closes_its_look_at_the_slot_when_it_stops() -> None:
+    """The slot monitor holds a connection of its own: the relay's stop frees it."""
+    _store, slots, _clock, view = beside_the_log()
+    records = {f"{c.avro_schema()['namespace']}.{c.__name__}": c for c in RECORDS}
+    relay = OutboxRelay(
+        view,
+        FakePublisher(),
+        SchemaHeaders(registry_with("UserRegistered", "UserUpdated", "UserDeleted"), records),
+        PollWakeup(),
+        relay_id="poll",
+        config=RelayConfig(batch_size=100),
+        metrics=RelayMetrics(),
+        now=lambda: NOW,
+    )
+    relay.stop()  # before it runs: run() goes straight to its shutdown
+    relay.run()
+    assert slots.closed

@@ -145,6 +145,10 @@ class OutboxStore(ABC):
     @abstractmethod
     def status(self, parked_limit: int = 100) -> OutboxStatus: ...
 
+    def close(self) -> None:  # noqa: B027 - a hook: most stores hold nothing of their own
+        """Free what this view of the outbox holds beside the table (called when the
+        relay using it stops). The table's own engine lives as long as the process."""
+
 
 @dataclass(frozen=True, slots=True)
 class OutgoingMessage:

@@ -271,6 +271,7 @@ class OutboxRelay(Stoppable):
             except StoreUnavailableError as exc:  # the leases expire by themselves
                 log.warning("outbox relay %s: claims not released: %s", self.relay_id, exc)
             self.wakeup.close()
+            self.store.close()  # what its view holds besides (a slot monitor's connection)
             log.info("outbox relay %s stopped", self.relay_id)
 
     # -- one batch ------------------------------------------------------------------------

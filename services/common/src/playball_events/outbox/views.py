@@ -59,6 +59,9 @@ class OutboxStoreView(OutboxStore):
     def status(self, parked_limit: int = 100) -> OutboxStatus:
         return self.store.status(parked_limit)
 
+    def close(self) -> None:
+        self.store.close()
+
 
 class HeldUsersView(OutboxStoreView):
     """The outbox as the log-based relay's catch-up sees it: only held users' rows are
@@ -97,6 +100,13 @@ class BesideTheLog(OutboxStoreView):
         if self._streamed():
             return []
         return self.store.claim_batch(relay_id, limit, lease)
+
+    def close(self) -> None:
+        """The slot monitor's connection goes too: a relay that stopped looks no more."""
+        try:
+            self.slots.close()
+        finally:
+            super().close()
 
     def _streamed(self) -> bool:
         now = self._monotonic()
