@@ -2,7 +2,7 @@
 UPDATE, in one run on the same machine and database.
 
 Run: UV_NO_SYNC=1 python3 -m uv run python scripts/bench_auth_api.py [--requests 2000]
-        [--rounds 5] [--clients 8] [--users 50] [--profile OUT]
+        [--rounds 5] [--clients 8] [--users 50] [--profile OUT] [--account-threads N,...]
 
 Two servers run as their own processes on a fresh database of the stack's PostgreSQL:
 
@@ -14,6 +14,11 @@ Two servers run as their own processes on a fresh database of the stack's Postgr
 - **reference**: a FastAPI app of one ``PATCH /users/{id}`` endpoint doing one ``UPDATE
   users SET display_name = ...`` through SQLAlchemy Core, under ``uvicorn.run`` with the
   settings `playball auth serve` uses, on the same database and the same users.
+
+``--account-threads 40,3`` runs more auth servers beside the default one, each with
+``PLAYBALL_AUTH_ACCOUNT_THREADS`` set to one of the counts (40 is anyio's pool, which the
+account routes ran on before they had threads of their own), all on the same database,
+keys and users: what the thread count costs, in the same run.
 
 The load is --clients keep-alive connections (the standard library's client, as
 bench_e2e.py's) sending --requests updates per round; rounds alternate the servers so
@@ -44,7 +49,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -52,14 +57,26 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
+from playball_service_kit.worker_threads import default_max_threads
 from playball_stack.settings import StackSettings
 from support.databases import fresh_postgres
 from support.stack_env import free_port
 from support.system import PASSWORD_COST_ENV, playball, signing_keys
 
 TARGET_MS = 1.2
+AUTH = "auth API"  # the server as `playball auth serve` runs by default: the target's
+THREADS_VARIABLE = "PLAYBALL_AUTH_ACCOUNT_THREADS"
 TICKS_PER_SECOND = os.sysconf("SC_CLK_TCK")
 START_TIMEOUT = 60.0
+
+
+def _thread_counts(text: str) -> str:
+    """``--account-threads``: thread counts 1-1024, comma-separated."""
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        if not part.isdigit() or not 1 <= int(part) <= 1024:
+            msg = f"{part!r}: each thread count must be a whole number from 1 to 1024"
+            raise argparse.ArgumentTypeError(msg)
+    return text
 
 
 def cpu_seconds(pid: int) -> tuple[float, float]:
@@ -212,6 +229,14 @@ def main() -> None:
         "--profile", type=Path, metavar="OUT", help="py-spy's collapsed stacks of the auth server"
     )
     parser.add_argument(
+        "--account-threads",
+        default="",
+        metavar="N[,N...]",
+        type=_thread_counts,
+        help=f"also run an auth server with {THREADS_VARIABLE}=N for each N, beside the "
+        "default one (e.g. 40,3: anyio's pool size, and fewer threads than the default)",
+    )
+    parser.add_argument(
         "--reference-child", nargs=2, metavar=("PORT", "URL"), help=argparse.SUPPRESS
     )
     args = parser.parse_args()
@@ -229,16 +254,19 @@ def main() -> None:
 
 
 def run(args: argparse.Namespace, url: str, workdir: Path) -> None:
-    auth_port, reference_port = free_port(), free_port()
+    reference_port = free_port()
+    auth_ports = {name: free_port() for name in _auth_servers(args.account_threads)}
+    first_port = next(iter(auth_ports.values()))
     env = {
         **os.environ,
         "PLAYBALL_AUTH_DATABASE_URL": url,
         "PLAYBALL_AUTH_SIGNING_KEYS": str(signing_keys(workdir)),
-        "PLAYBALL_AUTH_PORT": str(auth_port),
+        # one issuer for every auth server: a token from one is good at the others
+        "PLAYBALL_AUTH_ISSUER": f"http://127.0.0.1:{first_port}",
         **PASSWORD_COST_ENV,
     }
+    env.pop("PLAYBALL_AUTH_ACCOUNT_THREADS", None)  # the default, unless a server names one
     playball(["auth", "migrate"], env)
-    auth_command = [sys.executable, "-m", "playball_cli", "auth", "serve", "--port", str(auth_port)]
     reference_command = [
         sys.executable,
         __file__,
@@ -246,13 +274,22 @@ def run(args: argparse.Namespace, url: str, workdir: Path) -> None:
         str(reference_port),
         url,
     ]
-    with (
-        started("auth", auth_command, env, auth_port, workdir) as auth,
-        started("reference", reference_command, env, reference_port, workdir) as reference,
-    ):
-        auth.wait_up("/healthz")
+    with ExitStack() as stack:
+        auths: dict[str, Server] = {}
+        for name, port in auth_ports.items():
+            command = [sys.executable, "-m", "playball_cli", "auth", "serve", "--port", str(port)]
+            threads = _auth_servers(args.account_threads)[name]
+            server_env = env if threads is None else {**env, THREADS_VARIABLE: str(threads)}
+            auths[name] = stack.enter_context(
+                started(name.replace(" ", "-"), command, server_env, port, workdir)
+            )
+        reference = stack.enter_context(
+            started("reference", reference_command, env, reference_port, workdir)
+        )
+        for auth in auths.values():
+            auth.wait_up("/healthz")
         reference.wait_up("/docs")
-        users = register(f"http://127.0.0.1:{auth_port}", args.users)
+        users = register(f"http://127.0.0.1:{first_port}", args.users)
         auth_requests: list[Request] = [
             ("/users/me", {"Authorization": f"Bearer {users[n % len(users)][1]}"})
             for n in range(args.requests)
@@ -261,20 +298,32 @@ def run(args: argparse.Namespace, url: str, workdir: Path) -> None:
             (f"/users/{users[n % len(users)][0]}", {}) for n in range(args.requests)
         ]
         servers: dict[str, tuple[Server, list[Request]]] = {
-            "auth API": (auth, auth_requests),
+            **{name: (auth, auth_requests) for name, auth in auths.items()},
             "reference": (reference, reference_requests),
         }
         for server, requests in servers.values():  # warm up: pools, caches, JIT-less Python
             measured_round(server, requests[: args.requests // 4], args.clients)
-        profiler = _profiler(args.profile, auth.process.pid)
+        profiler = _profiler(args.profile, auths[AUTH].process.pid)
         rounds: dict[str, list[Round]] = {name: [] for name in servers}
-        for _ in range(args.rounds):
-            for name, (server, requests) in servers.items():
+        for number in range(args.rounds):
+            # every other round in reverse: no server always follows the same one
+            order = list(servers) if number % 2 == 0 else list(reversed(servers))
+            for name in order:
+                server, requests = servers[name]
                 rounds[name].append(measured_round(server, requests, args.clients))
         if profiler is not None:
             profiler.send_signal(2)
             profiler.wait(30)
         report(rounds, args)
+
+
+def _auth_servers(account_threads: str) -> dict[str, int | None]:
+    """The auth servers to run, by label: the default one (its threads unset: 2 per CPU),
+    then one per thread count ``--account-threads`` asks for."""
+    servers: dict[str, int | None] = {AUTH: None}
+    for count in filter(None, (part.strip() for part in account_threads.split(","))):
+        servers[f"auth, {count} threads"] = int(count)
+    return servers
 
 
 def _profiler(out: Path | None, pid: int) -> "subprocess.Popen[bytes] | None":
@@ -292,7 +341,8 @@ def _profiler(out: Path | None, pid: int) -> "subprocess.Popen[bytes] | None":
 def report(rounds: dict[str, list[Round]], args: argparse.Namespace) -> None:
     print(
         f"CPU per PATCH (server process, /proc), {args.clients} clients, median of "
-        f"{args.rounds} rounds x {args.requests} requests"
+        f"{args.rounds} rounds x {args.requests} requests; {AUTH}: {THREADS_VARIABLE} "
+        f"unset, {default_max_threads()} threads (2 per CPU)"
     )
 
     def median(name: str, figure: str) -> float:
@@ -303,11 +353,11 @@ def report(rounds: dict[str, list[Round]], args: argparse.Namespace) -> None:
         cpu = median(name, "cpu_ms")
         each = " ".join(f"{r.cpu_ms:.2f}" for r in measured)
         print(
-            f"  {name:<10} {cpu:5.2f} ms ({median(name, 'system_ms'):4.2f} of it system)  "
+            f"  {name:<18} {cpu:5.2f} ms ({median(name, 'system_ms'):4.2f} of it system)  "
             f"{cpu / reference:4.2f}x the reference  {median(name, 'per_second'):4.0f} req/s"
             f"  rounds: {each}"
         )
-    auth = median("auth API", "cpu_ms")
+    auth = median(AUTH, "cpu_ms")
     print(f"  target: the auth API at {TARGET_MS} ms or less per update: {verdict(auth)}")
 
 
