@@ -43,6 +43,19 @@ def test_the_calls_exception_reaches_the_caller() -> None:
     assert raised.value is error
 
 
+def test_a_stopiteration_reaches_the_caller_as_a_runtime_error() -> None:
+    """A future cannot carry a StopIteration: handed over as it is, the caller would wait
+    forever."""
+    workers = WorkerThreads()
+
+    async def caller() -> None:
+        await asyncio.wait_for(workers.run(next, iter(())), DEADLINE)
+
+    with pytest.raises(RuntimeError, match="StopIteration") as raised:
+        asyncio.run(caller())
+    assert isinstance(raised.value.__cause__, StopIteration)
+
+
 def test_the_callers_context_goes_with_the_call_and_stays_its_own() -> None:
     workers = WorkerThreads()
 

@@ -86,8 +86,13 @@ def _succeed(done: "asyncio.Future[Any]", result: object) -> None:
 
 
 def _fail(done: "asyncio.Future[Any]", exc: BaseException) -> None:
-    if not done.done():
-        done.set_exception(exc)
+    if done.done():
+        return
+    if isinstance(exc, StopIteration):  # a future refuses one: the caller would never hear
+        wrapped = RuntimeError(f"the call raised {exc!r}")
+        wrapped.__cause__ = exc
+        exc = wrapped
+    done.set_exception(exc)
 
 
 class WorkerThreads:
