@@ -45,6 +45,20 @@ def beside_the_log() -> tuple[FakeStore, CountingSlotMonitor, Clock, BesideTheLo
     return store, slots, clock, BesideTheLog(store, slots, monotonic=clock.monotonic)
 
 
+def polling_relay(view: BesideTheLog, publisher: FakePublisher) -> OutboxRelay:
+    records = {f"{c.avro_schema()['namespace']}.{c.__name__}": c for c in RECORDS}
+    return OutboxRelay(
+        view,
+        publisher,
+        SchemaHeaders(registry_with("UserRegistered", "UserUpdated", "UserDeleted"), records),
+        PollWakeup(),
+        relay_id="poll",
+        config=RelayConfig(batch_size=100),
+        metrics=RelayMetrics(),
+        now=lambda: NOW,
+    )
+
+
 def test_nothing_is_claimed_while_the_slot_streams_and_all_once_it_does_not() -> None:
     store, slots, clock, view = beside_the_log()
     slots.active_pid = 4242
@@ -105,17 +119,7 @@ def test_a_database_that_does_not_answer_the_look_is_an_outage_of_the_round() ->
 def test_a_polling_relay_beside_a_streaming_slot_sends_nothing_then_everything() -> None:
     store, slots, clock, view = beside_the_log()
     publisher = FakePublisher()
-    records = {f"{c.avro_schema()['namespace']}.{c.__name__}": c for c in RECORDS}
-    relay = OutboxRelay(
-        view,
-        publisher,
-        SchemaHeaders(registry_with("UserRegistered", "UserUpdated", "UserDeleted"), records),
-        PollWakeup(),
-        relay_id="poll",
-        config=RelayConfig(batch_size=100),
-        metrics=RelayMetrics(),
-        now=lambda: NOW,
-    )
+    relay = polling_relay(view, publisher)
     slots.active_pid = 4242
     assert relay.run_once() == 0
     relay.settle()
@@ -132,17 +136,7 @@ def test_a_polling_relay_beside_a_streaming_slot_sends_nothing_then_everything()
 def test_a_polling_relay_beside_the_log_closes_its_look_at_the_slot_when_it_stops() -> None:
     """The slot monitor holds a connection of its own: the relay's stop frees it."""
     _store, slots, _clock, view = beside_the_log()
-    records = {f"{c.avro_schema()['namespace']}.{c.__name__}": c for c in RECORDS}
-    relay = OutboxRelay(
-        view,
-        FakePublisher(),
-        SchemaHeaders(registry_with("UserRegistered", "UserUpdated", "UserDeleted"), records),
-        PollWakeup(),
-        relay_id="poll",
-        config=RelayConfig(batch_size=100),
-        metrics=RelayMetrics(),
-        now=lambda: NOW,
-    )
+    relay = polling_relay(view, FakePublisher())
     relay.stop()  # before it runs: run() goes straight to its shutdown
     relay.run()
     assert slots.closed
