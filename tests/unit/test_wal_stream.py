@@ -7,12 +7,18 @@ confirming it there would skip transactions for good if that session ended too.
 """
 
 import socket
+import struct
+import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from playball_events.outbox import capture_wal_sql
+from hypothesis import given
+from hypothesis import strategies as st
+from playball_events.outbox import capture_wal_sql, pgoutput
 from playball_events.outbox.capture_wal_sql import WalChangeStream
+from playball_events.outbox.pgoutput import PG_EPOCH
 from psycopg import pq
 from unit.test_pgoutput import (
     ALL_TYPES,
@@ -156,3 +162,25 @@ def test_libpq_exposes_what_the_scripted_connection_stands_in_for() -> None:
     # the stand-in mirrors psycopg's PGconn: keep the two in step
     for name in ("socket", "get_copy_data", "consume_input", "put_copy_data", "flush"):
         assert hasattr(pq.PGconn, name)
+
+
+@given(
+    st.uuids(),
+    # microseconds from 2000-01-01 (the protocol's epoch), within Python's datetime
+    st.integers(
+        min_value=(datetime.min.replace(tzinfo=UTC) - PG_EPOCH) // timedelta(microseconds=1),
+        max_value=(datetime.max.replace(tzinfo=UTC) - PG_EPOCH) // timedelta(microseconds=1),
+    ),
+)
+def test_the_drivers_compiled_decoders_read_what_pgoutputs_own_read(
+    value: uuid.UUID, microseconds: int
+) -> None:
+    """The stream decodes uuid and timestamptz with psycopg's C loaders: same values,
+    same types, UTC timestamps, as the pure decoders of pgoutput the tests script."""
+    stamp = struct.pack(">q", microseconds)
+    for oid, raw in ((2950, value.bytes), (1184, stamp)):
+        driver = capture_wal_sql.DRIVER_DECODERS[oid](raw)
+        own = pgoutput._DECODERS[oid](raw)
+        assert driver == own
+        assert type(driver) is type(own)
+    assert capture_wal_sql.DRIVER_DECODERS[1184](stamp).utcoffset() == timedelta(0)

@@ -262,8 +262,13 @@ def parse_copy_data(data: bytes) -> tuple[int, Message]:
 class EventDecoder:
     """Turns the outbox table's inserts into :class:`OutboxEvent`, by relation."""
 
-    def __init__(self, table: str) -> None:
+    def __init__(
+        self, table: str, *, decoders: Mapping[int, Callable[[bytes], Any]] | None = None
+    ) -> None:
+        """``decoders`` replace this module's, by type oid: the capture adapter passes
+        its driver's compiled ones (the same binary send formats, parsed in C)."""
         self.table = table  # unqualified name; the relation's schema is not checked
+        self._decoders = {**_DECODERS, **(decoders or {})}
         self._relations: dict[int, Relation] = {}
         # per outbox relation: what the walk of its tuples does with each column
         self._steps: dict[int, tuple[_Step, ...]] = {}
@@ -282,10 +287,10 @@ class EventDecoder:
         for where, name in enumerate(EVENT_COLUMNS):
             position = relation.positions[name]
             type_oid = relation.types[position]
-            if type_oid not in _DECODERS:
+            if type_oid not in self._decoders:
                 msg = f"column {relation.name}.{name} has type oid {type_oid}, not decoded here"
                 raise ProtocolError(msg)
-            steps[position] = (where, _DECODERS[type_oid])
+            steps[position] = (where, self._decoders[type_oid])
         self._steps[relation.oid] = tuple(steps)
 
     def event(self, insert: Insert) -> OutboxEvent | None:
