@@ -255,7 +255,8 @@ def main() -> None:
 
 def run(args: argparse.Namespace, url: str, workdir: Path) -> None:
     reference_port = free_port()
-    auth_ports = {name: free_port() for name in _auth_servers(args.account_threads)}
+    auth_servers = _auth_servers(args.account_threads)  # label -> thread count
+    auth_ports = {name: free_port() for name in auth_servers}
     first_port = next(iter(auth_ports.values()))
     env = {
         **os.environ,
@@ -278,7 +279,7 @@ def run(args: argparse.Namespace, url: str, workdir: Path) -> None:
         auths: dict[str, Server] = {}
         for name, port in auth_ports.items():
             command = [sys.executable, "-m", "playball_cli", "auth", "serve", "--port", str(port)]
-            threads = _auth_servers(args.account_threads)[name]
+            threads = auth_servers[name]
             server_env = env if threads is None else {**env, THREADS_VARIABLE: str(threads)}
             auths[name] = stack.enter_context(
                 started(name.replace(" ", "-"), command, server_env, port, workdir)

@@ -23,6 +23,8 @@ from playball_auth.entrypoints.api import create_app
 from playball_auth.service_layer.errors import HashingBusyError
 from playball_auth.service_layer.ports import AuthPorts, PasswordHasher
 from playball_auth.settings import AuthSettings
+from playball_service_kit.worker_threads import default_max_threads
+from pydantic import ValidationError
 from support.auth_backends import AuthBackend
 from support.auth_fakes import CountingPasswordHasher, FakePasswordHasher
 
@@ -258,9 +260,6 @@ def test_the_account_routes_run_on_as_many_threads_as_the_setting_says(
 
 
 def test_the_account_threads_default_to_two_per_cpu_and_refuse_zero() -> None:
-    from playball_service_kit.worker_threads import default_max_threads  # noqa: PLC0415
-    from pydantic import ValidationError  # noqa: PLC0415
-
     assert default_max_threads() == 2 * len(os.sched_getaffinity(0))
     assert AuthSettings().auth_account_threads is None
     assert AuthSettings(auth_account_threads=3).auth_account_threads == 3

@@ -14,6 +14,7 @@ import pytest
 from fastapi import FastAPI, Form, HTTPException, Request
 from fastapi.testclient import TestClient
 from playball_service_kit.api_errors import install_error_handlers, json_safe
+from playball_service_kit.body_media import BodyMediaTypes
 from playball_service_kit.http_limits import install_http_limits
 from pydantic import BaseModel
 from starlette.types import Message
@@ -270,8 +271,6 @@ def _scope(method: str, path: str) -> dict[str, Any]:
 def test_the_media_types_are_remembered_per_path_and_method_within_a_bound() -> None:
     """The route lookup is remembered: answers stay right, and the client's paths cannot
     grow the memory past its bound."""
-    from playball_service_kit.body_media import BodyMediaTypes  # noqa: PLC0415
-
     app = FastAPI()
 
     @app.put("/things/{name}")

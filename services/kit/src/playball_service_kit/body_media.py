@@ -70,6 +70,7 @@ class BodyMediaTypes:
         # for the last ``remembered`` of them: paths are the client's, memory is bounded.
         self._answers: dict[tuple[str, str, str], frozenset[str] | None] = {}
         self._remembered = remembered
+        self._by_path: bool | None = None  # whether answers may be remembered; on first use
 
     def of(self, scope: Scope) -> frozenset[str] | None:
         """None when the request goes to no operation with a body (no route, a 405, a route
@@ -80,11 +81,17 @@ class BodyMediaTypes:
         except KeyError:
             pass
         answer = self._routed(scope)
-        if self._remembered and not any(isinstance(r, Host) for r in self._api.router.routes):
+        if self._remembering():
             if len(self._answers) >= self._remembered:
                 del self._answers[next(iter(self._answers))]  # the oldest goes
             self._answers[key] = answer
         return answer
+
+    def _remembering(self) -> bool:
+        if self._by_path is None:
+            routes = self._api.router.routes
+            self._by_path = self._remembered > 0 and not any(isinstance(r, Host) for r in routes)
+        return self._by_path
 
     def _routed(self, scope: Scope) -> frozenset[str] | None:
         for route in self._api.router.routes:

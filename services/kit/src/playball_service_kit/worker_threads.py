@@ -37,23 +37,20 @@ import asyncio
 import contextlib
 import contextvars
 import functools
-import os
 import queue
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
+from playball_service_kit.cpus import available_cpus
+
 T = TypeVar("T")
 
 
 def default_max_threads() -> int:
-    """Two per CPU this process may run on (its affinity, not the machine's count)."""
-    try:
-        cpus = len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        cpus = os.cpu_count() or 1
-    return 2 * cpus
+    """Two per CPU this process may run on."""
+    return 2 * available_cpus()
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,6 +25,8 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
+from playball_service_kit.cpus import available_cpus
+
 from playball_auth.service_layer.errors import HashingBusyError
 from playball_auth.service_layer.ports import PasswordHasher
 
@@ -45,11 +47,7 @@ def default_slots() -> int:
     """Two per CPU this process may run on (its affinity, not the machine's count):
     argon2 releases the GIL, and a second hash per core keeps it busy while the request
     of the first does its other, non-hashing work."""
-    try:
-        cpus = len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        cpus = os.cpu_count() or 1
-    return 2 * cpus
+    return 2 * available_cpus()
 
 
 class BoundedPasswordHasher(PasswordHasher):

@@ -181,6 +181,9 @@ class PgSlotMonitor(SlotMonitor):
             conn.close()
 
 
+UUID_OID, TIMESTAMPTZ_OID = 2950, 1184
+
+
 def _driver_decoders() -> dict[int, Callable[[bytes], Any]]:
     """psycopg's compiled loaders for the outbox's uuid and timestamptz columns: pgoutput's
     binary values are those types' send formats, which these parse in C, several times
@@ -193,7 +196,6 @@ def _driver_decoders() -> dict[int, Callable[[bytes], Any]]:
     }
 
 
-UUID_OID, TIMESTAMPTZ_OID = 2950, 1184
 DRIVER_DECODERS = _driver_decoders()
 
 
