@@ -74,11 +74,18 @@ class UncheckedStore(bench_relay.DrainingStore):
     log brings is deliverable (there is no row to look up), and nothing is marked (there
     is no row to update); the drained rows are only counted."""
 
-    def stream_verdicts(self, seqs: Sequence[int]) -> tuple[set[int], set[str]]:
+    def stream_verdicts(
+        self,
+        seqs: Sequence[int],
+        xids: Sequence[int],  # noqa: ARG002 - no row to look up, no transaction to see
+    ) -> tuple[set[int], set[str]]:
         with self.split.timed():
             return set(seqs), set()
 
     def mark_sent(self, events: Sequence[OutboxEvent]) -> None:
+        self.count_marked(events)
+
+    def remove_streamed(self, events: Sequence[OutboxEvent]) -> None:
         self.count_marked(events)
 
 
@@ -116,7 +123,7 @@ def drain(
     if kind == "poll":
         bench_relay.refill(url, store, rows)
         rate, delivered = bench_relay.relay_throughput(
-            cluster, settings, url, topic, RelayConfig().batch_size
+            cluster, settings, url, topic, RelayConfig().batch_size, expected=len(rows)
         )
         assert delivered == len(rows), (delivered, len(rows))
         return rate

@@ -95,6 +95,7 @@ from playball_events.outbox.ports import (
     SlotStatus,
 )
 from playball_events.outbox.producer_kafka import KafkaEventPublisher, producer_config
+from playball_events.outbox.read_ahead import ReadAhead
 from playball_events.outbox.relay import OutboxRelay, RelayConfig
 from playball_events.outbox.relay_settings import default_slot_name
 from playball_events.outbox.schema_ids import SchemaHeaders
@@ -290,9 +291,26 @@ def refill(
 
 
 def relay_throughput(
-    cluster: bench.Cluster, settings: RuntimeSettings, url: str, topic: str, batch: int
+    cluster: bench.Cluster,
+    settings: RuntimeSettings,
+    url: str,
+    topic: str,
+    batch: int,
+    *,
+    expected: int,
 ) -> tuple[float, int]:
-    store = open_outbox_store(url, for_relay=True)  # the engine the relay process uses
+    """The polling relay's drain: its own loop (``run``, housekeeping included, as the
+    log-based relay's below), from its start to the last of ``expected`` rows marked sent;
+    its store on the engine the relay process uses."""
+    ended: list[float] = []
+
+    def drained() -> None:
+        ended.append(time.perf_counter())
+        relay.stop()
+
+    store = DrainingStore(
+        url, split=Split(), marking=Split(), setup=Split(), expected=expected, drained=drained
+    )
     relay = OutboxRelay(
         store,
         KafkaEventPublisher(cluster.bootstrap, security=cluster.security(KAFKA_RELAY)),
@@ -302,14 +320,19 @@ def relay_throughput(
         config=RelayConfig(batch_size=batch),
     )
     warm_up(relay.publisher, topic)
+    watchdog = threading.Timer(WAL_DRAIN_TIMEOUT, relay.stop)
+    watchdog.daemon = True
+    watchdog.start()
     started = time.perf_counter()
-    delivered = 0
-    while claimed := relay.run_once():
-        delivered += claimed
-    elapsed = time.perf_counter() - started
-    relay.publisher.close()
-    store.engine.dispose()
-    return delivered / elapsed, delivered
+    try:
+        relay.run()
+    finally:
+        watchdog.cancel()
+        store.engine.dispose()
+    if not ended:
+        msg = f"the polling relay marked {store.marked} of {expected} rows sent in time"
+        raise RuntimeError(msg)
+    return store.marked / (ended[0] - started), store.marked
 
 
 # -- the log-based relay ------------------------------------------------------------------
@@ -425,13 +448,20 @@ class DrainingStore(PostgresOutboxStore):
         with self.setup.timed():
             return super().cleanup(older_than, batch_size, max_batches)
 
-    def stream_verdicts(self, seqs: Sequence[int]) -> tuple[set[int], set[str]]:
+    def stream_verdicts(
+        self, seqs: Sequence[int], xids: Sequence[int]
+    ) -> tuple[set[int], set[str]]:
         with self.split.timed():
-            return super().stream_verdicts(seqs)
+            return super().stream_verdicts(seqs, xids)
 
     def mark_sent(self, events: Sequence[OutboxEvent]) -> None:
         with self.marking.timed():
             super().mark_sent(events)
+        self.count_marked(events)
+
+    def remove_streamed(self, events: Sequence[OutboxEvent]) -> None:
+        with self.marking.timed():
+            super().remove_streamed(events)
         self.count_marked(events)
 
     def count_marked(self, events: Sequence[OutboxEvent]) -> None:
@@ -518,6 +548,9 @@ def backend_cpu(start: CpuSnapshot, end: CpuSnapshot, kind: str) -> float | None
     return total
 
 
+OFF_LOOP = ("decode", "store", "marking")  # splits timed on threads beside the relay loop
+
+
 def wal_run(start: CpuSnapshot, end: CpuSnapshot, delivered: int) -> WalRun:
     elapsed = end.at - start.at
     split = {
@@ -531,14 +564,16 @@ def wal_run(start: CpuSnapshot, end: CpuSnapshot, delivered: int) -> WalRun:
         else None
     )
     cpu: dict[str, float | None] = {name: cpu for name, (cpu, _) in split.items()}
-    on_loop = sum(c for name, (c, _) in split.items() if name != "marking")
+    # the relay loop's own calls; the others run on threads of their own (ReadAhead's
+    # reader decodes, the checking thread asks the table, the recorder removes)
+    on_loop = sum(c for name, (c, _) in split.items() if name not in OFF_LOOP)
     cpu["rest"] = thread - on_loop
-    cpu["threads"] = end.process - start.process - thread - split["marking"][0]
+    cpu["threads"] = end.process - start.process - thread - sum(split[name][0] for name in OFF_LOOP)
     cpu["walsender"] = backend_cpu(start, end, "walsender")
     cpu["backends"] = backend_cpu(start, end, "client backend")
     cpu["machine"] = machine
     wall = {name: w for name, (_, w) in split.items()}
-    wall["rest"] = elapsed - sum(w for name, w in wall.items() if name != "marking")
+    wall["rest"] = elapsed - sum(w for name, w in wall.items() if name not in OFF_LOOP)
     return WalRun(delivered / elapsed, delivered, elapsed, cpu, wall)
 
 
@@ -583,7 +618,8 @@ def wal_throughput(
             drained=drained,
         )
         relay = WalOutboxRelay(
-            TimedStream(url, slot=slot, split=splits["decode"], setup=splits["setup"]),
+            # as the runner composes it: read ahead on the reader thread, timed there
+            ReadAhead(TimedStream(url, slot=slot, split=splits["decode"], setup=splits["setup"])),
             store,
             TimedSlotMonitor(url, slot, splits["setup"]),
             TimedPublisher(publisher, splits["produce"]),
@@ -960,7 +996,7 @@ def throughput(
         for cluster in clusters:  # unmeasured: the private broker starts with a cold JIT
             for _ in range(args.warmup):
                 refill(url, store, rows)
-                relay_throughput(cluster, settings, url, topic, args.batch)
+                relay_throughput(cluster, settings, url, topic, args.batch, expected=len(rows))
                 raw_ceiling(cluster, topic, messages)
                 wal_drain(cluster, settings, url, topic, store=store, rows=rows, batch=args.batch)
         for round_ in range(args.repeats):
@@ -968,7 +1004,9 @@ def throughput(
             for cluster in clusters if round_ % 2 == 0 else list(reversed(clusters)):
                 mine = result.rates[cluster.label]
                 refill(url, store, rows)
-                rate, delivered = relay_throughput(cluster, settings, url, topic, args.batch)
+                rate, delivered = relay_throughput(
+                    cluster, settings, url, topic, args.batch, expected=len(rows)
+                )
                 assert delivered == len(rows), (delivered, len(rows))
                 mine["relay"].append(rate)
                 mine["raw"].append(raw_ceiling(cluster, topic, messages))
@@ -1055,12 +1093,12 @@ def print_throughput(result: Throughput, args: argparse.Namespace) -> None:
 
 
 CPU_ROWS = (
-    ("decode", "relay thread: WalChangeStream.read"),
     ("produce", "relay thread: send + delivery wait"),
-    ("store", "relay thread: stream verdicts"),
     ("setup", "relay thread: start-up + housekeeping"),
     ("rest", "relay thread: the rest"),
-    ("marking", "recorder thread: mark sent"),
+    ("decode", "reader thread: WalChangeStream.read"),
+    ("store", "checking thread: stream verdicts"),
+    ("marking", "recorder thread: remove acked rows"),
     ("threads", "relay's other threads (librdkafka)"),
     ("walsender", "PostgreSQL walsender (the slot)"),
     ("backends", "PostgreSQL backends (relay's SQL)"),

@@ -219,6 +219,21 @@ def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:
     pytest.fail(f"timed out after {timeout:.0f} s waiting for {what}")
 
 
+def delivered_at_least(
+    store: SqlOutboxStore, committed: Callable[[], int], count: int
+) -> Callable[[], bool]:
+    """Whether ``count`` rows of the ``committed()`` so far left the backlog: sent, whether
+    marked (the polling relay) or removed (the log-based relay), and not parked. The
+    committed count is read before the table, so it never counts a row not yet written."""
+
+    def check() -> bool:
+        written = committed()
+        status = store.status(parked_limit=0)
+        return written - status.backlog - status.parked_count >= count
+
+    return check
+
+
 def drained(store: SqlOutboxStore) -> Callable[[], bool]:
     def check() -> bool:
         status: OutboxStatus = store.status(parked_limit=0)

@@ -1,5 +1,6 @@
 """An outbox relay process that SIGKILLs itself once the broker acked its first batch,
-before the rows are marked sent (R1): the crash window the consumer's dedup covers.
+before the rows are marked sent, or removed by the log-based relay (R1): the crash window
+the consumer's dedup covers.
 
 Run as a program by test_relay_crash_after_ack.py, configured like ``python -m
 playball_events.outbox relay`` (``PLAYBALL_*``, the database's URL in
@@ -26,8 +27,11 @@ def main() -> None:
     url = os.environ[OUTBOX_URL_VARIABLE]
     capture = choose_capture(settings, url)
     relay = build_relay(settings, url, capture=capture)
-    # mark_sent is only called with events whose delivery the broker acknowledged
+    # both are only called with events whose delivery the broker acknowledged: mark_sent
+    # by the polling relay, remove_streamed by the log-based one
     relay.store.mark_sent = die_instead_of_marking  # type: ignore[method-assign]
+    if capture == "wal":
+        relay.store.remove_streamed = die_instead_of_marking  # type: ignore[attr-defined]
     relay.run()
 
 

@@ -19,6 +19,7 @@ from support.private_kafka import running_cluster
 
 from relay.conftest import (
     RelayProcesses,
+    delivered_at_least,
     drained,
     ensure_topic,
     fresh_outbox,
@@ -55,8 +56,9 @@ class Lane:
     topic: str
     writer: ContinuousWriter
 
-    def sent(self) -> int:
-        return self.store.status(parked_limit=0).sent
+    def delivered(self, count: int) -> bool:
+        """Whether ``count`` of its rows were sent (marked sent, or removed once acked)."""
+        return delivered_at_least(self.store, lambda: len(self.writer.committed), count)()
 
     def backlog(self) -> int:
         return self.store.status(parked_limit=0).backlog
@@ -101,7 +103,7 @@ def test_broker_stopped_under_write_load_then_restarted_loses_nothing_either_cap
         for lane in lanes:
             lane.writer.start()
         try:
-            wait_for(lambda: all(lane.sent() >= 100 for lane in lanes), 60, "deliveries")
+            wait_for(lambda: all(lane.delivered(100) for lane in lanes), 60, "deliveries")
             private_kafka.kafka_nodes[0].stop()
             during = [len(lane.writer.committed) for lane in lanes]
 

@@ -43,15 +43,17 @@ class FakeStore(OutboxStore):
 
     def __init__(self) -> None:
         self.rows: list[dict[str, object]] = []
+        self.last_seq = 0  # seqs are never reused, as a sequence's (rows may be deleted)
         self.sent: list[uuid.UUID] = []
         self.released: list[uuid.UUID] = []
 
     def insert_events(self, events: Sequence[NewOutboxEvent]) -> None:
         for e in events:
+            self.last_seq += 1
             self.rows.append(
                 {
                     "event": OutboxEvent(
-                        seq=len(self.rows) + 1,
+                        seq=self.last_seq,
                         event_id=e.event_id,
                         aggregate_id=e.aggregate_id,
                         aggregate_version=e.aggregate_version,
@@ -110,7 +112,7 @@ class FakeStore(OutboxStore):
                 retry.reason,
                 retry.not_before,
             )
-            row["event"] = dataclasses.replace(retry.event, attempts=retry.event.attempts + 1)
+            row["event"] = retry.event._replace(attempts=retry.event.attempts + 1)
 
     def release(self, relay_id: str, events: Sequence[OutboxEvent] | None = None) -> None:
         for row in self.rows:

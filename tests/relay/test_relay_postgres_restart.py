@@ -23,6 +23,7 @@ from support.tcp_proxy import TcpProxy
 
 from relay.conftest import (
     RelayProcesses,
+    delivered_at_least,
     drained,
     fresh_outbox,
     open_slot,
@@ -38,6 +39,7 @@ pytestmark = [pytest.mark.stack, pytest.mark.slow]
 OUTAGE_SIGNS = (
     "StoreUnavailableError",
     "marking sent failed",
+    "acks not recorded",
     "housekeeping skipped",
     "LISTEN connection failed",
 )
@@ -100,7 +102,8 @@ def test_postgres_restarted_under_the_relay_loses_nothing_and_keeps_order(
     writer = ContinuousWriter(store, topic, [uuid.uuid4() for _ in range(40)])
     writer.start()
     try:
-        wait_for(lambda: store.status(parked_limit=0).sent >= 300, 60, "deliveries to start")
+        started = delivered_at_least(store, lambda: len(writer.committed), 300)
+        wait_for(started, 60, "deliveries to start")
         recovered_before = private_postgres.recoveries()
         if restart == "fast":
             private_postgres.stop()  # open connections terminated, a clean shutdown
@@ -154,7 +157,8 @@ def test_relay_cut_off_from_postgres_while_writes_go_on_catches_up_and_loses_not
             **relay_env(kafka_bootstrap, registry_url, PLAYBALL_RELAY_BATCH_SIZE=200),
         )
         writer.start()  # straight to the database: only the relay is cut off
-        wait_for(lambda: store.status(parked_limit=0).sent >= 300, 60, "deliveries to start")
+        started = delivered_at_least(store, lambda: len(writer.committed), 300)
+        wait_for(started, 60, "deliveries to start")
         proxy.stop()  # the relay's connections die, new ones are refused
         wait_for(relay_saw_outage(relays), 30, "the relay to meet the outage")
         backlog = store.status(parked_limit=0).backlog

@@ -13,7 +13,6 @@ the calls of the store, the stream and the publisher in the order they happen.
 """
 # ruff: noqa: ARG002 - fakes implement the ports' full signatures and ignore what they do not model
 
-import dataclasses
 import json
 import uuid
 from collections.abc import Callable, Sequence
@@ -96,9 +95,10 @@ class FakeCaptureStore(FakeStore, CaptureStore):
         super().__init__()
         self.clock = clock
         self.journal = journal
-        # one entry per mark_sent to fail: whether the update committed before the answer
-        # was lost (True) or never ran (False)
-        self.mark_sent_failures: list[bool] = []
+        # one entry per remove_streamed to fail: whether the delete committed before the
+        # answer was lost (True) or never ran (False)
+        self.remove_failures: list[bool] = []
+        self.removed: list[dict[str, object]] = []  # the rows remove_streamed deleted
         self.deferrals: list[tuple[bool, list[Retry]]] = []  # (failed, retries) per call
         self.held_claims: list[tuple[list[str], list[int]]] = []  # (users, seqs claimed)
 
@@ -115,14 +115,30 @@ class FakeCaptureStore(FakeStore, CaptureStore):
         return event_of(self.state_of(uuid.UUID(dict(message.headers)["event_id"].decode()))).seq
 
     def mark_sent(self, events: Sequence[OutboxEvent]) -> None:
-        seqs = tuple(e.seq for e in events)
-        if events and self.mark_sent_failures:
-            if self.mark_sent_failures.pop(0):
-                super().mark_sent(events)
-            self.journal.append(("mark_sent failed", seqs))
-            raise StoreUnavailableError("server closed the connection unexpectedly")
         super().mark_sent(events)
-        self.journal.append(("mark_sent", seqs))
+        self.journal.append(("mark_sent", tuple(e.seq for e in events)))
+
+    def remove_streamed(self, events: Sequence[OutboxEvent]) -> None:
+        seqs = tuple(e.seq for e in events)
+        if events and self.remove_failures:
+            if self.remove_failures.pop(0):
+                self._delete(seqs)
+            self.journal.append(("remove failed", seqs))
+            raise StoreUnavailableError("server closed the connection unexpectedly")
+        self._delete(seqs)
+        self.journal.append(("remove", seqs))
+
+    def _delete(self, seqs: Sequence[int]) -> None:
+        """As the SQL store's DELETE: the rows of ``seqs`` still pending or parked."""
+        gone = [r for r in self.rows if event_of(r).seq in seqs and r["state"] in UNSENT]
+        self.removed.extend(gone)
+        self.rows = [r for r in self.rows if r not in gone]
+
+    def was_removed(self, *events: OutboxEvent) -> bool:
+        """Whether every one of ``events`` was streamed, acked and deleted."""
+        removed = {event_of(r).seq for r in self.removed}
+        present = {event_of(r).seq for r in self.rows}
+        return all(e.seq in removed and e.seq not in present for e in events)
 
     def retry(self, event_id: uuid.UUID) -> bool:
         """As the SQL store: back in line, due now (so the table's claim sends it)."""
@@ -130,10 +146,15 @@ class FakeCaptureStore(FakeStore, CaptureStore):
         if row["state"] != OutboxState.PARKED:
             return False
         row["state"], row["not_before"], row["reason"] = OutboxState.PENDING, self.clock.now(), None
-        row["event"] = dataclasses.replace(event_of(row), attempts=0)
+        row["event"] = event_of(row)._replace(attempts=0)
         return True
 
-    def stream_verdicts(self, seqs: Sequence[int]) -> tuple[set[int], set[str]]:
+    def stream_verdicts(
+        self, seqs: Sequence[int], xids: Sequence[int]
+    ) -> tuple[set[int], set[str]]:
+        """As SQL's: a row gone (deleted once acked) is neither sent nor held. Every
+        transaction is visible at once here, so ``xids`` decide nothing."""
+        assert len(xids) == len(seqs)
         self.journal.append(("verdicts", tuple(seqs)))
         deliverable: set[int] = set()
         held: set[str] = set()
@@ -206,9 +227,7 @@ class FakeCaptureStore(FakeStore, CaptureStore):
                 continue  # as SQL's: pending and unleased rows only
             row["reason"], row["not_before"] = retry.reason, retry.not_before
             if failed:
-                row["event"] = dataclasses.replace(
-                    event_of(row), attempts=event_of(row).attempts + 1
-                )
+                row["event"] = event_of(row)._replace(attempts=event_of(row).attempts + 1)
 
     def park_streamed(self, event: OutboxEvent, reason: str) -> None:
         self.journal.append(("park", event.seq))
@@ -238,7 +257,13 @@ class FakeChangeStream(ChangeStream):
 
     def append(self, events: Sequence[OutboxEvent]) -> CapturedBatch:
         """A batch of whole transactions ending at the next position (100, 200, ...)."""
-        batch = CapturedBatch(list(events), position=100 * (len(self.log) + 1), lag_seconds=0.0)
+        transaction = len(self.log) + 1  # its xid: one transaction per batch here
+        batch = CapturedBatch(
+            list(events),
+            position=100 * transaction,
+            lag_seconds=0.0,
+            xids=[transaction] * len(events),
+        )
         self.log.append(batch)
         return batch
 
@@ -370,6 +395,7 @@ def make_rig(
     registry: InMemoryRegistry | None = None,
     backoff: tuple[float, float] = (1.0, 1.0),
     mark_linger: float = 0.0,
+    max_in_flight: int = 1,
 ) -> Rig:
     clock, journal = Clock(), Journal()
     store = FakeCaptureStore(clock, journal)
@@ -395,12 +421,14 @@ def make_rig(
             # 0: a batch's acks are marked in the cycle that settles it (the linger's own
             # tests set one)
             mark_linger=mark_linger,
+            # 1: each round settles the batch before it (the pipelining's own tests set more)
+            max_in_flight=max_in_flight,
         ),
         metrics=RelayMetrics(),
         now=clock.now,
         monotonic=clock.monotonic,
         rng=lambda: 0.5,
-        mark_in_background=False,  # step by step: a batch is marked within its cycle
+        in_background=False,  # step by step: a batch is checked and removed within its cycle
     )
     rig = Rig(clock, journal, store, stream, slots, publisher, relay)
     # The relay's pauses (a standby's poll, a backoff) are recorded, not waited out: the
@@ -465,14 +493,14 @@ def test_a_batch_is_sent_in_log_order_marked_sent_and_only_then_confirmed(rig: R
 
     assert rig.sends() == [seqs(batch)]  # in the log's order: alice's versions in order
     assert rig.stream.confirmed == 0  # with the producer, not acked yet: nothing confirmed
-    assert not any(kind == "mark_sent" for kind, _ in rig.journal)
+    assert not any(kind == "remove" for kind, _ in rig.journal)
 
     rig.cycle()  # reads nothing new, settles the batch
 
     send, acks = rig.at(("send", seqs(batch))), rig.at(("acks", seqs(batch)))
-    marked, confirmed = rig.at(("mark_sent", seqs(batch))), rig.at(("confirm", 100))
-    assert send < acks < marked < confirmed
-    assert all(row["state"] == OutboxState.SENT for row in rig.store.rows)
+    removed, confirmed = rig.at(("remove", seqs(batch))), rig.at(("confirm", 100))
+    assert send < acks < removed < confirmed
+    assert rig.store.was_removed(*batch)
     assert rig.publisher.versions_of(alice) == [1, 2, 3]
     assert rig.relay.metrics.delivered._value.get() == 4
 
@@ -483,11 +511,11 @@ def test_a_batch_is_sent_in_log_order_marked_sent_and_only_then_confirmed(rig: R
 def test_a_position_is_never_confirmed_when_marking_sent_fails(rig: Rig, committed: bool) -> None:
     alice, bob = users(2)
     batch = rig.commit(user_event(TOPIC, alice, 1), user_event(TOPIC, bob, 1))
-    rig.store.mark_sent_failures = [committed]
+    rig.store.remove_failures = [committed]
 
-    rig.cycle(2)  # sent, then settling it: marking sent fails
+    rig.cycle(2)  # sent, then settling it: removing the acked rows fails
 
-    assert ("mark_sent failed", seqs(batch)) in rig.journal
+    assert ("remove failed", seqs(batch)) in rig.journal
     assert not any(kind == "confirm" for kind, _ in rig.journal)
     assert rig.stream.confirmed == 0
     assert not rig.stream.is_open  # closed, to be read again from the confirmed position
@@ -500,15 +528,15 @@ def test_a_position_is_never_confirmed_when_marking_sent_fails(rig: Rig, committ
     assert rig.stream.confirmed == 100
     first_confirm = rig.at(("confirm", 100))
     if committed:
-        # the rows are sent in the table: the batch read again is recognised, not resent
+        # the rows are gone from the table: the batch read again is recognised, not resent
         assert rig.sends() == [seqs(batch)]
         checks = [i for i, entry in enumerate(rig.journal) if entry == ("verdicts", seqs(batch))]
         assert len(checks) == 2 and checks[1] < first_confirm
     else:
-        # at least once: sent again (a duplicate consumers drop), then marked, then confirmed
+        # at least once: sent again (a duplicate consumers drop), then removed, then confirmed
         assert rig.sends() == [seqs(batch), seqs(batch)]
-        assert rig.at(("mark_sent", seqs(batch))) < first_confirm
-    assert all(row["state"] == OutboxState.SENT for row in rig.store.rows)
+        assert rig.at(("remove", seqs(batch))) < first_confirm
+    assert rig.store.was_removed(*batch)
 
 
 def test_empty_batches_confirm_their_position_once_nothing_is_in_flight(rig: Rig) -> None:
@@ -523,8 +551,74 @@ def test_empty_batches_confirm_their_position_once_nothing_is_in_flight(rig: Rig
 
     rig.cycle()  # reads the empty one at 300: settles 200 first, then confirms up to 300
 
-    assert rig.at(("mark_sent", seqs(batch))) < rig.at(("confirm", 300))
+    assert rig.at(("remove", seqs(batch))) < rig.at(("confirm", 300))
     assert rig.stream.confirmed == 300
+
+
+# -- batches of other users sent while earlier ones await their acks (max_in_flight) --------
+
+
+def test_batches_of_other_users_go_out_while_earlier_ones_await_their_acks(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    rig = make_rig(monkeypatch, max_in_flight=4)
+    alice, bob, carol = users(3)
+    first = rig.commit(user_event(TOPIC, alice, 1))
+    second = rig.commit(user_event(TOPIC, bob, 1))
+    third = rig.commit(user_event(TOPIC, carol, 1), user_event(TOPIC, alice, 2))
+
+    rig.cycle(3)
+
+    # bob's batch shares no user with alice's: it goes out before alice's acks are in;
+    # the third brings alice again, so alice's first batch is settled before it goes
+    assert rig.at(("send", seqs(second))) < rig.at(("acks", seqs(first)))
+    assert rig.at(("acks", seqs(first))) < rig.at(("send", seqs(third)))
+    assert rig.publisher.versions_of(alice) == [1, 2]
+    assert rig.stream.confirmed == 100  # the first only: the others still await acks
+
+    rig.cycle()  # nothing new to read: everything in flight is settled, in order
+
+    assert rig.at(("acks", seqs(second))) < rig.at(("acks", seqs(third)))
+    assert rig.at(("remove", seqs(second))) < rig.at(("remove", seqs(third)))
+    assert rig.at(("remove", seqs(third))) < rig.at(("confirm", 300))
+    assert rig.stream.confirmed == 300
+    assert rig.store.was_removed(*first, *second, *third)
+
+
+def test_no_more_batches_than_max_in_flight_await_their_acks_at_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    rig = make_rig(monkeypatch, max_in_flight=2)
+    batches = [rig.commit(user_event(TOPIC, user, 1)) for user in users(4)]
+
+    rig.cycle(4)
+
+    waits = [rig.at(("acks", seqs(batch))) for batch in batches[:2]]
+    assert rig.at(("send", seqs(batches[1]))) < waits[0]  # two out at once
+    assert waits[0] < rig.at(("send", seqs(batches[2])))  # the third waits for a place
+    assert waits[1] < rig.at(("send", seqs(batches[3])))
+
+
+def test_a_failure_holds_its_user_and_spares_the_batch_of_others_sent_meanwhile(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    rig = make_rig(monkeypatch, max_in_flight=4)
+    alice, bob = users(2)
+    (a1,) = rig.commit(user_event(TOPIC, alice, 1))
+    rig.publisher.fail(a1, DeliveryOutcome.RETRIABLE)
+    (b1,) = rig.commit(user_event(TOPIC, bob, 1))
+    (a2,) = rig.commit(user_event(TOPIC, alice, 2))
+
+    rig.cycle(3)  # a1 and b1 out; a2 shares alice: a1 settled first, fails, alice held
+
+    assert rig.sends() == [(a1.seq,), (b1.seq,)]  # a2 never went out behind the failure
+    assert [r.event.seq for r in rig.store.deferrals[-1][1]] == [a2.seq]
+    assert rig.store.row(a1)["not_before"] is not None  # the table's now, with its backoff
+
+    rig.cycle()  # settles b1: delivered, removed
+
+    assert rig.store.was_removed(b1)
+    assert rig.publisher.versions_of(bob) == [1]
 
 
 # -- acks gathered before they are marked (WalConfig.mark_linger) --------------------------
@@ -533,8 +627,8 @@ LINGER = 0.1
 
 
 def marks(rig: Rig) -> list[tuple[int, ...]]:
-    """The seqs of each mark_sent, in order."""
-    return [cast(tuple[int, ...], sent) for kind, sent in rig.journal if kind == "mark_sent"]
+    """The seqs of each removal of acked rows, in order."""
+    return [cast(tuple[int, ...], sent) for kind, sent in rig.journal if kind == "remove"]
 
 
 def test_acks_are_gathered_for_the_linger_then_marked_with_one_update_and_confirmed(
@@ -557,10 +651,10 @@ def test_acks_are_gathered_for_the_linger_then_marked_with_one_update_and_confir
     rig.clock.advance(LINGER)
     rig.cycle()
 
-    assert marks(rig) == [seqs(first) + seqs(second)]  # one UPDATE for both batches
-    assert rig.at(("mark_sent", seqs(first) + seqs(second))) < rig.at(("confirm", 200))
+    assert marks(rig) == [seqs(first) + seqs(second)]  # one DELETE for both batches
+    assert rig.at(("remove", seqs(first) + seqs(second))) < rig.at(("confirm", 200))
     assert rig.stream.confirmed == 200
-    assert all(row["state"] == OutboxState.SENT for row in rig.store.rows)
+    assert rig.store.was_removed(*first, *second)
 
 
 def test_a_full_batch_of_acks_is_marked_without_waiting_for_the_linger(
@@ -588,7 +682,7 @@ def test_gathered_acks_are_marked_before_the_catch_up_claims_a_held_users_rows(
 
     # v1 is marked before the table is asked for alice's unsent rows: else the claim
     # would find v1 unsent and send it a second time
-    assert rig.at(("mark_sent", (a1.seq,))) < len(rig.journal)
+    assert rig.at(("remove", (a1.seq,))) < len(rig.journal)
     assert rig.store.held_claims == [([str(alice)], [])]
     assert rig.publisher.versions_of(alice) == [1]
     assert rig.store.row(a2)["state"] == OutboxState.PARKED
@@ -640,14 +734,14 @@ def test_a_batch_sharing_users_with_the_one_before_waits_until_that_one_is_settl
 
     # the second batch, read while the first awaited its acks, goes out only after the
     # first is settled (every ack known, so a failed user would be held); the first's
-    # position is confirmed once it is marked sent, not before
+    # position is confirmed once its rows are removed, not before
     assert (
         rig.at(("send", seqs(first)))
         < rig.at(("read", 200))
         < rig.at(("acks", seqs(first)))
         < rig.at(("send", seqs(second)))
     )
-    assert rig.at(("mark_sent", seqs(first))) < rig.at(("confirm", 100))
+    assert rig.at(("remove", seqs(first))) < rig.at(("confirm", 100))
     assert rig.publisher.versions_of(alice) == [1, 2]
     assert rig.stream.confirmed == 200
 
@@ -745,7 +839,7 @@ def test_failed_deliveries_are_deferred_with_backoff_their_users_held_and_fatal_
     assert "possibly_persisted" in str(rig.store.row(b1)["reason"])
     assert rig.store.row(c1)["state"] == OutboxState.PARKED
     assert "the broker refused it" in str(rig.store.row(c1)["reason"])
-    assert rig.store.row(d1)["state"] == OutboxState.SENT
+    assert rig.store.was_removed(d1)
     # what failed is the table's now: the position moves on
     assert rig.stream.confirmed == 100
     assert rig.at(("defer", (True, (a1.seq, b1.seq)))) < rig.at(("confirm", 100))
@@ -864,7 +958,7 @@ def test_a_relay_waits_as_a_standby_while_the_slot_is_busy_then_streams(
 
     assert rig.standby_gauge() == 0
     assert rig.stream.reads == 2
-    assert rig.store.row(event)["state"] == OutboxState.SENT
+    assert rig.store.was_removed(event)
     assert rig.stream.confirmed == 100
 
 
@@ -889,7 +983,7 @@ def test_stopping_settles_and_confirms_the_batch_in_flight(rig: Rig) -> None:
     rig.relay.run()
 
     assert rig.stream.reads == 1  # stopped after the round in hand
-    assert rig.at(("mark_sent", seqs(batch))) < rig.at(("confirm", 100))
+    assert rig.at(("remove", seqs(batch))) < rig.at(("confirm", 100))
     assert rig.stream.confirmed == 100
     assert rig.publisher.closed
     assert not rig.stream.is_open

@@ -259,7 +259,7 @@ def test_xlog_data_carries_the_servers_wal_end_and_one_pgoutput_message() -> Non
     begin = begin_message(final_lsn=0x1E0654700, commit_us=JAN_2026_US, xid=4_000_000_000)
     wal_end, message = parse_copy_data(xlog_data(0x1E0654650, 0x1E0660000, begin))
     assert wal_end == 0x1E0660000
-    assert message == Begin(JAN_2026)
+    assert message == Begin(JAN_2026, 4_000_000_000)  # the xid unsigned, past 2**31
 
 
 @pytest.mark.parametrize("reply", [False, True])
@@ -313,9 +313,9 @@ def test_an_unknown_column_kind_is_a_protocol_error() -> None:
         parse_tuple(data, 0)
 
 
-def test_begin_gives_the_commit_time() -> None:
+def test_begin_gives_the_commit_time_and_the_transactions_id() -> None:
     message = parse_pgoutput(begin_message(0x10, JAN_2026_US + 5, 42))
-    assert message == Begin(JAN_2026 + timedelta(microseconds=5))
+    assert message == Begin(JAN_2026 + timedelta(microseconds=5), 42)
 
 
 def test_commit_gives_the_end_of_the_transaction_and_its_time() -> None:

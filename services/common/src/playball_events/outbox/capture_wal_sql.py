@@ -37,6 +37,7 @@ from playball_events.outbox.pgoutput import (
     Relation,
     parse_copy_data,
     standby_status,
+    xlog_insert,
 )
 from playball_events.outbox.ports import (
     CapturedBatch,
@@ -146,8 +147,10 @@ class _Reading:
     """One :meth:`WalChangeStream.read` in progress."""
 
     events: list[OutboxEvent] = field(default_factory=list)  # whole transactions
+    xids: list[int] = field(default_factory=list)  # each event's transaction
     transaction: list[OutboxEvent] = field(default_factory=list)  # the one being read
     in_transaction: bool = False
+    xid: int = 0  # the one being read's
     last_commit: datetime | None = None
     caught_up: bool = False  # a keepalive said the server has sent everything decoded
 
@@ -321,7 +324,12 @@ class WalChangeStream(ChangeStream):
             while len(batch.events) < max_events:
                 size, data = pgconn.get_copy_data(1)
                 if size > 0:
-                    self._take(pgconn, parse_copy_data(bytes(data))[1], batch)
+                    frame = bytes(data)
+                    insert = xlog_insert(frame)  # most frames: read without the dispatch
+                    if insert is not None:
+                        self._inserted(insert, batch)
+                    else:
+                        self._take(pgconn, parse_copy_data(frame)[1], batch)
                     continue
                 if size < 0:
                     self._ended(pgconn)
@@ -343,19 +351,24 @@ class WalChangeStream(ChangeStream):
             lag = max((self._now() - batch.last_commit).total_seconds(), 0.0)
         elif batch.caught_up:
             lag = 0.0
-        return CapturedBatch(batch.events, self._read_to, lag)
+        return CapturedBatch(batch.events, self._read_to, lag, batch.xids)
+
+    def _inserted(self, insert: Insert, batch: "_Reading") -> None:
+        event = self._decoder.event(insert)
+        if event is not None:
+            batch.transaction.append(event)
 
     def _take(self, pgconn: pq.abc.PGconn, message: Message, batch: "_Reading") -> None:
         """One message of the stream into the batch being read."""
         if isinstance(message, Insert):
-            event = self._decoder.event(message)
-            if event is not None:
-                batch.transaction.append(event)
+            self._inserted(message, batch)
         elif isinstance(message, Begin):
             batch.in_transaction = True
+            batch.xid = message.xid
         elif isinstance(message, Commit):
             batch.in_transaction = False
             batch.events.extend(batch.transaction)
+            batch.xids.extend([batch.xid] * len(batch.transaction))
             batch.transaction = []
             self._read_to = max(self._read_to, message.end_lsn)
             batch.last_commit = message.commit_time

@@ -7,8 +7,9 @@ the reason (broker, registry, database, a parked event blocking nothing else).
 import time
 from collections.abc import Callable
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge
 
+from playball_events.batch_histogram import BatchHistogram
 from playball_events.metrics_http import serve_metrics_and_health
 from playball_events.outbox.ports import OutboxStatus, SlotStatus
 from playball_events.recent_counts import RecentCounts
@@ -55,7 +56,8 @@ class RelayMetrics:
         self.parked_events = Counter(
             "playball_outbox_parked_events", "Events this relay parked.", registry=self.registry
         )
-        self.flush_ack_seconds = Histogram(
+        # observed a batch at a time: a prometheus_client Histogram costs a lock per event
+        self.flush_ack_seconds = BatchHistogram(
             "playball_outbox_flush_ack_seconds",
             "Seconds from handing a message to the producer to the broker's ack.",
             buckets=LATENCY_BUCKETS,
@@ -87,8 +89,7 @@ class RelayMetrics:
 
     def record_delivered(self, count: int, latencies: list[float]) -> None:
         self.delivered.inc(count)
-        for latency in latencies:
-            self.flush_ack_seconds.observe(latency)
+        self.flush_ack_seconds.observe_all(latencies)
         now = self._monotonic()
         self._acks.add(now, count)
         self._update_rate(now)

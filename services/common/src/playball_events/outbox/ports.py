@@ -11,14 +11,19 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 
 from playball_events.outbox.model import headers_of
 
 
-@dataclass(frozen=True, slots=True)
-class OutboxEvent:
-    """A row the relay holds a lease on."""
+class OutboxEvent(NamedTuple):
+    """A row the relay holds a lease on.
+
+    A named tuple, like the other per-event types here (:class:`OutgoingMessage`,
+    :class:`Delivery`): as immutable as a frozen dataclass, but made several times
+    faster (a frozen dataclass sets each field through ``object.__setattr__``: 1.2 µs
+    for these twelve, against 0.2), and the relays make one per event.
+    """
 
     seq: int
     event_id: uuid.UUID
@@ -40,19 +45,19 @@ class OutboxEvent:
         from the log decodes them (``pgoutput.EVENT_COLUMNS``)."""
         (seq, event_id, aggregate_id, version, record_type, topic, subject, payload,
          fingerprint, headers, created_at, attempts) = row  # fmt: skip
-        return cls(
-            seq=seq,
-            event_id=event_id,
-            aggregate_id=aggregate_id,
-            aggregate_version=version,
-            record_type=record_type,
-            topic=topic,
-            subject=subject,
-            payload=bytes(payload),
-            schema_fingerprint=fingerprint,
-            headers=headers_of(headers),
-            created_at=created_at,
-            attempts=attempts or 0,
+        return cls(  # by position: keywords cost a third more, once per event
+            seq,
+            event_id,
+            aggregate_id,
+            version,
+            record_type,
+            topic,
+            subject,
+            bytes(payload),
+            fingerprint,
+            headers_of(headers),
+            created_at,
+            attempts or 0,
         )
 
 
@@ -150,12 +155,11 @@ class OutboxStore(ABC):
         relay using it stops). The table's own engine lives as long as the process."""
 
 
-@dataclass(frozen=True, slots=True)
-class OutgoingMessage:
+class OutgoingMessage(NamedTuple):
     topic: str
     key: bytes
     value: bytes
-    headers: list[tuple[str, bytes]] = field(default_factory=list)
+    headers: Sequence[tuple[str, bytes]] = ()
 
 
 class DeliveryOutcome(StrEnum):
@@ -165,8 +169,7 @@ class DeliveryOutcome(StrEnum):
     FATAL = "fatal"  # this message can never be written as it is (too large, invalid)
 
 
-@dataclass(frozen=True, slots=True)
-class Delivery:
+class Delivery(NamedTuple):
     outcome: DeliveryOutcome
     error: str | None = None
     latency: float | None = None  # seconds from produce to the broker's report
@@ -221,6 +224,9 @@ class CapturedBatch:
     position: int
     # how far behind the log's end the reader is (the last commit's age); None: unknown
     lag_seconds: float | None = None
+    # the id of each event's inserting transaction (parallel to ``events``): what tells
+    # a row deleted since from one not visible yet (:meth:`CaptureStore.stream_verdicts`)
+    xids: list[int] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -292,10 +298,19 @@ class CaptureStore(OutboxStore):
     """
 
     @abstractmethod
-    def stream_verdicts(self, seqs: Sequence[int]) -> tuple[set[int], set[str]]:
-        """Of these freshly read rows: which the stream may send (still pending, not
-        leased, not deferred), and the users whose other rows are in the table's hands
-        (deferred, leased or parked), to be held. Rows already sent are in neither."""
+    def stream_verdicts(
+        self, seqs: Sequence[int], xids: Sequence[int]
+    ) -> tuple[set[int], set[str]]:
+        """Of these freshly read rows (``xids``: each one's inserting transaction): which
+        the stream may send (still pending, not leased, not deferred), and the users
+        whose other rows are in the table's hands (deferred, leased or parked), to be
+        held. Rows already sent, kept or removed, are in neither."""
+
+    @abstractmethod
+    def remove_streamed(self, events: Sequence[OutboxEvent]) -> None:
+        """Record the broker's ack of rows the stream sent by deleting them: the log and
+        the slot's position are the record of what the stream delivered, so nothing is
+        kept for the retention (a replay recognises a row gone as sent)."""
 
     @abstractmethod
     def held_users(self, among: Sequence[str] | None = None) -> set[str]:

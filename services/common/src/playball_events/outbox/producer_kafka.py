@@ -72,6 +72,9 @@ def producer_config(
     }
 
 
+_ACKED = DeliveryOutcome.ACKED
+
+
 def outcome_of(error: KafkaError) -> DeliveryOutcome:
     code = error.code()
     if code == KafkaError._MSG_TIMED_OUT:
@@ -151,13 +154,16 @@ class KafkaEventPublisher(EventPublisher):
             batches = self._timed_out_batches
             self._recreate(f"every delivery of the last {batches} batches timed out")
         results: list[Delivery | None] = [None] * len(messages)
-        producer = self._producer
+        produce, reporter = self._producer.produce, self._reporter  # once per event: bound once
         for index, message in enumerate(messages):
-            callback = self._reporter(results, index)
-            headers: list[tuple[str, str | bytes | None]] = list(message.headers)
+            callback = reporter(results, index)
+            # the client takes a list (or a dict), not any sequence: copied only if need be
+            headers: list[tuple[str, str | bytes | None]] = (
+                message.headers if type(message.headers) is list else list(message.headers)
+            )
             while True:
                 try:
-                    producer.produce(
+                    produce(
                         message.topic,
                         value=message.value,
                         key=message.key,
@@ -166,14 +172,14 @@ class KafkaEventPublisher(EventPublisher):
                     )
                     break
                 except BufferError:  # local queue full: serve reports, then go on
-                    producer.poll(0.05)
+                    self._producer.poll(0.05)
                 except KafkaException as exc:
                     error = exc.args[0]
                     results[index] = Delivery(outcome_of(error), error.str())
                     break
-        producer.poll(0)  # serve the reports already in, without waiting
+        self._producer.poll(0)  # serve the reports already in, without waiting
         deadline = time.monotonic() + self._report_wait
-        return _KafkaPending(producer, results, deadline, self._count_timeouts)
+        return _KafkaPending(self._producer, results, deadline, self._count_timeouts)
 
     def _count_timeouts(self, deliveries: list[Delivery]) -> None:
         timed_out = bool(deliveries) and all(
@@ -183,8 +189,8 @@ class KafkaEventPublisher(EventPublisher):
 
     def _reporter(self, results: list[Delivery | None], index: int) -> Callable[[Any, Any], None]:
         def report(error: KafkaError | None, message: Any) -> None:
-            if error is None:
-                results[index] = Delivery(DeliveryOutcome.ACKED, latency=message.latency())
+            if error is None:  # by position: a keyword costs a third more, once per event
+                results[index] = Delivery(_ACKED, None, message.latency())
                 return
             if error.fatal():
                 self._fatal = True

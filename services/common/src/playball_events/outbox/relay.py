@@ -123,6 +123,12 @@ class DeliveryReport:
         now: datetime,
     ) -> "DeliveryReport":
         report = cls()
+        outcomes = [delivery.outcome for delivery in deliveries]
+        if len(outcomes) == len(events) and outcomes.count(DeliveryOutcome.ACKED) == len(events):
+            # all acked, nearly always: no sorting event by event
+            report.acked = list(events)
+            report.latencies = [d.latency for d in deliveries if d.latency is not None]
+            return report
         for event, delivery in zip(events, deliveries, strict=True):
             if delivery.outcome is DeliveryOutcome.ACKED:
                 report.acked.append(event)

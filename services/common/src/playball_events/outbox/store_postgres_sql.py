@@ -19,7 +19,7 @@ strings on the driver's own cursor, in autocommit mode (see :meth:`_execute_hot`
 
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -144,14 +144,43 @@ WHERE seq = ANY(%(seqs)s) AND state IN ('pending', 'parked')
 
 
 # The log-based relay's check of a batch it read from the log: what became of each row.
-# Deliverable: still pending, neither leased nor deferred (next_attempt_at set). The rest
-# of the unsent rows are in the table's hands, and their users are held.
+# Deliverable: still pending, neither leased nor deferred (next_attempt_at set). Only the
+# other rows come back (nearly always none: the Python side then does no work per row):
+# found but not deliverable (`unsent` ones are in the table's hands, their users held),
+# and not found (aggregate_id NULL; see _GONE). The seqs come as the text of an array:
+# the driver's dumping of a list of ints, item by item, cost more than the query.
 _STREAM_VERDICTS = """
-SELECT seq, aggregate_id,
-       state = 'pending' AND claimed_until IS NULL AND next_attempt_at IS NULL AS deliverable,
-       state = 'pending' OR (state = 'parked' AND payload IS NOT NULL) AS unsent
-FROM {table}
-WHERE seq = ANY(%(seqs)s)
+SELECT q.seq, o.aggregate_id,
+       o.state = 'pending' OR (o.state = 'parked' AND o.payload IS NOT NULL)
+FROM unnest(%(seqs)s::bigint[]) AS q(seq)
+LEFT JOIN {table} o ON o.seq = q.seq
+WHERE o.seq IS NULL
+   OR NOT (o.state = 'pending' AND o.claimed_until IS NULL AND o.next_attempt_at IS NULL)
+"""
+
+# Of rows not found, those gone for good: sent and deleted (the stream's rows are deleted
+# once acked, the table's cleaned after the retention), as opposed to not visible yet
+# (read from the log before its commit shows to other sessions). The inserting
+# transaction decides: visible in this very statement's snapshot, its row would be too.
+# The log gives a 32-bit xid; its 64-bit form (xid8) is the one within 2^31 of the
+# snapshot's xmax, before or after it (`d`: its distance past xmax, modulo 2^32).
+_GONE = """
+SELECT q.seq
+FROM (SELECT pg_current_snapshot() AS snap) s
+CROSS JOIN LATERAL (SELECT pg_snapshot_xmax(s.snap)::text::bigint AS xmax) x
+CROSS JOIN LATERAL unnest(%(seqs)s::bigint[], %(xids)s::bigint[]) AS q(seq, xid)
+CROSS JOIN LATERAL (SELECT (q.xid - (x.xmax & 4294967295) + 4294967296) %% 4294967296 AS d) d
+LEFT JOIN {table} o ON o.seq = q.seq
+WHERE o.seq IS NULL AND pg_visible_in_snapshot(
+    greatest(x.xmax + d.d - CASE WHEN d.d >= 2147483648 THEN 4294967296 ELSE 0 END,
+             0)::text::xid8,
+    s.snap)
+"""
+
+# The stream's acked rows: deleted, not marked (see CaptureStore.remove_streamed). As
+# the mark, whatever their state now but sent already.
+_REMOVE_STREAMED = """
+DELETE FROM {table} WHERE seq = ANY(%(seqs)s) AND state IN ('pending', 'parked')
 """
 
 # Users the log must not overtake: a parked row (with its payload), or a pending one
@@ -175,6 +204,11 @@ WHERE state = 'pending' OR (state = 'parked' AND payload IS NOT NULL)
 """
 
 
+def _array_text(numbers: Iterable[int]) -> str:
+    """PostgreSQL's text form of an array of integers: ``{1,2,3}``."""
+    return "{" + ",".join(map(str, numbers)) + "}"
+
+
 class PostgresOutboxStore(SqlOutboxStore, CaptureStore):
     def __init__(
         self,
@@ -191,10 +225,12 @@ class PostgresOutboxStore(SqlOutboxStore, CaptureStore):
             table=quoted, only="\n      AND o.aggregate_id = ANY(%(users)s)"
         )
         self._stream_verdicts_sql = _STREAM_VERDICTS.format(table=quoted)
+        self._gone_sql = _GONE.format(table=quoted)
         self._held_users_sql = _HELD_USERS.format(table=quoted)
         self._unsent_users_sql = _UNSENT_USERS.format(table=quoted)
         self._every_unsent_user_sql = _EVERY_UNSENT_USER.format(table=quoted)
         self._mark_sent_sql = _MARK_SENT.format(table=quoted)
+        self._remove_streamed_sql = _REMOVE_STREAMED.format(table=quoted)
 
     def claim_batch(self, relay_id: str, limit: int, lease: timedelta) -> list[OutboxEvent]:
         """Select, lock, keep the prefixes and lease them in one statement (one round trip)."""
@@ -221,35 +257,49 @@ class PostgresOutboxStore(SqlOutboxStore, CaptureStore):
         rows = self._execute_hot(self._claim_held_sql, params)
         return in_delivery_order([OutboxEvent.from_columns(row) for row in rows])
 
-    def stream_verdicts(self, seqs: Sequence[int]) -> tuple[set[int], set[str]]:
+    def stream_verdicts(
+        self, seqs: Sequence[int], xids: Sequence[int]
+    ) -> tuple[set[int], set[str]]:
         """See :meth:`CaptureStore.stream_verdicts`.
 
         A row can reach the log reader before the database shows it to other sessions:
         a commit is written to the log, and read from it, before the committing session
-        publishes it (ProcArrayEndTransaction). Such a row is looked for again, a few
-        times over at most :data:`INVISIBLE_PATIENCE` seconds; one that never shows was
-        sent and cleaned up long ago (a replay after a very long outage), and is skipped.
+        publishes it (ProcArrayEndTransaction). A row not found whose transaction is not
+        visible yet either is looked for again, a few times over at most
+        :data:`INVISIBLE_PATIENCE` seconds; one found gone (its transaction visible, the
+        row not) was sent, and is skipped at once.
         """
         deliverable: set[int] = set()
         held: set[str] = set()
-        wanted = set(seqs)
+        wanted = dict(zip(seqs, xids, strict=True))
         deadline = time.monotonic() + INVISIBLE_PATIENCE
         pause = 0.001
         while wanted:
-            rows = self._execute_hot(self._stream_verdicts_sql, {"seqs": list(wanted)})
-            for seq, user, ok, unsent in rows:
-                wanted.discard(seq)
-                if ok:
-                    deliverable.add(seq)
+            params = {"seqs": _array_text(wanted)}
+            missing: dict[int, int] = {}
+            for seq, user, unsent in self._execute_hot(self._stream_verdicts_sql, params):
+                xid = wanted.pop(seq)
+                if user is None:
+                    missing[seq] = xid
                 elif unsent:
                     held.add(user)
-            if wanted and time.monotonic() < deadline:
+            deliverable.update(wanted)  # every row not returned
+            wanted = missing
+            if missing:
+                params = {"seqs": _array_text(missing), "xids": _array_text(missing.values())}
+                for (seq,) in self._execute_hot(self._gone_sql, params):
+                    del wanted[seq]  # sent: neither delivered again nor held
+            if wanted and time.monotonic() < deadline:  # not visible yet: looked for again
                 time.sleep(pause)
                 pause = min(pause * 2, 0.05)
             elif wanted:
-                log.warning("outbox rows %s read from the log are not in the table", wanted)
+                log.warning("outbox rows %s read from the log are not in the table", list(wanted))
                 break
         return deliverable, held
+
+    def remove_streamed(self, events: Sequence[OutboxEvent]) -> None:
+        if events:
+            self._execute_hot(self._remove_streamed_sql, {"seqs": [e.seq for e in events]})
 
     def held_users(self, among: Sequence[str] | None = None) -> set[str]:
         if among is None:
