@@ -16,15 +16,17 @@ the end. Both share the stack's registry (the topic's subjects) and PostgreSQL (
 database, dropped at the end); the scratch topic has the same name on both.
 
 1. Throughput: a backlog of --events rows over --users users (UserRegistered then
-   UserUpdated...), drained by one in-process OutboxRelay (the polling relay) to acked
-   Kafka messages, next to
+   UserUpdated...), drained by one in-process OutboxRelay (the polling relay) running its
+   own loop (``run``, housekeeping included), timed from its start to the last row marked
+   sent, next to
    (w) the log-based relay: the same backlog, inserted after its replication slot was
        created (so every row comes from the log, none from the table), drained by one
        in-process WalOutboxRelay composed as ``playball auth relay --capture wal`` composes
-       it, with the polling relay's producer settings; timed from its start (the stream
-       opened) to the last batch acked and marked sent; the slot is dropped after each
-       drain and created anew before each refill. It reads whole transactions, so its
-       batches are the refill's transactions (5,000 events) whatever --batch says;
+       it (its stream read ahead), with the polling relay's producer settings; timed the
+       same way, from its start (opening the stream included) to the last batch acked and
+       its rows removed; the slot is dropped after each drain and created anew before
+       each refill. It reads whole transactions, so its batches are the refill's
+       transactions (5,000 events) whatever --batch says;
    (a) the raw producer ceiling: the same messages pre-serialized, same producer settings;
    (b) the naive relay: per event, lock the oldest row, publish it, wait for its ack
        (linger.ms=0), mark it sent, commit; measured on --naive events.
@@ -33,17 +35,16 @@ database, dropped at the end); the scratch topic has the same name on both.
    rounds on each (the private broker starts with a cold JIT). Targets: the secured relay
    >= 20,000 events/s and >= 0.8x the PLAINTEXT relay; the log-based relay >= 1.5x the
    polling relay (must) and >= 0.3x the raw producer (aim). When the aim is missed, the
-   CPU of the log-based drains is broken down (median of the rounds): the relay's main
-   thread (``time.thread_time``) inside WalChangeStream.read (framing and decoding),
-   inside the publisher's send and delivery wait (produce), inside the per-batch
-   check of what the stream read (the stream verdicts), inside its start-up and
-   housekeeping (opening the stream, the slot's and the outbox's status, releasing
-   claims, finding held users, cleanup: the polling relay's drain above runs no
-   housekeeping) and the rest, each beside the wall time it took; the relay's recorder
-   thread inside the mark-sent; the process's other threads (librdkafka's); the
-   PostgreSQL walsender streaming the slot and the backends of
-   the relay's SQL (from /proc/<pid>/stat, so only with PostgreSQL on this machine); and
-   the whole machine's busy CPU over the drain.
+   CPU of the log-based drains is broken down (median of the rounds): the relay loop's
+   thread (``time.thread_time``) inside the publisher's send and delivery wait
+   (produce), inside its start-up and housekeeping (opening the stream, the slot's and
+   the outbox's status, releasing claims, finding held users, cleanup), and the rest,
+   each beside the wall time it took; the reader thread inside WalChangeStream.read
+   (framing and decoding); the checking thread inside the per-batch check of what the
+   stream read (the stream verdicts); the recorder thread inside the removal of acked
+   rows; the process's other threads (librdkafka's); the PostgreSQL walsender streaming
+   the slot and the backends of the relay's SQL (from /proc/<pid>/stat, so only with
+   PostgreSQL on this machine); and the whole machine's busy CPU over the drain.
    The scratch database is dropped at the end with any slot left on it, whatever happens.
 2. Latency at a steady --rate events/s, --repeats windows of --seconds: from the moment
    the insert's commit returns (one event per transaction, NOTIFY included, as the auth
