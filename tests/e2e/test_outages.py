@@ -11,18 +11,20 @@ event reaches the topic, each user's versions first appearing in increasing orde
 import time
 import uuid
 from collections.abc import Callable
+from contextlib import ExitStack
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
 import pytest
 from playball_events.contracts.topics import PLAYBALL_AUTH_USER_EVENTS_V1
+from playball_events.outbox.ports import OutboxEvent
 from playball_orchestration.probe import gauge
 from playball_stack.settings import StackSettings
 from playball_stack.stack import Stack
 from relay.conftest import Received, first_occurrence_versions, read_topic
-from sqlalchemy import create_engine, text
 from support.kafka import high_watermarks
+from support.outbox_log import committed_outbox_events
 from support.private_kafka import running_cluster
 from support.system import running_system
 from support.tcp_proxy import TcpProxy
@@ -55,16 +57,8 @@ def register(client: httpx.Client, auth: str, n: int) -> dict[str, str]:
     return {"Authorization": f"Bearer {token.json()['access_token']}"}
 
 
-def outbox_events(database_url: str) -> list[tuple[uuid.UUID, str, int]]:
-    engine = create_engine(database_url)
-    try:
-        with engine.connect() as connection:
-            rows = connection.execute(
-                text("SELECT event_id, aggregate_id, aggregate_version FROM outbox")
-            ).all()
-    finally:
-        engine.dispose()
-    return [(uuid.UUID(str(e)), str(a), int(v)) for e, a, v in rows]
+def as_committed(events: list[OutboxEvent]) -> list[tuple[uuid.UUID, str, int]]:
+    return [(e.event_id, e.aggregate_id, e.aggregate_version) for e in events]
 
 
 @pytest.mark.xdist_group("outage-kafka")
@@ -90,9 +84,12 @@ def test_api_writes_succeed_with_the_broker_down_and_the_backlog_drains_after(
             settings, tmp_path / "system", ("auth-api", "auth-relay"), quick_retries
         ) as system,
         httpx.Client(timeout=30) as client,
+        ExitStack() as held,
     ):
         metrics = system.specs["auth-relay"].address
         start = high_watermarks(kafka.kafka_bootstrap, PLAYBALL_AUTH_USER_EVENTS_V1.name)
+        # what is committed, from the log: the log-based relay deletes the rows it sent
+        log = held.enter_context(committed_outbox_events(system.auth_database_url))
 
         def backlog() -> float:
             return gauge(metrics, "playball_outbox_backlog") or 0.0
@@ -113,7 +110,7 @@ def test_api_writes_succeed_with_the_broker_down_and_the_backlog_drains_after(
         kafka.up(timeout=180)
         wait_for(lambda: backlog() == 0, 180, "the backlog to drain")
 
-        committed = outbox_events(system.auth_database_url)
+        committed = as_committed(log())
         assert len(committed) == USERS + RENAMES_DURING_OUTAGE
         assert_all_arrived_in_order(kafka.kafka_bootstrap, committed, start)
 
@@ -150,10 +147,12 @@ def test_api_writes_succeed_with_the_registry_down_and_the_backlog_drains_after(
                 RESUME_SOON,
             ) as system,
             httpx.Client(timeout=30) as client,
+            ExitStack() as held,
         ):
             metrics = system.specs["auth-relay"].address
             bootstrap = stack.effective_kafka_bootstrap
             start = high_watermarks(bootstrap, PLAYBALL_AUTH_USER_EVENTS_V1.name)
+            log = held.enter_context(committed_outbox_events(system.auth_database_url))
 
             def backlog() -> float:
                 return gauge(metrics, "playball_outbox_backlog") or 0.0
@@ -163,7 +162,7 @@ def test_api_writes_succeed_with_the_registry_down_and_the_backlog_drains_after(
             wait_for(lambda: backlog() >= USERS, 60, "the backlog to show")
             proxy.start()  # same port: the registry is back
             wait_for(lambda: backlog() == 0, 120, "the backlog to drain")
-            committed = outbox_events(system.auth_database_url)
+            committed = as_committed(log())
             assert len(committed) == USERS
             assert_all_arrived_in_order(bootstrap, committed, start)
     finally:

@@ -70,7 +70,11 @@ def test_a_row_written_before_the_tags_is_delivered_by_the_tagged_relay(
             time.sleep(0.1)
     finally:
         store.engine.dispose()
-    assert states == {
-        rows[0].event_id: OutboxState.SENT.value,  # written before the tags: delivered
-        rows[1].event_id: OutboxState.PARKED.value,  # another schema version: parked
+    # written before the tags: delivered, so marked sent by a polling relay, or deleted
+    # once acked by the log-based one (the system's default here); only that relay's
+    # record of an ack removes a row this young
+    assert states.get(rows[0].event_id, "removed once acked") in {
+        OutboxState.SENT.value,
+        "removed once acked",
     }
+    assert states[rows[1].event_id] == OutboxState.PARKED.value  # another schema: parked

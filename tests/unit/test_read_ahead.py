@@ -3,7 +3,6 @@ connection used by one thread at a time (confirmations go through the reader).""
 
 import threading
 import time
-from collections.abc import Callable
 
 import pytest
 from playball_events.outbox.ports import (
@@ -13,16 +12,10 @@ from playball_events.outbox.ports import (
     StoreUnavailableError,
 )
 from playball_events.outbox.read_ahead import ReadAhead
+from support.stack_env import wait_for
 from unit.test_pgoutput import an_event
 
 DEADLINE = 10.0
-
-
-def wait_until(condition: Callable[[], bool], what: str) -> None:
-    deadline = time.monotonic() + DEADLINE
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.001)
 
 
 class ScriptedStream(ChangeStream):
@@ -99,7 +92,7 @@ def test_an_empty_read_reports_the_idle_position_only_once_every_batch_before_is
     stream = ReadAhead(inner, slice_=0.01)
     stream.open()
     assert stream.read(10, DEADLINE).position == 100  # the reader starts at the first read
-    wait_until(lambda: inner.reads >= 4, "the reader to go idle past the second batch")
+    wait_for(lambda: inner.reads >= 4, "the reader went idle past the second batch", DEADLINE)
 
     # read before the idle reads: the second batch comes first, however short the wait
     assert stream.read(10, 0.0).position == 200
@@ -114,7 +107,7 @@ def test_confirmations_reach_the_stream_from_the_reader_then_from_close() -> Non
     stream.open()
     stream.read(10, DEADLINE)
     stream.confirm(100)
-    wait_until(lambda: len(inner.confirmed) == 1, "the reader to send the confirmation")
+    wait_for(lambda: len(inner.confirmed) == 1, "the reader sent the confirmation", DEADLINE)
     assert inner.confirmed == [(100, "outbox-read")]
 
     stream.read(10, DEADLINE)
