@@ -22,7 +22,7 @@ database, dropped at the end); the scratch topic has the same name on both.
    (w) the log-based relay: the same backlog, inserted after its replication slot was
        created (so every row comes from the log, none from the table), drained by one
        in-process WalOutboxRelay composed as ``playball auth relay --capture wal`` composes
-       it (its stream read ahead), with the polling relay's producer settings; timed the
+       it, with the polling relay's producer settings; timed the
        same way, from its start (opening the stream included) to the last batch acked and
        its rows removed; the slot is dropped after each drain and created anew before
        each refill. It reads whole transactions, so its batches are the refill's
@@ -35,16 +35,16 @@ database, dropped at the end); the scratch topic has the same name on both.
    rounds on each (the private broker starts with a cold JIT). Targets: the secured relay
    >= 20,000 events/s and >= 0.8x the PLAINTEXT relay; the log-based relay >= 1.5x the
    polling relay (must) and >= 0.3x the raw producer (aim). When the aim is missed, the
-   CPU of the log-based drains is broken down (median of the rounds): the relay loop's
-   thread (``time.thread_time``) inside the publisher's send and delivery wait
-   (produce), inside its start-up and housekeeping (opening the stream, the slot's and
-   the outbox's status, releasing claims, finding held users, cleanup), and the rest,
-   each beside the wall time it took; the reader thread inside WalChangeStream.read
-   (framing and decoding); the checking thread inside the per-batch check of what the
-   stream read (the stream verdicts); the recorder thread inside the removal of acked
-   rows; the process's other threads (librdkafka's); the PostgreSQL walsender streaming
-   the slot and the backends of the relay's SQL (from /proc/<pid>/stat, so only with
-   PostgreSQL on this machine); and the whole machine's busy CPU over the drain.
+   CPU of the log-based drains is broken down (median of the rounds): the relay's main
+   thread (``time.thread_time``) inside WalChangeStream.read (framing and decoding),
+   inside the publisher's send and delivery wait (produce), inside the per-batch check
+   of what the stream read (the stream verdicts), inside its start-up and housekeeping
+   (opening the stream, the slot's and the outbox's status, releasing claims, finding
+   held users, cleanup), and the rest, each beside the wall time it took; the relay's
+   recorder thread inside the removal of acked rows; the process's other threads
+   (librdkafka's); the PostgreSQL walsender streaming the slot and the backends of the
+   relay's SQL (from /proc/<pid>/stat, so only with PostgreSQL on this machine); and the
+   whole machine's busy CPU over the drain.
    The scratch database is dropped at the end with any slot left on it, whatever happens.
 2. Latency at a steady --rate events/s, --repeats windows of --seconds: from the moment
    the insert's commit returns (one event per transaction, NOTIFY included, as the auth
@@ -96,7 +96,6 @@ from playball_events.outbox.ports import (
     SlotStatus,
 )
 from playball_events.outbox.producer_kafka import KafkaEventPublisher, producer_config
-from playball_events.outbox.read_ahead import ReadAhead
 from playball_events.outbox.relay import OutboxRelay, RelayConfig
 from playball_events.outbox.relay_settings import default_slot_name
 from playball_events.outbox.schema_ids import SchemaHeaders
@@ -549,7 +548,7 @@ def backend_cpu(start: CpuSnapshot, end: CpuSnapshot, kind: str) -> float | None
     return total
 
 
-OFF_LOOP = ("decode", "store", "marking")  # splits timed on threads beside the relay loop
+OFF_LOOP = ("marking",)  # splits timed on threads beside the relay loop: the recorder's
 
 
 def wal_run(start: CpuSnapshot, end: CpuSnapshot, delivered: int) -> WalRun:
@@ -565,8 +564,7 @@ def wal_run(start: CpuSnapshot, end: CpuSnapshot, delivered: int) -> WalRun:
         else None
     )
     cpu: dict[str, float | None] = {name: cpu for name, (cpu, _) in split.items()}
-    # the relay loop's own calls; the others run on threads of their own (ReadAhead's
-    # reader decodes, the checking thread asks the table, the recorder removes)
+    # the relay loop's own calls; the recorder removes acked rows on a thread of its own
     on_loop = sum(c for name, (c, _) in split.items() if name not in OFF_LOOP)
     cpu["rest"] = thread - on_loop
     cpu["threads"] = end.process - start.process - thread - sum(split[name][0] for name in OFF_LOOP)
@@ -619,8 +617,7 @@ def wal_throughput(
             drained=drained,
         )
         relay = WalOutboxRelay(
-            # as the runner composes it: read ahead on the reader thread, timed there
-            ReadAhead(TimedStream(url, slot=slot, split=splits["decode"], setup=splits["setup"])),
+            TimedStream(url, slot=slot, split=splits["decode"], setup=splits["setup"]),
             store,
             TimedSlotMonitor(url, slot, splits["setup"]),
             TimedPublisher(publisher, splits["produce"]),
@@ -1094,11 +1091,11 @@ def print_throughput(result: Throughput, args: argparse.Namespace) -> None:
 
 
 CPU_ROWS = (
+    ("decode", "relay thread: WalChangeStream.read"),
     ("produce", "relay thread: send + delivery wait"),
+    ("store", "relay thread: stream verdicts"),
     ("setup", "relay thread: start-up + housekeeping"),
     ("rest", "relay thread: the rest"),
-    ("decode", "reader thread: WalChangeStream.read"),
-    ("store", "checking thread: stream verdicts"),
     ("marking", "recorder thread: remove acked rows"),
     ("threads", "relay's other threads (librdkafka)"),
     ("walsender", "PostgreSQL walsender (the slot)"),

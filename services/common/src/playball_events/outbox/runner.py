@@ -121,12 +121,10 @@ def build_relay(
 
     slots = PgSlotMonitor(database_url, settings.slot_for(database_url))
     if capture == "wal":
-        from playball_events.outbox.read_ahead import ReadAhead  # noqa: PLC0415
         from playball_events.outbox.wal_relay import WalOutboxRelay  # noqa: PLC0415
 
         return WalOutboxRelay(
-            # read and decoded on a thread of its own while the relay sends
-            ReadAhead(WalChangeStream(database_url, slot=settings.slot_for(database_url))),
+            WalChangeStream(database_url, slot=settings.slot_for(database_url)),
             store,
             slots,
             publisher,

@@ -27,8 +27,7 @@ The rows stay in the table until sent: the relay deletes acked rows (one stateme
 sent for the cleanup, since the log and the slot's position are the record of what the
 stream delivered. Rows the table sends (held users', a polling relay's) are marked sent
 and kept for the retention as ever. Unsent rows stay, so ``outbox status``, ``outbox
-retry`` and parking work as with polling. The log is read ahead on a thread of its own
-(:class:`~.read_ahead.ReadAhead`, composed by the runner).
+retry`` and parking work as with polling.
 """
 
 import logging
@@ -74,7 +73,6 @@ log = logging.getLogger(__name__)
 WAITING = "waiting behind an earlier event of its user (parked or retrying)"
 STANDBY_POLL = 1.0  # seconds between a standby's looks at the slot
 IN_FLIGHT_READ = 0.02  # read timeout while a batch awaits its acks: settle it soon
-CHECK_APART = 100  # events in a batch from which its check runs on the checking thread
 
 
 def _utcnow() -> datetime:
@@ -236,10 +234,8 @@ class WalOutboxRelay(Stoppable):
         now: Callable[[], datetime] = _utcnow,
         monotonic: Callable[[], float] = time.monotonic,
         rng: Callable[[], float] = random.random,
-        in_background: bool = True,
+        mark_in_background: bool = True,
     ) -> None:
-        """``in_background=False`` runs the check of each batch and the recording of its
-        acks on the calling thread, in turn (unit tests, step by step)."""
         self.stream = stream
         self.store = store
         self.slots = slots
@@ -263,15 +259,10 @@ class WalOutboxRelay(Stoppable):
         self._flights: deque[_InFlight] = deque()
         self._recorder = _Recorder(
             store,
-            background=in_background,
+            background=mark_in_background,
             linger=self.config.mark_linger,
             batch=self.config.relay.batch_size,
             monotonic=monotonic,
-        )
-        # The check of a batch just read runs here while the relay awaits the acks of the
-        # one before: both mostly wait (on the database, on the broker).
-        self._checker = (
-            ThreadPoolExecutor(1, thread_name_prefix="outbox-check") if in_background else None
         )
         self._next_catch_up = 0.0
         self._next_slot_check = 0.0
@@ -396,8 +387,6 @@ class WalOutboxRelay(Stoppable):
                 log.warning("outbox relay %s: claims not released: %s", self.relay_id, exc)
             self._recorder.forget()
             self._recorder.close()
-            if self._checker is not None:
-                self._checker.shutdown()
             self.stream.close()
             self.slots.close()
             log.info("outbox relay %s stopped", self.relay_id)
@@ -418,10 +407,8 @@ class WalOutboxRelay(Stoppable):
         if batch.lag_seconds is not None:
             self.metrics.record_slot_lag_seconds(batch.lag_seconds)
         # before the settling: this query runs while the broker acks the batches in flight
-        checking = self._check(batch)
-        # raising, these leave the check's answer unread: harmless
+        verdicts = self.store.stream_verdicts([e.seq for e in batch.events], batch.xids)
         delivered = self._settle_before(batch)
-        verdicts = checking.result()
         if self._held and self._monotonic() >= self._next_catch_up:
             self._next_catch_up = self._monotonic() + self.config.relay.poll_interval
             # Nothing in flight, and the acked rows removed first: the table's claim must
@@ -434,20 +421,6 @@ class WalOutboxRelay(Stoppable):
         self._send(batch, verdicts)
         self._confirm()
         return delivered
-
-    def _check(self, batch: CapturedBatch) -> "Future[tuple[set[int], set[str]]]":
-        """The table's verdicts on the batch's rows: a large batch's on the checking
-        thread; a small one's here, where the query is cheaper than the hand-over to
-        another thread and back (at 400 events/s a batch is one or two events)."""
-        seqs = [e.seq for e in batch.events]
-        if self._checker is not None and len(seqs) >= CHECK_APART:
-            return self._checker.submit(self.store.stream_verdicts, seqs, batch.xids)
-        checked: Future[tuple[set[int], set[str]]] = Future()
-        try:
-            checked.set_result(self.store.stream_verdicts(seqs, batch.xids))
-        except StoreUnavailableError as exc:
-            checked.set_exception(exc)
-        return checked
 
     def _confirm(self, *, wait: bool = False) -> None:
         position = self._recorder.recorded(wait=wait)
