@@ -394,11 +394,11 @@ class WalOutboxRelay(Stoppable):
     # -- one round ------------------------------------------------------------------------
 
     def _round(self) -> bool:
-        """Read a batch (the batch before gets its acks meanwhile) and check its rows,
-        settle the one before, let the table send the held users' rows, then send this
-        batch; what is marked sent by now is confirmed. False when the batch before had
-        deliveries fail: the round paused, and the failures in a row grow the pause (the
-        round itself raising nothing is no recovery)."""
+        """Read a batch (the batches in flight get their acks meanwhile) and check its
+        rows, settle those in flight it must wait for, let the table send the held users'
+        rows, then send this batch; what is recorded by now is confirmed. False when a
+        batch settled here had deliveries fail: the round paused, and the failures in a
+        row grow the pause (the round itself raising nothing is no recovery)."""
         timeout = IN_FLIGHT_READ if self._flights else self.config.relay.poll_interval
         marks_due = self._recorder.due_in()
         if marks_due is not None:  # gathered acks are marked (and confirmed) in time
