@@ -195,14 +195,21 @@ _Step = tuple[int, Callable[[bytes], Any]] | None
 
 
 def _walk_tuple(
-    data: bytes, offset: int, steps: Sequence[_Step], size: int, _length: Any = _U32.unpack_from
+    data: bytes,
+    offset: int,
+    steps: Sequence[_Step],
+    size: int,
+    columns: int,
+    _length: Any = _U32.unpack_from,
 ) -> list[Any]:
-    """A ``TupleData`` at ``data[offset]``, in one pass: each column null, or its value (text
-    or binary, as sent), placed and decoded as ``steps`` says; ``size`` values out. Run
-    once per column of every event: the common cases are tested first, with constants."""
+    """A ``TupleData`` of ``columns`` columns at ``data[offset]``, in one pass: each column
+    null, or its value (text or binary, as sent), placed and decoded as ``steps`` says;
+    ``size`` values out. The walk stops after the last step: the columns past it are not
+    read at all. Run once per column of every event: the common cases are tested first,
+    with constants."""
     (count,) = _U16.unpack_from(data, offset)
-    if count != len(steps):
-        msg = f"a tuple of {count} columns, its relation described {len(steps)}"
+    if count != columns:
+        msg = f"a tuple of {count} columns, its relation described {columns}"
         raise ProtocolError(msg)
     offset += 2
     values: list[Any] = [None] * size
@@ -227,7 +234,7 @@ def _walk_tuple(
 def parse_tuple(data: bytes, offset: int) -> tuple[bytes | None, ...]:
     """A ``TupleData``: each column null, or its value (text or binary, as sent)."""
     (count,) = _U16.unpack_from(data, offset)
-    return tuple(_walk_tuple(data, offset, [(i, bytes) for i in range(count)], count))
+    return tuple(_walk_tuple(data, offset, [(i, bytes) for i in range(count)], count, count))
 
 
 def parse_pgoutput(data: bytes, start: int = 0) -> Message:
@@ -293,6 +300,7 @@ class EventDecoder:
         self._relations: dict[int, Relation] = {}
         # per outbox relation: what the walk of its tuples does with each column
         self._steps: dict[int, tuple[_Step, ...]] = {}
+        self._columns: dict[int, int] = {}  # per outbox relation: its tuples' column count
 
     def add_relation(self, relation: Relation) -> None:
         self._relations[relation.oid] = relation
@@ -312,7 +320,11 @@ class EventDecoder:
                 msg = f"column {relation.name}.{name} has type oid {type_oid}, not decoded here"
                 raise ProtocolError(msg)
             steps[position] = (where, self._decoders[type_oid])
-        self._steps[relation.oid] = tuple(steps)
+        # the relay's own columns after the last event column (its retries, its leases,
+        # sent_at: five of eighteen here) are never walked
+        last = max(relation.positions[name] for name in EVENT_COLUMNS)
+        self._steps[relation.oid] = tuple(steps[: last + 1])
+        self._columns[relation.oid] = len(relation.types)
 
     def event(self, insert: Insert) -> OutboxEvent | None:
         """The event an insert into the outbox carries; None for any other table's."""
@@ -324,7 +336,9 @@ class EventDecoder:
             return None
         # one pass over the tuple, in place in its frame: the event's columns decoded,
         # the relay's bookkeeping columns skipped without a copy
-        decoded = _walk_tuple(insert.data, insert.offset, steps, len(EVENT_COLUMNS))
+        decoded = _walk_tuple(
+            insert.data, insert.offset, steps, len(EVENT_COLUMNS), self._columns[insert.relation]
+        )
         if decoded[_PAYLOAD] is None:
             msg = f"outbox row {decoded[0]} was inserted without a payload"
             raise ProtocolError(msg)
