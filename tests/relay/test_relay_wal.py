@@ -121,6 +121,7 @@ def test_the_log_based_relay_delivers_from_the_slot_status_shows_it_and_slot_dro
     env = {"PLAYBALL_AUTH_DATABASE_URL": outbox_url}
     text = runner.invoke(auth_cli(), ["outbox", "status"], env=env)
     assert f"slot               {default_slot_name(outbox_url)}: streaming" in text.output
+    assert "deletes the rows it delivers once acked" in text.output  # why sent stays 0
 
     # `outbox slot drop`: refused while streamed, or without --yes and a terminal
     busy = runner.invoke(auth_cli(), ["outbox", "slot", "drop", "--yes"], env=env)

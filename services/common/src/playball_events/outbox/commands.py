@@ -133,6 +133,8 @@ def _slot_text(slot: "SlotStatus | None", name: str, warn_bytes: int) -> str:
     text = (
         f"slot               {slot.name}: {who}, lag {_mib(slot.lag_bytes)}, "
         f"retains {_mib(slot.retained_bytes)}, wal_status {slot.wal_status}\n"
+        "                   the log-based relay deletes the rows it delivers once acked:"
+        " sent (retained) counts those the table sent\n"
     )
     if slot.wal_status == "lost":
         text += (
