@@ -15,6 +15,7 @@ from playball_events.outbox.commands import OUTBOX_URL_VARIABLE
 from playball_events.outbox.ports import OutboxEvent
 from playball_events.outbox.relay_settings import RelaySettings
 from playball_events.outbox.runner import build_relay, choose_capture
+from playball_events.outbox.wal_relay import WalOutboxRelay
 from playball_events.settings import load_settings
 
 
@@ -30,8 +31,8 @@ def main() -> None:
     # both are only called with events whose delivery the broker acknowledged: mark_sent
     # by the polling relay, remove_streamed by the log-based one
     relay.store.mark_sent = die_instead_of_marking  # type: ignore[method-assign]
-    if capture == "wal":
-        relay.store.remove_streamed = die_instead_of_marking  # type: ignore[attr-defined]
+    if isinstance(relay, WalOutboxRelay):
+        relay.store.remove_streamed = die_instead_of_marking  # type: ignore[method-assign]
     relay.run()
 
 

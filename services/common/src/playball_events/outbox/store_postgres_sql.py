@@ -139,7 +139,7 @@ RETURNING o.seq, o.event_id, o.aggregate_id, o.aggregate_version, o.record_type,
 _MARK_SENT = """
 UPDATE {table}
 SET state = 'sent', sent_at = %(now)s, claimed_by = NULL, claimed_until = NULL
-WHERE seq = ANY(%(seqs)s) AND state IN ('pending', 'parked')
+WHERE seq = ANY(%(seqs)s::bigint[]) AND state IN ('pending', 'parked')
 """
 
 
@@ -147,8 +147,7 @@ WHERE seq = ANY(%(seqs)s) AND state IN ('pending', 'parked')
 # Deliverable: still pending, neither leased nor deferred (next_attempt_at set). Only the
 # other rows come back (nearly always none: the Python side then does no work per row):
 # found but not deliverable (`unsent` ones are in the table's hands, their users held),
-# and not found (aggregate_id NULL; see _GONE). The seqs come as the text of an array:
-# the driver's dumping of a list of ints, item by item, cost more than the query.
+# and not found (aggregate_id NULL; see _GONE).
 _STREAM_VERDICTS = """
 SELECT q.seq, o.aggregate_id,
        o.state = 'pending' OR (o.state = 'parked' AND o.payload IS NOT NULL)
@@ -180,7 +179,7 @@ WHERE o.seq IS NULL AND pg_visible_in_snapshot(
 # The stream's acked rows: deleted, not marked (see CaptureStore.remove_streamed). As
 # the mark, whatever their state now but sent already.
 _REMOVE_STREAMED = """
-DELETE FROM {table} WHERE seq = ANY(%(seqs)s) AND state IN ('pending', 'parked')
+DELETE FROM {table} WHERE seq = ANY(%(seqs)s::bigint[]) AND state IN ('pending', 'parked')
 """
 
 # Users the log must not overtake: a parked row (with its payload), or a pending one
@@ -205,7 +204,9 @@ WHERE state = 'pending' OR (state = 'parked' AND payload IS NOT NULL)
 
 
 def _array_text(numbers: Iterable[int]) -> str:
-    """PostgreSQL's text form of an array of integers: ``{1,2,3}``."""
+    """PostgreSQL's text form of an array of integers: ``{1,2,3}``, the form the relay's
+    statements take their seqs in (cast to ``bigint[]`` there). The driver's dumping of a
+    Python list, item by item, cost more than the query (scripts/bench_relay.py)."""
     return "{" + ",".join(map(str, numbers)) + "}"
 
 
@@ -299,7 +300,8 @@ class PostgresOutboxStore(SqlOutboxStore, CaptureStore):
 
     def remove_streamed(self, events: Sequence[OutboxEvent]) -> None:
         if events:
-            self._execute_hot(self._remove_streamed_sql, {"seqs": [e.seq for e in events]})
+            seqs = _array_text(e.seq for e in events)
+            self._execute_hot(self._remove_streamed_sql, {"seqs": seqs})
 
     def held_users(self, among: Sequence[str] | None = None) -> set[str]:
         if among is None:
@@ -316,7 +318,7 @@ class PostgresOutboxStore(SqlOutboxStore, CaptureStore):
         if not events:
             return
         self._execute_hot(
-            self._mark_sent_sql, {"now": self._now(), "seqs": [e.seq for e in events]}
+            self._mark_sent_sql, {"now": self._now(), "seqs": _array_text(e.seq for e in events)}
         )
 
     def _execute_hot(self, sql: str, params: dict[str, Any]) -> Sequence[Any]:
