@@ -37,12 +37,13 @@ database, dropped at the end); the scratch topic has the same name on both.
    polling relay (must) and >= 0.3x the raw producer (aim). When the aim is missed, the
    CPU of the log-based drains is broken down (median of the rounds): the relay's main
    thread (``time.thread_time``) inside WalChangeStream.read (framing and decoding),
-   inside the publisher's send and delivery wait (produce), inside the per-batch check
-   of what the stream read (the stream verdicts), inside its start-up and housekeeping
-   (opening the stream, the slot's and the outbox's status, releasing claims, finding
-   held users, cleanup), and the rest, each beside the wall time it took; the relay's
-   recorder thread inside the removal of acked rows; the process's other threads
-   (librdkafka's); the PostgreSQL walsender streaming the slot and the backends of the
+   inside the publisher's send and delivery wait (produce), inside its start-up and
+   housekeeping (opening the stream, the slot's and the outbox's status, cleanup), and
+   the rest, each beside the wall time it took; the relay's side thread inside the
+   per-batch check of what the stream read (the stream verdicts) and, at the start,
+   releasing claims and finding held users; its recorder thread inside the removal of
+   acked rows; the process's other threads (librdkafka's); the PostgreSQL walsender
+   streaming the slot and the backends of the
    relay's SQL (from /proc/<pid>/stat, so only with PostgreSQL on this machine); and the
    whole machine's busy CPU over the drain.
    The scratch database is dropped at the end with any slot left on it, whatever happens.
@@ -86,7 +87,7 @@ from playball_events.outbox.capture_wal_sql import PgSlotMonitor, WalChangeStrea
 from playball_events.outbox.model import OUTBOX_CHANNEL, NewOutboxEvent, schema_fingerprint
 from playball_events.outbox.ports import (
     CapturedBatch,
-    Delivery,
+    Deliveries,
     EventPublisher,
     OutboxEvent,
     OutboxStatus,
@@ -389,7 +390,7 @@ class TimedPending(PendingDeliveries):
         self.pending = pending
         self.split = split
 
-    def wait(self) -> list[Delivery]:
+    def wait(self) -> Deliveries:
         with self.split.timed():
             return self.pending.wait()
 
@@ -432,12 +433,14 @@ class DrainingStore(PostgresOutboxStore):
         self.marked = 0
         self._drained: Callable[[], None] | None = drained
 
+    # the log-based relay's start finds the held users on its side thread, as it checks
+    # each batch's rows there (the polling relay's, on its loop's thread, at its start)
     def release(self, relay_id: str, events: Sequence[OutboxEvent] | None = None) -> None:
-        with self.setup.timed():
+        with self.split.timed():
             super().release(relay_id, events)
 
     def held_users(self, among: Sequence[str] | None = None) -> set[str]:
-        with self.setup.timed():
+        with self.split.timed():
             return super().held_users(among)
 
     def status(self, parked_limit: int = 100) -> OutboxStatus:
@@ -548,7 +551,9 @@ def backend_cpu(start: CpuSnapshot, end: CpuSnapshot, kind: str) -> float | None
     return total
 
 
-OFF_LOOP = ("marking",)  # splits timed on threads beside the relay loop: the recorder's
+# splits timed on threads beside the relay loop: the side thread's (the checks of the
+# batches, the held users at the start) and the recorder's (the removal of acked rows)
+OFF_LOOP = ("store", "marking")
 
 
 def wal_run(start: CpuSnapshot, end: CpuSnapshot, delivered: int) -> WalRun:
@@ -564,7 +569,7 @@ def wal_run(start: CpuSnapshot, end: CpuSnapshot, delivered: int) -> WalRun:
         else None
     )
     cpu: dict[str, float | None] = {name: cpu for name, (cpu, _) in split.items()}
-    # the relay loop's own calls; the recorder removes acked rows on a thread of its own
+    # the relay loop's own calls; the side thread and the recorder have their own
     on_loop = sum(c for name, (c, _) in split.items() if name not in OFF_LOOP)
     cpu["rest"] = thread - on_loop
     cpu["threads"] = end.process - start.process - thread - sum(split[name][0] for name in OFF_LOOP)
@@ -1093,9 +1098,9 @@ def print_throughput(result: Throughput, args: argparse.Namespace) -> None:
 CPU_ROWS = (
     ("decode", "relay thread: WalChangeStream.read"),
     ("produce", "relay thread: send + delivery wait"),
-    ("store", "relay thread: stream verdicts"),
     ("setup", "relay thread: start-up + housekeeping"),
     ("rest", "relay thread: the rest"),
+    ("store", "side thread: check rows, held users"),
     ("marking", "recorder thread: remove acked rows"),
     ("threads", "relay's other threads (librdkafka)"),
     ("walsender", "PostgreSQL walsender (the slot)"),

@@ -7,15 +7,18 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from playball_core.registry import InMemoryRegistry, RegistryUnreachableError
 from playball_events.lifecycle import Backoff
 from playball_events.outbox.metrics import RelayMetrics
 from playball_events.outbox.model import NewOutboxEvent, OutboxState
 from playball_events.outbox.ports import (
+    Deliveries,
     Delivery,
     DeliveryOutcome,
     EventPublisher,
@@ -30,7 +33,12 @@ from playball_events.outbox.ports import (
     Wakeup,
 )
 from playball_events.outbox.relay import OutboxRelay, RelayConfig
-from playball_events.outbox.schema_ids import SchemaHeaders, UndeliverableEventError, message_key
+from playball_events.outbox.schema_ids import (
+    SchemaHeaders,
+    UndeliverableEventError,
+    message_key,
+    uuid_text,
+)
 from playball_events.outbox.wakeup import PollWakeup
 from support.outbox import RECORDS, subjects, user_event
 
@@ -159,8 +167,8 @@ class FakePending(PendingDeliveries):
     def __init__(self, deliveries: list[Delivery]) -> None:
         self.deliveries = deliveries
 
-    def wait(self) -> list[Delivery]:
-        return self.deliveries
+    def wait(self) -> Deliveries:
+        return Deliveries.of(self.deliveries)
 
 
 class FakePublisher(EventPublisher):
@@ -480,8 +488,15 @@ def test_the_message_key_is_the_canonical_uuid_string_however_the_id_was_written
 
 
 def test_an_aggregate_id_that_is_no_uuid_cannot_key_a_message() -> None:
-    with pytest.raises(UndeliverableEventError, match="not a UUID"):
-        message_key(_keyed("user-42"))
+    for _ in range(2):  # nor the second time (a refusal is not remembered as a key)
+        with pytest.raises(UndeliverableEventError, match="not a UUID"):
+            message_key(_keyed("user-42"))
+
+
+@settings(max_examples=200)
+@given(value=st.uuids())
+def test_the_event_id_header_is_the_uuids_canonical_text(value: uuid.UUID) -> None:
+    assert uuid_text(value) == str(value).encode()
 
 
 class HeldPending(PendingDeliveries):
@@ -489,9 +504,9 @@ class HeldPending(PendingDeliveries):
         self.count = count
         self.release = release
 
-    def wait(self) -> list[Delivery]:
+    def wait(self) -> Deliveries:
         assert self.release.wait(30), "the test never released the acks"
-        return [Delivery(DeliveryOutcome.ACKED, None, 0.001)] * self.count
+        return Deliveries(self.count, {}, [0.001] * self.count)
 
 
 class HeldPublisher(FakePublisher):
@@ -606,3 +621,28 @@ def test_batches_failing_one_after_another_make_the_pause_grow(
     round_of(DeliveryOutcome.POSSIBLY_PERSISTED)
     relay.settle()  # a new failure: back to the first step
     assert pauses == [0.375, 0.75, 1.5, 3.0, 0.375]
+
+
+def test_the_status_query_run_beside_the_loop_sets_the_gauges_once_answered() -> None:
+    store = FakeStore()
+    store.insert_events(history(uuid.uuid4(), 3))
+    relay, _wakeup = make_relay(store, FakePublisher())
+    queries: list[tuple[Future[OutboxStatus], Callable[[], OutboxStatus]]] = []
+
+    def beside(query: Callable[[], OutboxStatus]) -> Future[OutboxStatus]:
+        queries.append((Future(), query))
+        return queries[-1][0]
+
+    relay._beside = beside  # as the log-based relay gives its catch-up relay
+    relay.metrics.backlog.set(-1)  # not yet known
+
+    relay.housekeeping()  # asks, does not wait
+    assert len(queries) == 1
+    assert relay.metrics.backlog._value.get() == -1
+    relay.housekeeping()  # still running: not asked again, nothing set
+    assert len(queries) == 1
+
+    future, query = queries[0]
+    future.set_result(query())
+    relay.housekeeping()  # answered: the gauges follow
+    assert relay.metrics.backlog._value.get() == 3

@@ -338,8 +338,7 @@ def test_rows_written_before_the_slot_existed_are_sent_from_the_table(
 ) -> None:
     before = write_load(store, topic, users=20, versions=3)
     relays.start(outbox_url, **wal_env(kafka_bootstrap, registry_url))
-    wait_for(lambda: streaming(relays, 0), 30, "the relay to stream")
-    assert "20 users held for the table" in relays.log(0)
+    wait_for(lambda: "20 users held for the table" in relays.log(0), 30, "the relay to stream")
     after = write_load(store, topic, users=20, versions=3)
     all_delivered(kafka_bootstrap, topic, store, before + after)
 

@@ -29,7 +29,7 @@ from playball_events.outbox.ports import (
     CapturedBatch,
     CaptureStore,
     ChangeStream,
-    Delivery,
+    Deliveries,
     DeliveryOutcome,
     OutboxEvent,
     OutgoingMessage,
@@ -318,12 +318,12 @@ class FakeSlotMonitor(SlotMonitor):
 
 
 class JournalPending(PendingDeliveries):
-    def __init__(self, deliveries: list[Delivery], seqs: tuple[int, ...], journal: Journal):
+    def __init__(self, deliveries: Deliveries, seqs: tuple[int, ...], journal: Journal):
         self.deliveries = deliveries
         self.seqs = seqs
         self.journal = journal
 
-    def wait(self) -> list[Delivery]:
+    def wait(self) -> Deliveries:
         self.journal.append(("acks", self.seqs))
         return self.deliveries
 
@@ -640,13 +640,17 @@ def test_acks_are_gathered_for_the_linger_then_marked_with_one_update_and_confir
     rig.cycle()  # sends the first
     second = rig.commit(user_event(TOPIC, bob, 1))
     rig.cycle(2)  # settles the first and sends the second; settles the second
+    assert rig.stream.timeouts[-1] == 0  # with a batch in flight: only what is buffered
+    rig.cycle()  # nothing in flight: waits on the stream
 
     assert rig.publisher.versions_of(alice) == [1]
     assert rig.publisher.versions_of(bob) == [1]
     assert marks(rig) == []  # acked, gathered, not marked yet
     assert rig.stream.confirmed == 0  # so nothing is confirmed either
-    # the stream is read no longer than until the gathered acks are due (not a whole poll)
-    assert POLL > LINGER >= rig.stream.timeouts[-1] > 0
+    # the stream is read no longer than until the gathered acks are due (not a whole poll;
+    # the clock stood still since they were gathered)
+    assert rig.stream.timeouts[-1] == pytest.approx(LINGER)
+    assert LINGER < POLL
 
     rig.clock.advance(LINGER)
     rig.cycle()

@@ -22,7 +22,7 @@ from playball_events.consumer.dlq_kafka import read_parked
 from playball_events.consumer.ports import DeadLetter, RawMessage
 from playball_events.consumer.source_kafka import KafkaSource, consumer_config
 from playball_events.kafka_security import KafkaCredentialsRefusedError
-from playball_events.outbox.ports import DeliveryOutcome, OutgoingMessage
+from playball_events.outbox.ports import OutgoingMessage
 from playball_events.outbox.producer_kafka import KafkaEventPublisher
 from playball_events.outbox.store_factory_sql import open_outbox_store
 from playball_events.topics_admin_kafka import BrokerUnreachableError, TopicsAdmin
@@ -62,9 +62,11 @@ def test_every_client_built_from_the_settings_round_trips_over_sasl_ssl(
     publisher = KafkaEventPublisher(broker.bootstrap, security=security)
     publisher.check_credentials()
     message = OutgoingMessage(topic, b"user-1", b"value-1", [("event_id", b"e-1")])
-    [delivery] = publisher.send([message]).wait()
+    deliveries = publisher.send([message]).wait()
     publisher.close()
-    assert delivery.outcome is DeliveryOutcome.ACKED, delivery.error
+    assert deliveries.count == 1
+    assert not deliveries.failed, deliveries.failed
+    assert len(deliveries.latencies) == 1
 
     source = KafkaSource(
         consumer_config(broker.bootstrap, f"{topic}-g"), [topic], security=security

@@ -483,6 +483,92 @@ def test_an_insert_with_other_columns_than_its_relation_described_is_a_protocol_
 # -- a whole stream, round trip ----------------------------------------------------------
 
 
+# -- the stream's fast path (EventDecoder.frame_event) -------------------------------------
+
+# the outbox's columns in the order its migrations create them (table_sql.py)
+TABLE_ORDER = [
+    "seq", "event_id", "aggregate_id", "aggregate_version", "record_type", "topic",
+    "subject", "payload", "schema_fingerprint", "headers", "created_at", "state",
+    "attempts", "last_error", "next_attempt_at", "claimed_by", "claimed_until", "sent_at",
+]  # fmt: skip
+
+
+def framed_insert(event: OutboxEvent, columns: Sequence[str], oid: int = OUTBOX_OID) -> bytes:
+    values = [column_value(c, event) for c in columns]
+    return xlog_data(0x10, 0x20, insert_message(oid, values))
+
+
+def general_path(decoder: EventDecoder, frame: bytes) -> OutboxEvent | None:
+    _wal_end, message = parse_copy_data(frame)
+    assert isinstance(message, Insert)
+    return decoder.event(message)
+
+
+def test_an_outbox_insert_in_the_tables_order_is_read_by_the_fast_path_as_the_general_one() -> None:
+    decoder = decoder_knowing_the_outbox(TABLE_ORDER)
+    event = an_event(headers={"traceparent": "00-ab-cd-01"})
+    frame = framed_insert(event, TABLE_ORDER)
+
+    fast = decoder.frame_event(frame)
+
+    assert fast == event
+    assert fast == general_path(decoder, frame)
+    assert type(fast) is OutboxEvent
+
+
+@pytest.mark.parametrize(
+    "frame",
+    [
+        xlog_data(0x10, 0x20, begin_message(0x20, JAN_2026_US, 7)),
+        xlog_data(0x10, 0x20, commit_message(0x20, 0x28, JAN_2026_US)),
+        keepalive(0x20, reply=False),
+        xlog_data(0x10, 0x20, insert_message(OUTBOX_OID, [b"\x01"], new=b"K")),
+    ],
+    ids=["begin", "commit", "keepalive", "not-a-new-tuple"],
+)
+def test_frames_other_than_an_outbox_insert_are_left_to_the_general_path(frame: bytes) -> None:
+    assert decoder_knowing_the_outbox(TABLE_ORDER).frame_event(frame) is None
+
+
+def test_an_insert_with_a_null_event_column_is_left_to_the_general_path() -> None:
+    # the general path is the one that refuses it, naming the row
+    decoder = decoder_knowing_the_outbox(TABLE_ORDER)
+    frame = framed_insert(an_event(payload=None), TABLE_ORDER)
+    assert decoder.frame_event(frame) is None
+    with pytest.raises(ProtocolError, match="without a payload"):
+        general_path(decoder, frame)
+
+
+def test_inserts_of_an_unknown_or_other_or_shuffled_table_are_left_to_the_general_path() -> None:
+    decoder = decoder_knowing_the_outbox(TABLE_ORDER)
+    decoder.add_relation(
+        parse_relation(relation_message(OTHER_OID, "public", "users", [("id", INT8)]))
+    )
+    event = an_event()
+    assert decoder.frame_event(framed_insert(event, TABLE_ORDER, oid=OTHER_OID + 1)) is None
+    assert decoder.frame_event(framed_insert(event, ["seq"], oid=OTHER_OID)) is None
+    shuffled = decoder_knowing_the_outbox(SHUFFLED)
+    assert shuffled.frame_event(framed_insert(event, SHUFFLED)) is None
+    assert general_path(shuffled, framed_insert(event, SHUFFLED)) == event
+
+
+def test_a_table_re_described_in_another_order_leaves_the_fast_path() -> None:
+    decoder = decoder_knowing_the_outbox(TABLE_ORDER)
+    decoder.add_relation(outbox_relation(SHUFFLED))
+    event = an_event()
+    assert decoder.frame_event(framed_insert(event, SHUFFLED)) is None
+    decoder.add_relation(outbox_relation(TABLE_ORDER))
+    assert decoder.frame_event(framed_insert(event, TABLE_ORDER)) == event
+
+
+def test_an_insert_with_fewer_columns_than_described_is_left_to_the_general_path() -> None:
+    decoder = decoder_knowing_the_outbox(TABLE_ORDER)
+    frame = framed_insert(an_event(), TABLE_ORDER[:-1])
+    assert decoder.frame_event(frame) is None
+    with pytest.raises(ProtocolError, match="columns"):
+        general_path(decoder, frame)
+
+
 @dataclass(frozen=True)
 class Transaction:
     events: list[OutboxEvent]
@@ -510,7 +596,8 @@ events = st.builds(
 transactions = st.builds(
     Transaction,
     events=st.lists(events, max_size=6),
-    columns=st.permutations(SHUFFLED),
+    # the table's own order (the fast path's) as often as any other
+    columns=st.one_of(st.just(TABLE_ORDER), st.permutations(SHUFFLED)),
 )
 
 
@@ -551,6 +638,8 @@ def test_any_events_sent_as_begin_relation_inserts_commit_decode_back_to_themsel
         elif isinstance(message, Insert):
             event = decoder.event(message)
             assert event is not None
+            fast = decoder.frame_event(frame)  # where it answers, it agrees
+            assert fast is None or fast == event
             decoded[-1].append(event)
         elif isinstance(message, Commit):
             ends.append(message.end_lsn)

@@ -37,7 +37,6 @@ from playball_events.outbox.pgoutput import (
     Relation,
     parse_copy_data,
     standby_status,
-    xlog_insert,
 )
 from playball_events.outbox.ports import (
     CapturedBatch,
@@ -320,14 +319,15 @@ class WalChangeStream(ChangeStream):
         pgconn = self._conn.pgconn
         batch = _Reading()
         deadline = self._monotonic() + timeout
+        frame_event = self._decoder.frame_event  # once per event: bound once
         try:
             while len(batch.events) < max_events:
                 size, data = pgconn.get_copy_data(1)
                 if size > 0:
                     frame = bytes(data)
-                    insert = xlog_insert(frame)  # most frames: read without the dispatch
-                    if insert is not None:
-                        self._inserted(insert, batch)
+                    event = frame_event(frame)  # most frames: an outbox insert, read at once
+                    if event is not None:
+                        batch.transaction.append(event)
                     else:
                         self._take(pgconn, parse_copy_data(frame)[1], batch)
                     continue

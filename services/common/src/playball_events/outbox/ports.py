@@ -175,12 +175,36 @@ class Delivery(NamedTuple):
     latency: float | None = None  # seconds from produce to the broker's report
 
 
+@dataclass(frozen=True, slots=True)
+class Deliveries:
+    """What became of a batch's messages: every one acked, but those in ``failed``.
+
+    Not a :class:`Delivery` per message: nearly every batch is acked whole, and the relay
+    would make (and then look through) one object per event to learn that.
+    """
+
+    count: int  # messages in the batch
+    failed: dict[int, Delivery] = field(default_factory=dict)  # by the message's position
+    # seconds from produce to the broker's ack, of the acked messages, in no set order
+    latencies: list[float] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, deliveries: Sequence[Delivery]) -> "Deliveries":
+        """From one :class:`Delivery` per message, in order."""
+        acked = DeliveryOutcome.ACKED
+        return cls(
+            len(deliveries),
+            {i: d for i, d in enumerate(deliveries) if d.outcome is not acked},
+            [d.latency for d in deliveries if d.outcome is acked and d.latency is not None],
+        )
+
+
 class PendingDeliveries(ABC):
     """Messages handed to the client whose reports are still coming."""
 
     @abstractmethod
-    def wait(self) -> list[Delivery]:
-        """One :class:`Delivery` per message, in order; returns when every one is known."""
+    def wait(self) -> Deliveries:
+        """What became of each message; returns when every one is known."""
 
 
 class EventPublisher(ABC):

@@ -24,6 +24,7 @@ from confluent_kafka import KafkaError, KafkaException, Producer
 from playball_events.kafka_errors_kafka import ClientErrors, await_metadata, secured_config
 from playball_events.kafka_security import KafkaSecurity
 from playball_events.outbox.ports import (
+    Deliveries,
     Delivery,
     DeliveryOutcome,
     EventPublisher,
@@ -72,9 +73,6 @@ def producer_config(
     }
 
 
-_ACKED = DeliveryOutcome.ACKED
-
-
 def outcome_of(error: KafkaError) -> DeliveryOutcome:
     code = error.code()
     if code == KafkaError._MSG_TIMED_OUT:
@@ -84,31 +82,94 @@ def outcome_of(error: KafkaError) -> DeliveryOutcome:
     return DeliveryOutcome.RETRIABLE
 
 
+class _BatchReports:
+    """The delivery reports of one batch, as they come: one callback for all of its
+    messages (a closure made per message cost the relay more than the produce call did,
+    scripts/bench_relay.py). An acked message needs no finding; a failed one is found by
+    its key and value when the batch is settled (the client's report of a failed message
+    carries no headers)."""
+
+    __slots__ = ("failures", "latencies", "on_fatal")
+
+    def __init__(self, on_fatal: Callable[[], None]) -> None:
+        self.latencies: list[float] = []
+        self.failures: list[tuple[KafkaError, bytes | None, bytes | None]] = []
+        self.on_fatal = on_fatal
+
+    def report(self, error: KafkaError | None, message: Any) -> None:
+        if error is None:
+            self.latencies.append(message.latency())
+            return
+        if error.fatal():
+            self.on_fatal()
+        self.failures.append((error, message.key(), message.value()))
+
+    def reported(self) -> int:
+        return len(self.latencies) + len(self.failures)
+
+
+_UNREPORTED = Delivery(DeliveryOutcome.POSSIBLY_PERSISTED, "no delivery report before deadline")
+_UNPLACED = Delivery(
+    DeliveryOutcome.POSSIBLY_PERSISTED, "a delivery of the batch failed, which one is not known"
+)
+
+
 class _KafkaPending(PendingDeliveries):
     def __init__(
         self,
         producer: Producer,
-        results: list[Delivery | None],
+        messages: Sequence[OutgoingMessage],
+        reports: _BatchReports,
+        refused: dict[int, Delivery],
+        *,
         deadline: float,
-        settled: Callable[[list[Delivery]], None],
+        settled: Callable[[Deliveries], None],
     ) -> None:
         self._producer = producer
-        self._results = results
+        self._messages = messages
+        self._reports = reports
+        self._refused = refused  # by position: what produce() itself refused
         self._deadline = deadline
         self._settled = settled
 
-    def wait(self) -> list[Delivery]:
+    def wait(self) -> Deliveries:
         # poll(), not flush(): flush would also wait for batches produced after this one.
-        results = self._results
-        while None in results and time.monotonic() < self._deadline:
+        reports, expected = self._reports, len(self._messages) - len(self._refused)
+        while reports.reported() < expected and time.monotonic() < self._deadline:
             self._producer.poll(min(0.1, max(0.0, self._deadline - time.monotonic())))
-        deliveries = [
-            found
-            or Delivery(DeliveryOutcome.POSSIBLY_PERSISTED, "no delivery report before deadline")
-            for found in results
-        ]
+        failed = self._refused
+        if reports.failures:
+            failed = {**failed, **self._failed_positions(reports.failures)}
+        if reports.reported() < expected:
+            # Past the deadline (the client reports every message by its delivery
+            # timeout, so a client gone wrong): which of the unreported ones were acked
+            # is not known one by one, so each is taken as possibly persisted, sent
+            # again, and dropped as a duplicate by the consumer.
+            failed = {p: failed.get(p, _UNREPORTED) for p in range(len(self._messages))}
+            reports.latencies.clear()
+        deliveries = Deliveries(len(self._messages), failed, reports.latencies)
         self._settled(deliveries)
         return deliveries
+
+    def _failed_positions(
+        self, failures: list[tuple[KafkaError, bytes | None, bytes | None]]
+    ) -> dict[int, Delivery]:
+        """The failed reports, by their messages' positions in the batch: the first not
+        yet placed of the same key and value (the same bytes: whichever of them goes again,
+        the same message does). A report matching none (never seen) leaves every message
+        not placed unknown, so none of them counts as acked: possibly persisted, sent again."""
+        positions: dict[tuple[bytes, bytes], list[int]] = {}
+        for position, message in enumerate(self._messages):
+            if position not in self._refused:
+                positions.setdefault((message.key, message.value), []).append(position)
+        failed: dict[int, Delivery] = {}
+        for error, key, value in failures:
+            found = positions.get((key or b"", value or b""))
+            if not found:
+                left = (p for unplaced in positions.values() for p in unplaced)
+                return failed | dict.fromkeys(left, _UNPLACED)
+            failed[found.pop(0)] = Delivery(outcome_of(error), error.str())
+        return failed
 
 
 class KafkaEventPublisher(EventPublisher):
@@ -153,50 +214,49 @@ class KafkaEventPublisher(EventPublisher):
         elif self._timed_out_batches >= STALE_AFTER:
             batches = self._timed_out_batches
             self._recreate(f"every delivery of the last {batches} batches timed out")
-        results: list[Delivery | None] = [None] * len(messages)
-        produce, reporter = self._producer.produce, self._reporter  # once per event: bound once
-        for index, message in enumerate(messages):
-            callback = reporter(results, index)
+        reports = _BatchReports(self._set_fatal)
+        report = reports.report  # the same callback for each message: bound once
+        refused: dict[int, Delivery] = {}
+        produce = self._producer.produce  # once per event: bound once
+        for position, message in enumerate(messages):
             # the client takes a list (or a dict), not any sequence: copied only if need be
             headers: list[tuple[str, str | bytes | None]] = (
                 message.headers if type(message.headers) is list else list(message.headers)
             )
             while True:
                 try:
-                    produce(
-                        message.topic,
-                        value=message.value,
-                        key=message.key,
-                        headers=headers,
-                        on_delivery=callback,
-                    )
+                    # by position (topic, value, key, partition, on_delivery): parsing
+                    # keywords costs the client more, once per event
+                    produce(message.topic, message.value, message.key, -1, report, None, 0, headers)
                     break
                 except BufferError:  # local queue full: serve reports, then go on
                     self._producer.poll(0.05)
                 except KafkaException as exc:
                     error = exc.args[0]
-                    results[index] = Delivery(outcome_of(error), error.str())
+                    refused[position] = Delivery(outcome_of(error), error.str())
                     break
         self._producer.poll(0)  # serve the reports already in, without waiting
-        deadline = time.monotonic() + self._report_wait
-        return _KafkaPending(self._producer, results, deadline, self._count_timeouts)
+        return _KafkaPending(
+            self._producer,
+            messages,
+            reports,
+            refused,
+            deadline=time.monotonic() + self._report_wait,
+            settled=self._count_timeouts,
+        )
 
-    def _count_timeouts(self, deliveries: list[Delivery]) -> None:
-        timed_out = bool(deliveries) and all(
-            d.outcome is DeliveryOutcome.POSSIBLY_PERSISTED for d in deliveries
+    def _set_fatal(self) -> None:
+        self._fatal = True
+
+    def _count_timeouts(self, deliveries: Deliveries) -> None:
+        timed_out = (
+            deliveries.count > 0
+            and len(deliveries.failed) == deliveries.count
+            and all(
+                d.outcome is DeliveryOutcome.POSSIBLY_PERSISTED for d in deliveries.failed.values()
+            )
         )
         self._timed_out_batches = self._timed_out_batches + 1 if timed_out else 0
-
-    def _reporter(self, results: list[Delivery | None], index: int) -> Callable[[Any, Any], None]:
-        def report(error: KafkaError | None, message: Any) -> None:
-            if error is None:  # by position: a keyword costs a third more, once per event
-                results[index] = Delivery(_ACKED, None, message.latency())
-                return
-            if error.fatal():
-                self._fatal = True
-            results[index] = Delivery(outcome_of(error), error.str())
-
-        return report
 
     def roll_markers(self, topics: Sequence[str]) -> KafkaRollMarkers:
         """Roll markers on ``topics``, written through this publisher's producer."""

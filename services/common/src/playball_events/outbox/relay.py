@@ -36,10 +36,11 @@ from playball_core.registry import RegistryError
 from playball_events.lifecycle import Backoff, Lifecycle, Stoppable
 from playball_events.outbox.metrics import RelayMetrics
 from playball_events.outbox.ports import (
-    Delivery,
+    Deliveries,
     DeliveryOutcome,
     EventPublisher,
     OutboxEvent,
+    OutboxStatus,
     OutboxStore,
     OutgoingMessage,
     PendingDeliveries,
@@ -48,7 +49,12 @@ from playball_events.outbox.ports import (
     StoreUnavailableError,
     Wakeup,
 )
-from playball_events.outbox.schema_ids import SchemaHeaders, UndeliverableEventError, message_key
+from playball_events.outbox.schema_ids import (
+    SchemaHeaders,
+    UndeliverableEventError,
+    message_key,
+    uuid_text,
+)
 from playball_events.roll_markers import RollMarking
 
 log = logging.getLogger(__name__)
@@ -78,17 +84,15 @@ def outgoing_message(headers: SchemaHeaders, event: OutboxEvent) -> OutgoingMess
     Raises :class:`UndeliverableEventError` (park it) or ``RegistryError`` (retry later).
     """
     kafka_headers = [
-        ("event_id", str(event.event_id).encode()),
+        ("event_id", uuid_text(event.event_id)),
         ("event_type", event.record_type.encode()),
         ("user_version", str(event.aggregate_version).encode()),
     ]
     if event.headers:  # most events carry none: skip the generator
         kafka_headers.extend((name, value.encode()) for name, value in event.headers.items())
+    # by position (topic, key, value, headers): keywords cost a named tuple twice as much
     return OutgoingMessage(
-        topic=event.topic,
-        key=message_key(event),
-        value=headers.header(event) + event.payload,
-        headers=kafka_headers,
+        event.topic, message_key(event), headers.header(event) + event.payload, kafka_headers
     )
 
 
@@ -118,22 +122,21 @@ class DeliveryReport:
     def of(
         cls,
         events: Sequence[OutboxEvent],
-        deliveries: Sequence[Delivery],
+        deliveries: Deliveries,
         backoff: Backoff,
         now: datetime,
     ) -> "DeliveryReport":
-        report = cls()
-        outcomes = [delivery.outcome for delivery in deliveries]
-        if len(outcomes) == len(events) and outcomes.count(DeliveryOutcome.ACKED) == len(events):
-            # all acked, nearly always: no sorting event by event
+        if deliveries.count != len(events):
+            msg = f"{deliveries.count} delivery reports for a batch of {len(events)} events"
+            raise ValueError(msg)
+        report = cls(latencies=deliveries.latencies)
+        if not deliveries.failed:  # all acked, nearly always: no sorting event by event
             report.acked = list(events)
-            report.latencies = [d.latency for d in deliveries if d.latency is not None]
             return report
-        for event, delivery in zip(events, deliveries, strict=True):
-            if delivery.outcome is DeliveryOutcome.ACKED:
+        for position, event in enumerate(events):
+            delivery = deliveries.failed.get(position)
+            if delivery is None:
                 report.acked.append(event)
-                if delivery.latency is not None:
-                    report.latencies.append(delivery.latency)
             elif delivery.outcome is DeliveryOutcome.FATAL:
                 report.refused.append((event, f"the broker refused it: {delivery.error}"))
             else:
@@ -167,7 +170,11 @@ class OutboxRelay(Stoppable):
         monotonic: Callable[[], float] = time.monotonic,
         rng: Callable[[], float] = random.random,
         lifecycle: Lifecycle | None = None,
+        beside: Callable[[Callable[[], OutboxStatus]], Future[OutboxStatus]] | None = None,
     ) -> None:
+        """``beside`` runs the outbox's status query (for the gauges) off this loop's
+        thread and gives its future: the log-based relay's side thread, whose loop is
+        busy with the log (None: on this thread, between rounds)."""
         self.store = store
         self.publisher = publisher
         self.headers = headers
@@ -197,6 +204,8 @@ class OutboxRelay(Stoppable):
         self._outcome = threading.Lock()
         self._next_cleanup = 0.0
         self._next_status = 0.0
+        self._beside = beside
+        self._status_query: Future[OutboxStatus] | None = None  # running beside
         self._settler = ThreadPoolExecutor(1, thread_name_prefix="outbox-settle")
         self._settling: Future[None] | None = None
         self._claimer = ThreadPoolExecutor(1, thread_name_prefix="outbox-claim")
@@ -459,9 +468,16 @@ class OutboxRelay(Stoppable):
             self.marking.tick()  # never raises: a failed round is logged and retried
         now = self._monotonic()
         try:
-            if now >= self._next_status:
+            query = self._status_query
+            if query is not None and query.done():
+                self._status_query = None
+                self.metrics.record_status(query.result())
+            if now >= self._next_status and self._status_query is None:
                 self._next_status = now + self.config.status_interval
-                self.metrics.record_status(self.store.status(parked_limit=0))
+                if self._beside is None:
+                    self.metrics.record_status(self.store.status(parked_limit=0))
+                else:
+                    self._status_query = self._beside(lambda: self.store.status(parked_limit=0))
             if now >= self._next_cleanup:
                 self._next_cleanup = now + self.config.cleanup_interval
                 removed = self.store.cleanup(

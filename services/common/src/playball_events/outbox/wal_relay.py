@@ -30,6 +30,7 @@ and kept for the retention as ever. Unsent rows stay, so ``outbox status``, ``ou
 retry`` and parking work as with polling.
 """
 
+import contextlib
 import logging
 import random
 import time
@@ -38,6 +39,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TypeVar, cast
 
 from playball_core.registry import RegistryError
 
@@ -70,9 +72,15 @@ from playball_events.roll_markers import RollMarking
 
 log = logging.getLogger(__name__)
 
+_T = TypeVar("_T")
+# an event's message, or why it has none
+_Made = OutgoingMessage | UndeliverableEventError | RegistryError
+
 WAITING = "waiting behind an earlier event of its user (parked or retrying)"
 STANDBY_POLL = 1.0  # seconds between a standby's looks at the slot
-IN_FLIGHT_READ = 0.02  # read timeout while a batch awaits its acks: settle it soon
+# read timeout while batches await their acks: only what is buffered, then they are
+# settled (waiting on the stream would leave acks unnoticed, rows unremoved)
+IN_FLIGHT_READ = 0.0
 
 
 def _utcnow() -> datetime:
@@ -253,6 +261,12 @@ class WalOutboxRelay(Stoppable):
         # Replaced, never changed in place: the catch-up's claim ahead reads it on its
         # own thread while this one goes on.
         self._held: frozenset[str] = frozenset()
+        # the held users being found as the stream starts (see _start_streaming), on the
+        # side thread, which also checks each batch's rows (see _round)
+        self._starting: Future[frozenset[str]] | None = None
+        self._side = (
+            ThreadPoolExecutor(1, thread_name_prefix="outbox-side") if mark_in_background else None
+        )
         # Batches with the producer, oldest first. A batch goes out while earlier ones
         # await their acks only if it shares no user with them (so a user's earlier fate
         # is always known before its next event is sent), and at most max_in_flight at once.
@@ -282,6 +296,7 @@ class WalOutboxRelay(Stoppable):
             monotonic=monotonic,
             rng=rng,
             lifecycle=self._lifecycle,
+            beside=self._beside,
         )
 
     # -- lifecycle ------------------------------------------------------------------------
@@ -313,20 +328,16 @@ class WalOutboxRelay(Stoppable):
         if status is not None and status.active_pid is not None:
             self._standby(status.active_pid)
             return False
-        # what a failure left leased to this relay (a catch-up claim whose answer was
-        # lost) goes back first: leased rows hold their users until the lease ends
-        self._catch_up.drain()
-        self.store.release(self.relay_id)
         try:
             created = self.stream.open()
         except SlotBusyError as exc:
             self._standby(exc.active_pid)
             return False
-        # Users whose rows the table holds (parked, deferred, leased) stay the table's;
-        # with a slot created just now, the log holds none of the rows before it.
-        self._held = frozenset(
-            self.store.every_unsent_user() if created else self.store.held_users()
-        )
+        self._catch_up.drain()
+        # The table's queries for the held users run beside the first read: on a backlog
+        # the server decodes the log's first transaction for tens of milliseconds before
+        # its first event arrives, and the relay decodes it for as long again.
+        self._starting = self._beside(lambda: self._held_at_start(created))
         self._streaming = True
         self._next_catch_up = 0.0
         self.metrics.record_standby(False)
@@ -337,13 +348,40 @@ class WalOutboxRelay(Stoppable):
         )
         self._standby_since = None
         log.info(
-            "outbox relay %s: streaming%s%s; %d users held for the table",
+            "outbox relay %s: streaming%s%s",
             self.relay_id,
             " from a new slot" if created else "",
             waited,
-            len(self._held),
         )
         return True
+
+    def _held_at_start(self, created: bool) -> frozenset[str]:
+        """Users whose rows the table holds (parked, deferred, leased) stay the table's;
+        with a slot created just now, the log holds none of the rows before it. What a
+        failure left leased to this relay (a catch-up claim whose answer was lost) goes
+        back first: leased rows hold their users until the lease ends."""
+        self.store.release(self.relay_id)
+        return frozenset(self.store.every_unsent_user() if created else self.store.held_users())
+
+    def _beside(self, work: Callable[[], _T]) -> Future[_T]:
+        """``work()`` on the side thread (at once, here, without one): the table's queries
+        the relay needs the answer of a little later."""
+        if self._side is not None:
+            return self._side.submit(work)
+        future: Future[_T] = Future()
+        try:
+            future.set_result(work())
+        except StoreUnavailableError as exc:
+            future.set_exception(exc)
+        return future
+
+    def _started(self) -> None:
+        """Take the held users the start found (waiting for them if need be), before the
+        first batch is checked; raises what finding them raised."""
+        starting, self._starting = self._starting, None
+        if starting is not None:
+            self._held = starting.result()
+            log.info("outbox relay %s: %d users held for the table", self.relay_id, len(self._held))
 
     def _standby(self, active_pid: int | None) -> None:
         if self._standby_since is None:
@@ -362,6 +400,10 @@ class WalOutboxRelay(Stoppable):
         resends it once the stream is open again (sent rows are then recognised)."""
         self._flights.clear()
         self._recorder.forget()
+        starting, self._starting = self._starting, None
+        if starting is not None:  # its answer is of the lost stream's start: not needed
+            with contextlib.suppress(StoreUnavailableError):
+                starting.result()
         self._streaming = False
         self.stream.close()
 
@@ -387,6 +429,8 @@ class WalOutboxRelay(Stoppable):
                 log.warning("outbox relay %s: claims not released: %s", self.relay_id, exc)
             self._recorder.forget()
             self._recorder.close()
+            if self._side is not None:
+                self._side.shutdown()
             self.stream.close()
             self.slots.close()
             log.info("outbox relay %s stopped", self.relay_id)
@@ -404,11 +448,18 @@ class WalOutboxRelay(Stoppable):
         if marks_due is not None:  # gathered acks are marked (and confirmed) in time
             timeout = min(timeout, marks_due)
         batch = self.stream.read(self.config.relay.batch_size, timeout)
+        self._started()
         if batch.lag_seconds is not None:
             self.metrics.record_slot_lag_seconds(batch.lag_seconds)
-        # before the settling: this query runs while the broker acks the batches in flight
-        verdicts = self.store.stream_verdicts([e.seq for e in batch.events], batch.xids)
-        delivered = self._settle_before(batch)
+        # The check of the batch's rows runs on the side thread while this one settles
+        # the batches in flight it must and makes the batch's messages (the database's
+        # work beside the relay's, instead of before it).
+        seqs = [e.seq for e in batch.events]
+        checking = self._beside(lambda: self.store.stream_verdicts(seqs, batch.xids))
+        users = frozenset([e.aggregate_id for e in batch.events])
+        delivered = self._settle_before(batch, users)
+        messages = [self._message(event) for event in batch.events]
+        verdicts = checking.result()
         if self._held and self._monotonic() >= self._next_catch_up:
             self._next_catch_up = self._monotonic() + self.config.relay.poll_interval
             # Nothing in flight, and the acked rows removed first: the table's claim must
@@ -418,7 +469,7 @@ class WalOutboxRelay(Stoppable):
             self._catch_up.run_once()
             self._catch_up.settle()
             self._held = frozenset(self.store.held_users(among=sorted(self._held)))
-        self._send(batch, verdicts)
+        self._send(batch, users, messages, verdicts)
         self._confirm()
         return delivered
 
@@ -427,39 +478,73 @@ class WalOutboxRelay(Stoppable):
         if position is not None:
             self.stream.confirm(position)
 
-    def _send(self, batch: CapturedBatch, verdicts: tuple[set[int], set[str]]) -> None:
+    def _message(self, event: OutboxEvent) -> _Made:
+        """The event's message, or why it has none (raised or parked only if the event is
+        to be sent: it may prove sent already)."""
+        try:
+            return outgoing_message(self.headers, event)
+        except (UndeliverableEventError, RegistryError) as exc:
+            return exc
+
+    def _send(
+        self,
+        batch: CapturedBatch,
+        users: frozenset[str],
+        made: list[_Made],
+        verdicts: tuple[set[int], set[str]],
+    ) -> None:
         deliverable, in_table = verdicts
         if in_table:
             self._held = self._held | in_table
+        if (
+            len(deliverable) == len(batch.events)
+            and (not self._held or self._held.isdisjoint(users))
+            and all(type(message) is OutgoingMessage for message in made)
+        ):
+            # every event to send, as nearly always: no sorting event by event
+            self._fly(batch.events, cast(list[OutgoingMessage], made), batch.position, users)
+            return
         to_send: list[OutboxEvent] = []
         messages: list[OutgoingMessage] = []
         waiting: list[OutboxEvent] = []
-        for event in batch.events:
+        for event, message in zip(batch.events, made, strict=True):
             if event.seq not in deliverable:
                 continue  # sent already (read again after a reconnect), or the table's
             if event.aggregate_id in self._held:
                 waiting.append(event)
                 continue
-            try:
-                messages.append(outgoing_message(self.headers, event))
-            except UndeliverableEventError as exc:
-                self._park(event, str(exc))
+            if isinstance(message, UndeliverableEventError):
+                self._park(event, str(message))
                 continue
+            if isinstance(message, RegistryError):
+                raise message  # nothing of the batch was sent: it is read again after a pause
+            messages.append(message)
             to_send.append(event)
         if waiting:
             now = self._now()
             self.store.defer([Retry(e, WAITING, now) for e in waiting], failed=False)
-        if not to_send:
+        sending = users if len(to_send) == len(batch.events) else None
+        self._fly(to_send, messages, batch.position, sending)
+
+    def _fly(
+        self,
+        events: list[OutboxEvent],
+        messages: list[OutgoingMessage],
+        position: int,
+        users: frozenset[str] | None,
+    ) -> None:
+        """Send ``events`` (of ``users``, when known), confirmable at ``position`` once
+        they and the batches before them are settled."""
+        if not events:
             # nothing to await: confirmable once the batches before it are settled
             if self._flights:
-                self._flights.append(_InFlight([], None, batch.position, frozenset()))
+                self._flights.append(_InFlight([], None, position, frozenset()))
             else:
-                self._recorder.record([], batch.position)
+                self._recorder.record([], position)
             return
-        users = frozenset(e.aggregate_id for e in to_send)
-        self._flights.append(
-            _InFlight(to_send, self.publisher.send(messages), batch.position, users)
-        )
+        if users is None:
+            users = frozenset([e.aggregate_id for e in events])
+        self._flights.append(_InFlight(events, self.publisher.send(messages), position, users))
 
     def _park(self, event: OutboxEvent, reason: str) -> None:
         log_parking(self.relay_id, event, reason)
@@ -467,14 +552,13 @@ class WalOutboxRelay(Stoppable):
         self._held = self._held | {event.aggregate_id}
         self.metrics.record_parked()
 
-    def _settle_before(self, batch: CapturedBatch) -> bool:
-        """Settle, oldest first, the batches in flight that must be before ``batch`` goes
-        out: every one up to the last sharing a user with it, and the oldest beyond
-        ``max_in_flight``; all of them when it brings nothing (nothing to overlap with).
-        False when deliveries failed."""
+    def _settle_before(self, batch: CapturedBatch, users: frozenset[str]) -> bool:
+        """Settle, oldest first, the batches in flight that must be before ``batch`` (of
+        ``users``) goes out: every one up to the last sharing a user with it, and the
+        oldest beyond ``max_in_flight``; all of them when it brings nothing (nothing to
+        overlap with). False when deliveries failed."""
         if not batch.events:
             return self._settle_all()
-        users = {e.aggregate_id for e in batch.events}
         shared = max(
             (i for i, flight in enumerate(self._flights) if not users.isdisjoint(flight.users)),
             default=-1,
