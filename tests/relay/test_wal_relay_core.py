@@ -396,6 +396,7 @@ def make_rig(
     backoff: tuple[float, float] = (1.0, 1.0),
     mark_linger: float = 0.0,
     max_in_flight: int = 1,
+    batch_size: int = 100,
 ) -> Rig:
     clock, journal = Clock(), Journal()
     store = FakeCaptureStore(clock, journal)
@@ -413,7 +414,9 @@ def make_rig(
         relay_id="unit",
         config=WalConfig(
             RelayConfig(
-                batch_size=100,
+                # 100: more than any test's transaction, so no batch is full and held back a
+                # round (the read-ahead's own tests set fewer)
+                batch_size=batch_size,
                 poll_interval=POLL,
                 backoff_initial=backoff[0],
                 backoff_max=backoff[1],
@@ -619,6 +622,53 @@ def test_a_failure_holds_its_user_and_spares_the_batch_of_others_sent_meanwhile(
 
     assert rig.store.was_removed(b1)
     assert rig.publisher.versions_of(bob) == [1]
+
+
+# -- a full batch sent a round later, checked while the next is read ---------------------
+
+
+def test_a_full_batch_is_checked_while_the_next_is_read_then_sent_first(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    rig = make_rig(monkeypatch, batch_size=2, max_in_flight=4)
+    alice, bob, carol = users(3)
+    full = rig.commit(user_event(TOPIC, alice, 1), user_event(TOPIC, bob, 1))
+    rest = rig.commit(user_event(TOPIC, carol, 1))
+
+    rig.cycle()  # reads the full batch and has it checked; sends nothing yet
+
+    assert rig.sends() == []
+    assert ("verdicts", seqs(full)) in rig.journal
+    assert rig.stream.confirmed == 0
+
+    rig.cycle()  # reads the next (with no wait: something is ready to go), sends both in order
+
+    assert rig.stream.timeouts[-1] == 0
+    assert rig.at(("read", 200)) < rig.at(("send", seqs(full)))
+    assert rig.sends() == [seqs(full), seqs(rest)]
+
+    rig.cycle()  # nothing new: both settled, removed, confirmed
+    assert rig.stream.confirmed == 200
+    assert rig.store.was_removed(*full, *rest)
+
+
+def test_a_full_batch_held_back_when_the_stream_is_lost_is_read_again_and_sent_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    rig = make_rig(monkeypatch, batch_size=2)
+    alice, bob = users(2)
+    full = rig.commit(user_event(TOPIC, alice, 1), user_event(TOPIC, bob, 1))
+
+    rig.cycle()  # read and held back
+    rig.stream.read_errors.append(StoreUnavailableError("connection lost"))
+    rig.cycle()  # the stream fails: the held-back batch is dropped, never sent
+    assert rig.sends() == []
+
+    rig.cycle(3)  # reopened: read again from the confirmed position, sent, settled
+
+    assert rig.sends() == [seqs(full)]
+    assert rig.publisher.versions_of(alice) == [1]
+    assert rig.stream.confirmed == 100
 
 
 # -- acks gathered before they are marked (WalConfig.mark_linger) --------------------------

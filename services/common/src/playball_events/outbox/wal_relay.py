@@ -108,6 +108,17 @@ class _InFlight:
     users: frozenset[str]  # whose events these are: none of theirs goes out meanwhile
 
 
+_Verdicts = tuple[set[int], set[str]]  # CaptureStore.stream_verdicts: deliverable, held
+
+
+@dataclass(slots=True)
+class _Checked:
+    """A batch read, and the check of its rows (on the side thread)."""
+
+    batch: CapturedBatch
+    verdicts: Future[_Verdicts]
+
+
 class _Recorder:
     """Records acked batches (deletes their rows) on its own thread, in order, while the
     relay reads and sends the next ones; a batch's position may be confirmed once its
@@ -271,6 +282,8 @@ class WalOutboxRelay(Stoppable):
         # await their acks only if it shares no user with them (so a user's earlier fate
         # is always known before its next event is sent), and at most max_in_flight at once.
         self._flights: deque[_InFlight] = deque()
+        # A full batch read, its check under way, sent in the next round (see _round).
+        self._ahead: _Checked | None = None
         self._recorder = _Recorder(
             store,
             background=mark_in_background,
@@ -400,6 +413,10 @@ class WalOutboxRelay(Stoppable):
         resends it once the stream is open again (sent rows are then recognised)."""
         self._flights.clear()
         self._recorder.forget()
+        ahead, self._ahead = self._ahead, None
+        if ahead is not None:  # never sent: read again from the confirmed position
+            with contextlib.suppress(StoreUnavailableError):
+                ahead.verdicts.result()
         starting, self._starting = self._starting, None
         if starting is not None:  # its answer is of the lost stream's start: not needed
             with contextlib.suppress(StoreUnavailableError):
@@ -438,12 +455,17 @@ class WalOutboxRelay(Stoppable):
     # -- one round ------------------------------------------------------------------------
 
     def _round(self) -> bool:
-        """Read a batch (the batches in flight get their acks meanwhile) and check its
-        rows, settle those in flight it must wait for, let the table send the held users'
-        rows, then send this batch; what is recorded by now is confirmed. False when a
-        batch settled here had deliveries fail: the round paused, and the failures in a
-        row grow the pause (the round itself raising nothing is no recovery)."""
-        timeout = IN_FLIGHT_READ if self._flights else self.config.relay.poll_interval
+        """Read a batch (the batches in flight get their acks meanwhile) and have its rows
+        checked on the side thread; then send it: settle the batches in flight it must
+        wait for, let the table send the held users' rows, send. A full batch (a backlog:
+        more is buffered) is sent a round later instead, once the next batch is read, so
+        that its check runs beside that read rather than before its own send. What is
+        recorded by now is confirmed. False when a batch settled here had deliveries fail:
+        the round paused, and the failures in a row grow the pause (the round itself
+        raising nothing is no recovery)."""
+        ahead, self._ahead = self._ahead, None
+        waiting = self._flights or ahead is not None
+        timeout = IN_FLIGHT_READ if waiting else self.config.relay.poll_interval
         marks_due = self._recorder.due_in()
         if marks_due is not None:  # gathered acks are marked (and confirmed) in time
             timeout = min(timeout, marks_due)
@@ -451,15 +473,35 @@ class WalOutboxRelay(Stoppable):
         self._started()
         if batch.lag_seconds is not None:
             self.metrics.record_slot_lag_seconds(batch.lag_seconds)
-        # The check of the batch's rows runs on the side thread while this one settles
-        # the batches in flight it must and makes the batch's messages (the database's
-        # work beside the relay's, instead of before it).
+        checked = _Checked(batch, self._check(batch))
+        delivered = True
+        if ahead is not None:  # read first, sent first
+            delivered = self._deliver(ahead)
+        if len(batch.events) >= self.config.relay.batch_size:
+            self._ahead = checked
+        else:
+            delivered = self._deliver(checked) and delivered
+        self._confirm()
+        return delivered
+
+    def _check(self, batch: CapturedBatch) -> Future[_Verdicts]:
+        """The check of what became of the batch's rows, under way on the side thread."""
+        if not batch.events:
+            done: Future[_Verdicts] = Future()
+            done.set_result((set(), set()))
+            return done
         seqs = [e.seq for e in batch.events]
-        checking = self._beside(lambda: self.store.stream_verdicts(seqs, batch.xids))
+        return self._beside(lambda: self.store.stream_verdicts(seqs, batch.xids))
+
+    def _deliver(self, checked: "_Checked") -> bool:
+        """Settle the batches in flight the batch must wait for, make its messages (its
+        check finishing meanwhile), let the table send the held users' rows when due,
+        then send the batch. False when a batch settled here had deliveries fail."""
+        batch = checked.batch
         users = frozenset([e.aggregate_id for e in batch.events])
         delivered = self._settle_before(batch, users)
         messages = [self._message(event) for event in batch.events]
-        verdicts = checking.result()
+        verdicts = checked.verdicts.result()
         if self._held and self._monotonic() >= self._next_catch_up:
             self._next_catch_up = self._monotonic() + self.config.relay.poll_interval
             # Nothing in flight, and the acked rows removed first: the table's claim must
@@ -470,7 +512,6 @@ class WalOutboxRelay(Stoppable):
             self._catch_up.settle()
             self._held = frozenset(self.store.held_users(among=sorted(self._held)))
         self._send(batch, users, messages, verdicts)
-        self._confirm()
         return delivered
 
     def _confirm(self, *, wait: bool = False) -> None:
@@ -491,7 +532,7 @@ class WalOutboxRelay(Stoppable):
         batch: CapturedBatch,
         users: frozenset[str],
         made: list[_Made],
-        verdicts: tuple[set[int], set[str]],
+        verdicts: _Verdicts,
     ) -> None:
         deliverable, in_table = verdicts
         if in_table:
