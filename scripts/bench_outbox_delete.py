@@ -47,7 +47,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 import psycopg
-from playball_events.gc_tuning import tune_for_service
+from playball_events.gc_tuning import RELAY_YOUNG_GENERATION, tune_for_service
 from playball_events.outbox.model import NewOutboxEvent
 from playball_events.outbox.ports import OutboxEvent
 from playball_events.outbox.relay import RelayConfig
@@ -234,7 +234,7 @@ def main() -> None:
         rows = bench_relay.backlog(topic, args.events, args.users)
         # as the relay process does after start-up (and bench_relay.py before its drains):
         # here it also keeps the collector off the backlog this process holds
-        tune_for_service()
+        tune_for_service(RELAY_YOUNG_GENERATION)
         print(f"backlog: {len(rows):,} events over {args.users:,} users", file=sys.stderr)
 
         def make_rows(count: int) -> list[NewOutboxEvent]:

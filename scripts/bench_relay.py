@@ -82,7 +82,7 @@ from confluent_kafka import Consumer, Producer
 from playball_core.local_stack import KAFKA_ADMIN, KAFKA_CONSUMER, KAFKA_RELAY
 from playball_core.manifest import dead_letter_topic, topic_record_subject
 from playball_events.contracts import UserRegistered, UserUpdated
-from playball_events.gc_tuning import tune_for_service
+from playball_events.gc_tuning import RELAY_YOUNG_GENERATION, tune_for_service
 from playball_events.outbox.capture_wal_sql import PgSlotMonitor, WalChangeStream, drop_slot
 from playball_events.outbox.model import OUTBOX_CHANNEL, NewOutboxEvent, schema_fingerprint
 from playball_events.outbox.ports import (
@@ -992,7 +992,7 @@ def throughput(
     messages = raw_messages(settings, topic, rows)
     # As the relay process does after start-up; here it also freezes the backlog this
     # process holds for (a), which the relay process never has in memory.
-    tune_for_service()
+    tune_for_service(RELAY_YOUNG_GENERATION)
     print(f"backlog: {len(rows)} events over {args.users} users in a fresh Postgres database")
     result = Throughput(clusters)
     try:

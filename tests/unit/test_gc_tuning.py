@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 from playball_core.startup import YOUNG_GENERATION
-from playball_events.gc_tuning import tune_for_service
+from playball_events.gc_tuning import RELAY_YOUNG_GENERATION, tune_for_service
 
 
 @pytest.fixture
@@ -40,3 +40,14 @@ def test_cycles_made_after_tuning_are_still_collected() -> None:
     del a, b
     gc.collect()
     assert gone() is None
+
+
+@pytest.mark.usefixtures("restored_gc")
+def test_the_relay_asks_for_rarer_young_passes_still() -> None:
+    gc.set_threshold(700, 10, 10)
+    tune_for_service(RELAY_YOUNG_GENERATION)
+    assert gc.get_threshold() == (RELAY_YOUNG_GENERATION, 10, 10)
+    assert RELAY_YOUNG_GENERATION > YOUNG_GENERATION
+    gc.set_threshold(700, 10, 10)
+    tune_for_service(YOUNG_GENERATION // 2)  # never more often than the services' default
+    assert gc.get_threshold()[0] == YOUNG_GENERATION

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 from playball_core.exits import ConfigurationError
 
-from playball_events.gc_tuning import tune_for_service
+from playball_events.gc_tuning import RELAY_YOUNG_GENERATION, tune_for_service
 from playball_events.kafka_security import kafka_security
 from playball_events.outbox.metrics import RelayMetrics, serve_metrics
 from playball_events.outbox.ports import OutboxStore, StoreUnavailableError, Wakeup
@@ -159,5 +159,5 @@ def run_relay(settings: RelaySettings, database_url: str) -> None:
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    tune_for_service()
+    tune_for_service(RELAY_YOUNG_GENERATION)
     relay.run()

@@ -111,6 +111,16 @@ class _InFlight:
 _Verdicts = tuple[set[int], set[str]]  # CaptureStore.stream_verdicts: deliverable, held
 
 
+def _run_here(work: Callable[[], _T]) -> Future[_T]:
+    """``work()`` run at once on this thread, as a future (as the side thread's are)."""
+    future: Future[_T] = Future()
+    try:
+        future.set_result(work())
+    except StoreUnavailableError as exc:
+        future.set_exception(exc)
+    return future
+
+
 @dataclass(slots=True)
 class _Checked:
     """A batch read, and the check of its rows (on the side thread)."""
@@ -381,12 +391,7 @@ class WalOutboxRelay(Stoppable):
         the relay needs the answer of a little later."""
         if self._side is not None:
             return self._side.submit(work)
-        future: Future[_T] = Future()
-        try:
-            future.set_result(work())
-        except StoreUnavailableError as exc:
-            future.set_exception(exc)
-        return future
+        return _run_here(work)
 
     def _started(self) -> None:
         """Take the held users the start found (waiting for them if need be), before the
@@ -473,25 +478,31 @@ class WalOutboxRelay(Stoppable):
         self._started()
         if batch.lag_seconds is not None:
             self.metrics.record_slot_lag_seconds(batch.lag_seconds)
-        checked = _Checked(batch, self._check(batch))
+        full = len(batch.events) >= self.config.relay.batch_size
+        checked = _Checked(batch, self._check(batch, beside=full))
         delivered = True
         if ahead is not None:  # read first, sent first
             delivered = self._deliver(ahead)
-        if len(batch.events) >= self.config.relay.batch_size:
+        if full:
             self._ahead = checked
         else:
             delivered = self._deliver(checked) and delivered
         self._confirm()
         return delivered
 
-    def _check(self, batch: CapturedBatch) -> Future[_Verdicts]:
-        """The check of what became of the batch's rows, under way on the side thread."""
+    def _check(self, batch: CapturedBatch, *, beside: bool) -> Future[_Verdicts]:
+        """The check of what became of the batch's rows: on the side thread for a full
+        batch (it runs while the next batch is read), here for a smaller one (at a low
+        rate a batch is an event or two, and handing each to the side thread cost the
+        relay more CPU than the check itself)."""
         if not batch.events:
-            done: Future[_Verdicts] = Future()
-            done.set_result((set(), set()))
-            return done
+            return _run_here(lambda: (set(), set()))
         seqs = [e.seq for e in batch.events]
-        return self._beside(lambda: self.store.stream_verdicts(seqs, batch.xids))
+
+        def check() -> _Verdicts:
+            return self.store.stream_verdicts(seqs, batch.xids)
+
+        return self._beside(check) if beside else _run_here(check)
 
     def _deliver(self, checked: "_Checked") -> bool:
         """Settle the batches in flight the batch must wait for, make its messages (its
