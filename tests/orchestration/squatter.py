@@ -2,15 +2,33 @@
 body (by default what a service would say, ``{"status": "ok"}``), over https when given
 a server context. It runs in the test's own process, on a thread."""
 
+import errno
 import json
 import ssl
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 HEALTHY = {"status": "ok"}
+
+
+# A process just killed may hold the port a moment longer (its group's other members, or
+# the kernel finishing its exit): the squatter waits for it, within this bound.
+FREE_WITHIN = 10.0
+
+
+def _bound(port: int, handler: type[BaseHTTPRequestHandler]) -> ThreadingHTTPServer:
+    deadline = time.monotonic() + FREE_WITHIN
+    while True:
+        try:
+            return ThreadingHTTPServer(("127.0.0.1", port), handler)
+        except OSError as exc:
+            if exc.errno != errno.EADDRINUSE or time.monotonic() >= deadline:
+                raise
+            time.sleep(0.02)
 
 
 @contextmanager
@@ -33,7 +51,7 @@ def squatting(
         def log_message(self, format: str, *args: Any) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+    server = _bound(port, Handler)
     if tls is not None:
         server.socket = tls.wrap_socket(server.socket, server_side=True)
     # a short poll: shutdown() waits out one, and the default 0.5 s is most of a test
