@@ -15,11 +15,11 @@ scratch topic, both removed at the end whatever happens:
    by ``WalOutboxRelay``:
 
    (w) the rows stay (as shipped): the relay checks each batch's rows against the table
-       (sent already? held?) and marks them sent, one UPDATE per batch on its recorder
-       thread;
+       (sent already? held?) and deletes them once acked, one DELETE per batch on its
+       recorder thread;
    (d) each row deleted in its inserting transaction: the log still carries every
        insert, but the table never shows the row, so the relay has nothing to check and
-       nothing to mark (its store answers "deliverable" and only counts). That is all
+       nothing to delete (its store answers "deliverable" and only counts). That is all
        such a relay would skip in a clean drain; what it would have to add (rows of
        their own for parked and deferred events, a backlog read from the slot instead of
        the table) is not exercised by a drain, so (d) is an upper bound of its gain.
@@ -71,8 +71,8 @@ REFILL_TRANSACTION = 5000
 
 class UncheckedStore(bench_relay.DrainingStore):
     """The relay's store over a table whose rows were deleted at insert: every row the
-    log brings is deliverable (there is no row to look up), and nothing is marked (there
-    is no row to update); the drained rows are only counted."""
+    log brings is deliverable (there is no row to look up), and nothing is removed or
+    marked (there is no row left); the drained rows are only counted."""
 
     def stream_verdicts(
         self,

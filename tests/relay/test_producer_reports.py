@@ -70,10 +70,9 @@ class ScriptedClient:
 QUIET = {"log_level": 0}
 
 
-def message(
-    event_id: bytes, *, key: bytes = b"user-1", value: bytes | None = None
-) -> OutgoingMessage:
-    return OutgoingMessage("t", key, value or b"value of " + event_id, [("event_id", event_id)])
+def message(event_id: bytes, *, value: bytes | None = None) -> OutgoingMessage:
+    """A message of user-1's (a user's events share the key)."""
+    return OutgoingMessage("t", b"user-1", value or b"of " + event_id, [("event_id", event_id)])
 
 
 @pytest.fixture
@@ -82,21 +81,29 @@ def publisher() -> KafkaEventPublisher:
     return KafkaEventPublisher("127.0.0.1:9", delivery_timeout_ms=200, extra=QUIET)
 
 
+def scripted(publisher: KafkaEventPublisher, client: ScriptedClient) -> None:
+    """The publisher's client replaced by ``client``, before any send."""
+    publisher._producer = client  # type: ignore[assignment]
+
+
 def test_an_acked_batch_is_counted_whole_with_each_latency(
     publisher: KafkaEventPublisher,
 ) -> None:
-    publisher._producer = ScriptedClient({})  # type: ignore[assignment]
+    scripted(publisher, ScriptedClient({}))
     deliveries = publisher.send([message(b"a"), message(b"b"), message(b"c")]).wait()
     assert deliveries.count == 3
     assert deliveries.failed == {}
     assert deliveries.latencies == [0.002] * 3
 
 
-def test_failed_reports_are_placed_by_event_id_whatever_their_order(
+def test_failed_reports_are_placed_by_their_message_whatever_their_order(
     publisher: KafkaEventPublisher,
 ) -> None:
-    publisher._producer = ScriptedClient(  # type: ignore[assignment]
-        {b"b": KafkaError._MSG_TIMED_OUT, b"d": KafkaError.INVALID_RECORD}, refuse=b"c"
+    scripted(
+        publisher,
+        ScriptedClient(
+            {b"b": KafkaError._MSG_TIMED_OUT, b"d": KafkaError.INVALID_RECORD}, refuse=b"c"
+        ),
     )
     batch = [message(b"a"), message(b"b"), message(b"c"), message(b"d"), message(b"e")]
     deliveries = publisher.send(batch).wait()
@@ -114,7 +121,7 @@ def test_a_batch_unreported_by_the_deadline_is_possibly_persisted_whole(
 ) -> None:
     client = ScriptedClient({})
     client.report_at_all = False
-    publisher._producer = client  # type: ignore[assignment]
+    scripted(publisher, client)
     publisher._report_wait = 0.05
     deliveries = publisher.send([message(b"a"), message(b"b")]).wait()
     assert sorted(deliveries.failed) == [0, 1]
@@ -122,10 +129,12 @@ def test_a_batch_unreported_by_the_deadline_is_possibly_persisted_whole(
     assert deliveries.latencies == []
 
 
-def test_failures_of_messages_alike_are_placed_one_each() -> None:
-    publisher = KafkaEventPublisher("127.0.0.1:9", delivery_timeout_ms=200, extra=QUIET)
-    publisher._producer = ScriptedClient(  # type: ignore[assignment]
-        {b"b": KafkaError._MSG_TIMED_OUT, b"c": KafkaError._MSG_TIMED_OUT}
+def test_failures_of_messages_alike_are_placed_one_each(
+    publisher: KafkaEventPublisher,
+) -> None:
+    scripted(
+        publisher,
+        ScriptedClient({b"b": KafkaError._MSG_TIMED_OUT, b"c": KafkaError._MSG_TIMED_OUT}),
     )
     # a, b and c the same bytes: whichever two are sent again, the same message goes
     batch = [message(e, value=b"same") for e in (b"a", b"b", b"c")] + [message(b"d")]
@@ -140,7 +149,7 @@ def test_a_failure_that_matches_no_message_leaves_none_not_placed_counted_as_ack
 ) -> None:
     client = ScriptedClient({b"b": KafkaError._MSG_TIMED_OUT})
     client.garbled = True
-    publisher._producer = client  # type: ignore[assignment]
+    scripted(publisher, client)
     deliveries = publisher.send([message(b"a"), message(b"b"), message(b"c")]).wait()
     # which one failed is not known: every one is sent again (duplicates, never a loss)
     assert sorted(deliveries.failed) == [0, 1, 2]

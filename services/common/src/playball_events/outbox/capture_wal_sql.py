@@ -353,15 +353,12 @@ class WalChangeStream(ChangeStream):
             lag = 0.0
         return CapturedBatch(batch.events, self._read_to, lag, batch.xids)
 
-    def _inserted(self, insert: Insert, batch: "_Reading") -> None:
-        event = self._decoder.event(insert)
-        if event is not None:
-            batch.transaction.append(event)
-
     def _take(self, pgconn: pq.abc.PGconn, message: Message, batch: "_Reading") -> None:
         """One message of the stream into the batch being read."""
         if isinstance(message, Insert):
-            self._inserted(message, batch)
+            event = self._decoder.event(message)
+            if event is not None:
+                batch.transaction.append(event)
         elif isinstance(message, Begin):
             batch.in_transaction = True
             batch.xid = message.xid

@@ -196,12 +196,7 @@ class _Recorder:
         if self._executor is not None:
             future = self._executor.submit(self.store.remove_streamed, acked)
         else:
-            future = Future()
-            try:
-                self.store.remove_streamed(acked)
-                future.set_result(None)
-            except StoreUnavailableError as exc:
-                future.set_exception(exc)
+            future = _run_here(lambda: self.store.remove_streamed(acked))
         self._queue.append((future, position))
 
     def recorded(self, *, wait: bool = False) -> int | None:
@@ -504,7 +499,7 @@ class WalOutboxRelay(Stoppable):
 
         return self._beside(check) if beside else _run_here(check)
 
-    def _deliver(self, checked: "_Checked") -> bool:
+    def _deliver(self, checked: _Checked) -> bool:
         """Settle the batches in flight the batch must wait for, make its messages (its
         check finishing meanwhile), let the table send the held users' rows when due,
         then send the batch. False when a batch settled here had deliveries fail."""
