@@ -872,6 +872,52 @@ def test_a_poison_event_is_parked_and_holds_its_user_until_retried_while_others_
     assert rig.stream.confirmed == 300
 
 
+@pytest.mark.parametrize(
+    "batch_size",
+    [100, 2],
+    ids=["checked in its round", "read ahead: checked a round before it is sent"],
+)
+def test_a_row_the_catch_up_sent_after_the_batch_was_checked_is_not_sent_again(
+    monkeypatch: pytest.MonkeyPatch, batch_size: int
+) -> None:
+    # UserUpdated is not registered: alice's v2 is parked, and alice held
+    registry = registry_with("UserRegistered", "UserDeleted")
+    rig = make_rig(monkeypatch, registry, batch_size=batch_size)
+    alice, bob = users(2)
+    _a1, a2 = rig.commit(*(user_event(TOPIC, alice, v) for v in (1, 2)))
+    rig.cycle(2)
+    assert rig.store.row(a2)["state"] == OutboxState.PARKED
+
+    register(registry, "UserUpdated")
+    assert rig.store.retry(a2.event_id)
+    # alice's v3 reaches the log: it is checked (pending, deliverable) before the
+    # catch-up that is due claims alice's rows, v3 among them, sends them, frees alice
+    a3, b1 = rig.commit(user_event(TOPIC, alice, 3), user_event(TOPIC, bob, 1))
+    if batch_size == 2:
+        rig.cycle()  # a full batch: read and checked, sent a round later
+    rig.clock.advance(POLL)  # the next catch-up is due
+    rig.cycle(2)
+
+    assert ([str(alice)], [a2.seq, a3.seq]) in rig.store.held_claims
+    assert rig.store.row(a3)["state"] == OutboxState.SENT
+    assert rig.publisher.versions_of(alice) == [1, 2, 3]  # v3 once, by the table
+    assert rig.publisher.versions_of(bob) == [1]
+    assert rig.journal.count(("verdicts", (a3.seq, b1.seq))) == 2  # again after the claim
+    assert rig.stream.confirmed == 200
+
+
+def test_stopping_ends_the_catch_up_claims_threads(rig: Rig) -> None:
+    rig.cycle()
+    catch_up = rig.relay._catch_up
+    catch_up._settler.submit(lambda: None).result()  # its thread started, as in a claim
+
+    rig.relay._shutdown()
+
+    for executor in (catch_up._settler, catch_up._claimer):
+        with pytest.raises(RuntimeError, match="after shutdown"):
+            executor.submit(lambda: None)
+
+
 def test_failed_deliveries_are_deferred_with_backoff_their_users_held_and_fatal_ones_parked(
     rig: Rig,
 ) -> None:

@@ -277,8 +277,7 @@ class OutboxRelay(Stoppable):
             except StoreUnavailableError as exc:
                 log.warning("outbox relay %s: last acks not recorded: %s", self.relay_id, exc)
             self._drop_claim_ahead()  # its rows are released with the rest below
-            self._settler.shutdown()
-            self._claimer.shutdown()
+            self.close()
             self.publisher.close()
         finally:
             try:
@@ -361,6 +360,11 @@ class OutboxRelay(Stoppable):
         leased: :meth:`OutboxStore.release` gives them back)."""
         self.settle()
         self._drop_claim_ahead()
+
+    def close(self) -> None:
+        """End the settling and claiming threads (after :meth:`drain`, or a stop)."""
+        self._settler.shutdown()
+        self._claimer.shutdown()
 
     def _drop_claim_ahead(self) -> None:
         """Wait for a claim made ahead to finish; its rows stay leased to this relay."""

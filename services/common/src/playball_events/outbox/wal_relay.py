@@ -127,6 +127,9 @@ class _Checked:
 
     batch: CapturedBatch
     verdicts: Future[_Verdicts]
+    # the relay's count of catch-up claims when the check was asked for: a claim since
+    # may have sent some of the batch's rows, and the check is then run again
+    catch_ups: int
 
 
 class _Recorder:
@@ -297,6 +300,7 @@ class WalOutboxRelay(Stoppable):
             monotonic=monotonic,
         )
         self._next_catch_up = 0.0
+        self._catch_ups = 0  # catch-up claims run so far (see _Checked.catch_ups)
         self._next_slot_check = 0.0
         # The held users' rows go out through the polling relay's own loop, over a view
         # of the table that only claims theirs; it shares this relay's producer, its
@@ -446,6 +450,7 @@ class WalOutboxRelay(Stoppable):
                 log.warning("outbox relay %s: claims not released: %s", self.relay_id, exc)
             self._recorder.forget()
             self._recorder.close()
+            self._catch_up.close()
             if self._side is not None:
                 self._side.shutdown()
             self.stream.close()
@@ -474,7 +479,7 @@ class WalOutboxRelay(Stoppable):
         if batch.lag_seconds is not None:
             self.metrics.record_slot_lag_seconds(batch.lag_seconds)
         full = len(batch.events) >= self.config.relay.batch_size
-        checked = _Checked(batch, self._check(batch, beside=full))
+        checked = _Checked(batch, self._check(batch, beside=full), self._catch_ups)
         delivered = True
         if ahead is not None:  # read first, sent first
             delivered = self._deliver(ahead)
@@ -516,7 +521,13 @@ class WalOutboxRelay(Stoppable):
             self._confirm(wait=True)
             self._catch_up.run_once()
             self._catch_up.settle()
+            self._catch_ups += 1
             self._held = frozenset(self.store.held_users(among=sorted(self._held)))
+        if checked.catch_ups != self._catch_ups:
+            # A catch-up claim ran since the check (here, or while the batch waited a
+            # round): it may have sent rows of users it then freed, which the check saw
+            # pending. Checked again, those are sent already, not sent twice.
+            verdicts = self._check(batch, beside=False).result()
         self._send(batch, users, messages, verdicts)
         return delivered
 
