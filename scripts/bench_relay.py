@@ -93,7 +93,6 @@ from playball_events.outbox.ports import (
     OutboxStatus,
     OutgoingMessage,
     PendingDeliveries,
-    SlotBusyError,
     SlotStatus,
 )
 from playball_events.outbox.producer_kafka import KafkaEventPublisher, producer_config
@@ -226,16 +225,7 @@ def create_slot(url: str) -> str:
 
 def remove_slot(url: str, slot: str) -> None:
     """Drop ``slot``, once the walsender of the stream just closed has left it."""
-    deadline = time.monotonic() + SLOT_DROP_PATIENCE
-    while True:
-        try:
-            drop_slot(url, slot)
-        except SlotBusyError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.05)
-        else:
-            return
+    drop_slot(url, slot, patience=SLOT_DROP_PATIENCE)
 
 
 @contextmanager

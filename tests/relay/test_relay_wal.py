@@ -15,8 +15,14 @@ from pathlib import Path
 import psycopg
 import pytest
 from playball_core.exits import ConfigurationError
-from playball_events.outbox.capture_wal_sql import MONITOR_NAME, PgSlotMonitor
+from playball_events.outbox.capture_wal_sql import (
+    MONITOR_NAME,
+    PgSlotMonitor,
+    WalChangeStream,
+    drop_slot,
+)
 from playball_events.outbox.model import NewOutboxEvent
+from playball_events.outbox.ports import SlotBusyError
 from playball_events.outbox.relay_settings import RelaySettings, default_slot_name
 from playball_events.outbox.runner import choose_capture
 from playball_events.outbox.store_factory_sql import open_outbox_store
@@ -137,6 +143,22 @@ def test_the_log_based_relay_delivers_from_the_slot_status_shows_it_and_slot_dro
     assert slot_row(outbox_url) is None
     missing = runner.invoke(auth_cli(), ["outbox", "slot", "drop", "--yes"], env=env)
     assert missing.exit_code == 1 and "no replication slot" in missing.output
+
+
+def test_a_streamed_slot_is_not_dropped_one_closed_just_now_is_once_its_walsender_lets_go(
+    outbox_url: str,
+) -> None:
+    slot = f"test_drop_{uuid.uuid4().hex[:12]}"
+    stream = WalChangeStream(outbox_url, slot=slot)
+    stream.open()
+    try:
+        with pytest.raises(SlotBusyError):
+            drop_slot(outbox_url, slot, patience=0.2)  # streamed all along: refused
+    finally:
+        stream.close()
+    # closed just now: dropped once the server has ended the stream's walsender
+    assert drop_slot(outbox_url, slot, patience=10.0)
+    assert not drop_slot(outbox_url, slot)  # gone
 
 
 def test_a_poison_event_is_parked_from_the_log_others_flow_and_its_user_waits_for_retry(

@@ -3,12 +3,11 @@ own: the oracle of "every committed event reached the topic" once the log-based 
 deletes the rows it sent (the table no longer holds them)."""
 
 import contextlib
-import time
 import uuid
 from collections.abc import Callable, Iterator
 
 from playball_events.outbox.capture_wal_sql import WalChangeStream, drop_slot
-from playball_events.outbox.ports import OutboxEvent, SlotBusyError
+from playball_events.outbox.ports import OutboxEvent
 
 READ_IDLE = 0.5  # seconds a read finds nothing before the log counts as read to its end
 DROP_PATIENCE = 10.0  # seconds the slot's walsender may take to let it go
@@ -35,13 +34,4 @@ def committed_outbox_events(database_url: str) -> Iterator[Callable[[], list[Out
         yield committed
     finally:
         stream.close()
-        deadline = time.monotonic() + DROP_PATIENCE
-        while True:
-            try:
-                drop_slot(database_url, slot)
-            except SlotBusyError:  # the walsender has not noticed the closed stream yet
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.05)
-            else:
-                break
+        drop_slot(database_url, slot, patience=DROP_PATIENCE)

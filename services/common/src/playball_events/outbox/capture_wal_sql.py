@@ -60,6 +60,7 @@ STATUS_INTERVAL = 10.0
 _OBJECT_IN_USE = "55006"  # the slot is active for another process
 # how a relay's look at its slot shows in pg_stat_activity
 MONITOR_NAME = "playball relay: slot monitor"
+SLOT_RELEASE_POLL = 0.05  # seconds between looks at a slot waited for (drop_slot's patience)
 
 
 def conninfo(url: str) -> tuple[str, dict[str, Any]]:
@@ -99,9 +100,22 @@ def _read_slot(conn: psycopg.Connection[tuple[Any, ...]], slot: str) -> SlotStat
     return SlotStatus(slot, active_pid, wal_status or "lost", lag, retained)
 
 
-def drop_slot(url: str, slot: str) -> bool:
+def drop_slot(url: str, slot: str, *, patience: float = 0.0) -> bool:
     """Drop an idle slot; False when there is none. Raises :class:`SlotBusyError` when a
-    relay streams from it (stop that relay first)."""
+    relay streams from it (stop that relay first) for longer than ``patience`` seconds:
+    a stream closed just now leaves its slot only once its walsender notices, a few
+    milliseconds later, so whoever closed it waits that long."""
+    deadline = time.monotonic() + patience
+    while True:
+        try:
+            return _drop_idle_slot(url, slot)
+        except SlotBusyError:
+            if time.monotonic() >= deadline:
+                raise
+            time.sleep(SLOT_RELEASE_POLL)
+
+
+def _drop_idle_slot(url: str, slot: str) -> bool:
     with _connect(url) as conn:
         row = conn.execute(
             "SELECT active_pid FROM pg_replication_slots WHERE slot_name = %s", [slot]
