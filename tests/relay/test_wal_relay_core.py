@@ -757,6 +757,39 @@ class DownFor(InMemoryRegistry):
         return super().lookup(subject, schema)
 
 
+class UnreachableOnce(InMemoryRegistry):
+    """A registry that cannot be reached for its first lookup, then answers."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.failures = 1
+        for subject, cls in subjects(TOPIC).items():
+            self.register(subject, json.dumps(cls.avro_schema()))
+
+    def lookup(self, subject: str, schema: str) -> RegisteredSchema | None:
+        if self.failures:
+            self.failures -= 1
+            raise RegistryUnreachableError("registry down")
+        return super().lookup(subject, schema)
+
+
+@pytest.mark.parametrize(
+    "batch_size", [100, 1], ids=["sent in its round", "read ahead: sent a round later"]
+)
+def test_a_message_the_registry_failed_as_it_was_read_is_made_again_when_sent(
+    monkeypatch: pytest.MonkeyPatch, batch_size: int
+) -> None:
+    rig = make_rig(monkeypatch, UnreachableOnce(), batch_size=batch_size)
+    (event,) = rig.commit(user_event(TOPIC, uuid.uuid4(), 1))
+
+    rig.cycle(2)
+
+    assert rig.sends() == [(event.seq,)]
+    assert rig.stream.is_open  # no pause, nothing read again
+    assert rig.journal.count(("read", 100)) == 1
+    assert rig.relay.metrics.retries.labels(reason="registry")._value.get() == 0
+
+
 def test_acks_gathered_when_the_stream_is_lost_are_marked_and_not_sent_again(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

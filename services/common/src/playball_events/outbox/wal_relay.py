@@ -576,12 +576,17 @@ class WalOutboxRelay(Stoppable):
         to_send: list[OutboxEvent] = []
         messages: list[OutgoingMessage] = []
         waiting: list[OutboxEvent] = []
-        for event, message in zip(batch.events, made, strict=True):
+        for event, made_at_read in zip(batch.events, made, strict=True):
             if event.seq not in deliverable:
                 continue  # sent already (read again after a reconnect), or the table's
             if event.aggregate_id in self._held:
                 waiting.append(event)
                 continue
+            # made as the batch was read: after a registry failure, asked again (it may
+            # answer by now) rather than the batch read again after a pause
+            message = (
+                self._message(event) if isinstance(made_at_read, RegistryError) else made_at_read
+            )
             if isinstance(message, UndeliverableEventError):
                 self._park(event, str(message))
                 continue
