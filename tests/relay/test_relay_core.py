@@ -164,11 +164,18 @@ class FakeStore(OutboxStore):
 
 
 class FakePending(PendingDeliveries):
+    """The reports of a batch, scripted as one :class:`Delivery` per message, in order."""
+
     def __init__(self, deliveries: list[Delivery]) -> None:
         self.deliveries = deliveries
 
     def wait(self) -> Deliveries:
-        return Deliveries.of(self.deliveries)
+        acked = DeliveryOutcome.ACKED
+        return Deliveries(
+            len(self.deliveries),
+            {i: d for i, d in enumerate(self.deliveries) if d.outcome is not acked},
+            [d.latency for d in self.deliveries if d.outcome is acked and d.latency is not None],
+        )
 
 
 class FakePublisher(EventPublisher):

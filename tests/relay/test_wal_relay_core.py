@@ -431,7 +431,7 @@ def make_rig(
         now=clock.now,
         monotonic=clock.monotonic,
         rng=lambda: 0.5,
-        mark_in_background=False,  # step by step: a batch is removed within its cycle
+        in_background=False,  # step by step: a batch is removed within its cycle
     )
     rig = Rig(clock, journal, store, stream, slots, publisher, relay)
     # The relay's pauses (a standby's poll, a backoff) are recorded, not waited out: the

@@ -188,16 +188,6 @@ class Deliveries:
     # seconds from produce to the broker's ack, of the acked messages, in no set order
     latencies: list[float] = field(default_factory=list)
 
-    @classmethod
-    def of(cls, deliveries: Sequence[Delivery]) -> "Deliveries":
-        """From one :class:`Delivery` per message, in order."""
-        acked = DeliveryOutcome.ACKED
-        return cls(
-            len(deliveries),
-            {i: d for i, d in enumerate(deliveries) if d.outcome is not acked},
-            [d.latency for d in deliveries if d.outcome is acked and d.latency is not None],
-        )
-
 
 class PendingDeliveries(ABC):
     """Messages handed to the client whose reports are still coming."""

@@ -264,8 +264,12 @@ class WalOutboxRelay(Stoppable):
         now: Callable[[], datetime] = _utcnow,
         monotonic: Callable[[], float] = time.monotonic,
         rng: Callable[[], float] = random.random,
-        mark_in_background: bool = True,
+        in_background: bool = True,
     ) -> None:
+        """``in_background=False`` runs on the calling thread, in turn, what the side
+        thread (the checks of full batches, the start's queries, the status for the
+        gauges) and the recorder (the removal of acked rows) run otherwise: unit tests,
+        step by step."""
         self.stream = stream
         self.store = store
         self.slots = slots
@@ -287,7 +291,7 @@ class WalOutboxRelay(Stoppable):
         # side thread, which also checks each batch's rows (see _round)
         self._starting: Future[frozenset[str]] | None = None
         self._side = (
-            ThreadPoolExecutor(1, thread_name_prefix="outbox-side") if mark_in_background else None
+            ThreadPoolExecutor(1, thread_name_prefix="outbox-side") if in_background else None
         )
         # Batches with the producer, oldest first. A batch goes out while earlier ones
         # await their acks only if it shares no user with them (so a user's earlier fate
@@ -297,7 +301,7 @@ class WalOutboxRelay(Stoppable):
         self._ahead: _Checked | None = None
         self._recorder = _Recorder(
             store,
-            background=mark_in_background,
+            background=in_background,
             linger=self.config.mark_linger,
             batch=self.config.relay.batch_size,
             monotonic=monotonic,
