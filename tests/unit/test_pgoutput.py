@@ -14,9 +14,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+import playball_pgwalk as pgwalk
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from playball_events.outbox.capture_wal_sql import DRIVER_DECODERS
 from playball_events.outbox.pgoutput import (
     EVENT_COLUMNS,
     Begin,
@@ -646,3 +648,141 @@ def test_any_events_sent_as_begin_relation_inserts_commit_decode_back_to_themsel
 
     assert decoded == [t.events for t in stream]
     assert ends == [0x1_0000_0108 + 0x200 * i for i in range(len(stream))]
+
+
+# -- the C walk under the fast path (playball_pgwalk.walk_binary) ------------------------
+# The fast path's columns are walked and decoded in C; the general path stays Python. The
+# two must agree on every insert the fast path takes, and the C walk must hand anything
+# else back (None) rather than read past a value or guess at one.
+
+
+@settings(max_examples=200, deadline=None)
+@given(event=events, driver=st.booleans())
+def test_any_event_in_the_tables_order_is_read_by_the_c_walk_as_by_the_general_path(
+    event: OutboxEvent, driver: bool
+) -> None:
+    # with this module's decoders, and with the driver's for uuid and timestamptz (the relay's)
+    decoder = EventDecoder("outbox", decoders=DRIVER_DECODERS if driver else None)
+    decoder.add_relation(outbox_relation(TABLE_ORDER))
+    frame = framed_insert(event, TABLE_ORDER)
+
+    fast = decoder.frame_event(frame)
+
+    assert fast is not None
+    assert fast == event == general_path(decoder, frame)
+    assert [type(v) for v in fast] == [type(v) for v in event]
+
+
+# the fast path's frame: the XLogData header (25 bytes), 'I', the relation (4), 'N', the
+# column count (2); then the tuple's columns, from here
+TUPLE_COLUMNS_AT = 25 + 1 + 4 + 1 + 2
+
+
+def test_a_frame_cut_short_anywhere_in_its_walked_columns_is_handed_back_not_read_past() -> None:
+    decoder = decoder_knowing_the_outbox(TABLE_ORDER)
+    frame = framed_insert(an_event(headers={"traceparent": "00-ab-cd-01"}), TABLE_ORDER)
+    # the walk ends with attempts: the five bookkeeping columns after it (nulls) are not read
+    walked_end = len(frame) - 5
+    assert frame[walked_end:] == b"nnnnn"
+    assert decoder.frame_event(frame[:walked_end]) is not None
+
+    for end in range(TUPLE_COLUMNS_AT, walked_end):  # through every kind, length and value
+        assert decoder.frame_event(frame[:end]) is None, end
+
+
+@pytest.mark.parametrize(
+    ("column", "value"),
+    [
+        ("seq", struct.pack(">i", 7)),  # an int8 of four bytes
+        ("attempts", struct.pack(">q", 7)),  # an int4 of eight bytes
+        ("aggregate_version", b""),
+    ],
+)
+def test_a_fixed_width_value_of_the_wrong_width_is_left_to_the_general_path(
+    column: str, value: bytes
+) -> None:
+    decoder = decoder_knowing_the_outbox(TABLE_ORDER)
+    event = an_event()
+    values = [value if c == column else column_value(c, event) for c in TABLE_ORDER]
+    frame = xlog_data(0x10, 0x20, insert_message(OUTBOX_OID, values))
+    assert decoder.frame_event(frame) is None
+
+
+def test_a_column_length_past_the_end_of_the_frame_is_handed_back() -> None:
+    decoder = decoder_knowing_the_outbox(TABLE_ORDER)
+    frame = bytearray(framed_insert(an_event(), TABLE_ORDER))
+    struct.pack_into(
+        ">I", frame, TUPLE_COLUMNS_AT + 1, 0xFFFF_FFFF
+    )  # the first column's length: 4 GiB
+    assert decoder.frame_event(bytes(frame)) is None
+
+
+def test_a_text_column_that_is_not_utf8_fails_as_the_general_path_fails() -> None:
+    decoder = decoder_knowing_the_outbox(TABLE_ORDER)
+    event = an_event()
+    values = [b"\xff\xfe" if c == "topic" else column_value(c, event) for c in TABLE_ORDER]
+    frame = xlog_data(0x10, 0x20, insert_message(OUTBOX_OID, values))
+    with pytest.raises(UnicodeDecodeError):
+        decoder.frame_event(frame)
+    with pytest.raises(UnicodeDecodeError):
+        general_path(decoder, frame)
+
+
+@pytest.mark.parametrize(
+    ("code", "raw", "value"),
+    [
+        (pgwalk.INT8, struct.pack(">q", -(2**63)), -(2**63)),
+        (pgwalk.INT8, struct.pack(">q", 2**63 - 1), 2**63 - 1),
+        (pgwalk.INT4, struct.pack(">i", -(2**31)), -(2**31)),
+        (pgwalk.INT4, struct.pack(">i", 2**31 - 1), 2**31 - 1),
+        (pgwalk.INT2, struct.pack(">h", -(2**15)), -(2**15)),
+        (pgwalk.TEXT, "é𝄞\u0000x".encode(), "é𝄞\u0000x"),
+        (pgwalk.TEXT, b"", ""),
+        (pgwalk.BYTEA, b"\x00\xff", b"\x00\xff"),
+    ],
+)
+def test_the_c_walk_decodes_each_type_it_knows_to_its_limits(
+    code: int, raw: bytes, value: object
+) -> None:
+    data = tuple_data([(b"b", raw), (b"b", b"skipped")])
+    assert pgwalk.walk_binary(data, 2, (code, None)) == [value]
+
+
+def test_the_c_walk_calls_a_decoder_it_is_given_and_passes_its_errors_on() -> None:
+    data = tuple_data([(b"b", b"abc"), (b"b", b"xyz")])
+    assert pgwalk.walk_binary(data, 2, (bytes.upper, len)) == [b"ABC", 3]
+
+    def refuse(_raw: bytes) -> None:
+        raise ValueError("not this one")
+
+    with pytest.raises(ValueError, match="not this one"):
+        pgwalk.walk_binary(data, 2, (None, refuse))
+
+
+@pytest.mark.parametrize(
+    ("columns", "plan"),
+    [
+        ([(b"n", None)], (None,)),  # null
+        ([(b"t", b"7")], (pgwalk.TEXT,)),  # a text value
+        ([(b"u", None)], (None,)),  # unchanged toast
+        ([(b"b", b"x")], (99,)),  # a code the walk does not know
+    ],
+)
+def test_the_c_walk_hands_back_what_is_not_a_known_binary_value(
+    columns: list[tuple[bytes, bytes | None]], plan: tuple[int | None, ...]
+) -> None:
+    assert pgwalk.walk_binary(tuple_data(columns), 2, plan) is None
+
+
+@pytest.mark.parametrize("offset", [-1, 10**6])
+def test_the_c_walk_starting_outside_the_data_hands_back(offset: int) -> None:
+    assert pgwalk.walk_binary(tuple_data([(b"b", b"x")]), offset, (None,)) is None
+
+
+def test_the_c_walk_refuses_arguments_of_the_wrong_type() -> None:
+    with pytest.raises(TypeError):
+        pgwalk.walk_binary(bytearray(b"b"), 0, (None,))  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        pgwalk.walk_binary(b"b", 0, [None])  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        pgwalk.walk_binary(b"b", 0)  # type: ignore[call-arg]

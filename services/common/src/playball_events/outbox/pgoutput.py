@@ -31,6 +31,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 
+from playball_pgwalk import BYTEA, INT2, INT4, INT8, TEXT, walk_binary
+
 from playball_events.outbox.model import headers_of
 from playball_events.outbox.ports import OutboxEvent
 
@@ -90,6 +92,20 @@ _DECODERS: Mapping[int, Callable[[bytes], Any]] = {
     2950: lambda raw: uuid.UUID(bytes=raw),  # uuid
     3802: lambda raw: raw[1:].decode(),  # jsonb: a version byte, then its text
 }
+
+# The types the fast path's walk (playball_pgwalk, in C) decodes itself, to the same
+# values as the decoders above; the others' decoders are called from it.
+_NATIVE: Mapping[int, int] = {
+    17: BYTEA,
+    20: INT8,
+    21: INT2,
+    23: INT4,
+    25: TEXT,
+    114: TEXT,
+    1043: TEXT,
+}
+# a column of the fast path's plan: a type the walk decodes, a decoder, or None (skipped)
+_Walk = int | Callable[[bytes], Any] | None
 
 # the columns an outbox event is made of (see table_sql); the others are the relay's own
 # bookkeeping and are always at their defaults in an insert
@@ -264,29 +280,6 @@ def _insert(data: bytes, start: int) -> Insert:
 
 
 _IN_XLOG = 1 + _XLOG_DATA.size  # where an XLogData frame's pgoutput message starts
-_BINARY = 0x62  # 'b': a column's value in its type's binary send format
-
-
-def _walk_binary(
-    data: bytes,
-    offset: int,
-    plan: Sequence[Callable[[bytes], Any] | None],
-    _length: Any = _U32.unpack_from,
-) -> list[Any] | None:
-    """The tuple at ``data[offset]`` (past its column count) when each of its first
-    ``len(plan)`` columns is a binary value: each one's ``plan`` decoder applied (None
-    skips it), in order; None as soon as one is not binary (null, text), for the general
-    walk to read. The stream's hot path: one pass, no per-column dispatch."""
-    values: list[Any] = []
-    append = values.append
-    for decode in plan:
-        if data[offset] != _BINARY:
-            return None
-        start = offset + 5
-        offset = start + _length(data, offset + 1)[0]
-        if decode is not None:
-            append(decode(data[start:offset]))
-    return values
 
 
 def parse_copy_data(data: bytes) -> tuple[int, Message]:
@@ -317,8 +310,8 @@ class EventDecoder:
         # per outbox relation: what the walk of its tuples does with each column
         self._steps: dict[int, tuple[_Step, ...]] = {}
         self._columns: dict[int, int] = {}  # per outbox relation: its tuples' column count
-        # per outbox relation: the fast path's decoder of each column (see frame_event)
-        self._plans: dict[int, tuple[Callable[[bytes], Any] | None, ...]] = {}
+        # per outbox relation: the fast path's decoding of each column (see frame_event)
+        self._plans: dict[int, tuple[_Walk, ...]] = {}
 
     def add_relation(self, relation: Relation) -> None:
         self._relations[relation.oid] = relation
@@ -349,17 +342,26 @@ class EventDecoder:
         positions = [relation.positions[name] for name in EVENT_COLUMNS]
         if positions == sorted(positions):
             self._plans[relation.oid] = tuple(
-                None if step is None else step[1] for step in steps[: last + 1]
+                None if step is None else self._native(relation.types[position], step[1])
+                for position, step in enumerate(steps[: last + 1])
             )
         else:
             self._plans.pop(relation.oid, None)
+
+    @staticmethod
+    def _native(type_oid: int, decoder: Callable[[bytes], Any]) -> _Walk:
+        """How the C walk decodes a column: itself for the types it knows (the same
+        values as this module's decoders), else with the decoder given for its type."""
+        code = _NATIVE.get(type_oid)
+        return code if code is not None and decoder is _DECODERS[type_oid] else decoder
 
     def frame_event(self, frame: bytes) -> OutboxEvent | None:
         """The event of an XLogData frame that inserts into the outbox, read in place,
         when every one of its event columns is a binary value (nearly every frame of the
         stream: the relay's hot path, without the message dispatch, the general walk and
-        its per-column checks); None for any other frame, which :func:`parse_copy_data`
-        and :meth:`event` then read (the same insert decodes to the same event)."""
+        its per-column checks, its columns walked in C by :mod:`playball_pgwalk`); None for
+        any other frame, which :func:`parse_copy_data` and :meth:`event` then read (the
+        same insert decodes to the same event)."""
         if frame[0] != 0x77 or frame[_IN_XLOG] != 0x49:  # 'w' XLogData, 'I' insert
             return None
         (relation,) = _U32.unpack_from(frame, _IN_XLOG + 1)
@@ -368,7 +370,7 @@ class EventDecoder:
             return None
         if _U16.unpack_from(frame, _IN_XLOG + 6)[0] != self._columns[relation]:
             return None
-        values = _walk_binary(frame, _IN_XLOG + 8, plan)
+        values = walk_binary(frame, _IN_XLOG + 8, plan)
         if values is None:
             return None
         values[_HEADERS] = headers_of(values[_HEADERS])
