@@ -786,3 +786,41 @@ def test_the_c_walk_refuses_arguments_of_the_wrong_type() -> None:
         pgwalk.walk_binary(b"b", 0, [None])  # type: ignore[arg-type]
     with pytest.raises(TypeError):
         pgwalk.walk_binary(b"b", 0)  # type: ignore[call-arg]
+
+
+plan_items = st.one_of(
+    st.none(), st.sampled_from([pgwalk.INT8, pgwalk.INT4, pgwalk.INT2, pgwalk.TEXT, pgwalk.BYTEA])
+)
+
+
+# a column as it may come, or not: a kind byte, a declared length that may lie, a value
+columns_as_sent = st.builds(
+    lambda kind, declared, value: kind + struct.pack(">I", declared) + value,
+    st.sampled_from([b"b", b"b", b"b", b"t", b"n", b"u", b"x"]),
+    st.one_of(st.integers(min_value=0, max_value=12), st.just(2**32 - 1)),
+    st.binary(max_size=12),
+)
+tuples_as_sent = st.lists(columns_as_sent, max_size=8).map(b"".join)
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    data=st.one_of(st.binary(max_size=64), tuples_as_sent),
+    offset=st.integers(min_value=-8, max_value=72),
+    plan=st.lists(plan_items, max_size=8).map(tuple),
+)
+def test_the_c_walk_over_any_bytes_gives_values_or_none_and_never_reads_past_them(
+    data: bytes, offset: int, plan: tuple[int | None, ...]
+) -> None:
+    # the stream comes from the network: whatever the bytes, the walk answers within them
+    try:
+        values = pgwalk.walk_binary(data, offset, plan)
+    except UnicodeDecodeError:
+        return  # a text column that is not UTF-8, as bytes.decode says it
+    if values is None:
+        return
+    assert len(values) == sum(item is not None for item in plan)
+    walked = b"".join(
+        v.encode() if isinstance(v, str) else v for v in values if not isinstance(v, int)
+    )
+    assert len(walked) <= len(data)
