@@ -22,7 +22,7 @@ from playball_events.outbox.capture_wal_sql import (
     drop_slot,
 )
 from playball_events.outbox.model import NewOutboxEvent
-from playball_events.outbox.ports import SlotBusyError
+from playball_events.outbox.ports import CapturedBatch, SlotBusyError
 from playball_events.outbox.relay_settings import RelaySettings, default_slot_name
 from playball_events.outbox.runner import choose_capture
 from playball_events.outbox.store_factory_sql import open_outbox_store
@@ -159,6 +159,42 @@ def test_a_streamed_slot_is_not_dropped_one_closed_just_now_is_once_its_walsende
     # closed just now: dropped once the server has ended the stream's walsender
     assert drop_slot(outbox_url, slot, patience=10.0)
     assert not drop_slot(outbox_url, slot)  # gone
+
+
+def test_a_transaction_larger_than_a_part_is_read_in_parts_from_the_slot_its_end_last(
+    outbox_url: str, store: SqlOutboxStore
+) -> None:
+    slot = f"test_part_{uuid.uuid4().hex[:12]}"
+    stream = WalChangeStream(outbox_url, slot=slot, part_size=3)
+    stream.open()  # the slot exists before the rows: they are all in its log
+    try:
+        users = [uuid.uuid4() for _ in range(3)]
+        written = [user_event("t.parts", u, v) for v in (1, 2, 3) for u in users]
+        insert_events(store, written[:1])  # a small transaction first: its end is a position
+        insert_events(store, written[1:])  # then one of eight events, more than a part
+
+        reads: list[CapturedBatch] = []
+        deadline = time.monotonic() + 30
+        while sum(len(r.events) for r in reads) < len(written):
+            assert time.monotonic() < deadline, [len(r.events) for r in reads]
+            reads.append(stream.read(100, timeout=1.0))
+        reads = [r for r in reads if r.events]
+
+        read = [e.event_id for r in reads for e in r.events]
+        assert read == [e.event_id for e in written]  # all of it, in commit order
+        small_xid = reads[0].xids[0]
+        large = [[x for x in r.xids if x != small_xid] for r in reads]
+        # the large transaction (one xid) in parts of at most 3, 8 events: 3 parts
+        assert len({x for part in large for x in part}) == 1
+        assert [len(part) for part in large if part] == [3, 3, 2]
+        small_end = next(r.position for r in reads if small_xid in r.xids)
+        # a read that ends inside the large one stays at the small one's end; its last
+        # part comes with its commit's end
+        assert [r.position for r in reads[:-1] if r.xids[-1] != small_xid] == [small_end] * 2
+        assert reads[-1].position > small_end > 0
+    finally:
+        stream.close()
+        drop_slot(outbox_url, slot, patience=10.0)
 
 
 def test_a_poison_event_is_parked_from_the_log_others_flow_and_its_user_waits_for_retry(

@@ -184,3 +184,58 @@ def test_the_drivers_compiled_decoders_read_what_pgoutputs_own_read(
         assert driver == own
         assert type(driver) is type(own)
     assert capture_wal_sql.DRIVER_DECODERS[1184](stamp).utcoffset() == timedelta(0)
+
+
+def a_transaction_of(events: int, end_lsn: int, xid: int = 7) -> list[bytes]:
+    """One transaction of ``events`` inserts (each its own event id), as the server sends it."""
+    columns = [(c, ALL_TYPES[c]) for c in SHUFFLED]
+    rows = [
+        insert_message(OUTBOX_OID, [column_value(c, an_event(event_id=uuid.UUID(int=i), seq=i + 1))
+                                    for c in SHUFFLED])
+        for i in range(events)
+    ]  # fmt: skip
+    return [
+        xlog_data(end_lsn - 3, end_lsn, begin_message(end_lsn - 1, JAN_2026_US, xid)),
+        xlog_data(end_lsn - 2, end_lsn, relation_message(OUTBOX_OID, "public", "outbox", columns)),
+        *[xlog_data(end_lsn - 2, end_lsn, row) for row in rows],
+        xlog_data(end_lsn - 1, end_lsn, commit_message(end_lsn - 1, end_lsn, JAN_2026_US)),
+    ]
+
+
+def test_a_transaction_larger_than_a_part_comes_in_parts_its_position_moving_at_its_end(
+    sessions: list[ScriptedPGconn],
+) -> None:
+    sessions.append(ScriptedPGconn([*one_transaction(1_000), *a_transaction_of(5, 2_000, xid=9)]))
+    stream = WalChangeStream("postgresql://scripted/db", slot="s", part_size=2)
+    stream.open()
+
+    reads = [stream.read(100, timeout=0) for _ in range(4)]
+
+    # the first transaction whole, then the large one's first part beside it
+    assert [len(r.events) for r in reads] == [1 + 2, 2, 1, 0]
+    # a part's position is the end of the last whole transaction before it
+    assert [r.position for r in reads] == [1_000, 1_000, 2_000, 2_000]
+    large = [e for r in reads for e in r.events][1:]
+    assert [e.seq for e in large] == [1, 2, 3, 4, 5]
+    assert [x for r in reads for x in r.xids][1:] == [9] * 5
+
+
+def test_a_reopened_stream_reads_a_transaction_it_had_read_a_part_of_from_its_start(
+    sessions: list[ScriptedPGconn],
+) -> None:
+    large = a_transaction_of(3, 2_000, xid=9)
+    sessions.extend([ScriptedPGconn(large), ScriptedPGconn(large)])
+    stream = WalChangeStream("postgresql://scripted/db", slot="s", part_size=2)
+    stream.open()
+    assert [e.seq for e in stream.read(100, timeout=0).events] == [1, 2]  # a part, no commit
+    stream.open()  # a reconnect: the server sends the transaction again, from its begin
+
+    again = [stream.read(100, timeout=0) for _ in range(2)]
+
+    assert [[e.seq for e in r.events] for r in again] == [[1, 2], [3]]
+    assert [r.position for r in again] == [0, 2_000]
+
+
+def test_a_part_size_under_one_event_is_refused() -> None:
+    with pytest.raises(ValueError, match="part_size 0"):
+        WalChangeStream("postgresql://scripted/db", slot="s", part_size=0)

@@ -9,7 +9,8 @@ pg8000 in ``scripts/bench_replication_clients.py`` (figures in docs/outbox-relay
 The slot (``PLAYBALL_RELAY_SLOT``, default ``playball_outbox_<database>``) uses the ``pgoutput``
 plugin over the publication ``playball_outbox`` (the auth migration 0008: the outbox's
 inserts only). The relay creates the slot when it is missing. What it reads is the
-outbox's committed inserts, whole transactions in commit order; it confirms a position
+outbox's committed inserts, in commit order: whole transactions, or a transaction too
+large to hold at once in parts (see :class:`WalChangeStream`); it confirms a position
 only once everything before it is settled, so the server resends the rest after any
 reconnect or crash.
 """
@@ -61,6 +62,9 @@ _OBJECT_IN_USE = "55006"  # the slot is active for another process
 # how a relay's look at its slot shows in pg_stat_activity
 MONITOR_NAME = "playball relay: slot monitor"
 SLOT_RELEASE_POLL = 0.05  # seconds between looks at a slot waited for (drop_slot's patience)
+# Events of one transaction read before its part is handed over: the relay's memory for a
+# transaction of any size (a backfill writing an event for every user in one statement).
+TRANSACTION_PART = 20_000
 
 
 def conninfo(url: str) -> tuple[str, dict[str, Any]]:
@@ -159,10 +163,10 @@ def capture_unavailable(url: str, table: str = OUTBOX_TABLE) -> str | None:
 class _Reading:
     """One :meth:`WalChangeStream.read` in progress."""
 
-    events: list[OutboxEvent] = field(default_factory=list)  # whole transactions
+    events: list[OutboxEvent] = field(default_factory=list)  # whole transactions (and a part)
     xids: list[int] = field(default_factory=list)  # each event's transaction
     transaction: list[OutboxEvent] = field(default_factory=list)  # the one being read
-    in_transaction: bool = False
+    in_transaction: bool = False  # as the read before left it, when it ended inside one
     xid: int = 0  # the one being read's
     last_commit: datetime | None = None
     caught_up: bool = False  # a keepalive said the server has sent everything decoded
@@ -216,7 +220,15 @@ DRIVER_DECODERS = _driver_decoders()
 
 
 class WalChangeStream(ChangeStream):
-    """The outbox's inserts from the slot, decoded, in whole transactions."""
+    """The outbox's inserts from the slot, decoded, in whole transactions; a transaction of
+    more than ``part_size`` events in parts of that many.
+
+    A part can be sent before its transaction's commit is read: ``pgoutput`` (without its
+    ``streaming`` option, which this stream does not ask for) sends a transaction only once
+    it has committed. A part's position is the end of the last whole transaction before
+    it, so nothing of its transaction is confirmed before all of it is settled; after a
+    reconnect the server sends it whole again, and the rows sent already are recognised.
+    """
 
     def __init__(
         self,
@@ -224,15 +236,20 @@ class WalChangeStream(ChangeStream):
         *,
         slot: str,
         table: str = OUTBOX_TABLE,
+        part_size: int = TRANSACTION_PART,
         now: Callable[[], datetime] = utcnow,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         if not SLOT_NAME.match(slot):
             msg = f"slot name {slot!r}: lower-case letters, digits and _ only, at most 63"
             raise ValueError(msg)
+        if part_size < 1:
+            msg = f"part_size {part_size}: at least one event"
+            raise ValueError(msg)
         self.url = url
         self.slot = slot
         self.table = table
+        self.part_size = part_size
         self._now = now
         self._monotonic = monotonic
         self._conn: psycopg.Connection[tuple[Any, ...]] | None = None
@@ -240,6 +257,8 @@ class WalChangeStream(ChangeStream):
         self._read_to = 0  # everything up to here was read (a commit's end, an idle keepalive)
         self._confirmed = 0
         self._next_status = 0.0
+        # the transaction a read ended inside (after a part of it): the next goes on with it
+        self._in_transaction, self._xid = False, 0
 
     # -- opening ------------------------------------------------------------------------
 
@@ -259,6 +278,7 @@ class WalChangeStream(ChangeStream):
         # it was never settled, and must not be confirmed on the strength of that session
         self._read_to = self._confirmed
         self._next_status = 0.0
+        self._in_transaction, self._xid = False, 0  # the server starts at a transaction
         return created
 
     def _ensure_slot(self) -> bool:
@@ -331,11 +351,12 @@ class WalChangeStream(ChangeStream):
         if self._conn is None:
             raise StoreUnavailableError("the replication stream is not open")
         pgconn = self._conn.pgconn
-        batch = _Reading()
+        batch = _Reading(in_transaction=self._in_transaction, xid=self._xid)
         deadline = self._monotonic() + timeout
         frame_event = self._decoder.frame_event  # once per event: bound once
+        part_size = self.part_size
         try:
-            while len(batch.events) < max_events:
+            while len(batch.events) < max_events and len(batch.transaction) < part_size:
                 size, data = pgconn.get_copy_data(1)
                 if size > 0:
                     frame = bytes(data)
@@ -360,6 +381,10 @@ class WalChangeStream(ChangeStream):
         except psycopg.OperationalError as exc:
             self.close()
             raise StoreUnavailableError(str(exc).strip().splitlines()[0]) from exc
+        if batch.transaction:  # a part of a large transaction: committed, its end to come
+            batch.events.extend(batch.transaction)
+            batch.xids.extend([batch.xid] * len(batch.transaction))
+        self._in_transaction, self._xid = batch.in_transaction, batch.xid
         lag: float | None = None
         if batch.last_commit is not None:
             lag = max((self._now() - batch.last_commit).total_seconds(), 0.0)

@@ -230,7 +230,9 @@ class Wakeup(ABC):
 
 @dataclass(frozen=True, slots=True)
 class CapturedBatch:
-    """Whole committed transactions read from the log, in commit order."""
+    """Committed transactions read from the log, in commit order: whole, and at the end
+    perhaps a part of one too large to hold at once (the log sends a transaction only
+    once it has committed, so a part may go out before the rest is read)."""
 
     events: list[OutboxEvent]
     # Everything up to here was read: once these events are settled, confirming it lets
@@ -280,7 +282,8 @@ class ChangeStream(ABC):
     @abstractmethod
     def read(self, max_events: int, timeout: float) -> CapturedBatch:
         """The committed transactions available within ``timeout`` seconds, whole, up to
-        about ``max_events`` events (a larger transaction comes whole)."""
+        about ``max_events`` events (a larger transaction comes whole, unless it is too
+        large to hold at once: then in parts, the position moving only with its end)."""
 
     @abstractmethod
     def confirm(self, position: int) -> None:
