@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 from playball_events.outbox import capture_wal_sql, pgoutput
 from playball_events.outbox.capture_wal_sql import WalChangeStream
 from playball_events.outbox.pgoutput import PG_EPOCH
+from playball_events.outbox.ports import OutboxEvent
 from psycopg import pq
 from unit.test_pgoutput import (
     ALL_TYPES,
@@ -77,15 +78,26 @@ class ScriptedConnection:
         self.pgconn.close()
 
 
-def one_transaction(end_lsn: int) -> list[bytes]:
+def transaction_of(events: list[OutboxEvent], end_lsn: int, xid: int = 7) -> list[bytes]:
+    """One transaction inserting ``events``, as the server sends it: begin, the outbox's
+    relation, an insert each, commit (ending at ``end_lsn``)."""
     columns = [(c, ALL_TYPES[c]) for c in SHUFFLED]
-    row = insert_message(OUTBOX_OID, [column_value(c, an_event()) for c in SHUFFLED])
+    rows = [insert_message(OUTBOX_OID, [column_value(c, e) for c in SHUFFLED]) for e in events]
     return [
-        xlog_data(end_lsn - 3, end_lsn, begin_message(end_lsn - 1, JAN_2026_US, 7)),
+        xlog_data(end_lsn - 3, end_lsn, begin_message(end_lsn - 1, JAN_2026_US, xid)),
         xlog_data(end_lsn - 2, end_lsn, relation_message(OUTBOX_OID, "public", "outbox", columns)),
-        xlog_data(end_lsn - 2, end_lsn, row),
+        *[xlog_data(end_lsn - 2, end_lsn, row) for row in rows],
         xlog_data(end_lsn - 1, end_lsn, commit_message(end_lsn - 1, end_lsn, JAN_2026_US)),
     ]
+
+
+def one_transaction(end_lsn: int) -> list[bytes]:
+    return transaction_of([an_event()], end_lsn)
+
+
+def numbered(count: int) -> list[OutboxEvent]:
+    """``count`` events, seq 1 to ``count``, each its own event id."""
+    return [an_event(event_id=uuid.UUID(int=i), seq=i + 1) for i in range(count)]
 
 
 @pytest.fixture
@@ -186,26 +198,12 @@ def test_the_drivers_compiled_decoders_read_what_pgoutputs_own_read(
     assert capture_wal_sql.DRIVER_DECODERS[1184](stamp).utcoffset() == timedelta(0)
 
 
-def a_transaction_of(events: int, end_lsn: int, xid: int = 7) -> list[bytes]:
-    """One transaction of ``events`` inserts (each its own event id), as the server sends it."""
-    columns = [(c, ALL_TYPES[c]) for c in SHUFFLED]
-    rows = [
-        insert_message(OUTBOX_OID, [column_value(c, an_event(event_id=uuid.UUID(int=i), seq=i + 1))
-                                    for c in SHUFFLED])
-        for i in range(events)
-    ]  # fmt: skip
-    return [
-        xlog_data(end_lsn - 3, end_lsn, begin_message(end_lsn - 1, JAN_2026_US, xid)),
-        xlog_data(end_lsn - 2, end_lsn, relation_message(OUTBOX_OID, "public", "outbox", columns)),
-        *[xlog_data(end_lsn - 2, end_lsn, row) for row in rows],
-        xlog_data(end_lsn - 1, end_lsn, commit_message(end_lsn - 1, end_lsn, JAN_2026_US)),
-    ]
-
-
 def test_a_transaction_larger_than_a_part_comes_in_parts_its_position_moving_at_its_end(
     sessions: list[ScriptedPGconn],
 ) -> None:
-    sessions.append(ScriptedPGconn([*one_transaction(1_000), *a_transaction_of(5, 2_000, xid=9)]))
+    sessions.append(
+        ScriptedPGconn([*one_transaction(1_000), *transaction_of(numbered(5), 2_000, xid=9)])
+    )
     stream = WalChangeStream("postgresql://scripted/db", slot="s", part_size=2)
     stream.open()
 
@@ -223,7 +221,7 @@ def test_a_transaction_larger_than_a_part_comes_in_parts_its_position_moving_at_
 def test_a_reopened_stream_reads_a_transaction_it_had_read_a_part_of_from_its_start(
     sessions: list[ScriptedPGconn],
 ) -> None:
-    large = a_transaction_of(3, 2_000, xid=9)
+    large = transaction_of(numbered(3), 2_000, xid=9)
     sessions.extend([ScriptedPGconn(large), ScriptedPGconn(large)])
     stream = WalChangeStream("postgresql://scripted/db", slot="s", part_size=2)
     stream.open()
